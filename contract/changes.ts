@@ -1,0 +1,168 @@
+/**
+ * Payload conventions of capability changes (a change request's `after`), per
+ * kind. The sandbox validates what it proposes with these; the host's
+ * verifiers and appliers parse with the same schemas.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { AgentGroupId, UserId } from "./ids.ts";
+import { EngageMode, IgnoredMessagePolicy, SenderScope, SessionMode, UnknownSenderPolicy } from "./enums.ts";
+
+/** A package name: no shell metacharacters, spaces or control characters. */
+export const PACKAGE_NAME = /^[A-Za-z0-9@][A-Za-z0-9._@/+-]*$/;
+const PackageName = z.string().trim().max(214).regex(PACKAGE_NAME, {
+  message: "package names may hold only letters, digits and . _ @ / + -",
+});
+
+/** `packages`: `{apt?, npm?}` or a flat list. */
+export const PackagesPayload = z.union([
+  z.array(PackageName),
+  z.strictObject({ apt: z.array(PackageName).optional(), npm: z.array(PackageName).optional() }),
+]);
+export type PackagesPayload = z.infer<typeof PackagesPayload>;
+
+/** `mounts`: host directories to bind into the agent's sandbox. */
+export const MountsPayload = z.array(z.strictObject({
+  source: z.string().min(1).max(4096),
+  target: z.string().max(4096).optional(),
+  readonly: z.boolean().optional(),
+}));
+export type MountsPayload = z.infer<typeof MountsPayload>;
+
+const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: "tool names are lower_snake_case" });
+
+/** `enabled_tools`: a list (replace), `{tools}` (replace) or `{add}` (union). */
+export const EnabledToolsPayload = z.union([
+  z.array(ToolName),
+  z.strictObject({ tools: z.array(ToolName) }),
+  z.strictObject({ add: z.array(ToolName).min(1) }),
+]);
+export type EnabledToolsPayload = z.infer<typeof EnabledToolsPayload>;
+
+/** Largest persona document, in bytes of UTF-8. */
+export const MAX_PERSONA_SECTION_BYTES = 2048;
+const PersonaSection = z.string().refine((s) => new TextEncoder().encode(s).length <= MAX_PERSONA_SECTION_BYTES, {
+  message: `a persona document may hold at most ${MAX_PERSONA_SECTION_BYTES} bytes`,
+});
+
+/** The three persona documents: IDENTITY.md, SOUL.md and AGENTS.md. */
+export const PersonaDocs = z.strictObject({
+  identity: PersonaSection.optional(),
+  soul: PersonaSection.optional(),
+  instructions: PersonaSection.optional(),
+});
+export type PersonaDocs = z.infer<typeof PersonaDocs>;
+
+/**
+ * `persona`: any of the three documents; `persona` is accepted as another
+ * name for `instructions`. A key set to "" clears that document.
+ */
+export const PersonaPayload = z.strictObject({
+  identity: PersonaSection.optional(),
+  soul: PersonaSection.optional(),
+  instructions: PersonaSection.optional(),
+  persona: PersonaSection.optional(),
+}).refine((p) => Object.keys(p).length > 0, { message: "a persona change must name at least one document" });
+export type PersonaPayload = z.infer<typeof PersonaPayload>;
+
+const Hostname = z.string().trim().toLowerCase().regex(
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/,
+  { message: "hosts are bare hostnames: no scheme, port, path or wildcard" },
+);
+
+/** `wiring`: routing settings for one of the agent's wirings, and/or egress hosts. */
+export const WiringPayload = z.strictObject({
+  wiringId: z.string().max(128).optional(),
+  messagingGroupId: z.string().max(128).optional(),
+  engage: EngageMode.optional(),
+  pattern: z.string().max(1024).optional(),
+  senderScope: SenderScope.optional(),
+  ignoredMessagePolicy: IgnoredMessagePolicy.optional(),
+  sessionMode: SessionMode.optional(),
+  priority: z.number().int().optional(),
+  unknownSenderPolicy: UnknownSenderPolicy.optional(),
+  egress: z.array(Hostname).optional(),
+});
+export type WiringPayload = z.infer<typeof WiringPayload>;
+
+/** A role a user can hold. */
+export const RoleName = z.enum(["owner", "admin"]);
+export type RoleName = z.infer<typeof RoleName>;
+
+/** `permissions`: membership and role grants on the target agent group. */
+export const PermissionsPayload = z.strictObject({
+  addMembers: z.array(UserId).optional(),
+  removeMembers: z.array(UserId).optional(),
+  grantRoles: z.array(z.strictObject({ userId: UserId, role: RoleName })).optional(),
+  revokeRoles: z.array(z.strictObject({ userId: UserId, role: RoleName })).optional(),
+  addDestinations: z.array(z.strictObject({ channelType: z.string().min(1).max(64), platformId: z.string().min(1).max(256) }))
+    .optional(),
+});
+export type PermissionsPayload = z.infer<typeof PermissionsPayload>;
+
+/** Agent name: starts with a letter or digit; letters, digits, space, `.`, `_`, `-`. */
+export const AGENT_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]*$/;
+
+/** `create_agent`: a new agent group and everything it names. */
+export const CreateAgentPayload = z.strictObject({
+  name: z.string().trim().min(1).max(64).regex(AGENT_NAME, {
+    message: "agent names start with a letter or digit and hold letters, digits, spaces, '.', '_' or '-'",
+  }),
+  folder: z.string().max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+    message: "folder holds letters, digits, '.', '_' or '-'",
+  }).optional(),
+  persona: PersonaDocs.optional(),
+  enabled_tools: z.array(ToolName).optional(),
+  members: z.array(UserId).optional(),
+  wirings: z.array(z.strictObject({
+    messagingGroupId: z.string().min(1).max(128),
+    engage: EngageMode.default("mention"),
+    pattern: z.string().max(1024).optional(),
+    sessionMode: SessionMode.default("shared"),
+  })).optional(),
+  provider: z.string().max(64).optional(),
+  model: z.string().max(128).optional(),
+});
+export type CreateAgentPayload = z.infer<typeof CreateAgentPayload>;
+
+/** The agent group id `create_agent` derives: folder, else name, lower-cased, spaces as `-`. */
+export function deriveAgentGroupId(p: { name: string; folder?: string }): AgentGroupId {
+  return (p.folder ?? p.name).trim().toLowerCase().replace(/\s+/g, "-") as AgentGroupId;
+}
+
+/** `mcp_access`: grant tools of a catalogued MCP server (no tools = every declared tool). */
+export const McpAccessPayload = z.strictObject({
+  server: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
+  tools: z.array(z.string().min(1).max(128)).optional(),
+});
+export type McpAccessPayload = z.infer<typeof McpAccessPayload>;
+
+/** `mcp_register`: add an MCP server to the host catalog (grants nothing by itself). */
+export const McpRegisterPayload = z.strictObject({
+  name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
+  displayName: z.string().max(128).optional(),
+  description: z.string().max(1024).optional(),
+  transport: z.enum(["stdio", "http"]),
+  command: z.string().max(1024).optional(),
+  args: z.array(z.string().max(1024)).optional(),
+  url: z.string().url().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+}).refine((c) => (c.transport === "stdio") === (c.command !== undefined && c.url === undefined), {
+  message: "stdio servers need a command and no url; http servers need a url and no command",
+});
+export type McpRegisterPayload = z.infer<typeof McpRegisterPayload>;
+
+/** The payload schema of each change kind. */
+export const CHANGE_PAYLOADS = {
+  persona: PersonaPayload,
+  enabled_tools: EnabledToolsPayload,
+  packages: PackagesPayload,
+  wiring: WiringPayload,
+  permissions: PermissionsPayload,
+  mounts: MountsPayload,
+  create_agent: CreateAgentPayload,
+  mcp_access: McpAccessPayload,
+  mcp_register: McpRegisterPayload,
+} as const;

@@ -1,0 +1,56 @@
+/**
+ * Cipher parameters and the open discipline of queue files. Every queue open
+ * on either side goes through these constants.
+ *
+ * @module
+ */
+
+/**
+ * Pinned parameters. We rely on SQLCipher 4's defaults, which the tests
+ * assert: AES-256-CBC pages authenticated with HMAC-SHA512, 4096-byte pages,
+ * a 16-byte per-file salt. The key is raw (32 bytes), so no passphrase KDF runs.
+ */
+export const CIPHER = {
+  scheme: "sqlcipher",
+  majorVersion: 4,
+  pageSize: 4096,
+  keyBytes: 32,
+  hmacAlgorithm: "HMAC_SHA512",
+  kdfAlgorithm: "PBKDF2_HMAC_SHA512",
+} as const;
+
+/** How long a statement waits on another connection's lock. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Writers: rollback journal in DELETE mode (WAL's shared-memory index does not
+ * travel across a sandbox bind mount), full fsync, no memory mapping.
+ */
+export const WRITER_PRAGMAS = ["journal_mode = DELETE", "synchronous = FULL", "mmap_size = 0"] as const;
+
+/** Readers: refuse writes at the SQL layer too, no memory mapping (always read the file). */
+export const READER_PRAGMAS = ["query_only = ON", "mmap_size = 0"] as const;
+
+/** A raw 256-bit session key. */
+export type SessionKey = Uint8Array & { readonly __brand: "SessionKey" };
+
+/** Checks length and brands. */
+export function asSessionKey(bytes: Uint8Array): SessionKey {
+  if (bytes.length !== CIPHER.keyBytes) throw new Error(`a session key is ${CIPHER.keyBytes} bytes, got ${bytes.length}`);
+  return bytes as SessionKey;
+}
+
+/** Lower-case hex, the hand-off file form. */
+export function sessionKeyHex(key: SessionKey): string {
+  return Array.from(key, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Reads a key file's bytes: 64 hex characters (whitespace trimmed) or exactly 32 raw bytes. */
+export function parseSessionKeyFile(bytes: Uint8Array): SessionKey {
+  const text = new TextDecoder("latin1").decode(bytes).trim();
+  if (/^[0-9a-fA-F]{64}$/.test(text)) {
+    return asSessionKey(Uint8Array.from(text.match(/../g)!, (h) => parseInt(h, 16)));
+  }
+  if (bytes.length === CIPHER.keyBytes) return asSessionKey(bytes.slice());
+  throw new Error("a session key file holds 64 hex characters or 32 raw bytes");
+}

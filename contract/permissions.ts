@@ -1,0 +1,80 @@
+/**
+ * Deno permission flags of the two programs, declared once. `deno compile`
+ * bakes these into the release binaries, and every `deno run` (dev, tests,
+ * the sandbox launch) passes the very same list.
+ *
+ * @module
+ */
+
+/** Where things are, as the agent sees them. */
+export interface AgentLayout {
+  /** Directory holding `inbound.db` (read-only). */
+  inboundDir: string;
+  /** Directory holding `outbound.db` and its journal (read-write). */
+  outboundDir: string;
+  /** The session key file. */
+  keyFile: string;
+  /** The agent's durable workspace. */
+  workspace: string;
+  /** The agent's durable memory. */
+  memory: string;
+  /** Directory of host-owned unix sockets (model proxy, doorbell). */
+  socketDir: string;
+  /** libsqlcipher, the only library the agent may load. */
+  library: string;
+}
+
+/** The fixed layout inside the sandbox (mount points of the OCI bundle). */
+export const SANDBOX_LAYOUT: AgentLayout = {
+  inboundDir: "/run/ironclaw/in",
+  outboundDir: "/run/ironclaw/out",
+  keyFile: "/run/ironclaw/key/session.key",
+  workspace: "/workspace",
+  memory: "/memory",
+  socketDir: "/run/ironclaw/sock",
+  library: "/opt/ironclaw/lib/libsqlcipher.so",
+};
+
+/**
+ * The agent's flags: no network, no environment, no subprocesses, no system
+ * information; it reads only its queues, key, workspace and memory, writes
+ * only outbound, workspace and memory, and may load only libsqlcipher.
+ */
+export function agentPermissionFlags(layout: AgentLayout): string[] {
+  return [
+    "--no-prompt",
+    "--deny-net",
+    "--deny-env",
+    "--deny-run",
+    "--deny-sys",
+    "--deny-import",
+    `--allow-read=${
+      [layout.inboundDir, layout.outboundDir, layout.keyFile, layout.workspace, layout.memory, layout.socketDir]
+        .join(",")
+    }`,
+    `--allow-write=${[layout.outboundDir, layout.workspace, layout.memory, layout.socketDir].join(",")}`,
+    `--allow-ffi=${layout.library}`,
+  ];
+}
+
+/**
+ * The host's flags. The control plane is trusted: it reads and writes its
+ * state directory, serves the API, spawns the sandbox runtime and loads
+ * libsqlcipher.
+ */
+export const HOST_PERMISSION_FLAGS: readonly string[] = [
+  "--no-prompt",
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-run",
+  "--allow-ffi",
+  "--allow-sys",
+];
+
+/** Source entry points of the two programs, relative to the repository root. */
+export const ENTRYPOINTS = {
+  host: "cli/main.ts",
+  agent: "sandbox-agent/main.ts",
+} as const;

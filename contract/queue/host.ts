@@ -1,0 +1,206 @@
+/**
+ * The host's two queue handles: an inbound *writer* and an outbound
+ * *reader*, plus provisioning of a session's pair of files.
+ *
+ * @module
+ */
+import { isSafeId } from "../ids.ts";
+import { NewMessageIn, type Destination, type MessageIn, type ProcessingAck, type SessionRouting } from "../rows.ts";
+import { NEXT_EVEN_SEQ_SQL } from "../seq.ts";
+import { nowTimestamp } from "../time.ts";
+import { INBOUND_SCHEMA, OUTBOUND_SCHEMA } from "../schema.ts";
+import type { Database } from "../sqlite/mod.ts";
+import {
+  COLUMNS,
+  decodeMessageIn,
+  decodeMessageOut,
+  decodeProcessingAck,
+  decodeSessionState,
+  describeZodError,
+} from "./codec.ts";
+import { openReader, openWriter, type QueueOpenOptions, type QueuePaths, queuePaths } from "./open.ts";
+import type { DueBatch, InboundWriter, OutboundReader } from "./types.ts";
+
+class SqlInboundWriter implements InboundWriter {
+  #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  writeMessageIn(message: NewMessageIn): MessageIn {
+    const parsed = NewMessageIn.safeParse(message);
+    if (!parsed.success) throw new TypeError(`invalid inbound message: ${describeZodError(parsed.error)}`);
+    const m = parsed.data;
+    const pinned = m.seq !== undefined && m.seq > 0;
+    const row = this.#db.get(
+      `INSERT INTO messages_in (id, seq, kind, timestamp, status, process_after, recurrence, series_id, tries,
+         "trigger", platform_id, channel_type, thread_id, content, source_session_id, on_wake)
+       VALUES (?, ${pinned ? "?" : NEXT_EVEN_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING ${COLUMNS.messagesIn}`,
+      [
+        m.id,
+        ...(pinned ? [m.seq!] : []),
+        m.kind,
+        m.timestamp ?? nowTimestamp(),
+        m.status ?? (m.processAfter ? "scheduled" : "queued"),
+        m.processAfter ?? null,
+        m.recurrence ?? null,
+        m.seriesId ?? null,
+        m.tries ?? 0,
+        m.trigger ?? 1,
+        m.platformId ?? null,
+        m.channelType ?? null,
+        m.threadId ?? null,
+        m.content,
+        m.sourceSessionId ?? null,
+        m.onWake ?? false,
+      ],
+    );
+    return decodeMessageIn(row!);
+  }
+
+  syncDestinations(destinations: readonly Destination[]): void {
+    this.#db.transaction(() => {
+      this.#db.run("DELETE FROM destinations");
+      for (const d of destinations) {
+        this.#db.run(
+          `INSERT INTO destinations (name, display_name, type, channel_type, platform_id, agent_group_id)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+          [d.name, d.displayName, d.type, d.channelType, d.platformId, d.agentGroupId],
+        );
+      }
+    });
+  }
+
+  setSessionRouting(routing: SessionRouting): void {
+    this.#db.run(
+      `INSERT INTO session_routing (id, channel_type, platform_id, thread_id) VALUES (1, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET channel_type = excluded.channel_type, platform_id = excluded.platform_id,
+         thread_id = excluded.thread_id`,
+      [routing.channelType, routing.platformId, routing.threadId],
+    );
+  }
+
+  markDelivered(messageOutId: string, platformMessageId: string | null = null): void {
+    this.#db.run(
+      `INSERT INTO delivered (message_out_id, platform_message_id, status, delivered_at) VALUES (?, ?, 'delivered', ?)
+       ON CONFLICT (message_out_id) DO NOTHING`,
+      [messageOutId, platformMessageId, nowTimestamp()],
+    );
+  }
+
+  deliveredIds(): Set<string> {
+    return new Set(this.#db.all("SELECT message_out_id FROM delivered").map((r) => String(r.message_out_id)));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class SqlOutboundReader implements OutboundReader {
+  #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  dueMessages(afterSeq = 0): DueBatch {
+    const batch: DueBatch = { messages: [], invalid: [] };
+    const rows = this.#db.all(
+      `SELECT ${COLUMNS.messagesOut} FROM messages_out
+       WHERE seq > ? AND (deliver_after IS NULL OR deliver_after <= ?) ORDER BY seq`,
+      [afterSeq, nowTimestamp()],
+    );
+    for (const row of rows) {
+      const decoded = decodeMessageOut(row);
+      if (decoded.success) batch.messages.push(decoded.data);
+      else {
+        batch.invalid.push({
+          seq: typeof row.seq === "number" ? row.seq : null,
+          id: typeof row.id === "string" ? row.id.slice(0, 160) : null,
+          error: describeZodError(decoded.error),
+        });
+      }
+    }
+    return batch;
+  }
+
+  processingAcks(): ProcessingAck[] {
+    return this.#db.all("SELECT message_id, status, status_changed FROM processing_ack ORDER BY message_id")
+      .flatMap((r) => {
+        try {
+          return [decodeProcessingAck(r)];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  sessionState(): Record<string, string> {
+    return decodeSessionState(this.#db.all("SELECT key, value FROM session_state"));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Opens a session's `inbound.db` for the host (it must be provisioned). */
+export function openInboundWriter(path: string, opts: QueueOpenOptions): InboundWriter {
+  return new SqlInboundWriter(openWriter(path, opts));
+}
+
+/** Opens a session's `outbound.db` read-only for the host. */
+export function openOutboundReader(path: string, opts: QueueOpenOptions): OutboundReader {
+  return new SqlOutboundReader(openReader(path, opts));
+}
+
+/** A session id that would escape the queue root. */
+export class UnsafeSessionIdError extends Error {
+  override name = "UnsafeSessionIdError";
+  constructor(readonly sessionId: string) {
+    super(`refusing unsafe session id ${JSON.stringify(sessionId)}: it could name a path outside the queue root`);
+  }
+}
+
+/** Paths of a session's queues under `root`, refusing ids that could escape it. */
+export function sessionQueuePaths(root: string, sessionId: string): QueuePaths {
+  if (!isSafeId(sessionId)) throw new UnsafeSessionIdError(sessionId);
+  return queuePaths(`${root}/${sessionId}`);
+}
+
+/** Ownership to give a session's outbound directory (the sandbox's uid), when the host runs as root. */
+export interface ProvisionOptions extends QueueOpenOptions {
+  sandboxUid?: number;
+  sandboxGid?: number;
+}
+
+/**
+ * Creates both files of a session with their schemas (idempotent: existing
+ * data survives). Directories are 0700; inbound is owned by the host, the
+ * outbound directory by the sandbox's uid when one is given.
+ */
+export function provisionSession(root: string, sessionId: string, opts: ProvisionOptions): QueuePaths {
+  const paths = sessionQueuePaths(root, sessionId);
+  for (const dir of [paths.dir, paths.inboundDir, paths.outboundDir]) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+  }
+  openWriter(paths.inbound, opts, INBOUND_SCHEMA).close();
+  openWriter(paths.outbound, opts, OUTBOUND_SCHEMA).close();
+  Deno.chmodSync(paths.inbound, 0o600);
+  Deno.chmodSync(paths.outbound, 0o600);
+  return paths;
+}
+
+export type { InboundWriter, OutboundReader, QueuePaths };

@@ -1,0 +1,12 @@
+/**
+ * Encrypted per-session queues. Import the side you are:
+ * `host.ts` (inbound writer, outbound reader, provisioning) or
+ * `sandbox.ts` (inbound reader, outbound writer). This module holds only
+ * what both share.
+ *
+ * @module
+ */
+export type { DueBatch, InboundReader, InboundWriter, InvalidOutboundRow, OutboundReader, OutboundWriter } from "./types.ts";
+export { CORRUPTION_STREAK_LIMIT, CorruptionStreak, CorruptionStreakError, isCorruption } from "./corruption.ts";
+export { queuePaths } from "./open.ts";
+export type { QueueOpenOptions, QueuePaths } from "./open.ts";

@@ -1,0 +1,67 @@
+/**
+ * The one place queue files are opened: the raw key before any page read,
+ * the role's pragmas, the probe read (a wrong key fails here), and the
+ * schema check.
+ *
+ * @module
+ */
+import { BUSY_TIMEOUT_MS, READER_PRAGMAS, type SessionKey, WRITER_PRAGMAS } from "../cipher.ts";
+import { QUEUE_FILES } from "../schema.ts";
+import { Database } from "../sqlite/mod.ts";
+
+/** What a queue open needs. `key: null` opens plaintext, for benchmark baselines only. */
+export interface QueueOpenOptions {
+  library: string;
+  key: SessionKey | null;
+}
+
+/** Opens a queue file for writing; creates it (with `schema`) when `create` is set. */
+export function openWriter(path: string, opts: QueueOpenOptions, schema?: string): Database {
+  const db = Database.open(path, {
+    library: opts.library,
+    key: opts.key ?? undefined,
+    create: schema !== undefined,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    pragmas: WRITER_PRAGMAS,
+  });
+  if (schema !== undefined) {
+    try {
+      db.transaction(() => db.execScript(schema));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+  return db;
+}
+
+/** Opens a queue file read-only. */
+export function openReader(path: string, opts: QueueOpenOptions): Database {
+  return Database.open(path, {
+    library: opts.library,
+    key: opts.key ?? undefined,
+    readOnly: true,
+    busyTimeoutMs: BUSY_TIMEOUT_MS,
+    pragmas: READER_PRAGMAS,
+  });
+}
+
+/** The two files of a session, each in its own directory (so the directory mounts can differ in mode). */
+export interface QueuePaths {
+  dir: string;
+  inboundDir: string;
+  inbound: string;
+  outboundDir: string;
+  outbound: string;
+}
+
+/** Paths of a session's queues under `sessionDir`. */
+export function queuePaths(sessionDir: string): QueuePaths {
+  return {
+    dir: sessionDir,
+    inboundDir: `${sessionDir}/in`,
+    inbound: `${sessionDir}/in/${QUEUE_FILES.inbound}`,
+    outboundDir: `${sessionDir}/out`,
+    outbound: `${sessionDir}/out/${QUEUE_FILES.outbound}`,
+  };
+}

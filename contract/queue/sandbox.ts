@@ -1,0 +1,154 @@
+/**
+ * The sandbox's two queue handles: an inbound *reader* and an outbound
+ * *writer*. Nothing here can write inbound.
+ *
+ * @module
+ */
+import { NewMessageOut, type MessageIn, type MessageOut, type SessionRouting } from "../rows.ts";
+import { NEXT_ODD_SEQ_SQL } from "../seq.ts";
+import { nowTimestamp } from "../time.ts";
+import { OUTBOUND_SCHEMA } from "../schema.ts";
+import type { Database } from "../sqlite/mod.ts";
+import {
+  COLUMNS,
+  decodeDestination,
+  decodeMessageIn,
+  decodeMessageOut,
+  decodeSessionRouting,
+  decodeSessionState,
+  describeZodError,
+} from "./codec.ts";
+import { CorruptionStreak } from "./corruption.ts";
+import { openReader, openWriter, type QueueOpenOptions } from "./open.ts";
+import type { InboundReader, OutboundWriter } from "./types.ts";
+import type { Destination } from "../rows.ts";
+
+class SqlInboundReader implements InboundReader {
+  #db: Database;
+  #streak: CorruptionStreak;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.#streak = new CorruptionStreak(db.path);
+  }
+
+  pendingMessages(): MessageIn[] {
+    return this.#streak.guard(() =>
+      this.#db.all(
+        `SELECT ${COLUMNS.messagesIn} FROM messages_in
+         WHERE status IN ('queued', 'scheduled') AND (process_after IS NULL OR process_after <= ?)
+         ORDER BY seq`,
+        [nowTimestamp()],
+      ).map(decodeMessageIn)
+    );
+  }
+
+  destinations(): Destination[] {
+    return this.#db.all(`SELECT ${COLUMNS.destinations} FROM destinations ORDER BY name`).map(decodeDestination);
+  }
+
+  sessionRouting(): SessionRouting | undefined {
+    const row = this.#db.get("SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1");
+    return row ? decodeSessionRouting(row) : undefined;
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class SqlOutboundWriter implements OutboundWriter {
+  #db: Database;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  writeMessageOut(message: NewMessageOut): MessageOut {
+    const parsed = NewMessageOut.safeParse(message);
+    if (!parsed.success) throw new TypeError(`invalid outbound message: ${describeZodError(parsed.error)}`);
+    const m = parsed.data;
+    const row = this.#db.get(
+      `INSERT INTO messages_out (id, seq, in_reply_to, timestamp, deliver_after, recurrence, kind, platform_id,
+         channel_type, thread_id, content)
+       VALUES (?, ${NEXT_ODD_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       RETURNING ${COLUMNS.messagesOut}`,
+      [
+        m.id,
+        m.inReplyTo ?? null,
+        m.timestamp ?? nowTimestamp(),
+        m.deliverAfter ?? null,
+        m.recurrence ?? null,
+        m.kind,
+        m.platformId ?? null,
+        m.channelType ?? null,
+        m.threadId ?? null,
+        m.content,
+      ],
+    );
+    const decoded = decodeMessageOut(row!);
+    if (!decoded.success) throw new TypeError(`outbound row did not round-trip: ${describeZodError(decoded.error)}`);
+    return decoded.data;
+  }
+
+  markProcessing(ids: readonly string[]): void {
+    this.#ack(ids, "processing");
+  }
+
+  markCompleted(ids: readonly string[]): void {
+    this.#ack(ids, "completed");
+  }
+
+  #ack(ids: readonly string[], status: "processing" | "completed"): void {
+    if (ids.length === 0) return;
+    const at = nowTimestamp();
+    this.#db.transaction(() => {
+      for (const id of ids) {
+        this.#db.run(
+          `INSERT INTO processing_ack (message_id, status, status_changed) VALUES (?, ?, ?)
+           ON CONFLICT (message_id) DO UPDATE SET status = excluded.status, status_changed = excluded.status_changed`,
+          [id, status, at],
+        );
+      }
+    });
+  }
+
+  putSessionState(key: string, value: string): void {
+    this.#db.run(
+      `INSERT INTO session_state (key, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      [key, value, nowTimestamp()],
+    );
+  }
+
+  loadSessionState(): Record<string, string> {
+    return decodeSessionState(this.#db.all("SELECT key, value FROM session_state"));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Opens `inbound.db` read-only for the sandbox. */
+export function openInboundReader(path: string, opts: QueueOpenOptions): InboundReader {
+  return new SqlInboundReader(openReader(path, opts));
+}
+
+/**
+ * Opens `outbound.db` for the sandbox. The host provisions the file; the
+ * schema statements are idempotent, so a fresh file is also usable.
+ */
+export function openOutboundWriter(path: string, opts: QueueOpenOptions): OutboundWriter {
+  return new SqlOutboundWriter(openWriter(path, opts, OUTBOUND_SCHEMA));
+}
+
+export type { InboundReader, OutboundWriter };

@@ -1,0 +1,83 @@
+/**
+ * The four segregated queue roles. The sandbox is handed only an
+ * {@link InboundReader} and an {@link OutboundWriter}; the host only an
+ * {@link InboundWriter} and an {@link OutboundReader}. A type with no write
+ * method, `query_only`, and a read-only mount each keep inbound out of the
+ * sandbox's reach.
+ *
+ * @module
+ */
+import type {
+  Destination,
+  MessageIn,
+  MessageOut,
+  NewMessageIn,
+  NewMessageOut,
+  ProcessingAck,
+  SessionRouting,
+} from "../rows.ts";
+
+/** Sandbox side of `inbound.db`. */
+export interface InboundReader extends Disposable {
+  /** Queued and scheduled messages that are due now, in seq order. */
+  pendingMessages(): MessageIn[];
+  /** Where the agent may send. */
+  destinations(): Destination[];
+  /** The conversation's own channel, once known. */
+  sessionRouting(): SessionRouting | undefined;
+  close(): void;
+}
+
+/** Sandbox side of `outbound.db`. */
+export interface OutboundWriter extends Disposable {
+  /** Appends a message; the odd seq is minted inside the INSERT. */
+  writeMessageOut(message: NewMessageOut): MessageOut;
+  /** Records that these inbound messages are being worked on. */
+  markProcessing(ids: readonly string[]): void;
+  /** Records that these inbound messages are done. */
+  markCompleted(ids: readonly string[]): void;
+  /** Stores one key of the agent's durable state. */
+  putSessionState(key: string, value: string): void;
+  /** Reads the agent's durable state back (at start-up). */
+  loadSessionState(): Record<string, string>;
+  close(): void;
+}
+
+/** Host side of `inbound.db`. */
+export interface InboundWriter extends Disposable {
+  /** Appends a message; an even seq is minted inside the INSERT unless the caller pins one. */
+  writeMessageIn(message: NewMessageIn): MessageIn;
+  /** Replaces the destination list with the registry's. */
+  syncDestinations(destinations: readonly Destination[]): void;
+  /** Sets where the conversation lives. */
+  setSessionRouting(routing: SessionRouting): void;
+  /** Records that an outbound message reached its channel (durable delivery dedup). */
+  markDelivered(messageOutId: string, platformMessageId?: string | null): void;
+  /** Ids of outbound messages already delivered. */
+  deliveredIds(): Set<string>;
+  close(): void;
+}
+
+/** An outbound row that failed validation: the sandbox is untrusted, so one bad row must not block the rest. */
+export interface InvalidOutboundRow {
+  seq: number | null;
+  id: string | null;
+  error: string;
+}
+
+/** A read of due outbound messages. */
+export interface DueBatch {
+  messages: MessageOut[];
+  invalid: InvalidOutboundRow[];
+}
+
+/** Host side of `outbound.db`. */
+export interface OutboundReader extends Disposable {
+  /** Messages due for delivery (deliver_after absent or past) with a seq above `afterSeq`, in seq order. */
+  dueMessages(afterSeq?: number): DueBatch;
+  /** The sandbox's acknowledgements. */
+  processingAcks(): ProcessingAck[];
+  /** The agent's durable state (read-only view). */
+  sessionState(): Record<string, string>;
+  close(): void;
+}
