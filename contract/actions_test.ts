@@ -15,10 +15,17 @@ Deno.test("wire formats are reproduced byte for byte", () => {
     `{"action":"persona","payload":{"persona":"helpful"},"reason":"tone tweak"}`,
   );
   assert.equal(
-    formatScheduleRequest({ prompt: "summarize my inbox", run_at: "2026-06-16T09:00:00Z", recurrence: "daily" }),
+    formatScheduleRequest({
+      prompt: "summarize my inbox",
+      run_at: "2026-06-16T09:00:00Z",
+      recurrence: "daily",
+    }),
     `{"action":"schedule_task","prompt":"summarize my inbox","run_at":"2026-06-16T09:00:00Z","recurrence":"daily"}`,
   );
-  assert.equal(formatAskUserRequest({ question: "Proceed?" }), `{"action":"ask_user_question","question":"Proceed?"}`);
+  assert.equal(
+    formatAskUserRequest({ question: "Proceed?" }),
+    `{"action":"ask_user_question","question":"Proceed?"}`,
+  );
 });
 
 Deno.test("optional envelope fields are omitted when empty", () => {
@@ -54,15 +61,25 @@ Deno.test("format then parse round-trips", () => {
 });
 
 Deno.test("schedule and question bodies validate", () => {
-  assert.ok(ScheduleRequest.safeParse(JSON.parse(formatScheduleRequest({ prompt: "x", run_at: "" }))).success);
-  assert.equal(ScheduleRequest.safeParse({ action: "schedule_task", prompt: " ", run_at: "" }).success, false);
-  assert.equal(ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "tomorrow" }).success, false);
+  assert.ok(
+    ScheduleRequest.safeParse(JSON.parse(formatScheduleRequest({ prompt: "x", run_at: "" }))).success,
+  );
   assert.equal(
-    ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "", recurrence: "-5m" }).success,
+    ScheduleRequest.safeParse({ action: "schedule_task", prompt: " ", run_at: "" }).success,
     false,
   );
   assert.equal(
-    ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "", script: "rm -rf /" }).success,
+    ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "tomorrow" }).success,
+    false,
+  );
+  assert.equal(
+    ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "", recurrence: "-5m" })
+      .success,
+    false,
+  );
+  assert.equal(
+    ScheduleRequest.safeParse({ action: "schedule_task", prompt: "x", run_at: "", script: "rm -rf /" })
+      .success,
     false,
   );
   assert.equal(AskUserRequest.safeParse({ action: "ask_user_question", question: "" }).success, false);

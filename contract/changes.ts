@@ -42,9 +42,12 @@ export type EnabledToolsPayload = z.infer<typeof EnabledToolsPayload>;
 
 /** Largest persona document, in bytes of UTF-8. */
 export const MAX_PERSONA_SECTION_BYTES = 2048;
-const PersonaSection = z.string().refine((s) => new TextEncoder().encode(s).length <= MAX_PERSONA_SECTION_BYTES, {
-  message: `a persona document may hold at most ${MAX_PERSONA_SECTION_BYTES} bytes`,
-});
+const PersonaSection = z.string().refine(
+  (s) => new TextEncoder().encode(s).length <= MAX_PERSONA_SECTION_BYTES,
+  {
+    message: `a persona document may hold at most ${MAX_PERSONA_SECTION_BYTES} bytes`,
+  },
+);
 
 /** The three persona documents: IDENTITY.md, SOUL.md and AGENTS.md. */
 export const PersonaDocs = z.strictObject({
@@ -96,7 +99,9 @@ export const PermissionsPayload = z.strictObject({
   removeMembers: z.array(UserId).optional(),
   grantRoles: z.array(z.strictObject({ userId: UserId, role: RoleName })).optional(),
   revokeRoles: z.array(z.strictObject({ userId: UserId, role: RoleName })).optional(),
-  addDestinations: z.array(z.strictObject({ channelType: z.string().min(1).max(64), platformId: z.string().min(1).max(256) }))
+  addDestinations: z.array(
+    z.strictObject({ channelType: z.string().min(1).max(64), platformId: z.string().min(1).max(256) }),
+  )
     .optional(),
 });
 export type PermissionsPayload = z.infer<typeof PermissionsPayload>;

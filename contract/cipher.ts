@@ -36,7 +36,9 @@ export type SessionKey = Uint8Array & { readonly __brand: "SessionKey" };
 
 /** Checks length and brands. */
 export function asSessionKey(bytes: Uint8Array): SessionKey {
-  if (bytes.length !== CIPHER.keyBytes) throw new Error(`a session key is ${CIPHER.keyBytes} bytes, got ${bytes.length}`);
+  if (bytes.length !== CIPHER.keyBytes) {
+    throw new Error(`a session key is ${CIPHER.keyBytes} bytes, got ${bytes.length}`);
+  }
   return bytes as SessionKey;
 }
 

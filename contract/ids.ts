@@ -17,7 +17,8 @@ export function isSafeId(id: string): boolean {
 
 const safeId = (what: string) =>
   z.string().refine(isSafeId, {
-    message: `${what} must be 1-128 letters, digits, '.', '_' or '-', start with a letter or digit, and hold no '..'`,
+    message:
+      `${what} must be 1-128 letters, digits, '.', '_' or '-', start with a letter or digit, and hold no '..'`,
   });
 
 /** One conversation's sandbox and queue pair. */
@@ -53,7 +54,8 @@ export const UserId = z.string().regex(/^[a-z][a-z0-9_-]{0,31}:[^\s:\p{Cc}][^\s\
 export type UserId = z.infer<typeof UserId>;
 
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** `ses_` + 16 hex. */
@@ -65,4 +67,5 @@ export const newWiringId = (): WiringId => `wr_${randomHex(8)}` as WiringId;
 /** `chg_` + 32 hex. */
 export const newChangeId = (): ChangeId => `chg_${randomHex(16)}` as ChangeId;
 /** A fresh message id with a prefix naming its origin (`in`, `out`, `sched`, `a2a`, …). */
-export const newMessageId = (prefix: string): MessageId => `${prefix}_${Date.now()}_${randomHex(6)}` as MessageId;
+export const newMessageId = (prefix: string): MessageId =>
+  `${prefix}_${Date.now()}_${randomHex(6)}` as MessageId;

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { isSafeId, newChangeId, newSessionId, SessionId, UserId } from "./ids.ts";
 
 Deno.test("unsafe ids are refused", () => {
-  for (const id of ["", ".", "..", "../x", "a/b", "a\\b", "x..y", ".hidden", "a\0b", "a b", "x".repeat(129)]) {
+  for (
+    const id of ["", ".", "..", "../x", "a/b", "a\\b", "x..y", ".hidden", "a\0b", "a b", "x".repeat(129)]
+  ) {
     assert.equal(isSafeId(id), false, JSON.stringify(id));
     assert.equal(SessionId.safeParse(id).success, false, JSON.stringify(id));
   }

@@ -15,7 +15,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 function sortKeys(value: unknown, seen: Set<object>): unknown {
-  if (typeof value === "number" && !Number.isFinite(value)) throw new TypeError("JSON cannot carry NaN or Infinity");
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new TypeError("JSON cannot carry NaN or Infinity");
+  }
   if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
     throw new TypeError(`JSON cannot carry a ${typeof value}`);
   }

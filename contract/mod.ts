@@ -19,3 +19,4 @@ export * from "./schema.ts";
 export * from "./seq.ts";
 export * from "./cipher.ts";
 export * from "./permissions.ts";
+export * from "./sockets.ts";

@@ -49,7 +49,14 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
     "--deny-sys",
     "--deny-import",
     `--allow-read=${
-      [layout.inboundDir, layout.outboundDir, layout.keyFile, layout.workspace, layout.memory, layout.socketDir]
+      [
+        layout.inboundDir,
+        layout.outboundDir,
+        layout.keyFile,
+        layout.workspace,
+        layout.memory,
+        layout.socketDir,
+      ]
         .join(",")
     }`,
     `--allow-write=${[layout.outboundDir, layout.workspace, layout.memory, layout.socketDir].join(",")}`,

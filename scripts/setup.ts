@@ -7,15 +7,15 @@
  */
 import { checkBuildPrerequisites, ensureSqlcipher, MissingPackageError } from "./sqlcipher.ts";
 
-/** Debian packages the build and the test suite need, with how to detect each. */
-const SYSTEM_PACKAGES: { name: string; present: () => Promise<boolean> }[] = [
-  { name: "gcc", present: () => isInstalled("gcc") },
-  { name: "libssl-dev", present: () => isInstalled("libssl-dev") },
-];
+/**
+ * Debian packages the build and the suite need: the compiler and OpenSSL
+ * headers for libsqlcipher, gVisor (`runsc`) and bubblewrap for the sandboxes.
+ */
+const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap"];
 
 async function main(): Promise<void> {
   const missing = [];
-  for (const pkg of SYSTEM_PACKAGES) if (!(await pkg.present())) missing.push(pkg.name);
+  for (const pkg of SYSTEM_PACKAGES) if (!(await isInstalled(pkg))) missing.push(pkg);
   if (missing.length > 0) await aptInstall(missing);
   await checkBuildPrerequisites();
   await run(Deno.execPath(), ["install", "--quiet"], "installing npm dependencies");
@@ -23,7 +23,11 @@ async function main(): Promise<void> {
 }
 
 async function isInstalled(pkg: string): Promise<boolean> {
-  const out = await new Deno.Command("dpkg-query", { args: ["-W", "-f=${Status}", pkg], stdout: "piped", stderr: "null" })
+  const out = await new Deno.Command("dpkg-query", {
+    args: ["-W", "-f=${Status}", pkg],
+    stdout: "piped",
+    stderr: "null",
+  })
     .output().catch(() => undefined);
   return !!out && new TextDecoder().decode(out.stdout).includes("install ok installed");
 }

@@ -23,6 +23,8 @@ export const SQLCIPHER_CFLAGS = [
   "-DSQLITE_TEMP_STORE=2",
   "-DSQLITE_ENABLE_FTS5",
   "-DSQLITE_THREADSAFE=1",
+  // Without it the busy handler sleeps in whole seconds between lock retries.
+  "-DHAVE_USLEEP=1",
   "-DSQLITE_OMIT_LOAD_EXTENSION",
   "-DSQLITE_DQS=0",
 ];
@@ -43,7 +45,11 @@ export async function checkBuildPrerequisites(): Promise<void> {
 
 const BUILD_PREREQUISITES: [string, string, () => Promise<boolean>][] = [
   ["gcc", "the C compiler (gcc)", () => commandWorks("gcc", ["--version"])],
-  ["libssl-dev", "the OpenSSL development files (openssl/evp.h)", () => fileExists("/usr/include/openssl/evp.h")],
+  [
+    "libssl-dev",
+    "the OpenSSL development files (openssl/evp.h)",
+    () => fileExists("/usr/include/openssl/evp.h"),
+  ],
 ];
 
 /** Builds the library when the stamp does not match; returns its path. */

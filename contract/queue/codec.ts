@@ -70,7 +70,11 @@ export function decodeDestination(r: Row): Destination {
 
 /** Decodes the `session_routing` row. */
 export function decodeSessionRouting(r: Row): SessionRouting {
-  return SessionRouting.parse({ channelType: r.channel_type, platformId: r.platform_id, threadId: r.thread_id });
+  return SessionRouting.parse({
+    channelType: r.channel_type,
+    platformId: r.platform_id,
+    threadId: r.thread_id,
+  });
 }
 
 /** Decodes a `processing_ack` row. */

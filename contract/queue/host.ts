@@ -5,7 +5,13 @@
  * @module
  */
 import { isSafeId } from "../ids.ts";
-import { NewMessageIn, type Destination, type MessageIn, type ProcessingAck, type SessionRouting } from "../rows.ts";
+import {
+  type Destination,
+  type MessageIn,
+  NewMessageIn,
+  type ProcessingAck,
+  type SessionRouting,
+} from "../rows.ts";
 import { NEXT_EVEN_SEQ_SQL } from "../seq.ts";
 import { nowTimestamp } from "../time.ts";
 import { INBOUND_SCHEMA, OUTBOUND_SCHEMA } from "../schema.ts";
@@ -58,6 +64,10 @@ class SqlInboundWriter implements InboundWriter {
       ],
     );
     return decodeMessageIn(row!);
+  }
+
+  writeMessagesIn(messages: readonly NewMessageIn[]): MessageIn[] {
+    return this.#db.transaction(() => messages.map((m) => this.writeMessageIn(m)));
   }
 
   syncDestinations(destinations: readonly Destination[]): void {
@@ -169,7 +179,9 @@ export function openOutboundReader(path: string, opts: QueueOpenOptions): Outbou
 export class UnsafeSessionIdError extends Error {
   override name = "UnsafeSessionIdError";
   constructor(readonly sessionId: string) {
-    super(`refusing unsafe session id ${JSON.stringify(sessionId)}: it could name a path outside the queue root`);
+    super(
+      `refusing unsafe session id ${JSON.stringify(sessionId)}: it could name a path outside the queue root`,
+    );
   }
 }
 
@@ -179,7 +191,7 @@ export function sessionQueuePaths(root: string, sessionId: string): QueuePaths {
   return queuePaths(`${root}/${sessionId}`);
 }
 
-/** Ownership to give a session's outbound directory (the sandbox's uid), when the host runs as root. */
+/** Ownership to give the session's queue directories and files: the sandbox's uid/gid, when the host runs as root. */
 export interface ProvisionOptions extends QueueOpenOptions {
   sandboxUid?: number;
   sandboxGid?: number;
@@ -187,8 +199,9 @@ export interface ProvisionOptions extends QueueOpenOptions {
 
 /**
  * Creates both files of a session with their schemas (idempotent: existing
- * data survives). Directories are 0700; inbound is owned by the host, the
- * outbound directory by the sandbox's uid when one is given.
+ * data survives). Directories are 0700 and files 0600. With a sandbox uid,
+ * both `in/` and `out/` are handed to it: inbound stays read-only through its
+ * mount, outbound and its journal must be writable by the agent.
  */
 export function provisionSession(root: string, sessionId: string, opts: ProvisionOptions): QueuePaths {
   const paths = sessionQueuePaths(root, sessionId);
@@ -198,8 +211,13 @@ export function provisionSession(root: string, sessionId: string, opts: Provisio
   }
   openWriter(paths.inbound, opts, INBOUND_SCHEMA).close();
   openWriter(paths.outbound, opts, OUTBOUND_SCHEMA).close();
-  Deno.chmodSync(paths.inbound, 0o600);
-  Deno.chmodSync(paths.outbound, 0o600);
+  for (const file of [paths.inbound, paths.outbound]) Deno.chmodSync(file, 0o600);
+  if (opts.sandboxUid !== undefined) {
+    const gid = opts.sandboxGid ?? opts.sandboxUid;
+    for (const path of [paths.inboundDir, paths.inbound, paths.outboundDir, paths.outbound]) {
+      Deno.chownSync(path, opts.sandboxUid, gid);
+    }
+  }
   return paths;
 }
 

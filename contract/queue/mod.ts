@@ -6,7 +6,19 @@
  *
  * @module
  */
-export type { DueBatch, InboundReader, InboundWriter, InvalidOutboundRow, OutboundReader, OutboundWriter } from "./types.ts";
-export { CORRUPTION_STREAK_LIMIT, CorruptionStreak, CorruptionStreakError, isCorruption } from "./corruption.ts";
+export type {
+  DueBatch,
+  InboundReader,
+  InboundWriter,
+  InvalidOutboundRow,
+  OutboundReader,
+  OutboundWriter,
+} from "./types.ts";
+export {
+  CORRUPTION_STREAK_LIMIT,
+  CorruptionStreak,
+  CorruptionStreakError,
+  isCorruption,
+} from "./corruption.ts";
 export { queuePaths } from "./open.ts";
 export type { QueueOpenOptions, QueuePaths } from "./open.ts";

@@ -15,7 +15,13 @@ Deno.test("inbound round trip: host writes, sandbox reads, read-only refuses wri
   using dir = tempDir();
   const paths = provisionSession(dir.path, "ses_a", opts);
   using writer = openInboundWriter(paths.inbound, opts);
-  const written = writer.writeMessageIn({ id: "m1", seq: 2, kind: "chat", status: "queued", content: "secret-hello" });
+  const written = writer.writeMessageIn({
+    id: "m1",
+    seq: 2,
+    kind: "chat",
+    status: "queued",
+    content: "secret-hello",
+  });
   assert.equal(written.seq, 2);
   using reader = openInboundReader(paths.inbound, opts);
   const pending = reader.pendingMessages();
@@ -81,7 +87,8 @@ Deno.test("a plaintext file is told apart from a wrong key", () => {
   Deno.renameSync(`${dir.path}/ses_p/in/inbound.db`, plain);
   assert.throws(
     () => openInboundReader(plain, opts),
-    (err: unknown) => err instanceof SqliteError && err.kind === "not_a_database" && /plaintext/.test(err.message),
+    (err: unknown) =>
+      err instanceof SqliteError && err.kind === "not_a_database" && /plaintext/.test(err.message),
   );
 });
 
@@ -109,6 +116,19 @@ Deno.test("provisioning is idempotent and keeps data; layout and modes", () => {
   assert.equal(Deno.statSync(paths.inbound).mode! & 0o777, 0o600);
 });
 
+Deno.test({
+  name: "provisioning hands the queue directories to the sandbox uid",
+  ignore: Deno.uid() !== 0,
+  fn() {
+    using dir = tempDir();
+    const paths = provisionSession(dir.path, "ses_u", { ...opts, sandboxUid: 65532, sandboxGid: 65532 });
+    for (const p of [paths.inboundDir, paths.inbound, paths.outboundDir, paths.outbound]) {
+      assert.equal(Deno.statSync(p).uid, 65532, p);
+    }
+    assert.equal(Deno.statSync(paths.dir).uid, 0);
+  },
+});
+
 Deno.test("session state survives a reopen; acks are visible to the host", () => {
   using dir = tempDir();
   const paths = provisionSession(dir.path, "ses_f", opts);
@@ -121,7 +141,10 @@ Deno.test("session state survives a reopen; acks are visible to the host", () =>
   using w = openOutboundWriter(paths.outbound, opts);
   assert.deepEqual(w.loadSessionState(), { "loop.buffer": "[]", reset_at: "2026-01-01T00:00:00.000Z" });
   using host = openOutboundReader(paths.outbound, opts);
-  assert.deepEqual(host.processingAcks().map((a) => [a.messageId, a.status]), [["m1", "processing"], ["m2", "processing"]]);
+  assert.deepEqual(host.processingAcks().map((a) => [a.messageId, a.status]), [["m1", "processing"], [
+    "m2",
+    "processing",
+  ]]);
   w.markCompleted(["m1", "m2"]);
   assert.deepEqual(host.processingAcks().map((a) => a.status), ["completed", "completed"]);
 });
@@ -138,10 +161,24 @@ Deno.test("scheduled rows are withheld until due; routing, destinations and deli
   w.setSessionRouting({ channelType: "slack", platformId: "C123", threadId: null });
   assert.deepEqual(r.sessionRouting(), { channelType: "slack", platformId: "C123", threadId: null });
   w.syncDestinations([
-    { name: "ops", displayName: "Ops", type: "channel", channelType: "slack", platformId: "C9", agentGroupId: null },
+    {
+      name: "ops",
+      displayName: "Ops",
+      type: "channel",
+      channelType: "slack",
+      platformId: "C9",
+      agentGroupId: null,
+    },
   ]);
   w.syncDestinations([
-    { name: "team", displayName: null, type: "channel", channelType: "slack", platformId: "C7", agentGroupId: null },
+    {
+      name: "team",
+      displayName: null,
+      type: "channel",
+      channelType: "slack",
+      platformId: "C7",
+      agentGroupId: null,
+    },
   ]);
   assert.deepEqual(r.destinations().map((d) => d.name), ["team"]);
   w.markDelivered("o1", "ts-1");
@@ -157,7 +194,9 @@ Deno.test("the host reports hostile outbound rows without dropping the good ones
   // A hostile agent writes around the typed writer, straight into its own file.
   const { Database } = await import("../sqlite/mod.ts");
   using raw = Database.open(paths.outbound, { library: LIBRARY, key: KEY });
-  raw.exec("INSERT INTO messages_out (id, seq, timestamp, kind, content) VALUES ('../evil', 3, 'yesterday', 'shell', 'x')");
+  raw.exec(
+    "INSERT INTO messages_out (id, seq, timestamp, kind, content) VALUES ('../evil', 3, 'yesterday', 'shell', 'x')",
+  );
   w.writeMessageOut({ id: "good2", kind: "chat", content: "b" });
   using host = openOutboundReader(paths.outbound, opts);
   const batch = host.dueMessages();
@@ -179,7 +218,10 @@ Deno.test("three corruption errors in a row are fatal; a success resets the stre
   assert.throws(() => streak.guard(corrupt), SqliteError);
   assert.throws(() => streak.guard(corrupt), SqliteError);
   assert.throws(() => streak.guard(corrupt), CorruptionStreakError);
-  assert.throws(() => streak.guard(() => { throw new Error("busy elsewhere"); }), /busy elsewhere/);
+  assert.throws(() =>
+    streak.guard(() => {
+      throw new Error("busy elsewhere");
+    }), /busy elsewhere/);
 });
 
 Deno.test("a real reader over a garbled file hits the streak", () => {
@@ -260,11 +302,27 @@ Deno.test("concurrent writer processes mint distinct seqs of the right parity", 
   assert.equal(r.pendingMessages().length, 100);
 });
 
+Deno.test("a batch of inbound writes is all or nothing", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_m", opts);
+  using w = openInboundWriter(paths.inbound, opts);
+  const seqs = w.writeMessagesIn([1, 2, 3].map((i) => ({ id: `b${i}`, kind: "chat" as const, content: "x" })))
+    .map((m) => m.seq);
+  assert.deepEqual(seqs, [2, 4, 6]);
+  assert.throws(() =>
+    w.writeMessagesIn([{ id: "c1", kind: "chat", content: "x" }, { id: "b1", kind: "chat", content: "dup" }])
+  );
+  using r = openInboundReader(paths.inbound, opts);
+  assert.deepEqual(r.pendingMessages().map((m) => m.id), ["b1", "b2", "b3"]);
+});
+
 Deno.test("many writer handles in one process interleave without seq collisions", () => {
   using dir = tempDir();
   const paths = provisionSession(dir.path, "ses_l", opts);
   const writers = Array.from({ length: 8 }, () => openInboundWriter(paths.inbound, opts));
-  const seqs = writers.flatMap((w, i) => [0, 1, 2].map((j) => w.writeMessageIn({ id: `w${i}_${j}`, kind: "chat", content: "x" }).seq));
+  const seqs = writers.flatMap((w, i) =>
+    [0, 1, 2].map((j) => w.writeMessageIn({ id: `w${i}_${j}`, kind: "chat", content: "x" }).seq)
+  );
   writers.forEach((w) => w.close());
   assert.equal(new Set(seqs).size, seqs.length);
   assert.ok(seqs.every((s) => s % 2 === 0));

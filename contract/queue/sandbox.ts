@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { NewMessageOut, type MessageIn, type MessageOut, type SessionRouting } from "../rows.ts";
+import { type MessageIn, type MessageOut, NewMessageOut, type SessionRouting } from "../rows.ts";
 import { NEXT_ODD_SEQ_SQL } from "../seq.ts";
 import { nowTimestamp } from "../time.ts";
 import { OUTBOUND_SCHEMA } from "../schema.ts";
@@ -44,7 +44,9 @@ class SqlInboundReader implements InboundReader {
   }
 
   destinations(): Destination[] {
-    return this.#db.all(`SELECT ${COLUMNS.destinations} FROM destinations ORDER BY name`).map(decodeDestination);
+    return this.#db.all(`SELECT ${COLUMNS.destinations} FROM destinations ORDER BY name`).map(
+      decodeDestination,
+    );
   }
 
   sessionRouting(): SessionRouting | undefined {
@@ -91,7 +93,9 @@ class SqlOutboundWriter implements OutboundWriter {
       ],
     );
     const decoded = decodeMessageOut(row!);
-    if (!decoded.success) throw new TypeError(`outbound row did not round-trip: ${describeZodError(decoded.error)}`);
+    if (!decoded.success) {
+      throw new TypeError(`outbound row did not round-trip: ${describeZodError(decoded.error)}`);
+    }
     return decoded.data;
   }
 

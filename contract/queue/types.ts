@@ -47,6 +47,8 @@ export interface OutboundWriter extends Disposable {
 export interface InboundWriter extends Disposable {
   /** Appends a message; an even seq is minted inside the INSERT unless the caller pins one. */
   writeMessageIn(message: NewMessageIn): MessageIn;
+  /** Appends several messages in one transaction (all or none). */
+  writeMessagesIn(messages: readonly NewMessageIn[]): MessageIn[];
   /** Replaces the destination list with the registry's. */
   syncDestinations(destinations: readonly Destination[]): void;
   /** Sets where the conversation lives. */

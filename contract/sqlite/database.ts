@@ -64,7 +64,12 @@ export class Database implements Disposable {
    */
   static open(path: string, options: OpenOptions): Database {
     if (options.key && options.key.length !== 32) {
-      throw new SqliteError("misuse", `${path}: a raw key must be 32 bytes, got ${options.key.length}`, SQLITE.MISUSE, path);
+      throw new SqliteError(
+        "misuse",
+        `${path}: a raw key must be 32 bytes, got ${options.key.length}`,
+        SQLITE.MISUSE,
+        path,
+      );
     }
     const lib = loadSqlcipher(options.library);
     const flags = (options.readOnly ? OPEN.READONLY : OPEN.READWRITE | (options.create ? OPEN.CREATE : 0)) |
@@ -126,11 +131,22 @@ export class Database implements Disposable {
     const lib = this.#lib;
     const out = new BigUint64Array(1);
     const sqlBytes = encoder.encode(sql);
-    const rc = lib.sqlite3_prepare_v2(this.handle, sqlBytes, sqlBytes.length, new Uint8Array(out.buffer), null);
+    const rc = lib.sqlite3_prepare_v2(
+      this.handle,
+      sqlBytes,
+      sqlBytes.length,
+      new Uint8Array(out.buffer),
+      null,
+    );
     if (rc !== SQLITE.OK) throw this.error(rc, `cannot prepare: ${firstLine(sql)}`);
     const stmt = Deno.UnsafePointer.create(out[0]);
     if (stmt === null) {
-      throw new SqliteError("misuse", `${this.path}: empty statement: ${firstLine(sql)}`, SQLITE.MISUSE, this.path);
+      throw new SqliteError(
+        "misuse",
+        `${this.path}: empty statement: ${firstLine(sql)}`,
+        SQLITE.MISUSE,
+        this.path,
+      );
     }
     const statement = new Statement(this, lib, stmt, sql, () => this.#statements.delete(statement));
     this.#statements.add(statement);
@@ -224,7 +240,13 @@ export class Statement implements Disposable {
   readonly sql: string;
 
   /** @internal Created by {@link Database.prepare}. */
-  constructor(db: Database, lib: SqliteSymbols, stmt: Deno.PointerObject, sql: string, onFinalize: () => void) {
+  constructor(
+    db: Database,
+    lib: SqliteSymbols,
+    stmt: Deno.PointerObject,
+    sql: string,
+    onFinalize: () => void,
+  ) {
     this.#db = db;
     this.#lib = lib;
     this.#stmt = stmt;
@@ -284,7 +306,12 @@ export class Statement implements Disposable {
 
   get #handle(): Deno.PointerObject {
     if (this.#stmt === null) {
-      throw new SqliteError("misuse", `${this.#db.path}: statement is finalized`, SQLITE.MISUSE, this.#db.path);
+      throw new SqliteError(
+        "misuse",
+        `${this.#db.path}: statement is finalized`,
+        SQLITE.MISUSE,
+        this.#db.path,
+      );
     }
     return this.#stmt;
   }
@@ -309,7 +336,12 @@ export class Statement implements Disposable {
       for (const [name, value] of Object.entries(params)) {
         const index = this.#lib.sqlite3_bind_parameter_index(stmt, cString(`:${name}`));
         if (index === 0) {
-          throw new SqliteError("misuse", `${this.#db.path}: no parameter :${name}`, SQLITE.MISUSE, this.#db.path);
+          throw new SqliteError(
+            "misuse",
+            `${this.#db.path}: no parameter :${name}`,
+            SQLITE.MISUSE,
+            this.#db.path,
+          );
         }
         this.#bind(index, value);
       }
@@ -331,7 +363,13 @@ export class Statement implements Disposable {
         ? lib.sqlite3_bind_int64(stmt, index, BigInt(value))
         : lib.sqlite3_bind_double(stmt, index, value);
     } else if (value.length === 0) rc = lib.sqlite3_bind_zeroblob(stmt, index, 0);
-    else rc = lib.sqlite3_bind_blob(stmt, index, value as Uint8Array<ArrayBuffer>, value.length, SQLITE_TRANSIENT);
+    else {rc = lib.sqlite3_bind_blob(
+        stmt,
+        index,
+        value as Uint8Array<ArrayBuffer>,
+        value.length,
+        SQLITE_TRANSIENT,
+      );}
     if (rc !== SQLITE.OK) throw this.#db.error(rc, `cannot bind parameter ${index}`);
   }
 
@@ -359,7 +397,8 @@ export class Statement implements Disposable {
     switch (lib.sqlite3_column_type(stmt, i)) {
       case COLUMN.INTEGER: {
         const v = lib.sqlite3_column_int64(stmt, i);
-        return typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+        return typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) &&
+            v <= BigInt(Number.MAX_SAFE_INTEGER)
           ? Number(v)
           : v;
       }
@@ -368,7 +407,9 @@ export class Statement implements Disposable {
       case COLUMN.TEXT: {
         const ptr = lib.sqlite3_column_text(stmt, i);
         const len = lib.sqlite3_column_bytes(stmt, i);
-        return ptr === null || len === 0 ? "" : decoder.decode(Deno.UnsafePointerView.getArrayBuffer(ptr, len));
+        return ptr === null || len === 0
+          ? ""
+          : decoder.decode(Deno.UnsafePointerView.getArrayBuffer(ptr, len));
       }
       case COLUMN.BLOB: {
         const ptr = lib.sqlite3_column_blob(stmt, i);

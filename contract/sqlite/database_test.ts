@@ -5,7 +5,13 @@ import { fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 Deno.test("binding and decoding of every storage class", () => {
   using db = Database.open(":memory:", { library: LIBRARY, create: true });
   db.exec("CREATE TABLE t (i INTEGER, r REAL, s TEXT, b BLOB, n)");
-  db.exec("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [42, 1.25, "héllo\u0000wörld", new Uint8Array([0, 1, 255]), null]);
+  db.exec("INSERT INTO t VALUES (?, ?, ?, ?, ?)", [
+    42,
+    1.25,
+    "héllo\u0000wörld",
+    new Uint8Array([0, 1, 255]),
+    null,
+  ]);
   db.exec("INSERT INTO t VALUES (:i, :r, :s, :b, :n)", {
     i: 9007199254740993n,
     r: -0.5,
@@ -15,7 +21,13 @@ Deno.test("binding and decoding of every storage class", () => {
   });
   db.exec("INSERT INTO t (i) VALUES (?)", [true]);
   const rows = db.all("SELECT * FROM t");
-  assert.deepEqual(rows[0], { i: 42, r: 1.25, s: "héllo\u0000wörld", b: new Uint8Array([0, 1, 255]), n: null });
+  assert.deepEqual(rows[0], {
+    i: 42,
+    r: 1.25,
+    s: "héllo\u0000wörld",
+    b: new Uint8Array([0, 1, 255]),
+    n: null,
+  });
   assert.deepEqual(rows[1], { i: 9007199254740993n, r: -0.5, s: "", b: new Uint8Array(0), n: null });
   assert.equal(rows[2].i, 1);
 });
@@ -24,9 +36,18 @@ Deno.test("errors are typed and name the statement", () => {
   using db = Database.open(":memory:", { library: LIBRARY, create: true });
   db.exec("CREATE TABLE t (id TEXT PRIMARY KEY)");
   db.exec("INSERT INTO t VALUES ('a')");
-  assert.throws(() => db.exec("INSERT INTO t VALUES ('a')"), (e: unknown) => e instanceof SqliteError && e.kind === "constraint");
-  assert.throws(() => db.exec("SELEC 1"), (e: unknown) => e instanceof SqliteError && /SELEC 1/.test(e.message));
-  assert.throws(() => db.exec("SELECT ?", []), (e: unknown) => e instanceof SqliteError && e.kind === "misuse");
+  assert.throws(
+    () => db.exec("INSERT INTO t VALUES ('a')"),
+    (e: unknown) => e instanceof SqliteError && e.kind === "constraint",
+  );
+  assert.throws(
+    () => db.exec("SELEC 1"),
+    (e: unknown) => e instanceof SqliteError && /SELEC 1/.test(e.message),
+  );
+  assert.throws(
+    () => db.exec("SELECT ?", []),
+    (e: unknown) => e instanceof SqliteError && e.kind === "misuse",
+  );
   assert.throws(() => db.exec("SELECT :a", { b: 1 }), /no parameter :b/);
   assert.throws(() => Database.open(":memory:", { library: LIBRARY, key: new Uint8Array(16) }), /32 bytes/);
 });
@@ -36,7 +57,10 @@ Deno.test("a missing file or library is a clear error", () => {
     () => Database.open("/nonexistent/dir/x.db", { library: LIBRARY }),
     (e: unknown) => e instanceof SqliteError && e.kind === "cant_open",
   );
-  assert.throws(() => Database.open(":memory:", { library: "/nonexistent/libsqlcipher.so" }), /deno task setup/);
+  assert.throws(
+    () => Database.open(":memory:", { library: "/nonexistent/libsqlcipher.so" }),
+    /deno task setup/,
+  );
 });
 
 Deno.test("transactions commit on return and roll back on throw", () => {

@@ -73,7 +73,12 @@ export function classifyOpenFailure(path: string, code: number, keyed: boolean, 
   }
   const header = readHeader(path);
   if (header === PLAIN_HEADER && keyed) {
-    return new SqliteError("not_a_database", `${path}: is a plaintext SQLite file, not an encrypted queue`, code, path);
+    return new SqliteError(
+      "not_a_database",
+      `${path}: is a plaintext SQLite file, not an encrypted queue`,
+      code,
+      path,
+    );
   }
   if (keyed && header !== undefined && header.length === 16) {
     return new SqliteError(

@@ -17,13 +17,17 @@ const tag = `${Deno.pid}`;
 
 if (mode === "write-inbound") {
   using w = openInboundWriter(path, opts);
-  const seqs = Array.from({ length: Number(count) }, (_, i) =>
-    w.writeMessageIn({ id: `in_${tag}_${i}`, kind: "chat", content: `from ${tag}` }).seq);
+  const seqs = Array.from(
+    { length: Number(count) },
+    (_, i) => w.writeMessageIn({ id: `in_${tag}_${i}`, kind: "chat", content: `from ${tag}` }).seq,
+  );
   console.log(JSON.stringify(seqs));
 } else if (mode === "write-outbound") {
   using w = openOutboundWriter(path, opts);
-  const seqs = Array.from({ length: Number(count) }, (_, i) =>
-    w.writeMessageOut({ id: `out_${tag}_${i}`, kind: "chat", content: `from ${tag}` }).seq);
+  const seqs = Array.from(
+    { length: Number(count) },
+    (_, i) => w.writeMessageOut({ id: `out_${tag}_${i}`, kind: "chat", content: `from ${tag}` }).seq,
+  );
   console.log(JSON.stringify(seqs));
 } else if (mode === "poll-inbound") {
   using r = openInboundReader(path, opts);

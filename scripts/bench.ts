@@ -1,0 +1,17 @@
+/**
+ * The end-to-end benchmark harness: prints one JSON line per measured
+ * quantity (`{name, value, unit}`), machine-readable, never asserting.
+ *
+ * @module
+ */
+import { queueBenchmarks } from "../tests/bench/queue_bench.ts";
+import { printResult } from "../tests/bench/report.ts";
+
+const suites: [string, () => Promise<{ name: string; value: number; unit: string }[]>][] = [
+  ["queue", queueBenchmarks],
+];
+
+for (const [name, run] of suites) {
+  console.error(`bench: ${name}…`);
+  for (const result of await run()) printResult(result);
+}
