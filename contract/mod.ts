@@ -20,3 +20,4 @@ export * from "./seq.ts";
 export * from "./cipher.ts";
 export * from "./permissions.ts";
 export * from "./sockets.ts";
+export * from "./tools.ts";

@@ -1,0 +1,211 @@
+/**
+ * The key custodian: owns the host master key and the sealed data keys
+ * (per-session queue keys and named host keys such as `state-db`).
+ *
+ * Master rotation touches two files and is made crash-safe by ordering:
+ * 1. the new master is written to `host-master.key.next`;
+ * 2. `sealed-keys.json` is replaced, re-wrapped under the new master;
+ * 3. `host-master.key.next` is renamed over `host-master.key`.
+ * The sealed file's fingerprint says which master is current, so opening
+ * after a crash rolls back (sealed under the old master: drop `.next`) or
+ * forward (sealed under `.next`: finish the rename).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { asSessionKey, CIPHER, type SessionKey } from "../../contract/cipher.ts";
+import { KeyStoreError, MasterKeyError } from "./errors.ts";
+import type { KeyId } from "./key_id.ts";
+import {
+  createMasterKeyFile,
+  generateMasterKey,
+  MASTER_KEY_FILE,
+  type MasterKey,
+  readMasterKeyFile,
+} from "./master_key.ts";
+import { removeIfPresent, syncDir } from "./private_file.ts";
+import { readSealedFile, SEALED_KEYS_FILE, type SealedKeys, writeSealedFile } from "./sealed_file.ts";
+import { Sealer } from "./sealer.ts";
+import { deriveSubKey, type KeyPurpose } from "./sub_keys.ts";
+
+/** Where an in-progress rotation stages the new master. */
+export const NEXT_MASTER_KEY_FILE = `${MASTER_KEY_FILE}.next`;
+
+interface Paths {
+  dir: string;
+  master: string;
+  next: string;
+  sealed: string;
+}
+
+interface State {
+  master: MasterKey;
+  sealer: Sealer;
+  keys: ReadonlyMap<KeyId, Uint8Array>;
+}
+
+/** Per-session and host data keys, sealed on disk under the host master key. */
+export class KeyCustodian {
+  #state: State;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly paths: Paths, state: State) {
+    this.#state = state;
+  }
+
+  /**
+   * Opens the custodian of `stateDir` (which must exist). Creates the master
+   * on first run, finishes or rolls back an interrupted rotation, and refuses
+   * a sealed store that this master did not seal.
+   */
+  static async open(stateDir: string): Promise<KeyCustodian> {
+    const paths: Paths = {
+      dir: stateDir,
+      master: join(stateDir, MASTER_KEY_FILE),
+      next: join(stateDir, NEXT_MASTER_KEY_FILE),
+      sealed: join(stateDir, SEALED_KEYS_FILE),
+    };
+    const sealed = await readSealedFile(paths.sealed);
+    const { master: key, sealer } = await loadMaster(paths, sealed);
+    if (sealed && sealed.master !== sealer.fingerprint) {
+      throw new KeyStoreError(
+        "wrong_master",
+        `${paths.sealed} was sealed by master ${sealed.master}, but ${paths.master} is master ${sealer.fingerprint}`,
+      );
+    }
+    return new KeyCustodian(paths, { master: key, sealer, keys: sealed?.keys ?? new Map() });
+  }
+
+  /** Fingerprint of the current master (16 hex). Not secret. */
+  get fingerprint(): string {
+    return this.#state.sealer.fingerprint;
+  }
+
+  /** The ids of all stored keys. */
+  ids(): Promise<KeyId[]> {
+    return this.#serial(() => [...this.#state.keys.keys()]);
+  }
+
+  /** The key `id`, or undefined if there is none. */
+  get(id: KeyId): Promise<SessionKey | undefined> {
+    return this.#serial(() => {
+      const blob = this.#state.keys.get(id);
+      return blob && this.#state.sealer.unseal(id, blob);
+    });
+  }
+
+  /** The key `id`, generated and durably sealed first if there is none. */
+  getOrCreate(id: KeyId): Promise<SessionKey> {
+    return this.#serial(async () => {
+      const { sealer, keys } = this.#state;
+      const blob = keys.get(id);
+      if (blob) return sealer.unseal(id, blob);
+      const key = asSessionKey(crypto.getRandomValues(new Uint8Array(CIPHER.keyBytes)));
+      await this.#commit(new Map(keys).set(id, await sealer.seal(id, key)));
+      return key;
+    });
+  }
+
+  /** Forgets the key `id`; true if it existed. */
+  delete(id: KeyId): Promise<boolean> {
+    return this.#serial(async () => {
+      if (!this.#state.keys.has(id)) return false;
+      const keys = new Map(this.#state.keys);
+      keys.delete(id);
+      await this.#commit(keys);
+      return true;
+    });
+  }
+
+  /** The sub-key of the current master for `purpose`. Changes when the master is rotated. */
+  deriveSubKey(purpose: KeyPurpose): Promise<Uint8Array> {
+    return this.#serial(() => deriveSubKey(this.#state.master, purpose));
+  }
+
+  /** Replaces the master with a fresh one and re-wraps every key under it. */
+  rotate(): Promise<void> {
+    return this.#serial(async () => {
+      const { sealer, keys } = this.#state;
+      const master = generateMasterKey();
+      const next = await Sealer.for(master);
+      // Unseal everything before touching disk: a bad blob aborts with nothing changed.
+      const rewrapped = new Map<KeyId, Uint8Array>();
+      for (const [id, blob] of keys) rewrapped.set(id, await next.seal(id, await sealer.unseal(id, blob)));
+      await createMasterKeyFile(this.paths.next, master);
+      try {
+        await writeSealedFile(this.paths.sealed, { master: next.fingerprint, keys: rewrapped });
+      } catch (err) {
+        await removeIfPresent(this.paths.next);
+        throw err;
+      }
+      // The sealed file now names the new master, which makes it current even if the rename fails.
+      this.#state = { master, sealer: next, keys: rewrapped };
+      await Deno.rename(this.paths.next, this.paths.master);
+      await syncDir(this.paths.dir);
+    });
+  }
+
+  async #commit(keys: ReadonlyMap<KeyId, Uint8Array>): Promise<void> {
+    await writeSealedFile(this.paths.sealed, { master: this.#state.sealer.fingerprint, keys });
+    this.#state = { ...this.#state, keys };
+  }
+
+  #serial<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Loads (or on first run creates) the master, resolving any interrupted rotation. */
+async function loadMaster(
+  paths: Paths,
+  sealed: SealedKeys | undefined,
+): Promise<{ master: MasterKey; sealer: Sealer }> {
+  let master: MasterKey;
+  try {
+    master = await readMasterKeyFile(paths.master);
+  } catch (err) {
+    if (!(err instanceof MasterKeyError && err.kind === "missing")) throw err;
+    if (sealed || await exists(paths.next)) {
+      throw new KeyStoreError(
+        "missing_master",
+        `${paths.master} is missing but key material remains in ${paths.dir}; restore the master key file`,
+      );
+    }
+    master = generateMasterKey();
+    await createMasterKeyFile(paths.master, master);
+    return { master, sealer: await Sealer.for(master) };
+  }
+  const sealer = await Sealer.for(master);
+  if (!await exists(paths.next)) return { master, sealer };
+
+  if (!sealed || sealed.master === sealer.fingerprint) {
+    // Rotation stopped before the sealed file was replaced: the old master is still current.
+    await Deno.remove(paths.next);
+    await syncDir(paths.dir);
+    return { master, sealer };
+  }
+  const next = await readMasterKeyFile(paths.next);
+  const nextSealer = await Sealer.for(next);
+  if (sealed.master !== nextSealer.fingerprint) {
+    throw new KeyStoreError(
+      "wrong_master",
+      `${paths.sealed} was sealed by master ${sealed.master}, which is neither ${paths.master} nor ${paths.next}`,
+    );
+  }
+  // Rotation stopped after the sealed file was replaced: finish it.
+  await Deno.rename(paths.next, paths.master);
+  await syncDir(paths.dir);
+  return { master: next, sealer: nextSealer };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

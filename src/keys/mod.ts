@@ -1,0 +1,37 @@
+/**
+ * Host key custody: the master key file, sub-key derivation, the custodian
+ * of sealed data keys (with crash-safe master rotation), and the session key
+ * hand-off file.
+ *
+ * ```ts
+ * const custodian = await KeyCustodian.open(stateDir);
+ * const key = await custodian.getOrCreate(sessionKeyId(sid));
+ * await writeKeyFile(`${stateDir}/keys/${sid}/session.key`, key);
+ * ```
+ *
+ * @module
+ */
+export { KeyCustodian, NEXT_MASTER_KEY_FILE } from "./custodian.ts";
+export { KeyStoreError, MasterKeyError } from "./errors.ts";
+export type { KeyStoreErrorKind, MasterKeyErrorKind } from "./errors.ts";
+export { dataKeyId, type KeyId, sessionKeyId, STATE_DB_KEY_ID } from "./key_id.ts";
+export { writeKeyFile } from "./key_file.ts";
+export {
+  createMasterKeyFile,
+  generateMasterKey,
+  MASTER_KEY_BYTES,
+  MASTER_KEY_FILE,
+  type MasterKey,
+  readMasterKeyFile,
+} from "./master_key.ts";
+export {
+  createPrivateFile,
+  PRIVATE_MODE,
+  privateFileProblem,
+  removeIfPresent,
+  replacePrivateFile,
+  syncDir,
+  writeAll,
+} from "./private_file.ts";
+export { SEALED_KEYS_FILE } from "./sealed_file.ts";
+export { deriveSubKey, KEY_PURPOSES, type KeyPurpose } from "./sub_keys.ts";
