@@ -1,0 +1,217 @@
+/**
+ * Appliers: what an approved change does, per kind. Each is idempotent (set,
+ * replace or union semantics, deterministic ids), and the whole apply runs in
+ * one state-database transaction, so a crash mid-apply leaves nothing half done
+ * and the gateway can simply apply again.
+ *
+ * @module
+ */
+import {
+  type ChangeKind,
+  type ChangeRequest,
+  CreateAgentPayload,
+  deriveAgentGroupId,
+  EnabledToolsPayload,
+  type JsonValue,
+  McpAccessPayload,
+  MountsPayload,
+  PackagesPayload,
+  PermissionsPayload,
+  PersonaPayload,
+  WiringPayload,
+} from "../../contract/mod.ts";
+import type { AgentGroupId } from "../../contract/ids.ts";
+import type { Registry } from "../registry/mod.ts";
+import type { StateDb } from "../state/mod.ts";
+
+type Apply = (registry: Registry, req: ChangeRequest) => void;
+
+const applyPersona: Apply = (registry, req) => {
+  const { persona, ...docs } = PersonaPayload.parse(req.after);
+  registry.setPersonaDocs(
+    req.agentGroupId,
+    persona === undefined ? docs : { instructions: persona, ...docs },
+  );
+};
+
+const applyEnabledTools: Apply = (registry, req) => {
+  const payload = EnabledToolsPayload.parse(req.after);
+  if (Array.isArray(payload)) return void registry.setEnabledTools(req.agentGroupId, payload);
+  if ("tools" in payload) return void registry.setEnabledTools(req.agentGroupId, payload.tools);
+  const current = registry.getAgentGroup(req.agentGroupId).enabledTools;
+  // An unrestricted agent already has every tool: adding to "all" leaves it at "all".
+  if (current === null) return;
+  registry.setEnabledTools(req.agentGroupId, [...new Set([...current, ...payload.add])]);
+};
+
+const applyPackages: Apply = (registry, req) => {
+  const payload = PackagesPayload.parse(req.after);
+  const wanted = Array.isArray(payload)
+    ? { apt: payload, npm: [] }
+    : { apt: payload.apt ?? [], npm: payload.npm ?? [] };
+  const current = registry.getAgentGroup(req.agentGroupId).packages;
+  const union = (a: string[], b: string[]) => [...new Set([...a, ...b])].sort();
+  registry.setPackages(req.agentGroupId, {
+    apt: union(current.apt, wanted.apt),
+    npm: union(current.npm, wanted.npm),
+  });
+};
+
+const applyMounts: Apply = (registry, req) => {
+  const bySource = new Map(registry.getAgentGroup(req.agentGroupId).mounts.map((m) => [m.source, m]));
+  for (const m of MountsPayload.parse(req.after)) {
+    bySource.set(m.source, { source: m.source, target: m.target ?? null, readonly: m.readonly ?? true });
+  }
+  registry.setMounts(
+    req.agentGroupId,
+    [...bySource.values()].map((m) => ({
+      source: m.source,
+      readonly: m.readonly,
+      ...(m.target ? { target: m.target } : {}),
+    })),
+  );
+};
+
+const applyWiring: Apply = (registry, req) => {
+  const w = WiringPayload.parse(req.after);
+  if (w.egress?.length) throw new Error("no egress broker is enabled on this host");
+  const existing = w.wiringId !== undefined
+    ? registry.getWiring(w.wiringId)
+    : w.messagingGroupId !== undefined
+    ? registry.listWiringsForMessagingGroup(w.messagingGroupId).find((x) =>
+      x.agentGroupId === req.agentGroupId
+    )
+    : undefined;
+  const messagingGroupId = existing?.messagingGroupId ?? w.messagingGroupId;
+  if (messagingGroupId === undefined) return;
+  const routingChanged = [
+    "engage",
+    "pattern",
+    "senderScope",
+    "ignoredMessagePolicy",
+    "sessionMode",
+    "priority",
+  ]
+    .some((k) => k in w);
+  if (routingChanged || !existing) {
+    registry.putWiring({
+      id: existing?.id,
+      messagingGroupId,
+      agentGroupId: req.agentGroupId,
+      engageMode: w.engage ?? existing?.engageMode ?? "mention",
+      engagePattern: w.pattern ?? existing?.engagePattern ?? "",
+      senderScope: w.senderScope ?? existing?.senderScope,
+      ignoredMessagePolicy: w.ignoredMessagePolicy ?? existing?.ignoredMessagePolicy,
+      sessionMode: w.sessionMode ?? existing?.sessionMode,
+      priority: w.priority ?? existing?.priority,
+    });
+  }
+  if (w.unknownSenderPolicy !== undefined) {
+    registry.setUnknownSenderPolicy(messagingGroupId, w.unknownSenderPolicy);
+  }
+};
+
+const applyPermissions: Apply = (registry, req) => {
+  const p = PermissionsPayload.parse(req.after);
+  const group = req.agentGroupId;
+  for (const user of p.addMembers ?? []) registry.addMember(user, group);
+  for (const user of p.removeMembers ?? []) registry.removeMember(user, group);
+  for (const g of p.grantRoles ?? []) {
+    registry.grantRole({ userId: g.userId, role: g.role, agentGroupId: group });
+  }
+  for (const g of p.revokeRoles ?? []) {
+    registry.revokeRole({ userId: g.userId, role: g.role, agentGroupId: group });
+  }
+  for (const d of p.addDestinations ?? []) registry.addDestination({ agentGroupId: group, ...d });
+};
+
+const applyCreateAgent: Apply = (registry, req) => {
+  const p = CreateAgentPayload.parse(req.after);
+  const id = deriveAgentGroupId(p);
+  if (id !== req.agentGroupId) {
+    throw new Error(`the change targets ${req.agentGroupId} but the payload creates ${id}`);
+  }
+  registry.putAgentGroup({
+    id,
+    name: p.name,
+    folder: p.folder,
+    provider: p.provider ?? null,
+    model: p.model ?? null,
+    personaDocs: p.persona ?? {},
+    enabledTools: p.enabled_tools ?? null,
+  });
+  for (const user of p.members ?? []) registry.addMember(user, id);
+  (p.wirings ?? []).forEach((w, i) =>
+    registry.putWiring({
+      // Derived from the change id, so applying twice replaces rather than duplicates.
+      id: `wr_${req.id}_${i}`,
+      messagingGroupId: w.messagingGroupId,
+      agentGroupId: id,
+      engageMode: w.engage,
+      engagePattern: w.pattern ?? "",
+      sessionMode: w.sessionMode,
+    })
+  );
+};
+
+const applyMcpAccess: Apply = (registry, req) => {
+  registry.setMcpGrant(req.agentGroupId, McpAccessPayload.parse(req.after));
+};
+
+const APPLIERS: Record<ChangeKind, Apply | undefined> = {
+  persona: applyPersona,
+  enabled_tools: applyEnabledTools,
+  packages: applyPackages,
+  mounts: applyMounts,
+  wiring: applyWiring,
+  permissions: applyPermissions,
+  create_agent: applyCreateAgent,
+  mcp_access: applyMcpAccess,
+  // Refused by the chain while MCP is off; there is no catalog to write to.
+  mcp_register: undefined,
+};
+
+/** Builds the gateway's apply function over the registry, atomic per change. */
+export function registryApplier(state: StateDb, registry: Registry): (req: ChangeRequest) => void {
+  return (req) => {
+    const apply = APPLIERS[req.kind];
+    if (!apply) throw new Error(`no applier for ${req.kind} changes on this host`);
+    state.db.transaction(() => apply(registry, req));
+  };
+}
+
+/** Kinds whose effect reaches a running sandbox's launch spec: their group's sandboxes restart after apply. */
+export const RESPAWN_KINDS: ReadonlySet<ChangeKind> = new Set([
+  "persona",
+  "enabled_tools",
+  "packages",
+  "mounts",
+  "permissions",
+  "mcp_access",
+]);
+
+/** The current state a change of `kind` would replace, for its `before`. */
+export function captureBefore(registry: Registry, kind: ChangeKind, group: AgentGroupId): JsonValue | null {
+  if (kind === "create_agent" || kind === "mcp_register" || !registry.hasAgentGroup(group)) return null;
+  const g = registry.getAgentGroup(group);
+  switch (kind) {
+    case "persona":
+      return g.personaDocs;
+    case "enabled_tools":
+      return g.enabledTools;
+    case "packages":
+      return g.packages;
+    case "mounts":
+      return g.mounts;
+    case "mcp_access":
+      return g.mcpGrants;
+    case "wiring":
+      return registry.listWirings().filter((w) => w.agentGroupId === group) as unknown as JsonValue;
+    case "permissions":
+      return {
+        members: registry.listMembers(group),
+        roles: registry.listRoles(group),
+        destinations: registry.listDestinations(group),
+      } as unknown as JsonValue;
+  }
+}

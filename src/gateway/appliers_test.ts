@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import type { AgentGroupId, ChangeKind, ChangeRequest } from "../../contract/mod.ts";
+import { Registry } from "../registry/mod.ts";
+import { openTestState } from "../../tests/support/state.ts";
+import { tempDir } from "../../tests/support/mod.ts";
+import { captureBefore, registryApplier } from "./appliers.ts";
+
+let counter = 0;
+function req(kind: ChangeKind, after: unknown, agentGroupId = "g1"): ChangeRequest {
+  return {
+    id: `chg_t${++counter}`,
+    kind,
+    agentGroupId,
+    requestedBy: "t",
+    before: null,
+    after,
+    createdAt: "2026-01-01T00:00:00.000Z",
+  } as unknown as ChangeRequest;
+}
+
+function fixture(dir: string) {
+  const state = openTestState(dir);
+  const registry = new Registry(state);
+  registry.putAgentGroup({ id: "g1", name: "One", personaDocs: { identity: "I am one", soul: "calm" } });
+  const apply = registryApplier(state, registry);
+  return { state, registry, apply, [Symbol.dispose]: () => state.close() };
+}
+
+Deno.test("persona writes the documents; 'persona' means instructions; '' clears", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("persona", { persona: "be terse" }));
+  assert.deepEqual(f.registry.getAgentGroup("g1").personaDocs, {
+    identity: "I am one",
+    soul: "calm",
+    instructions: "be terse",
+  });
+  f.apply(req("persona", { soul: "" }));
+  assert.equal(f.registry.getAgentGroup("g1").personaDocs.soul, "");
+  assert.match(f.registry.getLaunchSpec("g1").persona, /be terse/);
+});
+
+Deno.test("enabled_tools: replace, {tools} replace, {add} union; add to unrestricted stays unrestricted", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("enabled_tools", { add: ["read_file"] }));
+  assert.equal(f.registry.getAgentGroup("g1").enabledTools, null);
+  f.apply(req("enabled_tools", ["read_file", "write_file"]));
+  f.apply(req("enabled_tools", { add: ["write_file", "list_dir"] }));
+  assert.deepEqual(f.registry.getAgentGroup("g1").enabledTools, ["read_file", "write_file", "list_dir"]);
+  f.apply(req("enabled_tools", { tools: ["send_message"] }));
+  assert.deepEqual(f.registry.getAgentGroup("g1").enabledTools, ["send_message"]);
+});
+
+Deno.test("packages and mounts are recorded into the launch spec, unioned", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("packages", { apt: ["ripgrep"], npm: ["@scope/pkg"] }));
+  f.apply(req("packages", ["jq", "ripgrep"]));
+  assert.deepEqual(f.registry.getLaunchSpec("g1").packages, { apt: ["jq", "ripgrep"], npm: ["@scope/pkg"] });
+  f.apply(req("mounts", [{ source: "/srv/a" }]));
+  f.apply(req("mounts", [{ source: "/srv/b", target: "/mnt/b", readonly: false }, { source: "/srv/a" }]));
+  assert.deepEqual(f.registry.getLaunchSpec("g1").mounts, [
+    { source: "/srv/a", target: null, readonly: true },
+    { source: "/srv/b", target: "/mnt/b", readonly: false },
+  ]);
+});
+
+Deno.test("wiring edits the agent's wiring of a chat, or creates one; unknown-sender policy too", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  const mg = f.registry.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });
+  f.apply(
+    req("wiring", {
+      messagingGroupId: mg.id,
+      engage: "pattern",
+      pattern: "^hey",
+      unknownSenderPolicy: "public",
+    }),
+  );
+  const [w] = f.registry.listWiringsForMessagingGroup(mg.id);
+  assert.equal(w.engageMode, "pattern");
+  assert.equal(w.engagePattern, "^hey");
+  assert.equal(f.registry.getMessagingGroup(mg.id).unknownSenderPolicy, "public");
+  f.apply(req("wiring", { wiringId: w.id, engage: "mention", sessionMode: "per-thread" }));
+  const after = f.registry.getWiring(w.id);
+  assert.equal(after.engageMode, "mention");
+  assert.equal(after.sessionMode, "per-thread");
+  assert.equal(f.registry.listWiringsForMessagingGroup(mg.id).length, 1);
+});
+
+Deno.test("permissions add and remove members, scoped roles and destinations", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("permissions", {
+    addMembers: ["slack:amy", "slack:bob"],
+    grantRoles: [{ userId: "slack:cat", role: "admin" }],
+    addDestinations: [{ channelType: "slack", platformId: "C9" }],
+  }));
+  assert.deepEqual(f.registry.canAccess("slack:amy", "g1"), { allowed: true, reason: "member" });
+  assert.deepEqual(f.registry.canAccess("slack:cat", "g1"), { allowed: true, reason: "scoped-admin" });
+  assert.ok(f.registry.checkDestination({ agentGroupId: "g1", channelType: "slack", platformId: "C9" }));
+  f.apply(
+    req("permissions", {
+      removeMembers: ["slack:bob"],
+      revokeRoles: [{ userId: "slack:cat", role: "admin" }],
+    }),
+  );
+  assert.deepEqual(f.registry.listMembers("g1"), ["slack:amy"]);
+  assert.equal(f.registry.canAccess("slack:cat", "g1").allowed, false);
+});
+
+Deno.test("create_agent materialises name, folder, persona, tools, model, members and wirings", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  const mg = f.registry.getOrCreateMessagingGroup({ channelType: "telegram", platformId: "42" });
+  const change = req("create_agent", {
+    name: "Research Bot",
+    persona: { identity: "A researcher", instructions: "cite sources" },
+    enabled_tools: ["read_file", "write_file"],
+    members: ["telegram:7"],
+    wirings: [{ messagingGroupId: mg.id, engage: "mention" }],
+    provider: "anthropic",
+    model: "claude-x",
+  }, "research-bot");
+  f.apply(change);
+  f.apply(change); // idempotent re-apply
+  const g = f.registry.getAgentGroup("research-bot");
+  assert.equal(g.name, "Research Bot");
+  assert.equal(g.folder, "research-bot");
+  assert.deepEqual(g.personaDocs, { identity: "A researcher", soul: "", instructions: "cite sources" });
+  assert.deepEqual(g.enabledTools, ["read_file", "write_file"]);
+  assert.equal(g.provider, "anthropic");
+  assert.equal(g.model, "claude-x");
+  assert.deepEqual(f.registry.listMembers("research-bot"), ["telegram:7"]);
+  const wirings = f.registry.listWiringsForMessagingGroup(mg.id);
+  assert.equal(wirings.length, 1);
+  assert.equal(wirings[0].agentGroupId, "research-bot");
+});
+
+Deno.test("a failing apply changes nothing (one transaction)", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  assert.throws(() =>
+    f.apply(
+      req("permissions", {
+        addMembers: ["slack:amy"],
+        addDestinations: [{ channelType: "BAD TYPE", platformId: "x" }],
+      }),
+    )
+  );
+  assert.deepEqual(f.registry.listMembers("g1"), []);
+  assert.throws(() => f.apply(req("mcp_register", {})), /no applier/);
+});
+
+Deno.test("before captures what the change would replace", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  assert.deepEqual(captureBefore(f.registry, "persona", "g1" as AgentGroupId), {
+    identity: "I am one",
+    soul: "calm",
+    instructions: "",
+  });
+  assert.equal(captureBefore(f.registry, "enabled_tools", "g1" as AgentGroupId), null);
+  assert.equal(captureBefore(f.registry, "create_agent", "new" as AgentGroupId), null);
+  assert.deepEqual(captureBefore(f.registry, "permissions", "g1" as AgentGroupId), {
+    members: [],
+    roles: [],
+    destinations: [],
+  });
+});

@@ -1,0 +1,12 @@
+/**
+ * The deterministic approval gateway: verifier chain → human decision →
+ * idempotent apply → audit. No model anywhere on this path.
+ *
+ * @module
+ */
+export { Gateway } from "./gateway.ts";
+export type { DecideResult, GatewayAudit, GatewayDeps, GatewayStore, SubmitInput } from "./gateway.ts";
+export { runChain } from "./chain.ts";
+export { standardVerifiers } from "./verifiers.ts";
+export type { MountPolicy, VerifierContext } from "./verifiers.ts";
+export { captureBefore, registryApplier, RESPAWN_KINDS } from "./appliers.ts";

@@ -1,0 +1,276 @@
+/**
+ * The verifier chain, in order. Each verifier is deterministic and may only
+ * reject or ask for a human; the final one asks for a human on every change,
+ * so nothing applies without a person (no model is consulted anywhere).
+ *
+ * @module
+ */
+import {
+  CHANGE_PAYLOADS,
+  type ChangeRequest,
+  CreateAgentPayload,
+  deriveAgentGroupId,
+  EnabledToolsPayload,
+  isSafeId,
+  MountsPayload,
+  PermissionsPayload,
+  ToolName,
+  type Verifier,
+  type VerifierResult,
+  WiringPayload,
+} from "../../contract/mod.ts";
+import type { Registry } from "../registry/mod.ts";
+
+const pass = (reason = "ok"): VerifierResult => ({ verdict: "pass", reason });
+const reject = (reason: string): VerifierResult => ({ verdict: "reject", reason });
+const human = (reason: string): VerifierResult => ({ verdict: "require-human", reason });
+
+/** Where sandboxed mounts may come from, and where they may appear. */
+export interface MountPolicy {
+  /** Host directories (absolute) under which mount sources must lie. */
+  allowedSourcePrefixes: readonly string[];
+  /** In-sandbox prefix that mount targets must lie under, so no mount can shadow the sandbox's own paths. */
+  targetPrefix: string;
+}
+
+/** What the chain needs to know about the host. */
+export interface VerifierContext {
+  registry: Registry;
+  mounts: MountPolicy;
+  /** True when an egress broker exists to enforce approved hosts. */
+  egressEnabled: boolean;
+  /** Names of MCP servers in the host catalog (empty: MCP is off). */
+  mcpServers: ReadonlySet<string>;
+}
+
+/** `payload-schema`: the change's `after` must parse with its kind's schema (strict, typed). */
+export function payloadSchemaVerifier(): Verifier {
+  return {
+    name: "payload-schema",
+    verify(req) {
+      const result = CHANGE_PAYLOADS[req.kind].safeParse(req.after);
+      if (result.success) return pass();
+      const issue = result.error.issues[0];
+      return reject(`${req.kind} payload: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    },
+  };
+}
+
+/** `agent-group`: a change targets an existing agent, except `create_agent`, which targets a new one. */
+export function agentGroupVerifier(registry: Registry): Verifier {
+  return {
+    name: "agent-group",
+    verify(req) {
+      if (req.kind === "create_agent") return pass();
+      return registry.hasAgentGroup(req.agentGroupId)
+        ? pass()
+        : reject(`unknown agent group ${req.agentGroupId}`);
+    },
+  };
+}
+
+function normalizeAbsolute(path: string): string | undefined {
+  if (!path.startsWith("/") || /\p{Cc}/u.test(path)) return undefined;
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
+  if (parts.includes("..")) return undefined;
+  return `/${parts.join("/")}`;
+}
+
+function isUnder(path: string, prefix: string): boolean {
+  const p = normalizeAbsolute(prefix);
+  return p !== undefined && (path === p || path.startsWith(p === "/" ? "/" : `${p}/`));
+}
+
+/** `mount-allowlist`: sources under an allowed host prefix, targets under the sandbox's mount area. */
+export function mountAllowlistVerifier(policy: MountPolicy): Verifier {
+  return {
+    name: "mount-allowlist",
+    verify(req) {
+      if (req.kind !== "mounts") return pass();
+      const mounts = MountsPayload.safeParse(req.after);
+      if (!mounts.success) return pass("left to payload-schema");
+      for (const m of mounts.data) {
+        if (m.source.includes("..") || (m.target ?? "").includes("..")) {
+          return reject(`mount path holds '..': ${m.source}`);
+        }
+        const source = normalizeAbsolute(m.source);
+        if (!source) return reject(`mount source must be an absolute path: ${m.source}`);
+        if (!policy.allowedSourcePrefixes.some((prefix) => isUnder(source, prefix))) {
+          return reject(
+            `mount source ${source} is outside the allowed prefixes (${
+              policy.allowedSourcePrefixes.join(", ")
+            })`,
+          );
+        }
+        if (m.target !== undefined) {
+          const target = normalizeAbsolute(m.target);
+          if (!target || target === policy.targetPrefix || !isUnder(target, policy.targetPrefix)) {
+            return reject(`mount target must lie under ${policy.targetPrefix}/: ${m.target}`);
+          }
+        }
+      }
+      return pass();
+    },
+  };
+}
+
+/** `enabled-tools`: every named tool must be one the agent actually has. */
+export function enabledToolsVerifier(): Verifier {
+  return {
+    name: "enabled-tools",
+    verify(req) {
+      if (req.kind !== "enabled_tools") return pass();
+      const parsed = EnabledToolsPayload.safeParse(req.after);
+      if (!parsed.success) return pass("left to payload-schema");
+      const names = Array.isArray(parsed.data)
+        ? parsed.data
+        : "tools" in parsed.data
+        ? parsed.data.tools
+        : parsed.data.add;
+      const unknown = names.filter((n) => !ToolName.safeParse(n).success);
+      return unknown.length ? reject(`unknown tools: ${unknown.join(", ")}`) : pass();
+    },
+  };
+}
+
+/**
+ * `create-agent`: a safe, unused derived id that equals the request's group,
+ * known tools, existing chats; and always a human, whatever else passes.
+ */
+export function createAgentVerifier(registry: Registry): Verifier {
+  return {
+    name: "create-agent",
+    verify(req) {
+      if (req.kind !== "create_agent") return pass();
+      const parsed = CreateAgentPayload.safeParse(req.after);
+      if (!parsed.success) return pass("left to payload-schema");
+      const p = parsed.data;
+      if (p.name.includes("..") || p.folder?.includes("..")) {
+        return reject("agent name and folder may not hold '..'");
+      }
+      const id = deriveAgentGroupId(p);
+      if (!isSafeId(id)) return reject(`derived agent id ${JSON.stringify(id)} is not a safe id`);
+      if (id !== req.agentGroupId) {
+        return reject(`the change targets ${req.agentGroupId} but the payload creates ${id}`);
+      }
+      if (registry.hasAgentGroup(id)) return reject(`agent group ${id} already exists`);
+      const unknownTools = (p.enabled_tools ?? []).filter((t) => !ToolName.safeParse(t).success);
+      if (unknownTools.length) return reject(`unknown tools: ${unknownTools.join(", ")}`);
+      for (const w of p.wirings ?? []) {
+        try {
+          registry.getMessagingGroup(w.messagingGroupId);
+        } catch {
+          return reject(`unknown messaging group ${w.messagingGroupId}`);
+        }
+      }
+      return human("creating an agent always needs a human");
+    },
+  };
+}
+
+/** `wiring`: routing edits must name this agent's own wirings or chats; egress needs a broker. */
+export function wiringVerifier(ctx: Pick<VerifierContext, "registry" | "egressEnabled">): Verifier {
+  return {
+    name: "wiring",
+    verify(req: ChangeRequest) {
+      if (req.kind !== "wiring") return pass();
+      const parsed = WiringPayload.safeParse(req.after);
+      if (!parsed.success) return pass("left to payload-schema");
+      const w = parsed.data;
+      if (w.egress?.length && !ctx.egressEnabled) {
+        return reject(
+          `no egress broker is enabled on this host, so network access to ${
+            w.egress.join(", ")
+          } cannot be granted`,
+        );
+      }
+      if (w.wiringId !== undefined) {
+        try {
+          if (ctx.registry.getWiring(w.wiringId).agentGroupId !== req.agentGroupId) {
+            return reject(`wiring ${w.wiringId} belongs to another agent`);
+          }
+        } catch {
+          return reject(`unknown wiring ${w.wiringId}`);
+        }
+      } else if (w.messagingGroupId !== undefined) {
+        try {
+          ctx.registry.getMessagingGroup(w.messagingGroupId);
+        } catch {
+          return reject(`unknown messaging group ${w.messagingGroupId}`);
+        }
+      } else if (Object.keys(w).some((k) => k !== "egress")) {
+        return reject("a routing change must name a wiringId or a messagingGroupId");
+      }
+      if (w.engage === "pattern" && (w.pattern === undefined || !isRegExp(w.pattern))) {
+        return reject("a pattern wiring needs a valid, non-empty pattern");
+      }
+      return pass();
+    },
+  };
+}
+
+function isRegExp(pattern: string): boolean {
+  try {
+    return pattern !== "" && new RegExp(pattern) instanceof RegExp;
+  } catch {
+    return false;
+  }
+}
+
+/** `permissions`: owner is global and never granted through an agent's change. */
+export function permissionsVerifier(): Verifier {
+  return {
+    name: "permissions",
+    verify(req) {
+      if (req.kind !== "permissions") return pass();
+      const parsed = PermissionsPayload.safeParse(req.after);
+      if (!parsed.success) return pass("left to payload-schema");
+      if (
+        [...parsed.data.grantRoles ?? [], ...parsed.data.revokeRoles ?? []].some((g) => g.role === "owner")
+      ) {
+        return reject(
+          "owner is a global role: grant or revoke it with 'ironclaw registry role', not through a change",
+        );
+      }
+      return pass();
+    },
+  };
+}
+
+/** `mcp`: MCP access and registration need a host MCP catalog; unknown servers are refused. */
+export function mcpVerifier(mcpServers: ReadonlySet<string>): Verifier {
+  return {
+    name: "mcp",
+    verify(req) {
+      if (req.kind !== "mcp_access" && req.kind !== "mcp_register") return pass();
+      if (mcpServers.size === 0) return reject("MCP is not enabled on this host (no server catalog)");
+      if (req.kind === "mcp_access") {
+        const server = (req.after as { server?: unknown })?.server;
+        if (typeof server !== "string" || !mcpServers.has(server)) {
+          return reject(`unknown MCP server ${String(server)}`);
+        }
+      }
+      return pass();
+    },
+  };
+}
+
+/** `always-require-human`: the floor. Every change waits for a person. */
+export function alwaysRequireHuman(): Verifier {
+  return { name: "always-require-human", verify: () => human("every change needs a human decision") };
+}
+
+/** The standard chain, rejecters first and the human floor last. */
+export function standardVerifiers(ctx: VerifierContext): Verifier[] {
+  return [
+    payloadSchemaVerifier(),
+    agentGroupVerifier(ctx.registry),
+    mountAllowlistVerifier(ctx.mounts),
+    enabledToolsVerifier(),
+    createAgentVerifier(ctx.registry),
+    wiringVerifier(ctx),
+    permissionsVerifier(),
+    mcpVerifier(ctx.mcpServers),
+    alwaysRequireHuman(),
+  ];
+}

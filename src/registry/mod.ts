@@ -1,0 +1,19 @@
+/**
+ * The registry: the host's durable record of agents, chats, routing rules,
+ * people and grants, destinations and sessions, over the encrypted state
+ * database; plus the pure rules it applies (sender namespacing, persona
+ * composition). Typed errors come from `src/state`.
+ *
+ * ```ts
+ * using state = StateDb.open(stateDir, { library, key });
+ * const registry = new Registry(state);
+ * registry.putAgentGroup({ id: "main", name: "Main" });
+ * ```
+ *
+ * @module
+ */
+export { Registry } from "./registry.ts";
+export type { DestinationKey, RegistryOptions } from "./registry.ts";
+export { namespaceUserId } from "./identity.ts";
+export { composePersona, truncateUtf8 } from "./persona.ts";
+export * from "./schemas.ts";

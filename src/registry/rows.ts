@@ -1,0 +1,110 @@
+/**
+ * Decoding of registry rows into records. The state database is ours and
+ * encrypted, so rows are trusted: columns are cast, JSON columns parsed.
+ *
+ * @module
+ */
+import type {
+  AgentGroupId,
+  MessagingGroupId,
+  SessionId,
+  SessionMode,
+  UnknownSenderPolicy,
+  UserId,
+  WiringId,
+} from "../../contract/mod.ts";
+import type { Row } from "../../contract/sqlite/mod.ts";
+import type {
+  AgentGroup,
+  ContainerStatus,
+  Destination,
+  McpGrant,
+  MessagingGroup,
+  Mount,
+  Packages,
+  Session,
+  User,
+  UserKind,
+  Wiring,
+} from "./schemas.ts";
+
+const text = (v: unknown): string => v as string;
+const nullableText = (v: unknown): string | null => v as string | null;
+
+/** An `agent_groups` row. */
+export function decodeAgentGroup(r: Row): AgentGroup {
+  return {
+    id: r.id as AgentGroupId,
+    name: text(r.name),
+    folder: text(r.folder),
+    provider: nullableText(r.provider),
+    model: nullableText(r.model),
+    personaDocs: {
+      identity: text(r.persona_identity),
+      soul: text(r.persona_soul),
+      instructions: text(r.persona_instructions),
+    },
+    enabledTools: r.enabled_tools === null ? null : JSON.parse(text(r.enabled_tools)) as string[],
+    packages: JSON.parse(text(r.packages)) as Packages,
+    mounts: JSON.parse(text(r.mounts)) as Mount[],
+    mcpGrants: JSON.parse(text(r.mcp_grants)) as McpGrant[],
+    createdAt: text(r.created_at),
+    updatedAt: text(r.updated_at),
+  };
+}
+
+/** A `messaging_groups` row. */
+export function decodeMessagingGroup(r: Row): MessagingGroup {
+  return {
+    id: r.id as MessagingGroupId,
+    channelType: text(r.channel_type),
+    platformId: text(r.platform_id),
+    instance: text(r.instance),
+    isGroup: r.is_group === 1,
+    unknownSenderPolicy: r.unknown_sender_policy as UnknownSenderPolicy,
+  };
+}
+
+/** A `wirings` row. */
+export function decodeWiring(r: Row): Wiring {
+  return {
+    id: r.id as WiringId,
+    messagingGroupId: r.messaging_group_id as MessagingGroupId,
+    agentGroupId: r.agent_group_id as AgentGroupId,
+    engageMode: r.engage_mode as Wiring["engageMode"],
+    engagePattern: text(r.engage_pattern),
+    senderScope: r.sender_scope as Wiring["senderScope"],
+    ignoredMessagePolicy: r.ignored_message_policy as Wiring["ignoredMessagePolicy"],
+    sessionMode: r.session_mode as SessionMode,
+    priority: r.priority as number,
+  };
+}
+
+/** A `users` row. */
+export function decodeUser(r: Row): User {
+  return { id: r.id as UserId, kind: r.kind as UserKind, displayName: nullableText(r.display_name) };
+}
+
+/** A `destinations` row. */
+export function decodeDestination(r: Row): Destination {
+  return {
+    agentGroupId: r.agent_group_id as AgentGroupId,
+    channelType: text(r.channel_type),
+    platformId: text(r.platform_id),
+    displayName: nullableText(r.display_name),
+  };
+}
+
+/** A `sessions` row. */
+export function decodeSession(r: Row): Session {
+  return {
+    id: r.id as SessionId,
+    agentGroupId: r.agent_group_id as AgentGroupId,
+    messagingGroupId: r.messaging_group_id as MessagingGroupId,
+    threadId: nullableText(r.thread_id),
+    sessionMode: r.session_mode as SessionMode,
+    containerStatus: r.container_status as ContainerStatus,
+    lastActive: text(r.last_active),
+    createdAt: text(r.created_at),
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The state database's schema as numbered, forward-only migrations. A file
+ * records every migration applied in `schema_migrations`; opening applies the
+ * missing ones in one transaction and refuses a file from a newer build.
+ * Never edit a released migration: append a new one.
+ *
+ * @module
+ */
+import type { Database } from "../../contract/sqlite/mod.ts";
+import { nowTimestamp } from "../../contract/time.ts";
+import { StateSchemaError } from "./errors.ts";
+
+/** One schema step. */
+export interface Migration {
+  /** 1, 2, 3, … with no gaps. */
+  readonly version: number;
+  /** A stable name, checked against the file so diverging builds are caught. */
+  readonly name: string;
+  /** DDL statements, `;`-terminated at line ends. */
+  readonly sql: string;
+}
+
+/** Every migration this build knows, in order. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "registry and change store",
+    sql: `
+CREATE TABLE agent_groups (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  folder TEXT NOT NULL UNIQUE,
+  provider TEXT,
+  model TEXT,
+  persona_identity TEXT NOT NULL DEFAULT '',
+  persona_soul TEXT NOT NULL DEFAULT '',
+  persona_instructions TEXT NOT NULL DEFAULT '',
+  enabled_tools TEXT CHECK (enabled_tools IS NULL OR json_valid(enabled_tools)),
+  packages TEXT NOT NULL DEFAULT '{"apt":[],"npm":[]}' CHECK (json_valid(packages)),
+  mounts TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(mounts)),
+  mcp_grants TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(mcp_grants)),
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE messaging_groups (
+  id TEXT PRIMARY KEY,
+  channel_type TEXT NOT NULL,
+  platform_id TEXT NOT NULL,
+  instance TEXT NOT NULL,
+  is_group INTEGER NOT NULL CHECK (is_group IN (0, 1)),
+  unknown_sender_policy TEXT NOT NULL,
+  UNIQUE (channel_type, platform_id, instance)
+) STRICT;
+
+CREATE TABLE wirings (
+  id TEXT PRIMARY KEY,
+  messaging_group_id TEXT NOT NULL REFERENCES messaging_groups(id) ON DELETE CASCADE,
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  engage_mode TEXT NOT NULL,
+  engage_pattern TEXT NOT NULL,
+  sender_scope TEXT NOT NULL,
+  ignored_message_policy TEXT NOT NULL,
+  session_mode TEXT NOT NULL,
+  priority INTEGER NOT NULL
+) STRICT;
+CREATE INDEX wirings_by_messaging_group ON wirings (messaging_group_id);
+
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  display_name TEXT
+) STRICT;
+
+CREATE TABLE roles (
+  user_id TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('owner', 'admin')),
+  scope TEXT NOT NULL,
+  PRIMARY KEY (user_id, role, scope)
+) STRICT;
+
+CREATE TABLE members (
+  user_id TEXT NOT NULL,
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  PRIMARY KEY (user_id, agent_group_id)
+) STRICT;
+
+CREATE TABLE destinations (
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  channel_type TEXT NOT NULL,
+  platform_id TEXT NOT NULL,
+  display_name TEXT,
+  PRIMARY KEY (agent_group_id, channel_type, platform_id)
+) STRICT;
+
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  messaging_group_id TEXT NOT NULL REFERENCES messaging_groups(id) ON DELETE CASCADE,
+  thread_id TEXT,
+  session_mode TEXT NOT NULL,
+  partition_key TEXT NOT NULL UNIQUE,
+  container_status TEXT NOT NULL,
+  last_active TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_agent_group ON sessions (agent_group_id);
+
+CREATE TABLE changes (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  agent_group_id TEXT NOT NULL,
+  requested_by TEXT NOT NULL,
+  before_json TEXT CHECK (before_json IS NULL OR json_valid(before_json)),
+  after_json TEXT NOT NULL CHECK (json_valid(after_json)),
+  created_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'applied')),
+  verdict TEXT,
+  reason TEXT,
+  decision TEXT CHECK (decision IS NULL OR json_valid(decision)),
+  applied_at TEXT
+) STRICT;
+CREATE INDEX changes_by_status ON changes (status, created_at, id);
+
+CREATE TABLE applied_changes (
+  change_id TEXT PRIMARY KEY REFERENCES changes(id),
+  applied_at TEXT NOT NULL
+) STRICT;
+`,
+  },
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings `db` up to {@link SCHEMA_VERSION} in one transaction and returns the
+ * version. Throws {@link StateSchemaError} for a newer file or one whose
+ * recorded migrations differ from ours; nothing is changed then.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  return db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    ) STRICT`);
+    const applied = db.all<{ version: number; name: string }>(
+      "SELECT version, name FROM schema_migrations ORDER BY version",
+    );
+    const known = migrations.length === 0 ? 0 : migrations[migrations.length - 1].version;
+    for (const row of applied) {
+      if (row.version > known) {
+        throw new StateSchemaError(
+          db.path,
+          `schema version ${row.version} is newer than this build knows (${known}); upgrade IronClaw`,
+        );
+      }
+      const ours = migrations.find((m) => m.version === row.version);
+      if (ours?.name !== row.name) {
+        throw new StateSchemaError(
+          db.path,
+          `migration ${row.version} is ${JSON.stringify(row.name)} in the file but ${
+            JSON.stringify(ours?.name ?? null)
+          } in this build`,
+        );
+      }
+    }
+    const current = applied.length === 0 ? 0 : applied[applied.length - 1].version;
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      db.execScript(migration.sql);
+      db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        migration.version,
+        migration.name,
+        nowTimestamp(),
+      ]);
+    }
+    return known;
+  });
+}

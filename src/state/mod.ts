@@ -1,0 +1,18 @@
+/**
+ * The host's durable encrypted state: the SQLCipher state database with its
+ * forward-only migrations, the gateway's change store, and the typed errors
+ * every state reader and writer throws.
+ *
+ * ```ts
+ * using state = StateDb.open(stateDir, { library, key });
+ * const changes = new ChangeStore(state);
+ * ```
+ *
+ * @module
+ */
+export { STATE_DB_FILE, STATE_PRAGMAS, StateDb } from "./state_db.ts";
+export type { StateDbOptions } from "./state_db.ts";
+export { migrate, MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
+export type { Migration } from "./migrations.ts";
+export { ChangeStore } from "./change_store.ts";
+export { ConflictError, InvalidInputError, NotFoundError, StateSchemaError, validate } from "./errors.ts";

@@ -1,0 +1,108 @@
+/**
+ * The host's durable encrypted state: one SQLCipher file, `<stateDir>/state.db`,
+ * holding the registry and the gateway's change store.
+ *
+ * Journal mode is WAL. The file is host-only (never bind-mounted into a
+ * sandbox, unlike the queues), so WAL's shared-memory index is safe here, and
+ * it buys one fsync per commit instead of DELETE mode's several: every routed
+ * message bumps a session's `last_active`. WAL frames are encrypted like every
+ * other page; the `-shm` index holds frame numbers and checksums, no rows.
+ *
+ * @module
+ */
+import { BUSY_TIMEOUT_MS } from "../../contract/cipher.ts";
+import { Database } from "../../contract/sqlite/mod.ts";
+import { migrate } from "./migrations.ts";
+
+/** File name of the state database inside the state directory. */
+export const STATE_DB_FILE = "state.db";
+
+/** Pragmas of every state connection: WAL, fsync at each commit, enforced foreign keys, no mmap. */
+export const STATE_PRAGMAS: readonly string[] = [
+  "journal_mode = WAL",
+  "synchronous = FULL",
+  "foreign_keys = ON",
+  "mmap_size = 0",
+];
+
+/** How to open the state database. */
+export interface StateDbOptions {
+  /** Path of libsqlcipher. */
+  library: string;
+  /** The raw 256-bit state key, from key custody. */
+  key: Uint8Array;
+}
+
+/** An open state database, migrated to this build's schema. */
+export class StateDb implements Disposable {
+  /** The connection; the registry, the change store and later migrations' owners share it. */
+  readonly db: Database;
+  /** The schema version after migration. */
+  readonly schemaVersion: number;
+
+  private constructor(db: Database, schemaVersion: number) {
+    this.db = db;
+    this.schemaVersion = schemaVersion;
+  }
+
+  /**
+   * Opens (creating when missing) `<stateDir>/state.db` read-write with `key`,
+   * owner-only (0600) with its journal files, and applies pending migrations.
+   * A wrong key fails here with a `SqliteError` of kind `wrong_key`; a file
+   * from a newer build with a `StateSchemaError`.
+   */
+  static open(stateDir: string, options: StateDbOptions): StateDb {
+    Deno.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const path = `${stateDir}/${STATE_DB_FILE}`;
+    createPrivate(path);
+    // SQLite gives -wal and -shm the mode of the database file; tighten leftovers from older runs too.
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) restrictMode(file);
+    const db = Database.open(path, {
+      library: options.library,
+      key: options.key,
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      pragmas: STATE_PRAGMAS,
+    });
+    try {
+      return new StateDb(db, migrate(db));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Path of the database file. */
+  get path(): string {
+    return this.db.path;
+  }
+
+  /** Closes the connection (checkpointing the WAL). Idempotent. */
+  close(): void {
+    this.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Creates an empty file with mode 0600 unless one exists, so the key never guards a world-readable file. */
+function createPrivate(path: string): void {
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: 0o600 }).close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+}
+
+/** Drops group and other bits of a regular file. Symlinks are left alone: the open refuses to follow them. */
+function restrictMode(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return;
+    throw err;
+  }
+  if (info.isFile && info.mode !== null && (info.mode & 0o077) !== 0) Deno.chmodSync(path, 0o600);
+}

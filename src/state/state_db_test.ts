@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { SqliteError } from "../../contract/sqlite/mod.ts";
+import { fileContains, fixedKey, tempDir } from "../../tests/support/mod.ts";
+import { openTestState } from "../../tests/support/state.ts";
+import { SCHEMA_VERSION, STATE_DB_FILE, StateSchemaError } from "./mod.ts";
+
+Deno.test("state db is created owner-only, in WAL mode, with full sync and foreign keys", () => {
+  using dir = tempDir();
+  using state = openTestState(dir.path);
+  assert.equal(state.path, `${dir.path}/${STATE_DB_FILE}`);
+  assert.equal(Deno.statSync(state.path).mode! & 0o777, 0o600);
+  assert.equal(state.db.get("PRAGMA journal_mode")?.journal_mode, "wal");
+  assert.equal(state.db.get("PRAGMA synchronous")?.synchronous, 2);
+  assert.equal(state.db.get("PRAGMA foreign_keys")?.foreign_keys, 1);
+  state.db.run("INSERT INTO users (id, kind) VALUES ('slack:ann', 'human')");
+  assert.equal(Deno.statSync(`${state.path}-wal`).mode! & 0o777, 0o600);
+});
+
+Deno.test("state db tightens a loosened file mode on open", () => {
+  using dir = tempDir();
+  openTestState(dir.path).close();
+  Deno.chmodSync(`${dir.path}/${STATE_DB_FILE}`, 0o644);
+  openTestState(dir.path).close();
+  assert.equal(Deno.statSync(`${dir.path}/${STATE_DB_FILE}`).mode! & 0o777, 0o600);
+});
+
+Deno.test("state db opened with the wrong key fails at open", () => {
+  using dir = tempDir();
+  openTestState(dir.path).close();
+  assert.throws(
+    () => openTestState(dir.path, fixedKey(0x22)),
+    (err) => err instanceof SqliteError && err.kind === "wrong_key",
+  );
+});
+
+Deno.test("state db holds no plaintext, open or closed", () => {
+  using dir = tempDir();
+  const marker = "PLAINTEXT_MARKER_7f3a";
+  const path = `${dir.path}/${STATE_DB_FILE}`;
+  const state = openTestState(dir.path);
+  state.db.run("INSERT INTO users (id, kind, display_name) VALUES (?, 'human', ?)", [
+    `slack:${marker}`,
+    marker,
+  ]);
+  for (const file of [path, `${path}-wal`]) assert.equal(fileContains(file, marker), false, file);
+  state.close();
+  assert.equal(fileContains(path, marker), false);
+  using again = openTestState(dir.path);
+  assert.equal(again.db.get("SELECT display_name FROM users")?.display_name, marker);
+});
+
+Deno.test("state db migrations are applied once, however often it is opened", () => {
+  using dir = tempDir();
+  openTestState(dir.path).close();
+  using state = openTestState(dir.path);
+  assert.equal(state.schemaVersion, SCHEMA_VERSION);
+  const versions = state.db.all("SELECT version FROM schema_migrations ORDER BY version").map((r) =>
+    r.version
+  );
+  assert.deepEqual(versions, Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+});
+
+Deno.test("state db from a newer build is refused and left as it was", () => {
+  using dir = tempDir();
+  const state = openTestState(dir.path);
+  state.db.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', ?)", [
+    SCHEMA_VERSION + 1,
+    "2030-01-01T00:00:00.000Z",
+  ]);
+  state.close();
+  assert.throws(
+    () => openTestState(dir.path),
+    (err) => err instanceof StateSchemaError && /newer/.test(err.message),
+  );
+  assert.throws(() => openTestState(dir.path), StateSchemaError);
+});
