@@ -1,0 +1,126 @@
+/**
+ * The host end of a session's doorbell: a unix socket carrying single-byte
+ * wake signals. The host rings (`DOORBELL.inbound`) when an inbound row is
+ * waiting; the agent rings back (`DOORBELL.outbound`) after appending an
+ * outbound row. Both sides still poll, so a lost ring only costs latency.
+ *
+ * @module
+ */
+import { DOORBELL } from "../../contract/sockets.ts";
+import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+
+/** What the host does when the agent rings, and how the socket is exposed. */
+export interface DoorbellOptions {
+  /** Called when the agent signals an outbound row; rings arriving together are coalesced. Must not throw. */
+  onOutbound: () => void;
+  /** Mode of the socket file (default 0o666, so the sandbox's uid can connect). */
+  socketMode?: number;
+}
+
+const RING = new Uint8Array([DOORBELL.inbound]);
+
+/** One agent connection. A ring during a pending write is folded into one more write after it. */
+interface Connection {
+  conn: Deno.UnixConn;
+  writing: boolean;
+  again: boolean;
+}
+
+/** The host side of one session's doorbell. */
+export class Doorbell {
+  readonly #connections = new Set<Connection>();
+  readonly #tasks = new Set<Promise<void>>();
+  #listener?: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  #outboundQueued = false;
+
+  constructor(readonly socketPath: string, private readonly options: DoorbellOptions) {}
+
+  /** Listens on the socket (its directory made 0700 when missing; a stale socket replaced). */
+  async start(): Promise<void> {
+    if (this.#listener) throw new Error("doorbell: already started");
+    await prepareSocketPath(this.socketPath);
+    const listener = Deno.listen({ transport: "unix", path: this.socketPath });
+    this.#listener = listener;
+    await Deno.chmod(this.socketPath, this.options.socketMode ?? DEFAULT_SOCKET_MODE);
+    this.#track(this.#accept(listener));
+  }
+
+  /** Wakes every connected agent. Never blocks; a dead connection is dropped. */
+  ring(): void {
+    for (const connection of this.#connections) this.#write(connection);
+  }
+
+  /** Stops listening, drops every connection and removes the socket. */
+  async close(): Promise<void> {
+    this.#listener?.close();
+    this.#listener = undefined;
+    for (const connection of this.#connections) this.#drop(connection);
+    await Promise.all(this.#tasks);
+    await removeSocket(this.socketPath);
+  }
+
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  async #accept(listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        const connection = { conn, writing: false, again: false };
+        this.#connections.add(connection);
+        this.#track(this.#read(connection));
+      }
+    } catch {
+      // Closed by us, or failing: rings stop and both sides fall back to polling.
+    }
+  }
+
+  async #read(connection: Connection): Promise<void> {
+    const buffer = new Uint8Array(64);
+    try {
+      for (let n = await connection.conn.read(buffer); n !== null; n = await connection.conn.read(buffer)) {
+        if (buffer.subarray(0, n).includes(DOORBELL.outbound)) this.#outbound();
+      }
+    } catch {
+      // A reset or a close of ours: either way the connection is done.
+    }
+    this.#drop(connection);
+  }
+
+  #outbound(): void {
+    if (this.#outboundQueued) return;
+    this.#outboundQueued = true;
+    queueMicrotask(() => {
+      this.#outboundQueued = false;
+      this.options.onOutbound();
+    });
+  }
+
+  #write(connection: Connection): void {
+    if (connection.writing) {
+      connection.again = true;
+      return;
+    }
+    connection.writing = true;
+    connection.conn.write(RING).then(
+      () => {
+        connection.writing = false;
+        if (connection.again) {
+          connection.again = false;
+          this.#write(connection);
+        }
+      },
+      () => this.#drop(connection),
+    );
+  }
+
+  #drop(connection: Connection): void {
+    if (!this.#connections.delete(connection)) return;
+    try {
+      connection.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { mockReply } from "./reply.ts";
+
+Deno.test("plain text is echoed, trimmed", () => {
+  assert.deepEqual(mockReply({ lastUserText: "  hello there \n", tools: [] }), {
+    type: "text",
+    text: "mock-agent received: hello there",
+  });
+});
+
+Deno.test("a directive for an offered tool becomes a tool call", () => {
+  assert.deepEqual(
+    mockReply({
+      lastUserText: 'please tool:echo_upper {"text":"ping","n":{"x":1}} thanks',
+      tools: ["echo_upper"],
+    }),
+    { type: "tool", id: "mocktool_1", name: "echo_upper", input: { text: "ping", n: { x: 1 } } },
+  );
+  assert.deepEqual(mockReply({ lastUserText: "tool:now", tools: ["now"] }), {
+    type: "tool",
+    id: "mocktool_1",
+    name: "now",
+    input: {},
+  });
+});
+
+Deno.test("a directive is only text when the tool is not offered or its arguments are not JSON", () => {
+  for (const [text, tools] of [["tool:echo {}", ["other"]], ["tool:echo {nope}", ["echo"]]] as const) {
+    assert.deepEqual(mockReply({ lastUserText: text, tools }), {
+      type: "text",
+      text: `mock-agent received: ${text}`,
+    });
+  }
+});
+
+Deno.test("a tool result wins over any directive", () => {
+  assert.deepEqual(mockReply({ lastUserText: "tool:echo {}", toolResult: "PING", tools: ["echo"] }), {
+    type: "text",
+    text: "mock-agent tool result: PING",
+  });
+});

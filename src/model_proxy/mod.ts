@@ -1,0 +1,29 @@
+/**
+ * The host's model proxy: the sandbox's only way to a model. One unix socket
+ * per session; the request's Host picks an allowlisted upstream; sandbox
+ * credentials are dropped and the host's injected; responses are stripped of
+ * credential headers and scrubbed of secrets; every request is rate capped,
+ * audited and counted. `MOCK_MODEL_HOST` is an offline mock served in-process.
+ *
+ * @example
+ * ```ts
+ * const proxy = new ModelProxy({ onAudit: (r) => log.info("model call", { ...r }) });
+ * await proxy.openSession(sessionId, `${socketDir}/${MODEL_SOCKET_NAME}`);
+ * ```
+ *
+ * @module
+ */
+export { ModelProxy, type ModelProxyOptions } from "./proxy.ts";
+export { DEFAULT_LIMITS, type ModelCallRecord, type ModelProxyLimits } from "./handle.ts";
+export {
+  ANTHROPIC_VERSION,
+  type CredentialSource,
+  envCredentials,
+  PROVIDER_CREDENTIAL_ENV,
+} from "./credentials.ts";
+export type { UpstreamConfig } from "./upstreams.ts";
+export { DEFAULT_RATE_LIMIT, type RateLimit } from "./token_bucket.ts";
+export { MODEL_CALL_DURATION_BUCKETS, MODEL_METRIC_NAMES, type ModelCallMetricsSnapshot } from "./metrics.ts";
+export { REDACTED } from "./harden.ts";
+export { DEFAULT_SOCKET_MODE } from "../unix_socket/mod.ts";
+export { MOCK_TOOL_CALL_ID, mockUpstream } from "./mock/mod.ts";

@@ -1,0 +1,112 @@
+/**
+ * The host's model proxy: one HTTP/1.1 listener per session on a unix socket
+ * bind-mounted into that session's sandbox. The socket a request arrives on
+ * is the caller's identity, so rate caps and audit records are per session
+ * and no header is trusted to say who is calling.
+ *
+ * @module
+ */
+import type { SessionId } from "../../contract/ids.ts";
+import { type CredentialSource, envCredentials } from "./credentials.ts";
+import {
+  DEFAULT_LIMITS,
+  handleModelRequest,
+  type ModelCallRecord,
+  type ModelProxyLimits,
+  type ProxyConfig,
+} from "./handle.ts";
+import { ModelCallMetrics, type ModelCallMetricsSnapshot } from "./metrics.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
+import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { Allowlist, type UpstreamConfig } from "./upstreams.ts";
+
+/** How the proxy is set up; every field has a default. */
+export interface ModelProxyOptions {
+  /** Where provider secrets come from; by default the process environment. */
+  credentials?: CredentialSource;
+  /** Hosts allowed besides providers with a credential and the mock, with optional local base URLs. */
+  upstreams?: readonly UpstreamConfig[];
+  /** Per-session cap; default 50 rps with a burst of 100; `perSecond: 0` turns it off. */
+  rateLimit?: RateLimit;
+  /** Body size limits; see {@link DEFAULT_LIMITS}. */
+  limits?: Partial<ModelProxyLimits>;
+  /** Mode of each session's socket file (default 0o666, so the sandbox's uid can connect). */
+  socketMode?: number;
+  /** Called once per request when it finishes (for a stream, when the stream ends). Must not throw. */
+  onAudit?: (record: ModelCallRecord) => void;
+}
+
+interface OpenSession {
+  socketPath: string;
+  abort: AbortController;
+  server?: Deno.HttpServer<Deno.UnixAddr>;
+}
+
+/** The model proxy. */
+export class ModelProxy {
+  readonly #sessions = new Map<SessionId, OpenSession>();
+  readonly #metrics = new ModelCallMetrics();
+  readonly #config: ProxyConfig;
+  readonly #rateLimit: RateLimit;
+  readonly #socketMode: number;
+
+  constructor(options: ModelProxyOptions = {}) {
+    this.#rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    this.#socketMode = options.socketMode ?? DEFAULT_SOCKET_MODE;
+    this.#config = {
+      allowlist: new Allowlist(options.upstreams ?? [], options.credentials ?? envCredentials()),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
+      record: (record) => {
+        this.#metrics.observe(record.durationMs / 1000, record.status >= 400 || !record.allowed);
+        options.onAudit?.(record);
+      },
+    };
+  }
+
+  /**
+   * Starts serving `session` on `socketPath`: creates the parent directory
+   * 0700 when missing, replaces a stale socket, and sets the socket's mode.
+   */
+  async openSession(session: SessionId, socketPath: string): Promise<void> {
+    if (this.#sessions.has(session)) throw new Error(`model proxy: session ${session} is already open`);
+    const entry: OpenSession = { socketPath, abort: new AbortController() };
+    this.#sessions.set(session, entry);
+    const context = {
+      id: session,
+      bucket: this.#rateLimit.perSecond > 0 ? new TokenBucket(this.#rateLimit) : undefined,
+      signal: entry.abort.signal,
+    };
+    try {
+      await prepareSocketPath(socketPath);
+      entry.server = Deno.serve(
+        { transport: "unix", path: socketPath, onListen() {} },
+        (req) => handleModelRequest(req, context, this.#config),
+      );
+      await Deno.chmod(socketPath, this.#socketMode);
+    } catch (error) {
+      await this.closeSession(session);
+      throw error;
+    }
+  }
+
+  /** Stops serving `session`: cancels its upstream calls and removes its socket. Unknown sessions are ignored. */
+  async closeSession(session: SessionId): Promise<void> {
+    const entry = this.#sessions.get(session);
+    if (entry === undefined) return;
+    this.#sessions.delete(session);
+    // A plain reason: Deno prints the error of a relayed stream cut short, and a stack is noise.
+    entry.abort.abort(`model-proxy: session ${session} closed`);
+    await entry.server?.shutdown();
+    await removeSocket(entry.socketPath);
+  }
+
+  /** Closes every session. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#sessions.keys()].map((s) => this.closeSession(s)));
+  }
+
+  /** Counters for `/metrics`. */
+  metrics(): ModelCallMetricsSnapshot {
+    return this.#metrics.snapshot();
+  }
+}
