@@ -1,6 +1,8 @@
 /**
  * The whole suite: format, lint and type checks, then every test. Each check
  * counts as one result, so a lint or type error fails the run like a test.
+ * (Not named `test.ts`: `deno test` would pick it up and run the suite inside
+ * itself, recursively.)
  * Ends with `N passed, N failed` and exits non-zero on any failure.
  *
  * Extra arguments are passed to `deno test` (e.g. a path or `--filter`).
