@@ -9,6 +9,7 @@ import { printResult } from "../tests/bench/report.ts";
 
 const suites: [string, () => Promise<{ name: string; value: number; unit: string }[]>][] = [
   ["queue", queueBenchmarks],
+  ["api", async () => (await import("../tests/bench/api_bench.ts")).apiBenchmarks()],
 ];
 
 for (const [name, run] of suites) {

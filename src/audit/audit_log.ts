@@ -16,7 +16,7 @@ import { PRIVATE_MODE, privateFileProblem, syncDir, writeAll } from "../keys/pri
 import { AuditInput, describeIssue, entryHash, entryLine, type UnhashedEntry } from "./entry.ts";
 import { AuditLogError } from "./errors.ts";
 import { readAuditTail } from "./tail.ts";
-import { verifyAuditFile } from "./verify.ts";
+import { verifyAuditFile, type VerifyResult } from "./verify.ts";
 
 /** The audit log's file name inside the state directory. */
 export const AUDIT_LOG_FILE = "audit.jsonl";
@@ -110,6 +110,11 @@ export class AuditLog {
   /** The last `limit` entries, oldest first, including every append made before this call. */
   tail(limit: number): Promise<AuditEntry[]> {
     return this.#serial(() => readAuditTail(this.path, limit));
+  }
+
+  /** Verifies the whole chain (see {@linkcode verifyAuditFile}) after every append made before this call. */
+  verify(): Promise<VerifyResult> {
+    return this.#serial(() => verifyAuditFile(this.path));
   }
 
   /** Waits for pending appends, then closes the file. */

@@ -183,3 +183,19 @@ Deno.test("an invalid entry or an append after close is refused and leaves the l
   await assert.rejects(log.append({ stage: "apply", changeId: "chg_1" }), /closed/);
   assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 1, head: log.head });
 });
+
+Deno.test("verify on an open log waits for appends in flight and sees every line", async () => {
+  using dir = tempDir();
+  const log = await AuditLog.open(join(dir.path, AUDIT_LOG_FILE));
+  try {
+    const appends = Array.from(
+      { length: 20 },
+      (_, i) => log.append({ stage: "submit", changeId: `chg_${i}` }),
+    );
+    const verified = await log.verify();
+    await Promise.all(appends);
+    assert.deepEqual(verified, { ok: true, lines: 20, head: log.head });
+  } finally {
+    await log.close();
+  }
+});

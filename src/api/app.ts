@@ -1,0 +1,81 @@
+/**
+ * The control plane's HTTP API as one Hono app. Requests pass, in order:
+ * metrics and logging (outermost, so every answer is counted) → the
+ * per-client rate limit → bearer auth (not for the health probes) →
+ * readiness → the body cap and a JSON nesting bound → zod validation of path, query and body → the
+ * route, which calls the gateway or the registry.
+ *
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { ControlPlane } from "../control_plane/mod.ts";
+import type { ApiEnv } from "./env.ts";
+import { describeIssues, fail, handleError } from "./errors.ts";
+import { bearerAuth } from "./middleware/auth.ts";
+import { bodyLimit, DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";
+import { maxJsonDepth } from "./middleware/json_depth.ts";
+import { apiMetrics, observe } from "./middleware/observe.ts";
+import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT, rateLimit } from "./middleware/rate_limit.ts";
+import { requireReady } from "./middleware/readiness.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { changeRoutes } from "./routes/changes.ts";
+import { API_VERSION, healthRoutes } from "./routes/health.ts";
+import { agentRoutes } from "./routes/registry_agents.ts";
+import { chatRoutes } from "./routes/registry_chats.ts";
+import { peopleRoutes } from "./routes/registry_people.ts";
+import { uiRoutes } from "./routes/ui_views.ts";
+
+/** How the API is guarded. */
+export interface ApiOptions {
+  /** The bearer token every route but `/healthz` and `/readyz` requires. */
+  token: string;
+  /** Largest request body in bytes (default 256 KiB). */
+  bodyLimitBytes?: number;
+  /** Per-client token bucket (default 20 requests a second, bursts of 40). */
+  rateLimit?: ApiRateLimit;
+}
+
+/** The API app; `fetch(request)` serves one request (in-process tests call it directly). */
+export type ApiApp = OpenAPIHono<ApiEnv>;
+
+/** Where the OpenAPI document is served. */
+export const OPENAPI_PATH = "/v1/openapi.json";
+
+/** Builds the API over an open control plane. */
+export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => {
+      if (!result.success) return fail(c, 400, describeIssues(result.error));
+    },
+  });
+  app.onError(handleError);
+  app.notFound((c) => fail(c, 404, "no such route"));
+
+  app.use("*", observe(apiMetrics(plane.metrics)));
+  app.use("*", rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT));
+  app.use("*", bearerAuth(options.token));
+  app.use("*", requireReady(() => plane.readiness()));
+  app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
+  app.use("*", maxJsonDepth());
+
+  healthRoutes(app, plane);
+  changeRoutes(app, plane);
+  auditRoutes(app, plane);
+  agentRoutes(app, plane);
+  chatRoutes(app, plane);
+  peopleRoutes(app, plane);
+  uiRoutes(app, plane);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+  app.doc(OPENAPI_PATH, {
+    openapi: "3.0.3",
+    info: {
+      title: "IronClaw control plane",
+      version: API_VERSION,
+      description:
+        "Every change to an agent passes the gateway: verifiers, then a human, then apply and audit.",
+    },
+    security: [{ bearer: [] }],
+  });
+  return app;
+}

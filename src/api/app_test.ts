@@ -1,0 +1,349 @@
+import assert from "node:assert/strict";
+import { openTestApi, type TestApi } from "../../tests/support/api.ts";
+import { OPENAPI_PATH } from "./mod.ts";
+
+/** Calls and insists on `status`; returns the body. */
+async function ok(api: TestApi, status: number, method: string, path: string, body?: unknown) {
+  const answer = await api.call(method, path, { body });
+  assert.equal(answer.status, status, `${method} ${path}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/** Every `METHOD path-template` the OpenAPI document lists. */
+async function documentedRoutes(api: TestApi): Promise<string[]> {
+  const doc = await ok(api, 200, "GET", OPENAPI_PATH);
+  return Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+}
+
+/** `METHOD route` pairs the request counter saw answered 2xx. */
+function answered2xx(api: TestApi): Set<string> {
+  const lines = api.plane.metrics.render().split("\n").filter((l) =>
+    l.startsWith("ironclaw_api_requests_total{")
+  );
+  return new Set(lines.flatMap((l) => {
+    const m = /method="([A-Z]+)",route="([^"]+)",status="2\d\d"/.exec(l);
+    return m ? [`${m[1]} ${m[2]}`] : [];
+  }));
+}
+
+Deno.test("every documented route answers its happy path with the shapes docs/api.md gives", async () => {
+  await using api = await openTestApi();
+
+  assert.deepEqual(await ok(api, 200, "GET", "/healthz"), { status: "ok", version: "0.1.0" });
+  assert.deepEqual(await ok(api, 200, "GET", "/readyz"), { status: "ready" });
+
+  // Registry: agents.
+  const group = await ok(api, 200, "PUT", "/v1/registry/agent-groups/research", {
+    name: "Research",
+    model: "claude-x",
+    personaDocs: { soul: "Curious.\nCareful." },
+    enabledTools: ["read_file", "send_message"],
+  });
+  assert.equal(group.id, "research");
+  assert.equal(group.folder, "research");
+  assert.deepEqual(group.personaDocs, { identity: "", soul: "Curious.\nCareful.", instructions: "" });
+  assert.deepEqual(group.enabledTools, ["read_file", "send_message"]);
+  const renamed = await ok(api, 200, "PUT", "/v1/registry/agent-groups/research", {
+    id: "ignored",
+    name: "Research 2",
+  });
+  assert.equal(renamed.id, "research", "the path id wins");
+  assert.deepEqual(renamed.enabledTools, ["read_file", "send_message"], "a partial put keeps other fields");
+  assert.deepEqual(
+    (await ok(api, 200, "GET", "/v1/registry/agent-groups")).map((g: { id: string }) => g.id),
+    [
+      "demo",
+      "research",
+    ],
+  );
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/agent-groups/research")).name, "Research 2");
+
+  // Registry: chats.
+  const mg = await ok(api, 200, "POST", "/v1/registry/messaging-groups", {
+    channelType: "slack",
+    platformId: "C1",
+  });
+  assert.deepEqual(
+    { ...mg, id: undefined },
+    {
+      id: undefined,
+      channelType: "slack",
+      platformId: "C1",
+      instance: "slack",
+      isGroup: false,
+      unknownSenderPolicy: "strict",
+    },
+  );
+  assert.equal(
+    (await ok(api, 200, "POST", "/v1/registry/messaging-groups", { channelType: "slack", platformId: "C1" }))
+      .id,
+    mg.id,
+    "get or create",
+  );
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/messaging-groups")).length, 1);
+  assert.deepEqual(await ok(api, 200, "GET", `/v1/registry/messaging-groups/${mg.id}`), mg);
+  const wiring = await ok(api, 201, "POST", "/v1/registry/wirings", {
+    messagingGroupId: mg.id,
+    agentGroupId: "research",
+    engageMode: "pattern",
+    engagePattern: "^hey",
+    priority: 5,
+  });
+  assert.match(wiring.id, /^wr_/);
+  assert.equal(wiring.senderScope, "known");
+  const second = await ok(api, 201, "POST", "/v1/registry/wirings", {
+    id: "w-demo",
+    messagingGroupId: mg.id,
+    agentGroupId: "demo",
+    engageMode: "mention",
+  });
+  assert.deepEqual(
+    (await ok(api, 200, "GET", `/v1/registry/messaging-groups/${mg.id}/wirings`)).map((w: { id: string }) =>
+      w.id
+    ),
+    [wiring.id, second.id],
+    "priority descending",
+  );
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/wirings")).length, 2);
+  assert.deepEqual(await ok(api, 200, "DELETE", "/v1/registry/wirings/w-demo"), { deleted: "w-demo" });
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/wirings")).length, 1);
+  assert.deepEqual(
+    await ok(api, 201, "POST", "/v1/registry/destinations", {
+      agentGroupId: "research",
+      channelType: "slack",
+      platformId: "C-alerts",
+      displayName: "alerts",
+    }),
+    { agentGroupId: "research", channelType: "slack", platformId: "C-alerts", displayName: "alerts" },
+  );
+  const check = "/v1/registry/destinations/check?agentGroupId=research&channelType=slack";
+  assert.deepEqual(await ok(api, 200, "GET", `${check}&platformId=C-alerts`), { allowed: true });
+  assert.deepEqual(await ok(api, 200, "GET", `${check}&platformId=C-other`), { allowed: false });
+
+  // Registry: people.
+  assert.deepEqual(await ok(api, 200, "PUT", "/v1/registry/users/slack:alice", { displayName: "Alice" }), {
+    id: "slack:alice",
+    kind: "human",
+    displayName: "Alice",
+  });
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/users/slack:alice")).displayName, "Alice");
+  const access = (user: string) =>
+    ok(api, 200, "GET", `/v1/registry/access?userId=${user}&agentGroupId=research`);
+  assert.deepEqual(await access("slack:alice"), { allowed: false, reason: "no-access" });
+  assert.deepEqual(
+    await ok(api, 201, "POST", "/v1/registry/members", { userId: "slack:alice", agentGroupId: "research" }),
+    {
+      status: "added",
+    },
+  );
+  assert.deepEqual(await access("slack:alice"), { allowed: true, reason: "member" });
+  assert.deepEqual(
+    await ok(api, 200, "POST", "/v1/registry/members/remove", {
+      userId: "slack:alice",
+      agentGroupId: "research",
+    }),
+    { status: "removed" },
+  );
+  assert.deepEqual(
+    await ok(api, 201, "POST", "/v1/registry/roles", {
+      userId: "slack:alice",
+      role: "admin",
+      agentGroupId: "research",
+    }),
+    { status: "granted" },
+  );
+  assert.deepEqual(await access("slack:alice"), { allowed: true, reason: "scoped-admin" });
+  assert.deepEqual(
+    await ok(api, 200, "POST", "/v1/registry/roles/revoke", {
+      userId: "slack:alice",
+      role: "admin",
+      agentGroupId: "research",
+    }),
+    { status: "revoked" },
+  );
+  assert.deepEqual(await access("slack:alice"), { allowed: false, reason: "no-access" });
+
+  // Registry: sessions (opened by the router, not the API).
+  const session = api.plane.registry.resolveSession("research", mg.id, null, "shared");
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/registry/sessions"), [session]);
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/registry/sessions?agentGroupId=demo"), []);
+  assert.deepEqual(await ok(api, 200, "GET", `/v1/registry/sessions/${session.id}`), session);
+
+  // The gateway.
+  const submitted = await ok(api, 202, "POST", "/v1/changes", {
+    kind: "persona",
+    agentGroupId: "research",
+    requestedBy: "agent:research",
+    after: { instructions: "Cite sources." },
+  });
+  assert.equal(submitted.status, "pending");
+  assert.equal(submitted.verdict, "require-human");
+  assert.deepEqual(Object.keys(submitted.request).sort(), [
+    "after",
+    "agentGroupId",
+    "before",
+    "createdAt",
+    "id",
+    "kind",
+    "requestedBy",
+  ]);
+  assert.match(submitted.request.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const id = submitted.request.id;
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/changes/pending"), [submitted]);
+  assert.deepEqual(await ok(api, 200, "GET", `/v1/changes/${id}`), submitted);
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/changes/history"), []);
+  const approvals = await ok(api, 200, "GET", "/v1/ui/approvals");
+  assert.deepEqual(approvals, [{
+    id,
+    kind: "persona",
+    agentGroupId: "research",
+    agentGroupName: "Research 2",
+    requestedBy: "agent:research",
+    createdAt: submitted.request.createdAt,
+    reason: submitted.reason,
+    before: submitted.request.before,
+    after: { instructions: "Cite sources." },
+  }]);
+  const decided = await ok(api, 200, "POST", `/v1/changes/${id}/decision`, {
+    outcome: "approve",
+    decidedBy: "web:op",
+  });
+  assert.equal(decided.record.status, "applied");
+  assert.equal(decided.record.decision.decidedBy, "web:op");
+  assert.equal(decided.applyError, undefined);
+  assert.equal(api.plane.registry.getAgentGroup("research").personaDocs.instructions, "Cite sources.");
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/changes/history"), [decided.record]);
+  const viaConsole = await ok(api, 202, "POST", "/v1/ui/config/change", {
+    kind: "enabled_tools",
+    agentGroupId: "research",
+    requestedBy: "web:op",
+    after: { add: ["list_dir"] },
+  });
+  assert.equal(viaConsole.status, "pending");
+  const config = await ok(api, 200, "GET", "/v1/ui/config/research");
+  assert.equal(config.agentGroup.id, "research");
+  assert.deepEqual(config.appliedChanges.map((r: { request: { id: string } }) => r.request.id), [id]);
+
+  // Audit.
+  const audit = await ok(api, 200, "GET", "/v1/audit?limit=5");
+  assert.deepEqual(audit.map((e: { stage: string }) => e.stage), [
+    "verdict",
+    "decision",
+    "apply",
+    "submit",
+    "verdict",
+  ]);
+  assert.equal((await ok(api, 200, "GET", "/v1/audit")).length, 6);
+  assert.equal((await ok(api, 200, "GET", "/v1/ui/audit?limit=2")).length, 2);
+  const verified = await ok(api, 200, "GET", "/v1/audit/verify");
+  assert.deepEqual(verified, { ok: true, lines: 6, head: audit.at(-1).hash });
+
+  // Console views.
+  assert.deepEqual((await ok(api, 200, "GET", "/v1/ui/agents"))[1], {
+    id: "research",
+    name: "Research 2",
+    folder: "research",
+    provider: null,
+    model: "claude-x",
+    tools: ["read_file", "send_message"],
+    sessions: 1,
+    destinations: 1,
+  });
+  const tools = await ok(api, 200, "GET", "/v1/ui/tools");
+  assert.ok(
+    tools.some((t: { name: string; mandatory: boolean }) => t.name === "ask_user_question" && t.mandatory),
+  );
+  const templates = await ok(api, 200, "GET", "/v1/ui/templates");
+  assert.deepEqual(templates.map((t: { id: string }) => t.id), [
+    "blank",
+    "assistant",
+    "researcher",
+    "reminders",
+    "triage",
+  ]);
+  assert.deepEqual(Object.keys(templates[1]).sort(), ["description", "id", "name", "personaDocs", "tools"]);
+  assert.deepEqual(
+    (await ok(api, 200, "GET", "/v1/ui/persona-sections")).map((s: { filename: string }) => s.filename),
+    [
+      "IDENTITY.md",
+      "SOUL.md",
+      "AGENTS.md",
+    ],
+  );
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/ui/messaging-groups"), [{ ...mg, wirings: 1 }]);
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/ui/sessions"), [{
+    id: session.id,
+    agentGroupId: "research",
+    agentGroupName: "Research 2",
+    messagingGroupId: mg.id,
+    containerStatus: "new",
+    lastActive: session.lastActive,
+  }]);
+
+  // Metrics, then deleting the agent.
+  const metrics = await api.call("GET", "/metrics");
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
+  assert.match(metrics.body, /ironclaw_gateway_decisions_total\{decision="approved"\} 1/);
+  assert.deepEqual(await ok(api, 200, "DELETE", "/v1/registry/agent-groups/research"), {
+    deleted: "research",
+    sessions: [session.id],
+  });
+  assert.equal((await api.call("GET", "/v1/registry/agent-groups/research")).status, 404);
+
+  const missed = (await documentedRoutes(api)).filter((r) => !answered2xx(api).has(r));
+  assert.deepEqual(missed, [], "every documented route was exercised with a 2xx answer");
+});
+
+Deno.test("a rejection is recorded, applies nothing, and a verifier's rejection comes back as a 202 record", async () => {
+  await using api = await openTestApi();
+  const before = api.plane.registry.getAgentGroup("demo");
+  const pending = await ok(api, 202, "POST", "/v1/changes", {
+    kind: "persona",
+    agentGroupId: "demo",
+    requestedBy: "agent:demo",
+    after: { soul: "grumpy" },
+  });
+  const rejected = await ok(api, 200, "POST", `/v1/changes/${pending.request.id}/decision`, {
+    outcome: "reject",
+    decidedBy: "web:op",
+  });
+  assert.equal(rejected.record.status, "rejected");
+  assert.deepEqual(api.plane.registry.getAgentGroup("demo"), before);
+
+  // Well-formed, but outside the mount allowlist: the verifier's call, recorded and audited.
+  const outside = await ok(api, 202, "POST", "/v1/changes", {
+    kind: "mounts",
+    agentGroupId: "demo",
+    requestedBy: "agent:demo",
+    after: [{ source: "/etc" }],
+  });
+  assert.equal(outside.status, "rejected");
+  assert.match(outside.reason, /outside the allowed prefixes/);
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/changes/pending"), []);
+});
+
+Deno.test("create_agent targets the id its payload derives, and a known id is idempotent", async () => {
+  await using api = await openTestApi();
+  const body = {
+    id: "chg_fixed1",
+    kind: "create_agent",
+    agentGroupId: "night-owl",
+    requestedBy: "agent:demo",
+    after: { name: "Night Owl" },
+  };
+  const first = await ok(api, 202, "POST", "/v1/changes", body);
+  assert.equal(first.status, "pending");
+  assert.deepEqual(
+    await ok(api, 202, "POST", "/v1/changes", body),
+    first,
+    "resubmitting an id returns it unchanged",
+  );
+  const decided = await ok(api, 200, "POST", "/v1/changes/chg_fixed1/decision", {
+    outcome: "approve",
+    decidedBy: "web:op",
+  });
+  assert.equal(decided.record.status, "applied");
+  assert.equal((await ok(api, 200, "GET", "/v1/registry/agent-groups/night-owl")).name, "Night Owl");
+});

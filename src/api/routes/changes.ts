@@ -1,0 +1,113 @@
+/**
+ * The gateway over HTTP: submit, list, read and decide changes. A human's
+ * decision is the only way a change applies.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { deriveAgentGroupId } from "../../../contract/mod.ts";
+import type { ControlPlane } from "../../control_plane/mod.ts";
+import type { SubmitInput } from "../../gateway/mod.ts";
+import type { ApiEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
+import { ChangeIdParam, ChangeRecord, DecisionAnswer, DecisionBody, SubmitChangeBody } from "../schemas.ts";
+
+/** A route at `path` that submits a change validated by `body` and answers 202 with its record. */
+export function submitRoute<P extends string, B extends z.ZodType>(
+  path: P,
+  body: B,
+  summary: string,
+) {
+  return createRoute({
+    method: "post",
+    path,
+    summary,
+    request: { body: jsonBody(body) },
+    responses: {
+      202: jsonAnswer(ChangeRecord, "recorded: pending, or rejected by a verifier"),
+      ...errorAnswers(400, 409, 413, 415),
+    },
+  });
+}
+
+/** Checks the target, then submits: the handler of every {@linkcode submitRoute}. */
+export async function submitChange(plane: ControlPlane, input: SubmitInput) {
+  checkTarget(plane, input);
+  return await plane.gateway.submit(input);
+}
+
+const submit = submitRoute(
+  "/v1/changes",
+  SubmitChangeBody,
+  "Propose a change; it waits for a human unless a verifier rejects it",
+);
+
+const pending = createRoute({
+  method: "get",
+  path: "/v1/changes/pending",
+  summary: "Changes awaiting a human decision, oldest first",
+  responses: { 200: jsonAnswer(z.array(ChangeRecord), "pending changes"), ...errorAnswers() },
+});
+
+const history = createRoute({
+  method: "get",
+  path: "/v1/changes/history",
+  summary: "Decided changes (approved, rejected, applied), oldest first",
+  responses: { 200: jsonAnswer(z.array(ChangeRecord), "decided changes"), ...errorAnswers() },
+});
+
+const one = createRoute({
+  method: "get",
+  path: "/v1/changes/{id}",
+  summary: "One change",
+  request: { params: ChangeIdParam },
+  responses: { 200: jsonAnswer(ChangeRecord, "the change"), ...errorAnswers(400, 404) },
+});
+
+const decide = createRoute({
+  method: "post",
+  path: "/v1/changes/{id}/decision",
+  summary: "A human's decision; an approval is applied at once",
+  request: { params: ChangeIdParam, body: jsonBody(DecisionBody) },
+  responses: {
+    200: jsonAnswer(DecisionAnswer, "decided (and applied, unless applyError says why not)"),
+    ...errorAnswers(400, 404, 409, 413, 415),
+  },
+});
+
+/**
+ * Checks a submission against the registry before it becomes a change:
+ * the target agent must exist, or for `create_agent` be the new one the
+ * payload names and not exist yet.
+ */
+export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
+  if (input.kind !== "create_agent") {
+    if (!plane.registry.hasAgentGroup(input.agentGroupId)) {
+      throw new ApiError(400, `agentGroupId: agent group ${JSON.stringify(input.agentGroupId)} not found`);
+    }
+    return;
+  }
+  const derived = deriveAgentGroupId(input.after as { name: string; folder?: string });
+  if (derived !== input.agentGroupId) {
+    throw new ApiError(
+      400,
+      `agentGroupId: must be ${JSON.stringify(derived)}, the id the payload's folder or name gives`,
+    );
+  }
+  if (plane.registry.hasAgentGroup(derived)) {
+    throw new ApiError(409, `agent group ${JSON.stringify(derived)} already exists`);
+  }
+}
+
+/** Registers the change routes. */
+export function changeRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+  app.openapi(submit, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202));
+  app.openapi(pending, (c) => c.json(plane.gateway.pending(), 200));
+  app.openapi(history, (c) => c.json(plane.gateway.history(), 200));
+  app.openapi(one, (c) => c.json(plane.gateway.get(c.req.valid("param").id), 200));
+  app.openapi(decide, async (c) => {
+    const { outcome, decidedBy } = c.req.valid("json");
+    return c.json(await plane.gateway.decide(c.req.valid("param").id, outcome, decidedBy), 200);
+  });
+}

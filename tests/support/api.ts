@@ -1,0 +1,101 @@
+/**
+ * An in-process API over a fresh control plane in a temporary state
+ * directory, with helpers to call it and to snapshot everything a request
+ * could change (so a test can show a refused request changed nothing).
+ *
+ * @module
+ */
+import { type ApiApp, type ApiOptions, createApiApp } from "../../src/api/mod.ts";
+import { ControlPlane } from "../../src/control_plane/mod.ts";
+import { LIBRARY, tempDir } from "./mod.ts";
+
+/** The token test APIs accept. */
+export const TEST_TOKEN = "test-token-0123456789abcdef";
+
+/** One answer, body parsed as JSON when it is JSON. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/** What `call` may send. */
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as is instead of JSON-encoding `body`. */
+  raw?: BodyInit;
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+/** A test API and its control plane. */
+export interface TestApi extends AsyncDisposable {
+  app: ApiApp;
+  plane: ControlPlane;
+  stateDir: string;
+  call(method: string, path: string, options?: CallOptions): Promise<Answer>;
+  /** Everything durable: changes, audit bytes and every registry listing. */
+  snapshot(): Promise<string>;
+}
+
+/** Sends one request to `app` and parses the answer. */
+export async function callApp(
+  app: ApiApp,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? TEST_TOKEN : options.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: BodyInit | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  const response = await app.fetch(new Request(`http://api.test${path}`, { method, headers, body }));
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch { /* not JSON: keep the text */ }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** A rate limit no test reaches unless it asks for a lower one. */
+export const NO_RATE_LIMIT = { ratePerSecond: 1e6, burst: 1e6 };
+
+/** Opens a dev control plane (the `demo` agent seeded) and an API over it (rate limit lifted unless given). */
+export async function openTestApi(options: Partial<ApiOptions> = {}): Promise<TestApi> {
+  const dir = tempDir("ironclaw-api-");
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true, library: LIBRARY });
+  const app = createApiApp(plane, { token: TEST_TOKEN, rateLimit: NO_RATE_LIMIT, ...options });
+  let closed = false;
+  return {
+    app,
+    plane,
+    stateDir: dir.path,
+    call: (method, path, callOptions) => callApp(app, method, path, callOptions),
+    snapshot: async () => {
+      const r = plane.registry;
+      return JSON.stringify({
+        pending: plane.gateway.pending(),
+        history: plane.gateway.history(),
+        audit: await Deno.readTextFile(plane.audit.path),
+        agentGroups: r.listAgentGroups(),
+        messagingGroups: r.listMessagingGroups(),
+        wirings: r.listWirings(),
+        sessions: r.listSessions(),
+        members: r.listAgentGroups().map((
+          g,
+        ) => [r.listMembers(g.id), r.listRoles(g.id), r.listDestinations(g.id)]),
+      });
+    },
+    [Symbol.asyncDispose]: async () => {
+      if (!closed) await plane.close().catch(() => {});
+      closed = true;
+      dir[Symbol.dispose]();
+    },
+  };
+}
