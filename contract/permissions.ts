@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "./sockets.ts";
 
 /** Where things are, as the agent sees them. */
 export interface AgentLayout {
@@ -36,14 +37,21 @@ export const SANDBOX_LAYOUT: AgentLayout = {
 };
 
 /**
- * The agent's flags: no network, no environment, no subprocesses, no system
- * information; it reads only its queues, key, workspace and memory, writes
- * only outbound, workspace and memory, and may load only libsqlcipher.
+ * The agent's flags: no network but connecting to the host's two sockets,
+ * no environment, no subprocesses, no system information; it reads only its
+ * queues, key, workspace and memory, writes only outbound, workspace and
+ * memory, and may load only libsqlcipher.
  */
 export function agentPermissionFlags(layout: AgentLayout): string[] {
   return [
     "--no-prompt",
+    // Deno gates unix-socket connects as net access to `unix:<path>`; the
+    // grant names each socket file (a directory grant does not match), and
+    // `--deny-net` still refuses every TCP/UDP host and every listen.
     "--deny-net",
+    `--allow-net=${
+      [MODEL_SOCKET_NAME, DOORBELL_SOCKET_NAME].map((name) => `unix:${layout.socketDir}/${name}`).join(",")
+    }`,
     "--deny-env",
     "--deny-run",
     "--deny-sys",

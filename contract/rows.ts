@@ -119,3 +119,14 @@ export const DeliveredMark = z.object({
   deliveredAt: Timestamp,
 });
 export type DeliveredMark = z.infer<typeof DeliveredMark>;
+
+/** A scheduled task of this session, as the host's task store holds it (synced into inbound). */
+export const TaskRow = z.object({
+  id: Short.min(1),
+  prompt: Content,
+  /** When it runs next; null once done or cancelled. */
+  nextRun: Timestamp.nullable(),
+  recurrence: Short.nullable(),
+  state: z.enum(["active", "paused", "cancelled", "done"]),
+});
+export type TaskRow = z.infer<typeof TaskRow>;

@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS session_routing (
   platform_id TEXT NOT NULL,
   thread_id TEXT
 );
+CREATE TABLE IF NOT EXISTS tasks (
+  id TEXT PRIMARY KEY,
+  prompt TEXT NOT NULL,
+  next_run TEXT,
+  recurrence TEXT,
+  state TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS delivered (
   message_out_id TEXT PRIMARY KEY,
   platform_message_id TEXT,

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { Destination, MessageIn, MessageOut, ProcessingAck, SessionRouting } from "../rows.ts";
+import { Destination, MessageIn, MessageOut, ProcessingAck, SessionRouting, TaskRow } from "../rows.ts";
 import type { Row } from "../sqlite/mod.ts";
 
 /** Column lists in SELECT order. */
@@ -91,4 +91,15 @@ export function decodeSessionState(rows: Row[]): Record<string, string> {
 export function describeZodError(error: z.ZodError): string {
   const issue = error.issues[0];
   return issue ? `${issue.path.join(".") || "(row)"}: ${issue.message}` : "invalid";
+}
+
+/** Decodes a `tasks` row. */
+export function decodeTask(r: Row): TaskRow {
+  return TaskRow.parse({
+    id: r.id,
+    prompt: r.prompt,
+    nextRun: r.next_run,
+    recurrence: r.recurrence,
+    state: r.state,
+  });
 }

@@ -11,6 +11,7 @@ import {
   NewMessageIn,
   type ProcessingAck,
   type SessionRouting,
+  type TaskRow,
 } from "../rows.ts";
 import { NEXT_EVEN_SEQ_SQL } from "../seq.ts";
 import { nowTimestamp } from "../time.ts";
@@ -90,6 +91,21 @@ class SqlInboundWriter implements InboundWriter {
          thread_id = excluded.thread_id`,
       [routing.channelType, routing.platformId, routing.threadId],
     );
+  }
+
+  syncTasks(tasks: readonly TaskRow[]): void {
+    this.#db.transaction(() => {
+      this.#db.run("DELETE FROM tasks");
+      for (const t of tasks) {
+        this.#db.run("INSERT INTO tasks (id, prompt, next_run, recurrence, state) VALUES (?, ?, ?, ?, ?)", [
+          t.id,
+          t.prompt,
+          t.nextRun,
+          t.recurrence,
+          t.state,
+        ]);
+      }
+    });
   }
 
   markDelivered(messageOutId: string, platformMessageId: string | null = null): void {

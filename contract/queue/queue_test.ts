@@ -181,6 +181,12 @@ Deno.test("scheduled rows are withheld until due; routing, destinations and deli
     },
   ]);
   assert.deepEqual(r.destinations().map((d) => d.name), ["team"]);
+  w.syncTasks([
+    { id: "t2", prompt: "later", nextRun: "2030-01-01T00:00:00.000Z", recurrence: "daily", state: "paused" },
+    { id: "t1", prompt: "soon", nextRun: "2029-01-01T00:00:00.000Z", recurrence: null, state: "active" },
+    { id: "t0", prompt: "gone", nextRun: null, recurrence: null, state: "cancelled" },
+  ]);
+  assert.deepEqual(r.tasks().map((t) => t.id), ["t1", "t2"]);
   w.markDelivered("o1", "ts-1");
   w.markDelivered("o1", "ts-2");
   assert.deepEqual([...w.deliveredIds()], ["o1"]);

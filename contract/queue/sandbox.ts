@@ -16,12 +16,13 @@ import {
   decodeMessageOut,
   decodeSessionRouting,
   decodeSessionState,
+  decodeTask,
   describeZodError,
 } from "./codec.ts";
 import { CorruptionStreak } from "./corruption.ts";
 import { openReader, openWriter, type QueueOpenOptions } from "./open.ts";
 import type { InboundReader, OutboundWriter } from "./types.ts";
-import type { Destination } from "../rows.ts";
+import type { Destination, TaskRow } from "../rows.ts";
 
 class SqlInboundReader implements InboundReader {
   #db: Database;
@@ -52,6 +53,12 @@ class SqlInboundReader implements InboundReader {
   sessionRouting(): SessionRouting | undefined {
     const row = this.#db.get("SELECT channel_type, platform_id, thread_id FROM session_routing WHERE id = 1");
     return row ? decodeSessionRouting(row) : undefined;
+  }
+
+  tasks(): TaskRow[] {
+    return this.#db.all(
+      "SELECT id, prompt, next_run, recurrence, state FROM tasks WHERE state IN ('active', 'paused') ORDER BY next_run, id",
+    ).map(decodeTask);
   }
 
   close(): void {

@@ -15,6 +15,7 @@ import type {
   NewMessageOut,
   ProcessingAck,
   SessionRouting,
+  TaskRow,
 } from "../rows.ts";
 
 /** Sandbox side of `inbound.db`. */
@@ -25,6 +26,8 @@ export interface InboundReader extends Disposable {
   destinations(): Destination[];
   /** The conversation's own channel, once known. */
   sessionRouting(): SessionRouting | undefined;
+  /** This session's scheduled tasks (active and paused), by next run. */
+  tasks(): TaskRow[];
   close(): void;
 }
 
@@ -53,6 +56,8 @@ export interface InboundWriter extends Disposable {
   syncDestinations(destinations: readonly Destination[]): void;
   /** Sets where the conversation lives. */
   setSessionRouting(routing: SessionRouting): void;
+  /** Replaces the session's task list with the host task store's. */
+  syncTasks(tasks: readonly TaskRow[]): void;
   /** Records that an outbound message reached its channel (durable delivery dedup). */
   markDelivered(messageOutId: string, platformMessageId?: string | null): void;
   /** Ids of outbound messages already delivered. */

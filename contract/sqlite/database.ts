@@ -6,7 +6,17 @@
  * @module
  */
 import { classifyOpenFailure, kindOf, SqliteError } from "./errors.ts";
-import { COLUMN, cString, loadSqlcipher, OPEN, readCString, SQLITE, type SqliteSymbols } from "./ffi.ts";
+import {
+  type Address,
+  COLUMN,
+  copyBytes,
+  cString,
+  loadSqlcipher,
+  OPEN,
+  readCString,
+  SQLITE,
+  type SqliteSymbols,
+} from "./ffi.ts";
 
 /** A value SQLite can bind. Booleans become 0/1, `undefined` becomes NULL. */
 export type BindValue = string | number | bigint | boolean | null | undefined | Uint8Array;
@@ -37,20 +47,20 @@ const SQLITE_TRANSIENT = -1n;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const closeLeaked = new FinalizationRegistry<{ lib: SqliteSymbols; handle: Deno.PointerObject }>(
+const closeLeaked = new FinalizationRegistry<{ lib: SqliteSymbols; handle: Address }>(
   ({ lib, handle }) => lib.sqlite3_close_v2(handle),
 );
 
 /** An open database connection. */
 export class Database implements Disposable {
   #lib: SqliteSymbols;
-  #handle: Deno.PointerObject | null;
+  #handle: Address | null;
   #statements = new Set<Statement>();
   #cache = new Map<string, Statement>();
   readonly path: string;
   readonly readOnly: boolean;
 
-  private constructor(lib: SqliteSymbols, handle: Deno.PointerObject, path: string, readOnly: boolean) {
+  private constructor(lib: SqliteSymbols, handle: Address, path: string, readOnly: boolean) {
     this.#lib = lib;
     this.#handle = handle;
     this.path = path;
@@ -75,10 +85,10 @@ export class Database implements Disposable {
     const flags = (options.readOnly ? OPEN.READONLY : OPEN.READWRITE | (options.create ? OPEN.CREATE : 0)) |
       OPEN.PRIVATECACHE | OPEN.NOFOLLOW;
     const out = new BigUint64Array(1);
-    const rc = lib.sqlite3_open_v2(cString(path), new Uint8Array(out.buffer), flags, null);
-    const handle = Deno.UnsafePointer.create(out[0]);
-    if (rc !== SQLITE.OK || handle === null) {
-      const detail = handle ? readCString(lib.sqlite3_errmsg(handle)) : readCString(lib.sqlite3_errstr(rc));
+    const rc = lib.sqlite3_open_v2(cString(path), new Uint8Array(out.buffer), flags, 0n);
+    const handle = out[0];
+    if (rc !== SQLITE.OK || handle === 0n) {
+      const detail = readCString(lib, handle ? lib.sqlite3_errmsg(handle) : lib.sqlite3_errstr(rc));
       if (handle) lib.sqlite3_close_v2(handle);
       throw new SqliteError(kindOf(rc), `${path}: cannot open (${detail})`, rc, path);
     }
@@ -103,8 +113,8 @@ export class Database implements Disposable {
     this.exec(`PRAGMA key = "x'${hex}'"`);
   }
 
-  /** The raw handle; throws once closed. */
-  get handle(): Deno.PointerObject {
+  /** The raw `sqlite3*` address; throws once closed. */
+  get handle(): Address {
     if (this.#handle === null) {
       throw new SqliteError("misuse", `${this.path}: database is closed`, SQLITE.MISUSE, this.path);
     }
@@ -136,11 +146,11 @@ export class Database implements Disposable {
       sqlBytes,
       sqlBytes.length,
       new Uint8Array(out.buffer),
-      null,
+      0n,
     );
     if (rc !== SQLITE.OK) throw this.error(rc, `cannot prepare: ${firstLine(sql)}`);
-    const stmt = Deno.UnsafePointer.create(out[0]);
-    if (stmt === null) {
+    const stmt = out[0];
+    if (stmt === 0n) {
       throw new SqliteError(
         "misuse",
         `${this.path}: empty statement: ${firstLine(sql)}`,
@@ -224,7 +234,7 @@ export class Database implements Disposable {
   /** Builds a typed error from the connection's last failure. */
   error(rc: number, what: string): SqliteError {
     const extended = this.#handle ? this.#lib.sqlite3_extended_errcode(this.#handle) : rc;
-    const detail = this.#handle ? readCString(this.#lib.sqlite3_errmsg(this.#handle)) : "";
+    const detail = this.#handle ? readCString(this.#lib, this.#lib.sqlite3_errmsg(this.#handle)) : "";
     const code = (extended & 0xff) === (rc & 0xff) ? extended : rc;
     return new SqliteError(kindOf(code), `${this.path}: ${what}: ${detail}`, code, this.path);
   }
@@ -234,7 +244,7 @@ export class Database implements Disposable {
 export class Statement implements Disposable {
   #db: Database;
   #lib: SqliteSymbols;
-  #stmt: Deno.PointerObject | null;
+  #stmt: Address | null;
   #onFinalize: () => void;
   #columns: string[] | undefined;
   readonly sql: string;
@@ -243,7 +253,7 @@ export class Statement implements Disposable {
   constructor(
     db: Database,
     lib: SqliteSymbols,
-    stmt: Deno.PointerObject,
+    stmt: Address,
     sql: string,
     onFinalize: () => void,
   ) {
@@ -304,7 +314,7 @@ export class Statement implements Disposable {
     this.finalize();
   }
 
-  get #handle(): Deno.PointerObject {
+  get #handle(): Address {
     if (this.#stmt === null) {
       throw new SqliteError(
         "misuse",
@@ -385,14 +395,14 @@ export class Statement implements Disposable {
     const lib = this.#lib;
     const columns = this.#columns ??= Array.from(
       { length: lib.sqlite3_column_count(stmt) },
-      (_, i) => readCString(lib.sqlite3_column_name(stmt, i)),
+      (_, i) => readCString(lib, lib.sqlite3_column_name(stmt, i)),
     );
     const row: Row = {};
     for (let i = 0; i < columns.length; i++) row[columns[i]] = this.#column(stmt, i);
     return row;
   }
 
-  #column(stmt: Deno.PointerObject, i: number): ColumnValue {
+  #column(stmt: Address, i: number): ColumnValue {
     const lib = this.#lib;
     switch (lib.sqlite3_column_type(stmt, i)) {
       case COLUMN.INTEGER: {
@@ -404,19 +414,15 @@ export class Statement implements Disposable {
       }
       case COLUMN.FLOAT:
         return lib.sqlite3_column_double(stmt, i);
+      // The pointer first, then the length: column_bytes after column_text
+      // measures the converted value (SQLite's documented call order).
       case COLUMN.TEXT: {
-        const ptr = lib.sqlite3_column_text(stmt, i);
-        const len = lib.sqlite3_column_bytes(stmt, i);
-        return ptr === null || len === 0
-          ? ""
-          : decoder.decode(Deno.UnsafePointerView.getArrayBuffer(ptr, len));
+        const address = lib.sqlite3_column_text(stmt, i);
+        return decoder.decode(copyBytes(lib, address, lib.sqlite3_column_bytes(stmt, i)));
       }
       case COLUMN.BLOB: {
-        const ptr = lib.sqlite3_column_blob(stmt, i);
-        const len = lib.sqlite3_column_bytes(stmt, i);
-        return ptr === null || len === 0
-          ? new Uint8Array(0)
-          : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, len).slice(0));
+        const address = lib.sqlite3_column_blob(stmt, i);
+        return copyBytes(lib, address, lib.sqlite3_column_bytes(stmt, i));
       }
       default:
         return null;

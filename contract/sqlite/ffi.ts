@@ -5,40 +5,56 @@
  * @module
  */
 
+/**
+ * Handles (`sqlite3*`, `sqlite3_stmt*`) and returned C strings travel as
+ * plain addresses (`usize`), never as Deno pointer objects: under the agent's
+ * scoped `--allow-ffi=<libsqlcipher>` Deno refuses every pointer operation
+ * (`UnsafePointer.create/of/value`, `UnsafePointerView`) and allows only
+ * calls into the library. Out-parameters are written into our own typed
+ * buffers, and bytes are copied out with `memcpy`.
+ */
 const SYMBOLS = {
-  sqlite3_libversion: { parameters: [], result: "pointer" },
-  sqlite3_open_v2: { parameters: ["buffer", "buffer", "i32", "pointer"], result: "i32" },
-  sqlite3_close_v2: { parameters: ["pointer"], result: "i32" },
-  sqlite3_extended_result_codes: { parameters: ["pointer", "i32"], result: "i32" },
-  sqlite3_busy_timeout: { parameters: ["pointer", "i32"], result: "i32" },
-  sqlite3_errmsg: { parameters: ["pointer"], result: "pointer" },
-  sqlite3_errstr: { parameters: ["i32"], result: "pointer" },
-  sqlite3_extended_errcode: { parameters: ["pointer"], result: "i32" },
-  sqlite3_changes: { parameters: ["pointer"], result: "i32" },
-  sqlite3_get_autocommit: { parameters: ["pointer"], result: "i32" },
-  sqlite3_prepare_v2: { parameters: ["pointer", "buffer", "i32", "buffer", "pointer"], result: "i32" },
-  sqlite3_step: { parameters: ["pointer"], result: "i32" },
-  sqlite3_reset: { parameters: ["pointer"], result: "i32" },
-  sqlite3_clear_bindings: { parameters: ["pointer"], result: "i32" },
-  sqlite3_finalize: { parameters: ["pointer"], result: "i32" },
-  sqlite3_bind_parameter_count: { parameters: ["pointer"], result: "i32" },
-  sqlite3_bind_parameter_index: { parameters: ["pointer", "buffer"], result: "i32" },
+  sqlite3_libversion: { parameters: [], result: "usize" },
+  sqlite3_open_v2: { parameters: ["buffer", "buffer", "i32", "usize"], result: "i32" },
+  sqlite3_close_v2: { parameters: ["usize"], result: "i32" },
+  sqlite3_extended_result_codes: { parameters: ["usize", "i32"], result: "i32" },
+  sqlite3_busy_timeout: { parameters: ["usize", "i32"], result: "i32" },
+  sqlite3_errmsg: { parameters: ["usize"], result: "usize" },
+  sqlite3_errstr: { parameters: ["i32"], result: "usize" },
+  sqlite3_extended_errcode: { parameters: ["usize"], result: "i32" },
+  sqlite3_changes: { parameters: ["usize"], result: "i32" },
+  sqlite3_get_autocommit: { parameters: ["usize"], result: "i32" },
+  sqlite3_prepare_v2: { parameters: ["usize", "buffer", "i32", "buffer", "usize"], result: "i32" },
+  sqlite3_step: { parameters: ["usize"], result: "i32" },
+  sqlite3_reset: { parameters: ["usize"], result: "i32" },
+  sqlite3_clear_bindings: { parameters: ["usize"], result: "i32" },
+  sqlite3_finalize: { parameters: ["usize"], result: "i32" },
+  sqlite3_bind_parameter_count: { parameters: ["usize"], result: "i32" },
+  sqlite3_bind_parameter_index: { parameters: ["usize", "buffer"], result: "i32" },
   // The destructor argument is SQLITE_TRANSIENT, (void*)-1: SQLite copies the bytes.
-  sqlite3_bind_text: { parameters: ["pointer", "i32", "buffer", "i32", "isize"], result: "i32" },
-  sqlite3_bind_blob: { parameters: ["pointer", "i32", "buffer", "i32", "isize"], result: "i32" },
-  sqlite3_bind_zeroblob: { parameters: ["pointer", "i32", "i32"], result: "i32" },
-  sqlite3_bind_int64: { parameters: ["pointer", "i32", "i64"], result: "i32" },
-  sqlite3_bind_double: { parameters: ["pointer", "i32", "f64"], result: "i32" },
-  sqlite3_bind_null: { parameters: ["pointer", "i32"], result: "i32" },
-  sqlite3_column_count: { parameters: ["pointer"], result: "i32" },
-  sqlite3_column_name: { parameters: ["pointer", "i32"], result: "pointer" },
-  sqlite3_column_type: { parameters: ["pointer", "i32"], result: "i32" },
-  sqlite3_column_int64: { parameters: ["pointer", "i32"], result: "i64" },
-  sqlite3_column_double: { parameters: ["pointer", "i32"], result: "f64" },
-  sqlite3_column_text: { parameters: ["pointer", "i32"], result: "pointer" },
-  sqlite3_column_blob: { parameters: ["pointer", "i32"], result: "pointer" },
-  sqlite3_column_bytes: { parameters: ["pointer", "i32"], result: "i32" },
+  sqlite3_bind_text: { parameters: ["usize", "i32", "buffer", "i32", "isize"], result: "i32" },
+  sqlite3_bind_blob: { parameters: ["usize", "i32", "buffer", "i32", "isize"], result: "i32" },
+  sqlite3_bind_zeroblob: { parameters: ["usize", "i32", "i32"], result: "i32" },
+  sqlite3_bind_int64: { parameters: ["usize", "i32", "i64"], result: "i32" },
+  sqlite3_bind_double: { parameters: ["usize", "i32", "f64"], result: "i32" },
+  sqlite3_bind_null: { parameters: ["usize", "i32"], result: "i32" },
+  sqlite3_column_count: { parameters: ["usize"], result: "i32" },
+  sqlite3_column_name: { parameters: ["usize", "i32"], result: "usize" },
+  sqlite3_column_type: { parameters: ["usize", "i32"], result: "i32" },
+  sqlite3_column_int64: { parameters: ["usize", "i32"], result: "i64" },
+  sqlite3_column_double: { parameters: ["usize", "i32"], result: "f64" },
+  sqlite3_column_text: { parameters: ["usize", "i32"], result: "usize" },
+  sqlite3_column_blob: { parameters: ["usize", "i32"], result: "usize" },
+  sqlite3_column_bytes: { parameters: ["usize", "i32"], result: "i32" },
+  // libc, reached through the library's own dependency scope (dlsym on the
+  // libsqlcipher handle searches its DT_NEEDED libraries): the only way to
+  // read SQLite's memory without Deno's pointer operations.
+  memcpy: { parameters: ["buffer", "usize", "usize"], result: "usize" },
+  strlen: { parameters: ["usize"], result: "usize" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** A C address as a plain integer; `0n` is NULL. */
+export type Address = bigint;
 
 /** The loaded symbol table. */
 export type SqliteSymbols = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -101,7 +117,16 @@ export function cString(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Reads a NUL-terminated C string, or "" for a null pointer. */
-export function readCString(ptr: Deno.PointerValue): string {
-  return ptr === null ? "" : Deno.UnsafePointerView.getCString(ptr);
+/** Copies `length` bytes at `address` into a fresh buffer (empty for NULL or 0). */
+export function copyBytes(lib: SqliteSymbols, address: Address, length: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(length);
+  if (address !== 0n && length > 0) lib.memcpy(bytes, address, BigInt(length));
+  return bytes;
+}
+
+const decoder = new TextDecoder();
+
+/** Reads a NUL-terminated UTF-8 C string, or "" for NULL. */
+export function readCString(lib: SqliteSymbols, address: Address): string {
+  return address === 0n ? "" : decoder.decode(copyBytes(lib, address, Number(lib.strlen(address))));
 }
