@@ -1,0 +1,187 @@
+/**
+ * The bubblewrap backend: Linux namespaces (pid, ipc, uts, net, mount,
+ * cgroup) around a read-only tmpfs root holding only the bound-in paths, no
+ * capabilities, the seccomp allowlist, and uid 65532. It shares the host
+ * kernel, and bwrap has no cgroup support: memory, pids and CPU are not limited.
+ *
+ * bwrap runs as root so it can reach host paths whatever their modes, and
+ * `setpriv` drops to the sandbox uid inside: bwrap's own `--uid` would leave
+ * the agent as host root in a user namespace, unable to open files the
+ * sandbox uid owns.
+ *
+ * @module
+ */
+import { type BackendPaths, backendPaths, runtimePreflight, spawnLogged, startSupervised } from "./child.ts";
+import { ensurePrivateDir, resolveSandboxSpec } from "./host_dirs.ts";
+import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
+import {
+  type BindMount,
+  denoBind,
+  parentDirs,
+  SANDBOX_CWD,
+  SANDBOX_DENO,
+  SANDBOX_ENV,
+  SANDBOX_GID,
+  SANDBOX_HOSTNAME,
+  SANDBOX_UID,
+  sandboxArgv,
+  sessionBinds,
+  systemLayout,
+} from "./plan.ts";
+import { seccompBpf } from "./seccomp.ts";
+import type { CheckResult, Isolator, IsolatorOptions, LaunchSpec, SandboxHandle } from "./types.ts";
+
+/** bwrap backend options; the binaries default to their names on PATH. */
+export interface BwrapOptions extends IsolatorOptions {
+  bwrap?: string;
+  /** util-linux `setpriv`, bound into the sandbox to drop root. */
+  setpriv?: string;
+  /** util-linux `prlimit`, which sets the sandbox's rlimits. */
+  prlimit?: string;
+}
+
+const SANDBOX_SETPRIV = "/opt/ironclaw/bin/setpriv";
+const TMP_BYTES = 64 * 1024 * 1024;
+
+/** Resolves a binary name on PATH: setpriv is bound into the sandbox by its host path. */
+function which(binary: string): string {
+  if (binary.includes("/")) return binary;
+  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${binary}`).isFile) return `${dir}/${binary}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(`${binary} is not installed`);
+}
+
+/** bwrap arguments for a sandbox running `argv` with `binds`; the seccomp program is read from stdin. */
+export function bwrapArgs(binds: readonly BindMount[], argv: readonly string[]): string[] {
+  const system = systemLayout();
+  const all = [...system.binds, ...binds];
+  // bwrap makes missing parents 0700, which the sandbox uid could not traverse.
+  const parents = [...new Set(all.flatMap((b) => parentDirs(b.destination)))].sort();
+  return [
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    // Only for setpriv to change uid and clear the bounding set; the uid change then empties every set.
+    ...["CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP"].flatMap((cap) => ["--cap-add", cap]),
+    "--hostname",
+    SANDBOX_HOSTNAME,
+    "--clearenv",
+    ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ["--setenv", k, v]),
+    ...parents.flatMap((dir) => ["--perms", "0755", "--dir", dir]),
+    ...system.symlinks.flatMap((link) => ["--symlink", link.target, link.path]),
+    ...["--perms", "0755", "--dir", SANDBOX_CWD],
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+    ...["--perms", "01777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp"],
+    ...all.flatMap((b) => [b.writable ? "--bind" : "--ro-bind", b.source, b.destination]),
+    "--remount-ro",
+    "/",
+    "--seccomp",
+    "0",
+    "--chdir",
+    SANDBOX_CWD,
+    "--",
+    SANDBOX_SETPRIV,
+    `--reuid=${SANDBOX_UID}`,
+    `--regid=${SANDBOX_GID}`,
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--bounding-set=-all",
+    "--no-new-privs",
+    "--",
+    ...argv,
+  ];
+}
+
+/** Sessions in Linux namespaces via bubblewrap. */
+export class BwrapIsolator implements Isolator {
+  readonly kind = "bwrap";
+  readonly strength = "namespaces";
+  readonly #bwrap: string;
+  readonly #setpriv: string;
+  readonly #prlimit: string;
+  readonly #paths: BackendPaths;
+
+  constructor(opts: BwrapOptions) {
+    this.#bwrap = opts.bwrap ?? "bwrap";
+    this.#setpriv = opts.setpriv ?? "setpriv";
+    this.#prlimit = opts.prlimit ?? "prlimit";
+    this.#paths = backendPaths(opts, defaultKeyRoot);
+  }
+
+  async #spawn(binds: BindMount[], argv: string[], logPath: string) {
+    const setpriv = which(this.#setpriv);
+    const all = [...binds, {
+      source: setpriv,
+      destination: SANDBOX_SETPRIV,
+      writable: false,
+      exec: true,
+      isFile: true,
+    }];
+    return await spawnLogged(this.#prlimit, {
+      // No core dumps: the key is in the agent's memory. bwrap reads the seccomp program from stdin.
+      args: ["--core=0", "--nofile=1024:1024", "--", this.#bwrap, ...bwrapArgs(all, argv)],
+      logPath,
+      stdin: seccompBpf(),
+    });
+  }
+
+  /** Runs `deno --version` in a sandbox built like a session's. */
+  async check(): Promise<CheckResult> {
+    const preflight = await runtimePreflight("bwrap", this.#bwrap);
+    if ("failed" in preflight) return preflight.failed;
+    const logPath = `${ensurePrivateDir(`${this.#paths.stateDir}/logs`)}/check-${crypto.randomUUID()}.log`;
+    try {
+      const smoke = await this.#spawn([denoBind(this.#paths.denoPath)], [SANDBOX_DENO, "--version"], logPath);
+      const status = await smoke.exited;
+      if (status.code !== 0) {
+        return {
+          ok: false,
+          detail: `bwrap cannot start a hardened sandbox here: ${Deno.readTextFileSync(logPath).trim()}`,
+        };
+      }
+    } catch (err) {
+      return { ok: false, detail: `bwrap cannot start a hardened sandbox here: ${(err as Error).message}` };
+    } finally {
+      Deno.removeSync(logPath);
+    }
+    return {
+      ok: true,
+      detail:
+        `namespaces (${preflight.version}): own pid, ipc, uts, net and mount namespaces, seccomp allowlist, ` +
+        "uid 65532 without capabilities, read-only root; shares the host kernel; memory, pids and CPU limits " +
+        "are NOT enforced (no cgroups); workspace and memory are not noexec",
+    };
+  }
+
+  async launch(spec: LaunchSpec): Promise<SandboxHandle> {
+    const s = resolveSandboxSpec("bwrap", spec);
+    const { stateDir, keyRoot } = this.#paths;
+    const logPath = `${ensurePrivateDir(`${stateDir}/logs`)}/${s.sessionId}.log`;
+    // bwrap is the sandbox's parent and pid 1 of its namespace: the default SIGKILL to it ends everything inside.
+    return await startSupervised({
+      sessionId: s.sessionId,
+      logPath,
+      start: () => {
+        const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, {
+          owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
+        });
+        return this.#spawn(sessionBinds(s, keyCopy), sandboxArgv(s), logPath);
+      },
+      cleanup: () => Promise.resolve(removeKey(keyRoot, s.sessionId)),
+    });
+  }
+}

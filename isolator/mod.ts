@@ -1,0 +1,39 @@
+/**
+ * Hardened sandboxes for session agents, behind one {@link Isolator}
+ * interface with three backends: gVisor (`runsc`), Linux namespaces
+ * (`bwrap`) and, for development only, a plain process.
+ *
+ * Every backend hands the session key over as a tmpfs file, runs the agent
+ * with the contract's permission flags and tells it its layout with
+ * `--layout=<json>`; the two sandboxes mount the session's paths at the
+ * contract's `SANDBOX_LAYOUT` and run it as uid 65532.
+ *
+ * @module
+ */
+export type {
+  CheckResult,
+  ExitStatus,
+  IsolationStrength,
+  Isolator,
+  IsolatorKind,
+  IsolatorOptions,
+  KeySource,
+  LaunchSpec,
+  Limits,
+  SandboxHandle,
+} from "./types.ts";
+export { DEFAULT_LIMITS } from "./types.ts";
+export { IsolatorUnavailableError, LaunchError } from "./errors.ts";
+export { KeyRootError } from "./key.ts";
+export { UnsupportedArchError } from "./seccomp.ts";
+export { LAYOUT_FLAG, SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
+export { RunscIsolator, type RunscOptions, type RunscPlatform } from "./runsc.ts";
+export { BwrapIsolator, type BwrapOptions } from "./bwrap.ts";
+export { ProcessIsolator } from "./process.ts";
+export {
+  type IsolatorPreference,
+  isolators,
+  type Selection,
+  selectIsolator,
+  type SelectOptions,
+} from "./select.ts";
