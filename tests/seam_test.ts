@@ -65,4 +65,12 @@ Deno.test("contract imports neither side", () => {
 Deno.test("the seam check sees imports (it can fail)", () => {
   assert.ok(importsOf("tests/seam_test.ts").length === 0);
   assert.ok(importsOf("contract/mod.ts").includes("contract/ids.ts"));
+  // Re-exports count, and a path leaving the folder resolves to where it lands.
+  assert.ok(importsOf("sandbox-agent/tools/mod.ts").includes("contract/tools.ts"));
+  assert.ok(importsOf("tests/agent/main_test.ts").includes("src/model_proxy/mod.ts"));
+  assert.ok(
+    violations("tests/agent", (t) => t.startsWith("src/")).includes(
+      "tests/agent/main_test.ts -> src/model_proxy/mod.ts",
+    ),
+  );
 });

@@ -1,0 +1,343 @@
+/**
+ * The agent loop. Each poll reads the due inbound messages, buffers the new
+ * ones, and engages when something asks for an answer: a triggering
+ * message, a slash command, a due scheduled task, a retry, or the first
+ * poll after start (which drains any backlog). An engagement answers slash
+ * commands locally, sends the rest as one prompt with the conversation
+ * history, runs the tool loop, and writes the reply, then the system
+ * actions the tools produced. Every privileged wish leaves as a `system`
+ * row: nothing here can apply anything.
+ *
+ * @module
+ */
+import { systemActionName } from "../../contract/actions.ts";
+import { newMessageId } from "../../contract/ids.ts";
+import { CorruptionStreakError } from "../../contract/queue/mod.ts";
+import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox.ts";
+import type { MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
+import {
+  type Block,
+  type Message,
+  type ModelClient,
+  ModelError,
+  textOf,
+  userText,
+} from "../model/conversation.ts";
+import type { Logger } from "../log.ts";
+import type { Jail } from "../tools/jail.ts";
+import type { ToolRegistry } from "../tools/registry.ts";
+import type { OutboundChat, ToolContext } from "../tools/tool.ts";
+import { ModelBreaker } from "./backoff.ts";
+import type { Doorbell } from "./doorbell.ts";
+import type { Heartbeat } from "./heartbeat.ts";
+import {
+  appendExchange,
+  type Exchange,
+  HISTORY_LIMITS,
+  type HistoryLimits,
+  historyMessages,
+} from "./history.ts";
+import { formatPrompt } from "./prompt.ts";
+import { sleep } from "./sleep.ts";
+import { isSlashCommand, runSlashCommand } from "./slash.ts";
+import { StateStore } from "./state.ts";
+
+/** Most model calls in one engagement: a model still calling tools after this many is an error. */
+export const MAX_MODEL_TURNS = 8;
+
+/** What the loop works with. */
+export interface LoopOptions {
+  inbound: InboundReader;
+  outbound: OutboundWriter;
+  model: ModelClient;
+  tools: ToolRegistry;
+  systemPrompt: string;
+  workspace: Jail;
+  memory: Jail;
+  persona: string;
+  heartbeat: Heartbeat;
+  log: Logger;
+  /** Fallback poll interval, also the heartbeat interval and the backoff base. */
+  pollMs: number;
+  /** Wakes the loop early; without one it polls on its timer. */
+  doorbell?: Doorbell;
+  maxModelTurns?: number;
+  breaker?: ModelBreaker;
+  historyLimits?: HistoryLimits;
+}
+
+/** What one poll did. */
+export type PollOutcome = "idle" | "accumulating" | "engaged";
+
+/** One model answer after its tool calls. */
+interface Answer {
+  text: string;
+  exchange: Exchange;
+  actions: string[];
+}
+
+/** The agent loop. */
+export class AgentLoop {
+  #o: LoopOptions;
+  #store: StateStore;
+  #breaker: ModelBreaker;
+  #buffer: MessageIn[];
+  #done: Set<string>;
+  #history: Exchange[];
+  #firstPoll = true;
+  /** Set while an engagement's model turn has failed and must be retried. */
+  #retry = false;
+  /** Outbound rows written since the host was last rung. */
+  #unannounced = false;
+
+  constructor(options: LoopOptions) {
+    this.#o = options;
+    this.#store = new StateStore(options.outbound, options.log);
+    this.#breaker = options.breaker ?? new ModelBreaker({ baseMs: options.pollMs });
+    const state = this.#store.load();
+    this.#buffer = state.buffer;
+    this.#done = new Set(state.doneIds);
+    this.#history = state.history;
+    options.log.info("state.restored", {
+      buffered: this.#buffer.length,
+      done: this.#done.size,
+      history: this.#history.length,
+    });
+  }
+
+  /** Polls until `signal` aborts. A corruption streak ends the loop by throwing. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let waitMs = this.#o.pollMs;
+      let bellWakes = true;
+      try {
+        await this.poll();
+        if (this.#breaker.success()) this.#o.log.info("model.recovered");
+      } catch (err) {
+        if (err instanceof CorruptionStreakError) throw err;
+        if (err instanceof ModelError) {
+          const { delayMs, opened } = this.#breaker.failure();
+          this.#o.log.warn("model.failed", {
+            kind: err.kind,
+            status: err.status,
+            failures: this.#breaker.failures,
+            retry_ms: Math.round(delayMs),
+          });
+          if (opened) this.#o.log.error("model.breaker_open", { failures: this.#breaker.failures });
+          // A backoff is not cut short by the bell: new messages must not hammer a failing provider.
+          waitMs = delayMs;
+          bellWakes = false;
+        } else {
+          this.#o.log.error("poll.failed", { error: err instanceof Error ? err.name : "unknown" });
+        }
+      }
+      await this.#idle(waitMs, bellWakes, signal);
+    }
+  }
+
+  /** One poll. Throws a {@link ModelError} when an engagement's model turn fails (the batch is kept). */
+  async poll(): Promise<PollOutcome> {
+    this.#o.heartbeat.beat();
+    const pending = this.#o.inbound.pendingMessages();
+    const first = this.#firstPoll;
+    this.#firstPoll = false;
+    // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
+    const pendingIds = new Set<string>(pending.map((m) => m.id));
+    for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
+    const buffered = new Set(this.#buffer.map((m) => m.id));
+    const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
+    if (fresh.length > 0) {
+      this.#buffer.push(...fresh);
+      this.#store.save("buffer", this.#buffer);
+    }
+    if (this.#buffer.length === 0) return "idle";
+    if (!first && !this.#retry && !this.#buffer.some(engages)) return "accumulating";
+    try {
+      await this.#engage();
+    } finally {
+      await this.#announce();
+    }
+    return "engaged";
+  }
+
+  async #engage(): Promise<void> {
+    const batch = [...this.#buffer];
+    this.#o.log.info("engage", { count: batch.length, ids: batch.map((m) => m.id) });
+    this.#o.outbound.markProcessing(batch.map((m) => m.id));
+    const routing = this.#routing();
+    const commands = batch.filter((m) => isSlashCommand(m.content));
+    const prompts = batch.filter((m) => !isSlashCommand(m.content));
+
+    let reset = false;
+    for (const m of commands) {
+      const result = runSlashCommand(m.content, {
+        toolNames: this.#o.tools.names,
+        buffered: batch.length,
+        historyExchanges: this.#history.length,
+      });
+      if (result.reset) {
+        reset = true;
+        this.#history = [];
+        this.#store.save("history", []);
+        this.#store.markReset();
+      }
+      this.#writeChat(result.reply, m.id, routing);
+    }
+    // Commands are answered once, even if the model turn below fails and is retried.
+    this.#complete(commands);
+
+    if (!reset && prompts.length > 0) {
+      this.#retry = true;
+      const answer = await this.#respond(formatPrompt(prompts), routing);
+      const replyTo = prompts.findLast((m) => m.kind === "chat") ?? prompts[prompts.length - 1];
+      if (answer.text) {
+        this.#writeChat(answer.text, replyTo.id, routing);
+        this.#o.log.info("reply", { in_reply_to: replyTo.id, bytes: byteLength(answer.text) });
+      } else {
+        this.#o.log.info("reply.empty", { in_reply_to: replyTo.id });
+      }
+      for (const action of answer.actions) {
+        this.#write({ kind: "system", content: action, ...routingFields(routing) });
+        this.#o.log.info("system_action", { action: systemActionName(action), bytes: byteLength(action) });
+      }
+      this.#history = appendExchange(this.#history, answer.exchange, this.#o.historyLimits ?? HISTORY_LIMITS);
+      this.#store.save("history", this.#history);
+    }
+    this.#complete(prompts);
+    this.#retry = false;
+  }
+
+  /** Runs the model and its tool calls until it answers without calling a tool. */
+  async #respond(prompt: string, routing: SessionRouting | undefined): Promise<Answer> {
+    const ask = userText(prompt);
+    const exchange: Message[] = [ask];
+    const messages: Message[] = [...historyMessages(this.#history), ask];
+    const actions: string[] = [];
+    const ctx = this.#toolContext(routing);
+    const tools = this.#o.tools.specs();
+    const maxTurns = this.#o.maxModelTurns ?? MAX_MODEL_TURNS;
+    // The model may take minutes: keep the heartbeat fresh meanwhile.
+    const beating = setInterval(() => this.#o.heartbeat.beat(), this.#o.pollMs);
+    try {
+      for (let turn = 1; turn <= maxTurns; turn++) {
+        const reply = await this.#o.model.converse({
+          system: this.#o.systemPrompt,
+          messages: [...messages],
+          tools,
+        });
+        const assistant: Message = { role: "assistant", content: reply.content };
+        exchange.push(assistant);
+        messages.push(assistant);
+        const calls = reply.content.filter((b) => b.type === "tool_use");
+        if (calls.length === 0) return { text: textOf(reply.content).trim(), exchange, actions };
+        const results: Block[] = [];
+        for (const call of calls) {
+          const result = await this.#o.tools.call(call.name, call.input, ctx);
+          const content = result.ok ? result.output.text : result.error;
+          this.#o.log.info("tool", { tool: call.name, ok: result.ok, bytes: byteLength(content) });
+          if (result.ok && result.output.message) {
+            this.#writeToolMessage(result.output.message);
+            await this.#announce();
+          }
+          if (result.ok && result.output.action) actions.push(result.output.action);
+          results.push({
+            type: "tool_result",
+            tool_use_id: call.id,
+            content,
+            ...(result.ok ? {} : { is_error: true }),
+          });
+        }
+        const toolResults: Message = { role: "user", content: results };
+        exchange.push(toolResults);
+        messages.push(toolResults);
+      }
+      throw new ModelError(`the model was still calling tools after ${maxTurns} turns`, "tool_loop_limit");
+    } finally {
+      clearInterval(beating);
+    }
+  }
+
+  #toolContext(routing: SessionRouting | undefined): ToolContext {
+    return {
+      workspace: this.#o.workspace,
+      memory: this.#o.memory,
+      persona: this.#o.persona,
+      destinations: () => this.#o.inbound.destinations(),
+      routing: () => routing,
+    };
+  }
+
+  #routing(): SessionRouting | undefined {
+    try {
+      return this.#o.inbound.sessionRouting();
+    } catch (err) {
+      this.#o.log.warn("routing.unreadable", { error: err instanceof Error ? err.name : "unknown" });
+      return undefined;
+    }
+  }
+
+  /** Marks messages completed and done, and drops them from the buffer. */
+  #complete(messages: readonly MessageIn[]): void {
+    if (messages.length === 0) return;
+    const ids = messages.map((m) => m.id);
+    this.#o.outbound.markCompleted(ids);
+    for (const id of ids) this.#done.add(id);
+    const finished = new Set(ids);
+    this.#buffer = this.#buffer.filter((m) => !finished.has(m.id));
+    this.#store.save("doneIds", [...this.#done]);
+    this.#store.save("buffer", this.#buffer);
+  }
+
+  #writeChat(content: string, inReplyTo: string, routing: SessionRouting | undefined): void {
+    this.#write({ kind: "chat", content, inReplyTo, ...routingFields(routing) });
+  }
+
+  #writeToolMessage(message: OutboundChat): void {
+    const { content, ...target } = message;
+    this.#write({ kind: "chat", content, ...target });
+    this.#o.log.info("tool_message", { channel: target.channelType, bytes: byteLength(content) });
+  }
+
+  #write(row: Omit<NewMessageOut, "id">): void {
+    this.#o.outbound.writeMessageOut({ id: newMessageId("out"), ...row });
+    this.#unannounced = true;
+  }
+
+  /** Rings the host's doorbell once for the rows written since the last ring. */
+  async #announce(): Promise<void> {
+    if (!this.#unannounced) return;
+    this.#unannounced = false;
+    await this.#o.doorbell?.ring();
+  }
+
+  /** Waits `ms` (or until the bell, when `bellWakes`), beating the heartbeat at the poll interval. */
+  async #idle(ms: number, bellWakes: boolean, signal: AbortSignal): Promise<void> {
+    const end = Date.now() + ms;
+    while (!signal.aborted) {
+      const slice = Math.min(end - Date.now(), this.#o.pollMs);
+      if (slice <= 0) return;
+      const rang = this.#o.doorbell
+        ? await this.#o.doorbell.wait(slice, signal)
+        : (await sleep(slice, signal), false);
+      if ((rang && bellWakes) || Date.now() >= end) return;
+      this.#o.heartbeat.beat();
+    }
+  }
+}
+
+/** True when a buffered message asks for an answer now. */
+function engages(m: MessageIn): boolean {
+  return m.trigger !== 0 || m.processAfter !== null || isSlashCommand(m.content);
+}
+
+function routingFields(routing: SessionRouting | undefined) {
+  return {
+    channelType: routing?.channelType ?? null,
+    platformId: routing?.platformId ?? null,
+    threadId: routing?.threadId ?? null,
+  };
+}
+
+function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}

@@ -1,0 +1,135 @@
+/**
+ * The sandbox agent: the program the isolator launches (`ENTRYPOINTS.agent`)
+ * under the contract's permission flags. It reads its key, opens inbound
+ * read-only and outbound read-write, and runs the loop until SIGTERM or
+ * SIGINT. A bad start (flags, key, queue) is one line on stderr and exit
+ * code 2; a corruption streak ends the loop with exit code 1, and the host
+ * respawns the agent.
+ *
+ * @module
+ */
+import { parseSessionKeyFile, type SessionKey } from "../contract/cipher.ts";
+import type { AgentLayout } from "../contract/permissions.ts";
+import {
+  type InboundReader,
+  openInboundReader,
+  openOutboundWriter,
+  type OutboundWriter,
+} from "../contract/queue/sandbox.ts";
+import { QUEUE_FILES } from "../contract/schema.ts";
+import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../contract/sockets.ts";
+import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
+import { jsonLogger } from "./log.ts";
+import { AgentLoop, Doorbell, Heartbeat, systemPrompt } from "./loop/mod.ts";
+import { createModelClient, hideDeniedEnvironment } from "./model/mod.ts";
+import { builtinRegistry, Jail } from "./tools/mod.ts";
+
+/** Exit code of a start that cannot work (bad flags, key or queue): respawning will not help. */
+export const EXIT_BAD_START = 2;
+
+/** A start-up failure, reported as one line. */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
+/** Reads the session key file: 64 hex characters or 32 raw bytes. */
+export function readSessionKey(path: string): SessionKey {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (err) {
+    throw new StartError(`cannot read the session key ${path}: ${reason(err)}`);
+  }
+  try {
+    return parseSessionKeyFile(bytes);
+  } catch (err) {
+    throw new StartError(`bad session key ${path}: ${reason(err)}`);
+  }
+}
+
+/** The agent's two queue handles. */
+export interface Queues extends Disposable {
+  inbound: InboundReader;
+  outbound: OutboundWriter;
+}
+
+/** Opens outbound (read-write) and inbound (read-only) with `key`; a failure names the queue. */
+export function openQueues(layout: AgentLayout, key: SessionKey): Queues {
+  const opts = { library: layout.library, key };
+  const outboundPath = `${layout.outboundDir}/${QUEUE_FILES.outbound}`;
+  const inboundPath = `${layout.inboundDir}/${QUEUE_FILES.inbound}`;
+  let outbound: OutboundWriter;
+  try {
+    outbound = openOutboundWriter(outboundPath, opts);
+  } catch (err) {
+    throw new StartError(`cannot open the outbound queue: ${reason(err)}`);
+  }
+  let inbound: InboundReader;
+  try {
+    inbound = openInboundReader(inboundPath, opts);
+  } catch (err) {
+    outbound.close();
+    throw new StartError(`cannot open the inbound queue: ${reason(err)}`);
+  }
+  return {
+    inbound,
+    outbound,
+    [Symbol.dispose]: () => {
+      inbound.close();
+      outbound.close();
+    },
+  };
+}
+
+/** Runs the agent until `signal` aborts. Throws {@link StartError} when it cannot start. */
+export async function runAgent(config: AgentConfig, signal: AbortSignal): Promise<void> {
+  const { layout } = config;
+  // The SDKs read optional variables; under --deny-env they must see none rather than throw.
+  hideDeniedEnvironment();
+  const log = jsonLogger((line) => console.error(line));
+  using queues = openQueues(layout, readSessionKey(layout.keyFile));
+  const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log);
+  doorbell.start();
+  try {
+    const loop = new AgentLoop({
+      inbound: queues.inbound,
+      outbound: queues.outbound,
+      model: createModelClient({
+        provider: config.provider,
+        model: config.model,
+        socketPath: `${layout.socketDir}/${MODEL_SOCKET_NAME}`,
+      }),
+      tools: builtinRegistry(config.enabledTools),
+      systemPrompt: systemPrompt(config.persona),
+      workspace: new Jail(layout.workspace),
+      memory: new Jail(layout.memory),
+      persona: config.persona,
+      heartbeat: new Heartbeat(`${layout.workspace}/.heartbeat`, log),
+      log,
+      pollMs: config.pollMs,
+      doorbell,
+    });
+    log.info("agent.started", { provider: config.provider, poll_ms: config.pollMs });
+    await loop.run(signal);
+    log.info("agent.stopped");
+  } finally {
+    await doorbell.close();
+  }
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+}
+
+if (import.meta.main) {
+  const stop = new AbortController();
+  for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop.abort());
+  try {
+    await runAgent(parseArgs(Deno.args), stop.signal);
+    Deno.exit(0);
+  } catch (err) {
+    const bad = err instanceof ConfigError || err instanceof StartError;
+    console.error(`ironclaw-agent: ${bad ? err.message : reason(err)}`);
+    Deno.exit(bad ? EXIT_BAD_START : 1);
+  }
+}

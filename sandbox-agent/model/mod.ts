@@ -1,0 +1,11 @@
+/**
+ * Model backends: the conversation format, the unix-socket `fetch`, and a
+ * client per provider kind.
+ *
+ * @module
+ */
+export * from "./conversation.ts";
+export { createModelClient, DEFAULT_MODELS, PROVIDER_KINDS } from "./providers.ts";
+export type { ModelClientOptions } from "./providers.ts";
+export { hideDeniedEnvironment } from "./environment.ts";
+export { unixSocketFetch } from "./unix_fetch.ts";

@@ -1,0 +1,61 @@
+/**
+ * File tools: `read_file`, `write_file` and `list_dir`, confined to the
+ * workspace, or to the agent's memory folder when asked.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { defineTool, type Tool, type ToolContext, ToolError } from "./tool.ts";
+import type { Jail } from "./jail.ts";
+
+const Area = z.enum(["workspace", "memory"]).default("workspace").describe(
+  "workspace (default): this conversation's files; memory: notes kept across all of this agent's conversations",
+);
+
+function jailOf(area: z.output<typeof Area>, ctx: ToolContext): Jail {
+  return area === "memory" ? ctx.memory : ctx.workspace;
+}
+
+/** Decodes UTF-8 strictly; `what` names the file in the error. */
+export function decodeUtf8(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ToolError(`${what} is not UTF-8 text`);
+  }
+}
+
+/** `read_file`: a text file's content. */
+export const readFile: Tool = defineTool({
+  name: "read_file",
+  description: "Read a UTF-8 text file (at most 1 MiB) by its path relative to the workspace.",
+  input: z.strictObject({ path: z.string().describe("relative path, e.g. notes/todo.md"), area: Area }),
+  async invoke({ path, area }, ctx) {
+    return { text: decodeUtf8(await jailOf(area, ctx).readBytes(path), path) };
+  },
+});
+
+/** `write_file`: creates or replaces a text file. */
+export const writeFile: Tool = defineTool({
+  name: "write_file",
+  description: "Create or replace a text file (at most 1 MiB) in the workspace; parent folders are created.",
+  input: z.strictObject({
+    path: z.string().describe("relative path, e.g. notes/todo.md"),
+    content: z.string(),
+    area: Area,
+  }),
+  async invoke({ path, content, area }, ctx) {
+    const bytes = await jailOf(area, ctx).writeText(path, content);
+    return { text: `wrote ${bytes} bytes to ${path}` };
+  },
+});
+
+/** `list_dir`: a folder's entries as JSON. */
+export const listDir: Tool = defineTool({
+  name: "list_dir",
+  description: 'List a folder of the workspace as JSON [{"name","is_dir"}]; an empty path lists the top.',
+  input: z.strictObject({ path: z.string().default("").describe("relative folder path"), area: Area }),
+  async invoke({ path, area }, ctx) {
+    return { text: JSON.stringify(await jailOf(area, ctx).list(path)) };
+  },
+});

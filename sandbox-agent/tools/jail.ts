@@ -1,0 +1,142 @@
+/**
+ * A directory the file tools cannot leave: paths are relative, never hold
+ * `..`, and every existing component is resolved with `realPath` and must
+ * stay under the root's real path, so a symlink cannot lead out either.
+ * Files are capped at 1 MiB both ways.
+ *
+ * @module
+ */
+import { ToolError } from "./tool.ts";
+
+/** Largest file the tools read or write. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** Most entries `list` returns. */
+export const MAX_LIST_ENTRIES = 1000;
+
+/** One directory entry. */
+export interface DirEntry {
+  name: string;
+  is_dir: boolean;
+}
+
+/** File access confined to `root`. */
+export class Jail {
+  readonly root: string;
+  #realRoot: string | undefined;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /** `path` as clean relative segments joined by `/` ("" is the root); throws on absolute paths and `..`. */
+  static clean(path: string): string {
+    if (path.includes("\0")) throw new ToolError("paths may not contain NUL characters");
+    if (path.startsWith("/") || path.startsWith("\\") || /^[A-Za-z]:/.test(path)) {
+      throw new ToolError(`absolute paths are not allowed: use a path relative to the folder (got ${path})`);
+    }
+    const segments = path.split("/").filter((s) => s !== "" && s !== ".");
+    if (segments.includes("..")) throw new ToolError(`'..' is not allowed in paths (got ${path})`);
+    return segments.join("/");
+  }
+
+  /** Reads a file's bytes (at most {@link MAX_FILE_BYTES}). */
+  async readBytes(path: string): Promise<Uint8Array> {
+    const real = await this.#resolveExisting(path);
+    const info = await Deno.stat(real);
+    if (info.isDirectory) throw new ToolError(`${path} is a directory`);
+    if (info.size > MAX_FILE_BYTES) {
+      throw new ToolError(`${path} is ${info.size} bytes; files over ${MAX_FILE_BYTES} bytes cannot be read`);
+    }
+    return await Deno.readFile(real);
+  }
+
+  /** Writes a file, creating parent directories; returns the byte count. */
+  async writeText(path: string, content: string): Promise<number> {
+    const bytes = new TextEncoder().encode(content);
+    if (bytes.length > MAX_FILE_BYTES) {
+      throw new ToolError(
+        `content is ${bytes.length} bytes; files over ${MAX_FILE_BYTES} bytes cannot be written`,
+      );
+    }
+    await Deno.writeFile(await this.#resolveForWrite(path), bytes, { mode: 0o644 });
+    return bytes.length;
+  }
+
+  /** Lists a directory, sorted by name (at most {@link MAX_LIST_ENTRIES}). */
+  async list(path: string): Promise<DirEntry[]> {
+    const real = await this.#resolveExisting(path);
+    if (!(await Deno.stat(real)).isDirectory) throw new ToolError(`${path} is not a directory`);
+    const entries: DirEntry[] = [];
+    for await (const e of Deno.readDir(real)) entries.push({ name: e.name, is_dir: e.isDirectory });
+    return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0).slice(0, MAX_LIST_ENTRIES);
+  }
+
+  async #realRootPath(): Promise<string> {
+    this.#realRoot ??= await Deno.realPath(this.root);
+    return this.#realRoot;
+  }
+
+  /** Real path of `full`, which must stay inside the root. */
+  async #confine(full: string, shown: string): Promise<string> {
+    let real: string;
+    try {
+      real = await Deno.realPath(full);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      throw new ToolError(`${shown} is a symlink to nothing`);
+    }
+    const root = await this.#realRootPath();
+    if (real !== root && !real.startsWith(root.endsWith("/") ? root : `${root}/`)) {
+      throw new ToolError(`${shown} leads outside the folder`);
+    }
+    return real;
+  }
+
+  async #resolveExisting(path: string): Promise<string> {
+    const rel = Jail.clean(path);
+    const full = rel === "" ? this.root : `${this.root}/${rel}`;
+    if (!(await exists(full))) throw new ToolError(`no such file or directory: ${rel || "."}`);
+    return await this.#confine(full, rel || ".");
+  }
+
+  /**
+   * Where to write `path`: an existing file (confined), or a new one under
+   * its nearest existing, confined ancestor, whose missing directories are
+   * created. Missing components cannot be symlinks, so nothing else can lead out.
+   */
+  async #resolveForWrite(path: string): Promise<string> {
+    const rel = Jail.clean(path);
+    if (rel === "") throw new ToolError("a file path is required");
+    const segments = rel.split("/");
+    for (let depth = segments.length; depth >= 0; depth--) {
+      const prefix = segments.slice(0, depth).join("/");
+      const full = prefix === "" ? this.root : `${this.root}/${prefix}`;
+      if (!(await exists(full))) continue;
+      const real = await this.#confine(full, prefix || ".");
+      const isDir = (await Deno.stat(real)).isDirectory;
+      if (depth === segments.length) {
+        if (isDir) throw new ToolError(`${rel} is a directory`);
+        return real;
+      }
+      if (!isDir) throw new ToolError(`${prefix} is not a directory`);
+      const missing = segments.slice(depth);
+      if (missing.length > 1) {
+        await Deno.mkdir(`${real}/${missing.slice(0, -1).join("/")}`, { recursive: true, mode: 0o755 });
+      }
+      return `${real}/${missing.join("/")}`;
+    }
+    throw new ToolError("the folder is unavailable");
+  }
+}
+
+/** True when something (even a dangling symlink) is at `path`. */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../testing.ts";
+import { Jail, MAX_FILE_BYTES } from "./jail.ts";
+import { ToolError } from "./tool.ts";
+
+function setup(dir: string): Jail {
+  Deno.mkdirSync(`${dir}/ws/sub`, { recursive: true });
+  Deno.mkdirSync(`${dir}/outside`);
+  Deno.writeTextFileSync(`${dir}/outside/secret.txt`, "secret");
+  Deno.writeTextFileSync(`${dir}/ws/sub/a.txt`, "inside");
+  return new Jail(`${dir}/ws`);
+}
+
+Deno.test("clean: relative segments only", () => {
+  assert.equal(Jail.clean("a/./b//c"), "a/b/c");
+  assert.equal(Jail.clean(""), "");
+  assert.equal(Jail.clean("./"), "");
+  for (const bad of ["/etc/passwd", "\\x", "C:/x", "../x", "a/../../x", "a/..", "a\0b"]) {
+    assert.throws(() => Jail.clean(bad), ToolError, bad);
+  }
+});
+
+Deno.test("reads, writes (creating folders) and lists inside the root", async () => {
+  using dir = tempDir();
+  const jail = setup(dir.path);
+  assert.equal(new TextDecoder().decode(await jail.readBytes("sub/a.txt")), "inside");
+  assert.equal(await jail.writeText("new/deep/b.txt", "héllo"), 6);
+  assert.equal(Deno.readTextFileSync(`${dir.path}/ws/new/deep/b.txt`), "héllo");
+  assert.equal(await jail.writeText("sub/a.txt", "replaced"), 8);
+  assert.deepEqual(await jail.list(""), [{ name: "new", is_dir: true }, { name: "sub", is_dir: true }]);
+  assert.deepEqual(await jail.list("sub"), [{ name: "a.txt", is_dir: false }]);
+});
+
+Deno.test("symlinks cannot lead out; symlinks that stay inside work", async () => {
+  using dir = tempDir();
+  const jail = setup(dir.path);
+  Deno.symlinkSync(`${dir.path}/outside`, `${dir.path}/ws/out-dir`);
+  Deno.symlinkSync(`${dir.path}/outside/secret.txt`, `${dir.path}/ws/out-file`);
+  Deno.symlinkSync(`${dir.path}/outside/not-yet`, `${dir.path}/ws/dangling`);
+  Deno.symlinkSync(`${dir.path}/ws/sub`, `${dir.path}/ws/in-dir`);
+
+  await assert.rejects(jail.readBytes("out-file"), /leads outside/);
+  await assert.rejects(jail.readBytes("out-dir/secret.txt"), /leads outside/);
+  await assert.rejects(jail.list("out-dir"), /leads outside/);
+  await assert.rejects(jail.writeText("out-file", "x"), /leads outside/);
+  await assert.rejects(jail.writeText("out-dir/new.txt", "x"), /leads outside/);
+  await assert.rejects(jail.writeText("out-dir/deeper/new.txt", "x"), /leads outside/);
+  await assert.rejects(jail.writeText("dangling", "x"), /symlink to nothing/);
+  assert.deepEqual([...Deno.readDirSync(`${dir.path}/outside`)].map((e) => e.name), ["secret.txt"]);
+  assert.equal(Deno.readTextFileSync(`${dir.path}/outside/secret.txt`), "secret");
+
+  assert.equal(new TextDecoder().decode(await jail.readBytes("in-dir/a.txt")), "inside");
+  await jail.writeText("in-dir/c.txt", "via link");
+  assert.equal(Deno.readTextFileSync(`${dir.path}/ws/sub/c.txt`), "via link");
+});
+
+Deno.test("a root reached through a symlink is still its own root", async () => {
+  using dir = tempDir();
+  setup(dir.path);
+  Deno.symlinkSync(`${dir.path}/ws`, `${dir.path}/ws-link`);
+  const jail = new Jail(`${dir.path}/ws-link`);
+  assert.equal(new TextDecoder().decode(await jail.readBytes("sub/a.txt")), "inside");
+});
+
+Deno.test("size caps, directories and missing files", async () => {
+  using dir = tempDir();
+  const jail = setup(dir.path);
+  Deno.writeFileSync(`${dir.path}/ws/big.bin`, new Uint8Array(MAX_FILE_BYTES + 1));
+  await assert.rejects(jail.readBytes("big.bin"), /cannot be read/);
+  await assert.rejects(jail.writeText("big.txt", "x".repeat(MAX_FILE_BYTES + 1)), /cannot be written/);
+  assert.equal(await jail.writeText("max.txt", "x".repeat(MAX_FILE_BYTES)), MAX_FILE_BYTES);
+  await assert.rejects(jail.readBytes("sub"), /is a directory/);
+  await assert.rejects(jail.writeText("sub", "x"), /is a directory/);
+  await assert.rejects(jail.writeText("sub/a.txt/x", "x"), /not a directory/);
+  await assert.rejects(jail.list("sub/a.txt"), /not a directory/);
+  await assert.rejects(jail.readBytes("nope.txt"), /no such file/);
+  await assert.rejects(jail.writeText("", "x"), /file path is required/);
+});
