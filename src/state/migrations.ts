@@ -128,6 +128,39 @@ CREATE TABLE applied_changes (
 ) STRICT;
 `,
   },
+  {
+    version: 2,
+    name: "scheduled tasks and questions",
+    sql: `
+CREATE TABLE scheduled_tasks (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  prompt TEXT NOT NULL,
+  next_run TEXT,
+  recurrence TEXT,
+  state TEXT NOT NULL CHECK (state IN ('active', 'paused', 'cancelled', 'done')),
+  fired INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX scheduled_tasks_due ON scheduled_tasks (state, next_run);
+CREATE INDEX scheduled_tasks_by_session ON scheduled_tasks (session_id, next_run, id);
+
+CREATE TABLE questions (
+  id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  agent_group_id TEXT NOT NULL,
+  question TEXT NOT NULL,
+  options TEXT NOT NULL CHECK (json_valid(options)),
+  allow_freeform INTEGER NOT NULL CHECK (allow_freeform IN (0, 1)),
+  asked_at TEXT NOT NULL,
+  answer TEXT,
+  answered_by TEXT,
+  answered_at TEXT
+) STRICT;
+CREATE INDEX questions_open ON questions (answered_at, asked_at, id);
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../../tests/support/mod.ts";
+import { HostFixture } from "../delivery/test_host.ts";
+import { ChannelAdapters, Delivery } from "../delivery/mod.ts";
+import { NotFoundError } from "../state/mod.ts";
+import { WebChat } from "./web_chat.ts";
+
+async function open(dir: string) {
+  const host = await HostFixture.open(dir);
+  const web = new WebChat({ registry: host.registry, router: host.router, capacity: 2 });
+  const delivery = new Delivery({
+    registry: host.registry,
+    queues: host.queues,
+    waker: host.waker,
+    adapters: new ChannelAdapters([web]),
+  });
+  host.registry.putAgentGroup({ id: "demo", name: "Demo" });
+  return { host, web, delivery };
+}
+
+Deno.test("web chat: a console message reaches the agent and its reply is drained once", async () => {
+  using dir = tempDir();
+  const { host, web, delivery } = await open(dir.path);
+  await using _ = host;
+  host.registry.addMember("web:console", "demo");
+  const sent = await web.send({ agentGroupId: "demo", text: "hello agent" });
+  assert.equal(sent.conversationId, "demo");
+  assert.equal(sent.engaged, true);
+  const sessionId = sent.outcomes[0].sessionId!;
+  using agent = await host.agent(sessionId);
+  const [m] = agent.inbound.pendingMessages();
+  assert.deepEqual([m.channelType, m.platformId, m.content], ["web", "demo", "hello agent"]);
+  agent.outbound.writeMessageOut({ id: "r1", kind: "chat", inReplyTo: m.id, content: "hi human" });
+  await delivery.deliverAll();
+  assert.deepEqual(web.drain("demo").map((i) => [i.id, i.conversationId, i.content]), [[
+    "r1",
+    "demo",
+    "hi human",
+  ]]);
+  assert.deepEqual(web.drain("demo"), []);
+  await delivery.deliverAll();
+  assert.deepEqual(web.drain("demo"), [], "a delivered reply is not buffered again");
+  // A second send reuses the conversation and its wiring.
+  const again = await web.send({ agentGroupId: "demo", text: "more" });
+  assert.equal(again.outcomes.length, 1);
+  assert.equal(again.outcomes[0].sessionId, sessionId);
+});
+
+Deno.test("web chat: strangers are refused, unknown agents are not found, buffers are capped", async () => {
+  using dir = tempDir();
+  const { host, web } = await open(dir.path);
+  await using _ = host;
+  const refused = await web.send({ agentGroupId: "demo", text: "hi", senderHandle: "stranger" });
+  assert.equal(refused.engaged, false);
+  assert.equal(refused.outcomes[0].kind, "access-denied");
+  await assert.rejects(web.send({ agentGroupId: "nobody", text: "hi" }), NotFoundError);
+  const base = {
+    sessionId: "ses_x",
+    agentGroupId: "demo",
+    kind: "chat",
+    channelType: "web",
+    platformId: "c1",
+    threadId: null,
+    inReplyTo: null,
+    timestamp: "2030-01-01T00:00:00.000Z",
+  } as const;
+  for (const id of ["a", "b", "c"]) {
+    await web.deliver({
+      ...base,
+      id,
+      sessionId: base.sessionId as never,
+      agentGroupId: "demo" as never,
+      content: id,
+    });
+  }
+  assert.deepEqual(web.drain("c1").map((i) => i.id), ["b", "c"]);
+});

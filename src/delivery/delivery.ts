@@ -1,0 +1,574 @@
+/**
+ * Delivery: the host's reading of every session's outbound queue.
+ *
+ * Each row is handled once, durably: when handling succeeds (or is refused
+ * for good) its id is marked in the session's inbound `delivered` table, and
+ * rows marked there are never handled again, across restarts. A row whose
+ * handling fails for a reason that may pass (a channel down, a destination
+ * not yet permitted) stays unmarked and is tried again on the next pass.
+ *
+ * - `system` rows are requests to the host: `schedule_task` (task store),
+ *   `ask_user_question` (question store), task management (acted on in the
+ *   task store; the answer comes back to the session as a message),
+ *   informational no-ops, and everything else a gateway change requested by
+ *   `sandbox:<sid>`, never executed here.
+ * - rows to channel `agent` go to another agent group's sessions, within the
+ *   sender's destinations, the hop limit and the group's rate, and wake them.
+ * - other rows go to their channel's adapter, if the target is the session's
+ *   own chat or a permitted destination.
+ *
+ * Passes run when signalled (the doorbell's outbound ring, or `notify`),
+ * with a slow fallback poll for lost signals. Along the way the sandbox's
+ * processing acknowledgements are mirrored into the inbound rows' statuses.
+ *
+ * @module
+ */
+import {
+  AskUserRequest,
+  type ChangeKind,
+  CreateAgentPayload,
+  deriveAgentGroupId,
+  isSafeId,
+  type MessageOut,
+  parseSystemAction,
+  type ProcessingAck,
+  ScheduleRequest,
+  type SessionId,
+  type TaskAction,
+  TaskPayload,
+} from "../../contract/mod.ts";
+import type { NewMessageIn } from "../../contract/rows.ts";
+import type { InboundWriter } from "../../contract/queue/mod.ts";
+import { logger } from "../log/mod.ts";
+import { ConflictError, InvalidInputError } from "../state/errors.ts";
+import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { Session } from "../registry/schemas.ts";
+import type { AccessRequests } from "../router/router.ts";
+import { stableId, writeOnce } from "../scheduling/idempotent.ts";
+import { KeyedLock } from "../scheduling/keyed_lock.ts";
+import { Pacer } from "../scheduling/pacer.ts";
+import type { Task, TaskStore } from "../scheduling/task_store.ts";
+import type { QuestionStore } from "../questions/question_store.ts";
+import { AGENT_CHANNEL } from "../session/queues.ts";
+import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import type { ChannelAdapters, ChannelMessage } from "./adapter.ts";
+import { type A2aLimitOptions, A2aLimits } from "./a2a_limits.ts";
+import { extractAfter, routeAction } from "./system_actions.ts";
+
+/** Mirrors the sandbox's acknowledgements into inbound statuses (see `SessionQueueStore.advanceStatuses`). */
+export interface InboundStatusMirror {
+  advanceStatuses(sessionId: SessionId, acks: readonly ProcessingAck[]): Promise<number>;
+}
+
+/** What the scheduler does for delivery after a task changes. */
+export interface TaskSync {
+  /** Copies the session's tasks into its inbound queue. */
+  syncSession(sessionId: SessionId): Promise<void>;
+  /** Re-plans the due loop. */
+  kick(): void;
+}
+
+/** What delivery is built from. Optional parts switch their actions off (refused, with a note to the agent). */
+export interface DeliveryDeps {
+  registry: Registry;
+  queues: SessionQueues;
+  waker: SessionWaker;
+  adapters: ChannelAdapters;
+  gateway?: AccessRequests;
+  tasks?: TaskStore;
+  scheduler?: TaskSync;
+  questions?: QuestionStore;
+  statuses?: InboundStatusMirror;
+  metrics?: MetricsRegistry;
+  a2a?: A2aLimitOptions;
+  /** Fallback poll interval when no signal arrives (default 30 s). */
+  fallbackMs?: number;
+}
+
+/** How one row ended. */
+export type RowOutcome =
+  | "delivered"
+  | "scheduled"
+  | "asked"
+  | "task-answered"
+  | "submitted"
+  | "ignored"
+  | "a2a"
+  | "dropped"
+  | "refused";
+
+/** What a pass over one session did. */
+export interface SessionPass {
+  sessionId: SessionId;
+  handled: { id: string; outcome: RowOutcome; detail?: string }[];
+  /** Rows left for the next pass, with why. */
+  retry: { id: string; error: string }[];
+  /** Rows that failed validation (reported once per process). */
+  invalid: number;
+  /** Inbound rows whose status moved. */
+  statusesAdvanced: number;
+}
+
+/** A failure that ends the row for good: it is marked handled, and the agent is told when it can act on it. */
+class Refused extends Error {
+  override name = "Refused";
+  constructor(message: string, readonly tellAgent = true) {
+    super(message);
+  }
+}
+
+/** A row's resolved destination. */
+interface Target {
+  channelType: string;
+  platformId: string;
+  threadId: string | null;
+  permitted: boolean;
+}
+
+interface Handled {
+  outcome: RowOutcome;
+  platformMessageId?: string | null;
+  detail?: string;
+}
+
+interface SessionMemory {
+  delivered: Set<string>;
+  invalidSeen: Set<string>;
+  acks: Map<string, string>;
+  retryLogged: Set<string>;
+}
+
+/** Reads outbound queues and carries each row out once. */
+export class Delivery {
+  #d: DeliveryDeps;
+  #log = logger("delivery");
+  #limits: A2aLimits;
+  #memory = new Map<SessionId, SessionMemory>();
+  #locks = new KeyedLock<SessionId>();
+  #dirty = new Set<SessionId>();
+  #lastFull = 0;
+  #fallbackMs: number;
+  #pacer: Pacer;
+  #deliveries?: Counter;
+  #rows?: Counter;
+
+  constructor(deps: DeliveryDeps) {
+    this.#d = deps;
+    this.#limits = new A2aLimits(deps.a2a);
+    this.#fallbackMs = deps.fallbackMs ?? 30_000;
+    this.#deliveries = deps.metrics?.counter("ironclaw_deliveries_total", "Messages delivered to channels.");
+    this.#rows = deps.metrics?.counter("ironclaw_outbound_rows_total", "Outbound rows handled, by outcome.");
+    this.#pacer = new Pacer({
+      run: () => this.#pass(),
+      fallbackMs: this.#fallbackMs,
+      onError: (err) => this.#log.error("delivery pass failed: {error}", { error: String(err) }),
+    });
+  }
+
+  /** Starts the background loop: a full pass at once, then on signals (fallback polling). */
+  start(): void {
+    this.#pacer.start();
+  }
+
+  /** Stops the loop after the pass in progress. */
+  stop(): Promise<void> {
+    return this.#pacer.stop();
+  }
+
+  /** Signals that `sessionId` (or, without one, any session) has new outbound rows. */
+  notify(sessionId?: SessionId): void {
+    if (sessionId) this.#dirty.add(sessionId);
+    else this.#lastFull = 0;
+    this.#pacer.kick();
+  }
+
+  /** One pass over every session in the registry; a broken session is reported and skipped. */
+  async deliverAll(): Promise<SessionPass[]> {
+    this.#lastFull = Date.now();
+    this.#dirty.clear();
+    const passes: SessionPass[] = [];
+    for (const session of this.#d.registry.listSessions()) {
+      try {
+        passes.push(await this.deliverSession(session.id));
+      } catch (err) {
+        this.#log.warn("session {sessionId} skipped this pass: {error}", {
+          sessionId: session.id,
+          error: String(err),
+        });
+      }
+    }
+    return passes;
+  }
+
+  /** One pass over one session's outbound queue (serialised per session). */
+  deliverSession(sessionId: SessionId): Promise<SessionPass> {
+    return this.#locks.run(sessionId, () => this.#deliverSession(sessionId));
+  }
+
+  async #pass(): Promise<void> {
+    if (Date.now() - this.#lastFull >= this.#fallbackMs) {
+      await this.deliverAll();
+      return;
+    }
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    for (const sessionId of dirty) {
+      try {
+        await this.deliverSession(sessionId);
+      } catch (err) {
+        this.#log.warn("session {sessionId} skipped this pass: {error}", { sessionId, error: String(err) });
+      }
+    }
+  }
+
+  async #deliverSession(sessionId: SessionId): Promise<SessionPass> {
+    const session = this.#d.registry.getSession(sessionId);
+    const reader = await this.#d.queues.outboundReader(sessionId);
+    const writer = await this.#d.queues.inboundWriter(sessionId);
+    const memory = this.#remember(sessionId, writer);
+    const pass: SessionPass = { sessionId, handled: [], retry: [], invalid: 0, statusesAdvanced: 0 };
+
+    const batch = reader.dueMessages();
+    for (const bad of batch.invalid) {
+      pass.invalid++;
+      const key = `${bad.seq}:${bad.id}`;
+      if (memory.invalidSeen.has(key)) continue;
+      memory.invalidSeen.add(key);
+      this.#log.warn("session {sessionId} wrote an invalid outbound row (seq {seq}): {error}", {
+        sessionId,
+        seq: bad.seq,
+        error: bad.error,
+      });
+    }
+    for (const message of batch.messages) {
+      if (memory.delivered.has(message.id)) continue;
+      try {
+        const handled = await this.#handle(session, writer, message);
+        writer.markDelivered(message.id, handled.platformMessageId ?? null);
+        memory.delivered.add(message.id);
+        memory.retryLogged.delete(message.id);
+        this.#rows?.inc({ outcome: handled.outcome });
+        pass.handled.push({ id: message.id, outcome: handled.outcome, detail: handled.detail });
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        pass.retry.push({ id: message.id, error });
+        if (!memory.retryLogged.has(message.id)) {
+          memory.retryLogged.add(message.id);
+          this.#log.warn("outbound {messageId} of session {sessionId} is held for retry: {error}", {
+            messageId: message.id,
+            sessionId,
+            error,
+          });
+        }
+      }
+    }
+    pass.statusesAdvanced = await this.#mirrorAcks(sessionId, reader.processingAcks(), memory);
+    return pass;
+  }
+
+  #remember(sessionId: SessionId, writer: InboundWriter): SessionMemory {
+    let memory = this.#memory.get(sessionId);
+    if (!memory) {
+      memory = {
+        delivered: writer.deliveredIds(),
+        invalidSeen: new Set(),
+        acks: new Map(),
+        retryLogged: new Set(),
+      };
+      this.#memory.set(sessionId, memory);
+    }
+    return memory;
+  }
+
+  async #mirrorAcks(sessionId: SessionId, acks: ProcessingAck[], memory: SessionMemory): Promise<number> {
+    if (!this.#d.statuses) return 0;
+    const changed = acks.filter((a) => memory.acks.get(a.messageId) !== a.status);
+    if (changed.length === 0) return 0;
+    const moved = await this.#d.statuses.advanceStatuses(sessionId, changed);
+    for (const a of changed) memory.acks.set(a.messageId, a.status);
+    return moved;
+  }
+
+  /** Handles one row; throws to leave it for the next pass. A {@link Refused} ends it for good. */
+  async #handle(session: Session, writer: InboundWriter, message: MessageOut): Promise<Handled> {
+    try {
+      if (message.kind === "system") return await this.#system(session, writer, message);
+      const target = this.#target(session, message);
+      if (target.channelType === AGENT_CHANNEL) return await this.#agentToAgent(session, message, target);
+      return await this.#deliver(session, message, target);
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      this.#log.warn("outbound {messageId} of session {sessionId} refused: {error}", {
+        messageId: message.id,
+        sessionId: session.id,
+        error: err.message,
+      });
+      if (err.tellAgent) {
+        writeOnce(writer, {
+          id: await stableId("refused", session.id, message.id),
+          kind: "system",
+          trigger: 0,
+          content: `The host refused your request: ${err.message}`,
+        });
+      }
+      return { outcome: "refused", detail: err.message };
+    }
+  }
+
+  // ── System actions ──────────────────────────────────────────────────────
+
+  async #system(session: Session, writer: InboundWriter, message: MessageOut): Promise<Handled> {
+    const envelope = parseSystemAction(message.content);
+    const route = routeAction(envelope.action);
+    switch (route.type) {
+      case "schedule":
+        return await this.#schedule(session, message);
+      case "ask":
+        return await this.#ask(session, message);
+      case "task":
+        return await this.#manageTask(session, writer, message, route.action, envelope.payload);
+      case "informational":
+        return { outcome: "ignored", detail: envelope.action || "(empty)" };
+      case "privileged":
+        return await this.#propose(session, message, route.kind);
+    }
+  }
+
+  async #schedule(session: Session, message: MessageOut): Promise<Handled> {
+    const { tasks, scheduler } = this.#d;
+    if (!tasks) throw new Refused("scheduling is not enabled on this host");
+    const body = parseJsonObject(message.content);
+    const parsed = ScheduleRequest.safeParse(body && { ...body, action: "schedule_task" });
+    if (!parsed.success) throw new Refused(`schedule_task: ${firstIssue(parsed.error)}`);
+    const id = await stableId("tsk", session.id, message.id);
+    let task: Task, created: boolean;
+    try {
+      ({ task, created } = tasks.create({
+        id,
+        sessionId: session.id,
+        prompt: parsed.data.prompt,
+        runAt: parsed.data.run_at,
+        recurrence: parsed.data.recurrence,
+      }));
+    } catch (err) {
+      if (err instanceof InvalidInputError || err instanceof ConflictError) throw new Refused(err.message);
+      throw err;
+    }
+    await scheduler?.syncSession(session.id);
+    scheduler?.kick();
+    return { outcome: "scheduled", detail: `${task.id}${created ? "" : " (already)"}` };
+  }
+
+  async #ask(session: Session, message: MessageOut): Promise<Handled> {
+    const { questions } = this.#d;
+    if (!questions) throw new Refused("questions are not enabled on this host");
+    const parsed = AskUserRequest.safeParse(parseJsonObject(message.content));
+    if (!parsed.success) throw new Refused(`ask_user_question: ${firstIssue(parsed.error)}`);
+    const { question } = questions.record({
+      id: await stableId("q", session.id, message.id),
+      sessionId: session.id,
+      agentGroupId: session.agentGroupId,
+      question: parsed.data.question,
+      options: parsed.data.options,
+      allowFreeform: parsed.data.allow_freeform,
+    });
+    return { outcome: "asked", detail: question.id };
+  }
+
+  async #manageTask(
+    session: Session,
+    writer: InboundWriter,
+    message: MessageOut,
+    action: TaskAction,
+    payload: unknown,
+  ): Promise<Handled> {
+    const { tasks, scheduler } = this.#d;
+    if (!tasks) throw new Refused("scheduling is not enabled on this host");
+    const parsed = TaskPayload.safeParse(payload ?? {});
+    let answer: string;
+    if (!parsed.success) {
+      answer = `${action} failed: ${firstIssue(parsed.error)}`;
+    } else {
+      try {
+        answer = this.#applyTaskAction(session.id, action, parsed.data);
+      } catch (err) {
+        answer = `${action} failed: ${err instanceof Error ? err.message : String(err)}`;
+      }
+    }
+    await scheduler?.syncSession(session.id);
+    scheduler?.kick();
+    writeOnce(writer, {
+      id: await stableId("tasks", session.id, message.id),
+      kind: "system",
+      trigger: 1,
+      content: answer,
+    });
+    return { outcome: "task-answered", detail: action };
+  }
+
+  #applyTaskAction(sessionId: SessionId, action: TaskAction, p: TaskPayload): string {
+    const tasks = this.#d.tasks!;
+    if (action === "list_tasks") return formatTaskList(tasks.list(sessionId));
+    if (!p.task_id) throw new Error("task_id is required");
+    switch (action) {
+      case "cancel_task":
+        return `Task ${tasks.cancel(sessionId, p.task_id).id} is cancelled.`;
+      case "pause_task":
+        return `Task ${tasks.pause(sessionId, p.task_id).id} is paused.`;
+      case "resume_task":
+        return `Task ${describeTask(tasks.resume(sessionId, p.task_id))} is active again.`;
+      case "update_task": {
+        const task = tasks.update(sessionId, p.task_id, {
+          prompt: p.prompt,
+          runAt: p.run_at,
+          recurrence: p.recurrence,
+        });
+        return `Task updated: ${describeTask(task)}.`;
+      }
+    }
+  }
+
+  async #propose(session: Session, message: MessageOut, kind: ChangeKind): Promise<Handled> {
+    const { gateway } = this.#d;
+    if (!gateway) throw new Refused("capability changes cannot be requested on this host (no gateway)");
+    const after = extractAfter(message.content);
+    let agentGroupId = session.agentGroupId;
+    if (kind === "create_agent") {
+      const payload = CreateAgentPayload.safeParse(after);
+      const derived = payload.success ? deriveAgentGroupId(payload.data) : undefined;
+      if (derived && isSafeId(derived)) agentGroupId = derived;
+    }
+    const record = await gateway.submit({
+      id: await stableId("chg", session.id, message.id),
+      kind,
+      agentGroupId,
+      requestedBy: `sandbox:${session.id}`,
+      after,
+    });
+    return { outcome: "submitted", detail: `${record.request.id} ${kind} ${record.status}` };
+  }
+
+  // ── Agent to agent ──────────────────────────────────────────────────────
+
+  async #agentToAgent(session: Session, message: MessageOut, to: Target): Promise<Handled> {
+    const { registry } = this.#d;
+    const target = to.platformId;
+    if (!to.permitted) throw new Error(`destination not permitted: agent ${target}`);
+    if (!registry.hasAgentGroup(target)) throw new Refused(`no agent group ${target}`);
+    const verdict = this.#limits.admit(session.id, session.agentGroupId);
+    if (!verdict.ok) {
+      this.#log.warn("agent message {messageId} from session {sessionId} dropped: {reason}", {
+        messageId: message.id,
+        sessionId: session.id,
+        reason: verdict.reason,
+      });
+      return { outcome: "dropped", detail: verdict.reason };
+    }
+    let targets = registry.listSessions(target);
+    if (targets.length === 0) {
+      // No conversation yet: open the one this agent group has with the sender's group.
+      const chat = registry.getOrCreateMessagingGroup({
+        channelType: AGENT_CHANNEL,
+        platformId: session.agentGroupId,
+        instance: AGENT_CHANNEL,
+      });
+      targets = [registry.resolveSession(target, chat.id, null, "shared")];
+    }
+    for (const t of targets) {
+      const writer = await this.#d.queues.inboundWriter(t.id);
+      writeOnce(
+        writer,
+        {
+          id: await stableId("a2a", message.id, t.id),
+          kind: "chat",
+          trigger: 1,
+          channelType: AGENT_CHANNEL,
+          platformId: session.agentGroupId,
+          content: message.content,
+          sourceSessionId: session.id,
+        } satisfies NewMessageIn,
+      );
+      this.#limits.reached(t.id, verdict.hop);
+    }
+    for (const t of targets) {
+      try {
+        await this.#d.waker.wake(t.id);
+      } catch (err) {
+        this.#log.warn("agent message queued but session {sessionId} did not wake: {error}", {
+          sessionId: t.id,
+          error: String(err),
+        });
+      }
+    }
+    return { outcome: "a2a", detail: `${targets.length} session(s) of ${target}` };
+  }
+
+  // ── Channels ────────────────────────────────────────────────────────────
+
+  /**
+   * Where a row goes: its own channel and platform, or the session's chat
+   * when it names none; permitted when that is the session's chat or one of
+   * the agent group's destinations.
+   */
+  #target(session: Session, message: MessageOut): Target {
+    const { registry } = this.#d;
+    const origin = registry.getMessagingGroup(session.messagingGroupId);
+    const toOrigin = !message.channelType || !message.platformId;
+    const channelType = toOrigin ? origin.channelType : message.channelType!;
+    const platformId = toOrigin ? origin.platformId : message.platformId!;
+    const permitted = (channelType === origin.channelType && platformId === origin.platformId) ||
+      registry.checkDestination({ agentGroupId: session.agentGroupId, channelType, platformId });
+    const threadId = toOrigin ? message.threadId ?? session.threadId : message.threadId;
+    return { channelType, platformId, threadId, permitted };
+  }
+
+  async #deliver(session: Session, message: MessageOut, target: Target): Promise<Handled> {
+    const { adapters } = this.#d;
+    const { channelType, platformId, threadId, permitted } = target;
+    if (!permitted) throw new Error(`destination not permitted: ${channelType} ${platformId}`);
+    const adapter = adapters.get(channelType);
+    if (!adapter) throw new Error(`no channel adapter for ${channelType}`);
+    const out: ChannelMessage = {
+      id: message.id,
+      sessionId: session.id,
+      agentGroupId: session.agentGroupId,
+      kind: message.kind,
+      channelType,
+      platformId,
+      threadId,
+      inReplyTo: message.inReplyTo,
+      content: message.content,
+      timestamp: message.timestamp,
+    };
+    const platformMessageId = await adapter.deliver(out);
+    this.#deliveries?.inc({ channel: channelType });
+    return { outcome: "delivered", platformMessageId: platformMessageId?.slice(0, 512) ?? null };
+  }
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid request";
+  return issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message;
+}
+
+function describeTask(t: Task): string {
+  const when = t.nextRun ? `next run ${t.nextRun}` : "no next run";
+  return `${t.id} (${t.state}, ${when}${t.recurrence ? `, repeats ${t.recurrence}` : ""})`;
+}
+
+/** The text of a `list_tasks` answer. */
+export function formatTaskList(tasks: readonly Task[]): string {
+  if (tasks.length === 0) return "You have no scheduled tasks.";
+  return ["Your scheduled tasks:", ...tasks.map((t) => `- ${describeTask(t)}: ${t.prompt}`)].join("\n");
+}

@@ -1,0 +1,291 @@
+/**
+ * The router: one message from a chat becomes one outcome per wiring of that
+ * chat, in priority order. For each wiring it decides whether the message
+ * engages the agent, whether the sender may reach the agent at all (their
+ * grants, else the chat's unknown-sender policy), and then writes the message
+ * into the conversation's session (engaging: trigger 1 and a wake;
+ * accumulating: trigger 0, no wake) or drops it.
+ *
+ * Unknown senders (no role, no membership) are handled by the chat's policy:
+ * `strict` drops the message with a warning; `request_approval` files a
+ * gateway `permissions` change adding the sender as a member of the agent,
+ * which a human decides (one request per sender and agent, however many
+ * messages they send), and drops the message meanwhile; `public` lets the
+ * message through, unless the wiring accepts known senders only.
+ *
+ * @module
+ */
+import type { AgentGroupId, SessionId, UserId, WiringId } from "../../contract/ids.ts";
+import { newMessageId } from "../../contract/ids.ts";
+import type { ChangeRecord } from "../../contract/gateway.ts";
+import { logger } from "../log/mod.ts";
+import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
+import { namespaceUserId } from "../registry/identity.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { MessagingGroup, Wiring } from "../registry/schemas.ts";
+import type { SubmitInput } from "../gateway/gateway.ts";
+import { stableId } from "../scheduling/idempotent.ts";
+import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import { EngageModeError, evaluateEngage } from "./engage.ts";
+
+/** A message as a channel reports it. */
+export interface InboundEvent {
+  /** The channel (`slack`, `web`, …): the namespace of the sender's id. */
+  channelType: string;
+  /** The chat on that channel. */
+  platformId: string;
+  /** Which account of the channel received it (default: the channel type). */
+  instance?: string;
+  /** Whether the chat is a group (used when the chat is first seen). */
+  isGroup?: boolean;
+  threadId?: string | null;
+  /** The sender as the channel names them; cut at its first `:` (anti-spoofing). */
+  senderHandle: string;
+  text: string;
+  /** Whether the message mentions the agent. */
+  mentioned?: boolean;
+}
+
+/** Why a wiring did what it did. */
+export type OutcomeKind =
+  | "engaged"
+  | "accumulated"
+  | "not-engaged"
+  | "access-denied"
+  | "approval-requested"
+  | "sender-scope"
+  | "engage-error"
+  | "invalid-sender"
+  | "already-routed";
+
+/** What one wiring did with the message. */
+export interface RoutingOutcome {
+  wiringId: WiringId;
+  agentGroupId: AgentGroupId;
+  /** The session written to (engaged or accumulated), else null. */
+  sessionId: SessionId | null;
+  engaged: boolean;
+  kind: OutcomeKind;
+  /** One line for people and logs. */
+  reason: string;
+  /** The inbound row written, if any. */
+  messageId?: string;
+  /** The access request filed for an unknown sender, if any. */
+  changeId?: string;
+  /** Set when the message was queued but waking the session failed (it is picked up later). */
+  wakeError?: string;
+}
+
+/** The whole routing of one message. */
+export interface RouteResult {
+  messagingGroupId: MessagingGroup["id"];
+  /** The namespaced sender, or null when the handle was unusable. */
+  senderId: UserId | null;
+  outcomes: RoutingOutcome[];
+}
+
+/** The gateway as the router uses it. */
+export interface AccessRequests {
+  submit(input: SubmitInput): Promise<ChangeRecord>;
+}
+
+/** What the router is built from. */
+export interface RouterDeps {
+  registry: Registry;
+  queues: SessionQueues;
+  waker: SessionWaker;
+  /** Where `request_approval` chats file access requests; without one they behave as `strict`. */
+  gateway?: AccessRequests;
+  metrics?: MetricsRegistry;
+}
+
+/** Routes channel messages to agents. */
+export class Router {
+  #d: RouterDeps;
+  #log = logger("router");
+  #outcomes?: Counter;
+
+  constructor(deps: RouterDeps) {
+    this.#d = deps;
+    this.#outcomes = deps.metrics?.counter(
+      "ironclaw_router_outcomes_total",
+      "Routing outcomes per wiring, by kind.",
+    );
+  }
+
+  /**
+   * Routes one message. Throws only when a queue write fails (nothing after
+   * it is attempted); a failed wake is reported in its outcome instead, since
+   * the message is already queued.
+   */
+  async route(event: InboundEvent): Promise<RouteResult> {
+    const { registry } = this.#d;
+    const chat = registry.getOrCreateMessagingGroup({
+      channelType: event.channelType,
+      platformId: event.platformId,
+      instance: event.instance,
+      isGroup: event.isGroup ?? false,
+    });
+    const wirings = registry.listWiringsForMessagingGroup(chat.id);
+    let sender: UserId;
+    try {
+      sender = namespaceUserId(event.channelType, event.senderHandle);
+    } catch (err) {
+      const reason = `invalid-sender: ${err instanceof Error ? err.message : String(err)}`;
+      this.#log.warn("dropped a message with an unusable sender on {channel} {platform}", {
+        channel: event.channelType,
+        platform: event.platformId,
+      });
+      const outcomes = wirings.map((w) => this.#outcome(w, "invalid-sender", reason));
+      return { messagingGroupId: chat.id, senderId: null, outcomes };
+    }
+    const written = new Set<SessionId>();
+    const outcomes: RoutingOutcome[] = [];
+    for (const wiring of wirings) {
+      outcomes.push(await this.#routeWiring(event, chat, wiring, sender, written));
+    }
+    return { messagingGroupId: chat.id, senderId: sender, outcomes };
+  }
+
+  async #routeWiring(
+    event: InboundEvent,
+    chat: MessagingGroup,
+    wiring: Wiring,
+    sender: UserId,
+    written: Set<SessionId>,
+  ): Promise<RoutingOutcome> {
+    const { registry } = this.#d;
+    const threadId = event.threadId || null;
+    let engaged: boolean;
+    try {
+      engaged = evaluateEngage({
+        mode: wiring.engageMode,
+        pattern: wiring.engagePattern,
+        text: event.text,
+        mentioned: event.mentioned ?? false,
+        hasSession: () =>
+          registry.findSession(wiring.agentGroupId, chat.id, threadId, wiring.sessionMode) !== undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof EngageModeError)) throw err;
+      return this.#outcome(wiring, "engage-error", `engage-eval-error: ${err.message}`);
+    }
+
+    const access = registry.canAccess(sender, wiring.agentGroupId);
+    if (!access.allowed) {
+      const denied = await this.#unknownSender(chat, wiring, sender, engaged);
+      if (denied) return denied;
+    }
+    if (wiring.senderScope === "known" && !access.allowed) {
+      return this.#outcome(wiring, "sender-scope", "sender-scope: unknown sender for known-only wiring");
+    }
+    if (!engaged && wiring.ignoredMessagePolicy !== "accumulate") {
+      return this.#outcome(wiring, "not-engaged", "not-engaged: dropped");
+    }
+
+    const session = registry.resolveSession(wiring.agentGroupId, chat.id, threadId, wiring.sessionMode);
+    if (written.has(session.id)) {
+      return {
+        ...this.#outcome(wiring, "already-routed", "already-routed: a higher-priority wiring wrote it"),
+        sessionId: session.id,
+      };
+    }
+    const writer = await this.#d.queues.inboundWriter(session.id);
+    const row = writer.writeMessageIn({
+      id: newMessageId("in"),
+      kind: "chat",
+      status: "queued",
+      trigger: engaged ? 1 : 0,
+      platformId: event.platformId,
+      channelType: event.channelType,
+      threadId,
+      content: event.text,
+    });
+    written.add(session.id);
+    if (!engaged) {
+      return {
+        ...this.#outcome(wiring, "accumulated", "accumulated (trigger=0)"),
+        sessionId: session.id,
+        messageId: row.id,
+      };
+    }
+    const outcome: RoutingOutcome = {
+      ...this.#outcome(wiring, "engaged", "engaged (trigger=1)"),
+      sessionId: session.id,
+      engaged: true,
+      messageId: row.id,
+    };
+    try {
+      await this.#d.waker.wake(session.id);
+    } catch (err) {
+      outcome.wakeError = err instanceof Error ? err.message : String(err);
+      this.#log.warn("message {messageId} is queued but session {sessionId} did not wake: {error}", {
+        messageId: row.id,
+        sessionId: session.id,
+        error: outcome.wakeError,
+      });
+    }
+    return outcome;
+  }
+
+  /** Applies the chat's unknown-sender policy; undefined lets the message through. */
+  async #unknownSender(
+    chat: MessagingGroup,
+    wiring: Wiring,
+    sender: UserId,
+    engaged: boolean,
+  ): Promise<RoutingOutcome | undefined> {
+    const policy = chat.unknownSenderPolicy;
+    if (policy === "public") return undefined;
+    if (policy === "request_approval" && engaged && this.#d.gateway) {
+      const changeId = await stableId("chg", "unknown-sender", wiring.agentGroupId, sender);
+      const record = await this.#d.gateway.submit({
+        id: changeId,
+        kind: "permissions",
+        agentGroupId: wiring.agentGroupId,
+        requestedBy: `router:${sender}`.slice(0, 200),
+        after: { addMembers: [sender] },
+      });
+      this.#log.info(
+        "unknown sender {sender} asked to reach agent {agentGroupId}: change {changeId} is {status}",
+        {
+          sender,
+          agentGroupId: wiring.agentGroupId,
+          changeId,
+          status: record.status,
+        },
+      );
+      return {
+        ...this.#outcome(
+          wiring,
+          "approval-requested",
+          `approval-requested: change ${changeId} (${record.status})`,
+        ),
+        changeId,
+      };
+    }
+    this.#log.warn(
+      "dropped a message from unknown sender {sender} to agent {agentGroupId} on {channel} {platform} ({policy})",
+      {
+        sender,
+        agentGroupId: wiring.agentGroupId,
+        channel: chat.channelType,
+        platform: chat.platformId,
+        policy,
+      },
+    );
+    return this.#outcome(wiring, "access-denied", "access-denied: no-access");
+  }
+
+  #outcome(wiring: Wiring, kind: OutcomeKind, reason: string): RoutingOutcome {
+    this.#outcomes?.inc({ kind });
+    return {
+      wiringId: wiring.id,
+      agentGroupId: wiring.agentGroupId,
+      sessionId: null,
+      engaged: false,
+      kind,
+      reason,
+    };
+  }
+}

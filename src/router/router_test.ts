@@ -1,0 +1,258 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../../tests/support/mod.ts";
+import { HostFixture } from "../delivery/test_host.ts";
+import { EngageModeError, evaluateEngage } from "./engage.ts";
+
+const event = (text: string, extra: Record<string, unknown> = {}) => ({
+  channelType: "slack",
+  platformId: "C1",
+  senderHandle: "alice",
+  text,
+  ...extra,
+});
+
+async function pendingOf(host: HostFixture, sessionId: string) {
+  using agent = await host.agent(sessionId as never);
+  return agent.inbound.pendingMessages();
+}
+
+Deno.test("fan-out: one engaged outcome per wiring, in priority order, on distinct sessions", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.grantRole({ userId: "slack:alice", role: "owner" });
+  for (const id of ["g1", "g2"]) r.putAgentGroup({ id, name: id });
+  const chat = r.getOrCreateMessagingGroup({
+    channelType: "slack",
+    platformId: "C1",
+    isGroup: true,
+    unknownSenderPolicy: "public",
+  });
+  r.putWiring({
+    messagingGroupId: chat.id,
+    agentGroupId: "g2",
+    engageMode: "pattern",
+    engagePattern: ".",
+    priority: 1,
+  });
+  r.putWiring({
+    messagingGroupId: chat.id,
+    agentGroupId: "g1",
+    engageMode: "pattern",
+    engagePattern: ".",
+    priority: 2,
+  });
+
+  const { outcomes } = await host.router.route(event("hello"));
+  assert.deepEqual(outcomes.map((o) => [o.agentGroupId, o.engaged, o.reason]), [
+    ["g1", true, "engaged (trigger=1)"],
+    ["g2", true, "engaged (trigger=1)"],
+  ]);
+  assert.ok(
+    outcomes[0].sessionId && outcomes[1].sessionId && outcomes[0].sessionId !== outcomes[1].sessionId,
+  );
+  assert.deepEqual(host.waker.wakes, [outcomes[0].sessionId, outcomes[1].sessionId]);
+  const [row] = await pendingOf(host, outcomes[0].sessionId!);
+  assert.deepEqual([row.kind, row.trigger, row.content, row.channelType, row.platformId, row.seq % 2], [
+    "chat",
+    1,
+    "hello",
+    "slack",
+    "C1",
+    0,
+  ]);
+});
+
+Deno.test("a sender cannot smuggle another namespace into their id", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  host.registry.grantRole({ userId: "evil:owner", role: "owner" });
+  host.seedChat("slack", "C1");
+  const spoofed = await host.router.route(event("hi", { senderHandle: "evil:owner" }));
+  assert.equal(spoofed.senderId, "slack:evil");
+  assert.deepEqual(spoofed.outcomes.map((o) => [o.engaged, o.sessionId, o.reason]), [
+    [false, null, "access-denied: no-access"],
+  ]);
+  const real = await host.router.route(event("hi"));
+  assert.equal(real.outcomes[0].engaged, true);
+  const invalid = await host.router.route(event("hi", { senderHandle: "   " }));
+  assert.equal(invalid.outcomes[0].kind, "invalid-sender");
+  assert.equal(host.waker.wakes.length, 1);
+});
+
+Deno.test("engage modes: pattern, mention and mention-sticky", async (t) => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.grantRole({ userId: "slack:alice", role: "owner" });
+  r.putAgentGroup({ id: "g1", name: "g1" });
+  const wire = (
+    platformId: string,
+    engageMode: "pattern" | "mention" | "mention-sticky",
+    engagePattern = "",
+  ) => {
+    const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId });
+    r.putWiring({ messagingGroupId: chat.id, agentGroupId: "g1", engageMode, engagePattern });
+  };
+  wire("P", "pattern", "deploy");
+  wire("M", "mention");
+  wire("S", "mention-sticky");
+
+  await t.step("pattern", async () => {
+    const yes = await host.router.route(event("please deploy now", { platformId: "P" }));
+    const no = await host.router.route(event("hello there", { platformId: "P" }));
+    assert.equal(yes.outcomes[0].engaged, true);
+    assert.deepEqual([no.outcomes[0].engaged, no.outcomes[0].sessionId, no.outcomes[0].reason], [
+      false,
+      null,
+      "not-engaged: dropped",
+    ]);
+  });
+  await t.step("mention", async () => {
+    const yes = await host.router.route(event("hey @agent", { platformId: "M", mentioned: true }));
+    const no = await host.router.route(event("just chatter", { platformId: "M" }));
+    assert.equal(yes.outcomes[0].engaged, true);
+    assert.deepEqual([no.outcomes[0].engaged, no.outcomes[0].sessionId], [false, null]);
+  });
+  await t.step("mention-sticky", async () => {
+    const before = await host.router.route(event("anyone?", { platformId: "S" }));
+    assert.deepEqual([before.outcomes[0].engaged, before.outcomes[0].sessionId], [false, null]);
+    const opened = await host.router.route(event("@agent help", { platformId: "S", mentioned: true }));
+    const follow = await host.router.route(event("and also this", { platformId: "S" }));
+    assert.equal(opened.outcomes[0].engaged, true);
+    assert.equal(follow.outcomes[0].engaged, true);
+    assert.equal(follow.outcomes[0].sessionId, opened.outcomes[0].sessionId);
+  });
+  assert.equal(host.waker.wakes.length, 4);
+});
+
+Deno.test("accumulate writes trigger 0 without a wake; drop writes nothing", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.grantRole({ userId: "slack:alice", role: "owner" });
+  r.putAgentGroup({ id: "g1", name: "g1" });
+  const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });
+  r.putWiring({
+    messagingGroupId: chat.id,
+    agentGroupId: "g1",
+    engageMode: "mention",
+    ignoredMessagePolicy: "accumulate",
+    sessionMode: "per-thread",
+  });
+  const quiet = await host.router.route(event("background", { threadId: "t1" }));
+  assert.deepEqual([quiet.outcomes[0].engaged, quiet.outcomes[0].reason], [false, "accumulated (trigger=0)"]);
+  assert.equal(host.waker.wakes.length, 0);
+  const loud = await host.router.route(event("@agent now", { threadId: "t1", mentioned: true }));
+  assert.equal(loud.outcomes[0].sessionId, quiet.outcomes[0].sessionId);
+  assert.equal(host.registry.getSession(loud.outcomes[0].sessionId!).threadId, "t1");
+  assert.deepEqual((await pendingOf(host, loud.outcomes[0].sessionId!)).map((m) => [m.content, m.trigger]), [
+    ["background", 0],
+    ["@agent now", 1],
+  ]);
+  const other = await host.router.route(event("@agent", { threadId: "t2", mentioned: true }));
+  assert.notEqual(other.outcomes[0].sessionId, loud.outcomes[0].sessionId);
+});
+
+Deno.test("unknown senders: strict drops, public engages unless the wiring wants known senders", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.putAgentGroup({ id: "g1", name: "g1" });
+  const strict = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "STRICT" });
+  const open = r.getOrCreateMessagingGroup({
+    channelType: "slack",
+    platformId: "OPEN",
+    unknownSenderPolicy: "public",
+  });
+  r.putWiring({
+    messagingGroupId: strict.id,
+    agentGroupId: "g1",
+    engageMode: "pattern",
+    engagePattern: ".",
+    senderScope: "all",
+  });
+  const all = r.putWiring({
+    messagingGroupId: open.id,
+    agentGroupId: "g1",
+    engageMode: "pattern",
+    engagePattern: ".",
+    senderScope: "all",
+  });
+
+  const dropped = await host.router.route(event("hi", { platformId: "STRICT", senderHandle: "mallory" }));
+  assert.deepEqual([dropped.outcomes[0].kind, dropped.outcomes[0].sessionId], ["access-denied", null]);
+  const engaged = await host.router.route(event("hi", { platformId: "OPEN", senderHandle: "mallory" }));
+  assert.equal(engaged.outcomes[0].kind, "engaged");
+  r.putWiring({ ...all, senderScope: "known" });
+  const scoped = await host.router.route(event("hi", { platformId: "OPEN", senderHandle: "mallory" }));
+  assert.deepEqual([scoped.outcomes[0].kind, scoped.outcomes[0].reason], [
+    "sender-scope",
+    "sender-scope: unknown sender for known-only wiring",
+  ]);
+  assert.equal(host.waker.wakes.length, 1);
+  assert.equal(
+    host.metrics.render().includes('ironclaw_router_outcomes_total{kind="access-denied"} 1'),
+    true,
+  );
+});
+
+Deno.test("request_approval files one access request per sender; approval lets them in", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.putAgentGroup({ id: "g1", name: "g1" });
+  const chat = r.getOrCreateMessagingGroup({
+    channelType: "slack",
+    platformId: "C1",
+    unknownSenderPolicy: "request_approval",
+  });
+  r.putWiring({ messagingGroupId: chat.id, agentGroupId: "g1", engageMode: "mention" });
+
+  const chatter = await host.router.route(event("no mention", { senderHandle: "bob" }));
+  assert.equal(chatter.outcomes[0].kind, "access-denied");
+  assert.equal(host.gateway.pending().length, 0, "chatter that would not engage files nothing");
+
+  const first = await host.router.route(event("@agent let me in", { senderHandle: "bob", mentioned: true }));
+  const again = await host.router.route(event("@agent please", { senderHandle: "bob", mentioned: true }));
+  assert.equal(first.outcomes[0].kind, "approval-requested");
+  assert.equal(first.outcomes[0].sessionId, null, "nothing is written before approval");
+  assert.equal(again.outcomes[0].changeId, first.outcomes[0].changeId);
+  const pending = host.gateway.pending();
+  assert.equal(pending.length, 1);
+  assert.deepEqual(
+    [pending[0].request.kind, pending[0].request.agentGroupId, pending[0].request.after],
+    ["permissions", "g1", { addMembers: ["slack:bob"] }],
+  );
+  assert.equal(host.waker.wakes.length, 0);
+
+  await host.gateway.decide(first.outcomes[0].changeId!, "approve", "web:operator");
+  assert.deepEqual(r.listMembers("g1"), ["slack:bob"]);
+  const admitted = await host.router.route(event("@agent thanks", { senderHandle: "bob", mentioned: true }));
+  assert.equal(admitted.outcomes[0].kind, "engaged");
+});
+
+Deno.test("a failed wake is reported, and the message stays queued", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  host.seedChat("slack", "C1");
+  host.waker.failWith = new Error("runtime missing");
+  const { outcomes } = await host.router.route(event("hello"));
+  assert.deepEqual([outcomes[0].engaged, outcomes[0].wakeError], [true, "runtime missing"]);
+  assert.deepEqual((await pendingOf(host, outcomes[0].sessionId!)).map((m) => m.content), ["hello"]);
+});
+
+Deno.test("engage evaluation table", () => {
+  const base = { pattern: "", text: "anything", mentioned: false, hasSession: () => false };
+  assert.equal(evaluateEngage({ ...base, mode: "pattern", pattern: "." }), true);
+  assert.equal(evaluateEngage({ ...base, mode: "pattern", pattern: "^any" }), true);
+  assert.equal(evaluateEngage({ ...base, mode: "pattern", pattern: "([" }), false);
+  assert.equal(evaluateEngage({ ...base, mode: "pattern", pattern: "" }), false);
+  assert.equal(
+    evaluateEngage({ ...base, mode: "pattern", pattern: "z$", text: "a".repeat(70_000) + "z" }),
+    false,
+  );
+  assert.equal(evaluateEngage({ ...base, mode: "mention", mentioned: true }), true);
+  assert.equal(evaluateEngage({ ...base, mode: "mention-sticky", hasSession: () => true }), true);
+  assert.throws(() => evaluateEngage({ ...base, mode: "telepathy" }), EngageModeError);
+});

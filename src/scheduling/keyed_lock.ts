@@ -1,0 +1,22 @@
+/**
+ * Per-key serialisation: work for one key (a session) runs one piece at a
+ * time, in call order; work for different keys runs freely.
+ *
+ * @module
+ */
+
+/** A queue of promises per key. */
+export class KeyedLock<K> {
+  #tails = new Map<K, Promise<unknown>>();
+
+  /** Runs `fn` after every earlier call for `key` has settled. */
+  run<T>(key: K, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => {}).then(fn);
+    this.#tails.set(key, run);
+    run.finally(() => {
+      if (this.#tails.get(key) === run) this.#tails.delete(key);
+    }).catch(() => {});
+    return run;
+  }
+}

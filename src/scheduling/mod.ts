@@ -1,0 +1,22 @@
+/**
+ * Scheduling: the durable task store (source of truth for every session's
+ * scheduled prompts), the schedule rules, and the scheduler whose due pass
+ * hands each occurrence to its session exactly once and wakes it.
+ *
+ * ```ts
+ * const tasks = new TaskStore(state);
+ * const scheduler = new Scheduler({ tasks, queues, waker });
+ * scheduler.start();
+ * ```
+ *
+ * @module
+ */
+export { followingRun, MAX_TASK_PROMPT_CHARS, validateSchedule } from "./rules.ts";
+export type { ScheduleInput, ValidSchedule } from "./rules.ts";
+export { TaskStore } from "./task_store.ts";
+export type { NewTask, Task, TaskState, TaskStoreOptions, TaskUpdate } from "./task_store.ts";
+export { occurrenceId, Scheduler } from "./scheduler.ts";
+export { isDuplicateRow, stableId, writeOnce } from "./idempotent.ts";
+export type { DuePassResult, SchedulerDeps } from "./scheduler.ts";
+export { Pacer } from "./pacer.ts";
+export type { PacerOptions } from "./pacer.ts";

@@ -1,0 +1,236 @@
+/**
+ * The host's per-session queue handles: the {@link SessionQueues} the
+ * router, delivery, scheduler and question loop use.
+ *
+ * The first use of a session in this process takes its key from the
+ * custodian (generated and sealed on first use), provisions its two files
+ * under `<root>/<sid>/` (idempotent: existing rows survive), opens the
+ * host's inbound writer and outbound reader, and seeds what the agent reads
+ * besides messages: the conversation's routing (from the registry session),
+ * the agent group's destinations and the session's scheduled tasks. Handles
+ * are cached until {@link SessionQueueStore.close} (or `forget`).
+ *
+ * @module
+ */
+import type { SessionKey } from "../../contract/cipher.ts";
+import { isSafeId, type SessionId } from "../../contract/ids.ts";
+import type { Destination as QueueDestination, ProcessingAck } from "../../contract/rows.ts";
+import type { InboundWriter, OutboundReader, QueuePaths } from "../../contract/queue/mod.ts";
+import {
+  openInboundWriter,
+  openOutboundReader,
+  provisionSession,
+  sessionQueuePaths,
+} from "../../contract/queue/host.ts";
+import { openWriter } from "../../contract/queue/open.ts";
+import type { Database } from "../../contract/sqlite/mod.ts";
+import { type KeyId, sessionKeyId } from "../keys/key_id.ts";
+import type { Registry } from "../registry/registry.ts";
+import type { TaskRow } from "../../contract/rows.ts";
+import type { SessionQueues } from "./types.ts";
+
+/** An acknowledgement as far as status mirroring needs it. */
+export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
+
+/** The channel type of agent-to-agent messages; a destination of this type names a target agent group. */
+export const AGENT_CHANNEL = "agent";
+
+/** The custody a queue store needs: a session key, generated on first use. */
+export interface SessionKeySource {
+  getOrCreate(id: KeyId): Promise<SessionKey>;
+}
+
+/** The task copy a session's inbound queue carries (see `src/scheduling`). */
+export interface TaskSource {
+  rows(sessionId: SessionId): TaskRow[];
+}
+
+/** How to build a queue store. */
+export interface SessionQueueStoreOptions {
+  /** Directory of the per-session queue directories: `<state-dir>/sessions`. */
+  root: string;
+  /** libsqlcipher. */
+  library: string;
+  keys: SessionKeySource;
+  registry: Registry;
+  /** Scheduled tasks to copy into each session's inbound queue on open. */
+  tasks?: TaskSource;
+  /** Owner to give the queue directories and files (the sandbox's uid), when the host runs as root. */
+  sandboxUid?: number;
+  sandboxGid?: number;
+}
+
+interface Handles {
+  key: SessionKey;
+  paths: QueuePaths;
+  inbound: InboundWriter;
+  outbound: OutboundReader;
+  /** A second inbound connection for status updates the contract's writer does not offer. */
+  status: Database;
+}
+
+const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const;
+
+/** Lazily provisioned, cached queue handles per session. */
+export class SessionQueueStore implements SessionQueues {
+  #o: SessionQueueStoreOptions;
+  #sessions = new Map<SessionId, Promise<Handles>>();
+  #closed = false;
+
+  constructor(options: SessionQueueStoreOptions) {
+    this.#o = options;
+  }
+
+  /** Where session `sessionId`'s files live (throws for an unsafe id). */
+  paths(sessionId: SessionId): QueuePaths {
+    return sessionQueuePaths(this.#o.root, sessionId);
+  }
+
+  /** The session's queue key (provisioning the session first). */
+  async sessionKey(sessionId: SessionId): Promise<SessionKey> {
+    return (await this.#open(sessionId)).key;
+  }
+
+  async inboundWriter(sessionId: SessionId): Promise<InboundWriter> {
+    return (await this.#open(sessionId)).inbound;
+  }
+
+  async outboundReader(sessionId: SessionId): Promise<OutboundReader> {
+    return (await this.#open(sessionId)).outbound;
+  }
+
+  /** True when the session's files exist on disk (without provisioning them). */
+  isProvisioned(sessionId: SessionId): boolean {
+    try {
+      Deno.statSync(this.paths(sessionId).outbound);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Re-copies the agent group's destinations into every open session of that group. */
+  async refreshDestinations(agentGroupId: string): Promise<void> {
+    const destinations = this.#destinations(agentGroupId);
+    for (const session of this.#o.registry.listSessions(agentGroupId)) {
+      const handles = this.#sessions.get(session.id);
+      if (handles) (await handles).inbound.syncDestinations(destinations);
+    }
+  }
+
+  /**
+   * Moves inbound rows forward to what the agent acknowledged (`queued` or
+   * `scheduled` → `processing` → `completed`), never backward. Returns how
+   * many rows changed.
+   */
+  async advanceStatuses(sessionId: SessionId, acks: readonly StatusAck[]): Promise<number> {
+    if (acks.length === 0) return 0;
+    const { status } = await this.#open(sessionId);
+    return status.transaction(() => {
+      let changed = 0;
+      for (const ack of acks) {
+        const earlier = STATUS_ORDER.slice(0, STATUS_ORDER.indexOf(ack.status));
+        changed += status.run(
+          `UPDATE messages_in SET status = ? WHERE id = ? AND status IN (${
+            earlier.map(() => "?").join(", ")
+          })`,
+          [ack.status, ack.messageId, ...earlier],
+        );
+      }
+      return changed;
+    });
+  }
+
+  /** Closes a session's handles (after its deletion); the next use reopens them. */
+  async forget(sessionId: SessionId): Promise<void> {
+    const handles = this.#sessions.get(sessionId);
+    this.#sessions.delete(sessionId);
+    if (handles) closeHandles(await handles.catch(() => undefined));
+  }
+
+  /** Closes every handle; later calls fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const handles of all) closeHandles(await handles.catch(() => undefined));
+  }
+
+  #open(sessionId: SessionId): Promise<Handles> {
+    if (this.#closed) return Promise.reject(new Error("session queues are closed"));
+    let handles = this.#sessions.get(sessionId);
+    if (!handles) {
+      handles = this.#provision(sessionId);
+      this.#sessions.set(sessionId, handles);
+      handles.catch(() => {
+        if (this.#sessions.get(sessionId) === handles) this.#sessions.delete(sessionId);
+      });
+    }
+    return handles;
+  }
+
+  async #provision(sessionId: SessionId): Promise<Handles> {
+    const session = this.#o.registry.getSession(sessionId);
+    const key = await this.#o.keys.getOrCreate(sessionKeyId(sessionId));
+    const opts = { library: this.#o.library, key };
+    const paths = provisionSession(this.#o.root, sessionId, {
+      ...opts,
+      sandboxUid: this.#o.sandboxUid,
+      sandboxGid: this.#o.sandboxGid,
+    });
+    const opened: { close(): void }[] = [];
+    try {
+      const inbound = openInboundWriter(paths.inbound, opts);
+      opened.push(inbound);
+      const outbound = openOutboundReader(paths.outbound, opts);
+      opened.push(outbound);
+      const status = openWriter(paths.inbound, opts);
+      opened.push(status);
+      const chat = this.#o.registry.getMessagingGroup(session.messagingGroupId);
+      inbound.setSessionRouting({
+        channelType: chat.channelType,
+        platformId: chat.platformId,
+        threadId: session.threadId,
+      });
+      inbound.syncDestinations(this.#destinations(session.agentGroupId));
+      if (this.#o.tasks) inbound.syncTasks(this.#o.tasks.rows(sessionId));
+      return { key, paths, inbound, outbound, status };
+    } catch (err) {
+      for (const o of opened.reverse()) o.close();
+      throw err;
+    }
+  }
+
+  /** The registry's destinations of an agent group in the queue's named form. */
+  #destinations(agentGroupId: string): QueueDestination[] {
+    const taken = new Set<string>();
+    // An agent destination must name a valid group id, or the agent's reader would reject the whole list.
+    const usable = this.#o.registry.listDestinations(agentGroupId)
+      .filter((d) => d.channelType !== AGENT_CHANNEL || isSafeId(d.platformId));
+    return usable.map((d) => {
+      const agent = d.channelType === AGENT_CHANNEL;
+      const base = agent ? d.platformId : `${d.channelType}:${d.platformId}`;
+      let name = base;
+      for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${base}~${n}`;
+      taken.add(name.toLowerCase());
+      const target = agent && this.#o.registry.hasAgentGroup(d.platformId)
+        ? this.#o.registry.getAgentGroup(d.platformId).name
+        : null;
+      return {
+        name: name.slice(0, 512),
+        displayName: d.displayName ?? target,
+        type: agent ? "agent" : "channel",
+        channelType: agent ? null : d.channelType,
+        platformId: agent ? null : d.platformId,
+        agentGroupId: agent ? d.platformId as QueueDestination["agentGroupId"] : null,
+      };
+    });
+  }
+}
+
+function closeHandles(handles: Handles | undefined): void {
+  if (!handles) return;
+  handles.inbound.close();
+  handles.outbound.close();
+  handles.status.close();
+}

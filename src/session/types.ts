@@ -1,0 +1,25 @@
+/**
+ * What the host's message path needs from the session manager: queue handles
+ * per session, and a way to wake a session's sandbox. The router, delivery,
+ * scheduler and question loop depend on these interfaces only.
+ *
+ * @module
+ */
+import type { SessionId } from "../../contract/ids.ts";
+import type { InboundWriter, OutboundReader } from "../../contract/queue/mod.ts";
+
+/** Queue handles per session. Handles are cached by the provider: callers never close them. */
+export interface SessionQueues {
+  /**
+   * The inbound writer of a session: its files provisioned, its key in
+   * custody, and its routing, destinations and tasks synced.
+   */
+  inboundWriter(sessionId: SessionId): Promise<InboundWriter>;
+  /** The outbound reader of a session (provisioned if new). */
+  outboundReader(sessionId: SessionId): Promise<OutboundReader>;
+}
+
+/** Wakes a session: starts its sandbox when it is not running, and rings its doorbell. */
+export interface SessionWaker {
+  wake(sessionId: SessionId): Promise<void>;
+}

@@ -1,0 +1,23 @@
+/**
+ * Keeping sandboxes honest: the respawn backoff with enforced, durable
+ * parking; the guarded waker that consults it before every launch; the
+ * liveness probe; and the sweep that kills stuck sandboxes.
+ *
+ * ```ts
+ * const backoff = new RespawnBackoff({ parking: new RegistryParking(registry) });
+ * const waker = new GuardedWaker({ control, backoff, registry });
+ * const sweep = new Sweep({ registry, control, probe, backoff, waker });
+ * sweep.start();
+ * ```
+ *
+ * @module
+ */
+export { RespawnBackoff } from "./backoff.ts";
+export type { BackoffOptions, LaunchGate, ParkedSession, ParkingLot } from "./backoff.ts";
+export { RegistryParking } from "./parking.ts";
+export { GuardedWaker, SessionParkedError } from "./waker.ts";
+export type { GuardedWakerDeps, SandboxControl } from "./waker.ts";
+export { QueueProbe } from "./probe.ts";
+export type { ProbeResult, QueueProbeDeps, SessionProbe } from "./probe.ts";
+export { decideStuckAction, STUCK_LIMITS, Sweep } from "./sweep.ts";
+export type { StuckAction, SweepDeps, SweepReport } from "./sweep.ts";
