@@ -5,43 +5,73 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import { CliError, describeError } from "./errors.ts";
+import { registerAgentCommands } from "./agent.ts";
+import { registerAuditCommands } from "./audit.ts";
+import { registerChangeCommands } from "./change.ts";
 import { runQueueDemo } from "./demo.ts";
+import { registerDoctorCommand } from "./doctor.ts";
+import { CliError, describeError } from "./errors.ts";
+import { registerKeysCommands } from "./keys.ts";
+import { type CliIo, processIo } from "./output.ts";
+import { registerRegistryCommands } from "./registry.ts";
+import { registerServeCommand } from "./serve.ts";
+import { registerStatusCommand } from "./status.ts";
+import { registerToolsCommand } from "./tools.ts";
 import { VERSION } from "./version.ts";
 
-/** Builds the `ironclaw` program. */
-export function buildProgram(): Command {
+/** Column at which help text wraps. */
+export const HELP_WIDTH = 100;
+
+/** Builds the `ironclaw` program, writing through `io`. */
+export function buildProgram(io: CliIo = processIo()): Command {
   const program = new Command("ironclaw")
     .description("IronClaw: security-first, self-hosted personal AI agents")
     .version(VERSION, "-V, --version", "print the version")
-    .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
+    // A parent's options only before its subcommand, so `audit verify --state-dir` reaches `verify`.
+    .enablePositionalOptions()
+    .exitOverride()
+    .configureOutput({
+      // A fixed width: help reads the same in any terminal, and in the README.
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      // Usage mistakes, like every failure, are one line.
+      outputError: (s, write) => write(`ironclaw: ${s.trim().replace(/^error: /, "")} (see --help)\n`),
+    });
 
-  program.command("version").description("print the version").action(() =>
-    console.log(`ironclaw ${VERSION}`)
-  );
+  registerServeCommand(program, io);
+  registerChangeCommands(program, io);
+  registerAuditCommands(program, io);
+  registerAgentCommands(program, io);
+  registerRegistryCommands(program, io);
+  registerToolsCommand(program, io);
+  registerStatusCommand(program, io);
+  registerDoctorCommand(program, io);
+  registerKeysCommands(program, io);
+
+  program.command("version").description("print the version").action(() => io.out(`ironclaw ${VERSION}`));
 
   const demo = program.command("demo").description("self-contained demonstrations");
   demo.command("queue")
     .description("write and read an encrypted session queue and show the file holds no plaintext")
     .option("--text <text>", "message to send", "hello, sealed world")
     .action((opts: { text: string }) => {
-      if (!runQueueDemo(opts.text, (line) => console.log(line))) throw new CliError("demo: a check failed");
+      if (!runQueueDemo(opts.text, (line) => io.out(line))) throw new CliError("demo: a check failed");
     });
 
   return program;
 }
 
 /** Runs the CLI; returns the exit code. */
-export async function runCli(args: string[]): Promise<number> {
-  const program = buildProgram();
-  program.configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
+export async function runCli(args: string[], io: CliIo = processIo()): Promise<number> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    console.error(`ironclaw: ${describeError(err)}`);
+    io.err(`ironclaw: ${describeError(err)}`);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }

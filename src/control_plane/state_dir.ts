@@ -25,47 +25,77 @@ export class StateDirBusyError extends Error {
   }
 }
 
-/** The pid holding the directory's lock, if that process is alive. */
-export function lockHolder(stateDir: string): number | undefined {
-  let pid: number;
+/** The pid written in the lock file, if it holds one. */
+function recordedPid(path: string): number | undefined {
   try {
-    pid = Number(Deno.readTextFileSync(`${stateDir}/${LOCK_FILE}`).trim());
-  } catch {
-    return undefined;
-  }
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === Deno.pid) return undefined;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return pid;
+    const pid = Number(Deno.readTextFileSync(path).trim());
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Directories this process holds; the pid file cannot tell our own earlier open from a stale lock. */
+/**
+ * The pid of the live process holding the directory's lock, if any. The lock
+ * is an advisory lock on the lock file, which the kernel drops when its
+ * holder exits; the file's content only names the holder. (Probing
+ * `/proc/<pid>` instead would need `--allow-all` under Deno, so the
+ * host's permission flags would quietly make every lock look stale.)
+ */
+export function lockHolder(stateDir: string): number | undefined {
+  const path = `${stateDir}/${LOCK_FILE}`;
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    if (file.tryLockSync(true)) {
+      file.unlockSync();
+      return undefined;
+    }
+    return recordedPid(path) ?? 0;
+  } finally {
+    file.close();
+  }
+}
+
+/** Directories this process holds. */
 const heldHere = new Set<string>();
 
 /**
- * Creates the directory (0700) and takes its lock for this process. A lock
- * left by a dead process (or by an earlier run that had our pid, as pid 1 in
- * a container does) is taken over. Returns the release function.
+ * Creates the directory (0700) and takes its lock for this process: an
+ * exclusive advisory lock on `control-plane.pid`, held until release or exit,
+ * so a lock left by a dead process is simply free. Returns the release
+ * function. The file is left in place (emptied) on release: unlinking a lock
+ * file lets two later processes lock two different files.
  */
 export function lockStateDir(stateDir: string): () => void {
   Deno.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   Deno.chmodSync(stateDir, 0o700);
   const real = Deno.realPathSync(stateDir);
   if (heldHere.has(real)) throw new StateDirBusyError(stateDir, Deno.pid);
-  const holder = lockHolder(stateDir);
-  if (holder !== undefined) throw new StateDirBusyError(stateDir, holder);
-  heldHere.add(real);
   const path = `${stateDir}/${LOCK_FILE}`;
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  Deno.writeTextFileSync(tmp, `${Deno.pid}\n`, { mode: 0o600 });
-  Deno.renameSync(tmp, path);
+  const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
+  try {
+    if (!file.tryLockSync(true)) throw new StateDirBusyError(stateDir, recordedPid(path) ?? 0);
+    file.truncateSync(0);
+    const bytes = new TextEncoder().encode(`${Deno.pid}\n`);
+    for (let n = 0; n < bytes.length;) n += file.writeSync(bytes.subarray(n));
+  } catch (err) {
+    file.close();
+    throw err;
+  }
+  heldHere.add(real);
+  let released = false;
   return () => {
+    if (released) return;
+    released = true;
     heldHere.delete(real);
     try {
-      if (Deno.readTextFileSync(path).trim() === String(Deno.pid)) Deno.removeSync(path);
-    } catch { /* already gone */ }
+      file.truncateSync(0);
+    } catch { /* the lock still goes with the handle */ }
+    file.close();
   };
 }

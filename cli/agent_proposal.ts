@@ -1,0 +1,101 @@
+/**
+ * The `create_agent` proposal an `agent create` submits: a template, with the
+ * operator's persona documents and tools laid over it, validated as the
+ * gateway will validate it.
+ *
+ * @module
+ */
+import { CreateAgentPayload, deriveAgentGroupId, type PersonaDocs } from "../contract/changes.ts";
+import { MANDATORY_TOOLS, ToolName } from "../contract/tools.ts";
+import { describeIssue } from "../src/audit/entry.ts";
+import { type AgentTemplate, findTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
+import { CliError } from "./errors.ts";
+
+/** What `agent create` is built from, whether by flags or by the wizard. */
+export interface AgentDraft {
+  name: string;
+  /** Folder (and so id); default derived from the name. */
+  folder?: string;
+  /** Template id (default `blank`). */
+  template?: string;
+  /** Tools added to the template's list; with an unrestricted template, the whole list. */
+  tools?: readonly string[];
+  /** Persona documents laid over the template's. An empty document removes the template's. */
+  persona?: PersonaDocs;
+  model?: string;
+  provider?: string;
+}
+
+/** A `create_agent` change, ready to submit. */
+export interface AgentProposal {
+  agentGroupId: string;
+  payload: CreateAgentPayload;
+}
+
+/** The template `id`, or a one-line error listing the known ones. */
+export function templateOrFail(id: string): AgentTemplate {
+  const template = findTemplate(id);
+  if (!template) {
+    throw new CliError(
+      `unknown template ${JSON.stringify(id)}: expected one of ${TEMPLATES.map((t) => t.id).join(", ")}`,
+    );
+  }
+  return template;
+}
+
+/** Parses tool names, refusing unknown ones (see `ironclaw tools`). */
+export function parseTools(names: readonly string[]): ToolName[] {
+  const unknown = names.filter((n) => !ToolName.safeParse(n).success);
+  if (unknown.length) {
+    throw new CliError(
+      `unknown tool${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}: see \`ironclaw tools\``,
+    );
+  }
+  return names as ToolName[];
+}
+
+/**
+ * Lays the draft over its template (template documents, then the draft's;
+ * empty documents dropped; tools unioned, in catalog order) and validates
+ * the result as a `create_agent` payload.
+ */
+export function buildAgentProposal(draft: AgentDraft): AgentProposal {
+  const template = templateOrFail(draft.template ?? "blank");
+  const extra = parseTools(draft.tools ?? []);
+  const merged = { ...template.personaDocs, ...draft.persona };
+  const persona = Object.fromEntries(
+    PERSONA_SECTIONS.flatMap((s) => (merged[s.key]?.trim() ? [[s.key, merged[s.key]!.trim()]] : [])),
+  ) as PersonaDocs;
+  const chosen = new Set<string>([...template.tools, ...extra]);
+  const tools = ToolName.options.filter((t) => chosen.has(t));
+  const candidate = {
+    name: draft.name.trim(),
+    folder: draft.folder,
+    persona: Object.keys(persona).length ? persona : undefined,
+    enabled_tools: tools.length ? tools : undefined,
+    model: draft.model || undefined,
+    provider: draft.provider || undefined,
+  };
+  const parsed = CreateAgentPayload.safeParse(candidate);
+  if (!parsed.success) throw new CliError(`invalid agent: ${describeIssue(parsed.error)}`);
+  return { agentGroupId: deriveAgentGroupId(parsed.data), payload: parsed.data };
+}
+
+/** The lines summarising a proposal before it is submitted. */
+export function describeProposal(p: AgentProposal): string[] {
+  const tools = p.payload.enabled_tools;
+  return [
+    `agent:   ${p.payload.name} (id ${p.agentGroupId})`,
+    `model:   ${p.payload.model ?? "(control-plane default)"}${
+      p.payload.provider ? ` via ${p.payload.provider}` : ""
+    }`,
+    `tools:   ${
+      tools
+        ? [...tools, ...MANDATORY_TOOLS.filter((t) => !tools.includes(t))].join(", ")
+        : "every built-in tool"
+    }`,
+    `persona: ${
+      PERSONA_SECTIONS.filter((s) => p.payload.persona?.[s.key]).map((s) => s.filename).join(", ") || "none"
+    }`,
+  ];
+}

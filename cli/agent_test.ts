@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../tests/support/mod.ts";
+import { buildAgentProposal, describeProposal, parseTools } from "./agent_proposal.ts";
+import { CLEAR_ANSWER, type Prompter, runAgentWizard, validateAgentName } from "./agent_wizard.ts";
+import { readPersonaDir } from "./files.ts";
+import { captureIo } from "./output.ts";
+import { runCli } from "./program.ts";
+import { closedPortUrl } from "./test_helpers.ts";
+
+Deno.test("a proposal lays flags over the template and derives the id", () => {
+  const p = buildAgentProposal({
+    name: "Night Shift",
+    template: "reminders",
+    tools: ["read_file"],
+    persona: { soul: "Gentle.", instructions: "" },
+    model: "claude-x",
+  });
+  assert.equal(p.agentGroupId, "night-shift");
+  assert.equal(p.payload.name, "Night Shift");
+  assert.equal(p.payload.model, "claude-x");
+  // Union of the template's tools and the flag's, in catalog order.
+  assert.deepEqual(p.payload.enabled_tools, [
+    "read_file",
+    "send_message",
+    "schedule_task",
+    "list_tasks",
+    "cancel_task",
+    "pause_task",
+    "resume_task",
+    "update_task",
+  ]);
+  // The template's identity stays, soul is replaced, the emptied instructions are dropped.
+  assert.deepEqual(Object.keys(p.payload.persona!), ["identity", "soul"]);
+  assert.equal(p.payload.persona!.soul, "Gentle.");
+  assert.match(describeProposal(p).join("\n"), /request_capability_change/);
+});
+
+Deno.test("the blank template with no tools allows every tool and has no persona", () => {
+  const p = buildAgentProposal({ name: "plain", folder: "plain-1" });
+  assert.equal(p.agentGroupId, "plain-1");
+  assert.equal(p.payload.enabled_tools, undefined);
+  assert.equal(p.payload.persona, undefined);
+  assert.match(describeProposal(p).join("\n"), /every built-in tool/);
+});
+
+Deno.test("unknown tools and templates, and bad names, are refused with one line", () => {
+  assert.throws(
+    () => parseTools(["read_file", "rm_rf", "sudo"]),
+    /^CliError: unknown tools rm_rf, sudo: see/,
+  );
+  assert.throws(() => buildAgentProposal({ name: "x", template: "wizard" }), /unknown template "wizard"/);
+  assert.throws(() => buildAgentProposal({ name: "../etc" }), /invalid agent: name: /);
+  assert.throws(
+    () => buildAgentProposal({ name: "x", persona: { soul: "é".repeat(2000) } }),
+    /invalid agent: persona\.soul: /,
+  );
+  assert.equal(validateAgentName("  "), "a name is required");
+  assert.equal(validateAgentName("Ops bot"), true);
+});
+
+Deno.test("a persona directory is read trimmed; missing files are skipped", async () => {
+  using dir = tempDir();
+  Deno.writeTextFileSync(`${dir.path}/IDENTITY.md`, "\n  You are Ops.  \n");
+  Deno.writeTextFileSync(`${dir.path}/AGENTS.md`, "Be brief.");
+  assert.deepEqual(await readPersonaDir(dir.path), { identity: "You are Ops.", instructions: "Be brief." });
+});
+
+Deno.test("a persona directory may not lead outside itself or hold unfit files", async () => {
+  using dir = tempDir();
+  using outside = tempDir();
+  Deno.writeTextFileSync(`${outside.path}/secret`, "host secret");
+  Deno.mkdirSync(`${dir.path}/p`);
+  Deno.symlinkSync(`${outside.path}/secret`, `${dir.path}/p/SOUL.md`);
+  await assert.rejects(readPersonaDir(`${dir.path}/p`), /SOUL\.md leads outside the persona directory/);
+
+  Deno.removeSync(`${dir.path}/p/SOUL.md`);
+  Deno.symlinkSync(`../../${outside.path.split("/").pop()}/gone`, `${dir.path}/p/SOUL.md`);
+  await assert.rejects(readPersonaDir(`${dir.path}/p`), /link to a file that does not exist/);
+
+  Deno.removeSync(`${dir.path}/p/SOUL.md`);
+  Deno.writeTextFileSync(`${dir.path}/p/SOUL.md`, "x".repeat(2049));
+  await assert.rejects(readPersonaDir(`${dir.path}/p`), /larger than 2048 bytes/);
+
+  Deno.removeSync(`${dir.path}/p/SOUL.md`);
+  Deno.mkdirSync(`${dir.path}/p/SOUL.md`);
+  await assert.rejects(readPersonaDir(`${dir.path}/p`), /is not a regular file/);
+
+  await assert.rejects(readPersonaDir(`${dir.path}/none`), /--persona-dir .* does not exist/);
+  Deno.writeTextFileSync(`${dir.path}/file`, "");
+  await assert.rejects(readPersonaDir(`${dir.path}/file`), /is not a directory/);
+
+  if (Deno.uid() !== 0) {
+    Deno.removeSync(`${dir.path}/p/SOUL.md`);
+    Deno.writeTextFileSync(`${dir.path}/p/SOUL.md`, "hidden", { mode: 0o000 });
+    Deno.chmodSync(`${dir.path}/p/SOUL.md`, 0o000);
+    await assert.rejects(readPersonaDir(`${dir.path}/p`), /not readable/);
+  }
+});
+
+Deno.test("agent create refuses an unfit persona directory before contacting the API", async () => {
+  using dir = tempDir();
+  Deno.writeTextFileSync(`${dir.path}/AGENTS.md`, "y".repeat(5000));
+  const io = captureIo();
+  const code = await runCli(
+    ["agent", "create", "--name", "ops", "--persona-dir", dir.path, "--api-url", closedPortUrl()],
+    io,
+  );
+  assert.equal(code, 1);
+  assert.deepEqual(io.stderr, [
+    `ironclaw: persona document ${Deno.realPathSync(dir.path)}/AGENTS.md is larger than 2048 bytes`,
+  ]);
+});
+
+Deno.test("without flags and without a terminal, agent create asks for --name", async () => {
+  const io = captureIo(false);
+  assert.equal(await runCli(["agent", "create"], io), 1);
+  assert.match(io.stderr[0], /--name is required/);
+});
+
+/** A prompter answering from a script, recording the questions. */
+function scripted(answers: unknown[]): Prompter & { asked: string[] } {
+  const asked: string[] = [];
+  const next = <T>(message: string, validate?: (v: string) => true | string): Promise<T> => {
+    asked.push(message);
+    const answer = answers.shift();
+    if (validate && validate(answer as string) !== true) throw new Error(`invalid answer ${answer}`);
+    return Promise.resolve(answer as T);
+  };
+  return {
+    asked,
+    input: (q) =>
+      next(q.message, q.validate).then((a) => (a as string) === "" && q.default ? q.default : a as string),
+    select: <T>(q: { message: string; choices: { value: T; name: string }[] }) =>
+      next<string>(q.message).then((id) => q.choices.find((c) => c.name.includes(`(${id})`))!.value),
+    checkbox: (q) => next(q.message),
+    confirm: (q) => next(q.message),
+  };
+}
+
+Deno.test("the wizard builds the same proposal the flags would", async () => {
+  const io = captureIo(true);
+  const prompter = scripted([
+    "Research Bot", // name
+    "researcher", // template
+    "", // identity: keep the template's
+    CLEAR_ANSWER, // soul: clear
+    "Cite sources.", // instructions
+    "", // model: default
+    ["read_file", "list_dir"], // tools
+    true, // confirm
+  ]);
+  const proposal = await runAgentWizard(io, prompter);
+  assert.ok(proposal);
+  assert.equal(proposal.agentGroupId, "research-bot");
+  assert.deepEqual(proposal.payload.enabled_tools, ["read_file", "list_dir"]);
+  assert.deepEqual(proposal.payload.persona, {
+    identity: "You are a careful research assistant.",
+    instructions: "Cite sources.",
+  });
+  assert.equal(proposal.payload.model, undefined);
+  assert.ok(io.stdout.includes("→ id: research-bot"));
+  assert.equal(prompter.asked.length, 8);
+
+  const declined = await runAgentWizard(captureIo(true), scripted(["x", "blank", "", "", "", "", [], false]));
+  assert.equal(declined, undefined);
+});

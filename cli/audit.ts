@@ -1,0 +1,90 @@
+/**
+ * `ironclaw audit`: the gateway's hash-chained audit log, read through the API,
+ * and `audit verify`, online or straight from the file with no server.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import type { AuditEntry } from "../contract/mod.ts";
+import { AUDIT_LOG_FILE, verifyAuditFile, type VerifyResult } from "../src/audit/mod.ts";
+import { defaultStateDir } from "../src/control_plane/mod.ts";
+import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
+import { CliError } from "./errors.ts";
+import { type CliIo, type Column, printJson, printListing } from "./output.ts";
+
+/** Most entries one `audit` call asks for (the API's cap). */
+export const MAX_AUDIT_LIMIT = 2000;
+
+/** Parses `--limit`: a whole number from 1 to {@linkcode MAX_AUDIT_LIMIT}. */
+export function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > MAX_AUDIT_LIMIT) {
+    throw new CliError(
+      `--limit must be a whole number from 1 to ${MAX_AUDIT_LIMIT}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+const AUDIT_COLUMNS: Column<AuditEntry>[] = [
+  { header: "TIME", cell: (e) => e.time },
+  { header: "STAGE", cell: (e) => e.stage },
+  { header: "CHANGE", cell: (e) => e.changeId },
+  { header: "KIND", cell: (e) => e.kind },
+  { header: "DETAIL", cell: (e) => e.detail },
+];
+
+/** The API's verify answer (the offline result also carries the head hash). */
+type VerifyAnswer = { ok: true; lines: number; head?: string } | { ok: false; line: number; reason: string };
+
+/** Verifies the audit log of `stateDir` directly, with no server. */
+export function verifyOffline(stateDir: string): Promise<VerifyResult> {
+  return verifyAuditFile(`${stateDir}/${AUDIT_LOG_FILE}`);
+}
+
+/** The one line a verification result is reported as. */
+export function describeVerification(result: VerifyAnswer, where: string): string {
+  if (result.ok) {
+    return `audit chain ok: ${result.lines} line${result.lines === 1 ? "" : "s"} verified (${where})`;
+  }
+  return result.line === 0
+    ? `audit chain broken (${where}): ${result.reason}`
+    : `audit chain broken at line ${result.line} (${where}): ${result.reason}`;
+}
+
+/** Registers `audit` and `audit verify` on `program`. */
+export function registerAuditCommands(program: Command, io: CliIo): void {
+  const audit = withClientFlags(
+    program.command("audit")
+      .description("show the gateway audit log (most recent last)")
+      .option("--limit <n>", `how many of the latest entries (1-${MAX_AUDIT_LIMIT})`, parseLimit, 100)
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: ClientFlags & { limit: number; json?: boolean }) => {
+    const rows = await ApiClient.fromFlags(opts).get<AuditEntry[]>("/v1/audit", {
+      query: { limit: opts.limit },
+    });
+    printListing(io, opts, rows, AUDIT_COLUMNS, "The audit log is empty.");
+  });
+
+  withClientFlags(
+    audit.command("verify")
+      .description("check the audit log's hash chain (through the API, or the file itself with --offline)")
+      .option("--offline", "read <state-dir>/audit.jsonl directly; no server needed")
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: ClientFlags & { offline?: boolean; json?: boolean }) => {
+    let result: VerifyAnswer;
+    let where: string;
+    if (opts.offline) {
+      const stateDir = opts.stateDir ?? defaultStateDir();
+      where = `${stateDir}/${AUDIT_LOG_FILE}`;
+      result = await verifyOffline(stateDir);
+    } else {
+      const client = ApiClient.fromFlags(opts);
+      where = client.baseUrl;
+      result = await client.get<VerifyAnswer>("/v1/audit/verify");
+    }
+    if (opts.json) printJson(io, result);
+    else if (result.ok) io.out(describeVerification(result, where));
+    if (!result.ok) throw new CliError(describeVerification(result, where), 2);
+  });
+}

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../tests/support/mod.ts";
+import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
+import { ControlPlane, DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
+import { parseLimit } from "./audit.ts";
+import { captureIo } from "./output.ts";
+import { runCli } from "./program.ts";
+
+Deno.test("--limit is a whole number from 1 to 2000", () => {
+  assert.equal(parseLimit("25"), 25);
+  for (const bad of ["0", "2001", "-3", "1.5", "ten", ""]) {
+    assert.throws(() => parseLimit(bad), /--limit must be/);
+  }
+});
+
+Deno.test("audit verify --offline reads the file with no server, and reports a break on one line", async () => {
+  using dir = tempDir();
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true });
+  const rec = await plane.gateway.submit({
+    kind: "persona",
+    agentGroupId: DEMO_AGENT_ID,
+    requestedBy: "test",
+    after: { soul: "calm" },
+  });
+  await plane.gateway.decide(rec.request.id, "reject", "test:human");
+  await plane.close();
+
+  const ok = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], ok), 0);
+  assert.deepEqual(ok.stdout, [`audit chain ok: 3 lines verified (${dir.path}/${AUDIT_LOG_FILE})`]);
+
+  const json = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path, "--json"], json), 0);
+  assert.equal(JSON.parse(json.stdout.join("\n")).lines, 3);
+
+  // Drop the middle line: the chain no longer links.
+  const path = `${dir.path}/${AUDIT_LOG_FILE}`;
+  const lines = Deno.readTextFileSync(path).split("\n");
+  Deno.writeTextFileSync(path, [lines[0], ...lines.slice(2)].join("\n"));
+  const broken = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], broken), 2);
+  assert.deepEqual(broken.stdout, []);
+  assert.equal(broken.stderr.length, 1);
+  assert.match(broken.stderr[0], /^ironclaw: audit chain broken at line 2 \(.*\): prev does not match/);
+});

@@ -1,0 +1,153 @@
+/**
+ * `ironclaw doctor`: checks an installation, one line each, with a fix hint
+ * on every failure; exits non-zero when any check fails.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
+import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
+import { defaultStateDir } from "../src/control_plane/mod.ts";
+import { MASTER_KEY_FILE, MasterKeyError, readMasterKeyFile } from "../src/keys/mod.ts";
+import { describeVerification, verifyOffline } from "./audit.ts";
+import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
+import { CliError, describeError } from "./errors.ts";
+import { type CliIo, printJson } from "./output.ts";
+
+/** One check's outcome. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** How to fix a failure. */
+  fix?: string;
+}
+
+type Outcome = Omit<CheckResult, "name">;
+
+const pass = (detail: string): Outcome => ({ ok: true, detail });
+const fail = (detail: string, fix: string): Outcome => ({ ok: false, detail, fix });
+
+/** libsqlcipher loads, keys a database and reports its cipher version. */
+export function checkSqlcipher(library: string = resolveLibraryPath()): Outcome {
+  try {
+    using db = Database.open(":memory:", {
+      library,
+      key: crypto.getRandomValues(new Uint8Array(32)),
+      create: true,
+    });
+    const version = Object.values(db.get("PRAGMA cipher_version") ?? {})[0];
+    if (typeof version !== "string" || !version) {
+      return fail(`${library} loads but reports no cipher version (not SQLCipher?)`, rebuildHint);
+    }
+    return pass(`SQLCipher ${version} (${library})`);
+  } catch (err) {
+    return fail(`cannot load ${library}: ${describeError(err)}`, rebuildHint);
+  }
+}
+
+const rebuildHint = "run `scripts/deno task setup`, or set IRONCLAW_SQLCIPHER_LIB to a libsqlcipher.so";
+const createHint = (dir: string) => `run \`ironclaw serve --state-dir ${dir}\` once to create it`;
+
+/** The state directory exists and is owner-only (0700). */
+export function checkStateDir(stateDir: string): Outcome {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(stateDir);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return fail(`${stateDir} does not exist`, createHint(stateDir));
+    return fail(`${stateDir}: ${describeError(err)}`, `check the permissions of ${stateDir}`);
+  }
+  if (!info.isDirectory) {
+    return fail(`${stateDir} is not a directory`, "pass --state-dir of a state directory");
+  }
+  const mode = (info.mode ?? 0) & 0o777;
+  if (mode !== 0o700) {
+    return fail(`${stateDir} has mode ${octal(mode)}, not 0700`, `chmod 700 ${stateDir}`);
+  }
+  return pass(`${stateDir} (0700)`);
+}
+
+/** The master key file is present, owner-only (0600) and well-formed. */
+export async function checkMasterKey(stateDir: string): Promise<Outcome> {
+  const path = `${stateDir}/${MASTER_KEY_FILE}`;
+  try {
+    (await readMasterKeyFile(path)).fill(0);
+    return pass(`${path} (0600)`);
+  } catch (err) {
+    const message = describeError(err);
+    if (!(err instanceof MasterKeyError)) return fail(message, `check the permissions of ${path}`);
+    if (err.kind === "missing") return fail(message, createHint(stateDir));
+    if (err.kind === "permissions") return fail(message, `chmod 600 ${path}`);
+    return fail(message, "restore the master key file from your backup");
+  }
+}
+
+/** The audit log's hash chain verifies. */
+export async function checkAuditChain(stateDir: string): Promise<Outcome> {
+  const where = `${stateDir}/${AUDIT_LOG_FILE}`;
+  try {
+    const result = await verifyOffline(stateDir);
+    if (result.ok) return pass(describeVerification(result, where));
+    if (result.line === 0) return fail(describeVerification(result, where), createHint(stateDir));
+    return fail(
+      describeVerification(result, where),
+      "the log was altered or torn: keep a copy for investigation and restore it from backup",
+    );
+  } catch (err) {
+    return fail(`${where}: ${describeError(err)}`, `check the permissions of ${where}`);
+  }
+}
+
+/** The API answers, and accepts our token. */
+export async function checkApi(client: ApiClient): Promise<Outcome> {
+  try {
+    await client.get("/healthz");
+  } catch (err) {
+    return fail(describeError(err), "start it with `ironclaw serve`, or pass --api-url");
+  }
+  try {
+    await client.get("/v1/changes/pending");
+  } catch (err) {
+    return fail(
+      `${client.baseUrl} is up but refused us: ${describeError(err)}`,
+      "set IRONCLAW_API_TOKEN or --state-dir",
+    );
+  }
+  return pass(`${client.baseUrl} answers and accepts the token`);
+}
+
+/** Runs every check, in order. */
+export async function runChecks(stateDir: string, client: ApiClient): Promise<CheckResult[]> {
+  return [
+    { name: "sqlcipher", ...checkSqlcipher() },
+    { name: "state-dir", ...checkStateDir(stateDir) },
+    { name: "master-key", ...await checkMasterKey(stateDir) },
+    { name: "audit-chain", ...await checkAuditChain(stateDir) },
+    { name: "api", ...await checkApi(client) },
+  ];
+}
+
+/** One line per check: `ok`/`FAIL`, the check, what was found, and the fix. */
+export function describeCheck(c: CheckResult): string {
+  return `${c.ok ? "ok  " : "FAIL"}  ${c.name.padEnd(11)}  ${c.detail}${c.ok ? "" : ` — fix: ${c.fix}`}`;
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, "0")}`;
+}
+
+/** Registers `doctor` on `program`. */
+export function registerDoctorCommand(program: Command, io: CliIo): void {
+  withClientFlags(
+    program.command("doctor")
+      .description("check libsqlcipher, state directory and key modes, the audit chain and the API")
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: ClientFlags & { json?: boolean }) => {
+    const results = await runChecks(opts.stateDir ?? defaultStateDir(), ApiClient.fromFlags(opts));
+    if (opts.json) printJson(io, results);
+    else for (const r of results) io.out(describeCheck(r));
+    const failed = results.filter((r) => !r.ok).length;
+    if (failed) throw new CliError(`${failed} check${failed === 1 ? "" : "s"} failed`);
+  });
+}

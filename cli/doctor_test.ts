@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../tests/support/mod.ts";
+import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
+import { ControlPlane, DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
+import { MASTER_KEY_FILE } from "../src/keys/mod.ts";
+import { ApiClient } from "./client.ts";
+import {
+  checkApi,
+  checkAuditChain,
+  checkMasterKey,
+  checkSqlcipher,
+  checkStateDir,
+  describeCheck,
+} from "./doctor.ts";
+import { captureIo } from "./output.ts";
+import { runCli } from "./program.ts";
+import { closedPortUrl } from "./test_helpers.ts";
+
+/** A state directory with a decided change in its audit log. */
+async function populatedStateDir(path: string): Promise<void> {
+  const plane = await ControlPlane.open({ stateDir: path, dev: true });
+  const rec = await plane.gateway.submit({
+    kind: "enabled_tools",
+    agentGroupId: DEMO_AGENT_ID,
+    requestedBy: "test",
+    after: ["read_file"],
+  });
+  await plane.gateway.decide(rec.request.id, "approve", "test:human");
+  await plane.close();
+}
+
+Deno.test("libsqlcipher is found and reports its cipher version; a wrong library fails with a hint", () => {
+  const ok = checkSqlcipher();
+  assert.equal(ok.ok, true);
+  assert.match(ok.detail, /^SQLCipher 4\.5\.5 community \(/);
+  const bad = checkSqlcipher("/nonexistent/libsqlcipher.so");
+  assert.equal(bad.ok, false);
+  assert.match(bad.fix!, /task setup/);
+});
+
+Deno.test("a healthy state directory passes; loose modes fail with the chmod to run", async () => {
+  using dir = tempDir();
+  await populatedStateDir(dir.path);
+  assert.equal(checkStateDir(dir.path).ok, true);
+  assert.equal((await checkMasterKey(dir.path)).ok, true);
+  const audit = await checkAuditChain(dir.path);
+  assert.equal(audit.ok, true, audit.detail);
+  assert.match(audit.detail, /4 lines verified/);
+
+  Deno.chmodSync(dir.path, 0o755);
+  const loose = checkStateDir(dir.path);
+  assert.deepEqual([loose.ok, loose.fix], [false, `chmod 700 ${dir.path}`]);
+  assert.match(loose.detail, /mode 0755/);
+
+  Deno.chmodSync(`${dir.path}/${MASTER_KEY_FILE}`, 0o640);
+  const key = await checkMasterKey(dir.path);
+  assert.deepEqual([key.ok, key.fix], [false, `chmod 600 ${dir.path}/${MASTER_KEY_FILE}`]);
+});
+
+Deno.test("a tampered audit line fails the audit check", async () => {
+  using dir = tempDir();
+  await populatedStateDir(dir.path);
+  const path = `${dir.path}/${AUDIT_LOG_FILE}`;
+  Deno.writeTextFileSync(
+    path,
+    Deno.readTextFileSync(path).replace('"read_file"', '"read_fila"').replace("test:human", "test:humax"),
+  );
+  const audit = await checkAuditChain(dir.path);
+  assert.equal(audit.ok, false);
+  assert.match(audit.detail, /broken at line \d/);
+});
+
+Deno.test("a missing state directory and an unreachable API fail with how to fix them", async () => {
+  using dir = tempDir();
+  const missing = `${dir.path}/none`;
+  const results = [checkStateDir(missing), await checkMasterKey(missing), await checkAuditChain(missing)];
+  for (const r of results) {
+    assert.deepEqual([r.ok, r.fix], [
+      false,
+      `run \`ironclaw serve --state-dir ${missing}\` once to create it`,
+    ]);
+  }
+  const api = await checkApi(new ApiClient(closedPortUrl(), undefined));
+  assert.equal(api.ok, false);
+  assert.match(
+    describeCheck({ name: "api", ...api }),
+    /^FAIL {2}api {10}cannot reach .* — fix: start it with `ironclaw serve`/,
+  );
+});
+
+Deno.test("doctor prints one line per check and exits non-zero on a failure", async () => {
+  using dir = tempDir();
+  await populatedStateDir(dir.path);
+  const io = captureIo();
+  const code = await runCli(["doctor", "--state-dir", dir.path, "--api-url", closedPortUrl()], io);
+  assert.equal(code, 1);
+  assert.deepEqual(io.stdout.map((l) => l.slice(0, 17)), [
+    "ok    sqlcipher  ",
+    "ok    state-dir  ",
+    "ok    master-key ",
+    "ok    audit-chain",
+    "FAIL  api        ",
+  ]);
+  assert.deepEqual(io.stderr, ["ironclaw: 1 check failed"]);
+});

@@ -1,0 +1,100 @@
+/**
+ * `ironclaw serve`: opens the control plane over its state directory, serves
+ * the HTTP API until SIGINT or SIGTERM, then shuts down cleanly.
+ *
+ * The HTTP stack is imported when `serve` runs, so client commands never
+ * load it.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
+import { configureLogging } from "../src/log/mod.ts";
+import { CliError } from "./errors.ts";
+import type { CliIo } from "./output.ts";
+
+/** `serve`'s flags. */
+export interface ServeFlags {
+  stateDir?: string;
+  apiAddr?: string;
+  dev?: boolean;
+}
+
+/** True for names and addresses that only this machine can reach. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/**
+ * Runs the control plane until `stop` aborts (by default: SIGINT or
+ * SIGTERM). Resolves once the API has drained and the plane is closed.
+ */
+export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal): Promise<void> {
+  const api = await import("../src/api/mod.ts");
+  const addrText = flags.apiAddr ?? api.DEFAULT_API_ADDR;
+  let addr: { hostname: string; port: number };
+  try {
+    addr = api.parseApiAddr(addrText);
+  } catch (err) {
+    throw new CliError(`--api-addr ${addrText}: ${(err as Error).message}`);
+  }
+  if (flags.dev && !isLoopbackHost(addr.hostname)) {
+    throw new CliError(
+      `--dev listens on loopback only; refusing --api-addr ${addrText} (use 127.0.0.1:PORT)`,
+    );
+  }
+  const stateDir = flags.stateDir ?? defaultStateDir();
+  await configureLogging();
+  const plane = await ControlPlane.open({ stateDir, dev: flags.dev });
+  const signals = new AbortController();
+  const onSignal = () => signals.abort();
+  if (!stop) {
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+  }
+  try {
+    const { token, source } = await resolveApiToken(stateDir);
+    if (source === "minted") {
+      io.out(`API token (shown once; kept in ${stateDir}/${API_TOKEN_FILE}, mode 0600): ${token}`);
+    }
+    let server: import("../src/api/mod.ts").ApiServer;
+    try {
+      server = api.startApiServer(plane, { token, hostname: addr.hostname, port: addr.port });
+    } catch (err) {
+      if (err instanceof Deno.errors.AddrInUse) {
+        throw new CliError(`cannot listen on ${addrText}: address in use`);
+      }
+      throw err;
+    }
+    const stopped = stop ?? signals.signal;
+    io.out(`ironclaw ${flags.dev ? "(dev) " : ""}listening on ${server.url} — state in ${stateDir}`);
+    await Promise.race([
+      server.finished,
+      new Promise<void>((resolve) => {
+        if (stopped.aborted) resolve();
+        stopped.addEventListener("abort", () => resolve(), { once: true });
+      }),
+    ]);
+    await server.shutdown();
+    await server.finished;
+    io.out("ironclaw stopped");
+  } finally {
+    if (!stop) {
+      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
+    }
+    await plane.close();
+  }
+}
+
+/** Registers `serve` on `program`. */
+export function registerServeCommand(program: Command, io: CliIo): void {
+  program.command("serve")
+    .description("run the control plane and its HTTP API until SIGINT/SIGTERM")
+    .option("--state-dir <dir>", "state directory (default $IRONCLAW_STATE_DIR or ~/.local/state/ironclaw)")
+    .option(
+      "--api-addr <host:port>",
+      "where the API listens (default 127.0.0.1:8787; a tailnet address in production)",
+    )
+    .option("--dev", "development: loopback only, embedded defaults and the ready `demo` agent")
+    .action((opts: ServeFlags) => runServe(io, opts));
+}

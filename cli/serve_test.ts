@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { tempDir } from "../tests/support/mod.ts";
+import { lockHolder } from "../src/control_plane/mod.ts";
+import { captureIo } from "./output.ts";
+import { runCli } from "./program.ts";
+import { isLoopbackHost, runServe } from "./serve.ts";
+
+Deno.test("loopback means 127/8, ::1 and localhost only", () => {
+  for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]) {
+    assert.ok(isLoopbackHost(h), h);
+  }
+  for (const h of ["0.0.0.0", "::", "100.64.0.7", "128.0.0.1", "127.0.0.1.example.com", "localhost.evil"]) {
+    assert.ok(!isLoopbackHost(h), h);
+  }
+});
+
+Deno.test("serve --dev refuses a non-loopback address before touching the state directory", async () => {
+  using dir = tempDir();
+  for (const addr of ["0.0.0.0:8787", "100.64.0.7:8787", "[::]:8787"]) {
+    const io = captureIo();
+    const code = await runCli(["serve", "--dev", "--state-dir", `${dir.path}/s`, "--api-addr", addr], io);
+    assert.equal(code, 1, addr);
+    assert.deepEqual(io.stderr, [
+      `ironclaw: --dev listens on loopback only; refusing --api-addr ${addr} (use 127.0.0.1:PORT)`,
+    ]);
+  }
+  const io = captureIo();
+  assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--api-addr", "nonsense"], io), 1);
+  assert.match(io.stderr[0], /^ironclaw: --api-addr nonsense: invalid API address/);
+  assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+});
+
+Deno.test("serve mints the token once, serves until stopped, and releases the state directory", async () => {
+  using dir = tempDir();
+  const stateDir = `${dir.path}/s`;
+  const stop = new AbortController();
+  const io = captureIo();
+  // Resolves with the URL when the listening line is written.
+  const { promise: listening, resolve } = Promise.withResolvers<string>();
+  const watched = {
+    ...io,
+    out: (line: string) => {
+      io.out(line);
+      const url = /listening on (\S+)/.exec(line)?.[1];
+      if (url) resolve(url);
+    },
+  };
+  const running = runServe(watched, { dev: true, stateDir, apiAddr: "127.0.0.1:0" }, stop.signal);
+  const url = await Promise.race([
+    listening,
+    running.then(() => Promise.reject(new Error("serve returned early"))),
+  ]);
+  const token = Deno.readTextFileSync(`${stateDir}/api-token`).trim();
+  assert.ok(
+    io.stdout[0].startsWith(`API token (shown once; kept in ${stateDir}/api-token, mode 0600): ${token}`),
+  );
+  const res = await fetch(`${url}/v1/registry/agent-groups`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.deepEqual((await res.json()).map((g: { id: string }) => g.id), ["demo"]);
+  stop.abort();
+  await running;
+  assert.equal(io.stdout.at(-1), "ironclaw stopped");
+  assert.equal(lockHolder(stateDir), undefined);
+
+  // Second run: the stored token is used and not shown again.
+  const again = captureIo();
+  const second = new AbortController();
+  second.abort();
+  await runServe(again, { stateDir, apiAddr: "127.0.0.1:0" }, second.signal);
+  assert.ok(!again.stdout.some((l) => l.includes(token)));
+});

@@ -1,0 +1,81 @@
+/**
+ * `ironclaw status`: what a running control plane says about itself:
+ * health and version, readiness, agents, changes waiting for a human, and
+ * the isolator it reports.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import type { ChangeRecord } from "../contract/gateway.ts";
+import type { AgentGroup } from "../src/registry/schemas.ts";
+import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
+import type { CliIo } from "./output.ts";
+import { printJson } from "./output.ts";
+
+/** The status report (`--json` prints exactly this). */
+export interface StatusReport {
+  url: string;
+  version: string | null;
+  ready: boolean;
+  readyReason: string | null;
+  agents: number;
+  pendingChanges: number;
+  /** The isolator the API reports, or null when it reports none. */
+  isolator: string | null;
+}
+
+interface Health {
+  status?: string;
+  version?: string;
+  isolator?: string;
+}
+
+interface Readiness {
+  status?: string;
+  reason?: string;
+  isolator?: string;
+}
+
+/** Gathers the report from the API. */
+export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
+  const health = await client.get<Health>("/healthz");
+  const readiness = (await client.request<Readiness>("GET", "/readyz", {}, [503])).body ?? {};
+  const ready = readiness.status === "ready";
+  const [agents, pending] = await Promise.all([
+    client.get<AgentGroup[]>("/v1/registry/agent-groups"),
+    client.get<ChangeRecord[]>("/v1/changes/pending"),
+  ]);
+  return {
+    url: client.baseUrl,
+    version: health.version ?? null,
+    ready,
+    readyReason: ready ? null : readiness.reason ?? readiness.status ?? "unknown",
+    agents: agents.length,
+    pendingChanges: pending.length,
+    isolator: health.isolator ?? readiness.isolator ?? null,
+  };
+}
+
+/** The report as lines for people. */
+export function describeStatus(s: StatusReport): string[] {
+  return [
+    `control plane: ${s.url} (version ${s.version ?? "unknown"})`,
+    `ready:         ${s.ready ? "yes" : `no (${s.readyReason})`}`,
+    `agents:        ${s.agents}`,
+    `pending:       ${s.pendingChanges} change${s.pendingChanges === 1 ? "" : "s"} awaiting approval`,
+    `isolator:      ${s.isolator ?? "not reported by the API"}`,
+  ];
+}
+
+/** Registers `status` on `program`. */
+export function registerStatusCommand(program: Command, io: CliIo): void {
+  withClientFlags(
+    program.command("status")
+      .description("readiness, version, agents and pending changes of the running control plane")
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: ClientFlags & { json?: boolean }) => {
+    const report = await gatherStatus(ApiClient.fromFlags(opts));
+    if (opts.json) return printJson(io, report);
+    for (const line of describeStatus(report)) io.out(line);
+  });
+}
