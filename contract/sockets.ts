@@ -20,6 +20,32 @@ export const DOORBELL_SOCKET_NAME = "doorbell.sock";
 export const DOORBELL = { inbound: 0x69, outbound: 0x6f } as const;
 
 /**
+ * The queue lease: the host is the lock authority over a session's two queue
+ * files, because SQLite's POSIX locks do not cross a gVisor boundary (the
+ * Sentry keeps the agent's locks to itself). The agent holds a lease around
+ * every transaction it runs on either file, its opens included.
+ */
+export const LEASE_SOCKET_NAME = "lease.sock";
+
+/**
+ * Lease bytes, in strict lockstep per connection: the agent sends
+ * {@link LEASE.acquire}, waits for {@link LEASE.granted}, runs its
+ * transaction, then sends {@link LEASE.release}. Any other byte, an acquire
+ * while one is pending or held, or a release of nothing is refused: the host
+ * hangs up, which also ends whatever lease the connection held. A hang-up is
+ * the only way the host revokes a lease (after {@link LEASE_CAP_MS}).
+ */
+export const LEASE = { acquire: 0x61, release: 0x72, granted: 0x67 } as const;
+
+/**
+ * The longest a lease lasts. After it the host hangs up on the holder and
+ * takes the files back (it already treats outbound as untrusted), so a hung
+ * or hostile agent cannot stall the host. An honest agent's transactions are
+ * a few small statements.
+ */
+export const LEASE_CAP_MS = 5000;
+
+/**
  * The offline mock model's upstream host. It speaks the Anthropic Messages
  * API (and OpenAI Chat Completions) through the same proxy as real
  * providers, so dev mode exercises the agent's real SDK path.

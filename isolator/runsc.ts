@@ -72,6 +72,11 @@ export class RunscIsolator implements Isolator {
 
   #globalFlags(runtime: string): string[] {
     // --host-uds=open: the agent may connect to host sockets bound in, never create them.
+    // --file-access-mounts=shared (runsc's default, pinned): the Sentry revalidates its caches of the
+    // bind-mounted queue directories, so the agent sees the host's committed inbound writes and the
+    // host's journal come and go. --overlay2=none: writes to mounts must reach the host files, never a
+    // sandbox-private overlay (later runsc releases overlay the root by default; mounts must stay out).
+    // SQLite's POSIX locks still stay inside the Sentry: the queue lease (contract/sockets.ts) covers that.
     return [
       "--root",
       runtime,
@@ -80,6 +85,8 @@ export class RunscIsolator implements Isolator {
       "--network=none",
       "--oci-seccomp",
       "--host-uds=open",
+      "--file-access-mounts=shared",
+      "--overlay2=none",
     ];
   }
 

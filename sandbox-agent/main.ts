@@ -1,7 +1,8 @@
 /**
  * The sandbox agent: the program the isolator launches (`ENTRYPOINTS.agent`)
  * under the contract's permission flags. It reads its key, opens inbound
- * read-only and outbound read-write, and runs the loop until SIGTERM or
+ * read-only and outbound read-write (in a queue-lease turn, like every
+ * queue transaction it runs), and runs the loop until SIGTERM or
  * SIGINT. A bad start (flags, key, queue) is one line on stderr and exit
  * code 2; a corruption streak ends the loop with exit code 1, and the host
  * respawns the agent.
@@ -17,10 +18,10 @@ import {
   type OutboundWriter,
 } from "../contract/queue/sandbox.ts";
 import { QUEUE_FILES } from "../contract/schema.ts";
-import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../contract/sockets.ts";
+import { DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "../contract/sockets.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
-import { jsonLogger } from "./log.ts";
-import { AgentLoop, Doorbell, Heartbeat, systemPrompt } from "./loop/mod.ts";
+import { jsonLogger, type Logger } from "./log.ts";
+import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
 import { createModelClient, hideDeniedEnvironment } from "./model/mod.ts";
 import { builtinRegistry, Jail } from "./tools/mod.ts";
 
@@ -87,13 +88,33 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   // The SDKs read optional variables; under --deny-env they must see none rather than throw.
   hideDeniedEnvironment();
   const log = jsonLogger((line) => console.error(line));
-  using queues = openQueues(layout, readSessionKey(layout.keyFile));
+  const key = readSessionKey(layout.keyFile);
+  const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, log);
+  try {
+    // Opening reads both files (and may roll back an interrupted outbound write): a lease turn too.
+    using queues = await lease.run(() => openQueues(layout, key));
+    await runLoop(config, queues, lease, log, signal);
+  } finally {
+    lease.close();
+  }
+}
+
+async function runLoop(
+  config: AgentConfig,
+  queues: Queues,
+  lease: LeaseClient,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  const { layout } = config;
   const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log);
   doorbell.start();
   try {
     const loop = new AgentLoop({
-      inbound: queues.inbound,
-      outbound: queues.outbound,
+      // A queue call outside a lease turn throws rather than racing the host.
+      inbound: leased(queues.inbound, lease, "inbound"),
+      outbound: leased(queues.outbound, lease, "outbound"),
+      lease,
       model: createModelClient({
         provider: config.provider,
         model: config.model,

@@ -49,3 +49,17 @@ export class CorruptionStreak {
     return this.#count;
   }
 }
+
+/** SQLITE_READONLY_ROLLBACK: a read-only connection found a hot journal it may not roll back. */
+export const SQLITE_READONLY_ROLLBACK = 776;
+
+/**
+ * True when a read-only connection failed because the file needs a rollback
+ * it may not perform: a hot journal left by a writer that stopped
+ * mid-transaction (or one that wrote without the queue lease). SQLite words
+ * it "attempt to write a readonly database". It is transient, not damage: the
+ * file's writer rolls the journal back when it next opens the file.
+ */
+export function isHotJournal(err: unknown): boolean {
+  return err instanceof SqliteError && (err.code === SQLITE_READONLY_ROLLBACK || err.kind === "read_only");
+}

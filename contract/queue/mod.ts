@@ -19,6 +19,8 @@ export {
   CorruptionStreak,
   CorruptionStreakError,
   isCorruption,
+  isHotJournal,
+  SQLITE_READONLY_ROLLBACK,
 } from "./corruption.ts";
 export { queuePaths } from "./open.ts";
 export type { QueueOpenOptions, QueuePaths } from "./open.ts";

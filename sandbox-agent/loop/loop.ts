@@ -8,13 +8,17 @@
  * actions the tools produced. Every privileged wish leaves as a `system`
  * row: nothing here can apply anything.
  *
+ * Every touch of the queue files happens inside a {@link QueueLease} turn
+ * the host grants: a few synchronous statements each, never across a model
+ * or tool call, so the host waits on the agent for milliseconds at most.
+ *
  * @module
  */
 import { systemActionName } from "../../contract/actions.ts";
 import { newMessageId } from "../../contract/ids.ts";
 import { CorruptionStreakError } from "../../contract/queue/mod.ts";
 import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox.ts";
-import type { MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
+import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
 import {
   type Block,
   type Message,
@@ -30,6 +34,7 @@ import type { OutboundChat, ToolContext } from "../tools/tool.ts";
 import { ModelBreaker } from "./backoff.ts";
 import type { Doorbell } from "./doorbell.ts";
 import type { Heartbeat } from "./heartbeat.ts";
+import { type QueueLease, UNLEASED } from "./lease.ts";
 import {
   appendExchange,
   type Exchange,
@@ -61,6 +66,8 @@ export interface LoopOptions {
   pollMs: number;
   /** Wakes the loop early; without one it polls on its timer. */
   doorbell?: Doorbell;
+  /** The host's queue lease around every queue transaction; without one queue calls run at once. */
+  lease?: QueueLease;
   maxModelTurns?: number;
   breaker?: ModelBreaker;
   historyLimits?: HistoryLimits;
@@ -79,11 +86,13 @@ interface Answer {
 /** The agent loop. */
 export class AgentLoop {
   #o: LoopOptions;
+  #lease: QueueLease;
   #store: StateStore;
   #breaker: ModelBreaker;
-  #buffer: MessageIn[];
-  #done: Set<string>;
-  #history: Exchange[];
+  #buffer: MessageIn[] = [];
+  #done = new Set<string>();
+  #history: Exchange[] = [];
+  #restored = false;
   #firstPoll = true;
   /** Set while an engagement's model turn has failed and must be retried. */
   #retry = false;
@@ -92,13 +101,20 @@ export class AgentLoop {
 
   constructor(options: LoopOptions) {
     this.#o = options;
+    this.#lease = options.lease ?? UNLEASED;
     this.#store = new StateStore(options.outbound, options.log);
     this.#breaker = options.breaker ?? new ModelBreaker({ baseMs: options.pollMs });
-    const state = this.#store.load();
+  }
+
+  /** Reads the saved state back, once, before the first poll. */
+  async #restore(): Promise<void> {
+    if (this.#restored) return;
+    const state = await this.#lease.run(() => this.#store.load());
     this.#buffer = state.buffer;
     this.#done = new Set(state.doneIds);
     this.#history = state.history;
-    options.log.info("state.restored", {
+    this.#restored = true;
+    this.#o.log.info("state.restored", {
       buffered: this.#buffer.length,
       done: this.#done.size,
       history: this.#history.length,
@@ -138,18 +154,21 @@ export class AgentLoop {
   /** One poll. Throws a {@link ModelError} when an engagement's model turn fails (the batch is kept). */
   async poll(): Promise<PollOutcome> {
     this.#o.heartbeat.beat();
-    const pending = this.#o.inbound.pendingMessages();
+    await this.#restore();
+    await this.#lease.run(() => {
+      const pending = this.#o.inbound.pendingMessages();
+      // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
+      const pendingIds = new Set<string>(pending.map((m) => m.id));
+      for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
+      const buffered = new Set(this.#buffer.map((m) => m.id));
+      const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
+      if (fresh.length > 0) {
+        this.#buffer.push(...fresh);
+        this.#store.save("buffer", this.#buffer);
+      }
+    });
     const first = this.#firstPoll;
     this.#firstPoll = false;
-    // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
-    const pendingIds = new Set<string>(pending.map((m) => m.id));
-    for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
-    const buffered = new Set(this.#buffer.map((m) => m.id));
-    const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
-    if (fresh.length > 0) {
-      this.#buffer.push(...fresh);
-      this.#store.save("buffer", this.#buffer);
-    }
     if (this.#buffer.length === 0) return "idle";
     if (!first && !this.#retry && !this.#buffer.some(engages)) return "accumulating";
     try {
@@ -163,47 +182,57 @@ export class AgentLoop {
   async #engage(): Promise<void> {
     const batch = [...this.#buffer];
     this.#o.log.info("engage", { count: batch.length, ids: batch.map((m) => m.id) });
-    this.#o.outbound.markProcessing(batch.map((m) => m.id));
-    const routing = this.#routing();
     const commands = batch.filter((m) => isSlashCommand(m.content));
     const prompts = batch.filter((m) => !isSlashCommand(m.content));
-
-    let reset = false;
-    for (const m of commands) {
-      const result = runSlashCommand(m.content, {
-        toolNames: this.#o.tools.names,
-        buffered: batch.length,
-        historyExchanges: this.#history.length,
-      });
-      if (result.reset) {
-        reset = true;
-        this.#history = [];
-        this.#store.save("history", []);
-        this.#store.markReset();
+    const { routing, reset } = await this.#lease.run(() => {
+      this.#o.outbound.markProcessing(batch.map((m) => m.id));
+      const routing = this.#routing();
+      let reset = false;
+      for (const m of commands) {
+        const result = runSlashCommand(m.content, {
+          toolNames: this.#o.tools.names,
+          buffered: batch.length,
+          historyExchanges: this.#history.length,
+        });
+        if (result.reset) {
+          reset = true;
+          this.#history = [];
+          this.#store.save("history", []);
+          this.#store.markReset();
+        }
+        this.#writeChat(result.reply, m.id, routing);
       }
-      this.#writeChat(result.reply, m.id, routing);
-    }
-    // Commands are answered once, even if the model turn below fails and is retried.
-    this.#complete(commands);
+      // Commands are answered once, even if the model turn below fails and is retried.
+      this.#complete(commands);
+      return { routing, reset };
+    });
 
     if (!reset && prompts.length > 0) {
       this.#retry = true;
       const answer = await this.#respond(formatPrompt(prompts), routing);
       const replyTo = prompts.findLast((m) => m.kind === "chat") ?? prompts[prompts.length - 1];
-      if (answer.text) {
-        this.#writeChat(answer.text, replyTo.id, routing);
-        this.#o.log.info("reply", { in_reply_to: replyTo.id, bytes: byteLength(answer.text) });
-      } else {
-        this.#o.log.info("reply.empty", { in_reply_to: replyTo.id });
-      }
-      for (const action of answer.actions) {
-        this.#write({ kind: "system", content: action, ...routingFields(routing) });
-        this.#o.log.info("system_action", { action: systemActionName(action), bytes: byteLength(action) });
-      }
-      this.#history = appendExchange(this.#history, answer.exchange, this.#o.historyLimits ?? HISTORY_LIMITS);
-      this.#store.save("history", this.#history);
+      await this.#lease.run(() => {
+        if (answer.text) {
+          this.#writeChat(answer.text, replyTo.id, routing);
+          this.#o.log.info("reply", { in_reply_to: replyTo.id, bytes: byteLength(answer.text) });
+        } else {
+          this.#o.log.info("reply.empty", { in_reply_to: replyTo.id });
+        }
+        for (const action of answer.actions) {
+          this.#write({ kind: "system", content: action, ...routingFields(routing) });
+          this.#o.log.info("system_action", { action: systemActionName(action), bytes: byteLength(action) });
+        }
+        this.#history = appendExchange(
+          this.#history,
+          answer.exchange,
+          this.#o.historyLimits ?? HISTORY_LIMITS,
+        );
+        this.#store.save("history", this.#history);
+        this.#complete(prompts);
+      });
+    } else if (prompts.length > 0) {
+      await this.#lease.run(() => this.#complete(prompts));
     }
-    this.#complete(prompts);
     this.#retry = false;
   }
 
@@ -213,7 +242,8 @@ export class AgentLoop {
     const exchange: Message[] = [ask];
     const messages: Message[] = [...historyMessages(this.#history), ask];
     const actions: string[] = [];
-    const ctx = this.#toolContext(routing);
+    const destinations = new DestinationSnapshot();
+    const ctx = this.#toolContext(routing, destinations);
     const tools = this.#o.tools.specs();
     const maxTurns = this.#o.maxModelTurns ?? MAX_MODEL_TURNS;
     // The model may take minutes: keep the heartbeat fresh meanwhile.
@@ -230,13 +260,16 @@ export class AgentLoop {
         messages.push(assistant);
         const calls = reply.content.filter((b) => b.type === "tool_use");
         if (calls.length === 0) return { text: textOf(reply.content).trim(), exchange, actions };
+        // Tools read destinations synchronously: read them in a lease turn before the calls.
+        await this.#lease.run(() => destinations.refresh(() => this.#o.inbound.destinations()));
         const results: Block[] = [];
         for (const call of calls) {
           const result = await this.#o.tools.call(call.name, call.input, ctx);
           const content = result.ok ? result.output.text : result.error;
           this.#o.log.info("tool", { tool: call.name, ok: result.ok, bytes: byteLength(content) });
           if (result.ok && result.output.message) {
-            this.#writeToolMessage(result.output.message);
+            const message = result.output.message;
+            await this.#lease.run(() => this.#writeToolMessage(message));
             await this.#announce();
           }
           if (result.ok && result.output.action) actions.push(result.output.action);
@@ -257,12 +290,12 @@ export class AgentLoop {
     }
   }
 
-  #toolContext(routing: SessionRouting | undefined): ToolContext {
+  #toolContext(routing: SessionRouting | undefined, destinations: DestinationSnapshot): ToolContext {
     return {
       workspace: this.#o.workspace,
       memory: this.#o.memory,
       persona: this.#o.persona,
-      destinations: () => this.#o.inbound.destinations(),
+      destinations: () => destinations.get(),
       routing: () => routing,
     };
   }
@@ -322,6 +355,26 @@ export class AgentLoop {
       if ((rang && bellWakes) || Date.now() >= end) return;
       this.#o.heartbeat.beat();
     }
+  }
+}
+
+/** The destinations as last read from inbound; a failed read is rethrown to the tool that asks. */
+class DestinationSnapshot {
+  #value: Destination[] = [];
+  #error: unknown;
+
+  refresh(read: () => Destination[]): void {
+    try {
+      this.#value = read();
+      this.#error = undefined;
+    } catch (err) {
+      this.#error = err;
+    }
+  }
+
+  get(): Destination[] {
+    if (this.#error !== undefined) throw this.#error;
+    return this.#value;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The agent loop and its parts: state, history, prompts, slash commands,
- * backoff, heartbeat and doorbell.
+ * backoff, heartbeat, doorbell and the queue lease.
  *
  * @module
  */
@@ -11,6 +11,7 @@ export type { BreakerOptions } from "./backoff.ts";
 export { Doorbell } from "./doorbell.ts";
 export type { DoorbellOptions } from "./doorbell.ts";
 export { Heartbeat } from "./heartbeat.ts";
+export { LeaseClient, type LeaseClientOptions, leased, type QueueLease, UNLEASED } from "./lease.ts";
 export * from "./history.ts";
 export { BASE_SYSTEM_PROMPT, formatPrompt, systemPrompt } from "./prompt.ts";
 export { isSlashCommand, runSlashCommand, SLASH_COMMANDS } from "./slash.ts";

@@ -244,8 +244,12 @@ export class Delivery {
     for (const message of batch.messages) {
       if (memory.delivered.has(message.id)) continue;
       try {
-        const handled = await this.#handle(session, writer, message);
-        writer.markDelivered(message.id, handled.platformMessageId ?? null);
+        const handled = await this.#handle(session, message);
+        // A fresh host turn on the queues: the agent may have taken its lease while the row was handled.
+        (await this.#d.queues.inboundWriter(sessionId)).markDelivered(
+          message.id,
+          handled.platformMessageId ?? null,
+        );
         memory.delivered.add(message.id);
         memory.retryLogged.delete(message.id);
         this.#rows?.inc({ outcome: handled.outcome });
@@ -263,7 +267,8 @@ export class Delivery {
         }
       }
     }
-    pass.statusesAdvanced = await this.#mirrorAcks(sessionId, reader.processingAcks(), memory);
+    const acks = (await this.#d.queues.outboundReader(sessionId)).processingAcks();
+    pass.statusesAdvanced = await this.#mirrorAcks(sessionId, acks, memory);
     return pass;
   }
 
@@ -291,9 +296,9 @@ export class Delivery {
   }
 
   /** Handles one row; throws to leave it for the next pass. A {@link Refused} ends it for good. */
-  async #handle(session: Session, writer: InboundWriter, message: MessageOut): Promise<Handled> {
+  async #handle(session: Session, message: MessageOut): Promise<Handled> {
     try {
-      if (message.kind === "system") return await this.#system(session, writer, message);
+      if (message.kind === "system") return await this.#system(session, message);
       const target = this.#target(session, message);
       if (target.channelType === AGENT_CHANNEL) return await this.#agentToAgent(session, message, target);
       return await this.#deliver(session, message, target);
@@ -305,8 +310,9 @@ export class Delivery {
         error: err.message,
       });
       if (err.tellAgent) {
-        writeOnce(writer, {
-          id: await stableId("refused", session.id, message.id),
+        const id = await stableId("refused", session.id, message.id);
+        writeOnce(await this.#d.queues.inboundWriter(session.id), {
+          id,
           kind: "system",
           trigger: 0,
           content: `The host refused your request: ${err.message}`,
@@ -318,7 +324,7 @@ export class Delivery {
 
   // ── System actions ──────────────────────────────────────────────────────
 
-  async #system(session: Session, writer: InboundWriter, message: MessageOut): Promise<Handled> {
+  async #system(session: Session, message: MessageOut): Promise<Handled> {
     const envelope = parseSystemAction(message.content);
     const route = routeAction(envelope.action);
     switch (route.type) {
@@ -327,7 +333,7 @@ export class Delivery {
       case "ask":
         return await this.#ask(session, message);
       case "task":
-        return await this.#manageTask(session, writer, message, route.action, envelope.payload);
+        return await this.#manageTask(session, message, route.action, envelope.payload);
       case "informational":
         return { outcome: "ignored", detail: envelope.action || "(empty)" };
       case "privileged":
@@ -378,7 +384,6 @@ export class Delivery {
 
   async #manageTask(
     session: Session,
-    writer: InboundWriter,
     message: MessageOut,
     action: TaskAction,
     payload: unknown,
@@ -398,8 +403,9 @@ export class Delivery {
     }
     await scheduler?.syncSession(session.id);
     scheduler?.kick();
-    writeOnce(writer, {
-      id: await stableId("tasks", session.id, message.id),
+    const id = await stableId("tasks", session.id, message.id);
+    writeOnce(await this.#d.queues.inboundWriter(session.id), {
+      id,
       kind: "system",
       trigger: 1,
       content: answer,
@@ -476,11 +482,11 @@ export class Delivery {
       targets = [registry.resolveSession(target, chat.id, null, "shared")];
     }
     for (const t of targets) {
-      const writer = await this.#d.queues.inboundWriter(t.id);
+      const id = await stableId("a2a", message.id, t.id);
       writeOnce(
-        writer,
+        await this.#d.queues.inboundWriter(t.id),
         {
-          id: await stableId("a2a", message.id, t.id),
+          id,
           kind: "chat",
           trigger: 1,
           channelType: AGENT_CHANNEL,

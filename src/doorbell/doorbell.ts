@@ -3,11 +3,17 @@
  * wake signals. The host rings (`DOORBELL.inbound`) when an inbound row is
  * waiting; the agent rings back (`DOORBELL.outbound`) after appending an
  * outbound row. Both sides still poll, so a lost ring only costs latency.
+ * Given the session's queue lease, the doorbell also serves it on
+ * `lease.sock` beside its own socket, so whoever starts a session's bell
+ * starts its lock authority too.
  *
  * @module
  */
-import { DOORBELL } from "../../contract/sockets.ts";
+import { dirname } from "node:path";
+import { DOORBELL, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
+import type { QueueLease } from "../session/queue_lease.ts";
 import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { LeaseServer } from "./lease_server.ts";
 
 /** What the host does when the agent rings, and how the socket is exposed. */
 export interface DoorbellOptions {
@@ -15,6 +21,12 @@ export interface DoorbellOptions {
   onOutbound: () => void;
   /** Mode of the socket file (default 0o666, so the sandbox's uid can connect). */
   socketMode?: number;
+  /**
+   * The session's queue lease (`SessionQueueStore.lease`), served on
+   * `lease.sock` in the same directory. Without it the agent falls back to
+   * SQLite's file locks, which do not cross a gVisor boundary.
+   */
+  lease?: QueueLease;
 }
 
 const RING = new Uint8Array([DOORBELL.inbound]);
@@ -32,6 +44,7 @@ export class Doorbell {
   readonly #tasks = new Set<Promise<void>>();
   #listener?: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
   #outboundQueued = false;
+  #leaseServer?: LeaseServer;
 
   constructor(readonly socketPath: string, private readonly options: DoorbellOptions) {}
 
@@ -43,6 +56,18 @@ export class Doorbell {
     this.#listener = listener;
     await Deno.chmod(this.socketPath, this.options.socketMode ?? DEFAULT_SOCKET_MODE);
     this.#track(this.#accept(listener));
+    if (this.options.lease) {
+      const server = new LeaseServer(`${dirname(this.socketPath)}/${LEASE_SOCKET_NAME}`, this.options.lease, {
+        socketMode: this.options.socketMode,
+      });
+      try {
+        await server.start();
+      } catch (err) {
+        await this.close();
+        throw err;
+      }
+      this.#leaseServer = server;
+    }
   }
 
   /** Wakes every connected agent. Never blocks; a dead connection is dropped. */
@@ -50,8 +75,10 @@ export class Doorbell {
     for (const connection of this.#connections) this.#write(connection);
   }
 
-  /** Stops listening, drops every connection and removes the socket. */
+  /** Stops listening, drops every connection and removes the socket (and the lease socket). */
   async close(): Promise<void> {
+    await this.#leaseServer?.close();
+    this.#leaseServer = undefined;
     this.#listener?.close();
     this.#listener = undefined;
     for (const connection of this.#connections) this.#drop(connection);

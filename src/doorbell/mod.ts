@@ -1,10 +1,14 @@
 /**
  * The host side of the doorbell: per-session wake signals over a unix
- * socket, so neither side has to wait for its poll interval.
+ * socket, so neither side has to wait for its poll interval; and the queue
+ * lease server, through which the agent takes its turns on the queue files.
  *
  * @example
  * ```ts
- * const bell = new Doorbell(`${socketDir}/${DOORBELL_SOCKET_NAME}`, { onOutbound: () => delivery.wake() });
+ * const bell = new Doorbell(`${socketDir}/${DOORBELL_SOCKET_NAME}`, {
+ *   onOutbound: () => delivery.wake(),
+ *   lease: queues.lease(sessionId), // also serves lease.sock
+ * });
  * await bell.start();
  * bell.ring(); // after writing an inbound row
  * ```
@@ -12,3 +16,4 @@
  * @module
  */
 export { Doorbell, type DoorbellOptions } from "./doorbell.ts";
+export { LeaseServer, type LeaseServerOptions } from "./lease_server.ts";

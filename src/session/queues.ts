@@ -10,6 +10,13 @@
  * the agent group's destinations and the session's scheduled tasks. Handles
  * are cached until {@link SessionQueueStore.close} (or `forget`).
  *
+ * Each session has a {@link QueueLease}: the host's lock over its two files,
+ * which the agent takes turns on through the lease socket (serve it with
+ * `new Doorbell(path, { lease: store.lease(sid), … })`). Every handle this
+ * store hands out starts a host turn first, so the host's transactions never
+ * overlap the agent's, even under gVisor where SQLite's file locks do not
+ * cross the sandbox boundary.
+ *
  * @module
  */
 import type { SessionKey } from "../../contract/cipher.ts";
@@ -28,6 +35,8 @@ import { type KeyId, sessionKeyId } from "../keys/key_id.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { TaskRow } from "../../contract/rows.ts";
 import type { SessionQueues } from "./types.ts";
+import { guardInboundWriter, guardOutboundReader } from "./guarded_queues.ts";
+import { QueueLease } from "./queue_lease.ts";
 
 /** An acknowledgement as far as status mirroring needs it. */
 export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
@@ -58,6 +67,8 @@ export interface SessionQueueStoreOptions {
   /** Owner to give the queue directories and files (the sandbox's uid), when the host runs as root. */
   sandboxUid?: number;
   sandboxGid?: number;
+  /** The longest an agent's queue lease lasts (default `LEASE_CAP_MS`). */
+  leaseCapMs?: number;
 }
 
 interface Handles {
@@ -67,6 +78,9 @@ interface Handles {
   outbound: OutboundReader;
   /** A second inbound connection for status updates the contract's writer does not offer. */
   status: Database;
+  /** What callers get: the two handles guarded by the session's lease. */
+  guardedInbound: InboundWriter;
+  guardedOutbound: OutboundReader;
 }
 
 const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const;
@@ -75,6 +89,7 @@ const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const
 export class SessionQueueStore implements SessionQueues {
   #o: SessionQueueStoreOptions;
   #sessions = new Map<SessionId, Promise<Handles>>();
+  #leases = new Map<SessionId, QueueLease>();
   #closed = false;
 
   constructor(options: SessionQueueStoreOptions) {
@@ -91,12 +106,32 @@ export class SessionQueueStore implements SessionQueues {
     return (await this.#open(sessionId)).key;
   }
 
-  async inboundWriter(sessionId: SessionId): Promise<InboundWriter> {
-    return (await this.#open(sessionId)).inbound;
+  /**
+   * The session's queue lease: the lock the host and its agent take turns
+   * on. One per session for the life of the store (throws for an unsafe id).
+   */
+  lease(sessionId: SessionId): QueueLease {
+    this.paths(sessionId);
+    let lease = this.#leases.get(sessionId);
+    if (!lease) {
+      lease = new QueueLease({ capMs: this.#o.leaseCapMs });
+      this.#leases.set(sessionId, lease);
+    }
+    return lease;
   }
 
+  /** The inbound writer, in a host turn: use it right after the `await`. */
+  async inboundWriter(sessionId: SessionId): Promise<InboundWriter> {
+    const handles = await this.#open(sessionId);
+    await this.lease(sessionId).hold();
+    return handles.guardedInbound;
+  }
+
+  /** The outbound reader, in a host turn: use it right after the `await`. */
   async outboundReader(sessionId: SessionId): Promise<OutboundReader> {
-    return (await this.#open(sessionId)).outbound;
+    const handles = await this.#open(sessionId);
+    await this.lease(sessionId).hold();
+    return handles.guardedOutbound;
   }
 
   /** True when the session's files exist on disk (without provisioning them). */
@@ -114,7 +149,10 @@ export class SessionQueueStore implements SessionQueues {
     const destinations = this.#destinations(agentGroupId);
     for (const session of this.#o.registry.listSessions(agentGroupId)) {
       const handles = this.#sessions.get(session.id);
-      if (handles) (await handles).inbound.syncDestinations(destinations);
+      if (!handles) continue;
+      const { inbound } = await handles;
+      await this.lease(session.id).hold();
+      inbound.syncDestinations(destinations);
     }
   }
 
@@ -126,6 +164,7 @@ export class SessionQueueStore implements SessionQueues {
   async advanceStatuses(sessionId: SessionId, acks: readonly StatusAck[]): Promise<number> {
     if (acks.length === 0) return 0;
     const { status } = await this.#open(sessionId);
+    await this.lease(sessionId).hold();
     return status.transaction(() => {
       let changed = 0;
       for (const ack of acks) {
@@ -153,6 +192,8 @@ export class SessionQueueStore implements SessionQueues {
     this.#closed = true;
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
+    for (const lease of this.#leases.values()) lease.dispose();
+    this.#leases.clear();
     for (const handles of all) closeHandles(await handles.catch(() => undefined));
   }
 
@@ -172,6 +213,9 @@ export class SessionQueueStore implements SessionQueues {
   async #provision(sessionId: SessionId): Promise<Handles> {
     const session = this.#o.registry.getSession(sessionId);
     const key = await this.#o.keys.getOrCreate(sessionKeyId(sessionId));
+    const lease = this.lease(sessionId);
+    // Provisioning opens (and may roll back) both files: in a host turn, like every other host transaction.
+    await lease.hold();
     const opts = { library: this.#o.library, key };
     const paths = provisionSession(this.#o.root, sessionId, {
       ...opts,
@@ -194,7 +238,15 @@ export class SessionQueueStore implements SessionQueues {
       });
       inbound.syncDestinations(this.#destinations(session.agentGroupId));
       if (this.#o.tasks) inbound.syncTasks(this.#o.tasks.rows(sessionId));
-      return { key, paths, inbound, outbound, status };
+      return {
+        key,
+        paths,
+        inbound,
+        outbound,
+        status,
+        guardedInbound: guardInboundWriter(inbound, lease, paths.inbound),
+        guardedOutbound: guardOutboundReader(outbound, lease, paths.outbound),
+      };
     } catch (err) {
       for (const o of opened.reverse()) o.close();
       throw err;

@@ -1,7 +1,8 @@
 /**
  * The real agent program (`ENTRYPOINTS.agent`), bundled the way the isolator
  * runs it, under exactly the contract's agent flags: the process backend
- * launches it against the host's model proxy (mock upstream) and doorbell.
+ * launches it against the host's model proxy (mock upstream), doorbell and
+ * queue lease.
  * This also proves every npm dependency the agent loads survives
  * `--deny-env` and the scoped `--allow-ffi`.
  */
@@ -9,10 +10,11 @@ import assert from "node:assert/strict";
 import { sessionKeyHex } from "../../contract/cipher.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { agentPermissionFlags, ENTRYPOINTS } from "../../contract/permissions.ts";
-import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { ProcessIsolator } from "../../isolator/mod.ts";
-import { Doorbell } from "../../src/doorbell/mod.ts";
+import { Doorbell, LeaseServer } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";
+import { QueueLease } from "../../src/session/queue_lease.ts";
 import { awaitReply, bundledProgram, probeSession, writeInbound } from "../support/isolator_harness.ts";
 import { fixedKey, LIBRARY } from "../support/mod.ts";
 
@@ -25,6 +27,7 @@ Deno.test("the agent program answers a chat row through the host's mock model, u
   let outboundRings = 0;
   const bell = new Doorbell(`${session.spec.socketDir}/${DOORBELL_SOCKET_NAME}`, {
     onOutbound: () => outboundRings++,
+    lease: new QueueLease(),
   });
   await bell.start();
   const isolator = new ProcessIsolator({ stateDir: `${session.root}/state` });
@@ -45,7 +48,7 @@ Deno.test("the agent program answers a chat row through the host's mock model, u
   }
   const log = await Deno.readTextFile(handle.logPath);
   assert.match(log, /"event":"agent.started"/);
-  assert.doesNotMatch(log, /NotCapable|PermissionDenied/, log);
+  assert.doesNotMatch(log, /NotCapable|PermissionDenied|lease\.unavailable/, log);
 });
 
 /** Runs the source entrypoint under the agent's flags with `layout` and returns its exit code and stderr. */
@@ -71,6 +74,10 @@ Deno.test("a missing or bad key, a missing queue and a bad flag each stop the ag
     socketDir: session.spec.socketDir,
     library: LIBRARY,
   };
+  // The host's lease is there, as in production: the agent's only stderr line is the failure.
+  const lease = new QueueLease();
+  const server = new LeaseServer(`${session.spec.socketDir}/${LEASE_SOCKET_NAME}`, lease);
+  await server.start();
   const expectOneLine = async (pattern: RegExp, extra: string[] = [], at = layout) => {
     const { code, stderr } = await runMain(at, extra);
     assert.equal(code, 2, stderr);
@@ -91,4 +98,6 @@ Deno.test("a missing or bad key, a missing queue and a bad flag each stop the ag
     ...layout,
     keyFile: "relative.key",
   });
+  await server.close();
+  lease.dispose();
 });

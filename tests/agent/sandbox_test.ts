@@ -1,57 +1,120 @@
 /**
  * The real agent program in the two real sandboxes (gVisor and bubblewrap),
- * reaching the host's model proxy (mock upstream) and doorbell through the
+ * behind the host's real message path: the router writes inbound, delivery
+ * reads outbound on its own timer and on every ring (so host reads run while
+ * the agent writes), and replies reach a fake channel. The agent reaches the
+ * model proxy (mock upstream), the doorbell and the queue lease through the
  * sockets bound in at the contract's fixed layout.
+ *
+ * Under gVisor SQLite's file locks do not cross the sandbox boundary; the
+ * queue lease is what keeps the two sides' transactions apart there.
  */
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
 import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { BwrapIsolator, type Isolator, RunscIsolator } from "../../isolator/mod.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
+import type { SandboxHandle } from "../../isolator/types.ts";
+import { HostFixture } from "../../src/delivery/test_host.ts";
 import { Doorbell } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";
-import { awaitReply, bundledProgram, probeSession, writeInbound } from "../support/isolator_harness.ts";
+import { bundledProgram } from "../support/isolator_harness.ts";
+import { LIBRARY } from "../support/mod.ts";
 
 const MAIN = new URL(`../../${ENTRYPOINTS.agent}`, import.meta.url).pathname;
+const MESSAGES = 4;
 
-/**
- * KNOWN FAILURE, runsc ignored until fixed: the host's read-only outbound
- * reader meets the agent's rollback journal as a hot journal ("attempt to
- * write a readonly database"). gVisor keeps the agent's POSIX file locks
- * inside the sandbox, so the host does not see the writer's lock, and the
- * DELETE-journal handshake across the boundary breaks.
- */
-const BACKENDS: [string, (stateDir: string) => Isolator, boolean][] = [
-  ["runsc", (stateDir) => new RunscIsolator({ stateDir, platform: "ptrace" }), true],
-  ["bwrap", (stateDir) => new BwrapIsolator({ stateDir }), false],
+const BACKENDS: [string, (stateDir: string) => Isolator][] = [
+  ["runsc", (stateDir) => new RunscIsolator({ stateDir, platform: "ptrace" })],
+  ["bwrap", (stateDir) => new BwrapIsolator({ stateDir })],
 ];
 
-for (const [kind, make, ignore] of BACKENDS) {
-  Deno.test(
-    { name: `${kind}: the sandboxed agent answers through the host's model proxy`, ignore },
-    async () => {
-      const sessionId = `ses_${kind}`;
-      await using session = await probeSession(sessionId, await bundledProgram(MAIN));
-      const isolator = make(`${session.root}/state`);
-      const check = await isolator.check();
-      assert.ok(check.ok, check.detail);
-      const proxy = new ModelProxy({ credentials: () => undefined });
-      await proxy.openSession(sessionId as SessionId, `${session.spec.socketDir}/${MODEL_SOCKET_NAME}`);
-      const bell = new Doorbell(`${session.spec.socketDir}/${DOORBELL_SOCKET_NAME}`, {
-        onOutbound: () => {},
+/** `promise`, or a failure with the sandbox's log if the sandbox exits first. */
+async function beforeExit<T>(handle: SandboxHandle, promise: Promise<T>): Promise<T> {
+  const exited = handle.exited.then(async (status) => {
+    const log = await Deno.readTextFile(handle.logPath).catch(() => "(no log)");
+    throw new Error(`sandbox exited (${JSON.stringify(status)}) early:\n${log.slice(-4000)}`);
+  });
+  return await Promise.race([promise, exited]);
+}
+
+for (const [kind, make] of BACKENDS) {
+  Deno.test(`${kind}: the sandboxed agent answers message after message while the host delivers`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: `ironclaw-${kind}-` });
+    // A short fallback poll: delivery reads outbound every 20 ms besides each ring.
+    const host = await HostFixture.open(dir, { delivery: { fallbackMs: 20 } });
+    const proxy = new ModelProxy({ credentials: () => undefined });
+    let bell: Doorbell | undefined;
+    let handle: SandboxHandle | undefined;
+    try {
+      host.seedChat();
+      const route = async (text: string) => {
+        const { outcomes } = await host.router.route({
+          channelType: "fake",
+          platformId: "C1",
+          senderHandle: "alice",
+          text,
+        });
+        return outcomes[0].sessionId!;
+      };
+      const sessionId: SessionId = await route("message 1");
+      const paths = host.queues.paths(sessionId);
+      // The agent runs as the sandbox uid: hand it the queue directories and files, as a root host does.
+      for (const path of [paths.inboundDir, paths.inbound, paths.outboundDir, paths.outbound]) {
+        Deno.chownSync(path, SANDBOX_UID, SANDBOX_GID);
+      }
+      for (const sub of ["workspace", "memory", "sockets", "state"]) Deno.mkdirSync(`${dir}/${sub}`);
+      const socketDir = `${dir}/sockets`;
+      await proxy.openSession(sessionId, `${socketDir}/${MODEL_SOCKET_NAME}`);
+      bell = new Doorbell(`${socketDir}/${DOORBELL_SOCKET_NAME}`, {
+        onOutbound: () => host.delivery.notify(sessionId),
+        lease: host.queues.lease(sessionId),
       });
       await bell.start();
-      const handle = await isolator.launch({ ...session.spec, args: ["--provider=mock", "--poll-ms=100"] });
-      try {
-        const id = writeInbound(session, "hello from the host");
-        bell.ring();
-        const reply = await awaitReply(session, handle, id);
-        assert.equal(reply.content, "mock-agent received: hello from the host");
-      } finally {
-        await handle.stop();
-        await bell.close();
-        await proxy.close();
+      const isolator = make(`${dir}/state`);
+      const check = await isolator.check();
+      assert.ok(check.ok, check.detail);
+      host.delivery.start();
+      handle = await isolator.launch({
+        sessionId,
+        inboundDir: paths.inboundDir,
+        outboundDir: paths.outboundDir,
+        key: { bytes: await host.queues.sessionKey(sessionId) },
+        workspaceDir: `${dir}/workspace`,
+        memoryDir: `${dir}/memory`,
+        socketDir,
+        library: LIBRARY,
+        denoPath: Deno.execPath(),
+        program: await bundledProgram(MAIN),
+        args: ["--provider=mock", "--poll-ms=100"],
+      });
+      bell.ring();
+      for (let n = 1; n <= MESSAGES; n++) {
+        if (n > 1) {
+          await route(`message ${n}`);
+          bell.ring();
+        }
+        await beforeExit(handle, host.fake.until(n));
+        assert.equal(
+          host.fake.delivered[n - 1].content,
+          `mock-agent received: message ${n}`,
+        );
       }
-    },
-  );
+      assert.deepEqual(
+        host.fake.delivered.map((m) => m.sessionId),
+        Array(MESSAGES).fill(sessionId),
+        "each reply delivered once, to the session's chat",
+      );
+      const log = await Deno.readTextFile(handle.logPath);
+      assert.doesNotMatch(log, /"level":"(warn|error)"|outside the queue lease/, log);
+      assert.equal(host.queues.lease(sessionId).revocations, 0, "no lease ran into its cap");
+    } finally {
+      await handle?.stop();
+      await bell?.close();
+      await proxy.close();
+      await host[Symbol.asyncDispose]();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
 }

@@ -28,19 +28,30 @@ const TOOL_DIRECTIVE = /tool:([A-Za-z0-9_]+)/;
  * Deterministic reply: a tool result is acknowledged; `tool:<name> {json}`
  * calls an offered tool with the text from the first `{` to the last `}` as
  * its arguments (`{}` when there are none; a directive whose arguments are not
- * a JSON object is just text); anything else is echoed.
+ * a JSON object is just text); anything else is echoed, without the origin
+ * headers the agent puts on each message (`[chat via web demo]`).
  */
 export function mockReply(prompt: MockPrompt): MockReply {
   if (prompt.toolResult !== undefined) {
     return { type: "text", text: `mock-agent tool result: ${prompt.toolResult}` };
   }
-  const text = prompt.lastUserText.trim();
+  const text = withoutOrigins(prompt.lastUserText).trim();
   const directive = TOOL_DIRECTIVE.exec(text);
   if (directive && prompt.tools.includes(directive[1])) {
     const input = toolInput(text.slice(directive.index + directive[0].length));
     if (input) return { type: "tool", id: MOCK_TOOL_CALL_ID, name: directive[1], input };
   }
   return { type: "text", text: `mock-agent received: ${text}` };
+}
+
+/**
+ * The agent heads each message of a prompt with where it came from
+ * (`[chat via web demo]`); the mock answers the messages themselves.
+ */
+const ORIGIN_HEADER = /^\[[a-z_]+ via [^\]\n]+\]\n/gm;
+
+function withoutOrigins(text: string): string {
+  return text.replace(ORIGIN_HEADER, "");
 }
 
 function toolInput(rest: string): Record<string, unknown> | undefined {

@@ -39,3 +39,19 @@ Deno.test("a tool result wins over any directive", () => {
     text: "mock-agent tool result: PING",
   });
 });
+
+Deno.test("the echo leaves out the agent's origin headers, one per message of a batch", () => {
+  assert.deepEqual(mockReply({ lastUserText: "[chat via web demo]\nhello there", tools: [] }), {
+    type: "text",
+    text: "mock-agent received: hello there",
+  });
+  assert.deepEqual(
+    mockReply({ lastUserText: "[chat via web demo]\none\n\n[chat via web demo]\ntwo", tools: [] }),
+    { type: "text", text: "mock-agent received: one\n\ntwo" },
+  );
+  // Brackets that are not a header stay.
+  assert.deepEqual(mockReply({ lastUserText: "[not a header]\nx", tools: [] }), {
+    type: "text",
+    text: "mock-agent received: [not a header]\nx",
+  });
+});
