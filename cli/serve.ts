@@ -18,6 +18,14 @@ export interface ServeFlags {
   stateDir?: string;
   apiAddr?: string;
   dev?: boolean;
+  isolator?: string;
+}
+
+const ISOLATOR_CHOICES = ["auto", "runsc", "bwrap", "process"] as const;
+type IsolatorFlag = typeof ISOLATOR_CHOICES[number];
+
+function isIsolatorFlag(value: string): value is IsolatorFlag {
+  return (ISOLATOR_CHOICES as readonly string[]).includes(value);
 }
 
 /** True for names and addresses that only this machine can reach. */
@@ -44,9 +52,13 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       `--dev listens on loopback only; refusing --api-addr ${addrText} (use 127.0.0.1:PORT)`,
     );
   }
+  const isolator = flags.isolator ?? "auto";
+  if (!isIsolatorFlag(isolator)) {
+    throw new CliError(`--isolator ${isolator}: expected one of ${ISOLATOR_CHOICES.join(", ")}`);
+  }
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
-  const plane = await ControlPlane.open({ stateDir, dev: flags.dev });
+  const plane = await ControlPlane.open({ stateDir, dev: flags.dev, isolator });
   const signals = new AbortController();
   const onSignal = () => signals.abort();
   if (!stop) {
@@ -57,6 +69,9 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     if (source === "minted") {
       io.out(`API token (shown once; kept in ${stateDir}/${API_TOKEN_FILE}, mode 0600): ${token}`);
     }
+    // Which sandbox runs the agents (runsc when it works here; in dev the process backend is the labelled
+    // fallback). Chosen now, so a machine with no usable sandbox fails at start-up, not at the first message.
+    io.out(`agents run in: ${(await plane.isolator()).label}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, { token, hostname: addr.hostname, port: addr.port });
@@ -96,5 +111,9 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "where the API listens (default 127.0.0.1:8787; a tailnet address in production)",
     )
     .option("--dev", "development: loopback only, embedded defaults and the ready `demo` agent")
+    .option(
+      "--isolator <kind>",
+      "sandbox backend: auto (runsc, else bwrap; the unsandboxed process backend only with --dev), runsc, bwrap, process",
+    )
     .action((opts: ServeFlags) => runServe(io, opts));
 }

@@ -24,6 +24,9 @@ import { agentRoutes } from "./routes/registry_agents.ts";
 import { chatRoutes } from "./routes/registry_chats.ts";
 import { peopleRoutes } from "./routes/registry_people.ts";
 import { uiRoutes } from "./routes/ui_views.ts";
+import { webChatRoutes } from "./routes/chat.ts";
+import { questionRoutes } from "./routes/questions.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 
 /** How the API is guarded. */
 export interface ApiOptions {
@@ -65,6 +68,9 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
   chatRoutes(app, plane);
   peopleRoutes(app, plane);
   uiRoutes(app, plane);
+  webChatRoutes(app, plane);
+  questionRoutes(app, plane);
+  sessionRoutes(app, plane);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc(OPENAPI_PATH, {

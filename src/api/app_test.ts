@@ -281,6 +281,42 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     lastActive: session.lastActive,
   }]);
 
+  // Web chat, questions and parked sessions. No sandbox starts: the console is not a member of research,
+  // and research names a provider no agent knows, so its launches fail before any isolator runs.
+  await ok(api, 200, "PUT", "/v1/registry/agent-groups/research", {
+    name: "Research 2",
+    provider: "nowhere",
+  });
+  const sent = await ok(api, 202, "POST", "/v1/ui/chat/send", { agentGroupId: "research", text: "hello" });
+  assert.equal(sent.chatId, "research");
+  assert.equal(sent.engaged, false);
+  assert.equal(sent.outcomes[0].kind, "access-denied");
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/ui/chat/drain?chatId=research&wait=1"), {
+    chatId: "research",
+    messages: [],
+  });
+  api.plane.questions.record({
+    id: "q_1",
+    sessionId: session.id,
+    agentGroupId: session.agentGroupId,
+    question: "Which one?",
+    options: ["a", "b"],
+  });
+  assert.deepEqual((await ok(api, 200, "GET", "/v1/questions")).map((q: { id: string }) => q.id), ["q_1"]);
+  const answered = await ok(api, 200, "POST", "/v1/questions/q_1/answer", { answer: "a", answeredBy: "me" });
+  assert.equal(answered.question.answer, "a");
+  assert.match(answered.wakeError, /provider "nowhere"/);
+  for (let i = 0; i < 4; i++) api.plane.backoff.failure(session.id, "test");
+  assert.deepEqual(
+    (await ok(api, 200, "GET", "/v1/sessions/parked")).map((p: { sessionId: string }) => p.sessionId),
+    [
+      session.id,
+    ],
+  );
+  const unparked = await ok(api, 200, "POST", `/v1/sessions/${session.id}/unpark`);
+  assert.equal(unparked.status, "unparked");
+  assert.match(unparked.wakeError, /provider "nowhere"/);
+
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);

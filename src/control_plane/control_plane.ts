@@ -1,33 +1,97 @@
 /**
- * The control plane's composition: key custody, the encrypted state database,
- * registry, change store, audit log, metrics and gateway, opened together
- * over one locked state directory and closed together.
+ * The control plane's composition over one locked state directory: key
+ * custody, the encrypted state database, registry, change store, audit log,
+ * metrics and gateway; and the message path: session queues, the router,
+ * the web chat, delivery, the scheduler, the question desk, the model proxy,
+ * the sandbox manager behind the guarded waker, and the sweep. Opened
+ * together and closed together.
+ *
+ * A message's journey: a channel (the web chat) routes it into a session's
+ * inbound queue and wakes the session; the waker launches its sandbox (or
+ * rings its doorbell); the agent answers through the model proxy and rings
+ * back; delivery carries the reply to the channel.
  *
  * @module
  */
+import type { SessionId } from "../../contract/ids.ts";
+import type { ProviderKind } from "../../contract/sockets.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
 import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
+import { WebChat } from "../channels/web_chat.ts";
+import { type ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import { captureBefore, Gateway, registryApplier, RESPAWN_KINDS, standardVerifiers } from "../gateway/mod.ts";
 import { KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
 import { logger } from "../log/mod.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
+import {
+  type CredentialSource,
+  envCredentials,
+  ModelProxy,
+  type UpstreamConfig,
+} from "../model_proxy/mod.ts";
+import { QuestionDesk, QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
+import { Router } from "../router/mod.ts";
+import {
+  AgentProgram,
+  chooseIsolator,
+  givenIsolator,
+  type IsolatorChoice,
+  SandboxManager,
+} from "../sandbox/mod.ts";
+import { Scheduler, TaskStore } from "../scheduling/mod.ts";
+import { SessionQueueStore } from "../session/queues.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
+import { GuardedWaker, QueueProbe, RegistryParking, RespawnBackoff, Sweep } from "../sweep/mod.ts";
 import type { ChangeRequest } from "../../contract/gateway.ts";
+import { ChatInbox } from "./chat_inbox.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
 
 /** How to open a control plane. */
 export interface ControlPlaneOptions {
   stateDir: string;
-  /** Seed the dev defaults (the `demo` agent). */
+  /** Seed the dev defaults (the `demo` agent); allows the unsandboxed process backend; mock provider by default. */
   dev?: boolean;
   /** Host directories under which approved mounts may lie (default `<state-dir>/mounts`). */
   mountPrefixes?: readonly string[];
   /** libsqlcipher (default: resolved from the environment or the build cache). */
   library?: string;
-  /** Restart a group's sandboxes after a change that alters their launch spec. */
-  respawnGroup?: (req: ChangeRequest) => Promise<void>;
+  /**
+   * The sandbox backend (default `auto`: runsc on the ptrace platform when it
+   * works here, else bwrap; the process backend only in dev). Chosen on the
+   * first launch, or at once by {@link ControlPlane.isolator}. A backend
+   * object is used as given.
+   */
+  isolator?: IsolatorPreference | Isolator;
+  /** Provider secrets for the model proxy (default: `ANTHROPIC_API_KEY` etc. from the environment). */
+  credentials?: CredentialSource;
+  /** Extra model upstreams (local model servers). */
+  upstreams?: readonly UpstreamConfig[];
+  /** Provider of agent groups that name none (default `mock` in dev, else `anthropic`). */
+  defaultProvider?: ProviderKind;
+  /** A ready agent bundle (default: `sandbox-agent/main.ts` bundled on the first launch). */
+  agentProgram?: string;
+  /** The agent's fallback poll interval in ms (default: the agent's own). */
+  agentPollMs?: number;
+  /** Channel adapters besides the web chat (delivery sends replies to them by channel type). */
+  channels?: readonly ChannelAdapter[];
+  /** Start the background loops: delivery, scheduler, sweep (default true). */
+  background?: boolean;
+}
+
+/** The subsystems, built in {@link ControlPlane.open}. */
+interface Parts {
+  stateDir: string;
+  keys: KeyCustodian;
+  state: StateDb;
+  registry: Registry;
+  changes: ChangeStore;
+  audit: AuditLog;
+  library: string;
+  releaseLock: () => void;
 }
 
 /** Every open subsystem, sharing one state directory. */
@@ -37,23 +101,50 @@ export class ControlPlane {
     "ironclaw_gateway_decisions_total",
     "Terminal gateway decisions, by outcome.",
   );
+  readonly stateDir: string;
+  readonly keys: KeyCustodian;
+  readonly state: StateDb;
+  readonly registry: Registry;
+  readonly changes: ChangeStore;
+  readonly audit: AuditLog;
   readonly gateway: Gateway;
+  readonly tasks: TaskStore;
+  readonly questions: QuestionStore;
+  readonly queues: SessionQueueStore;
+  readonly proxy: ModelProxy;
+  readonly sandboxes: SandboxManager;
+  readonly backoff: RespawnBackoff;
+  readonly waker: GuardedWaker;
+  readonly sweep: Sweep;
+  readonly router: Router;
+  readonly webChat: WebChat;
+  /** The web chat's replies, with waiting drains. */
+  readonly chatInbox: ChatInbox;
+  /** Delivery's adapters by channel type (a channel may add itself after open). */
+  readonly adapters: ChannelAdapters;
+  readonly delivery: Delivery;
+  readonly scheduler: Scheduler;
+  readonly desk: QuestionDesk;
+  #releaseLock: () => void;
+  #options: ControlPlaneOptions;
+  #isolator?: Promise<IsolatorChoice>;
   #ready = false;
   #notReadyReason = "starting";
+  #log = logger("control-plane");
 
-  private constructor(
-    readonly stateDir: string,
-    readonly keys: KeyCustodian,
-    readonly state: StateDb,
-    readonly registry: Registry,
-    readonly changes: ChangeStore,
-    readonly audit: AuditLog,
-    private readonly releaseLock: () => void,
-    options: ControlPlaneOptions,
-  ) {
-    const log = logger("gateway");
+  private constructor(parts: Parts, options: ControlPlaneOptions) {
+    const { stateDir, state, registry, audit, library } = parts;
+    this.stateDir = stateDir;
+    this.keys = parts.keys;
+    this.state = state;
+    this.registry = registry;
+    this.changes = parts.changes;
+    this.audit = audit;
+    this.#releaseLock = parts.releaseLock;
+    this.#options = options;
+    const hookLog = logger("gateway");
     this.gateway = new Gateway({
-      store: changes,
+      store: parts.changes,
       audit,
       verifiers: standardVerifiers({
         registry,
@@ -67,15 +158,106 @@ export class ControlPlane {
       apply: registryApplier(state, registry),
       captureBefore: (kind, group) => captureBefore(registry, kind, group),
       onDecision: (decision) => this.decisions.inc({ decision }),
-      onApplied: async (req) => {
-        if (RESPAWN_KINDS.has(req.kind)) await options.respawnGroup?.(req);
-      },
+      onApplied: (req) => this.#afterApply(req),
       onHookError: (req, err) =>
-        log.error("change {changeId} applied but its follow-up failed: {error}", {
+        hookLog.error("change {changeId} applied but its follow-up failed: {error}", {
           changeId: req.id,
           error: String(err),
         }),
     });
+    this.tasks = new TaskStore(state);
+    this.questions = new QuestionStore(state);
+    // As root the agent runs as the sandbox's uid (the process backend, as root, reads them all the same).
+    const sandboxed = Deno.uid() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : undefined;
+    this.queues = new SessionQueueStore({
+      root: `${stateDir}/sessions`,
+      library,
+      keys: parts.keys,
+      registry,
+      tasks: this.tasks,
+      sandboxUid: sandboxed?.uid,
+      sandboxGid: sandboxed?.gid,
+    });
+    this.proxy = new ModelProxy({
+      credentials: options.credentials ?? envCredentials(),
+      upstreams: options.upstreams,
+      onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
+    });
+    const program = new AgentProgram({
+      program: options.agentProgram,
+      buildDir: `${stateDir}/sandbox/program`,
+    });
+    this.sandboxes = new SandboxManager({
+      registry,
+      queues: this.queues,
+      isolator: async () => (await this.isolator()).isolator,
+      proxy: this.proxy,
+      onOutbound: (sessionId) => this.delivery.notify(sessionId),
+      // A crashed sandbox comes back through the backoff (and is parked if it keeps crashing).
+      onExit: (sessionId) => {
+        if (!this.#ready) return;
+        this.waker.wake(sessionId).catch((err) =>
+          this.#log.warn("relaunching session {sessionId} after its sandbox ended: {error}", {
+            sessionId,
+            error: String(err),
+          })
+        );
+      },
+      root: `${stateDir}/sandbox`,
+      library,
+      program: () => program.path(),
+      defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
+      pollMs: options.agentPollMs,
+      sandboxOwner: sandboxed,
+    });
+    this.backoff = new RespawnBackoff({
+      parking: new RegistryParking(registry),
+      onPark: (sessionId, reason) =>
+        this.#log.error("session {sessionId} parked after repeated sandbox failures: {reason}", {
+          sessionId,
+          reason,
+        }),
+    });
+    this.waker = new GuardedWaker({
+      control: this.sandboxes,
+      backoff: this.backoff,
+      registry,
+      metrics: this.metrics,
+    });
+    this.sweep = new Sweep({
+      registry,
+      control: this.sandboxes,
+      probe: new QueueProbe({
+        queues: this.queues,
+        heartbeatPath: (sessionId) => this.sandboxes.heartbeatPath(sessionId),
+      }),
+      backoff: this.backoff,
+      waker: this.waker,
+    });
+    this.scheduler = new Scheduler({ tasks: this.tasks, queues: this.queues, waker: this.waker });
+    this.router = new Router({
+      registry,
+      queues: this.queues,
+      waker: this.waker,
+      gateway: this.gateway,
+      metrics: this.metrics,
+    });
+    this.webChat = new WebChat({ registry, router: this.router });
+    this.chatInbox = new ChatInbox(this.webChat);
+    this.adapters = new ChannelAdapters([this.chatInbox, ...options.channels ?? []]);
+    this.delivery = new Delivery({
+      registry,
+      queues: this.queues,
+      waker: this.waker,
+      adapters: this.adapters,
+      gateway: this.gateway,
+      tasks: this.tasks,
+      scheduler: this.scheduler,
+      questions: this.questions,
+      statuses: this.queues,
+      metrics: this.metrics,
+    });
+    this.desk = new QuestionDesk({ store: this.questions, queues: this.queues, waker: this.waker });
   }
 
   /** Opens everything under `stateDir` (created 0700), resumes interrupted applies, and becomes ready. */
@@ -85,32 +267,45 @@ export class ControlPlane {
     const opened: { close(): unknown }[] = [];
     try {
       const keys = await KeyCustodian.open(stateDir);
-      const state = StateDb.open(stateDir, {
-        library: options.library ?? resolveLibraryPath(),
-        key: await keys.getOrCreate(STATE_DB_KEY_ID),
-      });
+      const library = options.library ?? resolveLibraryPath();
+      const state = StateDb.open(stateDir, { library, key: await keys.getOrCreate(STATE_DB_KEY_ID) });
       opened.push(state);
       const audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
       opened.push(audit);
       const registry = new Registry(state);
       const plane = new ControlPlane(
-        stateDir,
-        keys,
-        state,
-        registry,
-        new ChangeStore(state),
-        audit,
-        release,
+        {
+          stateDir,
+          keys,
+          state,
+          registry,
+          changes: new ChangeStore(state),
+          audit,
+          library,
+          releaseLock: release,
+        },
         options,
       );
       if (options.dev) seedDevDefaults(registry);
       const resumed = await plane.gateway.resume();
-      const log = logger("control-plane");
       if (resumed.applied.length) {
-        log.info("applied {count} change(s) interrupted before a restart", { count: resumed.applied.length });
+        plane.#log.info("applied {count} change(s) interrupted before a restart", {
+          count: resumed.applied.length,
+        });
       }
       for (const f of resumed.failed) {
-        log.error("change {changeId} is approved but fails to apply: {error}", f);
+        plane.#log.error("change {changeId} is approved but fails to apply: {error}", f);
+      }
+      // A sandbox recorded as running did not survive the restart that opened us.
+      for (const session of registry.listSessions()) {
+        if (session.containerStatus === "running" || session.containerStatus === "starting") {
+          registry.setContainerStatus(session.id, "stopped");
+        }
+      }
+      if (options.background ?? true) {
+        plane.delivery.start();
+        plane.scheduler.start();
+        plane.sweep.start();
       }
       plane.#ready = true;
       return plane;
@@ -121,17 +316,84 @@ export class ControlPlane {
     }
   }
 
+  /**
+   * The sandbox backend, chosen once (a failed choice is retried on the next
+   * call). `serve` asks at start-up to say which one runs the agents.
+   */
+  isolator(): Promise<IsolatorChoice> {
+    if (!this.#isolator) {
+      const { isolator } = this.#options;
+      const choosing = typeof isolator === "object"
+        ? Promise.resolve(givenIsolator(isolator))
+        : chooseIsolator({
+          preference: isolator,
+          dev: this.#options.dev,
+          stateDir: `${this.stateDir}/isolator`,
+        });
+      this.#isolator = choosing;
+      choosing.then(
+        (choice) => this.#log.info("sandboxes: {label}", { label: choice.label }),
+        () => {
+          if (this.#isolator === choosing) this.#isolator = undefined;
+        },
+      );
+    }
+    return this.#isolator;
+  }
+
+  /** Restarts the running sandboxes of a group (after a change to what they launch with). */
+  respawnGroup(agentGroupId: string): Promise<number> {
+    return this.sandboxes.respawnGroup(agentGroupId, this.waker);
+  }
+
+  /**
+   * Deletes an agent group: its running sandboxes are stopped first, then
+   * the group and its sessions go, and their queue handles are closed.
+   * Returns the deleted sessions.
+   */
+  async deleteAgentGroup(agentGroupId: string): Promise<SessionId[]> {
+    for (const sessionId of this.sandboxes.sessions(agentGroupId)) await this.waker.stop(sessionId);
+    const sessions = this.registry.deleteAgentGroup(agentGroupId);
+    for (const sessionId of sessions) {
+      await this.sandboxes.stop(sessionId);
+      await this.queues.forget(sessionId);
+    }
+    return sessions;
+  }
+
   /** Whether the control plane serves requests, and why not. */
   readiness(): { ready: true } | { ready: false; reason: string } {
     return this.#ready ? { ready: true } : { ready: false, reason: this.#notReadyReason };
   }
 
-  /** Closes everything and releases the state directory. */
+  /**
+   * Closes everything and releases the state directory: the loops first
+   * (sweep, scheduler, delivery), then every sandbox, the waker and the
+   * queues, the model proxy, and last the audit log and state database.
+   */
   async close(): Promise<void> {
     this.#ready = false;
     this.#notReadyReason = "shutting down";
+    this.chatInbox.close();
+    await this.sweep.stop();
+    await this.scheduler.stop();
+    await this.delivery.stop();
+    for (const sessionId of this.sandboxes.sessions()) {
+      await this.waker.stop(sessionId).catch((err) =>
+        this.#log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
+      );
+    }
+    await this.sandboxes.close();
+    this.waker.close();
+    await this.queues.close();
+    await this.proxy.close();
     await this.audit.close();
     this.state.close();
-    this.releaseLock();
+    this.#releaseLock();
+  }
+
+  async #afterApply(req: ChangeRequest): Promise<void> {
+    if (req.kind === "permissions") await this.queues.refreshDestinations(req.agentGroupId);
+    if (RESPAWN_KINDS.has(req.kind)) await this.respawnGroup(req.agentGroupId);
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
-import { ControlPlane, DEMO_AGENT_ID, resolveApiToken, StateDirBusyError } from "./mod.ts";
+import { CONSOLE_USER_ID, ControlPlane, DEMO_AGENT_ID, resolveApiToken, StateDirBusyError } from "./mod.ts";
+import { openFakeSandboxPlane } from "./testing.ts";
 import { sessionKeyId } from "../keys/mod.ts";
 import type { SessionId } from "../../contract/ids.ts";
 
@@ -56,4 +57,60 @@ Deno.test("the API token is minted once (0600), then read back; the environment 
   await assert.rejects(resolveApiToken(dir.path, "short"), /at least 16/);
   Deno.chmodSync(`${dir.path}/api-token`, 0o644);
   await assert.rejects(resolveApiToken(dir.path, undefined), /api-token/);
+});
+
+Deno.test("dev seeding makes web:console a member of demo, once; a removed membership stays removed", async () => {
+  using dir = tempDir();
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true });
+  assert.equal(CONSOLE_USER_ID, "web:console");
+  assert.deepEqual(plane.registry.listMembers(DEMO_AGENT_ID), [CONSOLE_USER_ID]);
+  assert.equal(plane.registry.canAccess(CONSOLE_USER_ID, DEMO_AGENT_ID).allowed, true);
+  plane.registry.removeMember(CONSOLE_USER_ID, DEMO_AGENT_ID);
+  await plane.close();
+  const again = await ControlPlane.open({ stateDir: dir.path, dev: true });
+  assert.deepEqual(again.registry.listMembers(DEMO_AGENT_ID), []);
+  await again.close();
+});
+
+Deno.test("a message from the console reaches a sandbox; an approved persona change respawns it", async () => {
+  await using t = await openFakeSandboxPlane();
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  assert.equal(sent.engaged, true, JSON.stringify(sent.outcomes));
+  const sessionId = sent.outcomes[0].sessionId!;
+  assert.equal(t.isolator.of(sessionId).length, 1);
+  assert.ok(await t.plane.sandboxes.isRunning(sessionId));
+
+  const change = await t.plane.gateway.submit({
+    kind: "persona",
+    agentGroupId: DEMO_AGENT_ID,
+    requestedBy: "test",
+    after: { soul: "changed" },
+  });
+  const { record } = await t.plane.gateway.decide(change.request.id, "approve", "test:human");
+  assert.equal(record.status, "applied");
+  const [first, second] = t.isolator.of(sessionId);
+  assert.ok(first.stopped);
+  assert.ok(second.spec.args?.some((a) => a.includes("changed")));
+  assert.equal(t.plane.backoff.failures(sessionId), 0);
+  assert.equal(t.isolator.of(sessionId).length, 2);
+});
+
+Deno.test("a crashed sandbox is relaunched through the backoff; deleting its group stops it and forgets it", async () => {
+  await using t = await openFakeSandboxPlane();
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  const sessionId = sent.outcomes[0].sessionId!;
+  t.isolator.of(sessionId)[0].crash(1);
+  // The crash counts as one failure; the relaunch waits out the first backoff step.
+  while (t.plane.backoff.failures(sessionId) === 0) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(t.plane.backoff.failures(sessionId), 1);
+  assert.deepEqual(t.plane.waker.deferred().map((d) => d.sessionId), [sessionId]);
+  await t.plane.waker.wake(sessionId); // still backing off: deferred, not launched
+  assert.equal(t.isolator.of(sessionId).length, 1);
+
+  await t.plane.waker.stop(sessionId);
+  await t.plane.waker.retryDeferred();
+  assert.deepEqual(await t.plane.deleteAgentGroup(DEMO_AGENT_ID), [sessionId]);
+  assert.equal(await t.plane.sandboxes.isRunning(sessionId), false);
+  assert.deepEqual(t.plane.sandboxes.sessions(), []);
+  assert.equal(t.plane.registry.listSessions().length, 0);
 });

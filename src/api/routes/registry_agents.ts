@@ -76,9 +76,10 @@ export function agentRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void
     return c.json(registry.putAgentGroup({ ...body, id: c.req.valid("param").id }), 200);
   });
   app.openapi(get, (c) => c.json(registry.getAgentGroup(c.req.valid("param").id), 200));
-  app.openapi(remove, (c) => {
+  app.openapi(remove, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json({ deleted: id, sessions: registry.deleteAgentGroup(id) }, 200);
+    // Through the plane: the group's sandboxes are stopped and its queue handles closed.
+    return c.json({ deleted: id, sessions: await plane.deleteAgentGroup(id) }, 200);
   });
   app.openapi(sessions, (c) => {
     const { agentGroupId } = c.req.valid("query");

@@ -1,0 +1,119 @@
+/**
+ * The web chat over HTTP: the console (or `ironclaw chat`) sends a message
+ * to an agent as the local operator (`web:console`), and drains the agent's
+ * replies, optionally waiting for the next one.
+ *
+ * @module
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { AgentGroupId } from "../../../contract/mod.ts";
+import { isSafeId } from "../../../contract/ids.ts";
+import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
+import { MAX_DRAIN_WAIT_MS } from "../../control_plane/chat_inbox.ts";
+import type { ControlPlane } from "../../control_plane/mod.ts";
+import { NotFoundError } from "../../state/errors.ts";
+import type { ApiEnv } from "../env.ts";
+import { ApiError } from "../errors.ts";
+import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
+import { edgeBody } from "../schemas.ts";
+
+/** A chat (conversation) id: a safe id, since it names the chat on the `web` channel. */
+const ChatId = z.string().refine(isSafeId, {
+  message: "must be 1-128 letters, digits, '.', '_' or '-', start with a letter or digit, and hold no '..'",
+});
+
+const SendBody = edgeBody(
+  z.strictObject({
+    agentGroupId: AgentGroupId,
+    text: z.string().trim().min(1, "must not be empty").max(MAX_CONTENT_CHARS),
+    /** Which conversation with the agent (default: the agent's id, one conversation per agent). */
+    chatId: ChatId.optional(),
+  }),
+).openapi("ChatSendBody");
+
+const Outcome = z.object({
+  wiringId: z.string(),
+  agentGroupId: z.string(),
+  sessionId: z.string().nullable(),
+  engaged: z.boolean(),
+  kind: z.string(),
+  reason: z.string(),
+  messageId: z.string().optional(),
+  changeId: z.string().optional(),
+  wakeError: z.string().optional(),
+});
+
+const SendAnswer = z.object({
+  chatId: z.string(),
+  /** True when some wiring engaged the agent: a reply is coming. */
+  engaged: z.boolean(),
+  outcomes: z.array(Outcome),
+}).openapi("ChatSendAnswer");
+
+const ChatItem = z.object({
+  id: z.string(),
+  chatId: z.string(),
+  threadId: z.string().nullable(),
+  content: z.string(),
+  timestamp: z.string(),
+});
+
+const DrainAnswer = z.object({ chatId: z.string(), messages: z.array(ChatItem) }).openapi("ChatDrainAnswer");
+
+const DrainQuery = z.object({
+  chatId: ChatId,
+  /** Wait up to this many ms for a reply when none is waiting (0: answer at once). */
+  wait: z.coerce.number().int().min(0).max(MAX_DRAIN_WAIT_MS).optional(),
+});
+
+const send = createRoute({
+  method: "post",
+  path: "/v1/ui/chat/send",
+  summary: "Send a message to an agent as the local operator; the routing outcome answers",
+  request: { body: jsonBody(SendBody) },
+  responses: {
+    202: jsonAnswer(SendAnswer, "routed: engaged (a reply will follow) or not, with why"),
+    ...errorAnswers(400, 413, 415),
+  },
+});
+
+const drain = createRoute({
+  method: "get",
+  path: "/v1/ui/chat/drain",
+  summary: "The chat's replies, oldest first, each returned once; optionally waits for the next",
+  request: { query: DrainQuery },
+  responses: {
+    200: jsonAnswer(DrainAnswer, "the replies (none when none came in time)"),
+    ...errorAnswers(400),
+  },
+});
+
+/** Registers the web chat routes. */
+export function webChatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+  app.openapi(send, async (c) => {
+    const { agentGroupId, text, chatId } = c.req.valid("json");
+    try {
+      const sent = await plane.webChat.send({ agentGroupId, text, conversationId: chatId });
+      return c.json({ chatId: sent.conversationId, engaged: sent.engaged, outcomes: sent.outcomes }, 202);
+    } catch (err) {
+      if (err instanceof NotFoundError && err.entity === "agent group") {
+        throw new ApiError(400, `agentGroupId: ${err.message}`);
+      }
+      throw err;
+    }
+  });
+  app.openapi(drain, async (c) => {
+    const { chatId, wait } = c.req.valid("query");
+    const items = await plane.chatInbox.drain(chatId, wait ?? 0);
+    return c.json({
+      chatId,
+      messages: items.map((i) => ({
+        id: i.id,
+        chatId: i.conversationId,
+        threadId: i.threadId,
+        content: i.content,
+        timestamp: i.timestamp,
+      })),
+    }, 200);
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * Test fixture: a dev control plane whose sandboxes are a recording fake
+ * (no agent runs), for tests of what the plane and its API do around them.
+ *
+ * @module
+ */
+import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { FakeIsolator } from "../sandbox/testing.ts";
+import { ControlPlane } from "./control_plane.ts";
+
+/** A plane over a temporary directory, its fake isolator, disposed together. */
+export interface FakeSandboxPlane extends AsyncDisposable {
+  plane: ControlPlane;
+  isolator: FakeIsolator;
+  stateDir: string;
+}
+
+/** Opens a dev control plane (the `demo` agent seeded) that "launches" through a {@link FakeIsolator}. */
+export async function openFakeSandboxPlane(): Promise<FakeSandboxPlane> {
+  const dir = tempDir("ironclaw-plane-");
+  const isolator = new FakeIsolator();
+  const plane = await ControlPlane.open({
+    stateDir: dir.path,
+    dev: true,
+    library: LIBRARY,
+    isolator,
+    agentProgram: Deno.execPath(),
+  });
+  return {
+    plane,
+    isolator,
+    stateDir: dir.path,
+    [Symbol.asyncDispose]: async () => {
+      await plane.close().catch(() => {});
+      dir[Symbol.dispose]();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { MANDATORY_TOOLS } from "../../contract/tools.ts";
+import { parseArgs } from "../../sandbox-agent/config.ts";
+import type { LaunchSpec } from "../registry/schemas.ts";
+import { agentArgs, LaunchSpecError } from "./agent_args.ts";
+
+const LAYOUT = "--layout=" + JSON.stringify({
+  inboundDir: "/in",
+  outboundDir: "/out",
+  keyFile: "/key",
+  workspace: "/w",
+  memory: "/m",
+  socketDir: "/s",
+  library: "/lib.so",
+});
+
+function spec(over: Partial<LaunchSpec> = {}): LaunchSpec {
+  return {
+    agentGroupId: "g1" as LaunchSpec["agentGroupId"],
+    name: "G1",
+    folder: "g1",
+    provider: null,
+    model: null,
+    personaDocs: {} as LaunchSpec["personaDocs"],
+    persona: "",
+    enabledTools: null,
+    packages: { apt: [], npm: [] } as unknown as LaunchSpec["packages"],
+    mounts: [],
+    mcpGrants: [],
+    ...over,
+  };
+}
+
+/** What the agent program makes of the flags (its own parser). */
+const parsed = (args: string[]) => parseArgs([LAYOUT, ...args]);
+
+Deno.test("a group with no provider gets the default; every tool is allowed as no flag", () => {
+  const args = agentArgs(spec(), { defaultProvider: "mock", pollMs: 250 });
+  assert.deepEqual(args, ["--provider=mock", "--poll-ms=250"]);
+  const config = parsed(args);
+  assert.equal(config.provider, "mock");
+  assert.equal(config.model, undefined);
+  assert.deepEqual(config.enabledTools, []);
+  assert.equal(config.pollMs, 250);
+});
+
+Deno.test("provider, model, a multi-line persona and the tool allowlist reach the agent intact", () => {
+  const persona = "## Identity\nA careful helper.\n\n## Soul\nDry wit = fine, --flags too.";
+  const config = parsed(agentArgs(
+    spec({ provider: "openai", model: "gpt-x", persona, enabledTools: ["read_file", "send_message"] }),
+    { defaultProvider: "mock" },
+  ));
+  assert.equal(config.provider, "openai");
+  assert.equal(config.model, "gpt-x");
+  assert.equal(config.persona, persona);
+  assert.deepEqual(
+    config.enabledTools.toSorted(),
+    ["read_file", "send_message", ...MANDATORY_TOOLS].toSorted(),
+  );
+});
+
+Deno.test("an empty allowlist stays the mandatory tools, never the agent's 'every tool'", () => {
+  const config = parsed(agentArgs(spec({ enabledTools: [] }), { defaultProvider: "mock" }));
+  assert.deepEqual(config.enabledTools.toSorted(), [...MANDATORY_TOOLS].toSorted());
+});
+
+Deno.test("a model without the group's own provider is not sent to the default one", () => {
+  const config = parsed(agentArgs(spec({ model: "claude-x" }), { defaultProvider: "mock" }));
+  assert.equal(config.provider, "mock");
+  assert.equal(config.model, undefined);
+});
+
+Deno.test("a provider the agent does not know fails before anything launches", () => {
+  assert.throws(
+    () => agentArgs(spec({ provider: "bedrock" }), { defaultProvider: "mock" }),
+    (err) => err instanceof LaunchSpecError && /bedrock/.test(err.message),
+  );
+});

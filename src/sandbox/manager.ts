@@ -1,0 +1,252 @@
+/**
+ * The session manager's launch side: the {@link SandboxControl} the
+ * guarded waker and the sweep drive. Launching a session ensures its queues
+ * and key, opens its model-proxy socket and doorbell (an outbound ring
+ * becomes `onOutbound(sessionId)`, i.e. a delivery pass; the doorbell also
+ * serves the session's queue lease), builds the launch
+ * spec from the registry and starts the agent with the configured isolator.
+ * The isolator hands the key over as a tmpfs key file that lives only as
+ * long as the sandbox. Stopping tears all of that down again.
+ *
+ * @module
+ */
+import type { SessionId } from "../../contract/ids.ts";
+import type { ProviderKind } from "../../contract/sockets.ts";
+import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import type { SessionKey } from "../../contract/cipher.ts";
+import type { QueuePaths } from "../../contract/queue/mod.ts";
+import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
+import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
+import { logger } from "../log/mod.ts";
+import type { Registry } from "../registry/registry.ts";
+import { KeyedLock } from "../scheduling/keyed_lock.ts";
+import type { SandboxControl } from "../sweep/waker.ts";
+import { agentArgs } from "./agent_args.ts";
+import { ensureSessionDirs, heartbeatPath, sessionDirs } from "./session_dirs.ts";
+
+/** The session's queue files and key (the session queue store). */
+export interface QueueSource {
+  /** The session's key, its queues provisioned first. */
+  sessionKey(sessionId: SessionId): Promise<SessionKey>;
+  paths(sessionId: SessionId): QueuePaths;
+  /** The session's queue lease, served beside the doorbell (the host's lock over the queue files). */
+  lease?(sessionId: SessionId): DoorbellOptions["lease"];
+}
+
+/** The model proxy's per-session sockets. */
+export interface ModelSockets {
+  openSession(sessionId: SessionId, socketPath: string): Promise<void>;
+  closeSession(sessionId: SessionId): Promise<void>;
+}
+
+/** What the manager is built from. */
+export interface SandboxManagerDeps {
+  registry: Registry;
+  queues: QueueSource;
+  /** The backend, resolved on the first launch (choosing one may run a smoke test). */
+  isolator: () => Promise<Isolator>;
+  proxy: ModelSockets;
+  /** The agent rang: it wrote outbound rows (hand them to delivery). Must not throw. */
+  onOutbound: (sessionId: SessionId) => void;
+  /**
+   * A sandbox ended without being stopped (a crash, a bad start). The
+   * control plane wakes the session again, through the backoff, which parks
+   * a session that keeps failing. Must not throw.
+   */
+  onExit?: (sessionId: SessionId) => void;
+  /** Directory of the sessions' sockets, workspaces and memories. */
+  root: string;
+  /** libsqlcipher. */
+  library: string;
+  /** The bundled agent program. */
+  program: () => Promise<string>;
+  /** The Deno binary that runs the agent (default: this process's). */
+  denoPath?: string;
+  /** The provider of a group that names none. */
+  defaultProvider: ProviderKind;
+  /** The agent's fallback poll interval. */
+  pollMs?: number;
+  limits?: Partial<Limits>;
+  /** The sandbox's uid, when the agent runs as another user than the host (see `ensureSessionDirs`). */
+  sandboxOwner?: { uid: number; gid: number };
+}
+
+/** One running sandbox with its host ends. */
+interface Running {
+  agentGroupId: string;
+  handle: SandboxHandle;
+  doorbell: Doorbell;
+  stopping: boolean;
+}
+
+/** What a respawn goes through: the waker, so a deliberate stop is not counted as a crash. */
+export interface RespawnVia {
+  stop(sessionId: SessionId): Promise<void>;
+  wake(sessionId: SessionId): Promise<void>;
+}
+
+/** Sandboxes per session, with their doorbells and model sockets. */
+export class SandboxManager implements SandboxControl {
+  #d: SandboxManagerDeps;
+  #log = logger("sandbox");
+  #running = new Map<SessionId, Running>();
+  #locks = new KeyedLock<SessionId>();
+  #closed = false;
+
+  constructor(deps: SandboxManagerDeps) {
+    this.#d = deps;
+  }
+
+  /** The heartbeat file of a session's agent (for the liveness probe). */
+  heartbeatPath(sessionId: SessionId): string {
+    return heartbeatPath(this.#d.root, sessionId);
+  }
+
+  async isRunning(sessionId: SessionId): Promise<boolean> {
+    const running = this.#running.get(sessionId);
+    return running !== undefined && !running.stopping && await running.handle.alive();
+  }
+
+  /** Sessions with a sandbox started and not stopped (some may have died since), optionally of one group. */
+  sessions(agentGroupId?: string): SessionId[] {
+    return [...this.#running].filter(([, r]) => agentGroupId === undefined || r.agentGroupId === agentGroupId)
+      .map(([id]) => id);
+  }
+
+  /** The agent's log file of a running session, if any. */
+  logPath(sessionId: SessionId): string | undefined {
+    return this.#running.get(sessionId)?.handle.logPath;
+  }
+
+  launch(sessionId: SessionId): Promise<void> {
+    return this.#locks.run(sessionId, async () => {
+      if (this.#closed) throw new Error("the sandbox manager is closed");
+      const previous = this.#running.get(sessionId);
+      if (previous) {
+        if (!previous.stopping && await previous.handle.alive()) return;
+        await this.#teardown(sessionId, previous);
+      }
+      this.#running.set(sessionId, await this.#start(sessionId));
+    });
+  }
+
+  ring(sessionId: SessionId): void {
+    this.#running.get(sessionId)?.doorbell.ring();
+  }
+
+  stop(sessionId: SessionId): Promise<void> {
+    return this.#locks.run(sessionId, async () => {
+      const running = this.#running.get(sessionId);
+      if (running) await this.#teardown(sessionId, running);
+    });
+  }
+
+  /**
+   * Restarts every sandbox of a group after a change to its launch spec:
+   * each is stopped through `via` (a deliberate stop, not a crash) and woken
+   * again, so it comes back with the new spec. Returns how many were stopped.
+   */
+  async respawnGroup(agentGroupId: string, via: RespawnVia): Promise<number> {
+    const sessions = this.sessions(agentGroupId);
+    for (const sessionId of sessions) {
+      await via.stop(sessionId);
+      try {
+        await via.wake(sessionId);
+      } catch (err) {
+        // Stopped is what the change needs; the next message relaunches it.
+        this.#log.warn("session {sessionId} did not restart after a change: {error}", {
+          sessionId,
+          error: String(err),
+        });
+      }
+    }
+    if (sessions.length) {
+      this.#log.info("respawned {count} sandbox(es) of agent group {agentGroupId}", {
+        count: sessions.length,
+        agentGroupId,
+      });
+    }
+    return sessions.length;
+  }
+
+  /** Stops every sandbox; later launches fail. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#running.keys()].map((sessionId) => this.stop(sessionId)));
+  }
+
+  async #start(sessionId: SessionId): Promise<Running> {
+    const d = this.#d;
+    const session = d.registry.getSession(sessionId);
+    const spec = d.registry.getLaunchSpec(session.agentGroupId);
+    const args = agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs });
+    const [isolator, key, program] = await Promise.all([
+      d.isolator(),
+      d.queues.sessionKey(sessionId),
+      d.program(),
+    ]);
+    const paths = d.queues.paths(sessionId);
+    const dirs = sessionDirs(d.root, sessionId, session.agentGroupId);
+    ensureSessionDirs(dirs, d.sandboxOwner);
+    await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
+    const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {
+      onOutbound: () => d.onOutbound(sessionId),
+      lease: d.queues.lease?.(sessionId),
+    });
+    try {
+      await doorbell.start();
+      const handle = await isolator.launch({
+        sessionId,
+        inboundDir: paths.inboundDir,
+        outboundDir: paths.outboundDir,
+        key: { bytes: key },
+        workspaceDir: dirs.workspaceDir,
+        memoryDir: dirs.memoryDir,
+        socketDir: dirs.socketDir,
+        library: d.library,
+        denoPath: d.denoPath ?? Deno.execPath(),
+        program,
+        args,
+        limits: d.limits,
+      });
+      const running: Running = { agentGroupId: session.agentGroupId, handle, doorbell, stopping: false };
+      this.#watch(sessionId, running);
+      this.#log.info("launched session {sessionId} of {agentGroupId} with {isolator}", {
+        sessionId,
+        agentGroupId: session.agentGroupId,
+        isolator: isolator.kind,
+      });
+      return running;
+    } catch (err) {
+      await doorbell.close().catch(() => {});
+      await d.proxy.closeSession(sessionId).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Logs a sandbox that ends without being stopped, with the tail of its log. */
+  #watch(sessionId: SessionId, running: Running): void {
+    running.handle.exited.then(async (status) => {
+      if (running.stopping || this.#running.get(sessionId) !== running) return;
+      const log = await Deno.readTextFile(running.handle.logPath).catch(() => "");
+      const last = log.trim().split("\n").at(-1)?.slice(0, 300) ?? "";
+      this.#log.warn("the sandbox of session {sessionId} exited ({status}): {last}", {
+        sessionId,
+        status: JSON.stringify(status),
+        last,
+      });
+      if (!this.#closed) this.#d.onExit?.(sessionId);
+    }, () => {});
+  }
+
+  async #teardown(sessionId: SessionId, running: Running): Promise<void> {
+    running.stopping = true;
+    try {
+      await running.handle.stop();
+    } finally {
+      if (this.#running.get(sessionId) === running) this.#running.delete(sessionId);
+      await running.doorbell.close();
+      await this.#d.proxy.closeSession(sessionId);
+    }
+  }
+}

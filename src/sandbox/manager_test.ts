@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import type { SessionId } from "../../contract/ids.ts";
+import { DOORBELL, DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { HostFixture } from "../delivery/test_host.ts";
+import { RespawnBackoff } from "../sweep/backoff.ts";
+import { GuardedWaker } from "../sweep/waker.ts";
+import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { SandboxManager } from "./manager.ts";
+import { heartbeatPath } from "./session_dirs.ts";
+import { FakeIsolator } from "./testing.ts";
+
+/** Records which sessions have a model socket open. */
+class FakeProxy {
+  readonly open = new Map<SessionId, string>();
+  openSession(sessionId: SessionId, socketPath: string): Promise<void> {
+    this.open.set(sessionId, socketPath);
+    return Promise.resolve();
+  }
+  closeSession(sessionId: SessionId): Promise<void> {
+    this.open.delete(sessionId);
+    return Promise.resolve();
+  }
+}
+
+async function setup(dir: string) {
+  const host = await HostFixture.open(dir);
+  host.seedChat();
+  const routed = await host.router.route({
+    channelType: "fake",
+    platformId: "C1",
+    senderHandle: "alice",
+    text: "hi",
+  });
+  const sessionId = routed.outcomes[0].sessionId!;
+  const isolator = new FakeIsolator();
+  const proxy = new FakeProxy();
+  const outbound: SessionId[] = [];
+  const exits: SessionId[] = [];
+  const manager = new SandboxManager({
+    registry: host.registry,
+    queues: host.queues,
+    isolator: () => Promise.resolve(isolator),
+    proxy,
+    onOutbound: (sid) => outbound.push(sid),
+    onExit: (sid) => exits.push(sid),
+    root: `${dir}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir}/agent.js`),
+    defaultProvider: "mock",
+    pollMs: 100,
+  });
+  return {
+    host,
+    sessionId,
+    isolator,
+    proxy,
+    outbound,
+    exits,
+    manager,
+    async [Symbol.asyncDispose]() {
+      await manager.close();
+      await host[Symbol.asyncDispose]();
+    },
+  };
+}
+
+Deno.test("launch: queues, key, model socket and doorbell are ready, and the spec comes from the registry", async () => {
+  using dir = tempDir();
+  await using t = await setup(dir.path);
+  t.host.registry.setPersonaDocs("g1", { soul: "calm" });
+  t.host.registry.setEnabledTools("g1", ["read_file"]);
+  assert.equal(await t.manager.isRunning(t.sessionId), false);
+  await t.manager.launch(t.sessionId);
+  assert.ok(await t.manager.isRunning(t.sessionId));
+  const [handle] = t.isolator.launches;
+  const { spec } = handle;
+  const paths = t.host.queues.paths(t.sessionId);
+  assert.equal(spec.sessionId, t.sessionId);
+  assert.equal(spec.inboundDir, paths.inboundDir);
+  assert.equal(spec.outboundDir, paths.outboundDir);
+  assert.ok("bytes" in spec.key);
+  assert.deepEqual(spec.key.bytes, await t.host.queues.sessionKey(t.sessionId));
+  assert.equal(spec.program, `${dir.path}/agent.js`);
+  assert.ok(spec.args?.includes("--provider=mock"));
+  assert.ok(spec.args?.some((a) => a.startsWith("--persona=") && a.includes("calm")));
+  assert.ok(spec.args?.some((a) => a.startsWith("--enabled-tools=read_file,")));
+  assert.equal(heartbeatPath(`${dir.path}/sandbox`, t.sessionId), `${spec.workspaceDir}/.heartbeat`);
+  assert.equal(t.proxy.open.get(t.sessionId), `${spec.socketDir}/${MODEL_SOCKET_NAME}`);
+  assert.ok(Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`).isSocket);
+  assert.deepEqual(t.manager.sessions("g1"), [t.sessionId]);
+  assert.deepEqual(t.manager.sessions("other"), []);
+
+  // A second launch of a live sandbox is a no-op.
+  await t.manager.launch(t.sessionId);
+  assert.equal(t.isolator.launches.length, 1);
+
+  await t.manager.stop(t.sessionId);
+  assert.ok(handle.stopped);
+  assert.equal(await t.manager.isRunning(t.sessionId), false);
+  assert.equal(t.proxy.open.size, 0);
+  assert.throws(() => Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`), Deno.errors.NotFound);
+  assert.deepEqual(t.exits, [], "a stop is not an exit on its own");
+});
+
+Deno.test("the doorbell carries rings both ways: ring() to the agent, the agent's ring to onOutbound", async () => {
+  using dir = tempDir();
+  await using t = await setup(dir.path);
+  await t.manager.launch(t.sessionId);
+  const { socketDir } = t.isolator.launches[0].spec;
+  const conn = await Deno.connect({ transport: "unix", path: `${socketDir}/${DOORBELL_SOCKET_NAME}` });
+  try {
+    // The host writes only to connected agents: ring until our connection is accepted and served.
+    const buffer = new Uint8Array(1);
+    const read = conn.read(buffer);
+    let got: number | null = null;
+    read.then((n) => got = n);
+    while (got === null) {
+      t.manager.ring(t.sessionId);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(buffer[0], DOORBELL.inbound);
+    await conn.write(new Uint8Array([DOORBELL.outbound]));
+    while (t.outbound.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(t.outbound, [t.sessionId]);
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("a sandbox that ends on its own is reported once and relaunched by the next launch", async () => {
+  using dir = tempDir();
+  await using t = await setup(dir.path);
+  await t.manager.launch(t.sessionId);
+  t.isolator.launches[0].crash(1);
+  await t.isolator.launches[0].exited;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(t.exits, [t.sessionId]);
+  assert.equal(await t.manager.isRunning(t.sessionId), false);
+  await t.manager.launch(t.sessionId);
+  assert.equal(t.isolator.launches.length, 2);
+  assert.ok(await t.manager.isRunning(t.sessionId));
+});
+
+Deno.test("a failed launch leaves no socket open behind it", async () => {
+  using dir = tempDir();
+  await using t = await setup(dir.path);
+  t.isolator.failWith = new Error("no runtime");
+  await assert.rejects(t.manager.launch(t.sessionId), /no runtime/);
+  assert.equal(t.proxy.open.size, 0);
+  assert.equal(await t.manager.isRunning(t.sessionId), false);
+  assert.deepEqual(t.manager.sessions(), []);
+  t.isolator.failWith = undefined;
+  await t.manager.launch(t.sessionId);
+  assert.ok(await t.manager.isRunning(t.sessionId));
+});
+
+Deno.test("respawnGroup restarts the group's running sandboxes with the new spec, not as failures", async () => {
+  using dir = tempDir();
+  await using t = await setup(dir.path);
+  const backoff = new RespawnBackoff();
+  const waker = new GuardedWaker({
+    control: t.manager,
+    backoff,
+    registry: t.host.registry,
+    autoRetry: false,
+  });
+  await waker.wake(t.sessionId);
+  t.host.registry.setPersonaDocs("g1", { soul: "after the change" });
+  assert.equal(await t.manager.respawnGroup("g1", waker), 1);
+  const [first, second] = t.isolator.of(t.sessionId);
+  assert.ok(first.stopped);
+  assert.ok(second.spec.args?.some((a) => a.includes("after the change")));
+  assert.ok(await t.manager.isRunning(t.sessionId));
+  assert.equal(backoff.failures(t.sessionId), 0);
+  assert.equal(t.host.registry.getSession(t.sessionId).containerStatus, "running");
+  assert.equal(await t.manager.respawnGroup("other", waker), 0);
+  waker.close();
+});

@@ -1,0 +1,59 @@
+/**
+ * Where a session's sandbox finds things on the host, under the sandbox
+ * root (`<state-dir>/sandbox`): its host-owned sockets, its workspace (which
+ * also holds the agent's heartbeat file) and its agent group's durable memory.
+ *
+ * @module
+ */
+import { isSafeId } from "../../contract/ids.ts";
+
+/** The host paths of one session's sandbox. */
+export interface SessionDirs {
+  /** The model proxy's and doorbell's sockets. */
+  socketDir: string;
+  /** The session's workspace; the heartbeat is `.heartbeat` in it. */
+  workspaceDir: string;
+  /** The agent group's memory, shared by its sessions. */
+  memoryDir: string;
+}
+
+/** The agent's heartbeat file inside its workspace (the agent writes it on every poll). */
+export const HEARTBEAT_FILE = ".heartbeat";
+
+function safe(kind: string, id: string): string {
+  if (!isSafeId(id)) throw new Error(`${kind} ${JSON.stringify(id)} is not a safe id`);
+  return id;
+}
+
+/** The paths of session `sessionId` of agent group `agentGroupId` under `root` (nothing is created). */
+export function sessionDirs(root: string, sessionId: string, agentGroupId: string): SessionDirs {
+  const sid = safe("session id", sessionId);
+  return {
+    socketDir: `${root}/run/${sid}`,
+    workspaceDir: `${root}/workspaces/${sid}`,
+    memoryDir: `${root}/memory/${safe("agent group id", agentGroupId)}`,
+  };
+}
+
+/** The heartbeat file of session `sessionId` under `root`. */
+export function heartbeatPath(root: string, sessionId: string): string {
+  return `${root}/workspaces/${safe("session id", sessionId)}/${HEARTBEAT_FILE}`;
+}
+
+/**
+ * Creates the directories. With a `sandboxOwner` (the sandbox's uid, when
+ * the agent runs as another user than the host) the socket directory is
+ * handed to it and all three are 0711: bwrap, which drops every capability
+ * before it enters the workspace, must be able to traverse them, and the
+ * isolator hands workspace and memory to the sandbox's uid. Nothing is
+ * listable by others, and the state directory above them is 0700. Without
+ * one they are 0700.
+ */
+export function ensureSessionDirs(dirs: SessionDirs, sandboxOwner?: { uid: number; gid: number }): void {
+  const mode = sandboxOwner ? 0o711 : 0o700;
+  for (const dir of [dirs.socketDir, dirs.workspaceDir, dirs.memoryDir]) {
+    Deno.mkdirSync(dir, { recursive: true, mode });
+    Deno.chmodSync(dir, mode);
+  }
+  if (sandboxOwner) Deno.chownSync(dirs.socketDir, sandboxOwner.uid, sandboxOwner.gid);
+}

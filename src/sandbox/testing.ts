@@ -1,0 +1,62 @@
+/**
+ * Test double: an isolator that records every launch spec and hands out
+ * handles that stay alive until stopped, or until a test makes them exit.
+ * For tests of what launches sandboxes; the real backends have their own.
+ *
+ * @module
+ */
+import type { CheckResult, ExitStatus, Isolator, LaunchSpec, SandboxHandle } from "../../isolator/mod.ts";
+
+/** A handle whose end the test controls. */
+export interface FakeHandle extends SandboxHandle {
+  readonly spec: LaunchSpec;
+  readonly stopped: boolean;
+  /** Ends the "sandbox" on its own, as a crash would. */
+  crash(code?: number): void;
+}
+
+/** Records launches; `failWith` makes the next launches throw. */
+export class FakeIsolator implements Isolator {
+  readonly kind = "process";
+  readonly strength = "none";
+  readonly launches: FakeHandle[] = [];
+  failWith: Error | undefined;
+
+  check(): Promise<CheckResult> {
+    return Promise.resolve({ ok: true, detail: "fake isolator for tests" });
+  }
+
+  launch(spec: LaunchSpec): Promise<SandboxHandle> {
+    if (this.failWith) return Promise.reject(this.failWith);
+    const { promise: exited, resolve } = Promise.withResolvers<ExitStatus>();
+    let done = false;
+    let stopped = false;
+    const handle: FakeHandle = {
+      sessionId: spec.sessionId,
+      logPath: `/nonexistent/${spec.sessionId}.log`,
+      spec,
+      exited,
+      get stopped() {
+        return stopped;
+      },
+      alive: () => Promise.resolve(!done),
+      stop: () => {
+        stopped = true;
+        done = true;
+        resolve({ code: null, signal: "SIGTERM" });
+        return Promise.resolve();
+      },
+      crash: (code = 1) => {
+        done = true;
+        resolve({ code });
+      },
+    };
+    this.launches.push(handle);
+    return Promise.resolve(handle);
+  }
+
+  /** The launches of one session, oldest first. */
+  of(sessionId: string): FakeHandle[] {
+    return this.launches.filter((h) => h.sessionId === sessionId);
+  }
+}

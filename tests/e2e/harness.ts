@@ -1,0 +1,131 @@
+/**
+ * End-to-end harness: a real control plane over a temporary state
+ * directory (dev mode: the `demo` agent on the mock model), its HTTP API on
+ * a free loopback port, and a chat client over that API.
+ *
+ * @module
+ */
+import { HOST_PERMISSION_FLAGS } from "../../contract/permissions.ts";
+import type { IsolatorPreference } from "../../isolator/mod.ts";
+import { type ApiServer, startApiServer } from "../../src/api/mod.ts";
+import { ControlPlane } from "../../src/control_plane/mod.ts";
+import { LIBRARY, tempDir } from "../support/mod.ts";
+
+/** The API token of every harness. */
+export const E2E_TOKEN = "e2e-token-0123456789abcdef";
+
+/** A running control plane and its API. */
+export interface E2eHost extends AsyncDisposable {
+  plane: ControlPlane;
+  server: ApiServer;
+  stateDir: string;
+  /** Calls the API (JSON in, JSON out) and returns status and body. */
+  // deno-lint-ignore no-explicit-any
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
+
+/** Opens a dev control plane sandboxing agents with `isolator`, and its API on port 0. */
+export async function openHost(isolator: IsolatorPreference): Promise<E2eHost> {
+  const dir = tempDir("ironclaw-e2e-");
+  const plane = await ControlPlane.open({
+    stateDir: dir.path,
+    dev: true,
+    library: LIBRARY,
+    isolator,
+    agentPollMs: 200,
+  });
+  const server = startApiServer(plane, {
+    token: E2E_TOKEN,
+    hostname: "127.0.0.1",
+    port: 0,
+    rateLimit: { ratePerSecond: 1e6, burst: 1e6 },
+  });
+  return {
+    plane,
+    server,
+    stateDir: dir.path,
+    api: async (method, path, body) => {
+      const response = await fetch(`${server.url.replace(/\/$/, "")}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${E2E_TOKEN}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    },
+    [Symbol.asyncDispose]: async () => {
+      try {
+        await server.shutdown();
+        await server.finished;
+      } finally {
+        await plane.close();
+        dir[Symbol.dispose]();
+      }
+    },
+  };
+}
+
+/**
+ * Waits for the chat's next replies through the long-polling drain (each
+ * poll returns as soon as a reply lands). Gives up after `polls` empty
+ * windows, or once a session is parked (its sandbox kept failing), and then
+ * says what the agent's log and the session show.
+ */
+export async function nextReplies(host: E2eHost, chatId: string, polls = 6): Promise<string[]> {
+  for (let i = 0; i < polls; i++) {
+    const { status, body } = await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=20000`);
+    if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
+    if (body.messages.length > 0) return body.messages.map((m: { content: string }) => m.content);
+    if (host.plane.waker.parked().length > 0) break;
+  }
+  throw new Error(`no reply in chat ${chatId}:\n${await diagnose(host)}`);
+}
+
+/** The sessions and the tail of every agent log, for a failing test's message. */
+export async function diagnose(host: E2eHost): Promise<string> {
+  const lines = [`sessions: ${JSON.stringify(host.plane.registry.listSessions())}`];
+  for (const sessionId of host.plane.sandboxes.sessions()) {
+    const log = host.plane.sandboxes.logPath(sessionId);
+    const text = log ? await Deno.readTextFile(log).catch(() => "(no log)") : "(no log)";
+    lines.push(`--- ${sessionId} log:\n${text.slice(-3000)}`);
+  }
+  return lines.join("\n");
+}
+
+/** Runs `ironclaw <args>` from source as its own process, against `host`'s API. */
+export async function runIronclaw(
+  host: E2eHost,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const entry = new URL("../../cli/main.ts", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...HOST_PERMISSION_FLAGS, entry, ...args],
+    env: { IRONCLAW_API_URL: host.server.url, IRONCLAW_API_TOKEN: E2E_TOKEN, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
+
+/**
+ * Polls `probe` (with growing pauses, about 20 s in all) until it returns a
+ * value; then fails with `explain()`. For effects with no event to wait on.
+ */
+export async function until<T>(
+  probe: () => Promise<T | undefined>,
+  explain: () => Promise<string>,
+): Promise<T> {
+  for (let pause = 10; pause < 5000; pause *= 2) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+  const value = await probe();
+  if (value !== undefined) return value;
+  throw new Error(`gave up waiting:\n${await explain()}`);
+}
