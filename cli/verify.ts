@@ -1,0 +1,171 @@
+/**
+ * `ironclaw verify`: attacks the sandbox from the inside with the adversarial
+ * probe, under the isolator agents would get, and prints which walls held.
+ * Exits non-zero when any wall falls. The outcome is written as a report
+ * signed under the host's report key, which `ironclaw verify --check FILE`
+ * checks later.
+ *
+ * @module
+ */
+import type { Command } from "commander";
+import { selectIsolator } from "../isolator/select.ts";
+import type { IsolatorKind } from "../isolator/types.ts";
+import { defaultStateDir } from "../src/control_plane/mod.ts";
+import { KeyCustodian, MASTER_KEY_FILE } from "../src/keys/mod.ts";
+import { verify, type VerifyResult } from "../src/verify/mod.ts";
+import { checkReport, signReport } from "../src/verify/signed_report.ts";
+import { CliError, describeError } from "./errors.ts";
+import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
+
+const KINDS = ["auto", "runsc", "bwrap", "process"] as const;
+
+/** `verify`'s flags. */
+export interface VerifyFlags {
+  isolator: (typeof KINDS)[number];
+  runscPlatform: "ptrace" | "kvm";
+  stateDir?: string;
+  report?: string;
+  check?: string;
+  json?: boolean;
+}
+
+/** The isolator line: its kind, with runsc's platform, and its strength. */
+export function describeIsolator(result: VerifyResult, platform: string): string {
+  const { kind, strength } = result.isolator;
+  const name = kind === "runsc"
+    ? `runsc (gVisor, platform ${platform})`
+    : kind === "bwrap"
+    ? "bwrap (Linux namespaces)"
+    : "process (NO SANDBOX: Deno permissions only)";
+  return `isolator: ${name}, strength ${strength}`;
+}
+
+/** The walls as table lines: wall, held/FALLEN, detail. */
+export function wallTable(result: VerifyResult): string[] {
+  return renderTable([
+    { header: "WALL", cell: (w) => w.name },
+    { header: "STATUS", cell: (w) => (w.held ? "held" : "FALLEN") },
+    { header: "DETAIL", cell: (w) => w.detail },
+  ], result.walls);
+}
+
+async function custodianOf(stateDir: string): Promise<KeyCustodian | undefined> {
+  try {
+    await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
+  } catch {
+    return undefined;
+  }
+  return await KeyCustodian.open(stateDir);
+}
+
+async function resolveKind(flags: VerifyFlags): Promise<IsolatorKind> {
+  if (flags.isolator !== "auto") return flags.isolator;
+  const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-verify-select-" });
+  try {
+    return (await selectIsolator("auto", { stateDir, platform: flags.runscPlatform })).isolator.kind;
+  } finally {
+    Deno.removeSync(stateDir, { recursive: true });
+  }
+}
+
+/** `verify --check FILE`: one line, and a failure when the signature does not hold. */
+async function runCheck(flags: VerifyFlags, io: CliIo): Promise<void> {
+  const stateDir = flags.stateDir ?? defaultStateDir();
+  const custodian = await custodianOf(stateDir);
+  if (!custodian) {
+    throw new CliError(`${stateDir} holds no ${MASTER_KEY_FILE}: pass --state-dir of the signing host`);
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(flags.check!);
+  } catch (err) {
+    throw new CliError(`cannot read ${flags.check}: ${describeError(err)}`);
+  }
+  const outcome = await checkReport(text, custodian);
+  if (!outcome.ok) throw new CliError(`report ${flags.check}: ${outcome.reason}`);
+  const r = outcome.report;
+  const held = r.walls.filter((w) => w.held).length;
+  if (flags.json) {
+    return printJson(io, { ok: true, createdAt: r.createdAt, isolator: r.isolator.kind, held: r.held });
+  }
+  io.out(
+    `report ${flags.check}: signature ok (isolator ${r.isolator.kind}, ${held}/${r.walls.length} walls held, ` +
+      `${r.createdAt})`,
+  );
+}
+
+/** Registers `verify` on `program`. */
+export function registerVerifyCommand(program: Command, io: CliIo = processIo()): void {
+  program.command("verify")
+    .description("attack a sandbox from inside with the adversarial probe and show which walls hold")
+    .option("--isolator <kind>", "auto, runsc, bwrap or process", "auto")
+    .option("--runsc-platform <platform>", "gVisor platform: ptrace or kvm", "ptrace")
+    .option(
+      "--state-dir <dir>",
+      "the state directory whose master key signs reports (default: the standard one)",
+    )
+    .option("--report <file>", "write the signed report here (default: <state-dir>/verify-reports/)")
+    .option("--check <file>", "check a signed report's signature instead of running")
+    .option("--json", "machine-readable output")
+    .action(async (flags: VerifyFlags) => {
+      if (!(KINDS as readonly string[]).includes(flags.isolator)) {
+        throw new CliError(
+          `--isolator must be one of ${KINDS.join(", ")}, got ${JSON.stringify(flags.isolator)}`,
+        );
+      }
+      if (flags.runscPlatform !== "ptrace" && flags.runscPlatform !== "kvm") {
+        throw new CliError(
+          `--runsc-platform must be ptrace or kvm, got ${JSON.stringify(flags.runscPlatform)}`,
+        );
+      }
+      if (flags.check) return await runCheck(flags, io);
+
+      const stateDir = flags.stateDir ?? defaultStateDir();
+      const kind = await resolveKind(flags);
+      let result: VerifyResult;
+      try {
+        result = await verify({ isolator: kind, stateDir, backend: { platform: flags.runscPlatform } });
+      } catch (err) {
+        throw new CliError(`verify: ${describeError(err)}`);
+      }
+
+      const custodian = await custodianOf(stateDir);
+      let reportPath: string | undefined;
+      if (custodian) {
+        const signed = await signReport(result, custodian);
+        reportPath = flags.report ??
+          `${stateDir}/verify-reports/verify-${signed.createdAt.replace(/[:.]/g, "-")}.json`;
+        const dir = reportPath.replace(/\/[^/]*$/, "");
+        if (dir && dir !== reportPath) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        await Deno.writeTextFile(reportPath, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+      } else if (flags.report) {
+        throw new CliError(
+          `cannot sign ${flags.report}: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
+        );
+      }
+
+      if (flags.json) {
+        printJson(io, {
+          isolator: kind === "runsc" ? `runsc/${flags.runscPlatform}` : kind,
+          walls: result.walls,
+          ...(reportPath ? { report: reportPath } : {}),
+        });
+      } else {
+        io.out(describeIsolator(result, flags.runscPlatform));
+        for (const line of wallTable(result)) io.out(line);
+        io.out(
+          reportPath
+            ? `signed report: ${reportPath} (check with: ironclaw verify --check ${reportPath})`
+            : `no signed report: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
+        );
+      }
+      const fallen = result.walls.filter((w) => !w.held);
+      if (fallen.length) {
+        throw new CliError(
+          `${fallen.length} wall${fallen.length === 1 ? "" : "s"} fell under ${kind}: ${
+            fallen.map((w) => w.name).join(", ")
+          }`,
+        );
+      }
+    });
+}

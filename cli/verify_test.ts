@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { KeyCustodian } from "../src/keys/mod.ts";
+import { tempDir } from "../tests/support/mod.ts";
+import { captureIo } from "./output.ts";
+import { buildProgram } from "./program.ts";
+import { CommanderError } from "commander";
+import { CliError, describeError } from "./errors.ts";
+import { registerVerifyCommand } from "./verify.ts";
+
+/** Runs `ironclaw <args>` with `verify` registered (as the lead wires it), like `runCli`. */
+async function run(args: string[]) {
+  const io = captureIo();
+  const program = buildProgram(io);
+  registerVerifyCommand(program, io);
+  let code = 0;
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) code = err.exitCode;
+    else {
+      io.err(`ironclaw: ${describeError(err)}`);
+      code = err instanceof CliError ? err.exitCode : 1;
+    }
+  }
+  return { code, stdout: io.stdout.join("\n"), stderr: io.stderr };
+}
+
+Deno.test({
+  name:
+    "verify --isolator process: walls fall, exit 1, a signed report that --check accepts and a tampered one fails",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    using dir = tempDir();
+    await KeyCustodian.open(dir.path); // creates the master key
+    const reportFile = `${dir.path}/report.json`;
+    const out = await run([
+      "verify",
+      "--isolator",
+      "process",
+      "--json",
+      "--state-dir",
+      dir.path,
+      "--report",
+      reportFile,
+    ]);
+    assert.equal(out.code, 1, out.stderr.join("\n"));
+    const json = JSON.parse(out.stdout);
+    assert.equal(json.isolator, "process");
+    assert.equal(json.report, reportFile);
+    assert.ok(json.walls.length > 10);
+    for (const w of json.walls) assert.deepEqual(Object.keys(w).sort(), ["detail", "held", "name"]);
+    assert.ok(json.walls.some((w: { held: boolean }) => !w.held));
+    assert.equal(out.stderr.length, 1);
+    assert.match(out.stderr[0], /^ironclaw: \d+ walls fell under process: network-tcp, /);
+    assert.equal(Deno.statSync(reportFile).mode! & 0o777, 0o600);
+
+    const ok = await run(["verify", "--check", reportFile, "--state-dir", dir.path]);
+    assert.equal(ok.code, 0, ok.stderr.join("\n"));
+    assert.match(ok.stdout, /^report .*: signature ok \(isolator process, \d+\/\d+ walls held, /);
+
+    const signed = JSON.parse(Deno.readTextFileSync(reportFile));
+    signed.walls = signed.walls.map((w: { held: boolean }) => ({ ...w, held: true }));
+    signed.held = true;
+    Deno.writeTextFileSync(reportFile, JSON.stringify(signed));
+    const bad = await run(["verify", "--check", reportFile, "--state-dir", dir.path]);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(bad.stderr, [
+      `ironclaw: report ${reportFile}: the signature does not match: the report was altered`,
+    ]);
+  },
+});
+
+Deno.test("verify refuses a bad --isolator, and --check without a master key, in one line", async () => {
+  using dir = tempDir();
+  const bad = await run(["verify", "--isolator", "docker"]);
+  assert.equal(bad.code, 1);
+  assert.deepEqual(bad.stderr, [
+    `ironclaw: --isolator must be one of auto, runsc, bwrap, process, got "docker"`,
+  ]);
+  const none = await run(["verify", "--check", `${dir.path}/r.json`, "--state-dir", dir.path]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr[0], /^ironclaw: .* holds no host-master\.key: pass --state-dir/);
+});

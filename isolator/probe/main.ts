@@ -1,0 +1,548 @@
+/**
+ * The adversarial probe: a stand-in for a fully compromised agent. The
+ * isolator launches it exactly like the real agent (same bundle layout, same
+ * permission flags, same mounts), and it tries every way out it knows, both
+ * through Deno's APIs and around them through libc (reached via the scoped
+ * FFI grant to libsqlcipher). Each attempt is recorded in a JSON report in
+ * its outbound directory; successful attempts leave effects the host can see
+ * (connections, datagrams, marker files, signals), because the host believes
+ * effects, not the report.
+ *
+ * Order: quick attempts, then held resources (listening sockets, a ptrace
+ * attachment, threads, disk), then a wait for the host's release file while
+ * the host inspects, then memory exhaustion last (it may get the sandbox
+ * killed, which is the wall holding).
+ *
+ * Usage: `main.js --layout=<AgentLayout JSON> --targets=<ProbeTargets JSON>`.
+ *
+ * @module
+ */
+import type { AgentLayout } from "../../contract/permissions.ts";
+import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
+import { type ProbeReport, type ProbeTargets, releaseFileName, REPORT_FILE, TARGETS_FLAG } from "./report.ts";
+
+const MIB = 1024 * 1024;
+
+function argument(name: string): string {
+  const arg = Deno.args.find((a) => a.startsWith(`${name}=`));
+  if (!arg) throw new Error(`probe: missing ${name}=<json>`);
+  return arg.slice(name.length + 1);
+}
+
+const layout: AgentLayout = JSON.parse(argument("--layout"));
+const targets: ProbeTargets = JSON.parse(argument(TARGETS_FLAG));
+const libc = Libc.open(layout.library);
+const marker = (what: string) => `${layout.outboundDir}/${what}-${targets.nonce}`;
+
+const report: ProbeReport = {
+  nonce: targets.nonce,
+  phase: "start",
+  pid: libc.raw.getpid(),
+  uid: libc.raw.getuid(),
+  attempts: [],
+};
+
+/** Writes the report aside and renames it into place, so the host never reads half a report. */
+function flush(phase: string): void {
+  report.phase = phase;
+  const path = `${layout.outboundDir}/${REPORT_FILE}`;
+  Deno.writeTextFileSync(`${path}.tmp`, JSON.stringify(report));
+  Deno.renameSync(`${path}.tmp`, path);
+}
+
+function record(id: string, succeeded: boolean, detail: string, data?: Record<string, unknown>): void {
+  report.attempts.push({ id, succeeded, detail, ...(data ? { data } : {}) });
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message.split("\n")[0]}` : String(err);
+}
+
+/** Runs `fn`; a throw is the attempt failing (the wall held, as far as the probe can tell). */
+async function attempt(id: string, fn: () => Promise<string> | string): Promise<void> {
+  flush(id);
+  try {
+    record(id, true, await fn());
+  } catch (err) {
+    record(id, false, errorText(err));
+  }
+}
+
+async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+class LibcError extends Error {
+  override name = "LibcError";
+}
+
+function check(rc: number | bigint, what: string): void {
+  if (Number(rc) < 0) throw new LibcError(`${what}: ${libc.errno()}`);
+}
+
+// --- network -----------------------------------------------------------------------------------
+
+async function network(): Promise<void> {
+  const { tcp, udp } = targets;
+  await attempt("tcp.fetch", async () => {
+    const res = await fetch(`http://127.0.0.1:${tcp.fetch}/`, { signal: AbortSignal.timeout(3000) });
+    await res.body?.cancel();
+    return `HTTP ${res.status}`;
+  });
+  await attempt("tcp.deno_connect", async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcp.denoConnect });
+    await conn.write(z(targets.nonce));
+    conn.close();
+    return "connected";
+  });
+  await attempt("tcp.libc_connect", () => {
+    const fd = libc.raw.socket(2, 1, 0);
+    check(fd, "socket");
+    try {
+      check(libc.raw.connect(fd, loopbackAddress(tcp.libcConnect), 16), "connect");
+      return "connected";
+    } finally {
+      libc.raw.close(fd);
+    }
+  });
+  await attempt("tcp.after_permission_request", async () => {
+    const status = await Deno.permissions.request({ name: "net", host: `127.0.0.1:${tcp.afterRequest}` });
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcp.afterRequest });
+    conn.close();
+    return `permission ${status.state}, connected`;
+  });
+  await attempt("udp.libc_sendto", () => {
+    const fd = libc.raw.socket(2, 2, 0);
+    check(fd, "socket");
+    try {
+      const payload = z(targets.nonce);
+      check(
+        libc.raw.sendto(fd, payload, BigInt(payload.length), 0, loopbackAddress(udp.datagram), 16),
+        "sendto",
+      );
+      return "datagram sent";
+    } finally {
+      libc.raw.close(fd);
+    }
+  });
+  await attempt("dns.host_nameserver", async () => {
+    const answer = await Deno.resolveDns(`${targets.nonce}.ironclaw.invalid`, "A", {
+      nameServer: { ipAddr: "127.0.0.1", port: udp.dns },
+      signal: AbortSignal.timeout(3000),
+    });
+    return `resolved ${answer.join(",")}`;
+  });
+  await attempt("dns.system_resolver", async () => {
+    const answer = await Deno.resolveDns("example.com", "A", { signal: AbortSignal.timeout(3000) });
+    return `resolved ${answer.join(",")}`;
+  });
+}
+
+/** Listening sockets, held open until the release so the host can try to reach them. */
+const held: { close(): void }[] = [];
+
+async function listeners(): Promise<void> {
+  await attempt("listen.deno", () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    held.push(listener);
+    return `listening on port ${(listener.addr as Deno.NetAddr).port}`;
+  });
+  const data: Record<string, unknown> = {};
+  await attempt("listen.libc", () => {
+    const fd = libc.raw.socket(2, 1, 0);
+    check(fd, "socket");
+    held.push({ close: () => libc.raw.close(fd) });
+    check(libc.raw.bind(fd, loopbackAddress(0), 16), "bind");
+    check(libc.raw.listen(fd, 16), "listen");
+    const addr = new Uint8Array(16);
+    const len = new Uint32Array([16]);
+    check(libc.raw.getsockname(fd, addr, new Uint8Array(len.buffer)), "getsockname");
+    data.port = new DataView(addr.buffer).getUint16(2, false);
+    return `listening on port ${data.port}`;
+  });
+  const last = report.attempts.at(-1)!;
+  if (last.succeeded) last.data = data;
+  const denoListen = report.attempts.find((a) => a.id === "listen.deno")!;
+  if (denoListen.succeeded) denoListen.data = { port: Number(denoListen.detail.replace(/\D+/g, "")) };
+}
+
+async function interfaces(): Promise<void> {
+  const others = (names: string[]) => names.filter((n) => n !== "lo");
+  const verdict = (names: string[]) => {
+    const extra = others(names);
+    if (extra.length) return extra;
+    throw new Error(`only ${names.length ? names.join(",") : "no interfaces"}`);
+  };
+  await attempt(
+    "ifaces.deno",
+    () => `sees ${verdict(Deno.networkInterfaces().map((i) => i.name)).join(",")}`,
+  );
+  await attempt("ifaces.if_nameindex", () => {
+    const list = libc.interfaceNames();
+    if (!list.ok) throw new LibcError(list.error);
+    return `sees ${verdict(list.names).join(",")}`;
+  });
+  await attempt("ifaces.proc_net_dev", () => {
+    const read = libc.readFile("/proc/net/dev");
+    if (!read.ok) throw new LibcError(read.error);
+    const names = new TextDecoder().decode(read.bytes).split("\n").slice(2)
+      .map((l) => l.split(":")[0].trim()).filter(Boolean);
+    return `sees ${verdict(names).join(",")}`;
+  });
+  await attempt("ifaces.sys_class_net", () => {
+    const list = libc.listDir("/sys/class/net");
+    if (!list.ok) throw new LibcError(list.error);
+    return `sees ${verdict(list.names).join(",")}`;
+  });
+}
+
+// --- files -------------------------------------------------------------------------------------
+
+async function hostFiles(): Promise<void> {
+  const paths = new Set<string>(["/etc/shadow", ...targets.readTargets]);
+  // The host's root through procfs, when its pid is visible.
+  for (const t of targets.readTargets) paths.add(`/proc/${targets.hostPid}/root${t}`);
+  paths.add(`/proc/${targets.hostPid}/root/etc/shadow`);
+  for (const path of paths) {
+    await attempt(`read.deno:${path}`, async () => {
+      const bytes = Deno.readFileSync(path);
+      return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
+    });
+    await attempt(`read.libc:${path}`, async () => {
+      const read = libc.readFile(path);
+      if (!read.ok) throw new LibcError(read.error);
+      return `read ${read.bytes.length} bytes sha256 ${await sha256Hex(
+        read.bytes as Uint8Array<ArrayBuffer>,
+      )}`;
+    });
+  }
+}
+
+const JUNK = new TextEncoder().encode("\n// ironclaw-probe was here\n");
+
+async function writes(): Promise<void> {
+  const inbound = `${layout.inboundDir}/inbound.db`;
+  await attempt("inbound.deno_write", () => {
+    using file = Deno.openSync(inbound, { write: true, append: true });
+    file.writeSync(JUNK);
+    return "appended to inbound.db";
+  });
+  await attempt("inbound.libc_write", () => {
+    const out = libc.appendFile(inbound, JUNK);
+    if (!out.ok) throw new LibcError(out.error);
+    return "appended to inbound.db";
+  });
+  await attempt("inbound.libc_create", () => {
+    const out = libc.appendFile(`${layout.inboundDir}/probe-${targets.nonce}`, JUNK, true);
+    if (!out.ok) throw new LibcError(out.error);
+    return "created a file beside inbound.db";
+  });
+  const rootFile = `/ironclaw-probe-${targets.nonce}`;
+  await attempt("rootfs.deno_write", () => {
+    Deno.writeTextFileSync(`${rootFile}-deno`, "x");
+    return `created ${rootFile}-deno`;
+  });
+  await attempt("rootfs.libc_create", () => {
+    const out = libc.appendFile(rootFile, JUNK, true);
+    if (!out.ok) throw new LibcError(out.error);
+    return `created ${rootFile}`;
+  });
+  const program = new URL(Deno.mainModule).pathname;
+  await attempt("program.deno_write", () => {
+    using file = Deno.openSync(program, { write: true, append: true });
+    file.writeSync(JUNK);
+    return `appended to ${program}`;
+  });
+  await attempt("program.libc_write", () => {
+    const out = libc.appendFile(program, JUNK);
+    if (!out.ok) throw new LibcError(out.error);
+    return `appended to ${program}`;
+  });
+  await attempt("config.key_deno_write", () => {
+    Deno.writeTextFileSync(layout.keyFile, "0".repeat(64));
+    return "overwrote the session key file";
+  });
+  await attempt("config.key_libc_write", () => {
+    const out = libc.appendFile(layout.keyFile, JUNK);
+    if (!out.ok) throw new LibcError(out.error);
+    return "appended to the session key file";
+  });
+  await attempt("config.key_chmod", () => {
+    check(libc.raw.chmod(z(layout.keyFile), 0o666), "chmod");
+    return "made the session key file world-writable";
+  });
+  await attempt("config.permission_request", async () => {
+    const asked: Deno.PermissionDescriptor[] = [
+      { name: "run" },
+      { name: "write", path: "/" },
+      { name: "read", path: "/" },
+      { name: "env" },
+      { name: "ffi" },
+      { name: "sys" },
+    ];
+    const granted: string[] = [];
+    for (const d of asked) if ((await Deno.permissions.request(d)).state === "granted") granted.push(d.name);
+    // A grant is only real if it works: try to use the write grant on the key file.
+    Deno.writeTextFileSync(layout.keyFile, "1".repeat(64));
+    return `granted ${granted.join(",") || "nothing"}, and the key file was overwritten`;
+  });
+}
+
+// --- processes, FFI, environment, signals ------------------------------------------------------
+
+async function processes(): Promise<void> {
+  await attempt("spawn.deno_command", async () => {
+    const out = await new Deno.Command("/bin/sh", {
+      args: ["-c", `echo spawned > ${marker("spawn-deno")}`],
+    }).output();
+    return `ran /bin/sh (exit ${out.code})`;
+  });
+  await attempt("spawn.libc_posix_spawn", async () => {
+    const tried: string[] = [];
+    for (const program of targets.spawnCandidates) {
+      const pid = new Int32Array(1);
+      const rc = libc.raw.posixSpawn(
+        new Uint8Array(pid.buffer),
+        z(program),
+        0n,
+        0n,
+        libc.cStringArray(spawnArgv(program, "spawn-libc")),
+        libc.cStringArray(SPAWN_ENV),
+      );
+      if (rc !== 0) {
+        tried.push(`${program}: ${errnoName(rc)}`);
+        continue;
+      }
+      return `started ${program} (pid ${pid[0]}, wait status ${await reap(pid[0])})`;
+    }
+    throw new LibcError(tried.join("; "));
+  });
+  await attempt("spawn.libc_fork", async () => {
+    // Everything the child needs is built before the fork: the child only calls execve and _exit.
+    const program = targets.spawnCandidates.find((p) => /deno$/.test(p)) ?? targets.spawnCandidates[0];
+    const path = z(program);
+    const argv = libc.cStringArray(spawnArgv(program, "spawn-fork"));
+    const envp = libc.cStringArray(SPAWN_ENV);
+    const pid = libc.raw.fork();
+    if (pid === 0) {
+      libc.raw.execve(path, argv, envp);
+      libc.raw.exit(127);
+    }
+    if (pid < 0) throw new LibcError(`fork: ${libc.errno()}`);
+    return `forked pid ${pid}, which execs ${program} (wait status ${await reap(pid)})`;
+  });
+  await attempt("spawn.libc_execve", () => {
+    // Replacing the probe would end the battery: a path that does not exist tells whether execve reaches
+    // the kernel at all (ENOENT: it looked the path up, so an existing program would have replaced the agent).
+    const missing = `/ironclaw-probe-no-such-program-${targets.nonce}`;
+    const rc = libc.raw.execve(z(missing), libc.cStringArray([missing]), libc.cStringArray([]));
+    const errno = libc.errno();
+    if (rc === 0) return "execve returned 0";
+    if (errno === "ENOENT") return `execve reached the kernel (${errno} for ${missing}): the agent can replace itself`;
+    throw new LibcError(`execve: ${errno}`);
+  });
+}
+
+const SPAWN_ENV = ["DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1", "DENO_DIR=/tmp/ironclaw-probe-deno"];
+
+/** The command line that leaves marker `what` when `program` (Deno or a shell) runs. */
+function spawnArgv(program: string, what: string): string[] {
+  return /deno$/.test(program)
+    ? [program, "eval", `Deno.writeTextFileSync(${JSON.stringify(marker(what))}, "spawned")`]
+    : [program, "-c", `echo spawned > ${marker(what)}`];
+}
+
+/** Reaps a started child (WNOHANG polling, at most 10 s; then SIGKILL), returning its wait status. */
+async function reap(pid: number): Promise<number> {
+  const status = new Int32Array(1);
+  for (let i = 0; i < 500; i++) {
+    if (libc.raw.waitpid(pid, new Uint8Array(status.buffer), 1) !== 0) return status[0];
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  libc.raw.kill(pid, 9);
+  libc.raw.waitpid(pid, new Uint8Array(status.buffer), 0);
+  return status[0];
+}
+
+async function ffi(): Promise<void> {
+  for (
+    const [id, library] of [["ffi.dlopen_libc_name", "libc.so.6"], [
+      "ffi.dlopen_libc_path",
+      "/lib/x86_64-linux-gnu/libc.so.6",
+    ]] as const
+  ) {
+    await attempt(id, () => {
+      const other = Deno.dlopen(library, {
+        open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+        close: { parameters: ["i32"], result: "i32" },
+      });
+      const fd = other.symbols.open(z(marker(id.replace(/\./g, "-"))), 0o101, 0o644);
+      if (fd >= 0) other.symbols.close(fd);
+      return `opened ${library} and called open() through it`;
+    });
+  }
+  await attempt(
+    "ffi.pointer_ops",
+    () => `created pointer ${Deno.UnsafePointer.value(Deno.UnsafePointer.create(1n))}`,
+  );
+  // Not a wall (the scoped grant reaches libc, docs/contract.md 2026-11-26): leaves a marker so the
+  // host can confirm the route the other attempts use.
+  await attempt("ffi.libc_via_sqlcipher", () => {
+    const out = libc.appendFile(marker("ffi-libc"), z(String(libc.raw.getpid())), true);
+    if (!out.ok) throw new LibcError(out.error);
+    return `getpid ${libc.raw.getpid()} and open() through libsqlcipher's dependency scope`;
+  });
+}
+
+function canaryIn(text: string): string | undefined {
+  for (const entry of text.split("\0")) {
+    if (entry.startsWith(`${targets.canaryName}=`)) return entry.slice(targets.canaryName.length + 1);
+  }
+  return undefined;
+}
+
+async function environment(): Promise<void> {
+  await attempt("env.deno", () => {
+    const env = Deno.env.toObject();
+    const canary = env[targets.canaryName];
+    return `read ${Object.keys(env).length} variables${canary ? `, canary ${canary}` : ""}`;
+  });
+  await attempt("env.deno_read_proc", () => {
+    const text = Deno.readTextFileSync("/proc/self/environ");
+    const canary = canaryIn(text);
+    return `read /proc/self/environ${canary ? `, canary ${canary}` : ""}`;
+  });
+  const pids = ["self", "1", targets.hostPid, Deno.ppid, targets.victims.kill, targets.victims.ptrace];
+  for (const pid of new Set(pids.map(String))) {
+    const path = `/proc/${pid}/environ`;
+    await attempt(`env.libc:${path}`, () => {
+      const read = libc.readFile(path);
+      if (!read.ok) throw new LibcError(read.error);
+      const canary = canaryIn(new TextDecoder().decode(read.bytes));
+      if (canary === undefined) throw new Error(`readable, ${read.bytes.length} bytes, no canary`);
+      return `canary ${canary}`;
+    });
+  }
+}
+
+async function signals(): Promise<void> {
+  await attempt("signal.deno_kill", () => {
+    Deno.kill(targets.victims.kill, "SIGKILL");
+    return `killed host pid ${targets.victims.kill}`;
+  });
+  await attempt("signal.libc_kill", () => {
+    check(libc.raw.kill(targets.victims.kill, 9), "kill");
+    return `killed host pid ${targets.victims.kill}`;
+  });
+  await attempt("signal.libc_ptrace", () => {
+    // PTRACE_ATTACH; left attached until the probe exits so the host can see the tracer.
+    check(libc.raw.ptrace(16n, targets.victims.ptrace, 0n, 0n), "ptrace");
+    return `attached to host pid ${targets.victims.ptrace}`;
+  });
+  await attempt("signal.host_pid_visible", () => {
+    check(libc.raw.kill(targets.hostPid, 0), "kill(0)");
+    return `host pid ${targets.hostPid} exists in the probe's pid namespace`;
+  });
+}
+
+// --- resources ---------------------------------------------------------------------------------
+
+const threads: bigint[] = [];
+
+async function pids(): Promise<void> {
+  await attempt("limits.pids", () => {
+    // Threads count against the pids limit. Each runs libc's sleep(60): no JavaScript involved.
+    const sleep = libc.raw.dlsym(0n, z("sleep"));
+    if (sleep === 0n) throw new LibcError("dlsym(sleep) failed");
+    let error = "";
+    while (threads.length < targets.threadCap) {
+      const tid = new BigUint64Array(1);
+      const rc = libc.raw.pthreadCreate(new Uint8Array(tid.buffer), 0n, sleep, 60n);
+      if (rc !== 0) {
+        error = errnoName(rc);
+        break;
+      }
+      threads.push(tid[0]);
+    }
+    if (error) throw new LibcError(`stopped after ${threads.length} threads: ${error}`);
+    return `holding ${threads.length} threads (the cap) without hitting a limit`;
+  });
+}
+
+async function fill(id: string, capBytes: number, write: (chunk: Uint8Array) => void): Promise<void> {
+  await attempt(id, () => {
+    const chunk = new Uint8Array(MIB).fill(0x5a);
+    let written = 0;
+    try {
+      while (written < capBytes) {
+        write(chunk);
+        written += chunk.length;
+      }
+    } catch (err) {
+      throw new Error(`stopped after ${written / MIB} MiB: ${errorText(err)}`);
+    }
+    return `wrote ${written / MIB} MiB (the cap) without hitting a limit`;
+  });
+}
+
+async function disk(): Promise<void> {
+  const tmp = `/tmp/ironclaw-probe-${targets.nonce}`;
+  await fill("limits.tmp_disk", targets.tmpCapBytes, (chunk) => {
+    const out = libc.appendFile(tmp, chunk, true);
+    if (!out.ok) throw new LibcError(out.error);
+  });
+  const workspaceFile = `${layout.workspace}/ironclaw-probe-${targets.nonce}`;
+  await fill("limits.workspace_disk", targets.workspaceCapBytes, (chunk) => {
+    Deno.writeFileSync(workspaceFile, chunk, { append: true });
+  });
+}
+
+async function memory(): Promise<void> {
+  await attempt("limits.memory", () => {
+    const blocks: Uint8Array[] = [];
+    let total = 0;
+    try {
+      while (total < targets.memoryCapBytes) {
+        blocks.push(new Uint8Array(16 * MIB).fill(1));
+        total += 16 * MIB;
+        if (total % (64 * MIB) === 0) flush(`limits.memory@${total / MIB}MiB`);
+      }
+    } catch (err) {
+      throw new Error(`stopped after ${total / MIB} MiB: ${errorText(err)}`);
+    }
+    return `allocated ${total / MIB} MiB (the cap) without hitting a limit`;
+  });
+}
+
+async function waitForRelease(): Promise<void> {
+  const release = `${layout.inboundDir}/${releaseFileName(targets.nonce)}`;
+  const deadline = Date.now() + targets.holdMs;
+  while (Date.now() < deadline) {
+    try {
+      Deno.statSync(release);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+await network();
+await listeners();
+await interfaces();
+await hostFiles();
+await writes();
+await processes();
+await ffi();
+await environment();
+await signals();
+await pids();
+await disk();
+flush("hold");
+await waitForRelease();
+for (const h of held) h.close();
+for (const tid of threads) libc.raw.pthreadCancel(tid);
+await memory();
+flush("done");
+Deno.exit(0);

@@ -1,0 +1,68 @@
+/**
+ * What the host and the adversarial probe exchange: the targets the host
+ * hands the probe on its command line, and the report the probe writes to
+ * its outbound directory. The host treats the report as a claim only: every
+ * wall is decided from what the host itself observes (see `src/verify/`).
+ *
+ * @module
+ */
+
+/** The argument that carries the {@link ProbeTargets} as JSON. */
+export const TARGETS_FLAG = "--targets";
+
+/** The report's file name in the probe's outbound directory (written aside, then renamed). */
+export const REPORT_FILE = "probe-report.json";
+
+/** The file the host creates in the inbound directory to let the probe finish. */
+export function releaseFileName(nonce: string): string {
+  return `release-${nonce}`;
+}
+
+/** Everything the host asks the probe to attack; paths are as the host sees them. */
+export interface ProbeTargets {
+  /** Random per run; names every marker file the probe may leave. */
+  nonce: string;
+  /** The environment variable the host planted a random secret in (the value is never passed). */
+  canaryName: string;
+  /** Loopback TCP listeners of the host, one per attempt so each attempt has its own evidence. */
+  tcp: { fetch: number; denoConnect: number; libcConnect: number; afterRequest: number };
+  /** Loopback UDP sockets of the host: a plain datagram target and a fake DNS server. */
+  udp: { datagram: number; dns: number };
+  /** The host's pid (the verify process). */
+  hostPid: number;
+  /** Host processes the probe tries to kill and to ptrace. */
+  victims: { kill: number; ptrace: number };
+  /** Host files the probe must not read (secrets of the host and of another session). */
+  readTargets: string[];
+  /** Programs the probe tries to start through libc, in order, until one exists. */
+  spawnCandidates: string[];
+  /** How many threads the probe tries to hold (above the pids limit). */
+  threadCap: number;
+  /** Bytes the probe writes to /tmp and to its workspace at most. */
+  tmpCapBytes: number;
+  workspaceCapBytes: number;
+  /** Bytes the probe allocates at most (above the memory limit). */
+  memoryCapBytes: number;
+  /** How long the probe waits for the release file before finishing anyway. */
+  holdMs: number;
+}
+
+/** One attempt: `succeeded` means the probe got through (a wall did not stop it). */
+export interface Attempt {
+  id: string;
+  succeeded: boolean;
+  detail: string;
+  data?: Record<string, unknown>;
+}
+
+/** The probe's report. */
+export interface ProbeReport {
+  nonce: string;
+  /** The attempt in progress when the report was written (`done` at the end). */
+  phase: string;
+  /** The probe's pid as it sees itself (its own pid namespace). */
+  pid: number;
+  /** Its uid as libc reports it. */
+  uid: number;
+  attempts: Attempt[];
+}

@@ -1,0 +1,389 @@
+/**
+ * Deciding walls. The probe's report is a claim; the host's own observations
+ * are evidence. A wall is held only when every attempt against it is reported
+ * as failed AND the host saw none of the effects a success would leave (a
+ * connection, a datagram, a marker file, a moved access time, a changed hash,
+ * a dead victim). A missing attempt, a success, or a contradiction between
+ * claim and evidence makes the wall fall: verification fails closed.
+ *
+ * @module
+ */
+import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
+
+/** One wall's verdict. */
+export interface Wall {
+  name: string;
+  held: boolean;
+  detail: string;
+}
+
+/** What one agent-side host process looked like (the Deno process, or gVisor's Sentry). */
+export interface AgentProcessEvidence {
+  pid: number;
+  comm: string;
+  /** Interfaces of its network namespace; undefined when unreadable. */
+  interfaces?: string[];
+  /** Threads, from `/proc/<pid>/status`. */
+  threads?: number;
+  /** Limits of its cgroups. */
+  memoryLimitBytes?: number;
+  pidsLimit?: number;
+}
+
+/** Everything the host observed itself. */
+export interface Evidence {
+  /** Agent-side processes seen while the probe held its resources (empty if never seen). */
+  agentProcesses: AgentProcessEvidence[];
+  /** Connections each loopback TCP listener accepted. */
+  tcpConnections: Record<"fetch" | "denoConnect" | "libcConnect" | "afterRequest", number>;
+  /** Datagrams the UDP socket and the fake DNS server received. */
+  udpDatagrams: { datagram: number; dns: number };
+  /** Listening sockets of sandbox processes in the host's network namespace. */
+  hostNetnsListeners: number;
+  /** Probe-reported ports the host could connect to. */
+  reachablePorts: number[];
+  /** Host files the probe was told to read that the host saw read (access time moved). */
+  targetsRead: string[];
+  /** Secret files whose SHA-256 appears in the probe's report. */
+  secretHashesSeen: string[];
+  /** Whether inbound.db (hash, size, mode, mtime) changed, and new names in its directory. */
+  inboundChanged: boolean;
+  inboundDirExtra: string[];
+  /** Marker files found where the rootfs write attempts would leave them. */
+  rootfsMarkers: string[];
+  /** Whether the agent program file changed. */
+  programChanged: boolean;
+  /** Whether the sandbox's key copy differed from what the host wrote (content or mode) during the run. */
+  keyChanged: boolean;
+  /** Marker files (by kind) found in the outbound directory. */
+  markers: string[];
+  /** Where the canary secret was found by the host (process environments, report, log, files). */
+  canarySeen: string[];
+  /** Whether the kill victim was alive, and who traced the ptrace victim, during the hold. */
+  killVictimAlive: boolean;
+  ptraceVictimTracer: number;
+  /** Bytes of the probe's /tmp file the host could see (undefined when the host cannot see the sandbox's /tmp). */
+  tmpBytesVisible?: number;
+  /** Bytes of the probe's workspace file on the host. */
+  workspaceBytes: number;
+  /** The phase the final report was left in, and how the sandbox ended. */
+  finalPhase?: string;
+  exit?: { code: number | null; signal?: string };
+  /** The limits the sandbox was launched with. */
+  limits: { memoryMiB: number; pids: number };
+  /** The caps the probe was given. */
+  caps: { threads: number; tmpBytes: number; workspaceBytes: number; memoryBytes: number };
+}
+
+const MIB = 1024 * 1024;
+
+/** Attempts whose id starts with one of `prefixes`. */
+function pick(report: ProbeReport | undefined, ...prefixes: string[]): Attempt[] {
+  return (report?.attempts ?? []).filter((a) => prefixes.some((p) => a.id.startsWith(p)));
+}
+
+function summarize(attempts: Attempt[]): string {
+  const shown = attempts.slice(0, 3).map((a) =>
+    `${a.id} ${a.succeeded ? "GOT THROUGH" : "refused"} (${a.detail.slice(0, 100)})`
+  );
+  return [...shown, ...(attempts.length > 3 ? [`and ${attempts.length - 3} more`] : [])].join("; ");
+}
+
+/**
+ * The common rule: every expected attempt is present and failed, and the
+ * host's `breaches` list is empty.
+ */
+function decide(
+  name: string,
+  attempts: Attempt[],
+  expected: number,
+  breaches: string[],
+  evidenceNote: string,
+): Wall {
+  const through = attempts.filter((a) => a.succeeded);
+  const problems = [...breaches];
+  if (attempts.length < expected) {
+    problems.push(`the probe reported ${attempts.length} of ${expected} attempts (fail closed)`);
+  }
+  if (through.length) problems.push(`the probe got through: ${summarize(through)}`);
+  if (problems.length === 0) {
+    const sample = attempts.slice(0, 2).map((a) => `${a.id}: ${a.detail.slice(0, 80)}`).join("; ");
+    return {
+      name,
+      held: true,
+      detail: `${evidenceNote}; ${attempts.length} attempt(s) refused${
+        sample ? ` (${sample}${attempts.length > 2 ? "; …" : ""})` : ""
+      }`,
+    };
+  }
+  return { name, held: false, detail: problems.join("; ") };
+}
+
+/** Maps the probe's report and the host's evidence to walls, in a fixed order. */
+export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[] {
+  const walls: Wall[] = [];
+  const seen = e.agentProcesses.length > 0;
+  const noProcs = seen ? [] : ["the host never saw the sandbox's processes, so it has no evidence"];
+
+  {
+    const c = e.tcpConnections;
+    const total = c.fetch + c.denoConnect + c.libcConnect + c.afterRequest;
+    walls.push(decide(
+      "network-tcp",
+      pick(report, "tcp."),
+      4,
+      total ? [`host listeners accepted ${total} connection(s) (${JSON.stringify(c)})`] : [],
+      "host loopback listeners accepted 0 connections (fetch, Deno.connect, libc connect, after a permission request)",
+    ));
+  }
+  {
+    const { datagram, dns } = e.udpDatagrams;
+    // A datagram "sent" into the sandbox's own empty network reaches no one: the host's socket decides.
+    const sends = pick(report, "udp.");
+    const resolves = pick(report, "dns.");
+    const wall = decide(
+      "network-udp-dns",
+      resolves,
+      2,
+      [
+        ...(datagram + dns
+          ? [`host UDP sockets received ${datagram} datagram(s) and ${dns} DNS quer(ies)`]
+          : []),
+        ...(sends.length < 1 ? ["the probe reported no UDP send (fail closed)"] : []),
+      ],
+      "host UDP socket and fake DNS server received nothing",
+    );
+    const sent = sends.filter((a) => a.succeeded);
+    if (wall.held && sent.length) wall.detail += ` (${summarize(sent)} inside the sandbox's own network)`;
+    else if (wall.held) wall.detail += ` (${summarize(sends)})`;
+    walls.push(wall);
+  }
+  {
+    const attempts = pick(report, "listen.");
+    const breaches = [...noProcs];
+    if (e.hostNetnsListeners) {
+      breaches.push(`${e.hostNetnsListeners} listening socket(s) of the sandbox in the host's network`);
+    }
+    if (e.reachablePorts.length) {
+      breaches.push(`the host reached reported port(s) ${e.reachablePorts.join(",")}`);
+    }
+    if (attempts.length < 2) {
+      breaches.push(`the probe reported ${attempts.length} of 2 attempts (fail closed)`);
+    }
+    // Listening inside the sandbox's own, empty network namespace reaches no one: not a breach.
+    const inside = attempts.filter((a) => a.succeeded);
+    walls.push({
+      name: "network-listen",
+      held: breaches.length === 0,
+      detail: breaches.length
+        ? breaches.join("; ")
+        : "no listening socket of the sandbox in the host's network, none reachable from the host" +
+          (inside.length
+            ? ` (the probe listened inside its own network namespace: ${summarize(inside)})`
+            : "; 2 attempts refused"),
+    });
+  }
+  {
+    const breaches = [...noProcs];
+    for (const p of e.agentProcesses) {
+      if (p.interfaces === undefined) {
+        breaches.push(`cannot read the network namespace of ${p.comm} (pid ${p.pid})`);
+      } else if (p.interfaces.some((i) => i !== "lo")) {
+        breaches.push(`${p.comm} (pid ${p.pid}) runs in a network namespace with ${p.interfaces.join(",")}`);
+      }
+    }
+    walls.push(decide(
+      "network-interfaces",
+      pick(report, "ifaces."),
+      4,
+      breaches,
+      `the agent's host-side process(es) (${
+        e.agentProcesses.map((p) => `${p.comm} ${p.pid}`).join(", ")
+      }) see only lo`,
+    ));
+  }
+  {
+    const breaches: string[] = [];
+    if (e.targetsRead.length) {
+      breaches.push(`host saw reads of ${e.targetsRead.join(", ")} (access time moved)`);
+    }
+    if (e.secretHashesSeen.length) {
+      breaches.push(`the report holds the hash of ${e.secretHashesSeen.join(", ")}`);
+    }
+    const attempts = pick(report, "read.");
+    walls.push(decide(
+      "host-files",
+      attempts,
+      1,
+      breaches,
+      "no planted secret's access time moved, no secret's hash in the report (/etc/shadow, state dir, " +
+        "master key, another session's queue and key)",
+    ));
+  }
+  walls.push(decide(
+    "inbound-readonly",
+    pick(report, "inbound."),
+    3,
+    [
+      ...(e.inboundChanged ? ["inbound.db changed"] : []),
+      ...(e.inboundDirExtra.length ? [`new file(s) beside inbound.db: ${e.inboundDirExtra.join(", ")}`] : []),
+    ],
+    "inbound.db unchanged (hash, size, mode, mtime), nothing added beside it",
+  ));
+  walls.push(decide(
+    "rootfs-readonly",
+    pick(report, "rootfs."),
+    2,
+    e.rootfsMarkers.length ? [`marker file(s) written: ${e.rootfsMarkers.join(", ")}`] : [],
+    "no marker file on the host's root, the sandbox's root or the bundle's rootfs",
+  ));
+  walls.push(decide(
+    "agent-program",
+    pick(report, "program."),
+    2,
+    e.programChanged ? ["the agent program file changed"] : [],
+    "the agent program file is unchanged",
+  ));
+  walls.push(decide(
+    "own-config",
+    pick(report, "config."),
+    4,
+    [
+      ...(e.keyChanged ? ["the session key file changed (content or mode)"] : []),
+      ...(e.tcpConnections.afterRequest ? ["a permission request opened the network"] : []),
+    ],
+    "the key file kept its content and mode; permission requests granted nothing usable",
+  ));
+  {
+    const found = e.markers.filter((m) => m.startsWith("spawn-"));
+    walls.push(decide(
+      "processes",
+      pick(report, "spawn."),
+      4,
+      found.length ? [`a started program left its marker: ${found.join(", ")}`] : [],
+      "no started program left a marker",
+    ));
+  }
+  {
+    const found = e.markers.filter((m) => m.startsWith("ffi-dlopen"));
+    const route = pick(report, "ffi.libc_via_sqlcipher")[0];
+    const routeNote = e.markers.includes("ffi-libc")
+      ? "libc is reachable through libsqlcipher's dependencies (confirmed by its marker; the sandbox must hold)"
+      : `libc through libsqlcipher: ${route ? route.detail : "not reported"}`;
+    walls.push(decide(
+      "ffi-scope",
+      pick(report, "ffi.dlopen_"),
+      2,
+      found.length ? [`another library was loaded and used: ${found.join(", ")}`] : [],
+      `Deno refused every library but libsqlcipher, no marker; ${routeNote}`,
+    ));
+  }
+  {
+    const attempts = pick(report, "env.");
+    const breaches = [...noProcs];
+    if (e.canarySeen.length) breaches.push(`the canary secret was found in ${e.canarySeen.join(", ")}`);
+    walls.push(decide(
+      "environment",
+      attempts,
+      3,
+      breaches,
+      "the host's canary secret is in no sandbox process's environment, report, log or file",
+    ));
+  }
+  {
+    const breaches: string[] = [];
+    if (!e.killVictimAlive) breaches.push("the host's victim process was killed");
+    if (e.ptraceVictimTracer) {
+      breaches.push(`the host's victim process was traced by pid ${e.ptraceVictimTracer}`);
+    }
+    const visible = pick(report, "signal.host_pid_visible")[0];
+    walls.push(decide(
+      "signals-ptrace",
+      pick(report, "signal.deno_kill", "signal.libc_"),
+      3,
+      breaches,
+      `the victims lived, untraced${
+        visible?.succeeded ? " (the host's pid is visible)" : ", host pids invisible"
+      }`,
+    ));
+  }
+  walls.push(limitWall(
+    "pids-limit",
+    pick(report, "limits.pids")[0],
+    e.agentProcesses.map((p) => p.pidsLimit),
+    e.limits.pids,
+    [
+      ...noProcs,
+      ...e.agentProcesses.filter((p) => (p.threads ?? 0) >= e.caps.threads)
+        .map((p) => `${p.comm} (pid ${p.pid}) ran ${p.threads} threads`),
+    ],
+    "pids",
+  ));
+  {
+    const killed = e.finalPhase?.startsWith("limits.memory") && (e.exit?.code !== 0);
+    const attempt = pick(report, "limits.memory")[0];
+    // Being killed while allocating is the limit holding.
+    const asAttempt: Attempt | undefined = killed
+      ? {
+        id: "limits.memory",
+        succeeded: false,
+        detail: `the sandbox was stopped while allocating (${e.finalPhase}, exit ${JSON.stringify(e.exit)})`,
+      }
+      : attempt;
+    walls.push(limitWall(
+      "memory-limit",
+      asAttempt,
+      e.agentProcesses.map((p) => p.memoryLimitBytes === undefined ? undefined : p.memoryLimitBytes / MIB),
+      e.limits.memoryMiB,
+      noProcs,
+      "MiB of memory",
+    ));
+  }
+  {
+    const attempt = pick(report, "limits.tmp_disk")[0];
+    const breaches: string[] = [];
+    if (e.tmpBytesVisible !== undefined && e.tmpBytesVisible >= e.caps.tmpBytes) {
+      breaches.push(`the host sees ${e.tmpBytesVisible / MIB} MiB in the probe's /tmp file`);
+    }
+    walls.push(decide("tmp-disk", attempt ? [attempt] : [], 1, breaches, "/tmp filled up before the cap"));
+  }
+  {
+    const attempt = pick(report, "limits.workspace_disk")[0];
+    const breaches = e.workspaceBytes >= e.caps.workspaceBytes
+      ? [`the host sees ${e.workspaceBytes / MIB} MiB in the workspace file: /workspace has no quota`]
+      : [];
+    walls.push(
+      decide("workspace-disk", attempt ? [attempt] : [], 1, breaches, "/workspace filled up before the cap"),
+    );
+  }
+  return walls;
+}
+
+/**
+ * A resource wall: the kernel must hold a limit no higher than the configured
+ * one on every agent-side process, and the probe must have stopped short of its cap.
+ */
+function limitWall(
+  name: string,
+  attempt: Attempt | undefined,
+  limits: (number | undefined)[],
+  configured: number,
+  extra: string[],
+  unit: string,
+): Wall {
+  const breaches = [...extra];
+  if (limits.length && limits.some((l) => l === undefined || l > configured)) {
+    breaches.push(
+      `no kernel limit of ${configured} ${unit} on the agent's processes (found ${
+        limits.map((l) => l ?? "none").join(",")
+      })`,
+    );
+  }
+  return decide(
+    name,
+    attempt ? [attempt] : [],
+    1,
+    breaches,
+    `kernel limit ${configured} ${unit} on the agent's processes`,
+  );
+}

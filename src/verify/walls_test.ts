@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
+import { decideWalls, type Evidence } from "./walls.ts";
+
+const MIB = 1024 * 1024;
+
+/** Every attempt the probe makes, all refused. */
+function refusedReport(): ProbeReport {
+  const ids = [
+    "tcp.fetch",
+    "tcp.deno_connect",
+    "tcp.libc_connect",
+    "tcp.after_permission_request",
+    "udp.libc_sendto",
+    "dns.host_nameserver",
+    "dns.system_resolver",
+    "listen.deno",
+    "listen.libc",
+    "ifaces.deno",
+    "ifaces.if_nameindex",
+    "ifaces.proc_net_dev",
+    "ifaces.sys_class_net",
+    "read.libc:/etc/shadow",
+    "inbound.deno_write",
+    "inbound.libc_write",
+    "inbound.libc_create",
+    "rootfs.deno_write",
+    "rootfs.libc_create",
+    "program.deno_write",
+    "program.libc_write",
+    "config.key_deno_write",
+    "config.key_libc_write",
+    "config.key_chmod",
+    "config.permission_request",
+    "spawn.deno_command",
+    "spawn.libc_posix_spawn",
+    "ffi.dlopen_libc_name",
+    "ffi.dlopen_libc_path",
+    "env.deno",
+    "env.deno_read_proc",
+    "env.libc:/proc/self/environ",
+    "signal.deno_kill",
+    "signal.libc_kill",
+    "signal.libc_ptrace",
+    "limits.pids",
+    "limits.tmp_disk",
+    "limits.workspace_disk",
+    "limits.memory",
+  ];
+  const attempts: Attempt[] = ids.map((id) => ({ id, succeeded: false, detail: "refused" }));
+  return { nonce: "n", phase: "done", pid: 1, uid: 65532, attempts };
+}
+
+function cleanEvidence(): Evidence {
+  return {
+    agentProcesses: [{
+      pid: 10,
+      comm: "exe",
+      interfaces: ["lo"],
+      threads: 12,
+      memoryLimitBytes: 512 * MIB,
+      pidsLimit: 256,
+    }],
+    tcpConnections: { fetch: 0, denoConnect: 0, libcConnect: 0, afterRequest: 0 },
+    udpDatagrams: { datagram: 0, dns: 0 },
+    hostNetnsListeners: 0,
+    reachablePorts: [],
+    targetsRead: [],
+    secretHashesSeen: [],
+    inboundChanged: false,
+    inboundDirExtra: [],
+    rootfsMarkers: [],
+    programChanged: false,
+    keyChanged: false,
+    markers: ["ffi-libc"],
+    canarySeen: [],
+    killVictimAlive: true,
+    ptraceVictimTracer: 0,
+    workspaceBytes: 0,
+    finalPhase: "done",
+    exit: { code: 0 },
+    limits: { memoryMiB: 512, pids: 256 },
+    caps: { threads: 320, tmpBytes: 80 * MIB, workspaceBytes: 64 * MIB, memoryBytes: 768 * MIB },
+  };
+}
+
+const fallen = (walls: ReturnType<typeof decideWalls>) => walls.filter((w) => !w.held).map((w) => w.name);
+
+Deno.test("refused attempts and clean host evidence: every wall holds", () => {
+  const walls = decideWalls(refusedReport(), cleanEvidence());
+  assert.deepEqual(fallen(walls), []);
+  assert.equal(walls.length, 17);
+});
+
+Deno.test("a probe that claims refusal is overruled by the host's evidence", () => {
+  const cases: [Partial<Evidence>, string][] = [
+    [{ tcpConnections: { fetch: 0, denoConnect: 0, libcConnect: 1, afterRequest: 0 } }, "network-tcp"],
+    [{ udpDatagrams: { datagram: 0, dns: 1 } }, "network-udp-dns"],
+    [{ hostNetnsListeners: 1 }, "network-listen"],
+    [{
+      agentProcesses: [{
+        pid: 10,
+        comm: "deno",
+        interfaces: ["lo", "eth0"],
+        pidsLimit: 256,
+        memoryLimitBytes: 512 * MIB,
+      }],
+    }, "network-interfaces"],
+    [{ targetsRead: ["/state/host-master.key"] }, "host-files"],
+    [{ inboundChanged: true }, "inbound-readonly"],
+    [{ rootfsMarkers: ["/ironclaw-probe-n"] }, "rootfs-readonly"],
+    [{ programChanged: true }, "agent-program"],
+    [{ keyChanged: true }, "own-config"],
+    [{ markers: ["spawn-libc"] }, "processes"],
+    [{ markers: ["ffi-dlopen_libc_name"] }, "ffi-scope"],
+    [{ canarySeen: ["the environment of deno (pid 10)"] }, "environment"],
+    [{ killVictimAlive: false }, "signals-ptrace"],
+    [{ ptraceVictimTracer: 10 }, "signals-ptrace"],
+    [{ tmpBytesVisible: 80 * MIB }, "tmp-disk"],
+    [{ workspaceBytes: 64 * MIB }, "workspace-disk"],
+  ];
+  for (const [override, wall] of cases) {
+    assert.deepEqual(fallen(decideWalls(refusedReport(), { ...cleanEvidence(), ...override })), [wall], wall);
+  }
+});
+
+Deno.test("no kernel limit, unseen processes or missing attempts fail closed", () => {
+  const noLimits = { ...cleanEvidence(), agentProcesses: [{ pid: 10, comm: "deno", interfaces: ["lo"] }] };
+  assert.deepEqual(fallen(decideWalls(refusedReport(), noLimits)), ["pids-limit", "memory-limit"]);
+
+  const unseen = fallen(decideWalls(refusedReport(), { ...cleanEvidence(), agentProcesses: [] }));
+  for (const wall of ["network-listen", "network-interfaces", "environment", "pids-limit", "memory-limit"]) {
+    assert.ok(unseen.includes(wall), wall);
+  }
+
+  const partial = refusedReport();
+  partial.attempts = partial.attempts.filter((a) => !a.id.startsWith("tcp."));
+  assert.deepEqual(fallen(decideWalls(partial, cleanEvidence())), ["network-tcp"]);
+  assert.equal(fallen(decideWalls(undefined, cleanEvidence())).length, 17);
+});
+
+Deno.test("an attempt the probe reports as successful fells its wall even without host evidence", () => {
+  const report = refusedReport();
+  report.attempts.find((a) => a.id === "env.deno")!.succeeded = true;
+  assert.deepEqual(fallen(decideWalls(report, cleanEvidence())), ["environment"]);
+});
+
+Deno.test("being killed while allocating is the memory limit holding; reaching the cap is not", () => {
+  const report = refusedReport();
+  report.attempts = report.attempts.filter((a) => a.id !== "limits.memory");
+  const killed = { ...cleanEvidence(), finalPhase: "limits.memory@448MiB", exit: { code: 128 } };
+  assert.deepEqual(fallen(decideWalls(report, killed)), []);
+  report.attempts.push({ id: "limits.memory", succeeded: true, detail: "allocated 768 MiB" });
+  assert.deepEqual(fallen(decideWalls(report, cleanEvidence())), ["memory-limit"]);
+});
