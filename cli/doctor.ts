@@ -5,6 +5,8 @@
  * @module
  */
 import type { Command } from "commander";
+import { TELEGRAM_CHANNEL } from "../src/channels/telegram/inbound.ts";
+import { checkTelegramToken, withChannels } from "./channel.ts";
 import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
@@ -117,15 +119,42 @@ export async function checkApi(client: ApiClient): Promise<Outcome> {
   return pass(`${client.baseUrl} answers and accepts the token`);
 }
 
+/** The configured Telegram channel's token works (`getMe`); undefined when no channel is configured. */
+export async function checkTelegram(stateDir: string): Promise<Outcome | undefined> {
+  try {
+    await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
+  } catch {
+    return undefined; // no state yet: the master-key check already says so
+  }
+  let config;
+  try {
+    config = await withChannels(stateDir, (channels) => channels.find(TELEGRAM_CHANNEL), { readOnly: true });
+  } catch (err) {
+    return fail(
+      `cannot read the channel configuration: ${describeError(err)}`,
+      "run `ironclaw channel list`",
+    );
+  }
+  if (!config) return undefined;
+  const result = await checkTelegramToken({
+    tokenEnv: config.tokenEnv,
+    apiRoot: config.apiRoot ?? undefined,
+  });
+  return result.ok ? pass(result.detail) : fail(result.detail, result.fix ?? "check the bot token");
+}
+
 /** Runs every check, in order. */
 export async function runChecks(stateDir: string, client: ApiClient): Promise<CheckResult[]> {
-  return [
+  const results: CheckResult[] = [
     { name: "sqlcipher", ...checkSqlcipher() },
     { name: "state-dir", ...checkStateDir(stateDir) },
     { name: "master-key", ...await checkMasterKey(stateDir) },
     { name: "audit-chain", ...await checkAuditChain(stateDir) },
     { name: "api", ...await checkApi(client) },
   ];
+  const telegram = await checkTelegram(stateDir);
+  if (telegram) results.push({ name: "telegram", ...telegram });
+  return results;
 }
 
 /** One line per check: `ok`/`FAIL`, the check, what was found, and the fix. */

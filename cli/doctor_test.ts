@@ -10,8 +10,11 @@ import {
   checkMasterKey,
   checkSqlcipher,
   checkStateDir,
+  checkTelegram,
   describeCheck,
 } from "./doctor.ts";
+import { FakeTelegram } from "../tests/support/fake_telegram.ts";
+import { ChannelConfigStore } from "../src/channels/telegram/channel_config.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import { closedPortUrl } from "./test_helpers.ts";
@@ -102,4 +105,29 @@ Deno.test("doctor prints one line per check and exits non-zero on a failure", as
     "FAIL  api        ",
   ]);
   assert.deepEqual(io.stderr, ["ironclaw: 1 check failed"]);
+});
+
+Deno.test("doctor checks a configured Telegram channel's token with getMe, even while a control plane runs", async () => {
+  using dir = tempDir();
+  await using telegram = FakeTelegram.start();
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true });
+  try {
+    assert.equal(await checkTelegram(dir.path), undefined, "no channel configured: no check");
+    new ChannelConfigStore(plane.state).put({
+      type: "telegram",
+      tokenEnv: "IRONCLAW_DOCTOR_TG_TOKEN",
+      apiRoot: telegram.apiRoot,
+      webhookUrl: null,
+    });
+    Deno.env.set("IRONCLAW_DOCTOR_TG_TOKEN", telegram.token);
+    const ok = await checkTelegram(dir.path);
+    assert.equal(ok?.ok, true, ok?.detail);
+    Deno.env.set("IRONCLAW_DOCTOR_TG_TOKEN", "999:AAwrong-token-that-the-fake-refuses");
+    const bad = await checkTelegram(dir.path);
+    assert.equal(bad?.ok, false);
+    assert.ok(!bad!.detail.includes("AAwrong"), "the token never appears in the check's line");
+  } finally {
+    Deno.env.delete("IRONCLAW_DOCTOR_TG_TOKEN");
+    await plane.close();
+  }
 });

@@ -8,6 +8,7 @@ import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent.ts";
 import { registerAuditCommands } from "./audit.ts";
 import { registerChangeCommands } from "./change.ts";
+import { registerChannelCommands } from "./channel.ts";
 import { registerChatCommands } from "./chat.ts";
 import { runQueueDemo } from "./demo.ts";
 import { registerDoctorCommand } from "./doctor.ts";
@@ -19,6 +20,7 @@ import { registerRegistryCommands } from "./registry.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
 import { registerToolsCommand } from "./tools.ts";
+import { registerVerifyCommand } from "./verify.ts";
 import { VERSION } from "./version.ts";
 
 /** Column at which help text wraps. */
@@ -52,6 +54,8 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerToolsCommand(program, io);
   registerStatusCommand(program, io);
   registerDoctorCommand(program, io);
+  registerVerifyCommand(program, io);
+  registerChannelCommands(program, io);
   registerKeysCommands(program, io);
 
   program.command("version").description("print the version").action(() => io.out(`ironclaw ${VERSION}`));

@@ -1,7 +1,8 @@
 /**
  * The control plane's HTTP API as one Hono app. Requests pass, in order:
  * metrics and logging (outermost, so every answer is counted) → the
- * per-client rate limit → bearer auth (not for the health probes) →
+ * per-client rate limit → bearer auth (not for the health probes, nor Telegram's webhook, which
+ * carries its own secret) →
  * readiness → the body cap and a JSON nesting bound → zod validation of path, query and body → the
  * route, which calls the gateway or the registry.
  *
@@ -27,6 +28,7 @@ import { uiRoutes } from "./routes/ui_views.ts";
 import { webChatRoutes } from "./routes/chat.ts";
 import { questionRoutes } from "./routes/questions.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
+import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
 
 /** How the API is guarded. */
 export interface ApiOptions {
@@ -56,7 +58,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
 
   app.use("*", observe(apiMetrics(plane.metrics)));
   app.use("*", rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT));
-  app.use("*", bearerAuth(options.token));
+  app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH]));
   app.use("*", requireReady(() => plane.readiness()));
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());
@@ -71,6 +73,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
   webChatRoutes(app, plane);
   questionRoutes(app, plane);
   sessionRoutes(app, plane);
+  telegramWebhookRoutes(app, plane);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc(OPENAPI_PATH, {

@@ -19,6 +19,9 @@ import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
 import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
+import { ChannelConfigStore } from "../channels/telegram/channel_config.ts";
+import { TELEGRAM_CHANNEL } from "../channels/telegram/inbound.ts";
+import type { TelegramAdapter } from "../channels/telegram/mod.ts";
 import { WebChat } from "../channels/web_chat.ts";
 import { type ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import { captureBefore, Gateway, registryApplier, RESPAWN_KINDS, standardVerifiers } from "../gateway/mod.ts";
@@ -128,6 +131,7 @@ export class ControlPlane {
   #releaseLock: () => void;
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
+  #telegram?: TelegramAdapter;
   #ready = false;
   #notReadyReason = "starting";
   #log = logger("control-plane");
@@ -306,6 +310,7 @@ export class ControlPlane {
         plane.delivery.start();
         plane.scheduler.start();
         plane.sweep.start();
+        await plane.#startTelegram();
       }
       plane.#ready = true;
       return plane;
@@ -375,6 +380,7 @@ export class ControlPlane {
     this.#ready = false;
     this.#notReadyReason = "shutting down";
     this.chatInbox.close();
+    await this.#telegram?.stop();
     await this.sweep.stop();
     await this.scheduler.stop();
     await this.delivery.stop();
@@ -390,6 +396,33 @@ export class ControlPlane {
     await this.audit.close();
     this.state.close();
     this.#releaseLock();
+  }
+
+  /** The configured Telegram channel's webhook endpoint, when it runs in webhook mode. */
+  telegramWebhook(): ((request: Request) => Promise<Response>) | undefined {
+    return this.#telegram?.webhookMode ? this.#telegram.webhookHandler() : undefined;
+  }
+
+  /**
+   * Starts the Telegram channel when one is configured (`ironclaw channel add
+   * telegram`). grammY is loaded only then, so a plane without it starts lean.
+   */
+  async #startTelegram(): Promise<void> {
+    if (!new ChannelConfigStore(this.state).find(TELEGRAM_CHANNEL)) return;
+    const { openTelegramChannel } = await import("../channels/telegram/open.ts");
+    const telegram = openTelegramChannel({
+      state: this.state,
+      registry: this.registry,
+      router: this.router,
+      desk: this.desk,
+    });
+    if (!telegram) return;
+    this.adapters.add(telegram);
+    await telegram.start();
+    this.#telegram = telegram;
+    this.#log.info("telegram channel started ({mode})", {
+      mode: telegram.webhookMode ? "webhook" : "polling",
+    });
   }
 
   async #afterApply(req: ChangeRequest): Promise<void> {

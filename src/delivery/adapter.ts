@@ -107,14 +107,14 @@ export class ChannelAdapters {
 
   /** Stops every adapter that has a receiving side (all are tried; the first failure is rethrown). */
   async stopAll(): Promise<void> {
-    let first: unknown;
+    const failures: unknown[] = [];
     for (const name of this.names().reverse()) {
       try {
         await this.#byName.get(name)!.stop?.();
       } catch (err) {
-        first ??= err;
+        failures.push(err);
       }
     }
-    if (first !== undefined) throw first;
+    if (failures.length > 0) throw failures[0];
   }
 }

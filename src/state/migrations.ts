@@ -161,6 +161,47 @@ CREATE TABLE questions (
 CREATE INDEX questions_open ON questions (answered_at, asked_at, id);
 `,
   },
+  {
+    version: 3,
+    name: "chat channels",
+    sql: `
+CREATE TABLE channels (
+  name TEXT PRIMARY KEY,
+  type TEXT NOT NULL,
+  token_env TEXT NOT NULL,
+  api_root TEXT,
+  webhook_url TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE channel_cursors (
+  channel TEXT PRIMARY KEY,
+  cursor INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE channel_messages (
+  channel TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  chat_id TEXT NOT NULL,
+  platform_message_id TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (channel, ref, part)
+) STRICT;
+CREATE INDEX channel_messages_by_age ON channel_messages (created_at);
+
+CREATE TABLE channel_questions (
+  question_id TEXT PRIMARY KEY REFERENCES questions(id) ON DELETE CASCADE,
+  channel TEXT NOT NULL,
+  chat_id TEXT NOT NULL,
+  platform_message_id TEXT NOT NULL,
+  posted_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX channel_questions_by_message ON channel_questions (channel, chat_id, platform_message_id);
+`,
+  },
 ];
 
 /** The schema version this build writes. */

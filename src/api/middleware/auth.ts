@@ -19,12 +19,16 @@ export function bearerMatches(header: string | undefined, expected: Uint8Array):
   return match !== null && same;
 }
 
-/** Refuses every request but the health probes without `Authorization: Bearer <token>`: 401. */
-export function bearerAuth(token: string): MiddlewareHandler<ApiEnv> {
+/**
+ * Refuses every request but the health probes (and `publicPaths`, which
+ * authenticate themselves) without `Authorization: Bearer <token>`: 401.
+ */
+export function bearerAuth(token: string, publicPaths: readonly string[] = []): MiddlewareHandler<ApiEnv> {
   if (token.length === 0) throw new Error("the API needs a non-empty token");
   const expected = digest(token);
+  const open = new Set([...HEALTH_PATHS, ...publicPaths]);
   return async (c, next) => {
-    if (HEALTH_PATHS.has(c.req.path) || bearerMatches(c.req.header("authorization"), expected)) {
+    if (open.has(c.req.path) || bearerMatches(c.req.header("authorization"), expected)) {
       return await next();
     }
     return fail(c, 401, "unauthorized", { "WWW-Authenticate": 'Bearer realm="ironclaw"' });

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
+import { lockStateDir } from "../src/control_plane/mod.ts";
+import { KeyCustodian, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
+import { StateDb } from "../src/state/mod.ts";
+import { tempDir } from "../tests/support/mod.ts";
+import { FakeTelegram } from "../tests/support/fake_telegram.ts";
+import { checkTelegramToken, registerChannelCommands } from "./channel.ts";
+import { CliError } from "./errors.ts";
+import { captureIo } from "./output.ts";
+
+/** A state directory as `ironclaw serve` leaves it: master key, sealed state key, migrated database. */
+async function initialised(dir: string): Promise<void> {
+  const keys = await KeyCustodian.open(dir);
+  StateDb.open(dir, { library: resolveLibraryPath(), key: await keys.getOrCreate(STATE_DB_KEY_ID) }).close();
+}
+
+async function run(...args: string[]) {
+  const io = captureIo();
+  const program = new Command("ironclaw").exitOverride().configureOutput({ writeErr: () => {} });
+  registerChannelCommands(program, io);
+  let error: unknown;
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (err) {
+    error = err;
+  }
+  return { ...io, error };
+}
+
+Deno.test("channel add/list/remove: persisted host-side with the variable's name, never the token", async () => {
+  using dir = tempDir();
+  await initialised(dir.path);
+  Deno.env.set("IRONCLAW_TEST_TG_TOKEN", "123456:AAthe-real-secret-never-stored-xyz");
+  try {
+    const added = await run(
+      "channel",
+      "add",
+      "telegram",
+      "--token-env",
+      "IRONCLAW_TEST_TG_TOKEN",
+      "--state-dir",
+      dir.path,
+    );
+    assert.equal(added.error, undefined);
+    assert.match(
+      added.stdout[0],
+      /^added channel telegram: token from \$IRONCLAW_TEST_TG_TOKEN, long polling via https:\/\/api\.telegram\.org/,
+    );
+    assert.deepEqual(added.stderr, []);
+
+    const updated = await run(
+      "channel",
+      "add",
+      "telegram",
+      "--token-env",
+      "UNSET_TG_VAR",
+      "--api-root",
+      "http://127.0.0.1:8081",
+      "--state-dir",
+      dir.path,
+    );
+    assert.match(updated.stdout[0], /^updated channel telegram: .* via http:\/\/127\.0\.0\.1:8081/);
+    assert.deepEqual(updated.stderr, [
+      "note: $UNSET_TG_VAR is not set in this shell; set it where IronClaw runs",
+    ]);
+
+    const listed = await run("channel", "list", "--json", "--state-dir", dir.path);
+    const rows = JSON.parse(listed.stdout.join("\n"));
+    assert.deepEqual(
+      rows.map((r: Record<string, unknown>) => [r.name, r.tokenEnv, r.tokenSet, r.apiRoot, r.mode]),
+      [["telegram", "UNSET_TG_VAR", false, "http://127.0.0.1:8081", "polling"]],
+    );
+    const table = await run("channel", "list", "--state-dir", dir.path);
+    assert.match(
+      table.stdout[1],
+      /^telegram\s+\$UNSET_TG_VAR \(unset here\)\s+polling\s+http:\/\/127\.0\.0\.1:8081$/,
+    );
+
+    const bad = await run(
+      "channel",
+      "add",
+      "telegram",
+      "--token-env",
+      "X",
+      "--api-root",
+      "http://evil.example",
+      "--state-dir",
+      dir.path,
+    );
+    assert.match(String((bad.error as Error).message), /plain http only on loopback/);
+
+    const removed = await run("channel", "remove", "telegram", "--state-dir", dir.path);
+    assert.deepEqual(removed.stdout, ["removed channel telegram"]);
+    const again = await run("channel", "remove", "telegram", "--state-dir", dir.path);
+    assert.ok(again.error instanceof CliError);
+    const empty = await run("channel", "list", "--state-dir", dir.path);
+    assert.match(empty.stdout[0], /^no channels/);
+
+    for (const file of Deno.readDirSync(dir.path)) {
+      if (!file.isFile) continue;
+      const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(`${dir.path}/${file.name}`));
+      assert.ok(!bytes.includes("the-real-secret"), `${file.name} holds no token`);
+    }
+  } finally {
+    Deno.env.delete("IRONCLAW_TEST_TG_TOKEN");
+  }
+});
+
+Deno.test("channel commands refuse a directory in use, or one never initialised", async () => {
+  using fresh = tempDir();
+  const none = await run("channel", "list", "--state-dir", fresh.path);
+  assert.match((none.error as Error).message, /holds no IronClaw state yet/);
+  using dir = tempDir();
+  await initialised(dir.path);
+  const release = lockStateDir(dir.path);
+  try {
+    const busy = await run("channel", "list", "--state-dir", dir.path);
+    assert.match((busy.error as Error).message, /in use by a running control plane/);
+  } finally {
+    release();
+  }
+});
+
+Deno.test("channel: the CLI module does not load grammY; the doctor check does, on demand", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("./channel.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(out.code, 0);
+  type Dep = { code?: { specifier: string }; isDynamic?: boolean };
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: { specifier: string; dependencies?: Dep[] }[];
+  };
+  const bySpecifier = new Map(graph.modules.map((m) => [m.specifier, m]));
+  // Everything reachable from cli/channel.ts through static imports only.
+  const seen = new Set<string>();
+  const todo = [...graph.roots];
+  while (todo.length) {
+    const spec = todo.pop()!;
+    if (seen.has(spec)) continue;
+    seen.add(spec);
+    for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
+      if (d.code && !d.isDynamic) todo.push(d.code.specifier);
+    }
+  }
+  assert.ok([...seen].some((s) => s.endsWith("channel_config.ts")));
+  assert.ok(![...seen].some((s) => s.includes("grammy")), "grammy is not in the static graph");
+  assert.ok(graph.modules.some((m) => m.specifier.includes("grammy")), "…only behind the dynamic import");
+
+  await using fake = FakeTelegram.start();
+  const check = await checkTelegramToken({ token: fake.token, apiRoot: fake.apiRoot });
+  assert.equal(check.ok, true);
+});

@@ -1,0 +1,105 @@
+/**
+ * Files both ways. Inbound: a document, photo, audio, video or voice note is
+ * fetched (`getFile`, then the file URL) into a host-provided directory, and
+ * the message the agent reads gets a line naming where it lies. Outbound: a
+ * reply in the agent's `send_file` form (`[file: path]`, an optional caption
+ * line, a blank line, the content) goes out as a document (`sendDocument`).
+ *
+ * @module
+ */
+import type { Message } from "grammy/types";
+
+/** An attachment of a message, before download. */
+export interface Attachment {
+  fileId: string;
+  /** A safe file name (no directories). */
+  name: string;
+  size?: number;
+  mimeType?: string;
+}
+
+/** Where inbound files go. */
+export interface InboundFiles {
+  /** Host directory; files land in `<dir>/<chat id>/<message id>-<name>`. */
+  dir: string;
+  /** How the agent sees `dir` (e.g. `/workspace/inbox`); default: `dir` itself. */
+  agentDir?: string;
+  /** Largest file fetched (default 20 MiB, the Bot API's own download limit). */
+  maxBytes?: number;
+}
+
+/** The Bot API's download limit. */
+export const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/** A file name with no directories and only `[A-Za-z0-9._-]`, at most 100 characters, never dot-led. */
+export function safeFileName(name: string, fallback = "file"): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  const cleaned = base.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-100);
+  return cleaned === "" ? fallback : cleaned;
+}
+
+/** The message's attachment, if it has one (a photo: its largest size). */
+export function attachmentOf(msg: Message): Attachment | undefined {
+  const id = msg.message_id;
+  if (msg.document) {
+    const d = msg.document;
+    return {
+      fileId: d.file_id,
+      name: safeFileName(d.file_name ?? "", `document-${id}`),
+      size: d.file_size,
+      mimeType: d.mime_type,
+    };
+  }
+  if (msg.photo && msg.photo.length > 0) {
+    const p = msg.photo.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+    return { fileId: p.file_id, name: `photo-${id}.jpg`, size: p.file_size, mimeType: "image/jpeg" };
+  }
+  for (const kind of ["audio", "video", "voice"] as const) {
+    const f = msg[kind];
+    if (f) {
+      const named = "file_name" in f ? f.file_name : undefined;
+      return {
+        fileId: f.file_id,
+        name: safeFileName(named ?? "", `${kind}-${id}`),
+        size: f.file_size,
+        mimeType: f.mime_type,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The line the agent reads for an attachment: where it was saved, or why it was not. */
+export function attachmentLine(
+  a: Attachment,
+  saved: { path: string; bytes: number } | { error: string },
+): string {
+  if ("error" in saved) return `[attachment ${a.name} not saved: ${saved.error}]`;
+  return `[attachment: ${saved.path} (${saved.bytes} bytes${a.mimeType ? `, ${a.mimeType}` : ""})]`;
+}
+
+/** A reply in `send_file` form, read as a document. */
+export interface OutboundDocument {
+  name: string;
+  caption?: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * The document in `content` when it has the `send_file` form
+ * (`[file: path]`, optionally a caption line, a blank line, then the body);
+ * otherwise undefined.
+ */
+export function parseFileReply(content: string): OutboundDocument | undefined {
+  const head = /^\[file: ([^\]\n]+)\]\n/.exec(content);
+  if (!head) return undefined;
+  const rest = content.slice(head[0].length);
+  const gap = rest.indexOf("\n\n");
+  let caption: string | undefined, body: string;
+  if (rest.startsWith("\n")) body = rest.slice(1);
+  else if (gap >= 0) {
+    caption = rest.slice(0, gap).trim() || undefined;
+    body = rest.slice(gap + 2);
+  } else return undefined;
+  return { name: safeFileName(head[1].trim()), caption, bytes: new TextEncoder().encode(body) };
+}

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import type { Message } from "grammy/types";
+import { attachmentLine, attachmentOf, parseFileReply, safeFileName } from "./files.ts";
+
+Deno.test("files: names lose directories and odd characters, never start with a dot", () => {
+  assert.equal(safeFileName("../../etc/passwd"), "passwd");
+  assert.equal(safeFileName("C:\\x\\my report (1).pdf"), "my_report_1_.pdf");
+  assert.equal(safeFileName(".bashrc"), "bashrc");
+  assert.equal(safeFileName("..."), "file");
+  assert.equal(safeFileName("a".repeat(300)).length, 100);
+});
+
+Deno.test("files: the send_file form is read as a document; other text is not", () => {
+  assert.deepEqual(parseFileReply("[file: a/b.txt]\ncap\n\nbody\n\nmore"), {
+    name: "b.txt",
+    caption: "cap",
+    bytes: new TextEncoder().encode("body\n\nmore"),
+  });
+  assert.deepEqual(parseFileReply("[file: b.txt]\n\nbody"), {
+    name: "b.txt",
+    caption: undefined,
+    bytes: new TextEncoder().encode("body"),
+  });
+  assert.equal(parseFileReply("hello [file: b.txt]\n\nbody"), undefined);
+  assert.equal(parseFileReply("[file: b.txt]\nno blank line"), undefined);
+});
+
+Deno.test("files: attachments are found (a photo's largest size)", () => {
+  const photo = {
+    message_id: 3,
+    date: 0,
+    chat: { id: 1, type: "private", first_name: "A" },
+    photo: [
+      { file_id: "small", file_unique_id: "s", width: 90, height: 90 },
+      { file_id: "big", file_unique_id: "b", width: 900, height: 900, file_size: 5 },
+    ],
+  } as Message;
+  const a = attachmentOf(photo)!;
+  assert.deepEqual([a.fileId, a.name, a.mimeType], ["big", "photo-3.jpg", "image/jpeg"]);
+  assert.equal(attachmentLine(a, { error: "nope" }), "[attachment photo-3.jpg not saved: nope]");
+});

@@ -1,0 +1,39 @@
+/**
+ * The Telegram channel, on grammY: long polling (or a webhook handler),
+ * private chats and groups, mentions, threaded and split replies, typing,
+ * files both ways, questions as inline buttons, `retry_after` honoured, the
+ * token held host-side and scrubbed from every error and log line.
+ *
+ * ```ts
+ * const telegram = openTelegramChannel({ state, registry, router, desk });
+ * if (telegram) { adapters.add(telegram); await telegram.start(); }
+ * // webhook mode: app.post("/telegram/webhook", (c) => handler(c.req.raw)) with handler = telegram.webhookHandler()
+ * ```
+ *
+ * @module
+ */
+export { ALLOWED_UPDATES, MAX_UPDATE_ATTEMPTS, TelegramAdapter } from "./adapter.ts";
+export type { HandledUpdate, TelegramAdapterDeps } from "./adapter.ts";
+export { API_ROOT_ENV, checkApiRoot, createBot, isBotToken, TELEGRAM_API_ROOT } from "./api.ts";
+export {
+  CHANNEL_TYPES,
+  ChannelConfigStore,
+  checkWebhookUrl,
+  EnvName,
+  resolveTelegramSettings,
+} from "./channel_config.ts";
+export type { ChannelConfig, ChannelConfigInput, ChannelKind, TelegramSettings } from "./channel_config.ts";
+export { checkTelegramToken } from "./doctor.ts";
+export type { TelegramCheck, TelegramCheckInput } from "./doctor.ts";
+export { DEFAULT_MAX_FILE_BYTES, parseFileReply, safeFileName } from "./files.ts";
+export type { InboundFiles } from "./files.ts";
+export { mentionsBot, parseMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
+export type { BotIdentity, ParsedMessage } from "./inbound.ts";
+export { openTelegramChannel } from "./open.ts";
+export type { OpenTelegramDeps } from "./open.ts";
+export { CALLBACK_DATA_LIMIT, decodeAnswer, encodeAnswer } from "./questions.ts";
+export { retryAfter } from "./retry.ts";
+export type { RetryInfo, RetryOptions } from "./retry.ts";
+export { describeTelegramError, scrubToken, TelegramApiError } from "./secrets.ts";
+export { splitMessage, TELEGRAM_TEXT_LIMIT } from "./split.ts";
+export { ChannelStore } from "./store.ts";

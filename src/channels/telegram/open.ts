@@ -1,0 +1,44 @@
+/**
+ * The control plane's way in: the configured Telegram channel (if any) as
+ * a ready adapter, its token read from the environment variable the
+ * configuration names.
+ *
+ * ```ts
+ * const telegram = openTelegramChannel({ state, registry, router, desk, files });
+ * if (telegram) { adapters.add(telegram); await telegram.start(); }
+ * ```
+ *
+ * @module
+ */
+import { InvalidInputError } from "../../state/errors.ts";
+import { TelegramAdapter, type TelegramAdapterDeps } from "./adapter.ts";
+import { ChannelConfigStore, resolveTelegramSettings } from "./channel_config.ts";
+import { TELEGRAM_CHANNEL } from "./inbound.ts";
+
+/** What opening needs: the adapter's parts except what the configuration says. */
+export type OpenTelegramDeps = Omit<TelegramAdapterDeps, "token" | "apiRoot" | "webhook"> & {
+  env?: { get(name: string): string | undefined };
+  /** The webhook's secret (default: a fresh random one each start). */
+  webhookSecret?: string;
+};
+
+/**
+ * The adapter of the configured `telegram` channel, or undefined when none
+ * is configured. Throws `InvalidInputError` when its token variable is
+ * unset (naming the variable, never a value).
+ */
+export function openTelegramChannel(deps: OpenTelegramDeps): TelegramAdapter | undefined {
+  const config = new ChannelConfigStore(deps.state).find(TELEGRAM_CHANNEL);
+  if (!config) return undefined;
+  const settings = resolveTelegramSettings(config, deps.env);
+  if (settings.webhookUrl === null && deps.webhookSecret !== undefined) {
+    throw new InvalidInputError("a webhook secret was given but the channel polls (no webhook URL)");
+  }
+  const { env: _env, webhookSecret, ...rest } = deps;
+  return new TelegramAdapter({
+    ...rest,
+    token: settings.token,
+    apiRoot: settings.apiRoot,
+    ...(settings.webhookUrl ? { webhook: { url: settings.webhookUrl, secretToken: webhookSecret } } : {}),
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Agents' questions in a chat: the message with one inline button per
+ * option, and the button's `callback_data` (`q:<question id>:<option
+ * index>`, within Telegram's 64-byte limit).
+ *
+ * @module
+ */
+import type { InlineKeyboardMarkup } from "grammy/types";
+import type { Question } from "../../questions/mod.ts";
+
+/** Telegram's limit on `callback_data`, in bytes. */
+export const CALLBACK_DATA_LIMIT = 64;
+
+const PREFIX = "q:";
+
+/** The button data for option `index` of question `questionId`, or undefined when it would not fit. */
+export function encodeAnswer(questionId: string, index: number): string | undefined {
+  const data = `${PREFIX}${questionId}:${index}`;
+  return new TextEncoder().encode(data).length <= CALLBACK_DATA_LIMIT ? data : undefined;
+}
+
+/** The question and option a button names, or undefined for anything else. */
+export function decodeAnswer(data: string): { questionId: string; index: number } | undefined {
+  if (!data.startsWith(PREFIX)) return undefined;
+  const at = data.lastIndexOf(":");
+  const questionId = data.slice(PREFIX.length, at);
+  const index = Number(data.slice(at + 1));
+  if (questionId === "" || !/^\d{1,3}$/.test(data.slice(at + 1))) return undefined;
+  return { questionId, index };
+}
+
+/** The keyboard of `q`: one button per option, one option a row; undefined without options or when ids do not fit. */
+export function questionKeyboard(q: Question): InlineKeyboardMarkup | undefined {
+  if (q.options.length === 0) return undefined;
+  const rows = q.options.map((text, i) => {
+    const data = encodeAnswer(q.id, i);
+    return data === undefined ? undefined : [{ text: text.slice(0, 256), callback_data: data }];
+  });
+  if (rows.some((r) => r === undefined)) return undefined;
+  return { inline_keyboard: rows as NonNullable<(typeof rows)[number]>[] };
+}
+
+/** The text a question is posted with. */
+export function questionText(q: Question, buttons: boolean): string {
+  const lines = [`❓ ${q.question}`];
+  if (!buttons && q.options.length > 0) lines.push("", ...q.options.map((o, i) => `${i + 1}. ${o}`));
+  if (q.allowFreeform || !buttons) lines.push("", "Reply to this message to answer in your own words.");
+  return lines.join("\n");
+}
+
+/** The text a question's message becomes once answered. */
+export function answeredText(q: Question, by: string): string {
+  return `❓ ${q.question}\n\n✅ ${q.answer} (${by})`;
+}

@@ -1,0 +1,96 @@
+/**
+ * The Telegram channel on the whole host path: a {@link HostFixture} over a
+ * state directory, the fake Bot API server, and the adapter between them,
+ * registered with delivery. Tests play the agent with the sandbox-side
+ * queue API and Telegram's users with the fake.
+ *
+ * @module
+ */
+import { HostFixture } from "../../src/delivery/test_host.ts";
+import { TelegramAdapter, type TelegramAdapterDeps } from "../../src/channels/telegram/mod.ts";
+import type { FakeTelegram } from "../support/fake_telegram.ts";
+
+/** A wait the retry transformer asked for, with how many calls the fake had seen then. */
+export interface RecordedSleep {
+  ms: number;
+  callsSoFar: number;
+}
+
+/** Host, adapter and the waits asked for. */
+export interface TelegramHost extends AsyncDisposable {
+  host: HostFixture;
+  telegram: TelegramAdapter;
+  sleeps: RecordedSleep[];
+}
+
+/** Opens (or reopens) the host over `dir` with a Telegram adapter talking to `fake`. */
+export async function openTelegramHost(
+  dir: string,
+  fake: FakeTelegram,
+  extra: Partial<TelegramAdapterDeps> = {},
+): Promise<TelegramHost> {
+  const host = await HostFixture.open(dir);
+  const sleeps: RecordedSleep[] = [];
+  const telegram = new TelegramAdapter({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    state: host.state,
+    registry: host.registry,
+    router: host.router,
+    desk: host.desk,
+    files: { dir: `${dir}/inbox`, agentDir: "/workspace/inbox" },
+    typing: { everyMs: 3_600_000 },
+    poll: { timeoutSeconds: 0 },
+    retry: {
+      sleep: (ms) => {
+        sleeps.push({ ms, callsSoFar: fake.calls.length });
+        return Promise.resolve();
+      },
+    },
+    ...extra,
+  });
+  host.adapters.add(telegram);
+  return {
+    host,
+    telegram,
+    sleeps,
+    async [Symbol.asyncDispose]() {
+      await telegram.stop();
+      await host[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Agent `g1`, owner `telegram:<ownerId>`, and a wiring of chat `chatId` to it. */
+export function wireChat(
+  host: HostFixture,
+  chatId: number,
+  options: {
+    ownerId?: number;
+    engageMode?: "pattern" | "mention" | "mention-sticky";
+    policy?: "strict" | "request_approval" | "public";
+    isGroup?: boolean;
+    sessionMode?: "shared" | "per-thread";
+    senderScope?: "all" | "known";
+  } = {},
+) {
+  const r = host.registry;
+  if (!r.hasAgentGroup("g1")) r.putAgentGroup({ id: "g1", name: "g1" });
+  if (options.ownerId !== undefined) r.grantRole({ userId: `telegram:${options.ownerId}`, role: "owner" });
+  const chat = r.getOrCreateMessagingGroup({
+    channelType: "telegram",
+    platformId: String(chatId),
+    isGroup: options.isGroup ?? chatId < 0,
+    unknownSenderPolicy: options.policy,
+  });
+  const mode = options.engageMode ?? "pattern";
+  const wiring = r.putWiring({
+    messagingGroupId: chat.id,
+    agentGroupId: "g1",
+    engageMode: mode,
+    engagePattern: mode === "pattern" ? "." : "",
+    sessionMode: options.sessionMode,
+    senderScope: options.senderScope,
+  });
+  return { chat, wiring };
+}
