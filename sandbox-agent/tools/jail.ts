@@ -41,35 +41,46 @@ export class Jail {
   }
 
   /** Reads a file's bytes (at most {@link MAX_FILE_BYTES}). */
-  async readBytes(path: string): Promise<Uint8Array> {
-    const real = await this.#resolveExisting(path);
-    const info = await Deno.stat(real);
-    if (info.isDirectory) throw new ToolError(`${path} is a directory`);
-    if (info.size > MAX_FILE_BYTES) {
-      throw new ToolError(`${path} is ${info.size} bytes; files over ${MAX_FILE_BYTES} bytes cannot be read`);
-    }
-    return await Deno.readFile(real);
+  readBytes(path: string): Promise<Uint8Array> {
+    return guarded(path, async () => {
+      const real = await this.#resolveExisting(path);
+      const info = await Deno.stat(real);
+      if (info.isDirectory) throw new ToolError(`${path} is a directory`);
+      if (info.size > MAX_FILE_BYTES) {
+        throw new ToolError(
+          `${path} is ${info.size} bytes; files over ${MAX_FILE_BYTES} bytes cannot be read`,
+        );
+      }
+      return await Deno.readFile(real);
+    });
   }
 
   /** Writes a file, creating parent directories; returns the byte count. */
-  async writeText(path: string, content: string): Promise<number> {
-    const bytes = new TextEncoder().encode(content);
-    if (bytes.length > MAX_FILE_BYTES) {
-      throw new ToolError(
-        `content is ${bytes.length} bytes; files over ${MAX_FILE_BYTES} bytes cannot be written`,
-      );
-    }
-    await Deno.writeFile(await this.#resolveForWrite(path), bytes, { mode: 0o644 });
-    return bytes.length;
+  writeText(path: string, content: string): Promise<number> {
+    return guarded(path, async () => {
+      const bytes = new TextEncoder().encode(content);
+      if (bytes.length > MAX_FILE_BYTES) {
+        throw new ToolError(
+          `content is ${bytes.length} bytes; files over ${MAX_FILE_BYTES} bytes cannot be written`,
+        );
+      }
+      await Deno.writeFile(await this.#resolveForWrite(path), bytes, { mode: 0o644 });
+      return bytes.length;
+    });
   }
 
   /** Lists a directory, sorted by name (at most {@link MAX_LIST_ENTRIES}). */
-  async list(path: string): Promise<DirEntry[]> {
-    const real = await this.#resolveExisting(path);
-    if (!(await Deno.stat(real)).isDirectory) throw new ToolError(`${path} is not a directory`);
-    const entries: DirEntry[] = [];
-    for await (const e of Deno.readDir(real)) entries.push({ name: e.name, is_dir: e.isDirectory });
-    return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0).slice(0, MAX_LIST_ENTRIES);
+  list(path: string): Promise<DirEntry[]> {
+    return guarded(path, async () => {
+      const real = await this.#resolveExisting(path);
+      if (!(await Deno.stat(real)).isDirectory) throw new ToolError(`${path} is not a directory`);
+      const entries: DirEntry[] = [];
+      for await (const e of Deno.readDir(real)) entries.push({ name: e.name, is_dir: e.isDirectory });
+      return entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0).slice(
+        0,
+        MAX_LIST_ENTRIES,
+      );
+    });
   }
 
   async #realRootPath(): Promise<string> {
@@ -128,6 +139,38 @@ export class Jail {
     }
     throw new ToolError("the folder is unavailable");
   }
+}
+
+/**
+ * Runs a filesystem operation on `path` (as the model gave it), turning any
+ * failure into a {@link ToolError} that names that path and never the host
+ * one: a name too long, a symlink loop or a permission problem is the
+ * model's to fix, and the real location of the folder is not its business.
+ */
+async function guarded<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    throw new ToolError(`${path === "" ? "." : path}: ${fsReason(err)}`);
+  }
+}
+
+/** What went wrong, in words that hold no path. */
+function fsReason(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (err instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.NotADirectory) return "a part of the path is not a directory";
+  if (err instanceof Deno.errors.IsADirectory) return "is a directory";
+  if (err instanceof Deno.errors.FilesystemLoop || code === "ELOOP") {
+    return "too many levels of symbolic links";
+  }
+  if (code === "ENAMETOOLONG") return "the name is too long";
+  if (code === "ENOSPC") return "no space left";
+  return `cannot be accessed (${
+    typeof code === "string" ? code : err instanceof Error ? err.name : "error"
+  })`;
 }
 
 /** True when something (even a dangling symlink) is at `path`. */

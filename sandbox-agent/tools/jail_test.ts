@@ -76,3 +76,27 @@ Deno.test("size caps, directories and missing files", async () => {
   await assert.rejects(jail.readBytes("nope.txt"), /no such file/);
   await assert.rejects(jail.writeText("", "x"), /file path is required/);
 });
+
+// Found by tests/fuzz/actions_fuzz_test.ts: a name over the OS limit or a symlink loop escaped as a raw
+// Deno error (an untyped "… failed" for the model) that named the host path of the workspace.
+Deno.test("filesystem failures are ToolErrors that name the given path, never the host one", async () => {
+  using dir = tempDir();
+  const jail = setup(dir.path);
+  Deno.symlinkSync("loop", `${dir.path}/ws/loop`);
+  const long = "a".repeat(300);
+  const cases: [string, () => Promise<unknown>, RegExp][] = [
+    ["read a long name", () => jail.readBytes(long), /name is too long/],
+    ["write a long name", () => jail.writeText(`sub/${long}`, "x"), /name is too long/],
+    ["list a long name", () => jail.list(long), /name is too long/],
+    ["read through a loop", () => jail.readBytes("loop/x"), /symbolic links/],
+    ["write through a loop", () => jail.writeText("loop/x", "x"), /symbolic links/],
+    ["list a loop", () => jail.list("loop"), /symbolic links/],
+  ];
+  for (const [what, run, reason] of cases) {
+    const err = await run().then(() => undefined, (e) => e);
+    assert.ok(err instanceof ToolError, `${what}: ${err}`);
+    assert.match(err.message, reason, what);
+    assert.ok(!err.message.includes(dir.path), `${what} shows the host path: ${err.message}`);
+  }
+  assert.deepEqual(Deno.readDirSync(`${dir.path}/outside`).toArray().map((e) => e.name), ["secret.txt"]);
+});

@@ -24,9 +24,16 @@ export class ApiError extends Error {
   }
 }
 
-/** Collapses whitespace so an answer is always a single line. */
+/**
+ * Collapses whitespace (NEL too) so an answer is always a single line, and
+ * shows any other control character as a `\uXXXX` escape: error messages
+ * echo client input (an unknown key, an id), and a client prints them.
+ */
 export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  return text
+    .replace(/[\s\x85]+/g, " ")
+    .replace(/\p{Cc}/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    .trim();
 }
 
 /** `{"error": message}` with `status`. */
