@@ -1,8 +1,12 @@
+/**
+ * The host builds the agent's argv and the agent parses it: checked here, where a test may see both
+ * sides (src/ itself never imports sandbox-agent/).
+ */
 import assert from "node:assert/strict";
 import { MANDATORY_TOOLS } from "../../contract/tools.ts";
 import { parseArgs } from "../../sandbox-agent/config.ts";
-import type { LaunchSpec } from "../registry/schemas.ts";
-import { agentArgs, LaunchSpecError } from "./agent_args.ts";
+import type { LaunchSpec } from "../../src/registry/schemas.ts";
+import { agentArgs, LaunchSpecError } from "../../src/sandbox/agent_args.ts";
 
 const LAYOUT = "--layout=" + JSON.stringify({
   inboundDir: "/in",
