@@ -47,10 +47,25 @@ export const MessageId = z.string().regex(/^[A-Za-z0-9_.:-]{1,160}$/, {
 }).brand<"MessageId">();
 export type MessageId = z.infer<typeof MessageId>;
 
+/**
+ * The C0 and C1 control characters (Unicode category Cc) as a character-class
+ * range. Spelled out rather than `\p{Cc}` so that patterns need no `u` flag and
+ * read the same in any JSON Schema validator of the OpenAPI document.
+ */
+export const CONTROL_CHARS = "\\x00-\\x1f\\x7f-\\x9f";
+
+/** A pattern for 1+ (or, with `allowEmpty`, 0+) characters, none of them a control character. */
+export function noControlChars(allowEmpty = false): RegExp {
+  return new RegExp(`^[^${CONTROL_CHARS}]${allowEmpty ? "*" : "+"}$`);
+}
+
 /** A person or bot, always namespaced by channel: `<channel>:<handle>`. */
-export const UserId = z.string().regex(/^[a-z][a-z0-9_-]{0,31}:[^\s:\p{Cc}][^\s\p{Cc}]{0,199}$/u, {
-  message: "user id must be '<channel>:<handle>' with no spaces or control characters",
-}).brand<"UserId">();
+export const UserId = z.string().regex(
+  new RegExp(`^[a-z][a-z0-9_-]{0,31}:[^\\s:${CONTROL_CHARS}][^\\s${CONTROL_CHARS}]{0,199}$`),
+  {
+    message: "user id must be '<channel>:<handle>' with no spaces or control characters",
+  },
+).brand<"UserId">();
 export type UserId = z.infer<typeof UserId>;
 
 function randomHex(bytes: number): string {

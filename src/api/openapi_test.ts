@@ -74,3 +74,24 @@ Deno.test("two apps over one plane share one set of API metrics", async () => {
   const text = api.plane.metrics.render();
   assert.equal(text.match(/^# TYPE ironclaw_api_requests_total counter$/gm)?.length, 1);
 });
+
+Deno.test("the OpenAPI document's patterns are portable (no `u`-flag syntax a JSON Schema validator would misread)", async () => {
+  await using api = await openTestApi();
+  const doc = (await api.call("GET", OPENAPI_PATH)).body;
+  const patterns: string[] = [];
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === "pattern" && typeof value === "string") patterns.push(value);
+        else walk(value);
+      }
+    }
+  };
+  walk(doc);
+  assert.ok(patterns.length > 0);
+  for (const pattern of patterns) {
+    assert.doesNotMatch(pattern, /\\p\{|\/[a-z]*$/, `pattern ${pattern}`);
+    new RegExp(pattern); // valid without flags
+  }
+});

@@ -9,6 +9,7 @@
  * @module
  */
 import { z } from "@hono/zod-openapi";
+import { noControlChars } from "../../contract/ids.ts";
 import {
   AgentGroupId,
   AuditEntry,
@@ -64,7 +65,7 @@ export function edgeBody<S extends z.ZodType>(schema: S): S {
 }
 
 /** Who asks or decides: 1–200 characters on one line. */
-const Actor = ChangeRequest.shape.requestedBy.regex(/^[^\p{Cc}]+$/u, {
+const Actor = ChangeRequest.shape.requestedBy.regex(noControlChars(), {
   message: "must be one line with no control characters",
 });
 

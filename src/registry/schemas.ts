@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { noControlChars } from "../../contract/ids.ts";
 import {
   AGENT_NAME,
   AgentGroupId,
@@ -31,13 +32,13 @@ import {
 export const ChannelType = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, {
   message: "channel types are 1-32 lower-case letters, digits, '_' or '-', starting with a letter",
 });
-const PlatformId = z.string().min(1).max(256).regex(/^[^\p{Cc}]+$/u, {
+const PlatformId = z.string().min(1).max(256).regex(noControlChars(), {
   message: "platform ids hold no control characters",
 });
 const Instance = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
   message: "instances are 1-64 letters, digits, '.', '_' or '-'",
 });
-const DisplayName = z.string().max(200).regex(/^[^\p{Cc}]*$/u, {
+const DisplayName = z.string().max(200).regex(noControlChars(true), {
   message: "display names hold no control characters",
 });
 const Folder = z.string().max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {

@@ -5,7 +5,7 @@
  * @module
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { isSafeId } from "../../../contract/ids.ts";
+import { isSafeId, noControlChars } from "../../../contract/ids.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { MAX_ANSWER_CHARS } from "../../questions/mod.ts";
 import type { ApiEnv } from "../env.ts";
@@ -34,7 +34,7 @@ const AnswerBody = edgeBody(
   z.strictObject({
     answer: z.string().trim().min(1, "must not be empty").max(MAX_ANSWER_CHARS),
     /** Who answers: 1–200 characters on one line. */
-    answeredBy: z.string().min(1).max(200).regex(/^[^\p{Cc}]+$/u, {
+    answeredBy: z.string().min(1).max(200).regex(noControlChars(), {
       message: "must be one line with no control characters",
     }),
   }),
