@@ -3,6 +3,8 @@
  * cgroup) around a read-only tmpfs root holding only the bound-in paths, no
  * capabilities, the seccomp allowlist, and uid 65532. It shares the host
  * kernel, and bwrap has no cgroup support: memory, pids and CPU are not limited.
+ * Its filter allows threads but no new process; it must keep `execve`, which
+ * bwrap and setpriv still need after loading it.
  *
  * bwrap runs as root so it can reach host paths whatever their modes, and
  * `setpriv` drops to the sandbox uid inside: bwrap's own `--uid` would leave
@@ -28,7 +30,7 @@ import {
   sessionBinds,
   systemLayout,
 } from "./plan.ts";
-import { seccompBpf } from "./seccomp.ts";
+import { BWRAP_POLICY, seccompBpf } from "./seccomp.ts";
 import type { CheckResult, Isolator, IsolatorOptions, LaunchSpec, SandboxHandle } from "./types.ts";
 
 /** bwrap backend options; the binaries default to their names on PATH. */
@@ -135,7 +137,7 @@ export class BwrapIsolator implements Isolator {
       // No core dumps: the key is in the agent's memory. bwrap reads the seccomp program from stdin.
       args: ["--core=0", "--nofile=1024:1024", "--", this.#bwrap, ...bwrapArgs(all, argv)],
       logPath,
-      stdin: seccompBpf(),
+      stdin: seccompBpf(Deno.build.arch, BWRAP_POLICY),
     });
   }
 
@@ -163,7 +165,8 @@ export class BwrapIsolator implements Isolator {
       detail:
         `namespaces (${preflight.version}): own pid, ipc, uts, net and mount namespaces, seccomp allowlist, ` +
         "uid 65532 without capabilities, read-only root; shares the host kernel; memory, pids and CPU limits " +
-        "are NOT enforced (no cgroups); workspace and memory are not noexec",
+        "are NOT enforced (no cgroups); no fork or spawn, but execve stays allowed (setpriv and Deno are " +
+        "exec'd after the filter is loaded)",
     };
   }
 

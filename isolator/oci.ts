@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ociSeccompProfile } from "./seccomp.ts";
+import { ociSeccompProfile, RUNSC_POLICY } from "./seccomp.ts";
 import {
   type BindMount,
   parentDirs,
@@ -133,7 +133,7 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
         pids: { limit: input.limits.pids },
         cpu: { quota: input.limits.cpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
       },
-      seccomp: ociSeccompProfile(),
+      seccomp: ociSeccompProfile(Deno.build.arch, RUNSC_POLICY),
     },
   };
 }

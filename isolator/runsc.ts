@@ -133,7 +133,8 @@ export class RunscIsolator implements Isolator {
         `gVisor (${
           preflight.version.split("\n")[0]
         }, platform ${this.#platform}): user-space kernel, no network, ` +
-        "seccomp allowlist, uid 65532 without capabilities, read-only root; memory, pids and CPU limits enforced " +
+        "seccomp allowlist (threads but no new process, no execve), uid 65532 without capabilities, read-only " +
+        "root; memory, pids and CPU limits enforced " +
         "through cgroups",
     };
   }

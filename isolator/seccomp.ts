@@ -9,6 +9,15 @@
  * namespaces (unshare, setns), module loading, kexec, reboot, io_uring,
  * userfaultfd, perf_event_open, personality, listen/accept.
  *
+ * No new processes: `clone` is allowed only with `CLONE_THREAD` in its flags
+ * (a thread of the same process), `clone3` fails with ENOSYS so glibc falls
+ * back to `clone` (a filter cannot read clone3's flags, which sit behind a
+ * pointer), and fork, vfork and execveat are not listed. `execve` is the one
+ * difference between the two profiles: gVisor's Sentry loads the container's
+ * first program itself and installs the filter on it, so the runsc profile
+ * denies `execve` too; bwrap loads its filter before it execs setpriv, which
+ * execs Deno, so the bwrap program must keep `execve` (see {@link SeccompPolicy}).
+ *
  * @module
  */
 
@@ -116,10 +125,7 @@ const X86_64_SYSCALLS = {
   tgkill: 234,
   tkill: 200,
   restart_syscall: 219,
-  // processes and threads
-  clone: 56,
-  clone3: 435,
-  execve: 59,
+  // threads (clone, clone3 and execve are conditional: see PROCESS_RULES)
   exit: 60,
   exit_group: 231,
   wait4: 61,
@@ -193,11 +199,35 @@ const X86_64_SYSCALLS = {
   getrandom: 318,
 } as const;
 
-/** The allowed syscall names. */
+/** The allowed syscall names (unconditionally; `clone` and `execve` are governed by {@link SeccompPolicy}). */
 export const SYSCALL_ALLOWLIST: readonly string[] = Object.keys(X86_64_SYSCALLS);
 
 /** The errno a denied syscall returns. */
 export const DENIED_ERRNO = 1; // EPERM
+
+/** The errno `clone3` returns: "not implemented", on which glibc retries with `clone`. */
+export const ENOSYS = 38;
+
+/** `clone`'s flag for a thread sharing the caller's process; without it `clone` would make a new process. */
+export const CLONE_THREAD = 0x10000;
+
+/** The process syscalls the rules below name. */
+const NR = { clone: 56, clone3: 435, execve: 59 } as const;
+
+/** What a profile lets the sandbox do about processes. */
+export interface SeccompPolicy {
+  /**
+   * Whether `execve` stays allowed: only where the runtime itself must exec
+   * the agent after loading the filter (bwrap → setpriv → Deno). The agent
+   * can then replace itself with another program (still in the sandbox).
+   */
+  allowExecve: boolean;
+}
+
+/** runsc: the Sentry starts the agent without an `execve` of its own, so none is allowed. */
+export const RUNSC_POLICY: Readonly<SeccompPolicy> = { allowExecve: false };
+/** bwrap: the filter is loaded before two execs (setpriv, then Deno). */
+export const BWRAP_POLICY: Readonly<SeccompPolicy> = { allowExecve: true };
 
 /** The allowlist is written for x86_64 only; elsewhere the sandboxes refuse to start. */
 export class UnsupportedArchError extends Error {
@@ -211,49 +241,114 @@ function requireX86_64(arch: string): void {
   if (arch !== "x86_64") throw new UnsupportedArchError(arch);
 }
 
+/** One argument condition of an OCI seccomp rule. */
+export interface OciSeccompArg {
+  index: number;
+  value: number;
+  valueTwo: number;
+  op: "SCMP_CMP_MASKED_EQ";
+}
+
+/** One OCI seccomp rule. */
+export interface OciSeccompRule {
+  names: string[];
+  action: "SCMP_ACT_ALLOW" | "SCMP_ACT_TRACE";
+  errnoRet?: number;
+  args?: OciSeccompArg[];
+}
+
 /** An OCI `linux.seccomp` section. */
 export interface OciSeccomp {
   defaultAction: "SCMP_ACT_ERRNO";
   defaultErrnoRet: number;
   architectures: string[];
-  syscalls: { names: string[]; action: "SCMP_ACT_ALLOW" }[];
+  syscalls: OciSeccompRule[];
 }
 
-/** The allowlist as an OCI seccomp profile (default: fail with EPERM). */
-export function ociSeccompProfile(arch: string = Deno.build.arch): OciSeccomp {
+/**
+ * The allowlist as an OCI seccomp profile (default: fail with EPERM):
+ * `clone` only with `CLONE_THREAD` (masked compare: `(flags & value) ==
+ * valueTwo`), `clone3` ENOSYS (through SCMP_ACT_TRACE, see below), `execve`
+ * per `policy` (runsc: denied).
+ */
+export function ociSeccompProfile(
+  arch: string = Deno.build.arch,
+  policy: SeccompPolicy = RUNSC_POLICY,
+): OciSeccomp {
   requireX86_64(arch);
   return {
     defaultAction: "SCMP_ACT_ERRNO",
     defaultErrnoRet: DENIED_ERRNO,
     architectures: ["SCMP_ARCH_X86_64"],
-    syscalls: [{ names: [...SYSCALL_ALLOWLIST], action: "SCMP_ACT_ALLOW" }],
+    syscalls: [
+      {
+        names: [...SYSCALL_ALLOWLIST, ...(policy.allowExecve ? ["execve"] : [])],
+        action: "SCMP_ACT_ALLOW",
+      },
+      {
+        names: ["clone"],
+        action: "SCMP_ACT_ALLOW",
+        args: [{ index: 0, value: CLONE_THREAD, valueTwo: CLONE_THREAD, op: "SCMP_CMP_MASKED_EQ" }],
+      },
+      // runsc 20221219 ignores a rule's errnoRet (SCMP_ACT_ERRNO would give EPERM, on which glibc does not
+      // fall back and Deno cannot start its threads). SCMP_ACT_TRACE with no tracer fails with ENOSYS, in
+      // gVisor as in Linux; nothing inside can become a tracer (ptrace is not allowed), and the host
+      // cannot trace the Sentry's tasks. Newer runsc passes errnoRet on as the (unused) trace data.
+      { names: ["clone3"], action: "SCMP_ACT_TRACE", errnoRet: ENOSYS },
+    ],
   };
 }
 
-// Classic BPF over struct seccomp_data { int nr; u32 arch; ... }.
-const LD_W_ABS = 0x20, JEQ_K = 0x15, JGE_K = 0x35, RET_K = 0x06;
+// Classic BPF over struct seccomp_data { int nr; u32 arch; u64 instruction_pointer; u64 args[6]; }.
+const LD_W_ABS = 0x20, JEQ_K = 0x15, JGE_K = 0x35, JSET_K = 0x45, RET_K = 0x06;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
+/** Offset of the low 32 bits of args[0] (little endian); CLONE_THREAD lives there. */
+const ARG0_LOW = 16;
 const RET_KILL_PROCESS = 0x80000000, RET_ERRNO = 0x00050000, RET_ALLOW = 0x7fff0000;
 
+/** One `struct sock_filter`. */
+export type BpfInstruction = [code: number, jt: number, jf: number, k: number];
+
 /**
- * The allowlist as a seccomp BPF program (an array of `struct sock_filter`):
- * a foreign architecture kills the process, x32 numbers and unlisted
- * syscalls fail with EPERM, listed ones are allowed.
+ * The allowlist as seccomp BPF instructions: a foreign architecture kills
+ * the process, x32 numbers and unlisted syscalls fail with EPERM, listed ones
+ * are allowed, `clone` only with `CLONE_THREAD`, `clone3` with ENOSYS,
+ * `execve` per `policy`.
  */
-export function seccompBpf(arch: string = Deno.build.arch): Uint8Array {
+export function seccompInstructions(
+  arch: string = Deno.build.arch,
+  policy: SeccompPolicy = BWRAP_POLICY,
+): BpfInstruction[] {
   requireX86_64(arch);
-  const program: [code: number, jt: number, jf: number, k: number][] = [
+  const deny: BpfInstruction = [RET_K, 0, 0, RET_ERRNO | DENIED_ERRNO];
+  const program: BpfInstruction[] = [
     [LD_W_ABS, 0, 0, 4],
     [JEQ_K, 1, 0, AUDIT_ARCH_X86_64],
     [RET_K, 0, 0, RET_KILL_PROCESS],
     [LD_W_ABS, 0, 0, 0],
     [JGE_K, 0, 1, X32_SYSCALL_BIT],
-    [RET_K, 0, 0, RET_ERRNO | DENIED_ERRNO],
+    deny,
   ];
   // One compare-and-return pair per syscall keeps every jump local (offsets are 8-bit).
-  for (const nr of Object.values(X86_64_SYSCALLS)) program.push([JEQ_K, 0, 1, nr], [RET_K, 0, 0, RET_ALLOW]);
-  program.push([RET_K, 0, 0, RET_ERRNO | DENIED_ERRNO]);
+  const allowed = [...Object.values(X86_64_SYSCALLS), ...(policy.allowExecve ? [NR.execve] : [])];
+  for (const nr of allowed) program.push([JEQ_K, 0, 1, nr], [RET_K, 0, 0, RET_ALLOW]);
+  program.push([JEQ_K, 0, 1, NR.clone3], [RET_K, 0, 0, RET_ERRNO | ENOSYS]);
+  // clone: load its flags, allow with CLONE_THREAD, else deny.
+  program.push(
+    [JEQ_K, 0, 4, NR.clone],
+    [LD_W_ABS, 0, 0, ARG0_LOW],
+    [JSET_K, 0, 1, CLONE_THREAD],
+    [RET_K, 0, 0, RET_ALLOW],
+    deny,
+  );
+  program.push(deny);
+  return program;
+}
+
+/** {@link seccompInstructions} as the bytes bwrap's `--seccomp` reads (an array of `struct sock_filter`). */
+export function seccompBpf(arch: string = Deno.build.arch, policy: SeccompPolicy = BWRAP_POLICY): Uint8Array {
+  const program = seccompInstructions(arch, policy);
   const bytes = new Uint8Array(program.length * 8);
   const view = new DataView(bytes.buffer);
   program.forEach(([code, jt, jf, k], i) => {

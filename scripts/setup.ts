@@ -9,9 +9,11 @@ import { checkBuildPrerequisites, ensureSqlcipher, MissingPackageError } from ".
 
 /**
  * Debian packages the build and the suite need: the compiler and OpenSSL
- * headers for libsqlcipher, gVisor (`runsc`) and bubblewrap for the sandboxes.
+ * headers for libsqlcipher, gVisor (`runsc`) and bubblewrap for the sandboxes,
+ * `mkfs.ext4` (e2fsprogs) and `mount`/`umount` for the agent groups' disk-quota
+ * volumes (minimal images may lack e2fsprogs).
  */
-const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap"];
+const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap", "e2fsprogs", "mount"];
 
 async function main(): Promise<void> {
   const missing = [];

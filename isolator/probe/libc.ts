@@ -39,6 +39,7 @@ const SYMBOLS = {
   dlsym: { parameters: ["usize", "buffer"], result: "usize" },
   pthreadCreate: { name: "pthread_create", parameters: ["buffer", "usize", "usize", "usize"], result: "i32" },
   pthreadCancel: { name: "pthread_cancel", parameters: ["u64"], result: "i32" },
+  pthreadJoin: { name: "pthread_join", parameters: ["u64", "usize"], result: "i32" },
   posixSpawn: {
     name: "posix_spawn",
     parameters: ["buffer", "buffer", "usize", "usize", "usize", "usize"],

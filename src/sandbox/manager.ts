@@ -23,6 +23,7 @@ import { KeyedLock } from "../scheduling/keyed_lock.ts";
 import type { SandboxControl } from "../sweep/waker.ts";
 import { agentArgs } from "./agent_args.ts";
 import { ensureSessionDirs, heartbeatPath, sessionDirs } from "./session_dirs.ts";
+import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 
 /** The session's queue files and key (the session queue store). */
 export interface QueueSource {
@@ -69,6 +70,12 @@ export interface SandboxManagerDeps {
   limits?: Partial<Limits>;
   /** The sandbox's uid, when the agent runs as another user than the host (see `ensureSessionDirs`). */
   sandboxOwner?: { uid: number; gid: number };
+  /**
+   * Each agent group's disk quota (default {@link DEFAULT_VOLUME_SIZES}): its
+   * workspaces and memory on size-limited images, mounted while the manager
+   * is open. `false` keeps plain directories (no quota).
+   */
+  volumes?: VolumeSizes | false;
 }
 
 /** One running sandbox with its host ends. */
@@ -92,14 +99,20 @@ export class SandboxManager implements SandboxControl {
   #running = new Map<SessionId, Running>();
   #locks = new KeyedLock<SessionId>();
   #closed = false;
+  #volumes: GroupVolumes;
 
   constructor(deps: SandboxManagerDeps) {
     this.#d = deps;
+    this.#volumes = new GroupVolumes(deps.root, deps.volumes ?? DEFAULT_VOLUME_SIZES, {
+      mode: deps.sandboxOwner ? 0o711 : 0o700,
+    });
   }
 
   /** The heartbeat file of a session's agent (for the liveness probe). */
   heartbeatPath(sessionId: SessionId): string {
-    return heartbeatPath(this.#d.root, sessionId);
+    const agentGroupId = this.#running.get(sessionId)?.agentGroupId ??
+      this.#d.registry.getSession(sessionId).agentGroupId;
+    return heartbeatPath(this.#d.root, sessionId, agentGroupId);
   }
 
   async isRunning(sessionId: SessionId): Promise<boolean> {
@@ -169,10 +182,14 @@ export class SandboxManager implements SandboxControl {
     return sessions.length;
   }
 
-  /** Stops every sandbox; later launches fail. */
+  /** Stops every sandbox and unmounts the agent groups' volumes; later launches fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#running.keys()].map((sessionId) => this.stop(sessionId)));
+    try {
+      await Promise.all([...this.#running.keys()].map((sessionId) => this.stop(sessionId)));
+    } finally {
+      await this.#volumes.close();
+    }
   }
 
   async #start(sessionId: SessionId): Promise<Running> {
@@ -187,6 +204,8 @@ export class SandboxManager implements SandboxControl {
     ]);
     const paths = d.queues.paths(sessionId);
     const dirs = sessionDirs(d.root, sessionId, session.agentGroupId);
+    // The group's workspace and memory volumes first: the session's directories go on them.
+    await this.#volumes.ensure(session.agentGroupId);
     ensureSessionDirs(dirs, d.sandboxOwner);
     await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
     const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {

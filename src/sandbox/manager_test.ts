@@ -6,7 +6,8 @@ import { RespawnBackoff } from "../sweep/backoff.ts";
 import { GuardedWaker } from "../sweep/waker.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { SandboxManager } from "./manager.ts";
-import { heartbeatPath } from "./session_dirs.ts";
+import { groupVolumeDirs, heartbeatPath } from "./session_dirs.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
 import { FakeIsolator } from "./testing.ts";
 
 /** Records which sessions have a model socket open. */
@@ -84,7 +85,15 @@ Deno.test("launch: queues, key, model socket and doorbell are ready, and the spe
   assert.ok(spec.args?.includes("--provider=mock"));
   assert.ok(spec.args?.some((a) => a.startsWith("--persona=") && a.includes("calm")));
   assert.ok(spec.args?.some((a) => a.startsWith("--enabled-tools=read_file,")));
-  assert.equal(heartbeatPath(`${dir.path}/sandbox`, t.sessionId), `${spec.workspaceDir}/.heartbeat`);
+  assert.equal(heartbeatPath(`${dir.path}/sandbox`, t.sessionId, "g1"), `${spec.workspaceDir}/.heartbeat`);
+  assert.equal(t.manager.heartbeatPath(t.sessionId), `${spec.workspaceDir}/.heartbeat`);
+  // The group's workspace and memory are size-limited volumes where the host can mount them.
+  const group = groupVolumeDirs(`${dir.path}/sandbox`, "g1");
+  const quota = volumesUnavailable() === undefined;
+  assert.equal(spec.workspaceDir, `${group.workspaceMount}/${t.sessionId}`);
+  assert.equal(spec.memoryDir, group.memoryMount);
+  assert.equal(imageMountedAt(group.workspaceImage, Deno.realPathSync(group.workspaceMount)), quota);
+  assert.equal(imageMountedAt(group.memoryImage, Deno.realPathSync(group.memoryMount)), quota);
   assert.equal(t.proxy.open.get(t.sessionId), `${spec.socketDir}/${MODEL_SOCKET_NAME}`);
   assert.ok(Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`).isSocket);
   assert.deepEqual(t.manager.sessions("g1"), [t.sessionId]);
@@ -100,6 +109,9 @@ Deno.test("launch: queues, key, model socket and doorbell are ready, and the spe
   assert.equal(t.proxy.open.size, 0);
   assert.throws(() => Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`), Deno.errors.NotFound);
   assert.deepEqual(t.exits, [], "a stop is not an exit on its own");
+  await t.manager.close();
+  assert.equal(mountsAt(Deno.realPathSync(group.workspaceMount)).length, 0, "closing unmounts");
+  assert.equal(mountsAt(Deno.realPathSync(group.memoryMount)).length, 0, "closing unmounts");
 });
 
 Deno.test("the doorbell carries rings both ways: ring() to the agent, the agent's ring to onOutbound", async () => {

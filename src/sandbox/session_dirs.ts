@@ -2,6 +2,9 @@
  * Where a session's sandbox finds things on the host, under the sandbox
  * root (`<state-dir>/sandbox`): its host-owned sockets, its workspace (which
  * also holds the agent's heartbeat file) and its agent group's durable memory.
+ * A group's session workspaces share one directory, `workspaces/<group>`, so
+ * that one size-limited volume can hold them all (`group_volumes.ts`); its
+ * memory is `memory/<group>`, another volume; the images are in `volumes/`.
  *
  * @module
  */
@@ -11,7 +14,7 @@ import { isSafeId } from "../../contract/ids.ts";
 export interface SessionDirs {
   /** The model proxy's and doorbell's sockets. */
   socketDir: string;
-  /** The session's workspace; the heartbeat is `.heartbeat` in it. */
+  /** The session's workspace (on its group's workspace volume); the heartbeat is `.heartbeat` in it. */
   workspaceDir: string;
   /** The agent group's memory, shared by its sessions. */
   memoryDir: string;
@@ -28,16 +31,38 @@ function safe(kind: string, id: string): string {
 /** The paths of session `sessionId` of agent group `agentGroupId` under `root` (nothing is created). */
 export function sessionDirs(root: string, sessionId: string, agentGroupId: string): SessionDirs {
   const sid = safe("session id", sessionId);
+  const group = groupVolumeDirs(root, agentGroupId);
   return {
     socketDir: `${root}/run/${sid}`,
-    workspaceDir: `${root}/workspaces/${sid}`,
-    memoryDir: `${root}/memory/${safe("agent group id", agentGroupId)}`,
+    workspaceDir: `${group.workspaceMount}/${sid}`,
+    memoryDir: group.memoryMount,
   };
 }
 
-/** The heartbeat file of session `sessionId` under `root`. */
-export function heartbeatPath(root: string, sessionId: string): string {
-  return `${root}/workspaces/${safe("session id", sessionId)}/${HEARTBEAT_FILE}`;
+/** Where an agent group's volumes are mounted, and their image files. */
+export interface GroupVolumeDirs {
+  workspaceMount: string;
+  memoryMount: string;
+  imageDir: string;
+  workspaceImage: string;
+  memoryImage: string;
+}
+
+/** The volume paths of agent group `agentGroupId` under `root` (nothing is created). */
+export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolumeDirs {
+  const group = safe("agent group id", agentGroupId);
+  return {
+    workspaceMount: `${root}/workspaces/${group}`,
+    memoryMount: `${root}/memory/${group}`,
+    imageDir: `${root}/volumes`,
+    workspaceImage: `${root}/volumes/${group}.workspace.img`,
+    memoryImage: `${root}/volumes/${group}.memory.img`,
+  };
+}
+
+/** The heartbeat file of session `sessionId` of agent group `agentGroupId` under `root`. */
+export function heartbeatPath(root: string, sessionId: string, agentGroupId: string): string {
+  return `${sessionDirs(root, sessionId, agentGroupId).workspaceDir}/${HEARTBEAT_FILE}`;
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   REPORT_FILE,
   TARGETS_FLAG,
 } from "../../isolator/probe/report.ts";
+import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
 import { bundleAgent } from "../sandbox/agent_program.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
 import {
@@ -47,6 +48,13 @@ import { decideWalls, type Evidence, type Wall } from "./walls.ts";
 
 /** The probe's source entry point. */
 export const PROBE_SOURCE = new URL("../../isolator/probe/main.ts", import.meta.url).pathname;
+
+/**
+ * The workspace volume of a verification run: as an agent group's, but small,
+ * so the probe (which writes up to 64 MiB) fills it quickly.
+ */
+export const VERIFY_WORKSPACE_BYTES = 32 * 1024 * 1024;
+const VERIFY_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /** The environment variable holding the canary secret. */
 export const CANARY_NAME = "IRONCLAW_VERIFY_CANARY";
@@ -137,7 +145,27 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     Deno.writeTextFileSync(`${decoyState}/sealed-keys.json`, JSON.stringify({ decoy: randomHex(32) }), {
       mode: 0o600,
     });
-    for (const dir of ["workspace", "memory", "sockets"]) Deno.mkdirSync(`${root}/${dir}`);
+    Deno.mkdirSync(`${root}/sockets`);
+    // Workspace and memory as the sandbox manager makes them: size-limited volumes where the host allows.
+    Deno.mkdirSync(`${root}/volumes`, { mode: 0o700 });
+    const volumes: Volume[] = [];
+    for (
+      const [name, sizeBytes] of [["workspace", VERIFY_WORKSPACE_BYTES], [
+        "memory",
+        VERIFY_MEMORY_BYTES,
+      ]] as const
+    ) {
+      cleanups.push(() => releaseVolume(`${root}/${name}`));
+      volumes.push(
+        await ensureVolume({
+          image: `${root}/volumes/${name}.img`,
+          mountPoint: `${root}/${name}`,
+          sizeBytes,
+          mode: 0o711,
+        }),
+      );
+    }
+    const workspaceVolume = volumes[0];
 
     const decoys = [
       `${decoyState}/${MASTER_KEY_FILE}`,
@@ -327,6 +355,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       ptraceVictimTracer,
       ...(tmpBytesVisible !== undefined ? { tmpBytesVisible } : {}),
       workspaceBytes: sizeOf(`${root}/workspace/ironclaw-probe-${nonce}`),
+      workspaceQuota: workspaceVolume.limited
+        ? { limited: true, bytes: workspaceVolume.sizeBytes }
+        : { limited: false, reason: workspaceVolume.reason },
       ...(finalReport ? { finalPhase: finalReport.phase } : {}),
       ...(exit ? { exit } : {}),
       limits: { memoryMiB: limits.memoryMiB, pids: limits.pids },

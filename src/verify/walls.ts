@@ -66,6 +66,8 @@ export interface Evidence {
   tmpBytesVisible?: number;
   /** Bytes of the probe's workspace file on the host. */
   workspaceBytes: number;
+  /** Whether the workspace was a size-limited volume (and its size), or why not. */
+  workspaceQuota: { limited: true; bytes: number } | { limited: false; reason: string };
   /** The phase the final report was left in, and how the sandbox ended. */
   finalPhase?: string;
   exit?: { code: number | null; signal?: string };
@@ -349,12 +351,27 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   }
   {
     const attempt = pick(report, "limits.workspace_disk")[0];
-    const breaches = e.workspaceBytes >= e.caps.workspaceBytes
-      ? [`the host sees ${e.workspaceBytes / MIB} MiB in the workspace file: /workspace has no quota`]
-      : [];
-    walls.push(
-      decide("workspace-disk", attempt ? [attempt] : [], 1, breaches, "/workspace filled up before the cap"),
-    );
+    const quota = e.workspaceQuota;
+    const breaches: string[] = [];
+    if (!quota.limited) {
+      breaches.push(`/workspace is a plain host directory without a quota (${quota.reason})`);
+    }
+    if (e.workspaceBytes >= e.caps.workspaceBytes) {
+      breaches.push(`the host sees ${e.workspaceBytes / MIB} MiB in the workspace file`);
+    } else if (quota.limited && e.workspaceBytes > quota.bytes) {
+      breaches.push(`the workspace file (${e.workspaceBytes} bytes) outgrew its ${quota.bytes}-byte volume`);
+    }
+    walls.push(decide(
+      "workspace-disk",
+      attempt ? [attempt] : [],
+      1,
+      breaches,
+      quota.limited
+        ? `/workspace is a ${quota.bytes / MIB} MiB ext4 volume and filled up at ${
+          Math.floor(e.workspaceBytes / MIB)
+        } MiB, before the ${e.caps.workspaceBytes / MIB} MiB cap`
+        : "/workspace filled up before the cap",
+    ));
   }
   return walls;
 }

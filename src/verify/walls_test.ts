@@ -34,6 +34,8 @@ function refusedReport(): ProbeReport {
     "config.permission_request",
     "spawn.deno_command",
     "spawn.libc_posix_spawn",
+    "spawn.libc_fork",
+    "spawn.libc_execve",
     "ffi.dlopen_libc_name",
     "ffi.dlopen_libc_path",
     "env.deno",
@@ -76,7 +78,8 @@ function cleanEvidence(): Evidence {
     canarySeen: [],
     killVictimAlive: true,
     ptraceVictimTracer: 0,
-    workspaceBytes: 0,
+    workspaceBytes: 31 * MIB,
+    workspaceQuota: { limited: true, bytes: 32 * MIB },
     finalPhase: "done",
     exit: { code: 0 },
     limits: { memoryMiB: 512, pids: 256 },
@@ -118,6 +121,8 @@ Deno.test("a probe that claims refusal is overruled by the host's evidence", () 
     [{ ptraceVictimTracer: 10 }, "signals-ptrace"],
     [{ tmpBytesVisible: 80 * MIB }, "tmp-disk"],
     [{ workspaceBytes: 64 * MIB }, "workspace-disk"],
+    [{ workspaceBytes: 33 * MIB }, "workspace-disk"],
+    [{ workspaceQuota: { limited: false, reason: "loop mounts need root" } }, "workspace-disk"],
   ];
   for (const [override, wall] of cases) {
     assert.deepEqual(fallen(decideWalls(refusedReport(), { ...cleanEvidence(), ...override })), [wall], wall);
@@ -152,4 +157,31 @@ Deno.test("being killed while allocating is the memory limit holding; reaching t
   assert.deepEqual(fallen(decideWalls(report, killed)), []);
   report.attempts.push({ id: "limits.memory", succeeded: true, detail: "allocated 768 MiB" });
   assert.deepEqual(fallen(decideWalls(report, cleanEvidence())), ["memory-limit"]);
+});
+
+Deno.test("processes: a fork or an execve that reaches the kernel fells the wall; a missing attempt too", () => {
+  for (const id of ["spawn.libc_fork", "spawn.libc_execve"]) {
+    const report = refusedReport();
+    report.attempts.find((a) => a.id === id)!.succeeded = true;
+    assert.deepEqual(fallen(decideWalls(report, cleanEvidence())), ["processes"], id);
+    const missing = refusedReport();
+    missing.attempts = missing.attempts.filter((a) => a.id !== id);
+    assert.deepEqual(fallen(decideWalls(missing, cleanEvidence())), ["processes"], `${id} missing`);
+  }
+  assert.deepEqual(fallen(decideWalls(refusedReport(), { ...cleanEvidence(), markers: ["spawn-fork"] })), [
+    "processes",
+  ]);
+});
+
+Deno.test("workspace-disk: a plain directory falls with its reason even when the probe stopped early", () => {
+  const walls = decideWalls(refusedReport(), {
+    ...cleanEvidence(),
+    workspaceBytes: 0,
+    workspaceQuota: { limited: false, reason: "loop mounts need root (running as uid 1000)" },
+  });
+  const wall = walls.find((w) => w.name === "workspace-disk")!;
+  assert.equal(wall.held, false);
+  assert.match(wall.detail, /plain host directory without a quota \(loop mounts need root/);
+  const held = decideWalls(refusedReport(), cleanEvidence()).find((w) => w.name === "workspace-disk")!;
+  assert.match(held.detail, /32 MiB ext4 volume and filled up at 31 MiB/);
 });

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { isolators } from "../../isolator/select.ts";
 import type { IsolatorKind } from "../../isolator/types.ts";
+import { volumesUnavailable } from "../../isolator/volume.ts";
 import { verify } from "../../src/verify/mod.ts";
 
 const ALL_WALLS = [
@@ -33,16 +34,20 @@ const ALL_WALLS = [
 ];
 
 /**
- * What each backend does not provide, as measured. Under every backend the
- * agent can start the Deno binary it runs on through libc's posix_spawn (the
- * seccomp allowlist keeps execve), and /workspace is a host directory with
- * no quota. bwrap has no cgroups. The process backend is no sandbox: only
- * Deno's refusal to dlopen another library holds.
+ * What each backend does not provide, as measured. gVisor holds every wall:
+ * its seccomp profile lets the agent make threads but no process (clone only
+ * with CLONE_THREAD, no fork, vfork, clone3 or execve), and /workspace is a
+ * size-limited ext4 volume. bwrap must keep execve (its filter is loaded
+ * before it execs setpriv, which execs Deno), so the agent can replace
+ * itself with another program, and it has no cgroups. The process backend is
+ * no sandbox: only Deno's refusal to dlopen another library holds, and the
+ * workspace volume, where the host can loop-mount one (as root).
  */
+const volumes = volumesUnavailable() === undefined;
 const EXPECTED_FALLEN: Record<IsolatorKind, string[]> = {
-  runsc: ["processes", "workspace-disk"],
-  bwrap: ["processes", "pids-limit", "memory-limit", "workspace-disk"],
-  process: ALL_WALLS.filter((w) => w !== "ffi-scope"),
+  runsc: [],
+  bwrap: ["processes", "pids-limit", "memory-limit"],
+  process: ALL_WALLS.filter((w) => w !== "ffi-scope" && !(volumes && w === "workspace-disk")),
 };
 
 const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-redteam-" });
@@ -69,6 +74,8 @@ for (const kind of ["runsc", "bwrap", "process"] as const) {
         EXPECTED_FALLEN[kind],
         result.walls.map((w) => `${w.name}: ${w.held ? "held" : "FALLEN"} — ${w.detail}`).join("\n"),
       );
+      // No loop mount of the run is left behind.
+      assert.doesNotMatch(Deno.readTextFileSync("/proc/self/mountinfo"), /ironclaw-verify-/);
       // Every verdict carries its evidence.
       for (const wall of result.walls) assert.ok(wall.detail.length > 20, wall.name);
     },
