@@ -2,26 +2,12 @@ import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
-import { buildProgram } from "./program.ts";
-import { CommanderError } from "commander";
-import { CliError, describeError } from "./errors.ts";
-import { registerVerifyCommand } from "./verify.ts";
+import { runCli } from "./program.ts";
 
-/** Runs `ironclaw <args>` with `verify` registered (as the lead wires it), like `runCli`. */
+/** Runs `ironclaw <args>` in-process. */
 async function run(args: string[]) {
   const io = captureIo();
-  const program = buildProgram(io);
-  registerVerifyCommand(program, io);
-  let code = 0;
-  try {
-    await program.parseAsync(args, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) code = err.exitCode;
-    else {
-      io.err(`ironclaw: ${describeError(err)}`);
-      code = err instanceof CliError ? err.exitCode : 1;
-    }
-  }
+  const code = await runCli(args, io);
   return { code, stdout: io.stdout.join("\n"), stderr: io.stderr };
 }
 

@@ -77,18 +77,12 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
 /**
  * The host's flags. The control plane is trusted: it reads and writes its
  * state directory, serves the API, spawns the sandbox runtime and loads
- * libsqlcipher.
+ * libsqlcipher. `--allow-run` and an unscoped `--allow-ffi` already amount to
+ * everything, and Deno grants `/dev` (the key tmpfs in /dev/shm, loop devices
+ * for workspace quotas) and `/proc` only with all permissions, so the host
+ * asks for exactly that rather than pretend to a narrower grant.
  */
-export const HOST_PERMISSION_FLAGS: readonly string[] = [
-  "--no-prompt",
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-run",
-  "--allow-ffi",
-  "--allow-sys",
-];
+export const HOST_PERMISSION_FLAGS: readonly string[] = ["--no-prompt", "--allow-all"];
 
 /** Source entry points of the two programs, relative to the repository root. */
 export const ENTRYPOINTS = {

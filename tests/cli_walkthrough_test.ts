@@ -126,6 +126,13 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
 
     const api = ["--api-url", url, "--state-dir", stateDir];
 
+    // The demo agent answers from its sandbox, launched under the binary's own permission flags.
+    assert.equal(
+      (await ok("chat", "demo", "--message", "hello from the walkthrough", "--timeout", "120", ...api))
+        .trim(),
+      "mock-agent received: hello from the walkthrough",
+    );
+
     // A second control plane on the same state directory, or a key rotation under it, is refused.
     const rotateLive = await ironclaw("keys", "rotate", "--state-dir", stateDir);
     assert.equal(rotateLive.code, 1, rotateLive.stdout + rotateLive.stderr);
@@ -234,7 +241,7 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
   );
   const rotation = JSON.parse(await ok("keys", "rotate", "--state-dir", stateDir, "--json"));
   assert.notEqual(rotation.previousMaster, rotation.currentMaster);
-  assert.equal(rotation.rewrapped, 1);
+  assert.equal(rotation.rewrapped, 2, "the state database key and the chat session's key");
   const doctor = await ironclaw("doctor", "--state-dir", stateDir, "--api-url", url);
   assert.equal(doctor.code, 1);
   assert.deepEqual(doctor.stdout.trim().split("\n").map((l) => l.split(/\s+/).slice(0, 2).join(" ")), [
