@@ -313,6 +313,7 @@ export class ControlPlane {
         await plane.#startTelegram();
       }
       plane.#ready = true;
+      if (options.background ?? true) plane.#wakeUnanswered();
       return plane;
     } catch (err) {
       for (const o of opened.reverse()) await o.close();
@@ -396,6 +397,27 @@ export class ControlPlane {
     await this.audit.close();
     this.state.close();
     this.#releaseLock();
+  }
+
+  /**
+   * Wakes, in the background, every session left with unanswered work by the
+   * previous run (a message queued before a crash has no one else to wake it).
+   */
+  #wakeUnanswered(): void {
+    const sessions = this.registry.listSessions().filter((s) => s.containerStatus !== "parked");
+    (async () => {
+      for (const session of sessions) {
+        if (!this.#ready) return;
+        try {
+          if (await this.queues.hasUnansweredWork(session.id)) await this.waker.wake(session.id);
+        } catch (err) {
+          this.#log.warn("waking session {sessionId} after the restart: {error}", {
+            sessionId: session.id,
+            error: String(err),
+          });
+        }
+      }
+    })();
   }
 
   /** The configured Telegram channel's webhook endpoint, when it runs in webhook mode. */

@@ -34,6 +34,7 @@ import type { Database } from "../../contract/sqlite/mod.ts";
 import { type KeyId, sessionKeyId } from "../keys/key_id.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { TaskRow } from "../../contract/rows.ts";
+import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { SessionQueues } from "./types.ts";
 import { guardInboundWriter, guardOutboundReader } from "./guarded_queues.ts";
 import { QueueLease } from "./queue_lease.ts";
@@ -178,6 +179,23 @@ export class SessionQueueStore implements SessionQueues {
       }
       return changed;
     });
+  }
+
+  /**
+   * Whether the session's inbound holds work its agent has not taken up: a
+   * queued triggering message, or a queued task that is due. After a restart
+   * these sessions are woken, or their messages would wait for the next one.
+   * (A row the agent answered just before a crash may still read `queued`;
+   * waking it is harmless, the agent skips what it already answered.)
+   */
+  async hasUnansweredWork(sessionId: SessionId, now: Timestamp = nowTimestamp()): Promise<boolean> {
+    const { status } = await this.#open(sessionId);
+    await this.lease(sessionId).hold();
+    return status.get(
+      `SELECT 1 AS pending FROM messages_in WHERE status = 'queued'
+         AND ("trigger" = 1 OR (process_after IS NOT NULL AND process_after <= ?)) LIMIT 1`,
+      [now],
+    ) !== undefined;
   }
 
   /** Closes a session's handles (after its deletion); the next use reopens them. */
