@@ -10,6 +10,7 @@ import { printResult } from "../tests/bench/report.ts";
 const suites: [string, () => Promise<{ name: string; value: number; unit: string }[]>][] = [
   ["queue", queueBenchmarks],
   ["api", async () => (await import("../tests/bench/api_bench.ts")).apiBenchmarks()],
+  ["journey", async () => (await import("../tests/bench/journey_bench.ts")).journeyBenchmarks()],
 ];
 
 for (const [name, run] of suites) {

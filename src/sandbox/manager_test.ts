@@ -145,7 +145,10 @@ Deno.test("a sandbox that ends on its own is reported once and relaunched by the
   await t.manager.launch(t.sessionId);
   t.isolator.launches[0].crash(1);
   await t.isolator.launches[0].exited;
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  // The manager tidies the session (sockets, lease) before it reports the exit: wait for the report.
+  for (let i = 0; i < 400 && t.exits.length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
   assert.deepEqual(t.exits, [t.sessionId]);
   assert.equal(await t.manager.isRunning(t.sessionId), false);
   await t.manager.launch(t.sessionId);
