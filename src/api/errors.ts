@@ -1,6 +1,7 @@
 /**
  * The API's error answers: always `{"error": "<one line>"}`, never a stack
- * trace. Typed failures of the state layer map to 400/404/409; anything
+ * trace. Typed failures of the state layer map to 400/404/409, a session's
+ * damaged queue file to 503 (naming the session and the file); anything
  * unexpected is logged and answered `500 {"error":"internal error"}`.
  *
  * @module
@@ -11,6 +12,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { logger } from "../log/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
+import { QueueDamagedError } from "../session/queues.ts";
 
 /** A failure with the status and message the client should see. */
 export class ApiError extends Error {
@@ -92,6 +94,18 @@ export function handleError(err: Error, c: Context): Response {
   if (err instanceof NotFoundError) return fail(c, 404, err.message);
   if (err instanceof ConflictError) return fail(c, 409, err.message);
   if (err instanceof InvalidInputError) return fail(c, 400, err.message);
+  if (err instanceof QueueDamagedError) {
+    logger("api").error("{method} {path}: {error}", {
+      method: c.req.method,
+      path: c.req.path,
+      error: err.message,
+    });
+    return fail(
+      c,
+      503,
+      `${err.message}; the session is parked until an operator repairs or removes the file`,
+    );
+  }
   if (err instanceof z.ZodError) return fail(c, 400, describeIssues(err));
   if (err instanceof HTTPException) {
     return fail(c, err.status as ContentfulStatusCode, HTTP_MESSAGES[err.status] ?? err.message);

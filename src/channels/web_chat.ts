@@ -2,27 +2,53 @@
  * The web chat channel (`web`): the console's conversation with an agent.
  * {@link WebChat.send} feeds a message through the router like any channel
  * message, from `web:<handle>`; delivery hands the agent's replies to
- * {@link WebChat.deliver}, which buffers them per conversation until the
+ * {@link WebChat.deliver}, which keeps them per conversation until the
  * console drains them.
  *
- * The buffer lives in memory: replies not drained before a restart are lost
- * (they are marked delivered all the same, so none is sent twice).
+ * The outbox is durable: a reply is committed to the state database's
+ * `web_chat_outbox` table before `deliver` returns, that is before delivery
+ * marks the outbound row delivered, so a crash loses no accepted reply. The
+ * insert is keyed by the outbound row's id and ignores a row already there,
+ * so a redelivery after a crash (accepted here, not yet marked delivered)
+ * never shows a reply twice. A drain returns the waiting replies and marks
+ * them drained in one transaction; drained rows are kept a day (the id
+ * guard against redelivery), then pruned.
+ *
+ * Past {@link WEB_CHAT_BUFFER} undrained replies in one conversation the
+ * adapter refuses the reply ({@link WebChatFullError}): nothing is dropped,
+ * delivery holds the row in the session's outbound queue and retries it on a
+ * later pass, after the console drained.
  *
  * @module
  */
 import type { AgentGroupId } from "../../contract/ids.ts";
-import type { Timestamp } from "../../contract/time.ts";
+import type { Database } from "../../contract/sqlite/mod.ts";
+import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { ChannelAdapter, ChannelMessage } from "../delivery/adapter.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Router, RouteResult } from "../router/router.ts";
 import { stableId } from "../scheduling/idempotent.ts";
 import { NotFoundError } from "../state/errors.ts";
+import type { StateDb } from "../state/state_db.ts";
 
 /** The channel type of the web chat. */
 export const WEB_CHANNEL = "web";
 
-/** Replies kept per conversation; older ones are dropped first. */
+/** Undrained replies kept per conversation; past it, replies are refused (delivery retries them later). */
 export const WEB_CHAT_BUFFER = 200;
+
+/** How long a drained reply's id is kept to ignore a redelivery of it. */
+export const DRAINED_KEEP_MS = 24 * 60 * 60 * 1000;
+
+/** The conversation holds its capacity of undrained replies: the reply is not taken (retry after a drain). */
+export class WebChatFullError extends Error {
+  override name = "WebChatFullError";
+  constructor(readonly conversationId: string, readonly capacity: number) {
+    super(
+      `web chat ${conversationId} holds ${capacity} undrained replies; the reply waits until the console drains`,
+    );
+  }
+}
 
 /** One reply waiting for the console. */
 export interface WebChatItem {
@@ -55,18 +81,29 @@ export interface WebChatSent {
 export interface WebChatDeps {
   registry: Registry;
   router: Pick<Router, "route">;
-  /** Replies kept per conversation (default {@link WEB_CHAT_BUFFER}). */
+  /** Where the outbox lives (table `web_chat_outbox`). */
+  state: StateDb;
+  /** Undrained replies kept per conversation (default {@link WEB_CHAT_BUFFER}). */
   capacity?: number;
 }
 
-/** The web chat: router input, adapter output, per-conversation reply buffers. */
+type OutboxRow = {
+  id: string;
+  conversation_id: string;
+  thread_id: string | null;
+  content: string;
+  timestamp: string;
+};
+
+/** The web chat: router input, adapter output, a durable per-conversation outbox. */
 export class WebChat implements ChannelAdapter {
   readonly name = WEB_CHANNEL;
   #d: WebChatDeps;
-  #buffers = new Map<string, WebChatItem[]>();
+  #db: Database;
 
   constructor(deps: WebChatDeps) {
     this.#d = deps;
+    this.#db = deps.state.db;
   }
 
   /**
@@ -116,26 +153,74 @@ export class WebChat implements ChannelAdapter {
     return { conversationId, engaged: result.outcomes.some((o) => o.engaged), outcomes: result.outcomes };
   }
 
-  /** Buffers a reply for its conversation (the adapter side). */
+  /**
+   * Commits a reply to its conversation's outbox (the adapter side). A reply
+   * already there (same outbound id, drained or not) is not added again.
+   * Throws {@link WebChatFullError} when the conversation holds its capacity
+   * of undrained replies, so delivery keeps the row and retries it later.
+   */
   deliver(message: ChannelMessage): Promise<string | null> {
-    const buffer = this.#buffers.get(message.platformId) ?? [];
-    buffer.push({
-      id: message.id,
-      conversationId: message.platformId,
-      threadId: message.threadId,
-      content: message.content,
-      timestamp: message.timestamp,
-    });
     const capacity = this.#d.capacity ?? WEB_CHAT_BUFFER;
-    if (buffer.length > capacity) buffer.splice(0, buffer.length - capacity);
-    this.#buffers.set(message.platformId, buffer);
+    const db = this.#db;
+    try {
+      this.#accept(db, message, capacity);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve(message.id);
   }
 
-  /** The conversation's waiting replies, oldest first; each is returned once. */
+  #accept(db: Database, message: ChannelMessage, capacity: number): void {
+    db.transaction(() => {
+      if (db.get("SELECT 1 AS known FROM web_chat_outbox WHERE id = ?", [message.id])) return;
+      const waiting = db.get<{ n: number }>(
+        "SELECT count(*) AS n FROM web_chat_outbox WHERE conversation_id = ? AND drained_at IS NULL",
+        [message.platformId],
+      )?.n ?? 0;
+      if (waiting >= capacity) throw new WebChatFullError(message.platformId, capacity);
+      db.run(
+        `INSERT INTO web_chat_outbox (id, conversation_id, thread_id, content, timestamp, delivered_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        [
+          message.id,
+          message.platformId,
+          message.threadId,
+          message.content,
+          message.timestamp,
+          nowTimestamp(),
+        ],
+      );
+    });
+  }
+
+  /** The conversation's waiting replies, oldest first; each is returned once (marked drained atomically). */
   drain(conversationId: string): WebChatItem[] {
-    const items = this.#buffers.get(conversationId) ?? [];
-    this.#buffers.delete(conversationId);
-    return items;
+    const db = this.#db;
+    return db.transaction(() => {
+      const rows = db.all<OutboxRow>(
+        `SELECT id, conversation_id, thread_id, content, timestamp FROM web_chat_outbox
+         WHERE conversation_id = ? AND drained_at IS NULL ORDER BY seq`,
+        [conversationId],
+      );
+      const now = nowTimestamp();
+      if (rows.length > 0) {
+        db.run("UPDATE web_chat_outbox SET drained_at = ? WHERE conversation_id = ? AND drained_at IS NULL", [
+          now,
+          conversationId,
+        ]);
+      }
+      const horizon = new Date(Date.parse(now) - DRAINED_KEEP_MS).toISOString();
+      db.run("DELETE FROM web_chat_outbox WHERE conversation_id = ? AND drained_at < ?", [
+        conversationId,
+        horizon,
+      ]);
+      return rows.map((r) => ({
+        id: r.id,
+        conversationId: r.conversation_id,
+        threadId: r.thread_id,
+        content: r.content,
+        timestamp: r.timestamp as Timestamp,
+      }));
+    });
   }
 }

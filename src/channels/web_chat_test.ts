@@ -3,11 +3,11 @@ import { tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../delivery/test_host.ts";
 import { ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import { NotFoundError } from "../state/mod.ts";
-import { WebChat } from "./web_chat.ts";
+import { WebChat, WebChatFullError } from "./web_chat.ts";
 
 async function open(dir: string) {
   const host = await HostFixture.open(dir);
-  const web = new WebChat({ registry: host.registry, router: host.router, capacity: 2 });
+  const web = new WebChat({ registry: host.registry, router: host.router, state: host.state, capacity: 2 });
   const delivery = new Delivery({
     registry: host.registry,
     queues: host.queues,
@@ -64,14 +64,55 @@ Deno.test("web chat: strangers are refused, unknown agents are not found, buffer
     inReplyTo: null,
     timestamp: "2030-01-01T00:00:00.000Z",
   } as const;
-  for (const id of ["a", "b", "c"]) {
-    await web.deliver({
+  const reply = (id: string) =>
+    web.deliver({
       ...base,
       id,
       sessionId: base.sessionId as never,
       agentGroupId: "demo" as never,
       content: id,
     });
+  await reply("a");
+  await reply("b");
+  // Full: refused (delivery retries it later), nothing dropped; a redelivery of a taken reply is still fine.
+  await assert.rejects(reply("c"), WebChatFullError);
+  assert.equal(await reply("b"), "b");
+  assert.deepEqual(web.drain("c1").map((i) => i.id), ["a", "b"]);
+  await reply("c");
+  assert.deepEqual(web.drain("c1").map((i) => i.id), ["c"]);
+});
+
+Deno.test("web chat: the outbox survives a reopen, and a redelivered reply is never shown twice", async () => {
+  using dir = tempDir();
+  const base = {
+    sessionId: "ses_x" as never,
+    agentGroupId: "demo" as never,
+    kind: "chat",
+    channelType: "web",
+    platformId: "c1",
+    threadId: "t1",
+    inReplyTo: null,
+    timestamp: "2030-01-01T00:00:00.000Z",
+  } as const;
+  {
+    const host = await HostFixture.open(dir.path);
+    await using _ = host;
+    const web = new WebChat({ registry: host.registry, router: host.router, state: host.state });
+    await web.deliver({ ...base, id: "r1", content: "one" });
+    await web.deliver({ ...base, id: "r2", content: "two" });
+    await web.deliver({ ...base, id: "r1", content: "one" });
   }
-  assert.deepEqual(web.drain("c1").map((i) => i.id), ["b", "c"]);
+  {
+    const host = await HostFixture.open(dir.path);
+    await using _ = host;
+    const web = new WebChat({ registry: host.registry, router: host.router, state: host.state });
+    assert.deepEqual(web.drain("c1").map((i) => [i.id, i.conversationId, i.threadId, i.content]), [
+      ["r1", "c1", "t1", "one"],
+      ["r2", "c1", "t1", "two"],
+    ]);
+    // Redelivered after it was drained (a crash before delivery marked it): ignored.
+    await web.deliver({ ...base, id: "r2", content: "two" });
+    assert.deepEqual(web.drain("c1"), []);
+    assert.deepEqual(web.drain("other"), []);
+  }
 });

@@ -2,7 +2,8 @@
  * The web chat's outbox with waiting: the delivery adapter for the `web`
  * channel, which hands each reply to {@link WebChat} and wakes whoever is
  * waiting on that conversation, so a client can long-poll for replies
- * instead of asking in a loop.
+ * instead of asking in a loop. The replies themselves are durable (the web
+ * chat's outbox in the state database); only the waits live in memory.
  *
  * @module
  */

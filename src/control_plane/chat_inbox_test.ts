@@ -2,10 +2,23 @@ import assert from "node:assert/strict";
 import { WebChat } from "../channels/web_chat.ts";
 import type { ChannelMessage } from "../delivery/adapter.ts";
 import type { Registry } from "../registry/registry.ts";
+import type { StateDb } from "../state/mod.ts";
+import { tempDir } from "../../tests/support/mod.ts";
+import { openTestState } from "../../tests/support/state.ts";
 import { ChatInbox } from "./chat_inbox.ts";
 
-function inbox(): ChatInbox {
-  return new ChatInbox(new WebChat({ registry: {} as Registry, router: { route: () => Promise.reject() } }));
+function inbox(): ChatInbox & Disposable {
+  const dir = tempDir();
+  const state: StateDb = openTestState(dir.path);
+  const chats = new ChatInbox(
+    new WebChat({ registry: {} as Registry, router: { route: () => Promise.reject() }, state }),
+  );
+  return Object.assign(chats, {
+    [Symbol.dispose]: () => {
+      state.close();
+      dir[Symbol.dispose]();
+    },
+  });
 }
 
 function reply(platformId: string, content: string): ChannelMessage {
@@ -20,7 +33,7 @@ function reply(platformId: string, content: string): ChannelMessage {
 }
 
 Deno.test("a waiting drain returns as soon as its chat gets a reply, and only its chat's", async () => {
-  const chats = inbox();
+  using chats = inbox();
   const waiting = chats.drain("c1", 30_000);
   await chats.deliver(reply("c2", "not yours"));
   await chats.deliver(reply("c1", "yours"));
@@ -30,7 +43,7 @@ Deno.test("a waiting drain returns as soon as its chat gets a reply, and only it
 });
 
 Deno.test("a drain with nothing to wait for answers empty; close ends every wait", async () => {
-  const chats = inbox();
+  using chats = inbox();
   assert.deepEqual(await chats.drain("c1"), []);
   assert.deepEqual(await chats.drain("c1", 1), []);
   const waiting = chats.drain("c1", 30_000);

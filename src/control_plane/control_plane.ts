@@ -45,7 +45,7 @@ import {
   SandboxManager,
 } from "../sandbox/mod.ts";
 import { Scheduler, TaskStore } from "../scheduling/mod.ts";
-import { SessionQueueStore } from "../session/queues.ts";
+import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { GuardedWaker, QueueProbe, RegistryParking, RespawnBackoff, Sweep } from "../sweep/mod.ts";
 import type { ChangeRequest } from "../../contract/gateway.ts";
@@ -181,6 +181,7 @@ export class ControlPlane {
       tasks: this.tasks,
       sandboxUid: sandboxed?.uid,
       sandboxGid: sandboxed?.gid,
+      onDamaged: (err) => this.#parkDamaged(err),
     });
     this.proxy = new ModelProxy({
       credentials: options.credentials ?? envCredentials(),
@@ -217,7 +218,7 @@ export class ControlPlane {
     this.backoff = new RespawnBackoff({
       parking: new RegistryParking(registry),
       onPark: (sessionId, reason) =>
-        this.#log.error("session {sessionId} parked after repeated sandbox failures: {reason}", {
+        this.#log.error("session {sessionId} parked, it needs an operator (then unpark it): {reason}", {
           sessionId,
           reason,
         }),
@@ -245,8 +246,9 @@ export class ControlPlane {
       waker: this.waker,
       gateway: this.gateway,
       metrics: this.metrics,
+      onQueueDamaged: (err) => this.#parkDamaged(err),
     });
-    this.webChat = new WebChat({ registry, router: this.router });
+    this.webChat = new WebChat({ registry, router: this.router, state });
     this.chatInbox = new ChatInbox(this.webChat);
     this.adapters = new ChannelAdapters([this.chatInbox, ...options.channels ?? []]);
     this.delivery = new Delivery({
@@ -385,11 +387,14 @@ export class ControlPlane {
     await this.sweep.stop();
     await this.scheduler.stop();
     await this.delivery.stop();
-    for (const sessionId of this.sandboxes.sessions()) {
-      await this.waker.stop(sessionId).catch((err) =>
-        this.#log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
-      );
-    }
+    // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.
+    await Promise.all(
+      this.sandboxes.sessions().map((sessionId) =>
+        this.waker.stop(sessionId).catch((err) =>
+          this.#log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
+        )
+      ),
+    );
     await this.sandboxes.close();
     this.waker.close();
     await this.queues.close();
@@ -445,6 +450,15 @@ export class ControlPlane {
     this.#log.info("telegram channel started ({mode})", {
       mode: telegram.webhookMode ? "webhook" : "polling",
     });
+  }
+
+  /**
+   * Parks a session whose queue file is damaged, through the respawn backoff
+   * (durably: the registry's `parked`), with the damage as its reason, so
+   * `GET /v1/sessions/parked` names it; logged once, when it is parked.
+   */
+  #parkDamaged(err: QueueDamagedError): void {
+    this.backoff.park(err.sessionId, `queue file damaged: ${err.message}; restore or remove the file`);
   }
 
   async #afterApply(req: ChangeRequest): Promise<void> {

@@ -13,6 +13,11 @@
  * messages they send), and drops the message meanwhile; `public` lets the
  * message through, unless the wiring accepts known senders only.
  *
+ * A session whose queue file is damaged (not a database, corrupt) cannot take
+ * the message: that wiring's outcome is `queue-damaged`, naming the session
+ * and the file, the damage is reported to `onQueueDamaged` (the control plane
+ * parks the session, visibly), and the other wirings are routed as usual.
+ *
  * @module
  */
 import type { AgentGroupId, SessionId, UserId, WiringId } from "../../contract/ids.ts";
@@ -25,6 +30,8 @@ import type { Registry } from "../registry/registry.ts";
 import type { MessagingGroup, Wiring } from "../registry/schemas.ts";
 import type { SubmitInput } from "../gateway/gateway.ts";
 import { stableId } from "../scheduling/idempotent.ts";
+import { isQueueDamage, QueueDamagedError } from "../session/queues.ts";
+import { SqliteError } from "../../contract/sqlite/mod.ts";
 import type { SessionQueues, SessionWaker } from "../session/types.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 
@@ -56,7 +63,8 @@ export type OutcomeKind =
   | "sender-scope"
   | "engage-error"
   | "invalid-sender"
-  | "already-routed";
+  | "already-routed"
+  | "queue-damaged";
 
 /** What one wiring did with the message. */
 export interface RoutingOutcome {
@@ -97,6 +105,8 @@ export interface RouterDeps {
   /** Where `request_approval` chats file access requests; without one they behave as `strict`. */
   gateway?: AccessRequests;
   metrics?: MetricsRegistry;
+  /** Told when a session's queue file is found damaged (the message is not queued); parks the session. */
+  onQueueDamaged?: (error: QueueDamagedError) => void;
 }
 
 /** Routes channel messages to agents. */
@@ -114,9 +124,9 @@ export class Router {
   }
 
   /**
-   * Routes one message. Throws only when a queue write fails (nothing after
-   * it is attempted); a failed wake is reported in its outcome instead, since
-   * the message is already queued.
+   * Routes one message. Throws only when a queue write fails for a reason
+   * other than a damaged file (nothing after it is attempted); a damaged
+   * queue and a failed wake are reported in their outcomes instead.
    */
   async route(event: InboundEvent): Promise<RouteResult> {
     const { registry } = this.#d;
@@ -190,17 +200,23 @@ export class Router {
         sessionId: session.id,
       };
     }
-    const writer = await this.#d.queues.inboundWriter(session.id);
-    const row = writer.writeMessageIn({
-      id: newMessageId("in"),
-      kind: "chat",
-      status: "queued",
-      trigger: engaged ? 1 : 0,
-      platformId: event.platformId,
-      channelType: event.channelType,
-      threadId,
-      content: event.text,
-    });
+    let row: { id: string };
+    try {
+      const writer = await this.#d.queues.inboundWriter(session.id);
+      row = writer.writeMessageIn({
+        id: newMessageId("in"),
+        kind: "chat",
+        status: "queued",
+        trigger: engaged ? 1 : 0,
+        platformId: event.platformId,
+        channelType: event.channelType,
+        threadId,
+        content: event.text,
+      });
+    } catch (err) {
+      if (!isQueueDamage(err)) throw err;
+      return { ...this.#damaged(wiring, session.id, err), sessionId: session.id };
+    }
     written.add(session.id);
     if (!engaged) {
       return {
@@ -275,6 +291,27 @@ export class Router {
       },
     );
     return this.#outcome(wiring, "access-denied", "access-denied: no-access");
+  }
+
+  /** The outcome for a session whose queue file is damaged; reports it (to be parked). */
+  #damaged(wiring: Wiring, sessionId: SessionId, err: unknown): RoutingOutcome {
+    const damaged = err instanceof QueueDamagedError
+      ? err
+      : new QueueDamagedError(sessionId, err instanceof SqliteError ? err.path : "", { cause: err });
+    this.#log.error("message to session {sessionId} refused: {error}", { sessionId, error: damaged.message });
+    try {
+      this.#d.onQueueDamaged?.(damaged);
+    } catch (report) {
+      this.#log.warn("reporting the damaged queue of session {sessionId} failed: {error}", {
+        sessionId,
+        error: String(report),
+      });
+    }
+    return this.#outcome(
+      wiring,
+      "queue-damaged",
+      `queue-damaged: ${damaged.message}; the session is parked until an operator repairs or removes the file`,
+    );
   }
 
   #outcome(wiring: Wiring, kind: OutcomeKind, reason: string): RoutingOutcome {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
-import { tempDir } from "../../tests/support/mod.ts";
+import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../delivery/test_host.ts";
+import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
+import { Router } from "./router.ts";
 
 const event = (text: string, extra: Record<string, unknown> = {}) => ({
   channelType: "slack",
@@ -255,4 +257,52 @@ Deno.test("engage evaluation table", () => {
   assert.equal(evaluateEngage({ ...base, mode: "mention", mentioned: true }), true);
   assert.equal(evaluateEngage({ ...base, mode: "mention-sticky", hasSession: () => true }), true);
   assert.throws(() => evaluateEngage({ ...base, mode: "telepathy" }), EngageModeError);
+});
+
+Deno.test("a damaged queue file: that wiring's outcome names it and reports it, the other wirings route on", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const r = host.registry;
+  r.grantRole({ userId: "slack:alice", role: "owner" });
+  const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1", isGroup: true });
+  for (const [id, priority] of [["g1", 2], ["g2", 1]] as const) {
+    r.putAgentGroup({ id, name: id });
+    r.putWiring({
+      messagingGroupId: chat.id,
+      agentGroupId: id,
+      engageMode: "pattern",
+      engagePattern: ".",
+      priority,
+    });
+  }
+  const first = await host.router.route(event("hello"));
+  const [broken, healthy] = first.outcomes.map((o) => o.sessionId!);
+  const file = await Deno.open(host.queues.paths(broken as never).inbound, { write: true });
+  await file.write(new Uint8Array(8192).fill(0x5a));
+  file.close();
+
+  const reported: QueueDamagedError[] = [];
+  await using queues = Object.assign(
+    new SessionQueueStore({
+      root: `${dir.path}/sessions`,
+      library: LIBRARY,
+      keys: host.keys,
+      registry: r,
+      onDamaged: (err) => reported.push(err),
+    }),
+    { [Symbol.asyncDispose]: () => queues.close() },
+  );
+  const router = new Router({
+    registry: r,
+    queues,
+    waker: host.waker,
+    onQueueDamaged: (err) => reported.push(err),
+  });
+  const { outcomes } = await router.route(event("again"));
+  assert.deepEqual(outcomes.map((o) => [o.sessionId, o.kind, o.engaged]), [
+    [broken, "queue-damaged", false],
+    [healthy, "engaged", true],
+  ]);
+  assert.match(outcomes[0].reason, /damaged.*inbound\.db/);
+  assert.ok(reported.length >= 1 && reported.every((e) => e.sessionId === broken));
 });

@@ -17,12 +17,20 @@
  * overlap the agent's, even under gVisor where SQLite's file locks do not
  * cross the sandbox boundary.
  *
+ * A queue file that is damaged (not a database, corrupt, or undecryptable
+ * with the session's key) fails the open with a {@link QueueDamagedError}
+ * naming the session and the file, and is reported once per failed open to
+ * `onDamaged` (the control plane parks the session). Nothing is cached, so
+ * the next use tries again: a file an operator restored is picked up.
+ *
  * @module
  */
 import type { SessionKey } from "../../contract/cipher.ts";
 import { isSafeId, type SessionId } from "../../contract/ids.ts";
 import type { Destination as QueueDestination, ProcessingAck } from "../../contract/rows.ts";
 import type { InboundWriter, OutboundReader, QueuePaths } from "../../contract/queue/mod.ts";
+import { isCorruption } from "../../contract/queue/corruption.ts";
+import { SqliteError } from "../../contract/sqlite/mod.ts";
 import {
   openInboundWriter,
   openOutboundReader,
@@ -44,6 +52,24 @@ export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
 
 /** The channel type of agent-to-agent messages; a destination of this type names a target agent group. */
 export const AGENT_CHANNEL = "agent";
+
+/**
+ * A session's queue file is damaged or unreadable (SQLite: not a database,
+ * corrupt, or not decryptable with the session's key). The session cannot
+ * take or give messages until an operator restores or removes the file.
+ */
+export class QueueDamagedError extends Error {
+  override name = "QueueDamagedError";
+  constructor(readonly sessionId: SessionId, readonly path: string, options?: ErrorOptions) {
+    const detail = options?.cause instanceof Error ? options.cause.message : String(options?.cause);
+    super(`the queue file of session ${sessionId} is damaged or unreadable (${detail})`, options);
+  }
+}
+
+/** True for a damaged queue: a {@link QueueDamagedError}, or a corruption-class SQLite failure. */
+export function isQueueDamage(err: unknown): boolean {
+  return err instanceof QueueDamagedError || isCorruption(err);
+}
 
 /** The custody a queue store needs: a session key, generated on first use. */
 export interface SessionKeySource {
@@ -70,6 +96,8 @@ export interface SessionQueueStoreOptions {
   sandboxGid?: number;
   /** The longest an agent's queue lease lasts (default `LEASE_CAP_MS`). */
   leaseCapMs?: number;
+  /** Told when opening a session's queues finds a file damaged (the open fails with that error). */
+  onDamaged?: (error: QueueDamagedError) => void;
 }
 
 interface Handles {
@@ -219,7 +247,9 @@ export class SessionQueueStore implements SessionQueues {
     if (this.#closed) return Promise.reject(new Error("session queues are closed"));
     let handles = this.#sessions.get(sessionId);
     if (!handles) {
-      handles = this.#provision(sessionId);
+      handles = this.#provision(sessionId).catch((err) => {
+        throw this.#damaged(sessionId, err);
+      });
       this.#sessions.set(sessionId, handles);
       handles.catch(() => {
         if (this.#sessions.get(sessionId) === handles) this.#sessions.delete(sessionId);
@@ -269,6 +299,19 @@ export class SessionQueueStore implements SessionQueues {
       for (const o of opened.reverse()) o.close();
       throw err;
     }
+  }
+
+  /** A corruption-class failure as a {@link QueueDamagedError} (reported); anything else as it is. */
+  #damaged(sessionId: SessionId, err: unknown): unknown {
+    if (!isCorruption(err)) return err;
+    const path = err instanceof SqliteError ? err.path : this.paths(sessionId).dir;
+    const damaged = new QueueDamagedError(sessionId, path, { cause: err });
+    try {
+      this.#o.onDamaged?.(damaged);
+    } catch {
+      // the report is best effort: the caller gets the error all the same
+    }
+    return damaged;
   }
 
   /** The registry's destinations of an agent group in the queue's named form. */

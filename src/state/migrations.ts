@@ -202,6 +202,23 @@ CREATE TABLE channel_questions (
 CREATE INDEX channel_questions_by_message ON channel_questions (channel, chat_id, platform_message_id);
 `,
   },
+  {
+    version: 4,
+    name: "web chat outbox",
+    sql: `
+CREATE TABLE web_chat_outbox (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  conversation_id TEXT NOT NULL,
+  thread_id TEXT,
+  content TEXT NOT NULL,
+  timestamp TEXT NOT NULL,
+  delivered_at TEXT NOT NULL,
+  drained_at TEXT
+) STRICT;
+CREATE INDEX web_chat_outbox_waiting ON web_chat_outbox (conversation_id, drained_at, seq);
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -81,8 +81,8 @@ export class RespawnBackoff {
   /** Whether a launch may happen now. */
   allow(sessionId: SessionId): LaunchGate {
     const entry = this.#entries.get(sessionId);
+    if (entry?.parked) return { allowed: false, parked: true };
     if (!entry || entry.failures === 0) return { allowed: true };
-    if (entry.parked) return { allowed: false, parked: true };
     const waitMs = entry.retryAt - this.#now();
     return waitMs > 0 ? { allowed: false, parked: false, waitMs } : { allowed: true };
   }
@@ -93,18 +93,32 @@ export class RespawnBackoff {
     entry.failures++;
     entry.reason = reason;
     this.#entries.set(sessionId, entry);
-    if (entry.failures >= this.#parkAfter) {
-      if (!entry.parked) {
-        entry.parked = true;
-        entry.retryAt = Infinity;
-        this.#o.parking?.park(sessionId);
-        this.#o.onPark?.(sessionId, reason);
-      }
-      return { allowed: false, parked: true };
-    }
+    if (entry.failures >= this.#parkAfter) return this.#park(sessionId, entry);
+
     const delay = Math.min(this.#maxMs, this.#baseMs * 2 ** (entry.failures - 1));
     entry.retryAt = this.#now() + delay;
     return { allowed: false, parked: false, waitMs: delay };
+  }
+
+  /**
+   * Parks a session at once, whatever its failure count: a fault no relaunch
+   * can cure (a damaged queue file) needs the operator, not another try.
+   */
+  park(sessionId: SessionId, reason: string): LaunchGate {
+    const entry = this.#entries.get(sessionId) ?? { failures: 0, retryAt: 0, parked: false, reason: "" };
+    entry.reason = reason;
+    this.#entries.set(sessionId, entry);
+    return this.#park(sessionId, entry);
+  }
+
+  #park(sessionId: SessionId, entry: Entry): LaunchGate {
+    if (!entry.parked) {
+      entry.parked = true;
+      entry.retryAt = Infinity;
+      this.#o.parking?.park(sessionId);
+      this.#o.onPark?.(sessionId, entry.reason);
+    }
+    return { allowed: false, parked: true };
   }
 
   /** Clears the count after a sign of health. A parked session stays parked (only an operator unparks). */

@@ -192,3 +192,25 @@ Deno.test("the queue probe reads the heartbeat file and the oldest open claim", 
   agent.outbound.markCompleted(["m1"]);
   assert.equal((await probe.probe(sessionId)).claimAgeMs, -1);
 });
+
+Deno.test("backoff.park parks at once, durably, with its reason; unpark releases it", () => {
+  const parked = new Set<SessionId>();
+  const reasons: string[] = [];
+  const backoff = new RespawnBackoff({
+    parking: {
+      park: (sid) => parked.add(sid),
+      unpark: (sid) => parked.delete(sid),
+      parked: () => [...parked],
+    },
+    onPark: (_sid, reason) => reasons.push(reason),
+  });
+  const sid = "ses_damaged" as SessionId;
+  assert.deepEqual(backoff.park(sid, "queue file damaged"), { allowed: false, parked: true });
+  assert.deepEqual(backoff.allow(sid), { allowed: false, parked: true });
+  assert.deepEqual([...parked], [sid]);
+  assert.deepEqual(reasons, ["queue file damaged"]);
+  backoff.park(sid, "queue file damaged");
+  assert.equal(reasons.length, 1, "parking twice reports once");
+  assert.equal(backoff.unpark(sid), true);
+  assert.deepEqual([...parked], []);
+});

@@ -1,21 +1,20 @@
 /**
  * A corrupted queue file: one session's inbound file is overwritten with
  * garbage while the control plane is down. After the restart that session
- * is parked (or its messages refused) with an operator-visible error, and
- * another session of the same agent keeps answering.
+ * is parked with an operator-visible reason (its messages refused with a
+ * clear error, not a 500), and another session of the same agent keeps
+ * answering.
  */
 import assert from "node:assert/strict";
 import { faultDir } from "./serve_process.ts";
 import { drainReplies, openFaultPlane, send } from "./inplane.ts";
 import { diagnose, until } from "../e2e/harness.ts";
 
-// BUG (not fixed here): a corrupted session queue file makes POST /v1/ui/chat/send answer 500 "internal error"
-// (the router opens the queue and the SqliteError "file is not a database" escapes to the API as unknown);
-// the session is not parked and GET /v1/sessions/parked stays empty. Unignore once queue corruption parks
-// the session (or is refused with a clear 4xx/5xx naming the damaged file).
+// Fixed: a corrupted session queue file used to make POST /v1/ui/chat/send answer 500 "internal error" (the
+// SqliteError escaped the router). Now the queue store reports the damage, the session is parked with it as
+// the reason (GET /v1/sessions/parked), and the send answers 503 naming the damaged file.
 Deno.test({
   name: "fault: a corrupted queue file parks its session, visibly; another session answers on",
-  ignore: true,
   fn: async () => {
     await using dir = faultDir("ironclaw-fault-corrupt-");
     let broken: string, healthy: string;
@@ -39,18 +38,20 @@ Deno.test({
       text: "are you there?",
       chatId: "broken",
     });
-    // Refused at once with a clear error, or accepted and then parked: either way an operator sees it.
+    // Refused at once with a clear error (not a 500), or accepted and then parked: either way an operator sees it.
     const refused = attempt.status >= 400 || attempt.body.outcomes?.[0]?.wakeError;
-    if (!refused) {
-      const parked = await until(async () => {
-        const { body } = await host.api("GET", "/v1/sessions/parked");
-        return body.length > 0 ? body : undefined;
-      }, () => diagnose(host));
-      assert.deepEqual(parked.map((p: { sessionId: string }) => p.sessionId), [broken]);
-      assert.match(parked[0].reason, /corrupt|not a database|damaged/i, JSON.stringify(parked));
-    } else {
+    if (refused) {
+      assert.notEqual(attempt.status, 500, JSON.stringify(attempt));
       assert.match(JSON.stringify(attempt.body), /corrupt|not a database|damaged/i, JSON.stringify(attempt));
     }
+    // Parked, with the damage as the reason, in both cases.
+    const parked = await until(async () => {
+      const { body } = await host.api("GET", "/v1/sessions/parked");
+      return body.length > 0 ? body : undefined;
+    }, () => diagnose(host));
+    assert.deepEqual(parked.map((p: { sessionId: string }) => p.sessionId), [broken]);
+    assert.match(parked[0].reason, /corrupt|not a database|damaged/i, JSON.stringify(parked));
+    assert.equal((await host.api("GET", `/v1/registry/sessions/${broken}`)).body.containerStatus, "parked");
     assert.equal(
       (await host.api("GET", `/v1/registry/sessions/${healthy}`)).body.containerStatus !== "parked",
       true,

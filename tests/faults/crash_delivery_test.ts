@@ -5,28 +5,29 @@
  * but not drained by the client; a fourth is accepted (202) and the server
  * is SIGKILLed at once, before or during its turn; its agents are orphaned.
  * Restarted on the same state directory, the client's drains must see every
- * message answered exactly once: no reply lost, none twice.
+ * message answered: no reply lost, and none of the replies accepted before
+ * the kill twice.
  */
 import assert from "node:assert/strict";
+import { drainReplies } from "./inplane.ts";
 import { counter, faultDir, startServe, waitFor } from "./serve_process.ts";
 
 const CHAT = "crash-chat";
+const BUFFERED = ["one", "two", "three"];
+const IN_FLIGHT = "four";
+const reply = (text: string) => `mock-agent received: ${text}`;
 
-// BUGS (not fixed here; see the fault-test report): (1) replies handed to the web chat but not yet drained
-// live only in memory (WebChat buffer) and are marked delivered, so a crash loses them ("one".."three" never
-// come back); (2) the message in flight at the kill is answered twice after the restart (the orphaned agent
-// and the relaunched one both answer it; nothing fences the old agent off the queue). Unignore once fixed.
-Deno.test({
-  name:
-    "fault: kill -9 of serve mid-delivery, restart on the same state: every message answered exactly once",
-  ignore: true,
-  fn: async () => {
-    await using dir = faultDir("ironclaw-fault-crash-");
-    const stateDir = `${dir.path}/state`;
-    const buffered = ["one", "two", "three"];
-    const inFlight = "four";
+/**
+ * Runs the crash: three replies accepted by the web chat and not drained, a
+ * fourth message in flight at the SIGKILL; returns every reply the client
+ * drains from the restarted server (in order), and that server's output.
+ */
+async function crashMidDelivery(): Promise<{ seen: string[]; output: string }> {
+  await using dir = faultDir("ironclaw-fault-crash-");
+  const stateDir = `${dir.path}/state`;
+  {
     await using serve = await startServe(stateDir);
-    for (const [i, text] of buffered.entries()) {
+    for (const [i, text] of BUFFERED.entries()) {
       const sent = await serve.api("POST", "/v1/ui/chat/send", { agentGroupId: "demo", text, chatId: CHAT });
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
       // Its reply handed to the web chat (not drained): one turn per message.
@@ -37,29 +38,49 @@ Deno.test({
     }
     const sent = await serve.api("POST", "/v1/ui/chat/send", {
       agentGroupId: "demo",
-      text: inFlight,
+      text: IN_FLIGHT,
       chatId: CHAT,
     });
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
     await serve.kill9();
-
+    // `serve`'s process group (its orphaned agents) is reaped only when this function ends, as after a real crash.
     await using again = await startServe(stateDir);
-    const want = [...buffered, inFlight].map((t) => `mock-agent received: ${t}`);
-    const seen: string[] = [];
-    for (let idle = 0; seen.length < want.length && idle < 3;) {
-      const { status, body } = await again.api("GET", `/v1/ui/chat/drain?chatId=${CHAT}&wait=15000`);
-      assert.equal(status, 200, JSON.stringify(body));
-      const got = body.messages.map((m: { content: string }) => m.content);
-      seen.push(...got);
-      idle = got.length ? 0 : idle + 1;
-    }
-    // A duplicate would show up now.
-    const late = await again.api("GET", `/v1/ui/chat/drain?chatId=${CHAT}&wait=2000`);
-    seen.push(...late.body.messages.map((m: { content: string }) => m.content));
+    // Drains until all four came, then once more briefly (a duplicate would show then).
+    const seen = await drainReplies(again, CHAT, BUFFERED.length + 1);
+    return { seen, output: again.output() };
+  }
+}
+
+// Fixed: replies handed to the web chat but not yet drained used to live only in memory (and were marked
+// delivered), so a crash lost them ("one".."three" never came back). The web chat's outbox is now a state-db
+// table (`web_chat_outbox`), written before delivery marks the row delivered and keyed by the outbound id, so
+// a redelivery after a crash never shows a reply twice.
+Deno.test("fault: kill -9 of serve mid-delivery, restart on the same state: no reply is lost", async () => {
+  const { seen, output } = await crashMidDelivery();
+  const explain = `replies drained: ${JSON.stringify(seen)}; restarted server's output:\n${output}`;
+  // Every reply accepted before the kill comes back exactly once.
+  for (const text of BUFFERED) {
+    assert.equal(seen.filter((s) => s === reply(text)).length, 1, `${reply(text)} exactly once; ${explain}`);
+  }
+  // The message in flight at the kill is answered (at least once: see the ignored test below).
+  assert.ok(seen.includes(reply(IN_FLIGHT)), `${reply(IN_FLIGHT)} is not lost; ${explain}`);
+  assert.deepEqual([...new Set(seen)].sort(), [...BUFFERED, IN_FLIGHT].map(reply).sort(), explain);
+});
+
+// BUG (not fixed here; another engineer owns orphaned agents): the message in flight at the kill is sometimes
+// answered twice after the restart: the orphaned agent of the killed server and the one the restarted server
+// launches both answer it (two outbound rows, two ids; nothing fences the old agent off the queue). Seen in 2
+// of 4 runs. Unignore once orphans are fenced off.
+Deno.test({
+  name:
+    "fault: kill -9 of serve mid-delivery: the message in flight is answered exactly once (orphaned agent)",
+  ignore: true,
+  fn: async () => {
+    const { seen, output } = await crashMidDelivery();
     assert.deepEqual(
       [...seen].sort(),
-      [...want].sort(),
-      `every message answered exactly once; restarted server's output:\n${again.output()}`,
+      [...BUFFERED, IN_FLIGHT].map(reply).sort(),
+      `every message answered exactly once; restarted server's output:\n${output}`,
     );
   },
 });

@@ -33,7 +33,7 @@ export async function send(
  * empty windows of `waitMs`.
  */
 export async function drainReplies(
-  host: E2eHost,
+  host: Pick<E2eHost, "api">,
   chatId: string,
   count: number,
   { waitMs = 15_000, idle = 2 } = {},
@@ -48,7 +48,7 @@ export async function drainReplies(
   return replies;
 }
 
-async function drainOnce(host: E2eHost, chatId: string, waitMs: number): Promise<string[]> {
+async function drainOnce(host: Pick<E2eHost, "api">, chatId: string, waitMs: number): Promise<string[]> {
   const { status, body } = await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=${waitMs}`);
   if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
   return body.messages.map((m: { content: string }) => m.content);

@@ -153,12 +153,14 @@ export function counter(metrics: string, name: string): number {
   return total;
 }
 
-/** Polls `probe` (growing pauses, about 40 s in all) until it returns a value; then fails with `explain()`. */
+/** Polls `probe` (pauses growing to 250 ms, about 40 s in all) until it returns a value; then fails with `explain()`. */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined>,
   explain: () => string | Promise<string>,
+  timeoutMs = 40_000,
 ): Promise<T> {
-  for (let pause = 20; pause < 10_000; pause *= 2) {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = 20; Date.now() < deadline; pause = Math.min(pause * 2, 250)) {
     const value = await probe();
     if (value !== undefined) return value;
     await new Promise((resolve) => setTimeout(resolve, pause));

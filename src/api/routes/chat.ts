@@ -73,7 +73,8 @@ const send = createRoute({
   request: { body: jsonBody(SendBody) },
   responses: {
     202: jsonAnswer(SendAnswer, "routed: engaged (a reply will follow) or not, with why"),
-    ...errorAnswers(400, 413, 415),
+    // 503: the chat's session has a damaged queue file (it is parked; the error names the file).
+    ...errorAnswers(400, 413, 415, 503),
   },
 });
 
@@ -94,6 +95,11 @@ export function webChatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): vo
     const { agentGroupId, text, chatId } = c.req.valid("json");
     try {
       const sent = await plane.webChat.send({ agentGroupId, text, conversationId: chatId });
+      const damaged = sent.outcomes.find((o) => o.kind === "queue-damaged");
+      if (damaged && !sent.engaged) {
+        // Not queued anywhere: the conversation's session cannot take messages until an operator repairs it.
+        throw new ApiError(503, `chat ${sent.conversationId}: ${damaged.reason}`);
+      }
       return c.json({ chatId: sent.conversationId, engaged: sent.engaged, outcomes: sent.outcomes }, 202);
     } catch (err) {
       if (err instanceof NotFoundError && err.entity === "agent group") {
