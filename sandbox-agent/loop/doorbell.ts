@@ -3,8 +3,11 @@
  * {@link DOORBELL.inbound} byte from the host means "inbound rows are
  * waiting", so the loop polls at once instead of on its timer; the agent
  * sends {@link DOORBELL.outbound} after it appends outbound rows. When the
- * socket is absent or drops, the agent reconnects with backoff and polls on
- * its timer meanwhile: the bell only ever shortens a wait.
+ * socket is absent, the agent retries with backoff and polls on its timer
+ * meanwhile: the bell only ever shortens a wait. Once connected, the host
+ * closing the connection means the host process ended (it never hangs up on a
+ * running agent): with `onHostGone` the agent then stops, so it never keeps
+ * answering beside the sandbox its restarted host launches for the session.
  *
  * @module
  */
@@ -17,6 +20,8 @@ import { sleep } from "./sleep.ts";
 export interface DoorbellOptions {
   reconnectBaseMs?: number;
   reconnectCapMs?: number;
+  /** Called once when an established connection ends; the doorbell then stops instead of reconnecting. */
+  onHostGone?: () => void;
 }
 
 /** A client of the host's doorbell socket. */
@@ -106,8 +111,16 @@ export class Doorbell {
         // Bells rung while we were away are lost; assume one was.
         this.#ringInbound();
         const buf = new Uint8Array(256);
-        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-          if (buf.subarray(0, n).includes(DOORBELL.inbound)) this.#ringInbound();
+        try {
+          for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+            if (buf.subarray(0, n).includes(DOORBELL.inbound)) this.#ringInbound();
+          }
+        } catch { /* a broken connection ends it like EOF */ }
+        if (this.options.onHostGone && !this.#stop.signal.aborted) {
+          this.#closeConn();
+          this.log.warn("doorbell.host_gone");
+          this.options.onHostGone();
+          return;
         }
       } catch (err) {
         if (!announced && !this.#stop.signal.aborted) {
