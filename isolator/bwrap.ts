@@ -14,7 +14,7 @@
  * @module
  */
 import { type BackendPaths, backendPaths, runtimePreflight, spawnLogged, startSupervised } from "./child.ts";
-import { ensurePrivateDir, resolveSandboxSpec } from "./host_dirs.ts";
+import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_dirs.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
 import {
   type BindMount,
@@ -28,6 +28,7 @@ import {
   SANDBOX_UID,
   sandboxArgv,
   sessionBinds,
+  stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { BWRAP_POLICY, seccompBpf } from "./seccomp.ts";
@@ -174,17 +175,22 @@ export class BwrapIsolator implements Isolator {
     const s = resolveSandboxSpec("bwrap", spec);
     const { stateDir, keyRoot } = this.#paths;
     const logPath = `${ensurePrivateDir(`${stateDir}/logs`)}/${s.sessionId}.log`;
+    const denoDir = `${ensurePrivateDir(`${stateDir}/deno-dirs`)}/${s.sessionId}`;
     // bwrap is the sandbox's parent and pid 1 of its namespace: the default SIGKILL to it ends everything inside.
     return await startSupervised({
       sessionId: s.sessionId,
       logPath,
       start: () => {
-        const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, {
-          owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
-        });
-        return this.#spawn(sessionBinds(s, keyCopy), sandboxArgv(s), logPath);
+        const owner = { uid: SANDBOX_UID, gid: SANDBOX_GID };
+        const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, { owner });
+        const cache = stageDenoDir(s.program, denoDir, owner);
+        return this.#spawn([...sessionBinds(s, keyCopy), ...(cache ? [cache] : [])], sandboxArgv(s), logPath);
       },
-      cleanup: () => Promise.resolve(removeKey(keyRoot, s.sessionId)),
+      cleanup: () => {
+        removeKey(keyRoot, s.sessionId);
+        removeIfPresent(denoDir);
+        return Promise.resolve();
+      },
     });
   }
 }

@@ -21,7 +21,9 @@ export const SANDBOX_PROGRAM = "/opt/ironclaw/agent.js";
 
 /**
  * The environment inside a sandbox. DENO_DIR names a directory that does not
- * exist on a read-only root: Deno runs a bundled program without a cache.
+ * exist on the read-only root, so Deno keeps no cache a sandbox could write
+ * for a later one; when the host prepared the bundle's module-info cache, a
+ * private per-launch copy is bound there instead ({@link stageDenoDir}).
  */
 export const SANDBOX_ENV: Readonly<Record<string, string>> = {
   PATH: "/usr/bin:/bin",
@@ -29,6 +31,56 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = {
   DENO_NO_UPDATE_CHECK: "1",
   NO_COLOR: "1",
 };
+
+/**
+ * Deno's module-info cache (the imports it finds by parsing a module with
+ * SWC before running it), as prepared on the host for a bundle: a file beside
+ * the program, `<program>.deno-dir/dep_analysis_cache_v2`. Parsing the
+ * 3.5 MB bundle for it is most of a cold start under gVisor's ptrace
+ * platform (~15 CPU-s); with the entry ready it is a lookup. It holds data
+ * (the import list and the source's hash, checked by Deno), never code: V8
+ * still compiles the agent from its source, and `--deny-import` still refuses
+ * every import. Deno cannot open it read-only, so each launch gets a private
+ * copy (see {@link stageDenoDir}) that is discarded with the sandbox: nothing
+ * a sandbox writes there outlives it or reaches another.
+ */
+export const MODULE_INFO_CACHE = "dep_analysis_cache_v2";
+
+/** Where the host keeps the prepared Deno cache of `program`. */
+export function programCacheDir(program: string): string {
+  return `${program}.deno-dir`;
+}
+
+/**
+ * Copies the prepared module-info cache of `program` into `dest` (a fresh
+ * directory, owned by `owner` when given) and gives the writable bind of it
+ * at the sandbox's `DENO_DIR`; `undefined` when the program has none.
+ */
+export function stageDenoDir(
+  program: string,
+  dest: string,
+  owner?: { uid: number; gid: number },
+): BindMount | undefined {
+  const source = `${programCacheDir(program)}/${MODULE_INFO_CACHE}`;
+  try {
+    if (!Deno.statSync(source).isFile) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    Deno.removeSync(dest, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  Deno.mkdirSync(dest, { mode: 0o700 });
+  Deno.copyFileSync(source, `${dest}/${MODULE_INFO_CACHE}`);
+  Deno.chmodSync(`${dest}/${MODULE_INFO_CACHE}`, 0o600);
+  if (owner) {
+    Deno.chownSync(dest, owner.uid, owner.gid);
+    Deno.chownSync(`${dest}/${MODULE_INFO_CACHE}`, owner.uid, owner.gid);
+  }
+  return { source: dest, destination: SANDBOX_ENV.DENO_DIR, writable: true, exec: false, isFile: false };
+}
 
 /** The agent's working directory: its workspace. */
 export const SANDBOX_CWD = SANDBOX_LAYOUT.workspace;

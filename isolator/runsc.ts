@@ -23,6 +23,7 @@ import {
   SANDBOX_UID,
   sandboxArgv,
   sessionBinds,
+  stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { ociSeccompProfile } from "./seccomp.ts";
@@ -146,10 +147,12 @@ export class RunscIsolator implements Isolator {
     const global = this.#globalFlags(dirs.runtime);
     const bundle = `${dirs.bundles}/${s.sessionId}`;
     const logPath = `${dirs.logs}/${s.sessionId}.log`;
+    const denoDir = `${bundle}.deno-dir`;
     const cleanup = async () => {
       await runCommand(this.#binary, ["--root", dirs.runtime, "delete", "--force", id]);
       removeKey(this.#paths.keyRoot, s.sessionId);
       removeIfPresent(bundle);
+      removeIfPresent(denoDir);
     };
     // A host crash can leave a container of the same id behind.
     await cleanup();
@@ -161,9 +164,10 @@ export class RunscIsolator implements Isolator {
         const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, {
           owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
         });
+        const cache = stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID });
         writeBundle(bundle, {
           argv: sandboxArgv(s),
-          binds: sessionBinds(s, keyCopy),
+          binds: [...sessionBinds(s, keyCopy), ...(cache ? [cache] : [])],
           system: systemLayout(),
           limits: s.limits,
           cgroupsPath: `/ironclaw/${s.sessionId}`,

@@ -107,7 +107,11 @@ async function runLoop(
   signal: AbortSignal,
 ): Promise<void> {
   const { layout } = config;
-  const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log);
+  // The host gone (its end of the doorbell closed) means a restarted host will launch this session anew.
+  const hostGone = new AbortController();
+  const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log, {
+    onHostGone: () => hostGone.abort(),
+  });
   doorbell.start();
   try {
     const loop = new AgentLoop({
@@ -131,7 +135,7 @@ async function runLoop(
       doorbell,
     });
     log.info("agent.started", { provider: config.provider, poll_ms: config.pollMs });
-    await loop.run(signal);
+    await loop.run(AbortSignal.any([signal, hostGone.signal]));
     log.info("agent.stopped");
   } finally {
     await doorbell.close();
@@ -142,7 +146,8 @@ function reason(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split("\n")[0];
 }
 
-if (import.meta.main) {
+/** The program: runs the agent until SIGTERM or SIGINT, then exits. */
+async function main(): Promise<never> {
   const stop = new AbortController();
   for (const sig of ["SIGTERM", "SIGINT"] as const) Deno.addSignalListener(sig, () => stop.abort());
   try {
@@ -154,3 +159,7 @@ if (import.meta.main) {
     Deno.exit(bad ? EXIT_BAD_START : 1);
   }
 }
+
+// Not awaited at the top level: the module's evaluation completes at once, which is when Deno stores
+// the V8 code cache of a module (the host prepares the agent's; see src/sandbox/agent_program.ts).
+if (import.meta.main) void main();

@@ -16,7 +16,9 @@
 import { parseSessionKeyFile } from "../../contract/cipher.ts";
 import type { AgentLayout } from "../../contract/permissions.ts";
 import { openInboundReader, openOutboundWriter } from "../../contract/queue/sandbox.ts";
-import { DOORBELL, DOORBELL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { DOORBELL, DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
+import { jsonLogger } from "../../sandbox-agent/log.ts";
+import { LeaseClient } from "../../sandbox-agent/loop/lease.ts";
 
 const layoutArg = Deno.args.find((a) => a.startsWith("--layout="));
 if (!layoutArg) throw new Error("probe: missing --layout=<json>");
@@ -206,24 +208,32 @@ function observe() {
 }
 
 const opts = { library: layout.library, key: parseSessionKeyFile(Deno.readFileSync(layout.keyFile)) };
-const outbound = openOutboundWriter(`${layout.outboundDir}/outbound.db`, opts);
-const inbound = openInboundReader(`${layout.inboundDir}/inbound.db`, opts);
+// Like the agent, every queue transaction (opens included) runs under the host's queue lease: under gVisor
+// the host cannot see the sandbox's SQLite locks. Without a lease server it runs on those locks alone.
+const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, jsonLogger(() => {}));
+const { outbound, inbound } = await lease.run(() => ({
+  outbound: openOutboundWriter(`${layout.outboundDir}/outbound.db`, opts),
+  inbound: openInboundReader(`${layout.inboundDir}/inbound.db`, opts),
+}));
 const facts = observe();
 const answered = new Set<string>();
 while (true) {
-  for (const message of inbound.pendingMessages()) {
+  const pending = await lease.run(() => inbound.pendingMessages());
+  for (const message of pending) {
     if (answered.has(message.id)) continue;
     answered.add(message.id);
     const asked = message.content.startsWith("{") ? JSON.parse(message.content) : {};
     const tcp = typeof asked.tcpPort === "number" ? tcpConnect(asked.tcpPort) : undefined;
     const doorbell = { os: osDoorbell(), deno: await denoDoorbell() };
-    outbound.writeMessageOut({
-      id: `re_${message.id}`,
-      inReplyTo: message.id,
-      kind: "chat",
-      content: JSON.stringify({ ...facts, tcp, doorbell }),
+    await lease.run(() => {
+      outbound.writeMessageOut({
+        id: `re_${message.id}`,
+        inReplyTo: message.id,
+        kind: "chat",
+        content: JSON.stringify({ ...facts, tcp, doorbell }),
+      });
+      outbound.markCompleted([message.id]);
     });
-    outbound.markCompleted([message.id]);
   }
   await new Promise((resolve) => setTimeout(resolve, 20));
 }

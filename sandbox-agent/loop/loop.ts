@@ -83,6 +83,13 @@ interface Answer {
   actions: string[];
 }
 
+/** An engagement opened in the poll's lease turn: the prompts for the model, and what the commands did. */
+interface Engagement {
+  prompts: MessageIn[];
+  routing: SessionRouting | undefined;
+  reset: boolean;
+}
+
 /** The agent loop. */
 export class AgentLoop {
   #o: LoopOptions;
@@ -155,58 +162,64 @@ export class AgentLoop {
   async poll(): Promise<PollOutcome> {
     this.#o.heartbeat.beat();
     await this.#restore();
-    await this.#lease.run(() => {
-      const pending = this.#o.inbound.pendingMessages();
-      // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
-      const pendingIds = new Set<string>(pending.map((m) => m.id));
-      for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
-      const buffered = new Set(this.#buffer.map((m) => m.id));
-      const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
-      if (fresh.length > 0) {
-        this.#buffer.push(...fresh);
-        this.#store.save("buffer", this.#buffer);
-      }
-    });
     const first = this.#firstPoll;
-    this.#firstPoll = false;
-    if (this.#buffer.length === 0) return "idle";
-    if (!first && !this.#retry && !this.#buffer.some(engages)) return "accumulating";
     try {
-      await this.#engage();
+      // One lease turn reads inbound and, when the batch engages, opens the engagement too (marks it
+      // processing, reads the routing, answers slash commands): a lease round trip fewer per turn.
+      const begun = await this.#lease.run(() => {
+        const pending = this.#o.inbound.pendingMessages();
+        // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
+        const pendingIds = new Set<string>(pending.map((m) => m.id));
+        for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
+        const buffered = new Set(this.#buffer.map((m) => m.id));
+        const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
+        if (fresh.length > 0) {
+          this.#buffer.push(...fresh);
+          this.#store.save("buffer", this.#buffer);
+        }
+        if (this.#buffer.length === 0) return "idle";
+        if (!first && !this.#retry && !this.#buffer.some(engages)) return "accumulating";
+        return this.#begin();
+      });
+      this.#firstPoll = false;
+      if (begun === "idle" || begun === "accumulating") return begun;
+      await this.#engage(begun);
+      return "engaged";
     } finally {
+      // Rings only when rows were written (slash-command answers, replies), whatever happened after.
       await this.#announce();
     }
-    return "engaged";
   }
 
-  async #engage(): Promise<void> {
+  /** Opens an engagement of the whole buffer, inside the poll's lease turn. */
+  #begin(): Engagement {
     const batch = [...this.#buffer];
     this.#o.log.info("engage", { count: batch.length, ids: batch.map((m) => m.id) });
     const commands = batch.filter((m) => isSlashCommand(m.content));
     const prompts = batch.filter((m) => !isSlashCommand(m.content));
-    const { routing, reset } = await this.#lease.run(() => {
-      this.#o.outbound.markProcessing(batch.map((m) => m.id));
-      const routing = this.#routing();
-      let reset = false;
-      for (const m of commands) {
-        const result = runSlashCommand(m.content, {
-          toolNames: this.#o.tools.names,
-          buffered: batch.length,
-          historyExchanges: this.#history.length,
-        });
-        if (result.reset) {
-          reset = true;
-          this.#history = [];
-          this.#store.save("history", []);
-          this.#store.markReset();
-        }
-        this.#writeChat(result.reply, m.id, routing);
+    this.#o.outbound.markProcessing(batch.map((m) => m.id));
+    const routing = this.#routing();
+    let reset = false;
+    for (const m of commands) {
+      const result = runSlashCommand(m.content, {
+        toolNames: this.#o.tools.names,
+        buffered: batch.length,
+        historyExchanges: this.#history.length,
+      });
+      if (result.reset) {
+        reset = true;
+        this.#history = [];
+        this.#store.save("history", []);
+        this.#store.markReset();
       }
-      // Commands are answered once, even if the model turn below fails and is retried.
-      this.#complete(commands);
-      return { routing, reset };
-    });
+      this.#writeChat(result.reply, m.id, routing);
+    }
+    // Commands are answered once, even if the model turn below fails and is retried.
+    this.#complete(commands);
+    return { prompts, routing, reset };
+  }
 
+  async #engage({ prompts, routing, reset }: Engagement): Promise<void> {
     if (!reset && prompts.length > 0) {
       this.#retry = true;
       const answer = await this.#respond(formatPrompt(prompts), routing);

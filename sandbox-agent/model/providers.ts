@@ -3,12 +3,16 @@
  * the model socket and addresses its upstream by host; the host's proxy adds
  * TLS and credentials.
  *
+ * Each backend's module (and its SDK) is imported on the first model call,
+ * and only the configured one: the bundler keeps both in the one sealed
+ * agent file but wraps each in a lazy initialiser, so a sandbox never
+ * compiles or evaluates the SDK it does not speak, and none before it is
+ * asked to call the model (V8 only pre-parses the rest).
+ *
  * @module
  */
 import { PROVIDER_HOSTS, type ProviderKind } from "../../contract/sockets.ts";
-import { anthropicClient } from "./anthropic.ts";
-import type { ModelClient } from "./conversation.ts";
-import { openaiClient } from "./openai.ts";
+import { clientFailure, type ModelClient } from "./conversation.ts";
 import { unixSocketFetch } from "./unix_fetch.ts";
 
 /** The provider kinds the agent speaks. */
@@ -31,17 +35,57 @@ export interface ModelClientOptions {
   socketPath: string;
 }
 
-/** A client for `provider` over the model socket. `mock` is the Anthropic wire aimed at the host's mock model. */
+/** The wire format each provider kind speaks. `mock` is the Anthropic wire aimed at the host's mock model. */
+export const PROVIDER_WIRES: Record<ProviderKind, "anthropic" | "openai"> = {
+  anthropic: "anthropic",
+  mock: "anthropic",
+  openai: "openai",
+  openrouter: "openai",
+};
+
+/**
+ * A client for `provider` over the model socket. Its backend module is
+ * loaded on the first {@link ModelClient.converse} (a failed load is a
+ * `client` {@link ModelError} and is retried on the next call).
+ */
 export function createModelClient({ provider, model, socketPath }: ModelClientOptions): ModelClient {
   const common = { provider, host: PROVIDER_HOSTS[provider], model: model ?? DEFAULT_MODELS[provider] };
-  const fetch = unixSocketFetch(socketPath);
-  switch (provider) {
-    case "anthropic":
-    case "mock":
-      return anthropicClient({ ...common, fetch });
-    case "openai":
-      return openaiClient({ ...common, fetch, basePath: "/v1" });
-    case "openrouter":
-      return openaiClient({ ...common, fetch, basePath: "/api/v1" });
+  let loading: Promise<ModelClient> | undefined;
+  const load = (): Promise<ModelClient> => {
+    if (!loading) {
+      const fetch = unixSocketFetch(socketPath);
+      const attempt = loadBackend(provider, common, fetch);
+      loading = attempt;
+      attempt.catch(() => {
+        if (loading === attempt) loading = undefined;
+      });
+    }
+    return loading;
+  };
+  return {
+    provider,
+    model: common.model,
+    async converse(request, signal) {
+      let client: ModelClient;
+      try {
+        client = await load();
+      } catch (err) {
+        throw clientFailure(err);
+      }
+      return await client.converse(request, signal);
+    },
+  };
+}
+
+async function loadBackend(
+  provider: ProviderKind,
+  common: { provider: ProviderKind; host: string; model: string },
+  fetch: typeof globalThis.fetch,
+): Promise<ModelClient> {
+  if (PROVIDER_WIRES[provider] === "anthropic") {
+    const { anthropicClient } = await import("./anthropic.ts");
+    return anthropicClient({ ...common, fetch });
   }
+  const { openaiClient } = await import("./openai.ts");
+  return openaiClient({ ...common, fetch, basePath: provider === "openrouter" ? "/api/v1" : "/v1" });
 }

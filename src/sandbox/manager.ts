@@ -84,6 +84,8 @@ interface Running {
   handle: SandboxHandle;
   doorbell: Doorbell;
   stopping: boolean;
+  /** The supervised child has exited (set as its `exited` settles). */
+  exited: boolean;
 }
 
 /** What a respawn goes through: the waker, so a deliberate stop is not counted as a crash. */
@@ -115,9 +117,11 @@ export class SandboxManager implements SandboxControl {
     return heartbeatPath(this.#d.root, sessionId, agentGroupId);
   }
 
-  async isRunning(sessionId: SessionId): Promise<boolean> {
+  async isRunning(sessionId: SessionId, opts: { probe?: boolean } = {}): Promise<boolean> {
     const running = this.#running.get(sessionId);
-    return running !== undefined && !running.stopping && await running.handle.alive();
+    if (running === undefined || running.stopping || running.exited) return false;
+    // Without a probe, the supervised child's exit (it ends with its sandbox) is the answer.
+    return opts.probe === false || await running.handle.alive();
   }
 
   /** Sessions with a sandbox started and not stopped (some may have died since), optionally of one group. */
@@ -228,7 +232,14 @@ export class SandboxManager implements SandboxControl {
         args,
         limits: d.limits,
       });
-      const running: Running = { agentGroupId: session.agentGroupId, handle, doorbell, stopping: false };
+      const running: Running = {
+        agentGroupId: session.agentGroupId,
+        handle,
+        doorbell,
+        stopping: false,
+        exited: false,
+      };
+      handle.exited.then(() => running.exited = true, () => running.exited = true);
       this.#watch(sessionId, running);
       this.#log.info("launched session {sessionId} of {agentGroupId} with {isolator}", {
         sessionId,

@@ -20,8 +20,13 @@ import type { LaunchGate, ParkedSession, RespawnBackoff } from "./backoff.ts";
 
 /** What the waker drives: the session manager's sandbox operations (isolator + doorbell). */
 export interface SandboxControl {
-  /** Whether the session's sandbox is running now. */
-  isRunning(sessionId: SessionId): Promise<boolean>;
+  /**
+   * Whether the session's sandbox is running now. `probe: false` (the wake's
+   * hot path) trusts the supervised child's exit state instead of asking the
+   * runtime (`runsc state` is a process spawn, ~100 ms under load); the
+   * sweep's liveness probe keeps the default, a real probe.
+   */
+  isRunning(sessionId: SessionId, opts?: { probe?: boolean }): Promise<boolean>;
   /** Starts the session's sandbox; resolves once it is launched. */
   launch(sessionId: SessionId): Promise<void>;
   /** Rings the session's doorbell (an inbound row is waiting). Must not throw. */
@@ -140,7 +145,8 @@ export class GuardedWaker implements SessionWaker {
 
   async #wake(sessionId: SessionId): Promise<void> {
     const { control, backoff } = this.#d;
-    if (await control.isRunning(sessionId)) {
+    // The sweep probes the runtime for a sandbox that died under a live supervisor; a wake need not.
+    if (await control.isRunning(sessionId, { probe: false })) {
       control.ring(sessionId);
       return;
     }

@@ -13,7 +13,9 @@
  * - **warm turn**: message in (`POST /v1/ui/chat/send`) → reply delivered
  *   (the long-polling drain returns it), client-observed, with a host-side
  *   breakdown (wake → doorbell ring → agent's lease request → outbound ring →
- *   handed to the web chat) and the cost of the liveness check each wake runs.
+ *   handed to the web chat), and the cost of any runtime liveness check
+ *   (`alive()`) during the warm phase: a wake trusts the supervised child's
+ *   exit state, so only the sweep's probe asks the runtime.
  * - **idle memory per sandbox**: RSS (and PSS) summed over the sandbox's host
  *   processes (for runsc the `runsc run` parent, sentry, gofer and ptrace
  *   stubs; for bwrap its process tree), found by the session id in their
@@ -157,7 +159,7 @@ class Recorder {
   notifies: Times = new Map();
   /** Replies handed to the web chat. */
   delivers: Times = new Map();
-  /** Duration of each `alive()` check (every wake of a running session asks). */
+  /** Duration of each `alive()` check (the sweep's liveness probe; wakes no longer ask). */
   aliveMs: number[] = [];
   chatSession = new Map<string, string>();
   handles = new Set<SandboxHandle>();
@@ -270,9 +272,9 @@ export interface Breakdown {
 
 /**
  * Per warm turn, host-side: route → ring → agent lease requests → outbound
- * ring → delivered. An engaged poll takes three leases (read inbound, mark
- * the batch processing, write the reply); the model call lies between the
- * second and the third.
+ * ring → delivered. An engaged poll takes two leases (read inbound and mark
+ * the batch processing; write the reply; before 2026-11-26 these were three,
+ * the first split in two); the model call lies between the last two.
  */
 function breakdown(rec: Recorder): Breakdown {
   const out: Breakdown = { wake: [], agentWake: [], agentTurn: [], modelCall: [], delivery: [] };
@@ -291,7 +293,8 @@ function breakdown(rec: Recorder): Breakdown {
       out.agentTurn.push(notified! - leased!);
       out.delivery.push(delivered - notified!);
       const inTurn = leases.filter((t) => t >= leased! && t <= notified!);
-      if (inTurn.length >= 3) out.modelCall.push(inTurn[2] - inTurn[1]);
+      // The model call lies between the turn's last two leases (the engage and the reply write).
+      if (inTurn.length >= 2) out.modelCall.push(inTurn[inTurn.length - 1] - inTurn[inTurn.length - 2]);
     }
   }
   return out;

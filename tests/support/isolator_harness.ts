@@ -11,7 +11,11 @@ import {
   type QueuePaths,
 } from "../../contract/queue/host.ts";
 import type { MessageOut } from "../../contract/rows.ts";
+import { LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
 import type { LaunchSpec, SandboxHandle } from "../../isolator/types.ts";
+import { LeaseServer } from "../../src/doorbell/lease_server.ts";
+import { prepareModuleInfo } from "../../src/sandbox/agent_program.ts";
+import { QueueLease } from "../../src/session/queue_lease.ts";
 import { fixedKey, LIBRARY } from "./mod.ts";
 
 const PROBE_SOURCE = new URL("../../isolator/testdata/probe_agent.ts", import.meta.url).pathname;
@@ -19,7 +23,10 @@ const SANDBOX_ID = 65532;
 
 const bundles = new Map<string, Promise<string>>();
 
-/** `source` bundled into one sealed `.js` file, the way the isolator runs programs (once per process). */
+/**
+ * `source` bundled into one sealed `.js` file with its module-info cache, the
+ * way the isolator runs programs (once per process).
+ */
 export function bundledProgram(source: string): Promise<string> {
   let bundle = bundles.get(source);
   if (!bundle) {
@@ -34,6 +41,8 @@ export function bundledProgram(source: string): Promise<string> {
       if (!result.success) {
         throw new Error(`bundling ${source} failed: ${new TextDecoder().decode(result.stderr)}`);
       }
+      // As in production: the host prepares the bundle's module-info cache, staged into each sandbox.
+      await prepareModuleInfo(out);
       return out;
     })();
     bundles.set(source, bundle);
@@ -51,6 +60,8 @@ export interface ProbeSession extends AsyncDisposable {
   root: string;
   paths: QueuePaths;
   spec: LaunchSpec;
+  /** The session's queue lease, served on `lease.sock` in its socket directory (host reads take a turn). */
+  lease: QueueLease;
 }
 
 /**
@@ -67,9 +78,13 @@ export async function probeSession(sessionId: string, program?: string): Promise
     sandboxGid: SANDBOX_ID,
   });
   for (const dir of ["workspace", "memory", "sockets", "state"]) Deno.mkdirSync(`${root}/${dir}`);
+  const lease = new QueueLease();
+  const server = new LeaseServer(`${root}/sockets/${LEASE_SOCKET_NAME}`, lease);
+  await server.start();
   return {
     root,
     paths,
+    lease,
     spec: {
       sessionId,
       inboundDir: paths.inboundDir,
@@ -82,7 +97,11 @@ export async function probeSession(sessionId: string, program?: string): Promise
       denoPath: Deno.execPath(),
       program: program ?? await probeProgram(),
     },
-    [Symbol.asyncDispose]: async () => await Deno.remove(root, { recursive: true }),
+    [Symbol.asyncDispose]: async () => {
+      await server.close();
+      lease.dispose();
+      await Deno.remove(root, { recursive: true });
+    },
   };
 }
 
@@ -108,6 +127,8 @@ export async function awaitReply(
     return status;
   });
   while (!exited) {
+    // In a host turn: under gVisor the agent's SQLite locks are invisible here, the lease is not.
+    await session.lease.hold();
     {
       using reader = openOutboundReader(session.paths.outbound, QUEUE_OPTS);
       const reply = reader.dueMessages().messages.find((m) => m.inReplyTo === id);
