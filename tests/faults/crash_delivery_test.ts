@@ -62,25 +62,13 @@ Deno.test("fault: kill -9 of serve mid-delivery, restart on the same state: no r
   for (const text of BUFFERED) {
     assert.equal(seen.filter((s) => s === reply(text)).length, 1, `${reply(text)} exactly once; ${explain}`);
   }
-  // The message in flight at the kill is answered (at least once: see the ignored test below).
-  assert.ok(seen.includes(reply(IN_FLIGHT)), `${reply(IN_FLIGHT)} is not lost; ${explain}`);
+  // The message in flight at the kill is answered exactly once: the killed server's agent outlives it, but
+  // stops when its doorbell connection closes, so it cannot answer beside the agent the restarted server
+  // launches (it did, in 2 of 4 runs, before that).
+  assert.equal(
+    seen.filter((s) => s === reply(IN_FLIGHT)).length,
+    1,
+    `${reply(IN_FLIGHT)} exactly once; ${explain}`,
+  );
   assert.deepEqual([...new Set(seen)].sort(), [...BUFFERED, IN_FLIGHT].map(reply).sort(), explain);
-});
-
-// BUG (not fixed here; another engineer owns orphaned agents): the message in flight at the kill is sometimes
-// answered twice after the restart: the orphaned agent of the killed server and the one the restarted server
-// launches both answer it (two outbound rows, two ids; nothing fences the old agent off the queue). Seen in 2
-// of 4 runs. Unignore once orphans are fenced off.
-Deno.test({
-  name:
-    "fault: kill -9 of serve mid-delivery: the message in flight is answered exactly once (orphaned agent)",
-  ignore: true,
-  fn: async () => {
-    const { seen, output } = await crashMidDelivery();
-    assert.deepEqual(
-      [...seen].sort(),
-      [...BUFFERED, IN_FLIGHT].map(reply).sort(),
-      `every message answered exactly once; restarted server's output:\n${output}`,
-    );
-  },
 });
