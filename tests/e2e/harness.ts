@@ -7,61 +7,22 @@
  */
 import { HOST_PERMISSION_FLAGS } from "../../contract/permissions.ts";
 import type { IsolatorPreference } from "../../isolator/mod.ts";
-import { type ApiServer, startApiServer } from "../../src/api/mod.ts";
-import { ControlPlane } from "../../src/control_plane/mod.ts";
-import { LIBRARY, tempDir } from "../support/mod.ts";
+import { tempDir } from "../support/mod.ts";
+import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
 
-/** The API token of every harness. */
-export const E2E_TOKEN = "e2e-token-0123456789abcdef";
+export { E2E_TOKEN };
+export type { E2eHost };
 
-/** A running control plane and its API. */
-export interface E2eHost extends AsyncDisposable {
-  plane: ControlPlane;
-  server: ApiServer;
-  stateDir: string;
-  /** Calls the API (JSON in, JSON out) and returns status and body. */
-  // deno-lint-ignore no-explicit-any
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-}
-
-/** Opens a dev control plane sandboxing agents with `isolator`, and its API on port 0. */
+/** Opens a dev control plane sandboxing agents with `isolator`, and its API on port 0, over a temporary state dir. */
 export async function openHost(isolator: IsolatorPreference): Promise<E2eHost> {
   const dir = tempDir("ironclaw-e2e-");
-  const plane = await ControlPlane.open({
-    stateDir: dir.path,
-    dev: true,
-    library: LIBRARY,
-    isolator,
-    agentPollMs: 200,
-  });
-  const server = startApiServer(plane, {
-    token: E2E_TOKEN,
-    hostname: "127.0.0.1",
-    port: 0,
-    rateLimit: { ratePerSecond: 1e6, burst: 1e6 },
-  });
+  const host = await openPlane(dir.path, { isolator });
   return {
-    plane,
-    server,
-    stateDir: dir.path,
-    api: async (method, path, body) => {
-      const response = await fetch(`${server.url.replace(/\/$/, "")}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${E2E_TOKEN}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
+    ...host,
     [Symbol.asyncDispose]: async () => {
       try {
-        await server.shutdown();
-        await server.finished;
+        await host[Symbol.asyncDispose]();
       } finally {
-        await plane.close();
         dir[Symbol.dispose]();
       }
     },

@@ -8,11 +8,23 @@
  * @module
  */
 import type { IsolatorPreference } from "../../isolator/mod.ts";
-import { startApiServer } from "../../src/api/mod.ts";
+import { type ApiServer, startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
 import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
 import { LIBRARY } from "../support/mod.ts";
-import { E2E_TOKEN, type E2eHost } from "./harness.ts";
+
+/** The API token of every end-to-end host. */
+export const E2E_TOKEN = "e2e-token-0123456789abcdef";
+
+/** A running control plane and its API. */
+export interface E2eHost extends AsyncDisposable {
+  plane: ControlPlane;
+  server: ApiServer;
+  stateDir: string;
+  /** Calls the API (JSON in, JSON out) and returns status and body. */
+  // deno-lint-ignore no-explicit-any
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+}
 
 let bundle: Promise<string> | undefined;
 
