@@ -13,6 +13,7 @@ import { z } from "zod";
 import { logger } from "../log/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
 import { QueueDamagedError } from "../session/queues.ts";
+import { SqliteError } from "../../contract/sqlite/mod.ts";
 
 /** A failure with the status and message the client should see. */
 export class ApiError extends Error {
@@ -107,6 +108,14 @@ export function handleError(err: Error, c: Context): Response {
     );
   }
   if (err instanceof z.ZodError) return fail(c, 400, describeIssues(err));
+  if (isOutOfSpace(err)) {
+    logger("api").error("{method} {path}: the state directory is out of space: {error}", {
+      method: c.req.method,
+      path: c.req.path,
+      error: err.message,
+    });
+    return fail(c, 507, "the state directory is out of space: free space on its filesystem and retry");
+  }
   if (err instanceof HTTPException) {
     return fail(c, err.status as ContentfulStatusCode, HTTP_MESSAGES[err.status] ?? err.message);
   }
@@ -117,4 +126,13 @@ export function handleError(err: Error, c: Context): Response {
     stack: err.stack,
   });
   return fail(c, 500, "internal error");
+}
+
+/** A write failed for want of disk space (SQLite's FULL, or ENOSPC anywhere in the cause chain). */
+export function isOutOfSpace(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof SqliteError && e.kind === "disk_full") return true;
+    if ((e as { code?: string }).code === "ENOSPC" || /No space left on device/.test(e.message)) return true;
+  }
+  return false;
 }
