@@ -12,7 +12,7 @@
 import { dirname } from "node:path";
 import { DOORBELL, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
 import type { QueueLease } from "../session/queue_lease.ts";
-import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { SocketServer } from "../unix_socket/mod.ts";
 import { LeaseServer } from "./lease_server.ts";
 
 /** What the host does when the agent rings, and how the socket is exposed. */
@@ -40,22 +40,21 @@ interface Connection {
 
 /** The host side of one session's doorbell. */
 export class Doorbell {
-  readonly #connections = new Set<Connection>();
-  readonly #tasks = new Set<Promise<void>>();
-  #listener?: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  readonly #server: SocketServer<Connection>;
   #outboundQueued = false;
   #leaseServer?: LeaseServer;
 
-  constructor(readonly socketPath: string, private readonly options: DoorbellOptions) {}
+  constructor(readonly socketPath: string, private readonly options: DoorbellOptions) {
+    this.#server = new SocketServer(socketPath, {
+      open: (conn) => ({ conn, writing: false, again: false }),
+      serve: (connection) => this.#read(connection),
+      drop: (connection) => this.#drop(connection),
+    }, options.socketMode);
+  }
 
   /** Listens on the socket (its directory made 0700 when missing; a stale socket replaced). */
   async start(): Promise<void> {
-    if (this.#listener) throw new Error("doorbell: already started");
-    await prepareSocketPath(this.socketPath);
-    const listener = Deno.listen({ transport: "unix", path: this.socketPath });
-    this.#listener = listener;
-    await Deno.chmod(this.socketPath, this.options.socketMode ?? DEFAULT_SOCKET_MODE);
-    this.#track(this.#accept(listener));
+    await this.#server.start();
     if (this.options.lease) {
       const server = new LeaseServer(`${dirname(this.socketPath)}/${LEASE_SOCKET_NAME}`, this.options.lease, {
         socketMode: this.options.socketMode,
@@ -72,35 +71,14 @@ export class Doorbell {
 
   /** Wakes every connected agent. Never blocks; a dead connection is dropped. */
   ring(): void {
-    for (const connection of this.#connections) this.#write(connection);
+    for (const connection of this.#server.connections) this.#write(connection);
   }
 
   /** Stops listening, drops every connection and removes the socket (and the lease socket). */
   async close(): Promise<void> {
     await this.#leaseServer?.close();
     this.#leaseServer = undefined;
-    this.#listener?.close();
-    this.#listener = undefined;
-    for (const connection of this.#connections) this.#drop(connection);
-    await Promise.all(this.#tasks);
-    await removeSocket(this.socketPath);
-  }
-
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
-  }
-
-  async #accept(listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        const connection = { conn, writing: false, again: false };
-        this.#connections.add(connection);
-        this.#track(this.#read(connection));
-      }
-    } catch {
-      // Closed by us, or failing: rings stop and both sides fall back to polling.
-    }
+    await this.#server.close();
   }
 
   async #read(connection: Connection): Promise<void> {
@@ -143,7 +121,7 @@ export class Doorbell {
   }
 
   #drop(connection: Connection): void {
-    if (!this.#connections.delete(connection)) return;
+    if (!this.#server.connections.delete(connection)) return;
     try {
       connection.conn.close();
     } catch {

@@ -13,7 +13,7 @@
 import { LEASE } from "../../contract/sockets.ts";
 import { logger } from "../log/mod.ts";
 import type { AgentLease, QueueLease } from "../session/queue_lease.ts";
-import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { SocketServer } from "../unix_socket/mod.ts";
 
 /** How the lease socket is exposed. */
 export interface LeaseServerOptions {
@@ -33,17 +33,21 @@ interface Connection {
 
 /** Serves one session's queue lease on a unix socket. */
 export class LeaseServer {
-  readonly #connections = new Set<Connection>();
-  readonly #tasks = new Set<Promise<void>>();
+  readonly #server: SocketServer<Connection>;
   readonly #log = logger("lease");
-  #listener?: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
   #refused = 0;
 
   constructor(
     readonly socketPath: string,
     readonly lease: QueueLease,
-    private readonly options: LeaseServerOptions = {},
-  ) {}
+    options: LeaseServerOptions = {},
+  ) {
+    this.#server = new SocketServer(socketPath, {
+      open: (conn) => ({ conn, lease: undefined, held: false, closed: false }),
+      serve: (connection) => this.#read(connection),
+      drop: (connection) => this.#drop(connection),
+    }, options.socketMode);
+  }
 
   /** Connections refused for a protocol violation so far. */
   get refused(): number {
@@ -52,38 +56,12 @@ export class LeaseServer {
 
   /** Listens on the socket (its directory made 0700 when missing; a stale socket replaced). */
   async start(): Promise<void> {
-    if (this.#listener) throw new Error("lease server: already started");
-    await prepareSocketPath(this.socketPath);
-    const listener = Deno.listen({ transport: "unix", path: this.socketPath });
-    this.#listener = listener;
-    await Deno.chmod(this.socketPath, this.options.socketMode ?? DEFAULT_SOCKET_MODE);
-    this.#track(this.#accept(listener));
+    await this.#server.start();
   }
 
   /** Stops listening, hangs up on every agent (ending their leases) and removes the socket. */
   async close(): Promise<void> {
-    this.#listener?.close();
-    this.#listener = undefined;
-    for (const connection of this.#connections) this.#drop(connection);
-    await Promise.all(this.#tasks);
-    await removeSocket(this.socketPath);
-  }
-
-  #track(task: Promise<void>): void {
-    this.#tasks.add(task);
-    task.finally(() => this.#tasks.delete(task));
-  }
-
-  async #accept(listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        const connection: Connection = { conn, lease: undefined, held: false, closed: false };
-        this.#connections.add(connection);
-        this.#track(this.#read(connection));
-      }
-    } catch {
-      // Closed by us, or failing: the agent falls back to its file locks until it reconnects.
-    }
+    await this.#server.close();
   }
 
   async #read(connection: Connection): Promise<void> {
@@ -139,7 +117,7 @@ export class LeaseServer {
     connection.held = false;
     if (connection.closed) return;
     connection.closed = true;
-    this.#connections.delete(connection);
+    this.#server.connections.delete(connection);
     try {
       connection.conn.close();
     } catch {
