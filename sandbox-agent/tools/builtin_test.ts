@@ -1,37 +1,10 @@
 import assert from "node:assert/strict";
-import type { Destination, SessionRouting } from "../../contract/rows.ts";
-import { tempDir } from "../testing.ts";
+import type { SessionRouting } from "../../contract/rows.ts";
+import { DESTINATIONS, tempDir } from "../testing.ts";
 import { builtinRegistry } from "./builtin.ts";
 import { Jail } from "./jail.ts";
 import type { ToolCallResult } from "./registry.ts";
 import type { ToolContext, ToolOutput } from "./tool.ts";
-
-const DESTINATIONS: Destination[] = [
-  {
-    name: "team",
-    displayName: "Team room",
-    type: "channel",
-    channelType: "slack",
-    platformId: "C9",
-    agentGroupId: null,
-  },
-  {
-    name: "Researcher",
-    displayName: null,
-    type: "agent",
-    channelType: null,
-    platformId: null,
-    agentGroupId: "research",
-  },
-  {
-    name: "broken",
-    displayName: null,
-    type: "channel",
-    channelType: "slack",
-    platformId: null,
-    agentGroupId: null,
-  },
-] as Destination[];
 
 function context(dir: string, routing?: SessionRouting, persona = ""): ToolContext {
   Deno.mkdirSync(`${dir}/ws`, { recursive: true });

@@ -34,7 +34,7 @@ import {
   TaskAction,
   TaskPayload,
 } from "../../contract/actions.ts";
-import type { Destination, SessionRouting } from "../../contract/rows.ts";
+import type { SessionRouting } from "../../contract/rows.ts";
 import {
   BUILTIN_TOOLS,
   builtinRegistry,
@@ -43,6 +43,7 @@ import {
   type ToolContext,
   ToolError,
 } from "../../sandbox-agent/tools/mod.ts";
+import { DESTINATIONS } from "../../sandbox-agent/testing.ts";
 import { anyString, fuzz, hostileJson, hostileString, longString, nestedJsonText } from "./harness.ts";
 import { SchemaValues } from "./schema_values.ts";
 
@@ -176,33 +177,6 @@ Deno.test("actions fuzz: the envelope checks catch a throwing, lossy or inconsis
 
 /** Content of every file outside the jail: it must never show up in what a tool answers. */
 const SECRET = `OUTSIDE-SECRET-${crypto.randomUUID()}`;
-
-const DESTINATIONS: Destination[] = [
-  {
-    name: "team",
-    displayName: "Team",
-    type: "channel",
-    channelType: "slack",
-    platformId: "C9",
-    agentGroupId: null,
-  },
-  {
-    name: "Researcher",
-    displayName: null,
-    type: "agent",
-    channelType: null,
-    platformId: null,
-    agentGroupId: "research",
-  },
-  {
-    name: "broken",
-    displayName: null,
-    type: "channel",
-    channelType: "slack",
-    platformId: null,
-    agentGroupId: null,
-  },
-] as Destination[];
 
 /**
  * `base/` holds the jail (`jail/ws`, the workspace; `jail/mem`, memory),

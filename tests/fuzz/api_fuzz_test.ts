@@ -34,7 +34,7 @@ import { CHANGE_PAYLOADS } from "../../contract/changes.ts";
 import type { Isolator, LaunchSpec, SandboxHandle } from "../../isolator/mod.ts";
 import { type ApiApp, createApiApp } from "../../src/api/mod.ts";
 import { ControlPlane } from "../../src/control_plane/mod.ts";
-import { NO_RATE_LIMIT, TEST_TOKEN } from "../support/api.ts";
+import { NO_RATE_LIMIT, planeSnapshot, TEST_TOKEN } from "../support/api.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
 import { anyString, fuzz, hostileJson, longString, NASTY_PIECES, nestedJsonText } from "./harness.ts";
 import { type Schema, SchemaValues } from "./schema_values.ts";
@@ -118,18 +118,6 @@ interface FuzzApi extends AsyncDisposable {
 }
 
 /** Every row of every table of the state database (users, tasks, questions, … included), sorted. */
-function stateTables(plane: ControlPlane): [string, string[]][] {
-  const db = plane.state.db;
-  const tables = db.all<{ name: string }>(
-    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-  );
-  return tables.map(({ name }) => [
-    name,
-    db.all(`SELECT * FROM "${name.replaceAll('"', '""')}"`)
-      .map((row) => JSON.stringify(row, (_, v) => typeof v === "bigint" ? String(v) : v)).sort(),
-  ]);
-}
-
 async function openFuzzApi(): Promise<FuzzApi> {
   const dir = tempDir("ironclaw-fuzz-api-");
   const program = `${dir.path}/agent.js`;
@@ -154,24 +142,7 @@ async function openFuzzApi(): Promise<FuzzApi> {
   return {
     app,
     plane,
-    snapshot: async () => {
-      const r = plane.registry;
-      return JSON.stringify({
-        pending: plane.gateway.pending(),
-        history: plane.gateway.history(),
-        audit: await Deno.readTextFile(plane.audit.path),
-        agentGroups: r.listAgentGroups(),
-        messagingGroups: r.listMessagingGroups(),
-        wirings: r.listWirings(),
-        sessions: r.listSessions(),
-        people: r.listAgentGroups().map((
-          g,
-        ) => [r.listMembers(g.id), r.listRoles(g.id), r.listDestinations(g.id)]),
-        questions: plane.desk.pending(),
-        parked: plane.waker.parked(),
-        tables: stateTables(plane),
-      }, (_, v) => typeof v === "bigint" ? String(v) : v);
-    },
+    snapshot: () => planeSnapshot(plane),
     [Symbol.asyncDispose]: async () => {
       await plane.close().catch(() => {});
       dir[Symbol.dispose]();

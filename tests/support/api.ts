@@ -77,25 +77,50 @@ export async function openTestApi(options: Partial<ApiOptions> = {}): Promise<Te
     plane,
     stateDir: dir.path,
     call: (method, path, callOptions) => callApp(app, method, path, callOptions),
-    snapshot: async () => {
-      const r = plane.registry;
-      return JSON.stringify({
-        pending: plane.gateway.pending(),
-        history: plane.gateway.history(),
-        audit: await Deno.readTextFile(plane.audit.path),
-        agentGroups: r.listAgentGroups(),
-        messagingGroups: r.listMessagingGroups(),
-        wirings: r.listWirings(),
-        sessions: r.listSessions(),
-        members: r.listAgentGroups().map((
-          g,
-        ) => [r.listMembers(g.id), r.listRoles(g.id), r.listDestinations(g.id)]),
-      });
-    },
+    snapshot: () => planeSnapshot(plane),
     [Symbol.asyncDispose]: async () => {
       if (!closed) await plane.close().catch(() => {});
       closed = true;
       dir[Symbol.dispose]();
     },
   };
+}
+
+const bigintSafe = (_: string, v: unknown) => typeof v === "bigint" ? String(v) : v;
+
+/** Every row of every table of the plane's state database, by table, rows sorted. */
+function stateTables(plane: ControlPlane): [string, string[]][] {
+  const db = plane.state.db;
+  const tables = db.all<{ name: string }>(
+    "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+  );
+  return tables.map(({ name }) => [
+    name,
+    db.all(`SELECT * FROM "${name.replaceAll('"', '""')}"`).map((row) => JSON.stringify(row, bigintSafe))
+      .sort(),
+  ]);
+}
+
+/**
+ * Everything a request could change, as one string: changes, the audit file,
+ * the registry's views, open questions, parked sessions and every state table.
+ * Equal snapshots before and after a refused request prove it changed nothing.
+ */
+export async function planeSnapshot(plane: ControlPlane): Promise<string> {
+  const r = plane.registry;
+  return JSON.stringify({
+    pending: plane.gateway.pending(),
+    history: plane.gateway.history(),
+    audit: await Deno.readTextFile(plane.audit.path),
+    agentGroups: r.listAgentGroups(),
+    messagingGroups: r.listMessagingGroups(),
+    wirings: r.listWirings(),
+    sessions: r.listSessions(),
+    people: r.listAgentGroups().map((
+      g,
+    ) => [r.listMembers(g.id), r.listRoles(g.id), r.listDestinations(g.id)]),
+    questions: plane.desk.pending(),
+    parked: plane.waker.parked(),
+    tables: stateTables(plane),
+  }, bigintSafe);
 }
