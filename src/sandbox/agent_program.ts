@@ -75,7 +75,7 @@ export async function bundleAgent(dir: string, source: string, denoPath = Deno.e
   const staging = `${out}.${crypto.randomUUID()}.tmp.js`;
   try {
     const result = await new Deno.Command(denoPath, {
-      args: ["bundle", "--quiet", "--platform=deno", "-o", staging, source],
+      args: ["bundle", "--quiet", "--minify", "--platform=deno", "-o", staging, source],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
