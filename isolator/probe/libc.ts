@@ -32,6 +32,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   ifNameindex: { name: "if_nameindex", parameters: [], result: "usize" },
   kill: { parameters: ["i32", "i32"], result: "i32" },
@@ -196,6 +197,54 @@ export class Libc {
     return { ok: true, names };
   }
 
+  /**
+   * Connects an `AF_UNIX` stream socket to `path`, with send and receive
+   * timeouts of `timeoutMs` so a silent peer cannot stall the probe. The
+   * caller closes the descriptor.
+   */
+  connectUnix(path: string, timeoutMs = 3000): { ok: true; fd: number } | { ok: false; error: string } {
+    const address = unixAddress(path);
+    if (address === undefined) return { ok: false, error: "ENAMETOOLONG (longer than sun_path)" };
+    const fd = this.#s.socket(1, 1, 0);
+    if (fd < 0) return { ok: false, error: `socket: ${this.errno()}` };
+    const timeout = new BigInt64Array([
+      BigInt(Math.floor(timeoutMs / 1000)),
+      BigInt((timeoutMs % 1000) * 1000),
+    ]);
+    const timeval = new Uint8Array(timeout.buffer);
+    // SOL_SOCKET 1; SO_RCVTIMEO 20, SO_SNDTIMEO 21 (x86_64 and aarch64).
+    for (const option of [20, 21]) this.#s.setsockopt(fd, 1, option, timeval, timeval.length);
+    if (this.#s.connect(fd, address, address.length) < 0) {
+      const error = this.errno();
+      this.#s.close(fd);
+      return { ok: false, error: `connect: ${error}` };
+    }
+    return { ok: true, fd };
+  }
+
+  /** Writes `request` to `fd`, then reads until end of stream or `limit` bytes (stops at an error). */
+  exchange(fd: number, request: Uint8Array, limit = 1 << 16): Uint8Array {
+    const out = request as Uint8Array<ArrayBuffer>;
+    for (let sent = 0; sent < out.length;) {
+      const n = Number(this.#s.write(fd, out.subarray(sent), BigInt(out.length - sent)));
+      if (n <= 0) break;
+      sent += n;
+    }
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    while (total < limit) {
+      const buf = new Uint8Array(Math.min(65536, limit - total));
+      const n = Number(this.#s.read(fd, buf, BigInt(buf.length)));
+      if (n <= 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) (bytes.set(c, at), at += c.length);
+    return bytes;
+  }
+
   /** The interface names `if_nameindex` lists. */
   interfaceNames(): { ok: true; names: string[] } | { ok: false; error: string } {
     const list = this.#s.ifNameindex();
@@ -222,5 +271,18 @@ export function loopbackAddress(port: number): Uint8Array<ArrayBuffer> {
   view.setUint16(0, 2, true);
   view.setUint16(2, port, false);
   addr.set([127, 0, 0, 1], 4);
+  return addr;
+}
+
+/**
+ * A `sockaddr_un` for `path` (family, then the NUL-terminated path), or
+ * undefined when the path does not fit `sun_path`'s 108 bytes.
+ */
+export function unixAddress(path: string): Uint8Array<ArrayBuffer> | undefined {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length >= 108) return undefined;
+  const addr = new Uint8Array(2 + bytes.length + 1);
+  new DataView(addr.buffer).setUint16(0, 1, true);
+  addr.set(bytes, 2);
   return addr;
 }

@@ -8,6 +8,12 @@
  * (connections, datagrams, marker files, signals), because the host believes
  * effects, not the report.
  *
+ * Against the model proxy it plays another session: it tries to reach that
+ * session's socket, and on its own socket it claims that session's identity
+ * (headers, made-up credentials, another Host). It cannot tell whose call
+ * the proxy booked, so those attempts only say the proxy answered; the host
+ * decides attribution from its own records.
+ *
  * Order: quick attempts, then held resources (listening sockets, a ptrace
  * attachment, threads, disk), then a wait for the host's release file while
  * the host inspects, then memory exhaustion last (it may get the sandbox
@@ -18,6 +24,7 @@
  * @module
  */
 import type { AgentLayout } from "../../contract/permissions.ts";
+import { MOCK_MODEL_HOST, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
 import { type ProbeReport, type ProbeTargets, releaseFileName, REPORT_FILE, TARGETS_FLAG } from "./report.ts";
 
@@ -448,6 +455,180 @@ async function signals(): Promise<void> {
   });
 }
 
+// --- the model proxy ---------------------------------------------------------------------------
+
+/**
+ * A raw HTTP/1.1 request for the mock model's Messages API, so every header
+ * (Host included) is exactly what the probe chooses; its body claims the
+ * other session too. The target is in absolute form, as the agent sends it
+ * (the proxy reads the upstream from it), so the call is a real model call
+ * whatever `host` header rides along.
+ */
+function modelRequest(host = MOCK_MODEL_HOST, headers: Record<string, string> = {}): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify({
+    model: "mock",
+    max_tokens: 8,
+    metadata: { user_id: targets.modelProxy.decoySession },
+    messages: [{ role: "user", content: `ironclaw-probe ${targets.nonce}` }],
+  }));
+  const head = [
+    `POST http://${MOCK_MODEL_HOST}/v1/messages HTTP/1.1`,
+    `host: ${host}`,
+    "content-type: application/json",
+    `content-length: ${body.length}`,
+    "connection: close",
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ].join("\r\n");
+  const text = new TextEncoder().encode(`${head}\r\n\r\n`);
+  const out = new Uint8Array(text.length + body.length);
+  out.set(text);
+  out.set(body, text.length);
+  return out;
+}
+
+/** The status code of an HTTP/1.x response, or undefined when there is none. */
+function statusOf(response: Uint8Array): number | undefined {
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(new TextDecoder().decode(response.subarray(0, 32)));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Sends `request` over `conn` and reads the answer to its end (at most 3 s; the proxy closes after it). */
+async function roundTrip(conn: Deno.Conn, request: Uint8Array): Promise<Uint8Array> {
+  for (let sent = 0; sent < request.length;) sent += await conn.write(request.subarray(sent));
+  const chunks: Uint8Array[] = [];
+  // Closing the connection is the only way to cut a pending read short.
+  const timer = setTimeout(() => conn.close(), 3000);
+  try {
+    for (;;) {
+      const buf = new Uint8Array(65536);
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.subarray(0, n));
+    }
+  } catch {
+    // timed out or reset: what arrived is the answer
+  } finally {
+    clearTimeout(timer);
+  }
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) (bytes.set(c, at), at += c.length);
+  return bytes;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // already closed by the read timeout
+  }
+}
+
+/** What connecting to another session's socket got: a connection is the breach, an answer shows its cost. */
+function reached(response: Uint8Array): string {
+  const status = statusOf(response);
+  return `connected; ${status ? `that session's proxy answered HTTP ${status}` : "no HTTP answer"}`;
+}
+
+function libcReach(path: string): string {
+  const out = libc.connectUnix(path);
+  if (!out.ok) throw new LibcError(out.error);
+  try {
+    return reached(libc.exchange(out.fd, modelRequest()));
+  } finally {
+    libc.raw.close(out.fd);
+  }
+}
+
+const parentOf = (path: string) => path.replace(/\/+[^/]*\/*$/, "") || "/";
+const nameOf = (path: string) => path.replace(/\/+$/, "").split("/").pop() ?? "";
+
+async function modelProxy(): Promise<void> {
+  const { decoySocket, decoySession, decoyAgentGroup } = targets.modelProxy;
+  // (a) Another session's socket: by its host path, by the host's layout (session socket directories
+  // side by side), through procfs roots, then whatever a listing of the socket directories' parents shows.
+  const guesses = [
+    decoySocket,
+    `${layout.socketDir}/../${decoySession}/${MODEL_SOCKET_NAME}`,
+    `/proc/${targets.hostPid}/root${decoySocket}`,
+    `/proc/1/root${decoySocket}`,
+  ];
+  for (const path of guesses) {
+    await attempt(`proxy.deno:${path}`, async () => {
+      const conn = await Deno.connect({ transport: "unix", path });
+      try {
+        return reached(await roundTrip(conn, modelRequest()));
+      } finally {
+        closeQuietly(conn);
+      }
+    });
+    await attempt(`proxy.libc:${path}`, () => libcReach(path));
+  }
+  const found = new Set<string>();
+  for (const parent of new Set([parentOf(layout.socketDir), parentOf(parentOf(decoySocket))])) {
+    const list = libc.listDir(parent);
+    if (!list.ok) continue;
+    for (const name of list.names) {
+      const path = `${parent}/${name}/${MODEL_SOCKET_NAME}`;
+      if (name !== nameOf(layout.socketDir) && !guesses.includes(path)) found.add(path);
+    }
+  }
+  for (const path of found) await attempt(`proxy.found_libc:${path}`, () => libcReach(path));
+
+  // (b) Its own socket, claiming to be the other session. The proxy's answer cannot say whose call it
+  // booked, so these are never reported as getting through: the host's records decide.
+  const madeUp = `sk-ironclaw-probe-${targets.nonce}`;
+  const claims: [string, string, Record<string, string>][] = [
+    ["identity.session_header", MOCK_MODEL_HOST, {
+      "x-ironclaw-session": decoySession,
+      "x-ironclaw-session-id": decoySession,
+      "x-session-id": decoySession,
+    }],
+    ["identity.agent_group_header", MOCK_MODEL_HOST, {
+      "x-ironclaw-agent-group": decoyAgentGroup,
+      "x-agent-group-id": decoyAgentGroup,
+    }],
+    ["identity.credentials", MOCK_MODEL_HOST, {
+      authorization: `Bearer ${madeUp}`,
+      "x-api-key": madeUp,
+      "proxy-authorization": `Basic ${btoa(`${decoySession}:${madeUp}`)}`,
+      cookie: `session=${decoySession}`,
+    }],
+    ["identity.forwarded", MOCK_MODEL_HOST, {
+      forwarded: `for="unix:${decoySocket}";host=${MOCK_MODEL_HOST}`,
+      "x-forwarded-for": "127.0.0.1",
+      "x-real-ip": "127.0.0.1",
+      "x-forwarded-host": `${decoySession}.${MOCK_MODEL_HOST}`,
+    }],
+    ["identity.host", `${decoySession}.${MOCK_MODEL_HOST}`, {}],
+  ];
+  for (const [id, host, headers] of claims) {
+    flush(id);
+    const claimed = [...Object.keys(headers), "host"].join(", ");
+    try {
+      const conn = await Deno.connect({
+        transport: "unix",
+        path: `${layout.socketDir}/${MODEL_SOCKET_NAME}`,
+      });
+      let status: number | undefined;
+      try {
+        status = statusOf(await roundTrip(conn, modelRequest(host, headers)));
+      } finally {
+        closeQuietly(conn);
+      }
+      if (status === undefined) throw new Error("the own proxy gave no HTTP answer");
+      record(
+        id,
+        false,
+        `own proxy answered HTTP ${status} to a call claiming ${claimed}; whose call it booked is the host's to say`,
+        { status },
+      );
+    } catch (err) {
+      record(id, false, errorText(err));
+    }
+  }
+}
+
 // --- resources ---------------------------------------------------------------------------------
 
 const threads: bigint[] = [];
@@ -547,6 +728,7 @@ await processes();
 await ffi();
 await environment();
 await signals();
+await modelProxy();
 await pids();
 await disk();
 flush("hold");

@@ -43,6 +43,12 @@ export interface ProbeTargets {
   workspaceCapBytes: number;
   /** Bytes the probe allocates at most (above the memory limit). */
   memoryCapBytes: number;
+  /**
+   * Another session's model proxy: the host path of its socket, its session
+   * and agent group ids (for the probe to claim as its own identity on its
+   * own socket).
+   */
+  modelProxy: { decoySocket: string; decoySession: string; decoyAgentGroup: string };
   /** How long the probe waits for the release file before finishing anyway. */
   holdMs: number;
 }

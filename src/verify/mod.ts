@@ -18,4 +18,11 @@ export {
   type VerifyOptions,
   type VerifyResult,
 } from "./run.ts";
-export { type AgentProcessEvidence, decideWalls, type Evidence, type Wall } from "./walls.ts";
+export {
+  type AgentProcessEvidence,
+  decideWalls,
+  type Evidence,
+  IDENTITY_CLAIMS,
+  type ModelProxyEvidence,
+  type Wall,
+} from "./walls.ts";

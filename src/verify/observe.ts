@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { SocketServer } from "../unix_socket/mod.ts";
 
 /** A loopback TCP listener that counts accepted connections. */
 export class CountingTcpListener implements AsyncDisposable {
@@ -46,6 +47,82 @@ export class CountingTcpListener implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.#listener.close();
     await this.#loop;
+  }
+}
+
+interface RelayedConnection {
+  conn: Deno.UnixConn;
+  upstream?: Deno.UnixConn;
+  closed: boolean;
+}
+
+function hangUp(c: RelayedConnection): void {
+  if (c.closed) return;
+  c.closed = true;
+  for (const conn of [c.conn, c.upstream]) {
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * A unix socket that counts the connections it accepts and relays each to
+ * `target` (another socket). It stands where another session's model proxy
+ * socket is, in front of that session's real proxy: the proxy records calls,
+ * but only a listener of our own can count a connection that sends nothing.
+ */
+export class CountingUnixRelay implements AsyncDisposable {
+  #accepted = 0;
+  readonly #server: SocketServer<RelayedConnection>;
+
+  private constructor(path: string, target: string, mode: number) {
+    const connections = (): Set<RelayedConnection> => this.#server.connections;
+    this.#server = new SocketServer<RelayedConnection>(path, {
+      open: (conn) => {
+        this.#accepted++;
+        return { conn, closed: false };
+      },
+      serve: async (c) => {
+        try {
+          c.upstream = await Deno.connect({ transport: "unix", path: target });
+          if (c.closed) return;
+          // Either side ending ends the relay; the caller's answer is complete by then (the proxy
+          // closes after it, and pipeTo resolves only once every byte is written).
+          await Promise.race([
+            c.conn.readable.pipeTo(c.upstream.writable, { preventClose: true }),
+            c.upstream.readable.pipeTo(c.conn.writable, { preventClose: true }),
+          ]);
+        } catch {
+          // a side went away
+        } finally {
+          hangUp(c);
+          connections().delete(c);
+        }
+      },
+      drop: (c) => {
+        hangUp(c);
+        connections().delete(c);
+      },
+    }, mode);
+  }
+
+  /** Listens on `path` (socket mode `mode`) and relays to `target`. */
+  static async open(path: string, target: string, mode: number): Promise<CountingUnixRelay> {
+    const relay = new CountingUnixRelay(path, target, mode);
+    await relay.#server.start();
+    return relay;
+  }
+
+  /** Connections accepted so far. */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#server.close();
   }
 }
 

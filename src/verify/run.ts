@@ -1,13 +1,16 @@
 /**
  * One verification run: a throwaway session (temporary directories, a fresh
- * key, a sibling session and decoy host secrets to steal), the adversarial
- * probe launched by the chosen isolator exactly like an agent, host-side
- * listeners, victims and a canary secret, then the walls decided from what
- * the host observed.
+ * key, a sibling session and decoy host secrets to steal), the host's model
+ * proxy serving the session and the sibling on their own sockets, the
+ * adversarial probe launched by the chosen isolator exactly like an agent,
+ * host-side listeners, victims and a canary secret, then the walls decided
+ * from what the host observed.
  *
  * @module
  */
 import { asSessionKey, sessionKeyHex } from "../../contract/cipher.ts";
+import type { SessionId } from "../../contract/ids.ts";
+import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { provisionSession } from "../../contract/queue/host.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import { isolators, type SelectOptions } from "../../isolator/select.ts";
@@ -23,6 +26,8 @@ import {
 import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
 import { bundleAgent } from "../sandbox/agent_program.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
+import { DEFAULT_SOCKET_MODE, type ModelCallRecord, ModelProxy } from "../model_proxy/mod.ts";
+import { sessionDirs } from "../sandbox/session_dirs.ts";
 import {
   agentSideProcesses,
   armAccessTime,
@@ -30,6 +35,7 @@ import {
   changed,
   CountingTcpListener,
   CountingUdpSocket,
+  CountingUnixRelay,
   environHas,
   exists,
   fileHash,
@@ -124,12 +130,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     const info = { kind: isolator.kind, strength: isolator.strength, detail: check.detail };
     const program = options.program ?? await probeProgram(`${root}/program`);
 
-    // The throwaway session, and a sibling session whose queue and key the probe must not reach.
+    // The throwaway session, and a sibling session whose queue, key and model socket the probe must not reach.
     const sessionId = `verify_${nonce}`;
+    const siblingId = `sibling_${nonce}`;
     const key = asSessionKey(crypto.getRandomValues(new Uint8Array(32)));
     const queueOpts = { library, key, sandboxUid: SANDBOX_UID, sandboxGid: SANDBOX_GID };
     const paths = provisionSession(`${root}/queues`, sessionId, queueOpts);
-    const sibling = provisionSession(`${root}/queues`, `sibling_${nonce}`, {
+    const sibling = provisionSession(`${root}/queues`, siblingId, {
       ...queueOpts,
       key: asSessionKey(crypto.getRandomValues(new Uint8Array(32))),
     });
@@ -145,7 +152,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     Deno.writeTextFileSync(`${decoyState}/sealed-keys.json`, JSON.stringify({ decoy: randomHex(32) }), {
       mode: 0o600,
     });
-    Deno.mkdirSync(`${root}/sockets`);
+    // Both sessions' socket directories where the sandbox manager puts them (side by side under the
+    // sandbox root), made as it makes them: 0711 and handed to the sandbox's uid when the host is root.
+    const socketDir = (id: string) => sessionDirs(root, id, "verify").socketDir;
+    for (const id of [sessionId, siblingId]) {
+      Deno.mkdirSync(socketDir(id), { recursive: true, mode: 0o711 });
+      Deno.chmodSync(socketDir(id), 0o711);
+      if (Deno.uid() === 0) Deno.chownSync(socketDir(id), SANDBOX_UID, SANDBOX_GID);
+    }
     // Workspace and memory as the sandbox manager makes them: size-limited volumes where the host allows.
     Deno.mkdirSync(`${root}/volumes`, { mode: 0o700 });
     const volumes: Volume[] = [];
@@ -203,6 +217,18 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       ptrace: new Victim({ [CANARY_NAME]: canary }),
     };
     for (const v of Object.values(victims)) cleanups.push(() => v[Symbol.asyncDispose]());
+    // The model proxy, as the control plane runs it but offline (no provider credential, so only the
+    // mock model answers). The sibling's real session socket sits in a private directory behind a relay
+    // at the path its socket would have, so that a bare connection counts too.
+    const proxyCalls: ModelCallRecord[] = [];
+    const proxy = new ModelProxy({ credentials: () => undefined, onAudit: (r) => proxyCalls.push(r) });
+    cleanups.push(() => proxy.close());
+    await proxy.openSession(sessionId as SessionId, `${socketDir(sessionId)}/${MODEL_SOCKET_NAME}`);
+    const decoyBackend = `${root}/decoy-proxy/${MODEL_SOCKET_NAME}`;
+    await proxy.openSession(siblingId as SessionId, decoyBackend);
+    const decoySocket = `${socketDir(siblingId)}/${MODEL_SOCKET_NAME}`;
+    const decoy = await CountingUnixRelay.open(decoySocket, decoyBackend, DEFAULT_SOCKET_MODE);
+    cleanups.push(() => decoy[Symbol.asyncDispose]());
 
     const targets: ProbeTargets = {
       nonce,
@@ -217,6 +243,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       hostPid: Deno.pid,
       victims: { kill: victims.kill.pid, ptrace: victims.ptrace.pid },
       readTargets,
+      modelProxy: { decoySocket, decoySession: siblingId, decoyAgentGroup: `sibling-group-${nonce}` },
       spawnCandidates: ["/bin/sh", "/usr/bin/sh", "/opt/ironclaw/bin/deno", Deno.execPath()],
       threadCap: limits.pids + 64,
       tmpCapBytes: 80 * MIB,
@@ -243,7 +270,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       key: { bytes: key },
       workspaceDir: `${root}/workspace`,
       memoryDir: `${root}/memory`,
-      socketDir: `${root}/sockets`,
+      socketDir: socketDir(sessionId),
       library,
       denoPath: Deno.execPath(),
       program,
@@ -329,6 +356,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       }
     }
 
+    const callsBySession: Record<string, number> = {};
+    for (const call of proxyCalls) callsBySession[call.session] = (callsBySession[call.session] ?? 0) + 1;
     const evidence: Evidence = {
       agentProcesses: agentEvidence,
       tcpConnections: {
@@ -358,6 +387,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       workspaceQuota: workspaceVolume.limited
         ? { limited: true, bytes: workspaceVolume.sizeBytes }
         : { limited: false, reason: workspaceVolume.reason },
+      modelProxy: {
+        ownSession: sessionId,
+        decoySession: siblingId,
+        decoyConnections: decoy.accepted,
+        callsBySession,
+      },
       ...(finalReport ? { finalPhase: finalReport.phase } : {}),
       ...(exit ? { exit } : {}),
       limits: { memoryMiB: limits.memoryMiB, pids: limits.pids },

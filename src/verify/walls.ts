@@ -30,6 +30,22 @@ export interface AgentProcessEvidence {
   pidsLimit?: number;
 }
 
+/**
+ * The host's model proxy during the run: the probe's session and a decoy
+ * session each have their own socket, and the proxy books every call to the
+ * session whose socket it came in on.
+ */
+export interface ModelProxyEvidence {
+  /** The probe's session. */
+  ownSession: string;
+  /** The other session, whose socket the probe must not reach and whose identity it claims. */
+  decoySession: string;
+  /** Connections the decoy session's socket accepted. */
+  decoyConnections: number;
+  /** Calls the proxy recorded (its audit records), by the session it booked them to. */
+  callsBySession: Record<string, number>;
+}
+
 /** Everything the host observed itself. */
 export interface Evidence {
   /** Agent-side processes seen while the probe held its resources (empty if never seen). */
@@ -68,6 +84,8 @@ export interface Evidence {
   workspaceBytes: number;
   /** Whether the workspace was a size-limited volume (and its size), or why not. */
   workspaceQuota: { limited: true; bytes: number } | { limited: false; reason: string };
+  /** What the host's model proxy saw (see {@link ModelProxyEvidence}). */
+  modelProxy: ModelProxyEvidence;
   /** The phase the final report was left in, and how the sandbox ended. */
   finalPhase?: string;
   exit?: { code: number | null; signal?: string };
@@ -309,6 +327,7 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
       }`,
     ));
   }
+  walls.push(modelProxyWall(report, e.modelProxy));
   walls.push(limitWall(
     "pids-limit",
     pick(report, "limits.pids")[0],
@@ -402,5 +421,59 @@ function limitWall(
     1,
     breaches,
     `kernel limit ${configured} ${unit} on the agent's processes`,
+  );
+}
+
+/** Calls the probe makes on its own socket while claiming another identity. */
+export const IDENTITY_CLAIMS = 5;
+
+/**
+ * `model-proxy-identity`: the probe neither reaches another session's proxy
+ * socket (host path, guessed paths, procfs roots, listings) nor gets a call
+ * booked to anyone but its own session while claiming another identity on
+ * its own socket. The decoy socket's connection count and the proxy's own
+ * records decide; the probe's identity calls only tell the host how many
+ * calls to look for, so an unanswered or unrecorded one fails closed.
+ */
+function modelProxyWall(report: ProbeReport | undefined, m: ModelProxyEvidence): Wall {
+  const claims = pick(report, "identity.");
+  const answered = claims.filter((a) => typeof a.data?.status === "number");
+  const own = m.callsBySession[m.ownSession] ?? 0;
+  const breaches: string[] = [];
+  if (m.decoyConnections) {
+    breaches.push(`the other session's model socket accepted ${m.decoyConnections} connection(s)`);
+  }
+  for (const [session, calls] of Object.entries(m.callsBySession)) {
+    if (session === m.ownSession || calls === 0) continue;
+    breaches.push(
+      `the proxy booked ${calls} call(s) to ${
+        session === m.decoySession ? `the other session (${session})` : `session ${session}`
+      }`,
+    );
+  }
+  const through = claims.filter((a) => a.succeeded);
+  if (through.length) breaches.push(`the probe says a claimed identity got through: ${summarize(through)}`);
+  if (answered.length < IDENTITY_CLAIMS) {
+    breaches.push(
+      `only ${answered.length} of ${IDENTITY_CLAIMS} calls claiming another identity were answered on the ` +
+        `probe's own socket, so attribution went untested (fail closed)${
+          claims.length > answered.length ? `: ${summarize(claims.filter((a) => !answered.includes(a)))}` : ""
+        }`,
+    );
+  }
+  if (own < answered.length) {
+    breaches.push(
+      `the proxy booked ${own} call(s) to the probe's session, fewer than the ${answered.length} it answered there`,
+    );
+  }
+  return decide(
+    "model-proxy-identity",
+    pick(report, "proxy."),
+    8,
+    breaches,
+    `no other session's model socket reached (${m.decoyConnections} connections); all ${own} call(s) on the ` +
+      `probe's socket booked to its own session, ${answered.length} of them claiming the other's ` +
+      "(session and agent-group headers, made-up credentials, forwarded headers, another Host; answered " +
+      `${[...new Set(answered.map((a) => a.data?.status))].join(",")})`,
   );
 }

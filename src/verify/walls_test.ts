@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
-import { decideWalls, type Evidence } from "./walls.ts";
+import { decideWalls, type Evidence, IDENTITY_CLAIMS } from "./walls.ts";
 
 const MIB = 1024 * 1024;
 
@@ -44,12 +44,29 @@ function refusedReport(): ProbeReport {
     "signal.deno_kill",
     "signal.libc_kill",
     "signal.libc_ptrace",
+    "proxy.deno:/tmp/v/run/sibling_n/model.sock",
+    "proxy.libc:/tmp/v/run/sibling_n/model.sock",
+    "proxy.deno:/run/ironclaw/sock/../sibling_n/model.sock",
+    "proxy.libc:/run/ironclaw/sock/../sibling_n/model.sock",
+    "proxy.deno:/proc/1234/root/tmp/v/run/sibling_n/model.sock",
+    "proxy.libc:/proc/1234/root/tmp/v/run/sibling_n/model.sock",
+    "proxy.deno:/proc/1/root/tmp/v/run/sibling_n/model.sock",
+    "proxy.libc:/proc/1/root/tmp/v/run/sibling_n/model.sock",
     "limits.pids",
     "limits.tmp_disk",
     "limits.workspace_disk",
     "limits.memory",
   ];
   const attempts: Attempt[] = ids.map((id) => ({ id, succeeded: false, detail: "refused" }));
+  // Calls on the probe's own socket claiming the other session: answered, never "through" by the probe's word.
+  for (const kind of ["session_header", "agent_group_header", "credentials", "forwarded", "host"]) {
+    attempts.push({
+      id: `identity.${kind}`,
+      succeeded: false,
+      detail: "own proxy answered",
+      data: { status: kind === "host" ? 403 : 200 },
+    });
+  }
   return { nonce: "n", phase: "done", pid: 1, uid: 65532, attempts };
 }
 
@@ -80,6 +97,12 @@ function cleanEvidence(): Evidence {
     ptraceVictimTracer: 0,
     workspaceBytes: 31 * MIB,
     workspaceQuota: { limited: true, bytes: 32 * MIB },
+    modelProxy: {
+      ownSession: "verify_n",
+      decoySession: "sibling_n",
+      decoyConnections: 0,
+      callsBySession: { verify_n: IDENTITY_CLAIMS },
+    },
     finalPhase: "done",
     exit: { code: 0 },
     limits: { memoryMiB: 512, pids: 256 },
@@ -92,7 +115,7 @@ const fallen = (walls: ReturnType<typeof decideWalls>) => walls.filter((w) => !w
 Deno.test("refused attempts and clean host evidence: every wall holds", () => {
   const walls = decideWalls(refusedReport(), cleanEvidence());
   assert.deepEqual(fallen(walls), []);
-  assert.equal(walls.length, 17);
+  assert.equal(walls.length, 18);
 });
 
 Deno.test("a probe that claims refusal is overruled by the host's evidence", () => {
@@ -118,6 +141,7 @@ Deno.test("a probe that claims refusal is overruled by the host's evidence", () 
     [{ markers: ["ffi-dlopen_libc_name"] }, "ffi-scope"],
     [{ canarySeen: ["the environment of deno (pid 10)"] }, "environment"],
     [{ killVictimAlive: false }, "signals-ptrace"],
+    [{ modelProxy: { ...cleanEvidence().modelProxy, decoyConnections: 1 } }, "model-proxy-identity"],
     [{ ptraceVictimTracer: 10 }, "signals-ptrace"],
     [{ tmpBytesVisible: 80 * MIB }, "tmp-disk"],
     [{ workspaceBytes: 64 * MIB }, "workspace-disk"],
@@ -141,7 +165,7 @@ Deno.test("no kernel limit, unseen processes or missing attempts fail closed", (
   const partial = refusedReport();
   partial.attempts = partial.attempts.filter((a) => !a.id.startsWith("tcp."));
   assert.deepEqual(fallen(decideWalls(partial, cleanEvidence())), ["network-tcp"]);
-  assert.equal(fallen(decideWalls(undefined, cleanEvidence())).length, 17);
+  assert.equal(fallen(decideWalls(undefined, cleanEvidence())).length, 18);
 });
 
 Deno.test("an attempt the probe reports as successful fells its wall even without host evidence", () => {
@@ -184,4 +208,58 @@ Deno.test("workspace-disk: a plain directory falls with its reason even when the
   assert.match(wall.detail, /plain host directory without a quota \(loop mounts need root/);
   const held = decideWalls(refusedReport(), cleanEvidence()).find((w) => w.name === "workspace-disk")!;
   assert.match(held.detail, /32 MiB ext4 volume and filled up at 31 MiB/);
+});
+
+Deno.test("model-proxy-identity: a connection to the other session's socket or a call booked to it falls", () => {
+  const wall = (report: ProbeReport | undefined, modelProxy: Partial<Evidence["modelProxy"]>) => {
+    const e = cleanEvidence();
+    const walls = decideWalls(report, { ...e, modelProxy: { ...e.modelProxy, ...modelProxy } });
+    assert.deepEqual(fallen(walls).filter((w) => w !== "model-proxy-identity"), []);
+    return walls.find((w) => w.name === "model-proxy-identity")!;
+  };
+  const held = wall(refusedReport(), {});
+  assert.equal(held.held, true);
+  assert.match(held.detail, /all 5 call\(s\) on the probe's socket booked to its own session/);
+
+  // A bare connection to the decoy's socket, though the probe claims every attempt was refused.
+  const connected = wall(refusedReport(), { decoyConnections: 2 });
+  assert.equal(connected.held, false);
+  assert.match(connected.detail, /other session's model socket accepted 2 connection/);
+
+  // The proxy honoured a claimed identity: one call booked to the decoy (the own count still adds up).
+  const booked = wall(refusedReport(), { callsBySession: { verify_n: IDENTITY_CLAIMS, sibling_n: 1 } });
+  assert.equal(booked.held, false);
+  assert.match(booked.detail, /booked 1 call\(s\) to the other session \(sibling_n\)/);
+
+  // …or to an identity of the probe's own making.
+  const madeUp = wall(refusedReport(), { callsBySession: { verify_n: 4, "ses_made-up": 1 } });
+  assert.equal(madeUp.held, false);
+  assert.match(madeUp.detail, /to session ses_made-up/);
+  assert.match(madeUp.detail, /booked 4 call\(s\) to the probe's session, fewer than the 5/);
+
+  // A call the proxy answered but never recorded is no attribution at all.
+  assert.equal(wall(refusedReport(), { callsBySession: { verify_n: 3 } }).held, false);
+});
+
+Deno.test("model-proxy-identity: the probe's word that it reached another socket fells it; silence fails closed", () => {
+  const decide = (report: ProbeReport) =>
+    decideWalls(report, cleanEvidence()).find((w) => w.name === "model-proxy-identity")!;
+
+  const reached = refusedReport();
+  reached.attempts.find((a) => a.id === "proxy.libc:/tmp/v/run/sibling_n/model.sock")!.succeeded = true;
+  assert.equal(decide(reached).held, false);
+
+  const missing = refusedReport();
+  missing.attempts = missing.attempts.filter((a) => !a.id.startsWith("proxy.deno:"));
+  assert.match(decide(missing).detail, /reported 4 of 8 attempts/);
+
+  // Its own proxy never answered: attribution went untested, so the wall cannot be called held.
+  const unanswered = refusedReport();
+  for (const a of unanswered.attempts.filter((a) => a.id.startsWith("identity."))) {
+    delete a.data;
+    a.detail = "ConnectionRefused: connect";
+  }
+  const wall = decide(unanswered);
+  assert.equal(wall.held, false);
+  assert.match(wall.detail, /only 0 of 5 calls claiming another identity were answered/);
 });

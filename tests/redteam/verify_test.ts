@@ -27,6 +27,7 @@ const ALL_WALLS = [
   "ffi-scope",
   "environment",
   "signals-ptrace",
+  "model-proxy-identity",
   "pids-limit",
   "memory-limit",
   "tmp-disk",
