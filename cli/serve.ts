@@ -9,6 +9,7 @@
  */
 import type { Command } from "commander";
 import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
+import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
 import { configureLogging } from "../src/log/mod.ts";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
@@ -19,6 +20,23 @@ export interface ServeFlags {
   apiAddr?: string;
   dev?: boolean;
   isolator?: string;
+  agentProgram?: string;
+}
+
+/**
+ * The compiled agent to run, and where it was named: `--agent-program`, else
+ * `$IRONCLAW_AGENT_PROGRAM`; neither gives the default (beside a compiled
+ * `ironclaw`, or the agent bundled from source).
+ */
+export function agentExecutableOption(
+  flags: ServeFlags,
+): { agentExecutable?: string; agentExecutableFrom?: string } {
+  if (flags.agentProgram) {
+    return { agentExecutable: flags.agentProgram, agentExecutableFrom: "--agent-program" };
+  }
+  const env = Deno.env.get(AGENT_PROGRAM_ENV);
+  if (env) return { agentExecutable: env, agentExecutableFrom: `$${AGENT_PROGRAM_ENV}` };
+  return {};
 }
 
 const ISOLATOR_CHOICES = ["auto", "runsc", "bwrap", "process"] as const;
@@ -58,7 +76,13 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   }
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
-  const plane = await ControlPlane.open({ stateDir, dev: flags.dev, isolator });
+  // A missing or unusable agent executable fails here, as one line saying where it was looked for.
+  const plane = await ControlPlane.open({
+    stateDir,
+    dev: flags.dev,
+    isolator,
+    ...agentExecutableOption(flags),
+  });
   const signals = new AbortController();
   const onSignal = () => signals.abort();
   if (!stop) {
@@ -72,6 +96,8 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     // Which sandbox runs the agents (runsc when it works here; in dev the process backend is the labelled
     // fallback). Chosen now, so a machine with no usable sandbox fails at start-up, not at the first message.
     io.out(`agents run in: ${(await plane.isolator()).label}`);
+    // Which agent program the sandboxes run: the compiled agent directly, or Deno with the bundle.
+    io.out(`agent program: ${plane.agentProgram.description}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, { token, hostname: addr.hostname, port: addr.port });
@@ -114,6 +140,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--isolator <kind>",
       "sandbox backend: auto (runsc, else bwrap; the unsandboxed process backend only with --dev), runsc, bwrap, process",
+    )
+    .option(
+      "--agent-program <file>",
+      `the compiled ironclaw-agent the sandboxes run (default $${AGENT_PROGRAM_ENV}, else the one beside a ` +
+        "compiled ironclaw; from source: the agent bundled with deno)",
     )
     .action((opts: ServeFlags) => runServe(io, opts));
 }

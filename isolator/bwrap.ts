@@ -18,21 +18,28 @@ import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_di
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
 import {
   type BindMount,
-  denoBind,
   parentDirs,
   SANDBOX_CWD,
-  SANDBOX_DENO,
   SANDBOX_ENV,
   SANDBOX_GID,
   SANDBOX_HOSTNAME,
   SANDBOX_UID,
   sandboxArgv,
   sessionBinds,
+  smokeRun,
   stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { BWRAP_POLICY, seccompBpf } from "./seccomp.ts";
-import type { CheckResult, Isolator, IsolatorOptions, LaunchSpec, SandboxHandle } from "./types.ts";
+import type { ResolvedSpec } from "./spec.ts";
+import type {
+  AgentProgramKind,
+  CheckResult,
+  Isolator,
+  IsolatorOptions,
+  LaunchSpec,
+  SandboxHandle,
+} from "./types.ts";
 
 /** bwrap backend options; the binaries default to their names on PATH. */
 export interface BwrapOptions extends IsolatorOptions {
@@ -109,6 +116,23 @@ export function bwrapArgs(binds: readonly BindMount[], argv: readonly string[]):
   ];
 }
 
+/**
+ * A session's binds and command line for `kind` (a bundle run by Deno, or
+ * the compiled agent alone), plus the staged module-info cache of a bundle
+ * (`denoDir`; never for the compiled agent). `setpriv` is added at spawn.
+ */
+export function bwrapSession(
+  s: ResolvedSpec,
+  keyCopy: string,
+  kind: AgentProgramKind,
+  denoDir?: BindMount,
+): { binds: BindMount[]; argv: string[] } {
+  return {
+    binds: [...sessionBinds(s, keyCopy, kind), ...(denoDir ? [denoDir] : [])],
+    argv: sandboxArgv(s, kind),
+  };
+}
+
 /** Sessions in Linux namespaces via bubblewrap. */
 export class BwrapIsolator implements Isolator {
   readonly kind = "bwrap";
@@ -142,18 +166,22 @@ export class BwrapIsolator implements Isolator {
     });
   }
 
-  /** Runs `deno --version` in a sandbox built like a session's. */
+  /** Runs `deno --version` (or, for the compiled agent, the agent itself) in a sandbox built like a session's. */
   async check(): Promise<CheckResult> {
     const preflight = await runtimePreflight("bwrap", this.#bwrap);
     if ("failed" in preflight) return preflight.failed;
     const logPath = `${ensurePrivateDir(`${this.#paths.stateDir}/logs`)}/check-${crypto.randomUUID()}.log`;
+    const smoke = smokeRun(this.#paths.agent);
     try {
-      const smoke = await this.#spawn([denoBind(this.#paths.denoPath)], [SANDBOX_DENO, "--version"], logPath);
-      const status = await smoke.exited;
-      if (status.code !== 0) {
+      const started = await this.#spawn(smoke.binds, smoke.argv, logPath);
+      const status = await started.exited;
+      const output = Deno.readTextFileSync(logPath).trim();
+      if (!smoke.passed(status.code, output)) {
         return {
           ok: false,
-          detail: `bwrap cannot start a hardened sandbox here: ${Deno.readTextFileSync(logPath).trim()}`,
+          detail: `bwrap cannot start a hardened sandbox here (${smoke.what} exited ${
+            status.code ?? status.signal
+          }): ${output}`,
         };
       }
     } catch (err) {
@@ -166,13 +194,14 @@ export class BwrapIsolator implements Isolator {
       detail:
         `namespaces (${preflight.version}): own pid, ipc, uts, net and mount namespaces, seccomp allowlist, ` +
         "uid 65532 without capabilities, read-only root; shares the host kernel; memory, pids and CPU limits " +
-        "are NOT enforced (no cgroups); no fork or spawn, but execve stays allowed (setpriv and Deno are " +
-        "exec'd after the filter is loaded)",
+        "are NOT enforced (no cgroups); no fork or spawn, but execve stays allowed (setpriv and the agent's " +
+        "program are exec'd after the filter is loaded)",
     };
   }
 
   async launch(spec: LaunchSpec): Promise<SandboxHandle> {
-    const s = resolveSandboxSpec("bwrap", spec);
+    const { agent } = this.#paths;
+    const s = resolveSandboxSpec("bwrap", spec, agent);
     const { stateDir, keyRoot } = this.#paths;
     const logPath = `${ensurePrivateDir(`${stateDir}/logs`)}/${s.sessionId}.log`;
     const denoDir = `${ensurePrivateDir(`${stateDir}/deno-dirs`)}/${s.sessionId}`;
@@ -183,8 +212,10 @@ export class BwrapIsolator implements Isolator {
       start: () => {
         const owner = { uid: SANDBOX_UID, gid: SANDBOX_GID };
         const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, { owner });
-        const cache = stageDenoDir(s.program, denoDir, owner);
-        return this.#spawn([...sessionBinds(s, keyCopy), ...(cache ? [cache] : [])], sandboxArgv(s), logPath);
+        // The module-info cache is Deno's analysis of the bundle file; a compiled agent has no such file.
+        const cache = agent.kind === "bundle" ? stageDenoDir(s.program, denoDir, owner) : undefined;
+        const { binds, argv } = bwrapSession(s, keyCopy, agent.kind, cache);
+        return this.#spawn(binds, argv, logPath);
       },
       cleanup: () => {
         removeKey(keyRoot, s.sessionId);

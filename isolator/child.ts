@@ -6,6 +6,7 @@
  */
 import { LaunchError } from "./errors.ts";
 import { rootRequired } from "./host_dirs.ts";
+import { type AgentRunner, agentRunner } from "./plan.ts";
 import type { CheckResult, ExitStatus, SandboxHandle } from "./types.ts";
 
 /** How to start a supervised child. */
@@ -59,6 +60,8 @@ export async function spawnLogged(command: string, opts: SpawnOptions): Promise<
 /** The result of a short command. */
 export interface CommandResult {
   success: boolean;
+  /** The exit code; null when a signal ended the command or it could not start. */
+  code: number | null;
   stdout: string;
   stderr: string;
 }
@@ -69,9 +72,19 @@ export async function runCommand(command: string, args: string[]): Promise<Comma
     const out = await new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped" })
       .output();
     const decode = (b: Uint8Array) => new TextDecoder().decode(b).trim();
-    return { success: out.success, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+    return {
+      success: out.success,
+      code: out.signal === null ? out.code : null,
+      stdout: decode(out.stdout),
+      stderr: decode(out.stderr),
+    };
   } catch (err) {
-    return { success: false, stdout: "", stderr: err instanceof Error ? err.message : String(err) };
+    return {
+      success: false,
+      code: null,
+      stdout: "",
+      stderr: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
@@ -147,23 +160,20 @@ export async function startSupervised(launch: SupervisedLaunch): Promise<Sandbox
   });
 }
 
-/** Paths every backend keeps: its private state directory, the key root, and the Deno it smoke-tests. */
+/** Paths every backend keeps: its private state directory, the key root, and how it runs agents. */
 export interface BackendPaths {
   stateDir: string;
   keyRoot: string;
-  denoPath: string;
+  /** Deno and bundles, or the compiled agent; `check()` smoke-runs the one it names. */
+  agent: AgentRunner;
 }
 
 /** Fills in a backend's paths from its options; `keyRoot` is the backend's default key root. */
 export function backendPaths(
-  opts: { stateDir: string; keyRoot?: string; denoPath?: string },
+  opts: { stateDir: string; keyRoot?: string; denoPath?: string; agentExecutable?: string },
   keyRoot: () => string,
 ): BackendPaths {
-  return {
-    stateDir: opts.stateDir,
-    keyRoot: opts.keyRoot ?? keyRoot(),
-    denoPath: opts.denoPath ?? Deno.execPath(),
-  };
+  return { stateDir: opts.stateDir, keyRoot: opts.keyRoot ?? keyRoot(), agent: agentRunner(opts) };
 }
 
 /**

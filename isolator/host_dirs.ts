@@ -5,7 +5,7 @@
  * @module
  */
 import { LaunchError } from "./errors.ts";
-import { SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
+import { type AgentRunner, SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
 import { type ResolvedSpec, resolveSpec } from "./spec.ts";
 import type { LaunchSpec } from "./types.ts";
 
@@ -50,8 +50,8 @@ export function rootRequired(): string | undefined {
 }
 
 /** A sandboxing backend's launch preamble: the spec validated, root confirmed, the agent's directories readied. */
-export function resolveSandboxSpec(kind: string, spec: LaunchSpec): ResolvedSpec {
-  const s = resolveSpec(spec);
+export function resolveSandboxSpec(kind: string, spec: LaunchSpec, agent: AgentRunner): ResolvedSpec {
+  const s = resolveSpec(spec, agent);
   const notRoot = rootRequired();
   if (notRoot) throw new LaunchError(s.sessionId, `${kind} ${notRoot}`);
   prepareSandboxDirs(s);

@@ -6,11 +6,14 @@
  * Every backend hands the session key over as a tmpfs file, runs the agent
  * with the contract's permission flags and tells it its layout with
  * `--layout=<json>`; the two sandboxes mount the session's paths at the
- * contract's `SANDBOX_LAYOUT` and run it as uid 65532.
+ * contract's `SANDBOX_LAYOUT` and run it as uid 65532. The flags go on
+ * `deno run`'s command line for a bundle; a release's compiled agent
+ * (`agentExecutable`) has them baked in and runs directly, in runsc or bwrap only.
  *
  * @module
  */
 export type {
+  AgentProgramKind,
   CheckResult,
   ExitStatus,
   IsolationStrength,

@@ -7,6 +7,7 @@
  */
 import { type AgentLayout, agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
 import type { ResolvedSpec } from "./spec.ts";
+import type { AgentProgramKind } from "./types.ts";
 
 /** The agent's identity inside every sandbox (and on the host files it writes). */
 export const SANDBOX_UID = 65532;
@@ -18,6 +19,22 @@ export const SANDBOX_HOSTNAME = "ironclaw-sandbox";
 export const SANDBOX_DENO = "/opt/ironclaw/bin/deno";
 /** Where the agent program appears inside a sandbox. */
 export const SANDBOX_PROGRAM = "/opt/ironclaw/agent.js";
+/** Where the compiled agent executable (`ironclaw-agent`) appears inside a sandbox. */
+export const SANDBOX_AGENT = "/opt/ironclaw/ironclaw-agent";
+
+/**
+ * How a backend runs agents, with what that takes from the host: Deno and a
+ * bundle it runs with the contract's flags (from source), or the compiled
+ * agent executable with its flags baked in (a release).
+ */
+export type AgentRunner = { kind: "bundle"; denoPath: string } | { kind: "executable"; path: string };
+
+/** The runner a backend's options ask for (`agentExecutable` set: the executable). */
+export function agentRunner(opts: { denoPath?: string; agentExecutable?: string }): AgentRunner {
+  return opts.agentExecutable === undefined
+    ? { kind: "bundle", denoPath: opts.denoPath ?? Deno.execPath() }
+    : { kind: "executable", path: opts.agentExecutable };
+}
 
 /**
  * The environment inside a sandbox. DENO_DIR names a directory that does not
@@ -103,6 +120,24 @@ export function denoBind(source: string): BindMount {
   return { source, destination: SANDBOX_DENO, writable: false, exec: true, isFile: true };
 }
 
+/** The compiled agent at {@link SANDBOX_AGENT}: read-only, and executable since it is the program itself. */
+export function agentExecutableBind(source: string): BindMount {
+  return { source, destination: SANDBOX_AGENT, writable: false, exec: true, isFile: true };
+}
+
+/**
+ * What brings the agent program into a sandbox: for a bundle, the Deno
+ * binary and the bundle (a script, so not executable); for the compiled
+ * agent, that one file and nothing else: no Deno binary.
+ */
+export function programBinds(spec: ResolvedSpec, kind: AgentProgramKind): BindMount[] {
+  if (kind === "executable") return [agentExecutableBind(spec.program)];
+  return [
+    denoBind(spec.denoPath),
+    { source: spec.program, destination: SANDBOX_PROGRAM, writable: false, exec: false, isFile: true },
+  ];
+}
+
 /** The host's library directories, mirrored: real directories are bound read-only, symlinks recreated. */
 export interface SystemLayout {
   binds: BindMount[];
@@ -149,8 +184,20 @@ export function agentArgv(
   ];
 }
 
-/** The session's bind mounts onto {@link SANDBOX_LAYOUT}; `keyCopy` is the tmpfs copy of the key. */
-export function sessionBinds(spec: ResolvedSpec, keyCopy: string): BindMount[] {
+/**
+ * The command line of the compiled agent: the executable and the layout, no
+ * `run` and no permission flags (`deno compile` baked the contract's flags
+ * for {@link SANDBOX_LAYOUT} into it, which is why the layout is always that one).
+ */
+export function executableArgv(executable: string, args: readonly string[]): string[] {
+  return [executable, `${LAYOUT_FLAG}=${JSON.stringify(SANDBOX_LAYOUT)}`, ...args];
+}
+
+/**
+ * The session's bind mounts onto {@link SANDBOX_LAYOUT}, the agent program's
+ * first ({@link programBinds}); `keyCopy` is the tmpfs copy of the key.
+ */
+export function sessionBinds(spec: ResolvedSpec, keyCopy: string, kind: AgentProgramKind): BindMount[] {
   const bind = (source: string, destination: string, writable: boolean, isFile = false, exec = false) => ({
     source,
     destination,
@@ -159,8 +206,7 @@ export function sessionBinds(spec: ResolvedSpec, keyCopy: string): BindMount[] {
     isFile,
   });
   return [
-    denoBind(spec.denoPath),
-    bind(spec.program, SANDBOX_PROGRAM, false, true),
+    ...programBinds(spec, kind),
     bind(spec.library, SANDBOX_LAYOUT.library, false, true, true),
     bind(keyCopy, SANDBOX_LAYOUT.keyFile, false, true),
     bind(spec.inboundDir, SANDBOX_LAYOUT.inboundDir, false),
@@ -172,9 +218,52 @@ export function sessionBinds(spec: ResolvedSpec, keyCopy: string): BindMount[] {
   ];
 }
 
-/** The agent's command line inside a sandbox. */
-export function sandboxArgv(spec: ResolvedSpec): string[] {
-  return agentArgv(SANDBOX_DENO, SANDBOX_PROGRAM, SANDBOX_LAYOUT, spec.args);
+/** The agent's command line inside a sandbox: `deno run <flags> <bundle> …`, or the compiled agent `…` alone. */
+export function sandboxArgv(spec: ResolvedSpec, kind: AgentProgramKind): string[] {
+  return kind === "executable"
+    ? executableArgv(SANDBOX_AGENT, spec.args)
+    : agentArgv(SANDBOX_DENO, SANDBOX_PROGRAM, SANDBOX_LAYOUT, spec.args);
+}
+
+/**
+ * The agent takes no `--version`: it refuses it like any bad start, with one
+ * `ironclaw-agent: …` line and this exit code (`EXIT_BAD_START` in
+ * `sandbox-agent/main.ts`).
+ */
+const AGENT_BAD_START = 2;
+
+/** What a sandboxing backend's `check()` runs in a sandbox built like a session's, and how it judges the run. */
+export interface SmokeRun {
+  binds: BindMount[];
+  argv: string[];
+  /** The command, for messages. */
+  what: string;
+  /** Whether the program ran: its exit code (null when a signal ended it) and its output. */
+  passed(code: number | null, output: string): boolean;
+}
+
+/**
+ * The smoke run of a runner: `deno --version` for bundles; for the compiled
+ * agent the agent itself with `--version`, which it answers with its
+ * bad-start line. That line proves its runtime loaded and ran its code under
+ * the seccomp filter and limits; a missing loader or library (127), a
+ * seccomp kill (a signal) or a crash ends it otherwise.
+ */
+export function smokeRun(agent: AgentRunner): SmokeRun {
+  if (agent.kind === "bundle") {
+    return {
+      binds: [denoBind(agent.denoPath)],
+      argv: [SANDBOX_DENO, "--version"],
+      what: "deno --version",
+      passed: (code) => code === 0,
+    };
+  }
+  return {
+    binds: [agentExecutableBind(agent.path)],
+    argv: [SANDBOX_AGENT, "--version"],
+    what: "ironclaw-agent --version",
+    passed: (code, output) => code === 0 || (code === AGENT_BAD_START && /^ironclaw-agent: /m.test(output)),
+  };
 }
 
 /** Every directory strictly above `path`, outermost first (`/a/b/c` gives `/a`, `/a/b`). */

@@ -4,9 +4,15 @@
  * `--allow-ffi` to libsqlcipher reaches all of libc through the library's own
  * dependencies, so a compromised agent has this user's full access.
  *
+ * It cannot run the compiled `ironclaw-agent`: `deno compile` baked that
+ * agent's flags for the sandbox layout (`/run/ironclaw/…`, `/workspace`, …),
+ * which only runsc and bwrap mount, and the session's host paths are
+ * elsewhere. With an agent executable it fails its check and every launch.
+ *
  * @module
  */
 import { type BackendPaths, backendPaths, runCommand, spawnLogged, startSupervised } from "./child.ts";
+import { LaunchError } from "./errors.ts";
 import { ensurePrivateDir } from "./host_dirs.ts";
 import { filesystemType, handOffKey, removeKey } from "./key.ts";
 import { agentArgv, SANDBOX_ENV } from "./plan.ts";
@@ -24,6 +30,12 @@ function processKeyRoot(stateDir: string): string {
   return `${stateDir}/keys`;
 }
 
+/** Why the process backend cannot run the compiled agent at `path`. */
+function executableRefused(path: string): string {
+  return `the process backend cannot run the compiled agent ${path}: its permission flags are baked in for ` +
+    "the sandbox layout (/run/ironclaw/…, /workspace, /memory), which only runsc and bwrap mount";
+}
+
 /** Agents as ordinary processes of the host user; for development only. */
 export class ProcessIsolator implements Isolator {
   readonly kind = "process";
@@ -34,11 +46,13 @@ export class ProcessIsolator implements Isolator {
     this.#paths = backendPaths(opts, () => processKeyRoot(opts.stateDir));
   }
 
-  /** Works wherever Deno runs, and says how little that protects. */
+  /** Works wherever Deno runs (but not with the compiled agent), and says how little that protects. */
   async check(): Promise<CheckResult> {
-    const version = await runCommand(this.#paths.denoPath, ["--version"]);
+    const { agent } = this.#paths;
+    if (agent.kind === "executable") return { ok: false, detail: executableRefused(agent.path) };
+    const version = await runCommand(agent.denoPath, ["--version"]);
     if (!version.success) {
-      return { ok: false, detail: `${this.#paths.denoPath} does not run: ${version.stderr}` };
+      return { ok: false, detail: `${agent.denoPath} does not run: ${version.stderr}` };
     }
     return {
       ok: true,
@@ -51,7 +65,9 @@ export class ProcessIsolator implements Isolator {
   }
 
   async launch(spec: LaunchSpec): Promise<SandboxHandle> {
-    const s = resolveSpec(spec);
+    const { agent } = this.#paths;
+    if (agent.kind === "executable") throw new LaunchError(spec.sessionId, executableRefused(agent.path));
+    const s = resolveSpec(spec, agent);
     const { stateDir, keyRoot } = this.#paths;
     const dirs = {
       logs: ensurePrivateDir(`${stateDir}/logs`),

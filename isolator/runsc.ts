@@ -15,19 +15,21 @@ import {
 } from "./child.ts";
 import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_dirs.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
-import { writeBundle } from "./oci.ts";
+import { type OciConfigInput, writeBundle } from "./oci.ts";
 import {
-  denoBind,
-  SANDBOX_DENO,
+  type BindMount,
   SANDBOX_GID,
   SANDBOX_UID,
   sandboxArgv,
   sessionBinds,
+  smokeRun,
   stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { ociSeccompProfile } from "./seccomp.ts";
+import type { ResolvedSpec } from "./spec.ts";
 import {
+  type AgentProgramKind,
   type CheckResult,
   DEFAULT_LIMITS,
   type Isolator,
@@ -48,6 +50,26 @@ export interface RunscOptions extends IsolatorOptions {
 }
 
 const LIVE_STATES = new Set(["creating", "created", "running"]);
+
+/**
+ * A session's OCI bundle input: the agent's command line and binds for
+ * `kind` (a bundle run by Deno, or the compiled agent alone), plus the staged
+ * module-info cache of a bundle (`denoDir`; never for the compiled agent).
+ */
+export function runscSessionInput(
+  s: ResolvedSpec,
+  keyCopy: string,
+  kind: AgentProgramKind,
+  denoDir?: BindMount,
+): OciConfigInput {
+  return {
+    argv: sandboxArgv(s, kind),
+    binds: [...sessionBinds(s, keyCopy, kind), ...(denoDir ? [denoDir] : [])],
+    system: systemLayout(),
+    limits: s.limits,
+    cgroupsPath: `/ironclaw/${s.sessionId}`,
+  };
+}
 
 /** Sessions under gVisor. */
 export class RunscIsolator implements Isolator {
@@ -91,7 +113,10 @@ export class RunscIsolator implements Isolator {
     ];
   }
 
-  /** Runs `deno --version` in a bundle hardened like a session's, limits and seccomp included. */
+  /**
+   * Runs `deno --version` (or, for the compiled agent, the agent itself) in a
+   * bundle hardened like a session's, limits and seccomp included.
+   */
   async check(): Promise<CheckResult> {
     const preflight = await runtimePreflight("runsc", this.#binary);
     if ("failed" in preflight) return preflight.failed;
@@ -103,10 +128,11 @@ export class RunscIsolator implements Isolator {
     const dirs = this.#dirs();
     const name = `check-${crypto.randomUUID()}`;
     const bundle = `${dirs.bundles}/${name}`;
+    const smoke = smokeRun(this.#paths.agent);
     try {
       writeBundle(bundle, {
-        argv: [SANDBOX_DENO, "--version"],
-        binds: [denoBind(this.#paths.denoPath)],
+        argv: smoke.argv,
+        binds: smoke.binds,
         system: systemLayout(),
         limits: { ...DEFAULT_LIMITS },
         cgroupsPath: `/ironclaw/${name}`,
@@ -118,10 +144,12 @@ export class RunscIsolator implements Isolator {
         bundle,
         name,
       ]);
-      if (!run.success) {
+      if (!smoke.passed(run.code, `${run.stdout}\n${run.stderr}`)) {
         return {
           ok: false,
-          detail: `runsc cannot start a hardened sandbox here: ${run.stderr || run.stdout}`,
+          detail: `runsc cannot start a hardened sandbox here (${smoke.what} exited ${run.code}): ${
+            run.stderr || run.stdout
+          }`,
         };
       }
     } finally {
@@ -141,7 +169,8 @@ export class RunscIsolator implements Isolator {
   }
 
   async launch(spec: LaunchSpec): Promise<SandboxHandle> {
-    const s = resolveSandboxSpec("runsc", spec);
+    const { agent } = this.#paths;
+    const s = resolveSandboxSpec("runsc", spec, agent);
     const dirs = this.#dirs();
     const id = `ironclaw-${s.sessionId}`;
     const global = this.#globalFlags(dirs.runtime);
@@ -164,14 +193,11 @@ export class RunscIsolator implements Isolator {
         const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, {
           owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
         });
-        const cache = stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID });
-        writeBundle(bundle, {
-          argv: sandboxArgv(s),
-          binds: [...sessionBinds(s, keyCopy), ...(cache ? [cache] : [])],
-          system: systemLayout(),
-          limits: s.limits,
-          cgroupsPath: `/ironclaw/${s.sessionId}`,
-        });
+        // The module-info cache is Deno's analysis of the bundle file; a compiled agent has no such file.
+        const cache = agent.kind === "bundle"
+          ? stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
+          : undefined;
+        writeBundle(bundle, runscSessionInput(s, keyCopy, agent.kind, cache));
         return spawnLogged(this.#binary, { args: [...global, "run", "--bundle", bundle, id], logPath });
       },
       alive: async () => {

@@ -6,6 +6,7 @@
  */
 import { isSafeId } from "../contract/ids.ts";
 import { LaunchError } from "./errors.ts";
+import type { AgentRunner } from "./plan.ts";
 import { DEFAULT_LIMITS, type LaunchSpec, type Limits } from "./types.ts";
 
 /** A validated spec with its limits filled in. */
@@ -14,13 +15,19 @@ export type ResolvedSpec = Omit<LaunchSpec, "limits" | "args"> & { args: readonl
 const DIRECTORIES = ["inboundDir", "outboundDir", "workspaceDir", "memoryDir", "socketDir"] as const;
 const FILES = ["library", "denoPath", "program"] as const;
 
-/** Checks ids, paths and limits; throws {@link LaunchError}. */
-export function resolveSpec(spec: LaunchSpec): ResolvedSpec {
+/**
+ * Checks ids, paths and limits, and that the program suits `agent`: with the
+ * compiled agent the spec's program must be that executable, which the
+ * sandbox's uid must be able to read and run (and no Deno binary is needed).
+ * Throws {@link LaunchError}.
+ */
+export function resolveSpec(spec: LaunchSpec, agent: AgentRunner): ResolvedSpec {
   const fail = (detail: string): never => {
     throw new LaunchError(spec.sessionId, detail);
   };
   if (!isSafeId(spec.sessionId)) fail("the session id is not a safe id");
-  for (const name of [...DIRECTORIES, ...FILES]) {
+  const files = agent.kind === "executable" ? FILES.filter((name) => name !== "denoPath") : FILES;
+  for (const name of [...DIRECTORIES, ...files]) {
     const path = spec[name];
     if (!path.startsWith("/")) fail(`${name} must be an absolute path, got ${JSON.stringify(path)}`);
     let info: Deno.FileInfo | undefined;
@@ -32,6 +39,15 @@ export function resolveSpec(spec: LaunchSpec): ResolvedSpec {
     const wantDirectory = (DIRECTORIES as readonly string[]).includes(name);
     if (wantDirectory ? !info!.isDirectory : !info!.isFile) {
       fail(`${name} ${path} is not a ${wantDirectory ? "directory" : "file"}`);
+    }
+  }
+  if (agent.kind === "executable") {
+    if (spec.program !== agent.path) {
+      fail(`the program ${spec.program} is not this backend's agent executable ${agent.path}`);
+    }
+    // "Other" bits: the sandbox's uid (65532) owns nothing on the host.
+    if ((Deno.statSync(spec.program).mode! & 0o005) !== 0o005) {
+      fail(`the agent executable ${spec.program} must be readable and executable by everyone (chmod 755)`);
     }
   }
   if ("file" in spec.key && !spec.key.file.startsWith("/")) fail("the key file must be an absolute path");

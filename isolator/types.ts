@@ -48,9 +48,13 @@ export interface LaunchSpec {
   socketDir: string;
   /** libsqlcipher. */
   library: string;
-  /** The Deno binary that runs the agent. */
+  /** The Deno binary that runs a bundled agent (unused when the backend runs an agent executable). */
   denoPath: string;
-  /** The bundled agent program (a single `.js` file). */
+  /**
+   * The agent program: a bundle (a single `.js` file) that Deno runs, or, when
+   * the backend was built with {@link IsolatorOptions.agentExecutable}, that
+   * executable itself.
+   */
   program: string;
   /** Arguments appended after the program and its layout argument. */
   args?: readonly string[];
@@ -92,4 +96,16 @@ export interface IsolatorOptions {
   keyRoot?: string;
   /** The Deno binary `check()` smoke-runs in a sandbox; default `Deno.execPath()`. */
   denoPath?: string;
+  /**
+   * The compiled `ironclaw-agent` (a release): the backend runs it directly,
+   * `<it> --layout=… <agent args>`, its permission flags baked in by `deno
+   * compile`; no Deno binary, bundle or module cache enters the sandbox, and
+   * `check()` smoke-runs this executable instead of Deno. Every launch spec's
+   * `program` must name it. Absent (running from source): agents are bundles
+   * that `deno run` runs with the contract's flags.
+   */
+  agentExecutable?: string;
 }
+
+/** How a backend runs agent programs: see {@link IsolatorOptions.agentExecutable}. */
+export type AgentProgramKind = "bundle" | "executable";

@@ -2,6 +2,8 @@
  * Builds the sealed release binaries, `ironclaw` (host and CLI) and
  * `ironclaw-agent` (the sandbox program), with the permission flags from
  * `contract/permissions.ts` baked in, plus `libsqlcipher.so` beside them.
+ * A compiled `ironclaw` runs the `ironclaw-agent` beside it directly in every
+ * sandbox (`src/sandbox/agent_program.ts`), so the three files ship together.
  *
  * `deno compile` needs Deno's `denort` runtime for the target platform, which
  * it downloads (or takes from `$DENORT_BIN`). On an offline machine that
@@ -21,24 +23,74 @@ const root = new URL("../", import.meta.url).pathname;
 const dist = `${root}dist`;
 const staging = `${dist}/.staging`;
 
-/** What to compile, with which flags. */
-export const TARGETS = [
-  { name: "ironclaw", entry: ENTRYPOINTS.host, flags: [...HOST_PERMISSION_FLAGS] },
-  { name: "ironclaw-agent", entry: ENTRYPOINTS.agent, flags: agentPermissionFlags(SANDBOX_LAYOUT) },
-] as const;
+/** One binary: its name, entry point, baked-in permission flags and other compile options. */
+export interface CompileTarget {
+  name: string;
+  entry: string;
+  flags: readonly string[];
+  options: readonly string[];
+}
 
-async function compile(target: (typeof TARGETS)[number]): Promise<void> {
+/**
+ * What to compile, with which flags. Neither target passes `--target`: the
+ * agent runs on the host's kernel under the host's seccomp filter for its
+ * architecture, beside the libsqlcipher that setup built natively, so a
+ * platform's release is built on that platform.
+ *
+ * The agent's options:
+ * - `--bundle --minify`: the same esbuild bundle (`deno bundle --minify`)
+ *   that every sandbox runs from source, so the release runs the code the
+ *   tests run; it embeds ~1.3 MB instead of the whole `node_modules` tree
+ *   (~65 MB: grammY, Hono, the SQLCipher sources…) the agent never loads.
+ *   The provider SDKs it loads with `import()` are inlined by the bundler,
+ *   so nothing needs `--include`.
+ * - `--no-code-cache`: a compiled program writes its V8 code cache into the
+ *   temporary directory on its first run; each sandbox starts with an empty
+ *   private `/tmp`, so the cache would be written at every launch and never read.
+ * - no `--include` of libsqlcipher: FFI loads a real file, and the agent's
+ *   `--allow-ffi` names only `SANDBOX_LAYOUT.library`, where every isolator
+ *   binds the host's copy (the one shipped beside `ironclaw`), exactly as for
+ *   the agent run from source.
+ */
+export const TARGETS: readonly CompileTarget[] = [
+  { name: "ironclaw", entry: ENTRYPOINTS.host, flags: [...HOST_PERMISSION_FLAGS], options: [] },
+  {
+    name: "ironclaw-agent",
+    entry: ENTRYPOINTS.agent,
+    flags: agentPermissionFlags(SANDBOX_LAYOUT),
+    options: ["--bundle", "--minify", "--no-code-cache"],
+  },
+];
+
+/** The `deno compile` arguments that write `target` to `output`. */
+export function compileArgs(target: CompileTarget, output: string): string[] {
+  return ["compile", ...target.flags, ...target.options, "--output", output, `${root}${target.entry}`];
+}
+
+/**
+ * Compiles `target` to `output`. `env` is added to this process's
+ * environment (`DENORT_BIN` names a local runtime).
+ */
+export async function compileTarget(
+  target: CompileTarget,
+  output: string,
+  env: Record<string, string> = {},
+): Promise<void> {
   console.error(`compile: ${target.name} from ${target.entry} (${target.flags.length} permission flags)…`);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", ...target.flags, "--output", `${staging}/${target.name}`, `${root}${target.entry}`],
+    args: compileArgs(target, output),
     cwd: root,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (out.success) return;
+  if (out.success) {
+    // The sandbox's uid runs the agent through a read-only bind: everyone may read and run both binaries.
+    await Deno.chmod(output, 0o755);
+    return;
+  }
   const stderr = new TextDecoder().decode(out.stderr);
-  if (/denort/i.test(stderr) && !Deno.env.get("DENORT_BIN")) {
+  if (/denort/i.test(stderr) && !(env.DENORT_BIN ?? Deno.env.get("DENORT_BIN"))) {
     throw new Error(
       "deno compile needs the denort runtime, which it downloads from Deno's release server, and this machine " +
         "cannot reach it. Build on a machine with internet access, or set DENORT_BIN to a local denort " +
@@ -54,8 +106,10 @@ async function main(): Promise<void> {
   await Deno.remove(staging, { recursive: true }).catch(() => {});
   await Deno.mkdir(staging, { recursive: true });
   try {
-    for (const target of TARGETS) await compile(target);
+    for (const target of TARGETS) await compileTarget(target, `${staging}/${target.name}`);
     await Deno.copyFile(resolveLibraryPath(), `${staging}/${SQLCIPHER_LIB_NAME}`);
+    // The sandbox's uid reads the library through a read-only bind.
+    await Deno.chmod(`${staging}/${SQLCIPHER_LIB_NAME}`, 0o644);
     for (const name of [...TARGETS.map((t) => t.name), SQLCIPHER_LIB_NAME]) {
       await Deno.rename(`${staging}/${name}`, `${dist}/${name}`);
     }

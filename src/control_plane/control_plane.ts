@@ -37,13 +37,8 @@ import {
 import { QuestionDesk, QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
 import { Router } from "../router/mod.ts";
-import {
-  AgentProgram,
-  chooseIsolator,
-  givenIsolator,
-  type IsolatorChoice,
-  SandboxManager,
-} from "../sandbox/mod.ts";
+import { chooseIsolator, givenIsolator, type IsolatorChoice, SandboxManager } from "../sandbox/mod.ts";
+import { AgentProgram } from "../sandbox/agent_program.ts";
 import { Scheduler, TaskStore } from "../scheduling/mod.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
@@ -66,7 +61,8 @@ export interface ControlPlaneOptions {
    * The sandbox backend (default `auto`: runsc on the ptrace platform when it
    * works here, else bwrap; the process backend only in dev). Chosen on the
    * first launch, or at once by {@link ControlPlane.isolator}. A backend
-   * object is used as given.
+   * object is used as given (built with `agentExecutable` when the agent
+   * program is an executable).
    */
   isolator?: IsolatorPreference | Isolator;
   /** Provider secrets for the model proxy (default: `ANTHROPIC_API_KEY` etc. from the environment). */
@@ -75,7 +71,19 @@ export interface ControlPlaneOptions {
   upstreams?: readonly UpstreamConfig[];
   /** Provider of agent groups that name none (default `mock` in dev, else `anthropic`). */
   defaultProvider?: ProviderKind;
-  /** A ready agent bundle (default: `sandbox-agent/main.ts` bundled on the first launch). */
+  /**
+   * The compiled `ironclaw-agent`, run directly in the sandboxes with its
+   * baked-in flags (`serve --agent-program`, `$IRONCLAW_AGENT_PROGRAM`). A
+   * compiled host looks beside its own executable when this is absent; a
+   * host run from source bundles the agent instead.
+   */
+  agentExecutable?: string;
+  /** Where {@link agentExecutable} was given, for messages (e.g. `--agent-program`). */
+  agentExecutableFrom?: string;
+  /**
+   * A ready agent bundle, run by Deno (default from source: `sandbox-agent/main.ts`
+   * bundled on the first launch). Not for a compiled host, which has no Deno.
+   */
   agentProgram?: string;
   /** The agent's fallback poll interval in ms (default: the agent's own). */
   agentPollMs?: number;
@@ -94,6 +102,7 @@ interface Parts {
   changes: ChangeStore;
   audit: AuditLog;
   library: string;
+  agentProgram: AgentProgram;
   releaseLock: () => void;
 }
 
@@ -128,6 +137,8 @@ export class ControlPlane {
   readonly delivery: Delivery;
   readonly scheduler: Scheduler;
   readonly desk: QuestionDesk;
+  /** The agent program the sandboxes run, and how (bundle or compiled executable), decided at open. */
+  readonly agentProgram: AgentProgram;
   #releaseLock: () => void;
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
@@ -188,10 +199,8 @@ export class ControlPlane {
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
     });
-    const program = new AgentProgram({
-      program: options.agentProgram,
-      buildDir: `${stateDir}/sandbox/program`,
-    });
+    this.agentProgram = parts.agentProgram;
+    const program = parts.agentProgram;
     this.sandboxes = new SandboxManager({
       registry,
       queues: this.queues,
@@ -269,6 +278,13 @@ export class ControlPlane {
   /** Opens everything under `stateDir` (created 0700), resumes interrupted applies, and becomes ready. */
   static async open(options: ControlPlaneOptions): Promise<ControlPlane> {
     const { stateDir } = options;
+    // Before the state directory is touched: a compiled host without its agent executable cannot run agents.
+    const agentProgram = new AgentProgram({
+      executable: options.agentExecutable,
+      executableFrom: options.agentExecutableFrom,
+      program: options.agentProgram,
+      buildDir: `${stateDir}/sandbox/program`,
+    });
     const release = lockStateDir(stateDir);
     const opened: { close(): unknown }[] = [];
     try {
@@ -288,6 +304,7 @@ export class ControlPlane {
           changes: new ChangeStore(state),
           audit,
           library,
+          agentProgram,
           releaseLock: release,
         },
         options,
@@ -337,10 +354,16 @@ export class ControlPlane {
           preference: isolator,
           dev: this.#options.dev,
           stateDir: `${this.stateDir}/isolator`,
+          // The backends run (and smoke-test) the compiled agent directly, or Deno with bundles.
+          agentExecutable: this.agentProgram.executable,
         });
       this.#isolator = choosing;
       choosing.then(
-        (choice) => this.#log.info("sandboxes: {label}", { label: choice.label }),
+        (choice) =>
+          this.#log.info("sandboxes: {label}; agent program: {program}", {
+            label: choice.label,
+            program: this.agentProgram.description,
+          }),
         () => {
           if (this.#isolator === choosing) this.#isolator = undefined;
         },

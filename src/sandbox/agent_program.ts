@@ -1,11 +1,22 @@
 /**
- * The agent program the isolators run: `sandbox-agent/main.ts` bundled into
- * one sealed `.js` file (sandboxes carry no module cache and the agent may
- * import nothing at run time). Built once per process, on the first launch,
- * into a private directory; a configured program file is used as is.
- * Beside the bundle the host prepares Deno's module-info cache for it
- * (`isolator/plan.ts`, `MODULE_INFO_CACHE`): without it, Deno's parse of the
- * bundle is most of a sandbox's cold start under gVisor.
+ * The agent program the isolators run, chosen once when the host starts, in
+ * one of two explicit ways:
+ *
+ * - **bundle** (running from source): `sandbox-agent/main.ts` bundled into
+ *   one sealed `.js` file (sandboxes carry no module cache and the agent may
+ *   import nothing at run time), which the sandbox runs as `deno run <the
+ *   contract's agent flags> <bundle>`. Built once per process, on the first
+ *   launch, into a private directory; a configured bundle is used as is.
+ *   Beside the bundle the host prepares Deno's module-info cache for it
+ *   (`isolator/plan.ts`, `MODULE_INFO_CACHE`): without it, Deno's parse of
+ *   the bundle is most of a sandbox's cold start under gVisor.
+ * - **executable** (a release): the compiled `ironclaw-agent`, its flags
+ *   baked in by `deno compile`, which the sandbox runs directly. A compiled
+ *   `ironclaw` has no Deno to bundle or run a bundle with (its
+ *   `Deno.execPath()` is itself), so it always takes this way: the
+ *   executable named by `serve --agent-program` or `$IRONCLAW_AGENT_PROGRAM`,
+ *   else the `ironclaw-agent` beside its own executable. A host run from
+ *   source takes it only when an executable is named.
  *
  * @module
  */
@@ -13,6 +24,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
 import { ensurePrivateDir, removeIfPresent } from "../../isolator/host_dirs.ts";
 import { MODULE_INFO_CACHE, programCacheDir, SANDBOX_PROGRAM } from "../../isolator/plan.ts";
+import type { AgentProgramKind } from "../../isolator/types.ts";
 
 /** The agent's source entry point in this checkout. */
 export const AGENT_SOURCE = new URL(`../../${ENTRYPOINTS.agent}`, import.meta.url).pathname;
@@ -20,14 +32,33 @@ export const AGENT_SOURCE = new URL(`../../${ENTRYPOINTS.agent}`, import.meta.ur
 /** Where the bundle is written. */
 export const AGENT_BUNDLE_NAME = "ironclaw-agent.js";
 
+/** The compiled agent's file name, as `deno task compile` writes it beside `ironclaw`. */
+export const AGENT_EXECUTABLE_NAME = "ironclaw-agent";
+
+/** The environment variable that names the compiled agent (like `serve --agent-program`). */
+export const AGENT_PROGRAM_ENV = "IRONCLAW_AGENT_PROGRAM";
+
 /** Bundling the agent failed; the message carries Deno's first lines. */
 export class AgentBundleError extends Error {
   override name = "AgentBundleError";
 }
 
+/** The agent program cannot be had as configured (not found, not runnable); the message is one line. */
+export class AgentProgramError extends Error {
+  override name = "AgentProgramError";
+}
+
 /** How to obtain the program. */
 export interface AgentProgramOptions {
-  /** A ready bundle: used as is (must exist). */
+  /**
+   * The compiled `ironclaw-agent` to run directly (`serve --agent-program`,
+   * `$IRONCLAW_AGENT_PROGRAM`); it wins over {@link program}. Default: none
+   * from source; beside this host's executable when the host is compiled.
+   */
+  executable?: string;
+  /** Where {@link executable} was given, for messages (e.g. `--agent-program`). */
+  executableFrom?: string;
+  /** A ready bundle: used as is (must exist). Tests and benchmarks; not for a compiled host. */
   program?: string;
   /** Directory for the bundle built from source (made 0700). */
   buildDir: string;
@@ -35,19 +66,105 @@ export interface AgentProgramOptions {
   denoPath?: string;
   /** The source entry point (default {@link AGENT_SOURCE}). */
   source?: string;
+  /** Whether this host is a compiled binary (default `Deno.build.standalone`). */
+  standalone?: boolean;
+  /** This host's executable, beside which a compiled host finds the agent (default `Deno.execPath()`). */
+  hostExecutable?: string;
 }
 
-/** Resolves the agent program lazily: the first call builds it, later calls share the result. */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The named agent executable, made absolute and canonical; it must be a
+ * regular file that everyone may read and run, since the sandbox's uid
+ * (65532, which owns nothing on the host) runs it.
+ */
+function agentExecutable(path: string, from: string): string {
+  let real: string;
+  let info: Deno.FileInfo;
+  try {
+    real = Deno.realPathSync(path);
+    info = Deno.statSync(real);
+  } catch {
+    throw new AgentProgramError(`agent program ${path} (${from}) does not exist`);
+  }
+  if (!info.isFile) throw new AgentProgramError(`agent program ${path} (${from}) is not a file`);
+  if ((info.mode! & 0o005) !== 0o005) {
+    throw new AgentProgramError(
+      `agent program ${path} (${from}) must be readable and executable by everyone, since the sandbox's ` +
+        `uid runs it: chmod 755 ${real}`,
+    );
+  }
+  return real;
+}
+
+/**
+ * Resolves the agent program: the way (bundle or executable) at
+ * construction, which throws {@link AgentProgramError} when a compiled host
+ * has no agent executable; the bundle lazily, the first {@link path} call
+ * building it and later calls sharing the result.
+ */
 export class AgentProgram {
+  /** `bundle`: Deno runs a bundle with the contract's flags; `executable`: the compiled agent runs directly. */
+  readonly kind: AgentProgramKind;
+  /** The compiled agent (absolute), when {@link kind} is `executable`. */
+  readonly executable?: string;
+  /** One line for the operator: which program, how it runs, and why this one. */
+  readonly description: string;
   #o: AgentProgramOptions;
   #path?: Promise<string>;
+  /** Where the executable came from, for messages. */
+  #from = "";
 
   constructor(options: AgentProgramOptions) {
     this.#o = options;
+    const standalone = options.standalone ?? Deno.build.standalone;
+    const host = options.hostExecutable ?? Deno.execPath();
+    if (options.executable !== undefined) {
+      this.#from = options.executableFrom ?? "as configured";
+      this.kind = "executable";
+      this.executable = agentExecutable(options.executable, this.#from);
+      this.description = `${this.executable} (the compiled agent, run directly; ${this.#from})`;
+    } else if (standalone) {
+      if (options.program !== undefined) {
+        throw new AgentProgramError(
+          `this ironclaw is compiled and has no Deno to run the agent bundle ${options.program} with; ` +
+            `give it the compiled ${AGENT_EXECUTABLE_NAME} instead`,
+        );
+      }
+      const beside = host.replace(/[^/]+$/, AGENT_EXECUTABLE_NAME);
+      if (!exists(beside)) {
+        throw new AgentProgramError(
+          `${AGENT_EXECUTABLE_NAME} not found: looked for ${beside} beside ${host}; install the release's ` +
+            `${AGENT_EXECUTABLE_NAME} there, or name it with serve --agent-program PATH or $${AGENT_PROGRAM_ENV}`,
+        );
+      }
+      this.#from = `found beside ${host}`;
+      this.kind = "executable";
+      this.executable = agentExecutable(beside, this.#from);
+      this.description = `${this.executable} (the compiled agent, run directly; found beside ${host})`;
+    } else if (options.program !== undefined) {
+      this.kind = "bundle";
+      this.description = `${options.program} (a ready bundle, run by deno run with the contract's flags)`;
+    } else {
+      this.kind = "bundle";
+      this.description = `${options.source ?? AGENT_SOURCE} bundled with ${
+        options.denoPath ?? Deno.execPath()
+      } on the first launch, run by deno run with the contract's flags`;
+    }
   }
 
   /** The program's path; a failed build is retried on the next call. */
   path(): Promise<string> {
+    // The compiled agent is checked at every launch (a stat); a bundle is built once.
+    if (this.executable !== undefined) return this.#resolve();
     if (!this.#path) {
       const building = this.#resolve();
       this.#path = building;
@@ -59,6 +176,10 @@ export class AgentProgram {
   }
 
   async #resolve(): Promise<string> {
+    if (this.executable !== undefined) {
+      // Checked again: the file may have gone, or lost its modes, since the start.
+      return agentExecutable(this.executable, this.#from);
+    }
     if (this.#o.program) {
       const info = await Deno.stat(this.#o.program).catch(() => undefined);
       if (!info?.isFile) throw new AgentBundleError(`agent program ${this.#o.program} is not a file`);
