@@ -1,8 +1,10 @@
 /**
  * The API's error answers: always `{"error": "<one line>"}`, never a stack
  * trace. Typed failures of the state layer map to 400/404/409, a session's
- * damaged queue file to 503 (naming the session and the file); anything
- * unexpected is logged and answered `500 {"error":"internal error"}`.
+ * damaged queue file to 503 (naming the session and the file), a session at
+ * its inbound backlog cap to 429 with `Retry-After` (naming the session and
+ * its backlog); anything unexpected is logged and answered
+ * `500 {"error":"internal error"}`.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { z } from "zod";
 import { logger } from "../log/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
 import { QueueDamagedError } from "../session/queues.ts";
+import { SessionBacklogFullError } from "../session/backlog.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
 
 /** A failure with the status and message the client should see. */
@@ -106,6 +109,10 @@ export function handleError(err: Error, c: Context): Response {
       503,
       `${err.message}; the session is parked until an operator repairs or removes the file`,
     );
+  }
+  if (err instanceof SessionBacklogFullError) {
+    // Back-pressure, not a fault: not logged per request (the gate logs once when the session starts shedding).
+    return fail(c, 429, err.message, { "Retry-After": String(err.retryAfterSeconds) });
   }
   if (err instanceof z.ZodError) return fail(c, 400, describeIssues(err));
   if (isOutOfSpace(err)) {

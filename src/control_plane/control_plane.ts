@@ -15,6 +15,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import type { ProviderKind } from "../../contract/sockets.ts";
+import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
@@ -41,6 +42,7 @@ import { chooseIsolator, givenIsolator, type IsolatorChoice, SandboxManager } fr
 import { AgentProgram } from "../sandbox/agent_program.ts";
 import { Scheduler, TaskStore } from "../scheduling/mod.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
+import { BacklogGate } from "../session/backlog.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { GuardedWaker, QueueProbe, RegistryParking, RespawnBackoff, Sweep } from "../sweep/mod.ts";
 import type { ChangeRequest } from "../../contract/gateway.ts";
@@ -91,6 +93,11 @@ export interface ControlPlaneOptions {
   channels?: readonly ChannelAdapter[];
   /** Start the background loops: delivery, scheduler, sweep (default true). */
   background?: boolean;
+  /**
+   * Unanswered inbound messages a session may hold before the router and
+   * agent-to-agent sends refuse new ones (default `DEFAULT_INBOUND_BACKLOG_CAP`, 200).
+   */
+  inboundBacklogCap?: number;
 }
 
 /** The subsystems, built in {@link ControlPlane.open}. */
@@ -123,6 +130,8 @@ export class ControlPlane {
   readonly tasks: TaskStore;
   readonly questions: QuestionStore;
   readonly queues: SessionQueueStore;
+  /** The per-session inbound backlog cap (back-pressure), shared by the router and delivery. */
+  readonly backlog: BacklogGate;
   readonly proxy: ModelProxy;
   readonly sandboxes: SandboxManager;
   readonly backoff: RespawnBackoff;
@@ -143,6 +152,9 @@ export class ControlPlane {
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
   #telegram?: TelegramAdapter;
+  /** The sandboxes' root and owner, as the sandbox manager has them (inbound files are placed with them). */
+  #sandboxRoot: string;
+  #sandboxOwner?: { uid: number; gid: number };
   #ready = false;
   #notReadyReason = "starting";
   #log = logger("control-plane");
@@ -184,6 +196,8 @@ export class ControlPlane {
     this.questions = new QuestionStore(state);
     // As root the agent runs as the sandbox's uid (the process backend, as root, reads them all the same).
     const sandboxed = Deno.uid() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : undefined;
+    this.#sandboxOwner = sandboxed;
+    this.#sandboxRoot = `${stateDir}/sandbox`;
     this.queues = new SessionQueueStore({
       root: `${stateDir}/sessions`,
       library,
@@ -193,6 +207,11 @@ export class ControlPlane {
       sandboxUid: sandboxed?.uid,
       sandboxGid: sandboxed?.gid,
       onDamaged: (err) => this.#parkDamaged(err),
+    });
+    this.backlog = new BacklogGate({
+      queues: this.queues,
+      cap: options.inboundBacklogCap,
+      metrics: this.metrics,
     });
     this.proxy = new ModelProxy({
       credentials: options.credentials ?? envCredentials(),
@@ -217,7 +236,7 @@ export class ControlPlane {
           })
         );
       },
-      root: `${stateDir}/sandbox`,
+      root: this.#sandboxRoot,
       library,
       program: () => program.path(),
       defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
@@ -256,6 +275,7 @@ export class ControlPlane {
       gateway: this.gateway,
       metrics: this.metrics,
       onQueueDamaged: (err) => this.#parkDamaged(err),
+      backlog: this.backlog,
     });
     this.webChat = new WebChat({ registry, router: this.router, state });
     this.chatInbox = new ChatInbox(this.webChat);
@@ -271,6 +291,7 @@ export class ControlPlane {
       questions: this.questions,
       statuses: this.queues,
       metrics: this.metrics,
+      backlog: this.backlog,
     });
     this.desk = new QuestionDesk({ store: this.questions, queues: this.queues, waker: this.waker });
   }
@@ -456,15 +477,26 @@ export class ControlPlane {
   /**
    * Starts the Telegram channel when one is configured (`ironclaw channel add
    * telegram`). grammY is loaded only then, so a plane without it starts lean.
+   * Inbound files go into the workspace of each session a message reaches,
+   * on its group's volume (mounted through the sandbox manager's instance).
    */
   async #startTelegram(): Promise<void> {
     if (!new ChannelConfigStore(this.state).find(TELEGRAM_CHANNEL)) return;
     const { openTelegramChannel } = await import("../channels/telegram/open.ts");
+    const { WorkspaceFiles } = await import("../channels/telegram/workspace_files.ts");
+    const files = new WorkspaceFiles({
+      root: this.#sandboxRoot,
+      sandboxOwner: this.#sandboxOwner,
+      // The sandboxes bind the session's workspace at /workspace; the process backend runs on the host path itself.
+      agentWorkspace: async (hostDir) =>
+        (await this.isolator()).isolator.kind === "process" ? hostDir : SANDBOX_LAYOUT.workspace,
+    });
     const telegram = openTelegramChannel({
       state: this.state,
       registry: this.registry,
       router: this.router,
       desk: this.desk,
+      files,
     });
     if (!telegram) return;
     this.adapters.add(telegram);

@@ -6,7 +6,7 @@
  */
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { FakeIsolator } from "../sandbox/testing.ts";
-import { ControlPlane } from "./control_plane.ts";
+import { ControlPlane, type ControlPlaneOptions } from "./control_plane.ts";
 
 /** A plane over a temporary directory, its fake isolator, disposed together. */
 export interface FakeSandboxPlane extends AsyncDisposable {
@@ -15,11 +15,17 @@ export interface FakeSandboxPlane extends AsyncDisposable {
   stateDir: string;
 }
 
-/** Opens a dev control plane (the `demo` agent seeded) that "launches" through a {@link FakeIsolator}. */
-export async function openFakeSandboxPlane(): Promise<FakeSandboxPlane> {
+/**
+ * Opens a dev control plane (the `demo` agent seeded) that "launches" through
+ * a {@link FakeIsolator}; `options` sets the plane's limits (e.g. `inboundBacklogCap`).
+ */
+export async function openFakeSandboxPlane(
+  options: Pick<ControlPlaneOptions, "inboundBacklogCap"> = {},
+): Promise<FakeSandboxPlane> {
   const dir = tempDir("ironclaw-plane-");
   const isolator = new FakeIsolator();
   const plane = await ControlPlane.open({
+    ...options,
     stateDir: dir.path,
     dev: true,
     library: LIBRARY,

@@ -13,7 +13,9 @@
  *   informational no-ops, and everything else a gateway change requested by
  *   `sandbox:<sid>`, never executed here.
  * - rows to channel `agent` go to another agent group's sessions, within the
- *   sender's destinations, the hop limit and the group's rate, and wake them.
+ *   sender's destinations, the hop limit, the group's rate and each target
+ *   session's backlog cap, and wake them. A target at its cap is skipped and
+ *   the sender is told (refused outright when no target took the message).
  * - other rows go to their channel's adapter, if the target is the session's
  *   own chat or a permitted destination.
  *
@@ -51,6 +53,7 @@ import { Pacer } from "../scheduling/pacer.ts";
 import type { Task, TaskStore } from "../scheduling/task_store.ts";
 import type { QuestionStore } from "../questions/question_store.ts";
 import { AGENT_CHANNEL } from "../session/queues.ts";
+import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 import type { SessionQueues, SessionWaker } from "../session/types.ts";
 import type { ChannelAdapters, ChannelMessage } from "./adapter.ts";
 import { type A2aLimitOptions, A2aLimits } from "./a2a_limits.ts";
@@ -82,6 +85,8 @@ export interface DeliveryDeps {
   statuses?: InboundStatusMirror;
   metrics?: MetricsRegistry;
   a2a?: A2aLimitOptions;
+  /** The per-session backlog cap agent-to-agent sends respect; without one, they are not capped. */
+  backlog?: BacklogGate;
   /** Fallback poll interval when no signal arrives (default 30 s). */
   fallbackMs?: number;
 }
@@ -310,16 +315,16 @@ export class Delivery {
         error: err.message,
       });
       if (err.tellAgent) {
-        const id = await stableId("refused", session.id, message.id);
-        writeOnce(await this.#d.queues.inboundWriter(session.id), {
-          id,
-          kind: "system",
-          trigger: 0,
-          content: `The host refused your request: ${err.message}`,
-        });
+        await this.#tellAgent(session, message, `The host refused your request: ${err.message}`);
       }
       return { outcome: "refused", detail: err.message };
     }
+  }
+
+  /** A note to the sending session about its row (once per row: the id is stable). */
+  async #tellAgent(session: Session, message: MessageOut, content: string): Promise<void> {
+    const id = await stableId("refused", session.id, message.id);
+    writeOnce(await this.#d.queues.inboundWriter(session.id), { id, kind: "system", trigger: 0, content });
   }
 
   // ── System actions ──────────────────────────────────────────────────────
@@ -481,23 +486,43 @@ export class Delivery {
       });
       targets = [registry.resolveSession(target, chat.id, null, "shared")];
     }
+    const reached: Session[] = [];
+    const full: SessionBacklogFullError[] = [];
     for (const t of targets) {
       const id = await stableId("a2a", message.id, t.id);
-      writeOnce(
-        await this.#d.queues.inboundWriter(t.id),
-        {
-          id,
-          kind: "chat",
-          trigger: 1,
-          channelType: AGENT_CHANNEL,
-          platformId: session.agentGroupId,
-          content: message.content,
-          sourceSessionId: session.id,
-        } satisfies NewMessageIn,
-      );
+      const row = {
+        id,
+        kind: "chat",
+        trigger: 1,
+        channelType: AGENT_CHANNEL,
+        platformId: session.agentGroupId,
+        content: message.content,
+        sourceSessionId: session.id,
+      } satisfies NewMessageIn;
+      try {
+        const { backlog } = this.#d;
+        if (backlog) {
+          await backlog.write(t.id, { engaging: true, channel: AGENT_CHANNEL, id }, (w) => writeOnce(w, row));
+        } else writeOnce(await this.#d.queues.inboundWriter(t.id), row);
+      } catch (err) {
+        if (!(err instanceof SessionBacklogFullError)) throw err;
+        full.push(err);
+        continue;
+      }
       this.#limits.reached(t.id, verdict.hop);
+      reached.push(t);
     }
-    for (const t of targets) {
+    if (full.length > 0) {
+      const more = full.length > 1 ? ` (and ${full.length - 1} more of its sessions)` : "";
+      const why = `agent ${target} is not taking messages now: ${full[0].message}${more}`;
+      if (reached.length === 0) throw new Refused(why);
+      await this.#tellAgent(
+        session,
+        message,
+        `The host delivered your message to ${reached.length} of ${targets.length} sessions: ${why}`,
+      );
+    }
+    for (const t of reached) {
       try {
         await this.#d.waker.wake(t.id);
       } catch (err) {
@@ -507,7 +532,8 @@ export class Delivery {
         });
       }
     }
-    return { outcome: "a2a", detail: `${targets.length} session(s) of ${target}` };
+    const skipped = full.length > 0 ? `, ${full.length} at their backlog cap` : "";
+    return { outcome: "a2a", detail: `${reached.length} session(s) of ${target}${skipped}` };
   }
 
   // ── Channels ────────────────────────────────────────────────────────────

@@ -376,3 +376,45 @@ Deno.test("the per-group rate limit drops sends over the window's quota", async 
   const pass = await host.delivery.deliverSession(sender);
   assert.deepEqual(pass.handled.map((h) => h.outcome), ["a2a", "dropped"]);
 });
+
+Deno.test("agent to agent: a target session at its backlog cap is skipped and the sender is told", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path, { backlogCap: 1 });
+  host.seedChat();
+  host.registry.putAgentGroup({ id: "g2", name: "Helper" });
+  host.registry.addDestination({ agentGroupId: "g1", channelType: "agent", platformId: "g2" });
+  const sender = await routeHello(host);
+  using agent = await host.agent(sender);
+  const send = (id: string) =>
+    agent.outbound.writeMessageOut({ id, kind: "chat", channelType: "agent", platformId: "g2", content: id });
+  const notes = () =>
+    agent.inbound.pendingMessages().filter((m) => m.kind === "system").map((m) => [m.trigger, m.content]);
+
+  send("a1");
+  assert.deepEqual((await host.delivery.deliverSession(sender)).handled.map((h) => h.outcome), ["a2a"]);
+  const [helper] = host.registry.listSessions("g2");
+  send("a2");
+  const refused = await host.delivery.deliverSession(sender);
+  assert.deepEqual(refused.handled.map((h) => h.outcome), ["refused"]);
+  const why = `agent g2 is not taking messages now: session ${helper.id} has 1 unanswered inbound messages`;
+  assert.deepEqual(notes().map(([trigger]) => trigger), [0]);
+  assert.ok(String(notes()[0][1]).startsWith(`The host refused your request: ${why}`), String(notes()[0][1]));
+
+  // A second session of g2 with room: the send reaches it, and the sender hears about the full one.
+  const other = host.registry.getOrCreateMessagingGroup({ channelType: "fake", platformId: "C2" });
+  const roomy = host.registry.resolveSession("g2", other.id, null, "shared");
+  host.waker.wakes.length = 0;
+  send("a3");
+  const partial = await host.delivery.deliverSession(sender);
+  assert.deepEqual(partial.handled.map((h) => [h.outcome, h.detail]), [
+    ["a2a", "1 session(s) of g2, 1 at their backlog cap"],
+  ]);
+  assert.deepEqual(host.waker.wakes, [roomy.id], "only the session that took it is woken");
+  assert.ok(String(notes()[1][1]).startsWith(`The host delivered your message to 1 of 2 sessions: ${why}`));
+  using target = await host.agent(roomy.id);
+  assert.deepEqual(target.inbound.pendingMessages().map((m) => m.content), ["a3"]);
+  assert.match(
+    host.metrics.render(),
+    /ironclaw_inbound_refused_total\{channel="agent",reason="backlog-full"\} 2/,
+  );
+});

@@ -19,6 +19,7 @@ import { Registry } from "../registry/mod.ts";
 import { Router } from "../router/mod.ts";
 import { Scheduler, TaskStore } from "../scheduling/mod.ts";
 import { SessionQueueStore } from "../session/queues.ts";
+import { BacklogGate } from "../session/backlog.ts";
 import type { SessionWaker } from "../session/types.ts";
 import { ChangeStore, type StateDb } from "../state/mod.ts";
 import { LIBRARY } from "../../tests/support/mod.ts";
@@ -70,6 +71,8 @@ export interface HostFixtureOptions {
   /** The clock of the task store and scheduler. */
   now?: () => Timestamp;
   delivery?: Partial<DeliveryDeps>;
+  /** The per-session inbound backlog cap of the router and delivery (default: the production one). */
+  backlogCap?: number;
 }
 
 /** Everything on the host's message path. */
@@ -82,6 +85,7 @@ export class HostFixture implements AsyncDisposable {
   readonly tasks: TaskStore;
   readonly questions: QuestionStore;
   readonly queues: SessionQueueStore;
+  readonly backlog: BacklogGate;
   readonly gateway: Gateway;
   readonly scheduler: Scheduler;
   readonly router: Router;
@@ -106,6 +110,7 @@ export class HostFixture implements AsyncDisposable {
       registry: this.registry,
       tasks: this.tasks,
     });
+    this.backlog = new BacklogGate({ queues: this.queues, cap: options.backlogCap, metrics: this.metrics });
     this.gateway = new Gateway({
       store: new ChangeStore(state),
       audit,
@@ -125,6 +130,7 @@ export class HostFixture implements AsyncDisposable {
       waker: this.waker,
       gateway: this.gateway,
       metrics: this.metrics,
+      backlog: this.backlog,
     });
     this.delivery = new Delivery({
       registry: this.registry,
@@ -137,6 +143,7 @@ export class HostFixture implements AsyncDisposable {
       questions: this.questions,
       statuses: this.queues,
       metrics: this.metrics,
+      backlog: this.backlog,
       ...options.delivery,
     });
     this.desk = new QuestionDesk({ store: this.questions, queues: this.queues, waker: this.waker });

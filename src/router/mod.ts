@@ -19,5 +19,7 @@ export type {
   RouteResult,
   RoutingOutcome,
 } from "./router.ts";
+// The error `route()` throws when back-pressure left a message queued nowhere.
+export { SessionBacklogFullError } from "../session/backlog.ts";
 export { ENGAGE_TEXT_CAP, EngageModeError, evaluateEngage } from "./engage.ts";
 export type { EngageInput } from "./engage.ts";

@@ -18,11 +18,19 @@
  * and the file, the damage is reported to `onQueueDamaged` (the control plane
  * parks the session, visibly), and the other wirings are routed as usual.
  *
+ * Back-pressure: with a {@link BacklogGate}, a session whose agent has not
+ * answered the cap of inbound messages yet takes no more (that wiring's
+ * outcome is `backlog-full`, naming the session and its backlog). When that
+ * leaves the message queued nowhere, {@link Router.route} throws the
+ * {@link SessionBacklogFullError}, so the channel can answer "retry later"
+ * (the HTTP API: 429 with `Retry-After`).
+ *
  * @module
  */
 import type { AgentGroupId, SessionId, UserId, WiringId } from "../../contract/ids.ts";
 import { newMessageId } from "../../contract/ids.ts";
 import type { ChangeRecord } from "../../contract/gateway.ts";
+import type { NewMessageIn } from "../../contract/rows.ts";
 import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import { namespaceUserId } from "../registry/identity.ts";
@@ -31,6 +39,7 @@ import type { MessagingGroup, Wiring } from "../registry/schemas.ts";
 import type { SubmitInput } from "../gateway/gateway.ts";
 import { stableId } from "../scheduling/idempotent.ts";
 import { isQueueDamage, QueueDamagedError } from "../session/queues.ts";
+import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
 import type { SessionQueues, SessionWaker } from "../session/types.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
@@ -51,6 +60,22 @@ export interface InboundEvent {
   text: string;
   /** Whether the message mentions the agent. */
   mentioned?: boolean;
+  /**
+   * For a message that brings files: called once for each session the
+   * message is written to (engaged or accumulated), after routing resolved
+   * it and before its row is written and the session woken; returns the
+   * content written there instead of `text` (the channel has put the files
+   * in that session's workspace and names them). Never called for a sender
+   * the policy drops. A throw fails the routing, as a failed queue write does.
+   */
+  contentFor?: (target: RoutedSession) => Promise<string>;
+}
+
+/** The session a message is being written to, as {@link InboundEvent.contentFor} is told. */
+export interface RoutedSession {
+  sessionId: SessionId;
+  agentGroupId: AgentGroupId;
+  engaged: boolean;
 }
 
 /** Why a wiring did what it did. */
@@ -64,7 +89,8 @@ export type OutcomeKind =
   | "engage-error"
   | "invalid-sender"
   | "already-routed"
-  | "queue-damaged";
+  | "queue-damaged"
+  | "backlog-full";
 
 /** What one wiring did with the message. */
 export interface RoutingOutcome {
@@ -107,6 +133,8 @@ export interface RouterDeps {
   metrics?: MetricsRegistry;
   /** Told when a session's queue file is found damaged (the message is not queued); parks the session. */
   onQueueDamaged?: (error: QueueDamagedError) => void;
+  /** The per-session backlog cap; without one, sessions take messages without limit. */
+  backlog?: BacklogGate;
 }
 
 /** Routes channel messages to agents. */
@@ -124,9 +152,11 @@ export class Router {
   }
 
   /**
-   * Routes one message. Throws only when a queue write fails for a reason
-   * other than a damaged file (nothing after it is attempted); a damaged
-   * queue and a failed wake are reported in their outcomes instead.
+   * Routes one message. A damaged queue, a full backlog and a failed wake
+   * are reported in their outcomes. Throws {@link SessionBacklogFullError}
+   * when a session the message was for is at its backlog cap and the
+   * message was queued nowhere; else throws only when a queue write fails
+   * for another reason (nothing after it is attempted).
    */
   async route(event: InboundEvent): Promise<RouteResult> {
     const { registry } = this.#d;
@@ -150,10 +180,13 @@ export class Router {
       return { messagingGroupId: chat.id, senderId: null, outcomes };
     }
     const written = new Set<SessionId>();
+    const full: SessionBacklogFullError[] = [];
     const outcomes: RoutingOutcome[] = [];
     for (const wiring of wirings) {
-      outcomes.push(await this.#routeWiring(event, chat, wiring, sender, written));
+      outcomes.push(await this.#routeWiring(event, chat, wiring, sender, written, full));
     }
+    // Queued nowhere because of back-pressure: the sender must hear "retry later", not a silent drop.
+    if (full.length > 0 && written.size === 0) throw full[0];
     return { messagingGroupId: chat.id, senderId: sender, outcomes };
   }
 
@@ -163,6 +196,7 @@ export class Router {
     wiring: Wiring,
     sender: UserId,
     written: Set<SessionId>,
+    full: SessionBacklogFullError[],
   ): Promise<RoutingOutcome> {
     const { registry } = this.#d;
     const threadId = event.threadId || null;
@@ -200,20 +234,39 @@ export class Router {
         sessionId: session.id,
       };
     }
+    const { backlog } = this.#d;
+    const admission = { engaging: engaged, channel: event.channelType };
+    if (backlog && event.contentFor) {
+      // Refused before the channel stores any file for it: a flood of attachments must not fill the disk either.
+      try {
+        await backlog.check(session.id, admission);
+      } catch (err) {
+        if (err instanceof SessionBacklogFullError) return this.#backlogFull(wiring, err, full);
+        if (!isQueueDamage(err)) throw err;
+        return { ...this.#damaged(wiring, session.id, err), sessionId: session.id };
+      }
+    }
+    // The channel's files go into this session's workspace before the row naming them, and the wake.
+    const content = event.contentFor
+      ? await event.contentFor({ sessionId: session.id, agentGroupId: wiring.agentGroupId, engaged })
+      : event.text;
+    const message: NewMessageIn = {
+      id: newMessageId("in"),
+      kind: "chat",
+      status: "queued",
+      trigger: engaged ? 1 : 0,
+      platformId: event.platformId,
+      channelType: event.channelType,
+      threadId,
+      content,
+    };
     let row: { id: string };
     try {
-      const writer = await this.#d.queues.inboundWriter(session.id);
-      row = writer.writeMessageIn({
-        id: newMessageId("in"),
-        kind: "chat",
-        status: "queued",
-        trigger: engaged ? 1 : 0,
-        platformId: event.platformId,
-        channelType: event.channelType,
-        threadId,
-        content: event.text,
-      });
+      row = backlog
+        ? await backlog.write(session.id, admission, (writer) => writer.writeMessageIn(message))
+        : (await this.#d.queues.inboundWriter(session.id)).writeMessageIn(message);
     } catch (err) {
+      if (err instanceof SessionBacklogFullError) return this.#backlogFull(wiring, err, full);
       if (!isQueueDamage(err)) throw err;
       return { ...this.#damaged(wiring, session.id, err), sessionId: session.id };
     }
@@ -291,6 +344,19 @@ export class Router {
       },
     );
     return this.#outcome(wiring, "access-denied", "access-denied: no-access");
+  }
+
+  /** The outcome for a session at its backlog cap; `full` collects the refusal for `route` to throw. */
+  #backlogFull(
+    wiring: Wiring,
+    err: SessionBacklogFullError,
+    full: SessionBacklogFullError[],
+  ): RoutingOutcome {
+    full.push(err);
+    return {
+      ...this.#outcome(wiring, "backlog-full", `backlog-full: ${err.message}`),
+      sessionId: err.sessionId,
+    };
   }
 
   /** The outcome for a session whose queue file is damaged; reports it (to be parked). */

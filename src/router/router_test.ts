@@ -4,6 +4,7 @@ import { HostFixture } from "../delivery/test_host.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 import { Router } from "./router.ts";
+import { SessionBacklogFullError } from "../session/backlog.ts";
 
 const event = (text: string, extra: Record<string, unknown> = {}) => ({
   channelType: "slack",
@@ -305,4 +306,91 @@ Deno.test("a damaged queue file: that wiring's outcome names it and reports it, 
   ]);
   assert.match(outcomes[0].reason, /damaged.*inbound\.db/);
   assert.ok(reported.length >= 1 && reported.every((e) => e.sessionId === broken));
+});
+
+Deno.test("back-pressure: at the cap a session refuses (typed, named), below it accepts, other sessions are unaffected", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path, { backlogCap: 3 });
+  host.seedChat("slack", "C1");
+  host.seedChat("slack", "C2");
+  const accepted = [];
+  for (let i = 0; i < 3; i++) accepted.push(await host.router.route(event(`m${i}`)));
+  const sessionId = accepted[0].outcomes[0].sessionId!;
+  assert.deepEqual(accepted.map((r) => [r.outcomes[0].kind, r.outcomes[0].sessionId]), [
+    ["engaged", sessionId],
+    ["engaged", sessionId],
+    ["engaged", sessionId],
+  ]);
+
+  const refused = await host.router.route(event("one too many")).catch((e) => e);
+  assert.ok(refused instanceof SessionBacklogFullError, String(refused));
+  assert.deepEqual([refused.sessionId, refused.backlog, refused.cap], [sessionId, 3, 3]);
+  assert.match(refused.message, new RegExp(`^session ${sessionId} has 3 unanswered inbound messages`));
+  assert.equal((await pendingOf(host, sessionId)).length, 3, "nothing was queued");
+  assert.equal(host.waker.wakes.length, 3, "nor woken");
+
+  const other = await host.router.route(event("elsewhere", { platformId: "C2" }));
+  assert.equal(other.outcomes[0].kind, "engaged", "another chat's session takes messages");
+  assert.notEqual(other.outcomes[0].sessionId, sessionId);
+
+  // The agent answers (its acknowledgements, mirrored by delivery): below the cap again.
+  using agent = await host.agent(sessionId);
+  agent.outbound.markCompleted(agent.inbound.pendingMessages().slice(0, 2).map((m) => m.id));
+  await host.delivery.deliverSession(sessionId);
+  const again = await host.router.route(event("after the answer"));
+  assert.deepEqual([again.outcomes[0].kind, again.outcomes[0].sessionId], ["engaged", sessionId]);
+  assert.deepEqual(agent.inbound.pendingMessages().map((m) => m.content), ["m2", "after the answer"]);
+});
+
+Deno.test("back-pressure with two wirings: the full session's outcome says so, the other is still written", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path, { backlogCap: 1 });
+  const r = host.registry;
+  r.grantRole({ userId: "slack:alice", role: "owner" });
+  const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1", isGroup: true });
+  for (const [id, priority] of [["g1", 2], ["g2", 1]] as const) {
+    r.putAgentGroup({ id, name: id });
+    r.putWiring({
+      messagingGroupId: chat.id,
+      agentGroupId: id,
+      engageMode: "pattern",
+      engagePattern: ".",
+      priority,
+    });
+  }
+  const first = await host.router.route(event("hello"));
+  const [busy, idle] = first.outcomes.map((o) => o.sessionId!);
+  // g2's agent answers; g1's does not.
+  using agent = await host.agent(idle as never);
+  agent.outbound.markCompleted(agent.inbound.pendingMessages().map((m) => m.id));
+  await host.delivery.deliverSession(idle as never);
+
+  const { outcomes } = await host.router.route(event("again"));
+  assert.deepEqual(outcomes.map((o) => [o.sessionId, o.kind, o.engaged, o.messageId !== undefined]), [
+    [busy, "backlog-full", false, false],
+    [idle, "engaged", true, true],
+  ]);
+  assert.match(outcomes[0].reason, new RegExp(`^backlog-full: session ${busy} has 1 unanswered`));
+  assert.match(host.metrics.render(), /ironclaw_router_outcomes_total\{kind="backlog-full"\} 1/);
+});
+
+Deno.test("back-pressure refuses a message with files before the channel stores them", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path, { backlogCap: 1 });
+  host.seedChat("slack", "C1");
+  const stored: string[] = [];
+  const withFile = (text: string) =>
+    event(text, {
+      contentFor: (target: { sessionId: string }) => {
+        stored.push(target.sessionId);
+        return Promise.resolve(`${text} [file saved]`);
+      },
+    });
+  const first = await host.router.route(withFile("photo 1"));
+  assert.deepEqual(stored, [first.outcomes[0].sessionId]);
+  await assert.rejects(host.router.route(withFile("photo 2")), SessionBacklogFullError);
+  assert.equal(stored.length, 1, "no file stored for the refused message");
+  assert.deepEqual((await pendingOf(host, first.outcomes[0].sessionId!)).map((m) => m.content), [
+    "photo 1 [file saved]",
+  ]);
 });

@@ -6,8 +6,15 @@
  * possible (not root, no loop devices) the directories stay plain, and a
  * warning says the agent can fill the host's disk.
  *
+ * A host-side writer that puts files into a session's workspace before its
+ * sandbox starts (a channel's inbound attachment) mounts through
+ * {@link ensureGroupVolumes}: the same instance, so the same single mount,
+ * as the launches, and never a file in the directory a later mount would
+ * hide.
+ *
  * @module
  */
+import { resolve } from "node:path";
 import {
   DEFAULT_MEMORY_BYTES,
   DEFAULT_WORKSPACE_BYTES,
@@ -38,6 +45,14 @@ export interface GroupVolume {
   memory: Volume;
 }
 
+/**
+ * The open instance of each sandbox root in this process (the sandbox
+ * manager's), for {@link ensureGroupVolumes}. A second instance of its own
+ * would mount the same image a second time, or unmount it under running
+ * sandboxes when it closes.
+ */
+const OPEN = new Map<string, GroupVolumes>();
+
 /** Mounts agent groups' volumes once each, and unmounts them all on close. */
 export class GroupVolumes {
   #root: string;
@@ -52,6 +67,7 @@ export class GroupVolumes {
     this.#root = root;
     this.#sizes = sizes;
     this.#mode = options.mode;
+    OPEN.set(resolve(root), this);
   }
 
   /** The group's volumes, mounted (or reused) on the first call; a failure is retried on the next. */
@@ -124,6 +140,7 @@ export class GroupVolumes {
 
   /** Unmounts every volume this instance mounted or reused (the sandboxes using them must be stopped). */
   async close(): Promise<void> {
+    if (OPEN.get(resolve(this.#root)) === this) OPEN.delete(resolve(this.#root));
     const groups = [...this.#groups.values()];
     this.#groups.clear();
     for (const settled of await Promise.allSettled(groups)) {
@@ -141,4 +158,18 @@ export class GroupVolumes {
       }
     }
   }
+}
+
+/**
+ * Agent group `agentGroupId`'s volumes, mounted (or reused) through the
+ * {@link GroupVolumes} open on `root` in this process: the sandbox manager's,
+ * so a file written into a session's workspace before its first launch lands
+ * on the group's volume, within its quota, and is still there once the
+ * sandbox starts. Rejects when no instance is open on `root` (the manager is
+ * closed): nothing may then be written there.
+ */
+export function ensureGroupVolumes(root: string, agentGroupId: string): Promise<GroupVolume> {
+  const volumes = OPEN.get(resolve(root));
+  if (!volumes) return Promise.reject(new Error(`no sandbox volumes are open under ${root}`));
+  return volumes.ensure(agentGroupId);
 }

@@ -60,6 +60,18 @@ export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolume
   };
 }
 
+/**
+ * Where the host stages files for agent group `agentGroupId`'s workspaces
+ * under `root` (nothing is created): a directory on the group's workspace
+ * volume, so a staged file can be hard-linked into a session's workspace
+ * (same filesystem, counted in the same quota), yet outside every session's
+ * directory, so no agent sees or touches it there. Session ids never start
+ * with a dot, so it cannot be a session's.
+ */
+export function workspaceStagingDir(root: string, agentGroupId: string): string {
+  return `${groupVolumeDirs(root, agentGroupId).workspaceMount}/.staging`;
+}
+
 /** The heartbeat file of session `sessionId` of agent group `agentGroupId` under `root`. */
 export function heartbeatPath(root: string, sessionId: string, agentGroupId: string): string {
   return `${sessionDirs(root, sessionId, agentGroupId).workspaceDir}/${HEARTBEAT_FILE}`;

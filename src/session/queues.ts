@@ -23,6 +23,10 @@
  * `onDamaged` (the control plane parks the session). Nothing is cached, so
  * the next use tries again: a file an operator restored is picked up.
  *
+ * {@link SessionQueueStore.inboundTurn} gives the back-pressure gate
+ * (`backlog.ts`) a count of the session's unanswered rows and the writer in
+ * one synchronous turn, so the count decides exactly the write it guards.
+ *
  * @module
  */
 import type { SessionKey } from "../../contract/cipher.ts";
@@ -44,6 +48,7 @@ import type { Registry } from "../registry/registry.ts";
 import type { TaskRow } from "../../contract/rows.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { SessionQueues } from "./types.ts";
+import { countBacklog, type InboundTurn, type InboundTurns } from "./backlog.ts";
 import { guardInboundWriter, guardOutboundReader } from "./guarded_queues.ts";
 import { QueueLease } from "./queue_lease.ts";
 
@@ -110,12 +115,14 @@ interface Handles {
   /** What callers get: the two handles guarded by the session's lease. */
   guardedInbound: InboundWriter;
   guardedOutbound: OutboundReader;
+  /** The seq below which every inbound row is completed (see `countBacklog`); 0 until first counted. */
+  backlogFloor: number;
 }
 
 const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const;
 
 /** Lazily provisioned, cached queue handles per session. */
-export class SessionQueueStore implements SessionQueues {
+export class SessionQueueStore implements SessionQueues, InboundTurns {
   #o: SessionQueueStoreOptions;
   #sessions = new Map<SessionId, Promise<Handles>>();
   #leases = new Map<SessionId, QueueLease>();
@@ -161,6 +168,25 @@ export class SessionQueueStore implements SessionQueues {
     const handles = await this.#open(sessionId);
     await this.lease(sessionId).hold();
     return handles.guardedOutbound;
+  }
+
+  /**
+   * Runs `fn` synchronously in a host turn on the session's inbound queue,
+   * with its writer and a backlog count (see `src/session/backlog.ts`): a
+   * count and the write it decides happen with nothing in between.
+   */
+  async inboundTurn<T>(sessionId: SessionId, fn: (turn: InboundTurn) => T): Promise<T> {
+    const handles = await this.#open(sessionId);
+    await this.lease(sessionId).hold();
+    return fn({
+      writer: handles.guardedInbound,
+      backlog: () => {
+        const counted = countBacklog(handles.status, handles.backlogFloor, nowTimestamp());
+        handles.backlogFloor = counted.floor;
+        return counted.backlog;
+      },
+      has: (id) => handles.status.get("SELECT 1 AS found FROM messages_in WHERE id = ?", [id]) !== undefined,
+    });
   }
 
   /** True when the session's files exist on disk (without provisioning them). */
@@ -294,6 +320,7 @@ export class SessionQueueStore implements SessionQueues {
         status,
         guardedInbound: guardInboundWriter(inbound, lease, paths.inbound),
         guardedOutbound: guardOutboundReader(outbound, lease, paths.outbound),
+        backlogFloor: 0,
       };
     } catch (err) {
       for (const o of opened.reverse()) o.close();

@@ -2,9 +2,15 @@
  * Telegram end to end: a configured channel is started by the control plane
  * itself, a private message from the fake Bot API server reaches the `demo`
  * agent in its sandbox (process backend), and the agent's reply is sent back
- * to the same chat, threaded onto the message.
+ * to the same chat, threaded onto the message. Files both ways: a document
+ * lands in the session's workspace, where the agent's `read_file` reads it
+ * inside the sandbox (process backend, and runsc where gVisor runs), and
+ * the agent's `send_file` comes back as a Telegram document; a dropped
+ * sender's file is never fetched nor written, an oversize one is refused.
  */
 import assert from "node:assert/strict";
+import { isolators } from "../../isolator/mod.ts";
+import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
 import { startApiServer } from "../../src/api/mod.ts";
 import { TELEGRAM_WEBHOOK_PATH } from "../../src/api/routes/telegram_webhook.ts";
 import { ChannelConfigStore } from "../../src/channels/telegram/channel_config.ts";
@@ -128,4 +134,169 @@ Deno.test("telegram webhook mode: updates posted to the API reach the agent; a w
   } finally {
     Deno.env.delete(TOKEN_ENV);
   }
+});
+
+/** Whether runsc runs here (root, installed, its smoke launch passes). */
+async function runscWorks(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-runsc-check-" });
+  try {
+    return (await isolators({ stateDir }).runsc.check()).ok;
+  } finally {
+    Deno.removeSync(stateDir, { recursive: true });
+  }
+}
+
+/** How long one reply may take (a sandbox's first launch included). */
+const REPLY_MS = 120_000;
+
+/** Every file name under `dir`, recursively (a missing directory has none). */
+function allNames(dir: string): string[] {
+  const names: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      names.push(e.name);
+      if (e.isDirectory) names.push(...allNames(`${dir}/${e.name}`));
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return names;
+}
+
+async function filesBothWays(isolator: "process" | "runsc") {
+  using dir = tempDir("ironclaw-tg-files-");
+  await using telegram = FakeTelegram.start();
+  Deno.env.set(TOKEN_ENV, telegram.token);
+  try {
+    await configure(dir.path, telegram.apiRoot, null);
+    // A group wired to the same agent where strangers are dropped (`strict`).
+    const setup = await ControlPlane.open({
+      stateDir: dir.path,
+      dev: true,
+      library: LIBRARY,
+      background: false,
+    });
+    const group = setup.registry.getOrCreateMessagingGroup({
+      channelType: "telegram",
+      platformId: "-1001",
+      isGroup: true,
+      unknownSenderPolicy: "strict",
+    });
+    setup.registry.putWiring({
+      messagingGroupId: group.id,
+      agentGroupId: DEMO_AGENT_ID,
+      engageMode: "pattern",
+      engagePattern: ".",
+    });
+    await setup.close();
+
+    const plane = await ControlPlane.open({
+      stateDir: dir.path,
+      dev: true,
+      library: LIBRARY,
+      isolator,
+      agentPollMs: 200,
+    });
+    const replies = async (n: number) =>
+      (await telegram.waitForCalls("sendMessage", n, REPLY_MS)).map((c) => c.params.text);
+    try {
+      // A stranger's file in the group: dropped by policy, so never fetched and never written.
+      const strangerFile = telegram.addFile(
+        new TextEncoder().encode("not for you"),
+        "documents/stranger.txt",
+      );
+      telegram.sendUserMessage({
+        chatId: -1001,
+        fromId: 6666,
+        caption: "take this",
+        document: { fileId: strangerFile, fileName: "stranger.txt", mimeType: "text/plain" },
+      });
+
+      // The owner's document: the agent reads it inside its sandbox and says what it holds.
+      const secret = "the password is tangerine";
+      telegram.sendUserMessage({
+        chatId: 4242,
+        fromId: 4242,
+        caption: 'tool:read_file {"path":"notes.txt"}',
+        document: {
+          fileId: telegram.addFile(new TextEncoder().encode(secret), "documents/file_1.txt"),
+          fileName: "notes.txt",
+          mimeType: "text/plain",
+        },
+      });
+      assert.deepEqual(await replies(1), [`mock-agent tool result: ${secret}`]);
+      const owner = plane.registry.getOrCreateMessagingGroup({ channelType: "telegram", platformId: "4242" });
+      const session = plane.registry.listSessions().find((s) => s.messagingGroupId === owner.id)!;
+      const { workspaceDir } = sessionDirs(`${dir.path}/sandbox`, session.id, DEMO_AGENT_ID);
+      assert.equal(await Deno.readTextFile(`${workspaceDir}/notes.txt`), secret);
+
+      // The same name again: a second file beside the first, named as the agent sees it.
+      telegram.sendUserMessage({
+        chatId: 4242,
+        fromId: 4242,
+        caption: "again",
+        document: {
+          fileId: telegram.addFile(new TextEncoder().encode("v2"), "documents/file_2.txt"),
+          fileName: "notes.txt",
+          mimeType: "text/plain",
+        },
+      });
+      const seen = isolator === "process" ? workspaceDir : "/workspace";
+      assert.equal(
+        (await replies(2))[1],
+        `mock-agent received: again\n[attachment: ${seen}/notes-1.txt (2 bytes, text/plain; in the workspace as notes-1.txt)]`,
+      );
+
+      // Too big for this host: refused with a clear line, never asked for.
+      const bigFile = telegram.addFile(new TextEncoder().encode("pretend"), "documents/big.iso");
+      telegram.sendUserMessage({
+        chatId: 4242,
+        fromId: 4242,
+        caption: "a big one",
+        document: { fileId: bigFile, fileName: "big.iso", size: 21 * 1024 * 1024 },
+      });
+      assert.equal(
+        (await replies(3))[2],
+        "mock-agent received: a big one\n[attachment big.iso not saved: it is 21.0 MiB, over this host's limit of 20.0 MiB a file]",
+      );
+
+      // And back: the agent's send_file arrives in the chat as a document.
+      telegram.sendUserMessage({
+        chatId: 4242,
+        fromId: 4242,
+        text: 'tool:send_file {"path":"notes.txt","caption":"here it is"}',
+      });
+      const [doc] = await telegram.waitForCalls("sendDocument", 1, REPLY_MS);
+      assert.equal(String(doc.params.chat_id), "4242");
+      assert.equal(doc.params.caption, "here it is");
+      const [sent] = Object.values(doc.files);
+      assert.equal(sent.name, "notes.txt");
+      assert.equal(new TextDecoder().decode(sent.bytes), secret);
+      assert.match(
+        String((await replies(4))[3]),
+        /^mock-agent tool result: sent \d+ bytes to this conversation$/,
+      );
+
+      const fetched = telegram.callsOf("getFile").map((c) => c.params.file_id);
+      assert.ok(!fetched.includes(strangerFile), "the stranger's file was never fetched");
+      assert.ok(!fetched.includes(bigFile), "the oversize file was never fetched");
+      const names = allNames(`${dir.path}/sandbox`);
+      assert.ok(!names.some((n) => n.startsWith("stranger") || n.startsWith("big")), names.join(", "));
+    } finally {
+      await plane.close();
+    }
+  } finally {
+    Deno.env.delete(TOKEN_ENV);
+  }
+}
+
+Deno.test("telegram files (process backend): a document is read by the agent in its workspace; send_file comes back", () =>
+  filesBothWays("process"));
+
+Deno.test({
+  name:
+    "telegram files (runsc backend): a document is read by the gVisor-sandboxed agent; send_file comes back",
+  ignore: !(await runscWorks()),
+  fn: () => filesBothWays("runsc"),
 });

@@ -103,10 +103,27 @@ export class FakeTelegram implements AsyncDisposable {
     return this.calls.filter((c) => c.method === method);
   }
 
-  /** Resolves once `method` has been called `count` times (as soon as the calls arrive, before they are answered). */
-  async waitForCalls(method: string, count = 1): Promise<RecordedCall[]> {
+  /**
+   * Resolves once `method` has been called `count` times (as soon as the
+   * calls arrive, before they are answered); with `timeoutMs`, rejects after
+   * that long naming the calls seen, so a test fails instead of hanging.
+   */
+  async waitForCalls(method: string, count = 1, timeoutMs?: number): Promise<RecordedCall[]> {
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     while (this.callsOf(method).length < count) {
-      await new Promise<void>((resolve) => this.#callWaiters.push(resolve));
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const seen = this.calls.map((c) => c.method).join(", ");
+        throw new Error(
+          `${method} was called ${this.callsOf(method).length} of ${count} times; calls: ${seen}`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#callWaiters.push(resolve);
+        if (left !== Infinity) timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
     }
     return this.callsOf(method);
   }

@@ -2,12 +2,19 @@
  * The Telegram channel on the whole host path: a {@link HostFixture} over a
  * state directory, the fake Bot API server, and the adapter between them,
  * registered with delivery. Tests play the agent with the sandbox-side
- * queue API and Telegram's users with the fake.
+ * queue API and Telegram's users with the fake. Inbound files go into the
+ * sessions' workspaces under `<dir>/sandbox`, on plain directories or, when
+ * asked, on size-limited group volumes.
  *
  * @module
  */
 import { HostFixture } from "../../src/delivery/test_host.ts";
-import { TelegramAdapter, type TelegramAdapterDeps } from "../../src/channels/telegram/mod.ts";
+import {
+  TelegramAdapter,
+  type TelegramAdapterDeps,
+  WorkspaceFiles,
+} from "../../src/channels/telegram/mod.ts";
+import { GroupVolumes, type VolumeSizes } from "../../src/sandbox/group_volumes.ts";
 import type { FakeTelegram } from "../support/fake_telegram.ts";
 
 /** A wait the retry transformer asked for, with how many calls the fake had seen then. */
@@ -21,15 +28,25 @@ export interface TelegramHost extends AsyncDisposable {
   host: HostFixture;
   telegram: TelegramAdapter;
   sleeps: RecordedSleep[];
+  /** The sandbox root the sessions' workspaces are under. */
+  sandboxRoot: string;
 }
 
-/** Opens (or reopens) the host over `dir` with a Telegram adapter talking to `fake`. */
+/**
+ * Opens (or reopens) the host over `dir` with a Telegram adapter talking to
+ * `fake`; `volumes` sizes the groups' workspace volumes (default plain
+ * directories), as the sandbox manager would mount them.
+ */
 export async function openTelegramHost(
   dir: string,
   fake: FakeTelegram,
   extra: Partial<TelegramAdapterDeps> = {},
+  volumes: VolumeSizes | false = false,
 ): Promise<TelegramHost> {
   const host = await HostFixture.open(dir);
+  const sandboxRoot = `${dir}/sandbox`;
+  // Stands in for the sandbox manager's instance, which the files are placed through.
+  const groupVolumes = new GroupVolumes(sandboxRoot, volumes, { mode: 0o711 });
   const sleeps: RecordedSleep[] = [];
   const telegram = new TelegramAdapter({
     token: fake.token,
@@ -38,7 +55,7 @@ export async function openTelegramHost(
     registry: host.registry,
     router: host.router,
     desk: host.desk,
-    files: { dir: `${dir}/inbox`, agentDir: "/workspace/inbox" },
+    files: new WorkspaceFiles({ root: sandboxRoot, agentWorkspace: () => "/workspace" }),
     typing: { everyMs: 3_600_000 },
     poll: { timeoutSeconds: 0 },
     retry: {
@@ -54,8 +71,10 @@ export async function openTelegramHost(
     host,
     telegram,
     sleeps,
+    sandboxRoot,
     async [Symbol.asyncDispose]() {
       await telegram.stop();
+      await groupVolumes.close();
       await host[Symbol.asyncDispose]();
     },
   };

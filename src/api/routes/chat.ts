@@ -74,6 +74,7 @@ const send = createRoute({
   responses: {
     202: jsonAnswer(SendAnswer, "routed: engaged (a reply will follow) or not, with why"),
     // 503: the chat's session has a damaged queue file (it is parked; the error names the file).
+    // 429: besides the rate limit, the chat's session is at its inbound backlog cap (`Retry-After`).
     ...errorAnswers(400, 413, 415, 503),
   },
 });

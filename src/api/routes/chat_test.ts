@@ -4,8 +4,8 @@ import { DEMO_AGENT_ID } from "../../control_plane/mod.ts";
 import { openFakeSandboxPlane } from "../../control_plane/testing.ts";
 import { createApiApp } from "../app.ts";
 
-async function openApi() {
-  const fixture = await openFakeSandboxPlane();
+async function openApi(options: Parameters<typeof openFakeSandboxPlane>[0] = {}) {
+  const fixture = await openFakeSandboxPlane(options);
   const app = createApiApp(fixture.plane, { token: TEST_TOKEN, rateLimit: NO_RATE_LIMIT });
   return {
     ...fixture,
@@ -79,4 +79,35 @@ Deno.test("GET /v1/ui/chat/drain hands each reply out once, and can wait for the
   for (const query of ["", "?chatId=", "?chatId=c1&wait=-1", "?chatId=c1&wait=30001", "?chatId=c1&wait=x"]) {
     assert.equal((await api.call("GET", `/v1/ui/chat/drain${query}`)).status, 400, query);
   }
+});
+
+Deno.test("chat send at the session's backlog cap answers 429 with Retry-After, naming the session and its backlog", async () => {
+  // No agent runs behind the fake isolator: nothing is ever answered.
+  await using api = await openApi({ inboundBacklogCap: 2 });
+  const send = (text: string, chatId?: string) =>
+    api.call("POST", "/v1/ui/chat/send", {
+      agentGroupId: DEMO_AGENT_ID,
+      text,
+      ...(chatId ? { chatId } : {}),
+    });
+  const accepted = [await send("one"), await send("two")];
+  assert.deepEqual(accepted.map((a) => a.status), [202, 202]);
+  const sessionId = accepted[0].body.outcomes[0].sessionId;
+
+  const refused = await send("three");
+  assert.equal(refused.status, 429, JSON.stringify(refused.body));
+  assert.equal(refused.headers.get("retry-after"), "5");
+  assert.deepEqual(Object.keys(refused.body), ["error"]);
+  assert.match(
+    refused.body.error,
+    new RegExp(`^session ${sessionId} has 2 unanswered inbound messages \\(its cap is 2\\)`),
+  );
+
+  assert.equal(
+    (await send("elsewhere", "c-2")).status,
+    202,
+    "another chat is another session, under its own cap",
+  );
+  const metrics = await api.call("GET", "/metrics");
+  assert.match(metrics.body, /ironclaw_inbound_refused_total\{channel="web",reason="backlog-full"\} 1/);
 });

@@ -11,6 +11,11 @@
  *   is the thread) is routed; in groups a mention of the bot sets
  *   `mentioned`. When it engages an agent, the chat shows "typing" until
  *   the reply goes out.
+ * - A message's attachment is fetched once the router writes the message to
+ *   a session (never for a sender the policy drops), placed in the
+ *   workspace of each session that takes it before that session is woken,
+ *   and named in the message as the agent sees it; too big, or no room on
+ *   the workspace volume, is said in that line instead.
  * - Replies thread onto the message they answer (`reply_parameters`, and
  *   `message_thread_id` in topics), are cut at 4096 characters, and each
  *   piece is recorded as sent so a retried reply sends only what is missing.
@@ -30,7 +35,7 @@ import { logger } from "../../log/mod.ts";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId } from "../../registry/identity.ts";
 import type { Registry } from "../../registry/registry.ts";
-import type { Router, RouteResult } from "../../router/router.ts";
+import type { InboundEvent, RoutedSession, Router, RouteResult } from "../../router/router.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../state/errors.ts";
 import type { StateDb } from "../../state/state_db.ts";
 import { checkApiRoot, createBot, fileUrl, TELEGRAM_API_ROOT } from "./api.ts";
@@ -42,6 +47,7 @@ import {
   type InboundFiles,
   parseFileReply,
   safeFileName,
+  tooLargeReason,
 } from "./files.ts";
 import { readCapped } from "../../model_proxy/body.ts";
 import { apiSignal, type Bot, InputFile, webhookCallback } from "./grammy.ts";
@@ -73,7 +79,7 @@ export interface TelegramAdapterDeps {
   router: Pick<Router, "route">;
   /** Where questions are listed and answered; without it questions are not posted. */
   desk?: Pick<QuestionDesk, "pending" | "get" | "answer">;
-  /** Where inbound files are saved; without it attachments are only named. */
+  /** Where inbound files are placed (the workspaces of the sessions a message goes to); without it attachments are only named. */
   files?: InboundFiles;
   /** Webhook mode: Telegram posts updates to `url`, handled by {@link TelegramAdapter.webhookHandler}. */
   webhook?: { url: string; secretToken?: string };
@@ -94,6 +100,12 @@ export interface HandledUpdate {
   detail?: string;
   route?: RouteResult;
   questionId?: string;
+}
+
+/** A file placed in a session's workspace for the message being routed. */
+interface Placement {
+  target: RoutedSession;
+  relativePath: string;
 }
 
 /** Where a reply goes on Telegram. */
@@ -324,11 +336,17 @@ export class TelegramAdapter implements ChannelAdapter {
         if (answered) return answered;
       }
     }
-    let text = parsed.event.text;
-    if (attachment) {
-      text = [text, await this.#saveAttachment(parsed, attachment)].filter((t) => t.trim() !== "").join("\n");
+    const placed: Placement[] = [];
+    const event = attachment ? this.#withAttachment(parsed, attachment, placed) : parsed.event;
+    let route: RouteResult;
+    try {
+      route = await this.#d.router.route(event);
+    } catch (err) {
+      await this.#withdraw(placed, new Set());
+      throw err;
     }
-    const route = await this.#d.router.route({ ...parsed.event, text });
+    // A file whose message was refused by its session (a full backlog, a damaged queue) is taken back.
+    await this.#withdraw(placed, new Set(route.outcomes.filter((o) => o.messageId).map((o) => o.sessionId)));
     for (const o of route.outcomes) {
       if (o.messageId) this.#store.recordMessage(o.messageId, 0, parsed.chatId, parsed.messageId);
     }
@@ -338,28 +356,51 @@ export class TelegramAdapter implements ChannelAdapter {
     return { updateId, kind: "routed", route };
   }
 
-  /** Whether the sender of `event` reaches some agent of its chat (files are fetched only for them). */
-  #admits(event: ParsedMessage["event"]): boolean {
-    const { registry } = this.#d;
-    const chat = registry.getOrCreateMessagingGroup({
-      channelType: event.channelType,
-      platformId: event.platformId,
-      isGroup: event.isGroup,
-    });
-    const wirings = registry.listWiringsForMessagingGroup(chat.id);
-    if (chat.unknownSenderPolicy === "public") return wirings.length > 0;
-    const sender = namespaceUserId(event.channelType, event.senderHandle);
-    return wirings.some((w) => registry.canAccess(sender, w.agentGroupId).allowed);
+  /**
+   * The router event of a message with an attachment. Its text names the
+   * attachment (engage patterns see that, as before). The file is fetched
+   * only once the router writes the message to some session, so a sender
+   * the policy drops costs no download and leaves no file; it is fetched
+   * once however many sessions take the message, and placed in each one's
+   * workspace before that session is woken, its line naming the path the
+   * agent sees. What was placed is added to `placed`.
+   */
+  #withAttachment(p: ParsedMessage, a: Attachment, placed: Placement[]): InboundEvent {
+    const withLine = (line: string) => [p.event.text, line].filter((t) => t.trim() !== "").join("\n");
+    const files = this.#d.files;
+    if (!files) {
+      return {
+        ...p.event,
+        text: withLine(attachmentLine(a, { error: "files are not enabled on this host" })),
+      };
+    }
+    const max = files.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+    if (a.size !== undefined && a.size > max) {
+      return { ...p.event, text: withLine(attachmentLine(a, { error: tooLargeReason(a.size, max) })) };
+    }
+    let download: Promise<Uint8Array | { error: string }> | undefined;
+    return {
+      ...p.event,
+      text: withLine(attachmentLine(a, "pending")),
+      contentFor: async (target) => {
+        download ??= this.#download(p, a, max);
+        const bytes = await download;
+        if (!(bytes instanceof Uint8Array)) return withLine(attachmentLine(a, bytes));
+        const file = await files.place(target, a.name, bytes);
+        if (!file.ok) return withLine(attachmentLine(a, { error: file.error }));
+        placed.push({ target, relativePath: file.relativePath });
+        return withLine(attachmentLine(a, file));
+      },
+    };
   }
 
-  async #saveAttachment(p: ParsedMessage, a: Attachment): Promise<string> {
-    const files = this.#d.files;
-    if (!files) return attachmentLine(a, { error: "files are not enabled on this host" });
-    if (!this.#admits(p.event)) return attachmentLine(a, { error: "the sender may not reach an agent here" });
-    const max = files.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    if (a.size !== undefined && a.size > max) return attachmentLine(a, { error: `larger than ${max} bytes` });
+  /** The attachment's bytes (at most `max`), or why they could not be had. */
+  async #download(p: ParsedMessage, a: Attachment, max: number): Promise<Uint8Array | { error: string }> {
     try {
       const file = await this.#call("getFile", () => this.#bot.api.getFile(a.fileId));
+      if (file.file_size !== undefined && file.file_size > max) {
+        return { error: tooLargeReason(file.file_size, max) };
+      }
       if (!file.file_path) throw new Error("the server gave no file path");
       const response = await fetch(fileUrl(this.#apiRoot, this.#d.token, file.file_path), {
         signal: AbortSignal.timeout(120_000),
@@ -368,19 +409,17 @@ export class TelegramAdapter implements ChannelAdapter {
         await response.body?.cancel();
         throw new Error(`download failed: HTTP ${response.status}`);
       }
-      const bytes = await readCapped(response.body, max);
-      if (!bytes) throw new Error(`larger than ${max} bytes`);
-      const chatDir = safeFileName(p.chatId, "chat");
-      const name = `${p.messageId}-${a.name}`;
-      await Deno.mkdir(`${files.dir}/${chatDir}`, { recursive: true });
-      await Deno.writeFile(`${files.dir}/${chatDir}/${name}`, bytes, { mode: 0o644 });
-      return attachmentLine(a, {
-        path: `${files.agentDir ?? files.dir}/${chatDir}/${name}`,
-        bytes: bytes.length,
-      });
+      return await readCapped(response.body, max) ?? { error: tooLargeReason(undefined, max) };
     } catch (err) {
-      this.#warn("an attachment in chat {chatId} was not saved: {error}", err, { chatId: p.chatId });
-      return attachmentLine(a, { error: "the download failed" });
+      this.#warn("an attachment in chat {chatId} was not fetched: {error}", err, { chatId: p.chatId });
+      return { error: "the download from Telegram failed" };
+    }
+  }
+
+  /** Takes back the placed files of sessions not in `kept`. */
+  async #withdraw(placed: Placement[], kept: Set<string | null>): Promise<void> {
+    for (const { target, relativePath } of placed) {
+      if (!kept.has(target.sessionId)) await this.#d.files?.withdraw(target, relativePath);
     }
   }
 

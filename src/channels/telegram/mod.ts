@@ -5,7 +5,8 @@
  * token held host-side and scrubbed from every error and log line.
  *
  * ```ts
- * const telegram = openTelegramChannel({ state, registry, router, desk });
+ * const files = new WorkspaceFiles({ root: `${stateDir}/sandbox` }); // inbound files into session workspaces
+ * const telegram = openTelegramChannel({ state, registry, router, desk, files });
  * if (telegram) { adapters.add(telegram); await telegram.start(); }
  * // webhook mode: app.post("/telegram/webhook", (c) => handler(c.req.raw)) with handler = telegram.webhookHandler()
  * ```
@@ -26,7 +27,9 @@ export type { ChannelConfig, ChannelConfigInput, ChannelKind, TelegramSettings }
 export { checkTelegramToken } from "./doctor.ts";
 export type { TelegramCheck, TelegramCheckInput } from "./doctor.ts";
 export { DEFAULT_MAX_FILE_BYTES, parseFileReply, safeFileName } from "./files.ts";
-export type { InboundFiles } from "./files.ts";
+export type { InboundFiles, PlacedFile } from "./files.ts";
+export { WorkspaceFiles } from "./workspace_files.ts";
+export type { WorkspaceFilesOptions } from "./workspace_files.ts";
 export { mentionsBot, parseMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 export type { BotIdentity, ParsedMessage } from "./inbound.ts";
 export { openTelegramChannel } from "./open.ts";
