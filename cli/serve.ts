@@ -11,6 +11,7 @@ import type { Command } from "commander";
 import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
 import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
 import { configureLogging } from "../src/log/mod.ts";
+import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
 
@@ -21,6 +22,20 @@ export interface ServeFlags {
   dev?: boolean;
   isolator?: string;
   agentProgram?: string;
+  inboundBacklog?: string;
+}
+
+/** `--inbound-backlog N`: a whole number from 1 up; absent gives the plane's default. */
+export function inboundBacklogOption(flags: ServeFlags): { inboundBacklogCap?: number } {
+  if (flags.inboundBacklog === undefined) return {};
+  const text = flags.inboundBacklog.trim();
+  const cap = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(cap) || cap < 1) {
+    throw new CliError(
+      `--inbound-backlog ${flags.inboundBacklog}: expected a whole number of messages, 1 or more`,
+    );
+  }
+  return { inboundBacklogCap: cap };
 }
 
 /**
@@ -74,6 +89,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   if (!isIsolatorFlag(isolator)) {
     throw new CliError(`--isolator ${isolator}: expected one of ${ISOLATOR_CHOICES.join(", ")}`);
   }
+  const backlog = inboundBacklogOption(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
   // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -82,6 +98,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     dev: flags.dev,
     isolator,
     ...agentExecutableOption(flags),
+    ...backlog,
   });
   const signals = new AbortController();
   const onSignal = () => signals.abort();
@@ -145,6 +162,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "--agent-program <file>",
       `the compiled ironclaw-agent the sandboxes run (default $${AGENT_PROGRAM_ENV}, else the one beside a ` +
         "compiled ironclaw; from source: the agent bundled with deno)",
+    )
+    .option(
+      "--inbound-backlog <n>",
+      `unanswered messages a session may hold before new ones are refused with 429 (default ${DEFAULT_INBOUND_BACKLOG_CAP})`,
     )
     .action((opts: ServeFlags) => runServe(io, opts));
 }

@@ -3,7 +3,7 @@ import { tempDir } from "../tests/support/mod.ts";
 import { lockHolder } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { isLoopbackHost, runServe } from "./serve.ts";
+import { inboundBacklogOption, isLoopbackHost, runServe } from "./serve.ts";
 
 Deno.test("loopback means 127/8, ::1 and localhost only", () => {
   for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]) {
@@ -27,6 +27,21 @@ Deno.test("serve --dev refuses a non-loopback address before touching the state 
   const io = captureIo();
   assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--api-addr", "nonsense"], io), 1);
   assert.match(io.stderr[0], /^ironclaw: --api-addr nonsense: invalid API address/);
+  assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+});
+
+Deno.test("serve --inbound-backlog takes a whole number from 1 and refuses the rest before touching the state directory", async () => {
+  assert.deepEqual(inboundBacklogOption({}), {});
+  assert.deepEqual(inboundBacklogOption({ inboundBacklog: "50" }), { inboundBacklogCap: 50 });
+  using dir = tempDir();
+  for (const value of ["0", "-3", "2.5", "lots", "1e3", "99999999999999999999"]) {
+    const io = captureIo();
+    const code = await runCli(["serve", "--state-dir", `${dir.path}/s`, "--inbound-backlog", value], io);
+    assert.equal(code, 1, value);
+    assert.deepEqual(io.stderr, [
+      `ironclaw: --inbound-backlog ${value}: expected a whole number of messages, 1 or more`,
+    ]);
+  }
   assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
 });
 
