@@ -16,6 +16,16 @@ export function ensurePrivateDir(path: string): string {
   return path;
 }
 
+/** Whether `path` exists (following symlinks). */
+export function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes a path if present. */
 export function removeIfPresent(path: string): void {
   try {

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { exists } from "./host_dirs.ts";
 
 /** 1 GiB: the default size of an agent group's workspace image. */
 export const DEFAULT_WORKSPACE_BYTES = 1024 * 1024 * 1024;
@@ -62,15 +63,6 @@ export const DEFAULT_TOOLS: Readonly<VolumeTools> = {
 /** A volume could not be made or mounted although the host should allow it. */
 export class VolumeError extends Error {
   override name = "VolumeError";
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Why size-limited volumes cannot be had here, or undefined when they can. */

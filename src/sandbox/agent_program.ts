@@ -22,7 +22,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
-import { ensurePrivateDir, removeIfPresent } from "../../isolator/host_dirs.ts";
+import { ensurePrivateDir, exists, removeIfPresent } from "../../isolator/host_dirs.ts";
 import { MODULE_INFO_CACHE, programCacheDir, SANDBOX_PROGRAM } from "../../isolator/plan.ts";
 import type { AgentProgramKind } from "../../isolator/types.ts";
 
@@ -70,15 +70,6 @@ export interface AgentProgramOptions {
   standalone?: boolean;
   /** This host's executable, beside which a compiled host finds the agent (default `Deno.execPath()`). */
   hostExecutable?: string;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
