@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture, type HostFixtureOptions } from "../../src/delivery/test_host.ts";
 import {
   TelegramAdapter,
   type TelegramAdapterDeps,
@@ -35,15 +35,17 @@ export interface TelegramHost extends AsyncDisposable {
 /**
  * Opens (or reopens) the host over `dir` with a Telegram adapter talking to
  * `fake`; `volumes` sizes the groups' workspace volumes (default plain
- * directories), as the sandbox manager would mount them.
+ * directories), as the sandbox manager would mount them; `hostOptions` sets
+ * the host's limits (e.g. a tiny `backlogCap` for back-pressure).
  */
 export async function openTelegramHost(
   dir: string,
   fake: FakeTelegram,
   extra: Partial<TelegramAdapterDeps> = {},
   volumes: VolumeSizes | false = false,
+  hostOptions: HostFixtureOptions = {},
 ): Promise<TelegramHost> {
-  const host = await HostFixture.open(dir);
+  const host = await HostFixture.open(dir, hostOptions);
   const sandboxRoot = `${dir}/sandbox`;
   // Stands in for the sandbox manager's instance, which the files are placed through.
   const groupVolumes = new GroupVolumes(sandboxRoot, volumes, { mode: 0o711 });

@@ -7,6 +7,13 @@
  *   state database and only advanced after the update's routing is written,
  *   so a restart neither loses nor repeats a message. An update that keeps
  *   failing is retried a few times, then skipped with an error in the log.
+ * - Back-pressure is a final answer, not a failure: a message refused
+ *   because its session is at its unanswered-backlog cap is consumed at
+ *   once (cursor advanced, webhook answered 200), so one flooded chat never
+ *   holds up the bot's other chats nor makes the poll loop back off. It
+ *   starts no typing and fetches no file; the chat is told once per
+ *   shedding episode (until a message of its session is accepted again), in
+ *   a short reply to the refused message, to send it again in a moment.
  * - A message from `telegram:<user id>` in chat `<chat id>` (its forum topic
  *   is the thread) is routed; in groups a mention of the bot sets
  *   `mentioned`. When it engages an agent, the chat shows "typing" until
@@ -36,6 +43,7 @@ import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId } from "../../registry/identity.ts";
 import type { Registry } from "../../registry/registry.ts";
 import type { InboundEvent, RoutedSession, Router, RouteResult } from "../../router/router.ts";
+import { SessionBacklogFullError } from "../../session/backlog.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../state/errors.ts";
 import type { StateDb } from "../../state/state_db.ts";
 import { checkApiRoot, createBot, fileUrl, TELEGRAM_API_ROOT } from "./api.ts";
@@ -67,6 +75,25 @@ export const MAX_UPDATE_ATTEMPTS = 3;
 
 /** How long message references are kept for threading replies. */
 export const MESSAGE_REF_DAYS = 30;
+
+/** What a chat is told, once per shedding episode, when its session refuses a message (a full backlog). */
+export const BACKLOG_NOTICE =
+  "I'm still working through earlier messages; please send this again in a moment.";
+
+/**
+ * Shedding sessions remembered at most. Each entry exists only while its
+ * session refuses messages; the bound keeps sessions whose chat never
+ * writes again from accumulating. Forgetting one costs one extra notice.
+ */
+const MAX_SHEDDING_SESSIONS = 10_000;
+
+/**
+ * How long a backlog notice may take, `retry_after` waits included. It is
+ * sent off the update path, so this bounds only how long {@link
+ * TelegramAdapter.stop} waits for it; a notice given up is retried with the
+ * conversation's next refused message.
+ */
+const NOTICE_TIMEOUT_MS = 20_000;
 
 /** What the adapter is built from. */
 export interface TelegramAdapterDeps {
@@ -100,6 +127,8 @@ export interface HandledUpdate {
   detail?: string;
   route?: RouteResult;
   questionId?: string;
+  /** For a message its session refused (`refused`, at its backlog cap): that session. */
+  sessionId?: string;
 }
 
 /** A file placed in a session's workspace for the message being routed. */
@@ -132,6 +161,15 @@ export class TelegramAdapter implements ChannelAdapter {
   #questionTimer?: ReturnType<typeof setInterval>;
   #posting?: Promise<number>;
   #running = false;
+  /**
+   * Sessions refusing messages (at their backlog cap) as seen here, each
+   * with the conversations (chat and topic) told so in this episode. An
+   * entry ends when a message is accepted into its session again. Memory
+   * only: after a restart a chat may be told once more.
+   */
+  #shedding = new Map<string, Set<string>>();
+  /** Backlog notices on their way (sent off the update path; awaited by {@link stop}). */
+  #notices = new Set<Promise<void>>();
 
   constructor(deps: TelegramAdapterDeps) {
     this.#d = deps;
@@ -179,16 +217,23 @@ export class TelegramAdapter implements ChannelAdapter {
     return Promise.resolve();
   }
 
-  /** Stops polling (cutting the long poll short), the question poster and typing; waits for work in progress. */
+  /**
+   * Stops polling (cutting the long poll short), the question poster and
+   * typing; waits for work in progress, backlog notices on their way
+   * included (those are sent for updates from {@link pollOnce} and the
+   * webhook too, so they are waited for even when {@link start} was not).
+   */
   async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    this.#abort?.abort(new Error("the Telegram channel is stopping"));
-    clearInterval(this.#questionTimer);
-    this.#typing?.stopAll();
-    await this.#loop;
-    await this.#chain.catch(() => {});
-    await this.#posting?.catch(() => {});
+    if (this.#running) {
+      this.#running = false;
+      this.#abort?.abort(new Error("the Telegram channel is stopping"));
+      clearInterval(this.#questionTimer);
+      this.#typing?.stopAll();
+      await this.#loop;
+      await this.#chain.catch(() => {});
+      await this.#posting?.catch(() => {});
+    }
+    await Promise.all(this.#notices);
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -234,7 +279,8 @@ export class TelegramAdapter implements ChannelAdapter {
   /**
    * One `getUpdates` from the durable cursor, each update handled in order.
    * Throws (after handling the updates before it) when an update fails and
-   * may still succeed on a later try.
+   * may still succeed on a later try. A message refused by back-pressure is
+   * handled (`refused`), not a failure.
    */
   async pollOnce(options: { timeoutSeconds?: number; signal?: AbortSignal } = {}): Promise<HandledUpdate[]> {
     await this.#ensureInit(options.signal);
@@ -259,7 +305,9 @@ export class TelegramAdapter implements ChannelAdapter {
   /**
    * The webhook endpoint for the HTTP layer to mount (POST): checks
    * Telegram's secret header, handles the update, answers 200; a failure
-   * answers 500 so Telegram sends it again.
+   * answers 500 so Telegram sends it again. A message refused by
+   * back-pressure is handled (200): a redelivery would only be refused
+   * again, and would hold up the updates behind it.
    */
   webhookHandler(): (request: Request) => Promise<Response> {
     const callback = webhookCallback(this.#bot, "std/http", {
@@ -343,17 +391,74 @@ export class TelegramAdapter implements ChannelAdapter {
       route = await this.#d.router.route(event);
     } catch (err) {
       await this.#withdraw(placed, new Set());
+      if (err instanceof SessionBacklogFullError) return this.#refuseBacklog(updateId, parsed, err);
       throw err;
     }
     // A file whose message was refused by its session (a full backlog, a damaged queue) is taken back.
     await this.#withdraw(placed, new Set(route.outcomes.filter((o) => o.messageId).map((o) => o.sessionId)));
     for (const o of route.outcomes) {
-      if (o.messageId) this.#store.recordMessage(o.messageId, 0, parsed.chatId, parsed.messageId);
+      if (!o.messageId) continue;
+      this.#store.recordMessage(o.messageId, 0, parsed.chatId, parsed.messageId);
+      // The session takes messages again: its shedding episode is over, the next refusal is told anew.
+      if (o.sessionId) this.#shedding.delete(o.sessionId);
     }
     if (route.outcomes.some((o) => o.engaged)) {
       await this.#typing?.start(parsed.chatId, parsed.event.threadId);
     }
     return { updateId, kind: "routed", route };
+  }
+
+  /**
+   * A message its session refused at its backlog cap (queued nowhere): a
+   * final answer, so the update counts as handled and is never retried
+   * (retrying would only stall every chat behind it). No typing starts and
+   * no file was fetched (the router refuses before asking for content).
+   * The conversation is told once per episode, in a reply to this message,
+   * sent off the update path so a slow or rate-limited send holds up no
+   * other chat.
+   */
+  #refuseBacklog(updateId: number, p: ParsedMessage, err: SessionBacklogFullError): HandledUpdate {
+    const conversation = `${p.chatId}/${p.event.threadId ?? ""}`;
+    let told = this.#shedding.get(err.sessionId);
+    if (!told) {
+      if (this.#shedding.size >= MAX_SHEDDING_SESSIONS) {
+        this.#shedding.delete(this.#shedding.keys().next().value!);
+      }
+      told = new Set();
+      this.#shedding.set(err.sessionId, told);
+    }
+    const tell = !told.has(conversation);
+    if (tell) {
+      told.add(conversation);
+      const dest: Destination = {
+        chatId: p.chatId,
+        replyTo: Number(p.messageId),
+        ...threadOf(p.event.threadId),
+      };
+      // Not cut short by stop(), which waits for it: a notice is one short call, bounded on its own.
+      const sending = this.#notice(dest, BACKLOG_NOTICE, AbortSignal.timeout(NOTICE_TIMEOUT_MS)).then(
+        (sent) => {
+          // Not delivered: the conversation's next refused message tries again.
+          if (!sent) told.delete(conversation);
+        },
+      );
+      this.#notices.add(sending);
+      void sending.finally(() => this.#notices.delete(sending));
+    }
+    // Ids and counts only: the message's text stays out of the log.
+    this.#log.info(
+      "Telegram update {updateId} in chat {chatId} refused: session {sessionId} is at its backlog cap " +
+        "({backlog} unanswered, cap {cap}){told}",
+      {
+        updateId,
+        chatId: p.chatId,
+        sessionId: err.sessionId,
+        backlog: err.backlog,
+        cap: err.cap,
+        told: tell ? "; the chat is asked to send it again" : "",
+      },
+    );
+    return { updateId, kind: "refused", detail: `backlog-full: ${err.message}`, sessionId: err.sessionId };
   }
 
   /**
@@ -581,11 +686,17 @@ export class TelegramAdapter implements ChannelAdapter {
     }
   }
 
-  async #notice(dest: Destination, text: string): Promise<void> {
+  /** Sends `text` to `dest`; true once sent, false (logged) when it could not be. */
+  async #notice(dest: Destination, text: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.#call("sendMessage", () => this.#bot.api.sendMessage(dest.chatId, text, sendOptions(dest)));
+      await this.#call(
+        "sendMessage",
+        () => this.#bot.api.sendMessage(dest.chatId, text, sendOptions(dest), apiSignal(signal)),
+      );
+      return true;
     } catch (err) {
       this.#warn("a notice to chat {chatId} failed: {error}", err, { chatId: dest.chatId });
+      return false;
     }
   }
 

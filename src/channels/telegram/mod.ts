@@ -13,7 +13,7 @@
  *
  * @module
  */
-export { ALLOWED_UPDATES, MAX_UPDATE_ATTEMPTS, TelegramAdapter } from "./adapter.ts";
+export { ALLOWED_UPDATES, BACKLOG_NOTICE, MAX_UPDATE_ATTEMPTS, TelegramAdapter } from "./adapter.ts";
 export type { HandledUpdate, TelegramAdapterDeps } from "./adapter.ts";
 export { API_ROOT_ENV, checkApiRoot, createBot, isBotToken, TELEGRAM_API_ROOT } from "./api.ts";
 export {
