@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
-import { tempDir } from "../tests/support/mod.ts";
-import { compileArgs, compileTarget, TARGETS } from "./compile.ts";
+import { tempDir } from "./support/mod.ts";
+import { compileArgs, compileTarget, TARGETS } from "../scripts/compile.ts";
 
 /** The JSON object starting at `start` in `bytes` (strings may hold braces). */
 function jsonObjectAt(bytes: Uint8Array, start: number): unknown {
