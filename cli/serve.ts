@@ -14,6 +14,7 @@ import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
+import { namedProgram } from "./named_program.ts";
 
 /** `serve`'s flags. */
 export interface ServeFlags {
@@ -46,12 +47,12 @@ export function inboundBacklogOption(flags: ServeFlags): { inboundBacklogCap?: n
 export function agentExecutableOption(
   flags: ServeFlags,
 ): { agentExecutable?: string; agentExecutableFrom?: string } {
-  if (flags.agentProgram) {
-    return { agentExecutable: flags.agentProgram, agentExecutableFrom: "--agent-program" };
-  }
-  const env = Deno.env.get(AGENT_PROGRAM_ENV);
-  if (env) return { agentExecutable: env, agentExecutableFrom: `$${AGENT_PROGRAM_ENV}` };
-  return {};
+  const { executable, executableFrom } = namedProgram(
+    flags.agentProgram,
+    "--agent-program",
+    AGENT_PROGRAM_ENV,
+  );
+  return executable ? { agentExecutable: executable, agentExecutableFrom: executableFrom } : {};
 }
 
 const ISOLATOR_CHOICES = ["auto", "runsc", "bwrap", "process"] as const;

@@ -5,6 +5,12 @@
  * signed under the host's report key, which `ironclaw verify --check FILE`
  * checks later.
  *
+ * The probe is launched the way this installation launches its agent: from
+ * source, bundled and run by `deno run` with the agent's flags; from a
+ * release (a compiled `ironclaw`), the compiled `ironclaw-probe` beside it,
+ * run directly with the agent's flags baked in. `--probe-program FILE` (or
+ * `$IRONCLAW_PROBE_PROGRAM`) names a compiled probe either way.
+ *
  * @module
  */
 import type { Command } from "commander";
@@ -13,9 +19,17 @@ import type { IsolatorKind } from "../isolator/types.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import { KeyCustodian, MASTER_KEY_FILE } from "../src/keys/mod.ts";
 import { verify, type VerifyResult } from "../src/verify/mod.ts";
+import {
+  chooseProbeProgram,
+  PROBE_PROGRAM_ENV,
+  PROBE_SOURCE,
+  type ProbeProgram,
+  type VerifyRun,
+} from "../src/verify/run.ts";
 import { checkReport, signReport } from "../src/verify/signed_report.ts";
 import { CliError, describeError } from "./errors.ts";
 import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
+import { type NamedProgram, namedProgram } from "./named_program.ts";
 
 const KINDS = ["auto", "runsc", "bwrap", "process"] as const;
 
@@ -27,6 +41,22 @@ export interface VerifyFlags {
   report?: string;
   check?: string;
   json?: boolean;
+  probeProgram?: string;
+}
+
+/** Where the probe program is named, if anywhere: `--probe-program`, else `$IRONCLAW_PROBE_PROGRAM`. */
+export function probeExecutableOption(flags: VerifyFlags): NamedProgram {
+  return namedProgram(flags.probeProgram, "--probe-program", PROBE_PROGRAM_ENV);
+}
+
+/** The probe line: which program ran the attacks, and how. */
+export function describeProbe(probe: ProbeProgram): string {
+  return `probe program: ${probe.description}`;
+}
+
+/** The probe as `--json` reports it: the mode, the program (the compiled probe, or the source bundled). */
+export function probeJson(probe: ProbeProgram): { mode: string; program: string; description: string } {
+  return { mode: probe.kind, program: probe.executable ?? PROBE_SOURCE, description: probe.description };
 }
 
 /** The isolator line: its kind, with runsc's platform, and its strength. */
@@ -58,11 +88,16 @@ async function custodianOf(stateDir: string): Promise<KeyCustodian | undefined> 
   return await KeyCustodian.open(stateDir);
 }
 
-async function resolveKind(flags: VerifyFlags): Promise<IsolatorKind> {
+async function resolveKind(flags: VerifyFlags, probe: ProbeProgram): Promise<IsolatorKind> {
   if (flags.isolator !== "auto") return flags.isolator;
   const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-verify-select-" });
   try {
-    return (await selectIsolator("auto", { stateDir, platform: flags.runscPlatform })).isolator.kind;
+    // Each backend's check smoke-runs the program the probe will be: the compiled probe, or Deno.
+    const agentExecutable = probe.kind === "executable" ? { agentExecutable: probe.executable } : {};
+    return (await selectIsolator("auto", { stateDir, platform: flags.runscPlatform, ...agentExecutable }))
+      .isolator.kind;
+  } catch (err) {
+    throw new CliError(`verify: ${describeError(err)}`);
   } finally {
     Deno.removeSync(stateDir, { recursive: true });
   }
@@ -106,6 +141,11 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
     )
     .option("--report <file>", "write the signed report here (default: <state-dir>/verify-reports/)")
     .option("--check <file>", "check a signed report's signature instead of running")
+    .option(
+      "--probe-program <file>",
+      `the compiled ironclaw-probe to run directly (default: $${PROBE_PROGRAM_ENV}; beside a compiled ironclaw; ` +
+        "else bundled from source)",
+    )
     .option("--json", "machine-readable output")
     .action(async (flags: VerifyFlags) => {
       if (!(KINDS as readonly string[]).includes(flags.isolator)) {
@@ -120,11 +160,23 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       }
       if (flags.check) return await runCheck(flags, io);
 
-      const stateDir = flags.stateDir ?? defaultStateDir();
-      const kind = await resolveKind(flags);
-      let result: VerifyResult;
+      // Before anything runs: a release without its probe stops here, in one line saying where it looked.
+      let probe: ProbeProgram;
       try {
-        result = await verify({ isolator: kind, stateDir, backend: { platform: flags.runscPlatform } });
+        probe = chooseProbeProgram(probeExecutableOption(flags));
+      } catch (err) {
+        throw new CliError(describeError(err));
+      }
+      const stateDir = flags.stateDir ?? defaultStateDir();
+      const kind = await resolveKind(flags, probe);
+      let result: VerifyRun;
+      try {
+        result = await verify({
+          isolator: kind,
+          stateDir,
+          probe,
+          backend: { platform: flags.runscPlatform },
+        });
       } catch (err) {
         throw new CliError(`verify: ${describeError(err)}`);
       }
@@ -147,11 +199,13 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       if (flags.json) {
         printJson(io, {
           isolator: kind === "runsc" ? `runsc/${flags.runscPlatform}` : kind,
+          probe: probeJson(result.probe),
           walls: result.walls,
           ...(reportPath ? { report: reportPath } : {}),
         });
       } else {
         io.out(describeIsolator(result, flags.runscPlatform));
+        io.out(describeProbe(result.probe));
         for (const line of wallTable(result)) io.out(line);
         io.out(
           reportPath

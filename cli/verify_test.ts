@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
+import { PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/run.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
@@ -33,6 +34,10 @@ Deno.test({
     assert.equal(out.code, 1, out.stderr.join("\n"));
     const json = JSON.parse(out.stdout);
     assert.equal(json.isolator, "process");
+    // From source the probe is bundled and run by deno run, and the output says so.
+    assert.equal(json.probe.mode, "bundle");
+    assert.equal(json.probe.program, PROBE_SOURCE);
+    assert.match(json.probe.description, /bundled with .*, run by deno run with the agent's flags$/);
     assert.equal(json.report, reportFile);
     assert.ok(json.walls.length > 10);
     for (const w of json.walls) assert.deepEqual(Object.keys(w).sort(), ["detail", "held", "name"]);
@@ -67,4 +72,78 @@ Deno.test("verify refuses a bad --isolator, and --check without a master key, in
   const none = await run(["verify", "--check", `${dir.path}/r.json`, "--state-dir", dir.path]);
   assert.equal(none.code, 1);
   assert.match(none.stderr[0], /^ironclaw: .* holds no host-master\.key: pass --state-dir/);
+});
+
+/** Runs `ironclaw <args>` with `$IRONCLAW_PROBE_PROGRAM` set to `env` (or unset), restoring it after. */
+async function runWithProbeEnv(env: string | undefined, args: string[]) {
+  const before = Deno.env.get(PROBE_PROGRAM_ENV);
+  if (env === undefined) Deno.env.delete(PROBE_PROGRAM_ENV);
+  else Deno.env.set(PROBE_PROGRAM_ENV, env);
+  try {
+    return await run(args);
+  } finally {
+    if (before === undefined) Deno.env.delete(PROBE_PROGRAM_ENV);
+    else Deno.env.set(PROBE_PROGRAM_ENV, before);
+  }
+}
+
+Deno.test("verify --probe-program, else $IRONCLAW_PROBE_PROGRAM: a missing probe stops in one line naming it", async () => {
+  using dir = tempDir();
+  const flag = await runWithProbeEnv(`${dir.path}/from-env`, [
+    "verify",
+    "--isolator",
+    "process",
+    "--state-dir",
+    dir.path,
+    "--probe-program",
+    `${dir.path}/from-flag`,
+  ]);
+  assert.equal(flag.code, 1);
+  assert.deepEqual(flag.stderr, [
+    `ironclaw: probe program ${dir.path}/from-flag (--probe-program) does not exist`,
+  ]);
+  assert.equal(flag.stdout, "");
+  const env = await runWithProbeEnv(`${dir.path}/from-env`, [
+    "verify",
+    "--isolator",
+    "process",
+    "--state-dir",
+    dir.path,
+  ]);
+  assert.deepEqual(env.stderr, [
+    `ironclaw: probe program ${dir.path}/from-env ($IRONCLAW_PROBE_PROGRAM) does not exist`,
+  ]);
+  // Checking a report runs no probe: a release without its probe can still check.
+  const check = await runWithProbeEnv(`${dir.path}/from-env`, [
+    "verify",
+    "--check",
+    `${dir.path}/r.json`,
+    "--state-dir",
+    dir.path,
+  ]);
+  assert.match(check.stderr[0], /holds no host-master\.key/);
+});
+
+Deno.test("verify --probe-program reaches the isolator: the process backend refuses a compiled probe, in one line", async () => {
+  using dir = tempDir();
+  const probe = `${dir.path}/ironclaw-probe`;
+  Deno.writeFileSync(probe, new Uint8Array([0x7f, 0x45, 0x4c, 0x46]), { mode: 0o755 });
+  Deno.chmodSync(probe, 0o755);
+  const out = await runWithProbeEnv(undefined, [
+    "verify",
+    "--isolator",
+    "process",
+    "--state-dir",
+    dir.path,
+    "--probe-program",
+    probe,
+  ]);
+  assert.equal(out.code, 1);
+  assert.equal(out.stderr.length, 1);
+  assert.match(
+    out.stderr[0],
+    new RegExp(
+      `^ironclaw: verify: isolator process is not available: the process backend cannot run the compiled agent ${probe}`,
+    ),
+  );
 });

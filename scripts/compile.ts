@@ -1,9 +1,12 @@
 /**
- * Builds the sealed release binaries, `ironclaw` (host and CLI) and
- * `ironclaw-agent` (the sandbox program), with the permission flags from
- * `contract/permissions.ts` baked in, plus `libsqlcipher.so` beside them.
- * A compiled `ironclaw` runs the `ironclaw-agent` beside it directly in every
- * sandbox (`src/sandbox/agent_program.ts`), so the three files ship together.
+ * Builds the sealed release binaries, `ironclaw` (host and CLI),
+ * `ironclaw-agent` (the sandbox program) and `ironclaw-probe` (`ironclaw
+ * verify`'s adversarial probe, built exactly like the agent), with the
+ * permission flags from `contract/permissions.ts` baked in, plus
+ * `libsqlcipher.so` beside them. A compiled `ironclaw` runs the
+ * `ironclaw-agent` beside it directly in every sandbox
+ * (`src/sandbox/agent_program.ts`), and `verify` the `ironclaw-probe` the
+ * same way (`src/verify/run.ts`), so the four files ship together.
  *
  * `deno compile` needs Deno's `denort` runtime for the target platform, which
  * it downloads (or takes from `$DENORT_BIN`). On an offline machine that
@@ -31,8 +34,17 @@ export interface CompileTarget {
   options: readonly string[];
 }
 
+/** The probe's entry point, relative to the repository root (`PROBE_SOURCE` in `src/verify/run.ts`). */
+export const PROBE_ENTRY = "isolator/probe/main.ts";
+
 /**
- * What to compile, with which flags. Neither target passes `--target`: the
+ * How a program that runs in the sandbox is compiled: the agent, and the
+ * probe that must be launched exactly like it. See {@link TARGETS}.
+ */
+export const SANDBOX_PROGRAM_OPTIONS: readonly string[] = ["--bundle", "--minify", "--no-code-cache"];
+
+/**
+ * What to compile, with which flags. No target passes `--target`: the
  * agent runs on the host's kernel under the host's seccomp filter for its
  * architecture, beside the libsqlcipher that setup built natively, so a
  * platform's release is built on that platform.
@@ -51,6 +63,10 @@ export interface CompileTarget {
  *   `--allow-ffi` names only `SANDBOX_LAYOUT.library`, where every isolator
  *   binds the host's copy (the one shipped beside `ironclaw`), exactly as for
  *   the agent run from source.
+ *
+ * The probe (`ironclaw verify`) is compiled with the agent's flags and
+ * options: it stands in for a compromised agent, so in a release it must start
+ * with what a compiled agent starts with, launched the same way.
  */
 export const TARGETS: readonly CompileTarget[] = [
   { name: "ironclaw", entry: ENTRYPOINTS.host, flags: [...HOST_PERMISSION_FLAGS], options: [] },
@@ -58,7 +74,13 @@ export const TARGETS: readonly CompileTarget[] = [
     name: "ironclaw-agent",
     entry: ENTRYPOINTS.agent,
     flags: agentPermissionFlags(SANDBOX_LAYOUT),
-    options: ["--bundle", "--minify", "--no-code-cache"],
+    options: SANDBOX_PROGRAM_OPTIONS,
+  },
+  {
+    name: "ironclaw-probe",
+    entry: PROBE_ENTRY,
+    flags: agentPermissionFlags(SANDBOX_LAYOUT),
+    options: SANDBOX_PROGRAM_OPTIONS,
   },
 ];
 
@@ -85,7 +107,7 @@ export async function compileTarget(
     stderr: "piped",
   }).output();
   if (out.success) {
-    // The sandbox's uid runs the agent through a read-only bind: everyone may read and run both binaries.
+    // The sandbox's uid runs the agent and the probe through a read-only bind: everyone may read and run them.
     await Deno.chmod(output, 0o755);
     return;
   }

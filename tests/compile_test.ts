@@ -1,5 +1,6 @@
 /**
- * The compile task bakes exactly the contract's flags into the agent. A real
+ * The compile task bakes exactly the contract's flags into the agent, and the
+ * same flags into `ironclaw verify`'s probe, which must start like it. A real
  * `denort` cannot be fetched here, so the test hands `deno compile` the full
  * Deno binary as a stand-in runtime (`DENORT_BIN`): the output cannot run as
  * the agent, but `deno compile` writes the same metadata into it, and the
@@ -8,7 +9,8 @@
 import assert from "node:assert/strict";
 import { agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
 import { tempDir } from "./support/mod.ts";
-import { compileArgs, compileTarget, TARGETS } from "../scripts/compile.ts";
+import { compileArgs, type CompileTarget, compileTarget, TARGETS } from "../scripts/compile.ts";
+import { PROBE_EXECUTABLE_NAME, PROBE_SOURCE } from "../src/verify/run.ts";
 
 /** The JSON object starting at `start` in `bytes` (strings may hold braces). */
 function jsonObjectAt(bytes: Uint8Array, start: number): unknown {
@@ -56,6 +58,32 @@ function permissionsOf(flags: readonly string[]): Record<string, unknown> {
 }
 
 const agent = TARGETS.find((t) => t.name === "ironclaw-agent")!;
+const probe = TARGETS.find((t) => t.name === PROBE_EXECUTABLE_NAME)!;
+
+/**
+ * Compiles `target` (with the full Deno binary standing in for `denort`) and
+ * checks what `deno compile` baked in: no arguments, no code cache, and
+ * exactly the contract's agent flags, grant by grant, and nothing more.
+ */
+async function assertBakedLikeTheAgent(target: CompileTarget): Promise<void> {
+  using dir = tempDir("ironclaw-compile-");
+  const output = `${dir.path}/${target.name}`;
+  await compileTarget(target, output, { DENORT_BIN: Deno.execPath() });
+  assert.equal(Deno.statSync(output).mode! & 0o777, 0o755);
+  const metadata = bakedMetadata(Deno.readFileSync(output));
+  assert.deepEqual(metadata.argv, [], "no arguments are baked in: the isolator passes --layout");
+  assert.equal(metadata.code_cache_key, null, "--no-code-cache");
+  const baked = metadata.permissions as Record<string, unknown>;
+  const expected = permissionsOf(agentPermissionFlags(SANDBOX_LAYOUT));
+  for (const [key, value] of Object.entries(expected)) assert.deepEqual(baked[key], value, key);
+  // Every grant the flags do not name stays unset (allow_import keeps Deno's default list, which
+  // `--deny-import` with no list overrides: it is the deny_import [] above).
+  for (const [key, value] of Object.entries(baked)) {
+    if (key in expected || key === "allow_import") continue;
+    assert.equal(value, null, `${key} is ${JSON.stringify(value)}`);
+  }
+  assert.deepEqual(baked.deny_import, []);
+}
 
 Deno.test("the agent target compiles sandbox-agent/main.ts with the contract's flags and its bundle options", () => {
   assert.deepEqual(agent.flags, agentPermissionFlags(SANDBOX_LAYOUT));
@@ -67,23 +95,22 @@ Deno.test("the agent target compiles sandbox-agent/main.ts with the contract's f
 
 Deno.test({
   name: "the compiled agent's baked-in permissions are the contract's agent flags, and nothing more",
-  fn: async () => {
-    using dir = tempDir("ironclaw-compile-");
-    const output = `${dir.path}/ironclaw-agent`;
-    await compileTarget(agent, output, { DENORT_BIN: Deno.execPath() });
-    assert.equal(Deno.statSync(output).mode! & 0o777, 0o755);
-    const metadata = bakedMetadata(Deno.readFileSync(output));
-    assert.deepEqual(metadata.argv, [], "no arguments are baked in: the isolator passes --layout");
-    assert.equal(metadata.code_cache_key, null, "--no-code-cache");
-    const baked = metadata.permissions as Record<string, unknown>;
-    const expected = permissionsOf(agentPermissionFlags(SANDBOX_LAYOUT));
-    for (const [key, value] of Object.entries(expected)) assert.deepEqual(baked[key], value, key);
-    // Every grant the flags do not name stays unset (allow_import keeps Deno's default list, which
-    // `--deny-import` with no list overrides: it is the deny_import [] above).
-    for (const [key, value] of Object.entries(baked)) {
-      if (key in expected || key === "allow_import") continue;
-      assert.equal(value, null, `${key} is ${JSON.stringify(value)}`);
-    }
-    assert.deepEqual(baked.deny_import, []);
-  },
+  fn: () => assertBakedLikeTheAgent(agent),
+});
+
+Deno.test("the probe target compiles verify's probe source exactly like the agent: same flags, same options", () => {
+  assert.ok(probe, `scripts/compile.ts has no ${PROBE_EXECUTABLE_NAME} target`);
+  assert.deepEqual(probe.flags, agent.flags);
+  assert.deepEqual(probe.options, agent.options);
+  // The source verify bundles when it runs from source is the one the release compiles.
+  assert.equal(compileArgs(probe, "/out/ironclaw-probe").at(-1), PROBE_SOURCE);
+  assert.deepEqual(
+    compileArgs(probe, "/out/ironclaw-probe").slice(0, -2),
+    compileArgs(agent, "/out/ironclaw-probe").slice(0, -2),
+  );
+});
+
+Deno.test({
+  name: "the compiled probe's baked-in permissions are the contract's agent flags, and nothing more",
+  fn: () => assertBakedLikeTheAgent(probe),
 });

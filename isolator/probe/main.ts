@@ -19,7 +19,8 @@
  * the host inspects, then memory exhaustion last (it may get the sandbox
  * killed, which is the wall holding).
  *
- * Usage: `main.js --layout=<AgentLayout JSON> --targets=<ProbeTargets JSON>`.
+ * Usage: `main.js --layout=<AgentLayout JSON> --targets=<ProbeTargets JSON>`, or `--version` alone
+ * (one line, exit 0), which the isolators' smoke check of a compiled probe runs.
  *
  * @module
  */
@@ -29,6 +30,13 @@ import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
 import { type ProbeReport, type ProbeTargets, releaseFileName, REPORT_FILE, TARGETS_FLAG } from "./report.ts";
 
 const MIB = 1024 * 1024;
+
+// The isolators' smoke check runs a compiled program alone with `--version` (isolator/plan.ts, smokeRun):
+// an answer and exit 0 show that its runtime started under the sandbox's filter and limits.
+if (Deno.args.length === 1 && Deno.args[0] === "--version") {
+  console.log(`ironclaw-probe: the adversarial probe of ironclaw verify (Deno ${Deno.version.deno})`);
+  Deno.exit(0);
+}
 
 function argument(name: string): string {
   const arg = Deno.args.find((a) => a.startsWith(`${name}=`));
@@ -255,7 +263,7 @@ async function writes(): Promise<void> {
     if (!out.ok) throw new LibcError(out.error);
     return `created ${rootFile}`;
   });
-  const program = new URL(Deno.mainModule).pathname;
+  const program = targets.program ?? new URL(Deno.mainModule).pathname;
   await attempt("program.deno_write", () => {
     using file = Deno.openSync(program, { write: true, append: true });
     file.writeSync(JUNK);

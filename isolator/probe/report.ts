@@ -36,6 +36,13 @@ export interface ProbeTargets {
   readTargets: string[];
   /** Programs the probe tries to start through libc, in order, until one exists. */
   spawnCandidates: string[];
+  /**
+   * The program file the sandbox started, as the probe sees it, for the
+   * write attempts against it: the compiled probe at its fixed path, whose
+   * `Deno.mainModule` names a file inside the binary. Absent: the bundle
+   * Deno runs (`Deno.mainModule`).
+   */
+  program?: string;
   /** How many threads the probe tries to hold (above the pids limit). */
   threadCap: number;
   /** Bytes the probe writes to /tmp and to its workspace at most. */

@@ -18,6 +18,9 @@
  *   else the `ironclaw-agent` beside its own executable. A host run from
  *   source takes it only when an executable is named.
  *
+ * That choice ({@link chooseReleaseExecutable}) is shared with `ironclaw
+ * verify`, which launches its probe the same way (`src/verify/run.ts`).
+ *
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
@@ -73,23 +76,89 @@ export interface AgentProgramOptions {
 }
 
 /**
- * The named agent executable, made absolute and canonical; it must be a
- * regular file that everyone may read and run, since the sandbox's uid
- * (65532, which owns nothing on the host) runs it.
+ * A program of the release that the sandboxes run directly (the agent, or
+ * `ironclaw verify`'s probe), as {@link chooseReleaseExecutable} looks for
+ * it and names it in its one-line errors.
  */
-function agentExecutable(path: string, from: string): string {
+export interface ReleaseProgram {
+  /** Its file name in a release, beside `ironclaw` (e.g. `ironclaw-agent`). */
+  name: string;
+  /** What it is called in messages (e.g. `agent program`). */
+  noun: string;
+  /** How an operator names another one (e.g. `serve --agent-program PATH or $IRONCLAW_AGENT_PROGRAM`). */
+  howToName: string;
+  /** The error every failure is thrown as. */
+  error: new (message: string) => Error;
+}
+
+/** The agent, as a release ships it. */
+export const AGENT_RELEASE_PROGRAM: ReleaseProgram = {
+  name: AGENT_EXECUTABLE_NAME,
+  noun: "agent program",
+  howToName: `serve --agent-program PATH or $${AGENT_PROGRAM_ENV}`,
+  error: AgentProgramError,
+};
+
+/** Where to look for a release program, and who is looking. */
+export interface ReleaseExecutableOptions {
+  /** A named executable (a flag or an environment variable); it wins. */
+  executable?: string;
+  /** Where {@link executable} was given, for messages (default `as configured`). */
+  executableFrom?: string;
+  /** Whether this host is a compiled binary (default `Deno.build.standalone`). */
+  standalone?: boolean;
+  /** This host's executable, beside which a compiled host looks (default `Deno.execPath()`). */
+  hostExecutable?: string;
+}
+
+/**
+ * The way a release program runs, decided once: `executable` (the file, made
+ * absolute and canonical, and where it came from) when one is named, or when
+ * this host is compiled (the file beside the host's own executable: a compiled
+ * host has no Deno to bundle or run a bundle with); otherwise `bundle` (from
+ * source). Throws `program.error` with one line when the named file is not
+ * usable, or a compiled host has none beside it.
+ */
+export function chooseReleaseExecutable(
+  program: ReleaseProgram,
+  options: ReleaseExecutableOptions = {},
+): { kind: "executable"; path: string; from: string } | { kind: "bundle" } {
+  if (options.executable !== undefined) {
+    const from = options.executableFrom ?? "as configured";
+    return { kind: "executable", path: releaseExecutable(program, options.executable, from), from };
+  }
+  if (!(options.standalone ?? Deno.build.standalone)) return { kind: "bundle" };
+  // A link to ironclaw still names the real file's directory: Deno.execPath() is canonical.
+  const host = options.hostExecutable ?? Deno.execPath();
+  const beside = host.replace(/[^/]+$/, program.name);
+  if (!exists(beside)) {
+    throw new program.error(
+      `${program.name} not found: looked for ${beside} beside ${host}; install the release's ${program.name} ` +
+        `there, or name it with ${program.howToName}`,
+    );
+  }
+  const from = `found beside ${host}`;
+  return { kind: "executable", path: releaseExecutable(program, beside, from), from };
+}
+
+/**
+ * `path` made absolute and canonical, once checked to be a regular file that
+ * everyone may read and run, since the sandbox's uid (65532, which owns
+ * nothing on the host) runs it; `from` says where it was named, for messages.
+ */
+export function releaseExecutable(program: ReleaseProgram, path: string, from: string): string {
   let real: string;
   let info: Deno.FileInfo;
   try {
     real = Deno.realPathSync(path);
     info = Deno.statSync(real);
   } catch {
-    throw new AgentProgramError(`agent program ${path} (${from}) does not exist`);
+    throw new program.error(`${program.noun} ${path} (${from}) does not exist`);
   }
-  if (!info.isFile) throw new AgentProgramError(`agent program ${path} (${from}) is not a file`);
+  if (!info.isFile) throw new program.error(`${program.noun} ${path} (${from}) is not a file`);
   if ((info.mode! & 0o005) !== 0o005) {
-    throw new AgentProgramError(
-      `agent program ${path} (${from}) must be readable and executable by everyone, since the sandbox's ` +
+    throw new program.error(
+      `${program.noun} ${path} (${from}) must be readable and executable by everyone, since the sandbox's ` +
         `uid runs it: chmod 755 ${real}`,
     );
   }
@@ -117,30 +186,18 @@ export class AgentProgram {
   constructor(options: AgentProgramOptions) {
     this.#o = options;
     const standalone = options.standalone ?? Deno.build.standalone;
-    const host = options.hostExecutable ?? Deno.execPath();
-    if (options.executable !== undefined) {
-      this.#from = options.executableFrom ?? "as configured";
+    if (standalone && options.executable === undefined && options.program !== undefined) {
+      throw new AgentProgramError(
+        `this ironclaw is compiled and has no Deno to run the agent bundle ${options.program} with; ` +
+          `give it the compiled ${AGENT_EXECUTABLE_NAME} instead`,
+      );
+    }
+    const way = chooseReleaseExecutable(AGENT_RELEASE_PROGRAM, { ...options, standalone });
+    if (way.kind === "executable") {
       this.kind = "executable";
-      this.executable = agentExecutable(options.executable, this.#from);
-      this.description = `${this.executable} (the compiled agent, run directly; ${this.#from})`;
-    } else if (standalone) {
-      if (options.program !== undefined) {
-        throw new AgentProgramError(
-          `this ironclaw is compiled and has no Deno to run the agent bundle ${options.program} with; ` +
-            `give it the compiled ${AGENT_EXECUTABLE_NAME} instead`,
-        );
-      }
-      const beside = host.replace(/[^/]+$/, AGENT_EXECUTABLE_NAME);
-      if (!exists(beside)) {
-        throw new AgentProgramError(
-          `${AGENT_EXECUTABLE_NAME} not found: looked for ${beside} beside ${host}; install the release's ` +
-            `${AGENT_EXECUTABLE_NAME} there, or name it with serve --agent-program PATH or $${AGENT_PROGRAM_ENV}`,
-        );
-      }
-      this.#from = `found beside ${host}`;
-      this.kind = "executable";
-      this.executable = agentExecutable(beside, this.#from);
-      this.description = `${this.executable} (the compiled agent, run directly; found beside ${host})`;
+      this.executable = way.path;
+      this.#from = way.from;
+      this.description = `${way.path} (the compiled agent, run directly; ${way.from})`;
     } else if (options.program !== undefined) {
       this.kind = "bundle";
       this.description = `${options.program} (a ready bundle, run by deno run with the contract's flags)`;
@@ -169,7 +226,7 @@ export class AgentProgram {
   async #resolve(): Promise<string> {
     if (this.executable !== undefined) {
       // Checked again: the file may have gone, or lost its modes, since the start.
-      return agentExecutable(this.executable, this.#from);
+      return releaseExecutable(AGENT_RELEASE_PROGRAM, this.executable, this.#from);
     }
     if (this.#o.program) {
       const info = await Deno.stat(this.#o.program).catch(() => undefined);

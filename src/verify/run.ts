@@ -6,6 +6,12 @@
  * host-side listeners, victims and a canary secret, then the walls decided
  * from what the host observed.
  *
+ * The probe runs the way the installation's agent runs
+ * ({@link chooseProbeProgram}, the same choice as `src/sandbox/agent_program.ts`):
+ * from source it is bundled and run by `deno run` with the agent's flags; a
+ * compiled host (a release) runs the compiled `ironclaw-probe` beside it, or
+ * a named one, directly, its flags baked in, with no Deno in the sandbox.
+ *
  * @module
  */
 import { asSessionKey, sessionKeyHex } from "../../contract/cipher.ts";
@@ -14,8 +20,14 @@ import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { provisionSession } from "../../contract/queue/host.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import { isolators, type SelectOptions } from "../../isolator/select.ts";
-import { DEFAULT_LIMITS, type IsolatorKind, type Limits, type SandboxHandle } from "../../isolator/types.ts";
-import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
+import {
+  type AgentProgramKind,
+  DEFAULT_LIMITS,
+  type IsolatorKind,
+  type Limits,
+  type SandboxHandle,
+} from "../../isolator/types.ts";
+import { SANDBOX_AGENT, SANDBOX_DENO, SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
 import {
   type ProbeReport,
   type ProbeTargets,
@@ -24,7 +36,12 @@ import {
   TARGETS_FLAG,
 } from "../../isolator/probe/report.ts";
 import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
-import { bundleAgent } from "../sandbox/agent_program.ts";
+import {
+  bundleAgent,
+  chooseReleaseExecutable,
+  type ReleaseExecutableOptions,
+  type ReleaseProgram,
+} from "../sandbox/agent_program.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
 import { DEFAULT_SOCKET_MODE, type ModelCallRecord, ModelProxy } from "../model_proxy/mod.ts";
 import { sessionDirs } from "../sandbox/session_dirs.ts";
@@ -41,6 +58,7 @@ import {
   fileHash,
   fingerprint,
   hostListeningInodes,
+  type HostProcess,
   interfacesOf,
   procStatus,
   reachable,
@@ -54,6 +72,92 @@ import { decideWalls, type Evidence, type Wall } from "./walls.ts";
 
 /** The probe's source entry point. */
 export const PROBE_SOURCE = new URL("../../isolator/probe/main.ts", import.meta.url).pathname;
+
+/** The compiled probe's file name, as `deno task compile` writes it beside `ironclaw`. */
+export const PROBE_EXECUTABLE_NAME = "ironclaw-probe";
+
+/** The environment variable that names the compiled probe (like `verify --probe-program`). */
+export const PROBE_PROGRAM_ENV = "IRONCLAW_PROBE_PROGRAM";
+
+/** The probe program cannot be had as configured (not found, not runnable); the message is one line. */
+export class ProbeProgramError extends Error {
+  override name = "ProbeProgramError";
+}
+
+/** The probe, as a release ships it beside `ironclaw` and `ironclaw-agent`. */
+export const PROBE_RELEASE_PROGRAM: ReleaseProgram = {
+  name: PROBE_EXECUTABLE_NAME,
+  noun: "probe program",
+  howToName: `verify --probe-program PATH or $${PROBE_PROGRAM_ENV}`,
+  error: ProbeProgramError,
+};
+
+/** How the probe is launched: the way the installation's agent is. */
+export interface ProbeProgram {
+  /** `bundle`: Deno runs the probe's bundle with the agent's flags; `executable`: the compiled probe runs directly. */
+  kind: AgentProgramKind;
+  /** The compiled probe (absolute, checked runnable by the sandbox's uid), when {@link kind} is `executable`. */
+  executable?: string;
+  /** One line for the operator: which program, how it runs, and why this one. */
+  description: string;
+}
+
+/**
+ * Chooses the probe program as the agent's is chosen: a named compiled
+ * probe (`verify --probe-program`, `$IRONCLAW_PROBE_PROGRAM`), else, in a
+ * compiled host, the `ironclaw-probe` beside its executable (a compiled host
+ * has no Deno to bundle with; a missing file is a {@link ProbeProgramError}
+ * saying where it looked), else the probe bundled from source.
+ */
+export function chooseProbeProgram(options: ReleaseExecutableOptions = {}): ProbeProgram {
+  const way = chooseReleaseExecutable(PROBE_RELEASE_PROGRAM, options);
+  if (way.kind === "executable") {
+    return {
+      kind: "executable",
+      executable: way.path,
+      description: `${way.path} (the compiled probe, run directly like the compiled agent; ${way.from})`,
+    };
+  }
+  return {
+    kind: "bundle",
+    description: `${PROBE_SOURCE} bundled with ${Deno.execPath()}, run by deno run with the agent's flags`,
+  };
+}
+
+/**
+ * The programs the probe tries to start: a shell; Deno, which a bundle's
+ * sandbox holds at a fixed path; in executable mode the program itself, the
+ * one runtime a compiled agent's sandbox surely holds (no Deno is bound in
+ * there); and the host's own executable, which must not be reachable.
+ */
+export function probeSpawnCandidates(kind: AgentProgramKind, hostExecutable = Deno.execPath()): string[] {
+  return kind === "executable"
+    ? ["/bin/sh", "/usr/bin/sh", SANDBOX_AGENT, SANDBOX_DENO, hostExecutable]
+    : ["/bin/sh", "/usr/bin/sh", SANDBOX_DENO, hostExecutable];
+}
+
+/**
+ * Among the sandbox's processes (`procs`), those that run the probe's code:
+ * Deno or gVisor's (see `agentSideProcesses`) and, in executable mode, the
+ * compiled program, which runs under its own name at its fixed path rather
+ * than as `deno` (its launchers, which name that path as a bind target, are
+ * not it); with all their descendants.
+ */
+export function probeProcesses(procs: HostProcess[], kind: AgentProgramKind): HostProcess[] {
+  const found = new Map(agentSideProcesses(procs).map((p) => [p.pid, p]));
+  if (kind !== "executable") return [...found.values()];
+  for (const p of procs) if (p.argv[0] === SANDBOX_AGENT) found.set(p.pid, p);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) {
+      if (!found.has(p.pid) && found.has(p.ppid)) {
+        found.set(p.pid, p);
+        grew = true;
+      }
+    }
+  }
+  return [...found.values()];
+}
 
 /**
  * The workspace volume of a verification run: as an agent group's, but small,
@@ -71,11 +175,19 @@ const MIB = 1024 * 1024;
 export interface VerifyOptions {
   /** The backend to attack. */
   isolator: IsolatorKind;
-  /** Backend options (runsc binary, platform, bwrap binaries…); state and key directories are throwaway. */
-  backend?: Omit<Partial<SelectOptions>, "stateDir" | "keyRoot">;
+  /**
+   * Backend options (runsc binary, platform, bwrap binaries…); state and key
+   * directories are throwaway, and the program they run is {@link probe}.
+   */
+  backend?: Omit<Partial<SelectOptions>, "stateDir" | "keyRoot" | "agentExecutable">;
   /** The operator's state directory: its master key becomes a target too, when it exists. */
   stateDir?: string;
-  /** A ready probe bundle (default: bundled from source into the run's temporary directory). */
+  /** How the probe is launched (default: {@link chooseProbeProgram} with no names). */
+  probe?: ProbeProgram;
+  /**
+   * A ready probe bundle when {@link probe} is `bundle` (default: bundled from
+   * source into the run's temporary directory).
+   */
   program?: string;
   /** libsqlcipher (default: the resolved library). */
   library?: string;
@@ -89,6 +201,11 @@ export interface VerifyOptions {
 export interface VerifyResult {
   isolator: { kind: IsolatorKind; strength: string; detail: string };
   walls: Wall[];
+}
+
+/** A verification's outcome, and how the probe was launched (which the signed report does not hold). */
+export interface VerifyRun extends VerifyResult {
+  probe: ProbeProgram;
 }
 
 /** Bundles the probe into one `.js` file in `dir` (as the agent is bundled), returning its path. */
@@ -112,7 +229,7 @@ function readReport(path: string): ProbeReport | undefined {
 }
 
 /** Runs the probe under `options.isolator` and decides every wall. */
-export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+export async function verify(options: VerifyOptions): Promise<VerifyRun> {
   const library = options.library ?? resolveLibraryPath();
   const limits = options.limits ?? { ...DEFAULT_LIMITS };
   const root = Deno.makeTempDirSync({ prefix: "ironclaw-verify-", dir: options.tmpDir });
@@ -123,12 +240,26 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const nonce = randomHex(8);
   const previousCanary = Deno.env.get(CANARY_NAME);
   try {
-    const isolator =
-      isolators({ ...options.backend, stateDir: `${root}/isolator`, keyRoot })[options.isolator];
+    const probe = options.probe ?? chooseProbeProgram();
+    if (probe.kind === "executable" && options.program !== undefined) {
+      throw new ProbeProgramError(
+        `a probe bundle (${options.program}) cannot run as the compiled probe ${probe.executable}`,
+      );
+    }
+    // In executable mode the backend runs (and its check smoke-runs) the compiled probe, as it would the
+    // installation's compiled agent; otherwise Deno with the bundle.
+    const isolator = isolators({
+      ...options.backend,
+      stateDir: `${root}/isolator`,
+      keyRoot,
+      ...(probe.kind === "executable" ? { agentExecutable: probe.executable } : {}),
+    })[options.isolator];
     const check = await isolator.check();
     if (!check.ok) throw new Error(`isolator ${options.isolator} is not available: ${check.detail}`);
     const info = { kind: isolator.kind, strength: isolator.strength, detail: check.detail };
-    const program = options.program ?? await probeProgram(`${root}/program`);
+    const program = probe.kind === "executable"
+      ? probe.executable!
+      : options.program ?? await probeProgram(`${root}/program`);
 
     // The throwaway session, and a sibling session whose queue, key and model socket the probe must not reach.
     const sessionId = `verify_${nonce}`;
@@ -244,7 +375,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       victims: { kill: victims.kill.pid, ptrace: victims.ptrace.pid },
       readTargets,
       modelProxy: { decoySocket, decoySession: siblingId, decoyAgentGroup: `sibling-group-${nonce}` },
-      spawnCandidates: ["/bin/sh", "/usr/bin/sh", "/opt/ironclaw/bin/deno", Deno.execPath()],
+      spawnCandidates: probeSpawnCandidates(probe.kind),
+      // The compiled probe's Deno.mainModule names a file inside the binary: the file to attack is the binary.
+      ...(probe.kind === "executable" ? { program: SANDBOX_AGENT } : {}),
       threadCap: limits.pids + 64,
       tmpCapBytes: 80 * MIB,
       workspaceCapBytes: 64 * MIB,
@@ -288,7 +421,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
 
     // The host's look while the probe holds sockets, threads, a ptrace attachment and its files.
     const procs = sandboxProcesses(root);
-    const agents = agentSideProcesses(procs);
+    const agents = probeProcesses(procs, probe.kind);
     const agentEvidence = agents.map((p) => {
       const limitsOf = cgroupLimits(p.pid);
       const threads = Number(procStatus(p.pid)?.Threads);
@@ -403,7 +536,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         memoryBytes: targets.memoryCapBytes,
       },
     };
-    return { isolator: info, walls: decideWalls(finalReport, evidence) };
+    return { isolator: info, probe, walls: decideWalls(finalReport, evidence) };
   } finally {
     for (const cleanup of cleanups.reverse()) {
       try {

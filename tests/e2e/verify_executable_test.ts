@@ -1,0 +1,102 @@
+/**
+ * `ironclaw verify` as a release runs it: the probe is a compiled executable
+ * with the agent's flags baked in, which the isolator runs directly in the
+ * sandbox, in place of the compiled agent and exactly like it (same binds,
+ * seccomp, limits and uid; no Deno, bundle or module cache in the sandbox).
+ * `deno compile` cannot run here, so the probe is the stand-in of
+ * `probe_launcher.ts`: one executable carrying a Deno runtime, the probe's
+ * bundle and the release's flags, which loads Deno into its own process
+ * instead of exec'ing it, so it runs under runsc's filter (no `execve`) as a
+ * compiled program does. The same walls must hold as for the probe run from
+ * source (`tests/redteam/verify_test.ts`).
+ */
+import assert from "node:assert/strict";
+import { captureIo } from "../../cli/output.ts";
+import { runCli } from "../../cli/program.ts";
+import { SANDBOX_AGENT } from "../../isolator/plan.ts";
+import { isolators } from "../../isolator/select.ts";
+import type { IsolatorKind } from "../../isolator/types.ts";
+import { tempDir } from "../support/mod.ts";
+import { buildProbeLauncher } from "./probe_launcher.ts";
+
+/**
+ * What each sandboxing backend does not provide, as measured for the probe
+ * run from source (`tests/redteam/verify_test.ts`): gVisor holds every wall;
+ * bwrap keeps `execve` and has no cgroups.
+ */
+const EXPECTED_FALLEN: Record<"runsc" | "bwrap", string[]> = {
+  runsc: [],
+  bwrap: ["processes", "pids-limit", "memory-limit"],
+};
+
+const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-verify-exe-check-" });
+const available = Object.fromEntries(
+  await Promise.all(
+    Object.values(isolators({ stateDir })).map(async (i) => [i.kind, (await i.check()).ok] as const),
+  ),
+) as Record<IsolatorKind, boolean>;
+Deno.removeSync(stateDir, { recursive: true });
+// The stand-in's loader is written for x86-64 Linux and built with gcc.
+const canBuild = Deno.build.os === "linux" && Deno.build.arch === "x86_64" &&
+  (await new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" }).output()
+    .then((o) => o.success, () => false));
+
+/** Runs `ironclaw <args>` in-process. */
+async function run(args: string[]) {
+  const io = captureIo();
+  const code = await runCli(args, io);
+  return { code, stdout: io.stdout.join("\n"), stderr: io.stderr };
+}
+
+for (const kind of ["runsc", "bwrap"] as const) {
+  Deno.test({
+    name:
+      `verify from a release under ${kind}: the compiled probe (stand-in) runs directly; exactly the expected walls fall`,
+    ignore: !available[kind] || !canBuild,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      using dir = tempDir("ironclaw-verify-exe-");
+      Deno.mkdirSync(`${dir.path}/release`);
+      Deno.mkdirSync(`${dir.path}/state`);
+      const probe = await buildProbeLauncher(`${dir.path}/release`);
+      const out = await run([
+        "verify",
+        "--isolator",
+        kind,
+        "--probe-program",
+        probe,
+        "--state-dir",
+        `${dir.path}/state`,
+        "--json",
+      ]);
+      const json = JSON.parse(out.stdout);
+      assert.deepEqual(json.probe, {
+        mode: "executable",
+        program: probe,
+        description: `${probe} (the compiled probe, run directly like the compiled agent; --probe-program)`,
+      });
+      assert.equal(json.isolator, kind === "runsc" ? "runsc/ptrace" : "bwrap");
+      const walls: { name: string; held: boolean; detail: string }[] = json.walls;
+      const fallen = walls.filter((w) => !w.held).map((w) => w.name);
+      assert.deepEqual(
+        fallen,
+        EXPECTED_FALLEN[kind],
+        walls.map((w) => `${w.name}: ${w.held ? "held" : "FALLEN"} — ${w.detail}`).join("\n"),
+      );
+      assert.equal(out.code, fallen.length ? 1 : 0, out.stderr.join("\n"));
+      const detail = (name: string) => walls.find((w) => w.name === name)!.detail;
+      // The probe attacked the program file the sandbox runs (a compiled program's Deno.mainModule names a
+      // file inside its binary), and the host found that file unchanged.
+      assert.match(detail("agent-program"), /^the agent program file is unchanged; 2 attempt\(s\) refused/);
+      assert.ok(
+        detail("agent-program").includes(`Requires write access to "${SANDBOX_AGENT}"`),
+        detail("agent-program"),
+      );
+      if (kind === "bwrap") {
+        // The host saw the probe's process under the program's own name (no deno), and read its namespace.
+        assert.match(detail("network-interfaces"), /\(ironclaw-agent \d+\) see only lo/);
+      }
+    },
+  });
+}
