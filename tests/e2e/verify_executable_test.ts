@@ -3,21 +3,28 @@
  * with the agent's flags baked in, which the isolator runs directly in the
  * sandbox, in place of the compiled agent and exactly like it (same binds,
  * seccomp, limits and uid; no Deno, bundle or module cache in the sandbox).
- * `deno compile` cannot run here, so the probe is the stand-in of
- * `probe_launcher.ts`: one executable carrying a Deno runtime, the probe's
- * bundle and the release's flags, which loads Deno into its own process
- * instead of exec'ing it, so it runs under runsc's filter (no `execve`) as a
- * compiled program does. The same walls must hold as for the probe run from
- * source (`tests/redteam/verify_test.ts`).
+ * `deno compile` cannot run here, so the probe is a compiled-program
+ * stand-in (`tests/support/compiled_standin.ts`): one executable carrying a
+ * Deno runtime, the probe's bundle and the release's flags, which loads Deno
+ * into its own process instead of exec'ing it, so it runs under runsc's
+ * filter (no `execve`) as a compiled program does. The same walls must hold
+ * as for the probe run from source (`tests/redteam/verify_test.ts`).
  */
 import assert from "node:assert/strict";
 import { captureIo } from "../../cli/output.ts";
 import { runCli } from "../../cli/program.ts";
+import { agentPermissionFlags, SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { SANDBOX_AGENT } from "../../isolator/plan.ts";
 import { isolators } from "../../isolator/select.ts";
 import type { IsolatorKind } from "../../isolator/types.ts";
+import { PROBE_EXECUTABLE_NAME, probeProgram } from "../../src/verify/run.ts";
+import {
+  buildCompiledStandin,
+  canBuildCompiledStandin,
+  compiledStandinFlags,
+  releaseTarget,
+} from "../support/compiled_standin.ts";
 import { tempDir } from "../support/mod.ts";
-import { buildProbeLauncher } from "./probe_launcher.ts";
 
 /**
  * What each sandboxing backend does not provide, as measured for the probe
@@ -36,10 +43,7 @@ const available = Object.fromEntries(
   ),
 ) as Record<IsolatorKind, boolean>;
 Deno.removeSync(stateDir, { recursive: true });
-// The stand-in's loader is written for x86-64 Linux and built with gcc.
-const canBuild = Deno.build.os === "linux" && Deno.build.arch === "x86_64" &&
-  (await new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" }).output()
-    .then((o) => o.success, () => false));
+const canBuild = await canBuildCompiledStandin();
 
 /** Runs `ironclaw <args>` in-process. */
 async function run(args: string[]) {
@@ -59,7 +63,12 @@ for (const kind of ["runsc", "bwrap"] as const) {
       using dir = tempDir("ironclaw-verify-exe-");
       Deno.mkdirSync(`${dir.path}/release`);
       Deno.mkdirSync(`${dir.path}/state`);
-      const probe = await buildProbeLauncher(`${dir.path}/release`);
+      const probe = await buildCompiledStandin(`${dir.path}/release`, {
+        target: releaseTarget(PROBE_EXECUTABLE_NAME),
+        bundle: await probeProgram(`${dir.path}/bundle`),
+      });
+      // The probe starts with exactly what a compiled agent starts with.
+      assert.deepEqual(compiledStandinFlags(probe), agentPermissionFlags(SANDBOX_LAYOUT));
       const out = await run([
         "verify",
         "--isolator",
