@@ -75,6 +75,30 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
 }
 
 /**
+ * The agent's runtime flags: not permissions (so not in
+ * {@link agentPermissionFlags}, whose list `deno compile` bakes as the
+ * permission set), but part of how the agent must run. A `deno run` of the
+ * agent passes them before the permission flags; `deno compile` takes them as
+ * options. Measured under gVisor's ptrace platform (docs/benchmarks.md,
+ * 2026-11-26, second pass):
+ *
+ * - `--no-code-cache`: otherwise Deno serialises the bundle's V8 code cache
+ *   (~3.5 MB) into the sandbox's private `DENO_DIR` copy on every start,
+ *   right after evaluating the module and before the agent's first poll,
+ *   into a directory that is discarded with the sandbox: written every time,
+ *   never read. Costs ~0.4–0.6 CPU-s and ~0.3–0.6 s of each cold start and
+ *   ~7 MiB of the sandbox's memory. The compiled agent already runs without it.
+ * - `--v8-flags=--lite-mode,--single-threaded-gc`: no optimising compiler,
+ *   feedback vectors allocated lazily, and garbage collection without helper
+ *   threads: ~4 MiB less idle memory per sandbox and no slower cold start or
+ *   warm turn (the agent's own JavaScript is glue around I/O).
+ */
+export const AGENT_RUNTIME_FLAGS: readonly string[] = [
+  "--no-code-cache",
+  "--v8-flags=--lite-mode,--single-threaded-gc",
+];
+
+/**
  * The host's flags. The control plane is trusted: it reads and writes its
  * state directory, serves the API, spawns the sandbox runtime and loads
  * libsqlcipher. `--allow-run` and an unscoped `--allow-ffi` already amount to

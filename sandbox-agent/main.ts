@@ -160,6 +160,7 @@ async function main(): Promise<never> {
   }
 }
 
-// Not awaited at the top level: the module's evaluation completes at once, which is when Deno stores
-// the V8 code cache of a module (the host prepares the agent's; see src/sandbox/agent_program.ts).
+// Not awaited at the top level: the module's evaluation completes at once and the program runs from the
+// `main()` promise. (Deno writes a module's V8 code cache when its evaluation completes; in a sandbox that
+// cache is never read again, which is why `AGENT_RUNTIME_FLAGS` in contract/permissions.ts turn it off.)
 if (import.meta.main) void main();

@@ -333,3 +333,32 @@ Deno.test("many writer handles in one process interleave without seq collisions"
   assert.equal(new Set(seqs).size, seqs.length);
   assert.ok(seqs.every((s) => s % 2 === 0));
 });
+
+Deno.test("outbound transaction: one commit for several writes, none of them after a throw", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_tx", opts);
+  using w = openOutboundWriter(paths.outbound, opts);
+  const written = w.transaction(() => {
+    const m = w.writeMessageOut({ id: "o1", kind: "chat", content: "kept" });
+    w.markCompleted(["in_1"]); // a nested transaction joins the outer one
+    w.putSessionState("k", "v1");
+    return m;
+  });
+  assert.equal(written.seq, 1);
+  assert.throws(
+    () =>
+      w.transaction(() => {
+        w.writeMessageOut({ id: "o2", kind: "chat", content: "dropped" });
+        w.putSessionState("k", "v2");
+        throw new Error("boom");
+      }),
+    /boom/,
+  );
+  using reader = openOutboundReader(paths.outbound, opts);
+  assert.deepEqual(reader.dueMessages().messages.map((m) => m.id), ["o1"]);
+  assert.deepEqual(reader.processingAcks().map((a) => [a.messageId, a.status]), [["in_1", "completed"]]);
+  assert.deepEqual(reader.sessionState(), { k: "v1" });
+  // The handle is usable after the rollback.
+  w.putSessionState("k", "v3");
+  assert.equal(reader.sessionState().k, "v3");
+});

@@ -140,6 +140,10 @@ class SqlOutboundWriter implements OutboundWriter {
     return decodeSessionState(this.#db.all("SELECT key, value FROM session_state"));
   }
 
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn);
+  }
+
   close(): void {
     this.#db.close();
   }

@@ -1,12 +1,12 @@
 /**
  * The sandbox's queue role works under exactly the agent's permission flags,
- * whose `--allow-ffi` is scoped to libsqlcipher. Deno refuses pointer
- * operations under a scoped FFI grant, so this guards the binding against
- * ever needing them again.
+ * whose `--allow-ffi` is scoped to libsqlcipher, and its runtime flags
+ * (V8 lite mode among them). Deno refuses pointer operations under a scoped
+ * FFI grant, so this guards the binding against ever needing them again.
  */
 import assert from "node:assert/strict";
 import { sessionKeyHex } from "../cipher.ts";
-import { agentPermissionFlags } from "../permissions.ts";
+import { AGENT_RUNTIME_FLAGS, agentPermissionFlags } from "../permissions.ts";
 import { openInboundWriter, openOutboundReader, provisionSession } from "./host.ts";
 import { fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 
@@ -38,7 +38,7 @@ Deno.test("the sandbox queue role reads inbound and writes outbound under the ag
   assert.ok(flags.includes(`--allow-ffi=${LIBRARY}`));
 
   const out = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, CHILD, paths.inbound, paths.outbound, keyFile, LIBRARY],
+    args: ["run", ...AGENT_RUNTIME_FLAGS, ...flags, CHILD, paths.inbound, paths.outbound, keyFile, LIBRARY],
     stdout: "piped",
     stderr: "piped",
   }).outputSync();
@@ -59,4 +59,14 @@ Deno.test("the sandbox queue role reads inbound and writes outbound under the ag
   const due = r.dueMessages();
   assert.deepEqual(due.messages.map((m) => m.content), [`echo héllo,${"x".repeat(10_000)}`]);
   assert.deepEqual(due.invalid, []);
+});
+
+Deno.test("the agent's runtime flags grant nothing: no permission flag hides among them", () => {
+  for (const flag of AGENT_RUNTIME_FLAGS) {
+    assert.doesNotMatch(
+      flag,
+      /^-A$|^--(allow|deny)-|^--unsafely|^--unstable|^--(no-)?prompt|^--inspect/,
+      flag,
+    );
+  }
 });

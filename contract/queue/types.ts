@@ -43,6 +43,12 @@ export interface OutboundWriter extends Disposable {
   putSessionState(key: string, value: string): void;
   /** Reads the agent's durable state back (at start-up). */
   loadSessionState(): Record<string, string>;
+  /**
+   * Runs `fn`'s writes as one transaction: all of them are committed when it
+   * returns, none when it throws. One commit (one journal, one set of fsyncs)
+   * instead of one per statement; nested calls join the outer transaction.
+   */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }
 

@@ -16,12 +16,34 @@ export class Heartbeat {
   beat(): void {
     try {
       Deno.writeTextFileSync(this.path, new Date().toISOString());
-      this.#failing = false;
+      this.#succeeded();
     } catch (err) {
-      if (!this.#failing) {
-        this.log.warn("heartbeat.failed", { error: err instanceof Error ? err.name : "unknown" });
-      }
-      this.#failing = true;
+      this.#failed(err);
     }
+  }
+
+  /**
+   * Records that the agent is alive now without waiting for the write, which
+   * runs beside the caller's work: under gVisor a file write is a few
+   * milliseconds of round trips to the gofer, too long to sit in front of
+   * every poll. Settles (never rejects) once written; await it before a
+   * later {@link beat} so that writes never overlap.
+   */
+  beatInBackground(): Promise<void> {
+    return Deno.writeTextFile(this.path, new Date().toISOString()).then(
+      () => this.#succeeded(),
+      (err) => this.#failed(err),
+    );
+  }
+
+  #succeeded(): void {
+    this.#failing = false;
+  }
+
+  #failed(err: unknown): void {
+    if (!this.#failing) {
+      this.log.warn("heartbeat.failed", { error: err instanceof Error ? err.name : "unknown" });
+    }
+    this.#failing = true;
   }
 }

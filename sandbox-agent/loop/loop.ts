@@ -11,6 +11,10 @@
  * Every touch of the queue files happens inside a {@link QueueLease} turn
  * the host grants: a few synchronous statements each, never across a model
  * or tool call, so the host waits on the agent for milliseconds at most.
+ * A turn's writes commit as one outbound transaction ({@link AgentLoop}'s
+ * `#atomically`): one journal and one round of fsyncs per turn rather than
+ * per statement, and a turn that fails leaves neither the file nor the
+ * loop's memory half-updated.
  *
  * @module
  */
@@ -113,10 +117,10 @@ export class AgentLoop {
     this.#breaker = options.breaker ?? new ModelBreaker({ baseMs: options.pollMs });
   }
 
-  /** Reads the saved state back, once, before the first poll. */
-  async #restore(): Promise<void> {
+  /** Reads the saved state back, once, in the first poll's lease turn (before it reads inbound). */
+  #restore(): void {
     if (this.#restored) return;
-    const state = await this.#lease.run(() => this.#store.load());
+    const state = this.#store.load();
     this.#buffer = state.buffer;
     this.#done = new Set(state.doneIds);
     this.#history = state.history;
@@ -160,26 +164,40 @@ export class AgentLoop {
 
   /** One poll. Throws a {@link ModelError} when an engagement's model turn fails (the batch is kept). */
   async poll(): Promise<PollOutcome> {
-    this.#o.heartbeat.beat();
-    await this.#restore();
+    // The heartbeat is written beside the poll's lease turn, not in front of it.
+    const beat = this.#o.heartbeat.beatInBackground();
+    try {
+      return await this.#poll();
+    } finally {
+      await beat;
+    }
+  }
+
+  async #poll(): Promise<PollOutcome> {
     const first = this.#firstPoll;
     try {
       // One lease turn reads inbound and, when the batch engages, opens the engagement too (marks it
-      // processing, reads the routing, answers slash commands): a lease round trip fewer per turn.
-      const begun = await this.#lease.run(() => {
+      // processing, reads the routing, answers slash commands): a lease round trip fewer per turn. The
+      // first poll's turn also restores the saved state, so a start takes no turn of its own for it.
+      const begun = await this.#lease.run((): "idle" | "accumulating" | Engagement => {
+        this.#restore();
         const pending = this.#o.inbound.pendingMessages();
         // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
         const pendingIds = new Set<string>(pending.map((m) => m.id));
         for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
         const buffered = new Set(this.#buffer.map((m) => m.id));
         const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
-        if (fresh.length > 0) {
-          this.#buffer.push(...fresh);
-          this.#store.save("buffer", this.#buffer);
-        }
-        if (this.#buffer.length === 0) return "idle";
-        if (!first && !this.#retry && !this.#buffer.some(engages)) return "accumulating";
-        return this.#begin();
+        if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
+        const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
+        // Nothing to write (an idle or accumulating poll): no transaction either.
+        if (fresh.length === 0 && !engage) return "accumulating";
+        return this.#atomically(() => {
+          if (fresh.length > 0) {
+            this.#buffer.push(...fresh);
+            this.#store.save("buffer", this.#buffer);
+          }
+          return engage ? this.#begin() : "accumulating";
+        });
       });
       this.#firstPoll = false;
       if (begun === "idle" || begun === "accumulating") return begun;
@@ -224,27 +242,32 @@ export class AgentLoop {
       this.#retry = true;
       const answer = await this.#respond(formatPrompt(prompts), routing);
       const replyTo = prompts.findLast((m) => m.kind === "chat") ?? prompts[prompts.length - 1];
-      await this.#lease.run(() => {
-        if (answer.text) {
-          this.#writeChat(answer.text, replyTo.id, routing);
-          this.#o.log.info("reply", { in_reply_to: replyTo.id, bytes: byteLength(answer.text) });
-        } else {
-          this.#o.log.info("reply.empty", { in_reply_to: replyTo.id });
-        }
-        for (const action of answer.actions) {
-          this.#write({ kind: "system", content: action, ...routingFields(routing) });
-          this.#o.log.info("system_action", { action: systemActionName(action), bytes: byteLength(action) });
-        }
-        this.#history = appendExchange(
-          this.#history,
-          answer.exchange,
-          this.#o.historyLimits ?? HISTORY_LIMITS,
-        );
-        this.#store.save("history", this.#history);
-        this.#complete(prompts);
-      });
+      await this.#lease.run(() =>
+        this.#atomically(() => {
+          if (answer.text) {
+            this.#writeChat(answer.text, replyTo.id, routing);
+            this.#o.log.info("reply", { in_reply_to: replyTo.id, bytes: byteLength(answer.text) });
+          } else {
+            this.#o.log.info("reply.empty", { in_reply_to: replyTo.id });
+          }
+          for (const action of answer.actions) {
+            this.#write({ kind: "system", content: action, ...routingFields(routing) });
+            this.#o.log.info("system_action", {
+              action: systemActionName(action),
+              bytes: byteLength(action),
+            });
+          }
+          this.#history = appendExchange(
+            this.#history,
+            answer.exchange,
+            this.#o.historyLimits ?? HISTORY_LIMITS,
+          );
+          this.#store.save("history", this.#history);
+          this.#complete(prompts);
+        })
+      );
     } else if (prompts.length > 0) {
-      await this.#lease.run(() => this.#complete(prompts));
+      await this.#lease.run(() => this.#atomically(() => this.#complete(prompts)));
     }
     this.#retry = false;
   }
@@ -319,6 +342,30 @@ export class AgentLoop {
     } catch (err) {
       this.#o.log.warn("routing.unreadable", { error: err instanceof Error ? err.name : "unknown" });
       return undefined;
+    }
+  }
+
+  /**
+   * Runs `fn` (a lease turn's writes) as one outbound transaction. When it
+   * throws, the transaction rolls back and so does what `fn` changed in the
+   * loop's memory (buffer, done ids, history, the pending ring): the next poll
+   * sees exactly what the file says, and retries.
+   */
+  #atomically<T>(fn: () => T): T {
+    const saved = {
+      buffer: [...this.#buffer],
+      done: new Set(this.#done),
+      history: this.#history,
+      unannounced: this.#unannounced,
+    };
+    try {
+      return this.#o.outbound.transaction(fn);
+    } catch (err) {
+      this.#buffer = saved.buffer;
+      this.#done = saved.done;
+      this.#history = saved.history;
+      this.#unannounced = saved.unannounced;
+      throw err;
     }
   }
 

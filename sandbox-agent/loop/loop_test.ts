@@ -1,0 +1,74 @@
+/**
+ * The loop's lease turns commit as one transaction each: a turn that fails
+ * part-way leaves neither the outbound file nor the loop's memory
+ * half-updated, and the next poll retries the whole turn.
+ */
+import assert from "node:assert/strict";
+import { openInboundReader, openOutboundWriter, type OutboundWriter } from "../../contract/queue/sandbox.ts";
+import { LoopHarness } from "../../tests/support/agent_loop_harness.ts";
+import { fixedKey, LIBRARY } from "../../tests/support/mod.ts";
+import { jsonLogger } from "../log.ts";
+import { createModelClient } from "../model/providers.ts";
+import { builtinRegistry } from "../tools/builtin.ts";
+import { Jail } from "../tools/jail.ts";
+import { Heartbeat } from "./heartbeat.ts";
+import { AgentLoop } from "./loop.ts";
+import { systemPrompt } from "./prompt.ts";
+import { STATE_KEYS } from "./state.ts";
+
+const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
+
+/** `outbound` whose next save of `key` fails once, like a full disk in the middle of a turn. */
+function failingOnce(outbound: OutboundWriter, key: string): OutboundWriter {
+  let armed = true;
+  return new Proxy(outbound, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop === "putSessionState") {
+        return (k: string, v: string) => {
+          if (armed && k === key) {
+            armed = false;
+            throw new Error("disk full");
+          }
+          return target.putSessionState(k, v);
+        };
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("loop: a reply turn that fails part-way writes nothing, and the next poll answers once", async () => {
+  await using h = await LoopHarness.start();
+  using inbound = openInboundReader(h.paths.inbound, OPTS);
+  using outbound = openOutboundWriter(h.paths.outbound, OPTS);
+  const log = jsonLogger((line) => h.logLines.push(line));
+  const loop = new AgentLoop({
+    inbound,
+    outbound: failingOnce(outbound, STATE_KEYS.history),
+    model: createModelClient({ provider: "mock", socketPath: `${h.dir}/model.sock` }),
+    tools: builtinRegistry(),
+    systemPrompt: systemPrompt(""),
+    workspace: new Jail(`${h.dir}/workspace`),
+    memory: new Jail(`${h.dir}/memory`),
+    persona: "",
+    heartbeat: new Heartbeat(`${h.dir}/workspace/.heartbeat`, log),
+    log,
+    pollMs: 1000,
+  });
+  h.write({ id: "m1", content: "hello" });
+
+  // The reply turn writes the reply, then the history save fails: the whole turn rolls back.
+  await assert.rejects(() => loop.poll(), /disk full/);
+  assert.deepEqual(h.outbound(), [], "the reply written before the failure was rolled back");
+  assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]), [["m1", "processing"]]);
+  assert.equal(h.state()[STATE_KEYS.history], undefined);
+
+  // The loop's memory rolled back too: m1 is still buffered and the engagement is retried.
+  assert.equal(await loop.poll(), "engaged");
+  assert.equal(h.server.calls.length, 2, "the model was asked again");
+  assert.deepEqual(h.outbound().map((o) => [o.inReplyTo, o.content]), [["m1", "mock-agent received: hello"]]);
+  assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]), [["m1", "completed"]]);
+  assert.deepEqual(JSON.parse(h.state()[STATE_KEYS.doneIds]), ["m1"]);
+  assert.equal(await loop.poll(), "idle", "answered once");
+});
