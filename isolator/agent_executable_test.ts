@@ -7,7 +7,7 @@
  * `tests/e2e/agent_executable_test.ts`.
  */
 import assert from "node:assert/strict";
-import { agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
+import { AGENT_RUNTIME_FLAGS, agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
 import { probeSession } from "../tests/support/isolator_harness.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { bwrapArgs, BwrapIsolator, bwrapSession } from "./bwrap.ts";
@@ -56,10 +56,11 @@ const isProgramBind = (b: BindMount) =>
 Deno.test("plan: the compiled agent runs directly, no deno run and no flags, as the only program in the sandbox", () => {
   const spec = fakeSpec();
   assert.deepEqual(sandboxArgv(spec, "executable"), [SANDBOX_AGENT, LAYOUT_ARG, ...AGENT_ARGS]);
-  // The bundle's command line, for contrast: Deno, `run`, every contract flag, the bundle.
+  // The bundle's command line, for contrast: Deno, `run`, the contract's runtime and permission flags, the bundle.
   assert.deepEqual(sandboxArgv(spec, "bundle"), [
     SANDBOX_DENO,
     "run",
+    ...AGENT_RUNTIME_FLAGS,
     ...agentPermissionFlags(SANDBOX_LAYOUT),
     SANDBOX_PROGRAM,
     LAYOUT_ARG,

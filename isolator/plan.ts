@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { type AgentLayout, agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
+import {
+  AGENT_RUNTIME_FLAGS,
+  type AgentLayout,
+  agentPermissionFlags,
+  SANDBOX_LAYOUT,
+} from "../contract/permissions.ts";
 import type { ResolvedSpec } from "./spec.ts";
 import type { AgentProgramKind } from "./types.ts";
 
@@ -177,6 +182,7 @@ export function agentArgv(
   return [
     deno,
     "run",
+    ...AGENT_RUNTIME_FLAGS,
     ...agentPermissionFlags(layout),
     program,
     `${LAYOUT_FLAG}=${JSON.stringify(layout)}`,

@@ -15,6 +15,7 @@
  * @module
  */
 import {
+  AGENT_RUNTIME_FLAGS,
   agentPermissionFlags,
   ENTRYPOINTS,
   HOST_PERMISSION_FLAGS,
@@ -41,7 +42,7 @@ export const PROBE_ENTRY = "isolator/probe/main.ts";
  * How a program that runs in the sandbox is compiled: the agent, and the
  * probe that must be launched exactly like it. See {@link TARGETS}.
  */
-export const SANDBOX_PROGRAM_OPTIONS: readonly string[] = ["--bundle", "--minify", "--no-code-cache"];
+export const SANDBOX_PROGRAM_OPTIONS: readonly string[] = ["--bundle", "--minify", ...AGENT_RUNTIME_FLAGS];
 
 /**
  * What to compile, with which flags. No target passes `--target`: the
@@ -56,9 +57,11 @@ export const SANDBOX_PROGRAM_OPTIONS: readonly string[] = ["--bundle", "--minify
  *   (~65 MB: grammY, Hono, the SQLCipher sources…) the agent never loads.
  *   The provider SDKs it loads with `import()` are inlined by the bundler,
  *   so nothing needs `--include`.
- * - `--no-code-cache`: a compiled program writes its V8 code cache into the
- *   temporary directory on its first run; each sandbox starts with an empty
- *   private `/tmp`, so the cache would be written at every launch and never read.
+ * - `AGENT_RUNTIME_FLAGS` (`contract/permissions.ts`), as every sandbox runs
+ *   the agent from source: `--no-code-cache` (a compiled program writes its V8
+ *   code cache into the temporary directory on its first run; each sandbox
+ *   starts with an empty private `/tmp`, so the cache would be written at every
+ *   launch and never read) and the V8 flags that lower its footprint.
  * - no `--include` of libsqlcipher: FFI loads a real file, and the agent's
  *   `--allow-ffi` names only `SANDBOX_LAYOUT.library`, where every isolator
  *   binds the host's copy (the one shipped beside `ironclaw`), exactly as for

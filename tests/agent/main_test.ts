@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { sessionKeyHex } from "../../contract/cipher.ts";
 import type { SessionId } from "../../contract/ids.ts";
-import { agentPermissionFlags, ENTRYPOINTS } from "../../contract/permissions.ts";
+import { AGENT_RUNTIME_FLAGS, agentPermissionFlags, ENTRYPOINTS } from "../../contract/permissions.ts";
 import { DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { ProcessIsolator } from "../../isolator/mod.ts";
 import { Doorbell, LeaseServer } from "../../src/doorbell/mod.ts";
@@ -54,7 +54,14 @@ Deno.test("the agent program answers a chat row through the host's mock model, u
 /** Runs the source entrypoint under the agent's flags with `layout` and returns its exit code and stderr. */
 async function runMain(layout: Parameters<typeof agentPermissionFlags>[0], extra: string[] = []) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...agentPermissionFlags(layout), MAIN, `--layout=${JSON.stringify(layout)}`, ...extra],
+    args: [
+      "run",
+      ...AGENT_RUNTIME_FLAGS,
+      ...agentPermissionFlags(layout),
+      MAIN,
+      `--layout=${JSON.stringify(layout)}`,
+      ...extra,
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
