@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS messages_in (
   source_session_id TEXT,
   on_wake INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS messages_in_status_seq ON messages_in (status, seq);
 CREATE TABLE IF NOT EXISTS destinations (
   name TEXT PRIMARY KEY,
   display_name TEXT,

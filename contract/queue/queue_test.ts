@@ -362,3 +362,15 @@ Deno.test("outbound transaction: one commit for several writes, none of them aft
   w.putSessionState("k", "v3");
   assert.equal(reader.sessionState().k, "v3");
 });
+
+Deno.test("the agent's poll reads only waiting rows through the status index, not the whole history", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_idx", opts);
+  using db = openReader(paths.inbound, opts);
+  const plan = db.all(
+    `EXPLAIN QUERY PLAN SELECT id FROM messages_in
+     WHERE status IN ('queued', 'scheduled') AND (process_after IS NULL OR process_after <= ?) ORDER BY seq`,
+    ["2026-01-01T00:00:00.000Z"],
+  ).map((r) => String(r.detail)).join("; ");
+  assert.match(plan, /USING INDEX messages_in_status_seq \(status=\?\)/, plan);
+});
