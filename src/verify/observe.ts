@@ -295,8 +295,12 @@ export function listProcesses(): HostProcess[] {
  * (a path or id unique to the session), and all their descendants.
  */
 export function sandboxProcesses(marker: string, all: HostProcess[] = listProcesses()): HostProcess[] {
-  const found = new Map<number, HostProcess>();
-  for (const p of all) if (p.argv.some((a) => a.includes(marker))) found.set(p.pid, p);
+  return withDescendants(all.filter((p) => p.argv.some((a) => a.includes(marker))), all);
+}
+
+/** `seeds` and every process in `all` that descends from one of them. */
+export function withDescendants(seeds: HostProcess[], all: HostProcess[]): HostProcess[] {
+  const found = new Map(seeds.map((p) => [p.pid, p]));
   for (let grew = true; grew;) {
     grew = false;
     for (const p of all) {

@@ -67,6 +67,7 @@ import {
   socketInodes,
   Victim,
   wasRead,
+  withDescendants,
 } from "./observe.ts";
 import { decideWalls, type Evidence, type Wall } from "./walls.ts";
 
@@ -144,19 +145,12 @@ export function probeSpawnCandidates(kind: AgentProgramKind, hostExecutable = De
  * not it); with all their descendants.
  */
 export function probeProcesses(procs: HostProcess[], kind: AgentProgramKind): HostProcess[] {
-  const found = new Map(agentSideProcesses(procs).map((p) => [p.pid, p]));
-  if (kind !== "executable") return [...found.values()];
-  for (const p of procs) if (p.argv[0] === SANDBOX_AGENT) found.set(p.pid, p);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of procs) {
-      if (!found.has(p.pid) && found.has(p.ppid)) {
-        found.set(p.pid, p);
-        grew = true;
-      }
-    }
-  }
-  return [...found.values()];
+  const agentSide = agentSideProcesses(procs);
+  if (kind !== "executable") return agentSide;
+  const seeds = new Map(
+    [...agentSide, ...procs.filter((p) => p.argv[0] === SANDBOX_AGENT)].map((p) => [p.pid, p]),
+  );
+  return withDescendants([...seeds.values()], procs);
 }
 
 /**
