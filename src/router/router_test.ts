@@ -260,9 +260,8 @@ Deno.test("engage evaluation table", () => {
   assert.throws(() => evaluateEngage({ ...base, mode: "telepathy" }), EngageModeError);
 });
 
-Deno.test("a damaged queue file: that wiring's outcome names it and reports it, the other wirings route on", async () => {
-  using dir = tempDir();
-  await using host = await HostFixture.open(dir.path);
+/** Slack chat C1 (a group, alice its owner) wired to agents g1 (priority 2) and g2, both engaging on anything. */
+function wireTwoAgents(host: HostFixture): void {
   const r = host.registry;
   r.grantRole({ userId: "slack:alice", role: "owner" });
   const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1", isGroup: true });
@@ -276,6 +275,12 @@ Deno.test("a damaged queue file: that wiring's outcome names it and reports it, 
       priority,
     });
   }
+}
+
+Deno.test("a damaged queue file: that wiring's outcome names it and reports it, the other wirings route on", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  wireTwoAgents(host);
   const first = await host.router.route(event("hello"));
   const [broken, healthy] = first.outcomes.map((o) => o.sessionId!);
   const file = await Deno.open(host.queues.paths(broken as never).inbound, { write: true });
@@ -288,13 +293,13 @@ Deno.test("a damaged queue file: that wiring's outcome names it and reports it, 
       root: `${dir.path}/sessions`,
       library: LIBRARY,
       keys: host.keys,
-      registry: r,
+      registry: host.registry,
       onDamaged: (err) => reported.push(err),
     }),
     { [Symbol.asyncDispose]: () => queues.close() },
   );
   const router = new Router({
-    registry: r,
+    registry: host.registry,
     queues,
     waker: host.waker,
     onQueueDamaged: (err) => reported.push(err),
@@ -345,19 +350,7 @@ Deno.test("back-pressure: at the cap a session refuses (typed, named), below it 
 Deno.test("back-pressure with two wirings: the full session's outcome says so, the other is still written", async () => {
   using dir = tempDir();
   await using host = await HostFixture.open(dir.path, { backlogCap: 1 });
-  const r = host.registry;
-  r.grantRole({ userId: "slack:alice", role: "owner" });
-  const chat = r.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1", isGroup: true });
-  for (const [id, priority] of [["g1", 2], ["g2", 1]] as const) {
-    r.putAgentGroup({ id, name: id });
-    r.putWiring({
-      messagingGroupId: chat.id,
-      agentGroupId: id,
-      engageMode: "pattern",
-      engagePattern: ".",
-      priority,
-    });
-  }
+  wireTwoAgents(host);
   const first = await host.router.route(event("hello"));
   const [busy, idle] = first.outcomes.map((o) => o.sessionId!);
   // g2's agent answers; g1's does not.
