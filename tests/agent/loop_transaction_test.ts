@@ -5,16 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { openInboundReader, openOutboundWriter, type OutboundWriter } from "../../contract/queue/sandbox.ts";
-import { LoopHarness } from "../../tests/support/agent_loop_harness.ts";
-import { fixedKey, LIBRARY } from "../../tests/support/mod.ts";
-import { jsonLogger } from "../log.ts";
-import { createModelClient } from "../model/providers.ts";
-import { builtinRegistry } from "../tools/builtin.ts";
-import { Jail } from "../tools/jail.ts";
-import { Heartbeat } from "./heartbeat.ts";
-import { AgentLoop } from "./loop.ts";
-import { systemPrompt } from "./prompt.ts";
-import { STATE_KEYS } from "./state.ts";
+import { LoopHarness } from "../support/agent_loop_harness.ts";
+import { fixedKey, LIBRARY } from "../support/mod.ts";
+import { jsonLogger } from "../../sandbox-agent/log.ts";
+import { createModelClient } from "../../sandbox-agent/model/providers.ts";
+import { builtinRegistry } from "../../sandbox-agent/tools/builtin.ts";
+import { Jail } from "../../sandbox-agent/tools/jail.ts";
+import { Heartbeat } from "../../sandbox-agent/loop/heartbeat.ts";
+import { AgentLoop } from "../../sandbox-agent/loop/loop.ts";
+import { systemPrompt } from "../../sandbox-agent/loop/prompt.ts";
+import { STATE_KEYS } from "../../sandbox-agent/loop/state.ts";
 
 const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
 
