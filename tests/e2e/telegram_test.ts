@@ -20,19 +20,35 @@ import { LIBRARY, tempDir } from "../support/mod.ts";
 
 const TOKEN_ENV = "IRONCLAW_E2E_TELEGRAM_TOKEN";
 
-/** What an operator does once: `ironclaw channel add telegram`, and wire chat 4242 to the demo agent. */
-async function configure(stateDir: string, apiRoot: string, webhookUrl: string | null): Promise<void> {
+/** Wires `chat` to the demo agent, engaging on every message. */
+function wireToDemo(setup: ControlPlane, chat: { id: string }): void {
+  setup.registry.putWiring({
+    messagingGroupId: chat.id,
+    agentGroupId: DEMO_AGENT_ID,
+    engageMode: "pattern",
+    engagePattern: ".",
+  });
+}
+
+/**
+ * What an operator does once: `ironclaw channel add telegram`, and wire chat 4242 to the demo agent;
+ * `more` adds to that setup (e.g. another chat) before the plane closes.
+ */
+async function configure(
+  stateDir: string,
+  apiRoot: string,
+  webhookUrl: string | null,
+  more?: (setup: ControlPlane) => void,
+): Promise<void> {
   const setup = await ControlPlane.open({ stateDir, dev: true, library: LIBRARY, background: false });
   try {
     new ChannelConfigStore(setup.state).put({ type: "telegram", tokenEnv: TOKEN_ENV, apiRoot, webhookUrl });
     setup.registry.addMember("telegram:4242", DEMO_AGENT_ID);
-    const chat = setup.registry.getOrCreateMessagingGroup({ channelType: "telegram", platformId: "4242" });
-    setup.registry.putWiring({
-      messagingGroupId: chat.id,
-      agentGroupId: DEMO_AGENT_ID,
-      engageMode: "pattern",
-      engagePattern: ".",
-    });
+    wireToDemo(
+      setup,
+      setup.registry.getOrCreateMessagingGroup({ channelType: "telegram", platformId: "4242" }),
+    );
+    more?.(setup);
   } finally {
     await setup.close();
   }
@@ -43,27 +59,7 @@ Deno.test("telegram: a private message reaches the sandboxed agent and the reply
   await using telegram = FakeTelegram.start();
   Deno.env.set(TOKEN_ENV, telegram.token);
   try {
-    // What an operator does once: `ironclaw channel add telegram`, and wire the chat to the agent.
-    const setup = await ControlPlane.open({
-      stateDir: dir.path,
-      dev: true,
-      library: LIBRARY,
-      background: false,
-    });
-    new ChannelConfigStore(setup.state).put({
-      type: "telegram",
-      tokenEnv: TOKEN_ENV,
-      apiRoot: telegram.apiRoot,
-    });
-    setup.registry.addMember("telegram:4242", DEMO_AGENT_ID);
-    const chat = setup.registry.getOrCreateMessagingGroup({ channelType: "telegram", platformId: "4242" });
-    setup.registry.putWiring({
-      messagingGroupId: chat.id,
-      agentGroupId: DEMO_AGENT_ID,
-      engageMode: "pattern",
-      engagePattern: ".",
-    });
-    await setup.close();
+    await configure(dir.path, telegram.apiRoot, null);
 
     const plane = await ControlPlane.open({
       stateDir: dir.path,
@@ -169,27 +165,17 @@ async function filesBothWays(isolator: "process" | "runsc") {
   await using telegram = FakeTelegram.start();
   Deno.env.set(TOKEN_ENV, telegram.token);
   try {
-    await configure(dir.path, telegram.apiRoot, null);
     // A group wired to the same agent where strangers are dropped (`strict`).
-    const setup = await ControlPlane.open({
-      stateDir: dir.path,
-      dev: true,
-      library: LIBRARY,
-      background: false,
-    });
-    const group = setup.registry.getOrCreateMessagingGroup({
-      channelType: "telegram",
-      platformId: "-1001",
-      isGroup: true,
-      unknownSenderPolicy: "strict",
-    });
-    setup.registry.putWiring({
-      messagingGroupId: group.id,
-      agentGroupId: DEMO_AGENT_ID,
-      engageMode: "pattern",
-      engagePattern: ".",
-    });
-    await setup.close();
+    await configure(dir.path, telegram.apiRoot, null, (setup) =>
+      wireToDemo(
+        setup,
+        setup.registry.getOrCreateMessagingGroup({
+          channelType: "telegram",
+          platformId: "-1001",
+          isGroup: true,
+          unknownSenderPolicy: "strict",
+        }),
+      ));
 
     const plane = await ControlPlane.open({
       stateDir: dir.path,
