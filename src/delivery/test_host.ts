@@ -7,6 +7,7 @@
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
+import type { MessageIn } from "../../contract/rows.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import { openInboundReader, openOutboundWriter } from "../../contract/queue/sandbox.ts";
 import type { InboundReader, OutboundWriter } from "../../contract/queue/mod.ts";
@@ -172,6 +173,12 @@ export class HostFixture implements AsyncDisposable {
         outbound.close();
       },
     };
+  }
+
+  /** The messages the agent of `sessionId` would read now. */
+  async inbox(sessionId: SessionId): Promise<MessageIn[]> {
+    using agent = await this.agent(sessionId);
+    return agent.inbound.pendingMessages();
   }
 
   /** An owner `<channel>:alice`, a messaging group and a pattern-`.` wiring to agent `g1`. */

@@ -14,11 +14,6 @@ const event = (text: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-async function pendingOf(host: HostFixture, sessionId: string) {
-  using agent = await host.agent(sessionId as never);
-  return agent.inbound.pendingMessages();
-}
-
 Deno.test("fan-out: one engaged outcome per wiring, in priority order, on distinct sessions", async () => {
   using dir = tempDir();
   await using host = await HostFixture.open(dir.path);
@@ -55,7 +50,7 @@ Deno.test("fan-out: one engaged outcome per wiring, in priority order, on distin
     outcomes[0].sessionId && outcomes[1].sessionId && outcomes[0].sessionId !== outcomes[1].sessionId,
   );
   assert.deepEqual(host.waker.wakes, [outcomes[0].sessionId, outcomes[1].sessionId]);
-  const [row] = await pendingOf(host, outcomes[0].sessionId!);
+  const [row] = await host.inbox(outcomes[0].sessionId!);
   assert.deepEqual([row.kind, row.trigger, row.content, row.channelType, row.platformId, row.seq % 2], [
     "chat",
     1,
@@ -149,7 +144,7 @@ Deno.test("accumulate writes trigger 0 without a wake; drop writes nothing", asy
   const loud = await host.router.route(event("@agent now", { threadId: "t1", mentioned: true }));
   assert.equal(loud.outcomes[0].sessionId, quiet.outcomes[0].sessionId);
   assert.equal(host.registry.getSession(loud.outcomes[0].sessionId!).threadId, "t1");
-  assert.deepEqual((await pendingOf(host, loud.outcomes[0].sessionId!)).map((m) => [m.content, m.trigger]), [
+  assert.deepEqual((await host.inbox(loud.outcomes[0].sessionId!)).map((m) => [m.content, m.trigger]), [
     ["background", 0],
     ["@agent now", 1],
   ]);
@@ -242,7 +237,7 @@ Deno.test("a failed wake is reported, and the message stays queued", async () =>
   host.waker.failWith = new Error("runtime missing");
   const { outcomes } = await host.router.route(event("hello"));
   assert.deepEqual([outcomes[0].engaged, outcomes[0].wakeError], [true, "runtime missing"]);
-  assert.deepEqual((await pendingOf(host, outcomes[0].sessionId!)).map((m) => m.content), ["hello"]);
+  assert.deepEqual((await host.inbox(outcomes[0].sessionId!)).map((m) => m.content), ["hello"]);
 });
 
 Deno.test("engage evaluation table", () => {
@@ -331,7 +326,7 @@ Deno.test("back-pressure: at the cap a session refuses (typed, named), below it 
   assert.ok(refused instanceof SessionBacklogFullError, String(refused));
   assert.deepEqual([refused.sessionId, refused.backlog, refused.cap], [sessionId, 3, 3]);
   assert.match(refused.message, new RegExp(`^session ${sessionId} has 3 unanswered inbound messages`));
-  assert.equal((await pendingOf(host, sessionId)).length, 3, "nothing was queued");
+  assert.equal((await host.inbox(sessionId)).length, 3, "nothing was queued");
   assert.equal(host.waker.wakes.length, 3, "nor woken");
 
   const other = await host.router.route(event("elsewhere", { platformId: "C2" }));
@@ -383,7 +378,7 @@ Deno.test("back-pressure refuses a message with files before the channel stores 
   assert.deepEqual(stored, [first.outcomes[0].sessionId]);
   await assert.rejects(host.router.route(withFile("photo 2")), SessionBacklogFullError);
   assert.equal(stored.length, 1, "no file stored for the refused message");
-  assert.deepEqual((await pendingOf(host, first.outcomes[0].sessionId!)).map((m) => m.content), [
+  assert.deepEqual((await host.inbox(first.outcomes[0].sessionId!)).map((m) => m.content), [
     "photo 1 [file saved]",
   ]);
 });

@@ -8,7 +8,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { SessionId } from "../../contract/ids.ts";
 import { HostFixture } from "../../src/delivery/test_host.ts";
 import { tempDir } from "../support/mod.ts";
 
@@ -18,12 +17,6 @@ const hello = (senderHandle: string) => ({
   senderHandle,
   text: "hello",
 });
-
-/** The messages the agent of `sessionId` would read. */
-async function inboxOf(host: HostFixture, sessionId: SessionId) {
-  using agent = await host.agent(sessionId);
-  return agent.inbound.pendingMessages();
-}
 
 Deno.test("parity #1: one message fans out to both wirings, in priority order, on distinct sessions", async () => {
   using dir = tempDir();
@@ -68,7 +61,7 @@ Deno.test("parity #1: one message fans out to both wirings, in priority order, o
   assert.deepEqual(new Set(host.waker.wakes), new Set([s1, s2]));
   // Each session's inbound queue holds the message once, as a trigger.
   for (const sessionId of [s1!, s2!]) {
-    const inbox = await inboxOf(host, sessionId);
+    const inbox = await host.inbox(sessionId);
     assert.deepEqual(inbox.map((m) => [m.content, m.trigger, m.channelType, m.platformId]), [
       ["hello", 1, "slack", "C1"],
     ]);
