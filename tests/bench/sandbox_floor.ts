@@ -1,14 +1,18 @@
 /**
  * The sandbox's floor against our agent: through the same isolator, the
  * same launch path and the same hardening, how long and how much CPU and
- * memory a do-nothing Deno program costs (runsc's start and teardown, the
- * Sentry, gofer and ptrace stubs, Deno's runtime) next to the agent itself.
- * What the agent costs beyond the floor is ours to cut; the floor is not.
+ * memory the sandbox runtime alone costs (an empty static program: runsc's
+ * start, the Sentry, gofer and ptrace stubs), then a do-nothing Deno program
+ * (Deno's runtime on top), next to the agent itself. What the agent costs
+ * beyond the Deno floor is ours to cut; the floors are not.
  *
- * Runs alternate (floor, agent, floor, agent, …) so that both see the same
- * load. Per run, on a provisioned session (real queues, a served queue lease;
- * no doorbell or model proxy, which the agent tolerates):
+ * Runs alternate (empty, floor, agent, empty, floor, agent, …) so that all see
+ * the same load. Per run, on a provisioned session (real queues, a served
+ * queue lease; no doorbell or model proxy, which the agent tolerates):
  *
+ * - **empty**: `launch()` → the marker line of a static C program that writes
+ *   it and sleeps, run the way the isolator runs a compiled agent (needs gcc;
+ *   skipped with a note without it).
  * - **floor**: `launch()` → the program's first statement ran (its marker
  *   line in the sandbox's log); the program is prepared like the agent's
  *   bundle (module-info cache beside it).
@@ -18,7 +22,7 @@
  *   moment, and 2 s later the resident memory of its host processes (RSS and
  *   PSS summed) and its cgroup's memory.
  *
- * JSON lines on stdout (`sandbox_floor.<isolator>.<floor|agent|ours>.…`), a
+ * JSON lines on stdout (`sandbox_floor.<isolator>.<empty|floor|agent|ours>.…`), a
  * table on stderr; asserts nothing.
  *
  * Run: `scripts/deno run -A tests/bench/sandbox_floor.ts [--isolator runsc|bwrap|process] [--runs N]`
@@ -41,6 +45,10 @@ import { type BenchResult, percentile, printResult } from "./report.ts";
 const READY = "ironclaw-floor-ready";
 /** A do-nothing program: one line, then it idles so that its memory can be read. */
 const FLOOR_PROGRAM = `console.error("${READY}");\nsetTimeout(() => {}, 600_000);\n`;
+/** The same in C, built static: what the sandbox runtime costs with next to nothing inside. */
+const EMPTY_PROGRAM = `#include <unistd.h>
+int main(void) { write(2, "${READY}\\n", ${READY.length + 1}); sleep(600); return 0; }
+`;
 const SETTLE_MS = 2_000;
 const TIMEOUT_MS = 60_000;
 const MiB = 1024;
@@ -54,8 +62,13 @@ interface Sample {
   cgroupMemoryMiB?: number;
 }
 
-function buildIsolator(kind: IsolatorKind, stateDir: string, keyRoot: string): Isolator {
-  const opts = { stateDir, keyRoot };
+function buildIsolator(
+  kind: IsolatorKind,
+  stateDir: string,
+  keyRoot: string,
+  agentExecutable?: string,
+): Isolator {
+  const opts = { stateDir, keyRoot, agentExecutable };
   if (kind === "runsc") return new RunscIsolator({ ...opts, platform: "ptrace" });
   if (kind === "bwrap") return new BwrapIsolator(opts);
   return new ProcessIsolator(opts);
@@ -105,6 +118,17 @@ async function measure(
   }
 }
 
+/** Builds {@link EMPTY_PROGRAM} into `dir`; undefined (and a note) without gcc. */
+async function buildEmptyProgram(dir: string): Promise<string | undefined> {
+  await Deno.writeTextFile(`${dir}/empty.c`, EMPTY_PROGRAM);
+  const cc = await new Deno.Command("gcc", {
+    args: ["-O2", "-static", "-o", `${dir}/empty`, `${dir}/empty.c`],
+    stderr: "piped",
+  }).output().catch((err: Error) => ({ success: false, stderr: new TextEncoder().encode(err.message) }));
+  if (cc.success) return `${dir}/empty`;
+  console.error(`sandbox_floor: no empty program (gcc: ${new TextDecoder().decode(cc.stderr).trim()})`);
+}
+
 const median = (values: readonly (number | undefined)[]) =>
   percentile(values.filter((v): v is number => v !== undefined), 50);
 
@@ -128,7 +152,7 @@ const UNITS: Record<string, string> = {
   cgroup_memory: "MiB",
 };
 
-/** Floor and agent, `runs` times each, alternating; the medians, and the agent's excess over the floor. */
+/** Empty program, floor and agent, `runs` times each, alternating; the medians, and the agent's excess over the floor. */
 export async function floorBenchmarks(kind: IsolatorKind = "runsc", runs = 3): Promise<BenchResult[]> {
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-floor-" });
   // The process backend's agent may not read /dev/shm (Deno grants /dev only with --allow-all).
@@ -143,11 +167,17 @@ export async function floorBenchmarks(kind: IsolatorKind = "runsc", runs = 3): P
     await Deno.chmod(dir, 0o755);
     await Deno.writeTextFile(floor, FLOOR_PROGRAM, { mode: 0o644 });
     await prepareModuleInfo(floor);
+    const empty = await buildEmptyProgram(`${dir}/floor`);
+    const emptyIsolator = empty && buildIsolator(kind, `${dir}/isolator-empty`, keyRoot, empty);
     const loads: number[] = [];
+    const empties: Sample[] = [];
     const floors: Sample[] = [];
     const agents: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       loads.push(Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]));
+      if (emptyIsolator) {
+        empties.push(await measure(emptyIsolator, empty, `empty_${i}`, [], (log) => log.includes(READY)));
+      }
       floors.push(await measure(isolator, floor, `floor_${i}`, [], (log) => log.includes(READY)));
       agents.push(
         await measure(isolator, agent, `agent_${i}`, ["--provider=mock"], (_, leases) => leases >= 2),
@@ -158,7 +188,7 @@ export async function floorBenchmarks(kind: IsolatorKind = "runsc", runs = 3): P
     const ours = Object.fromEntries(
       Object.keys(UNITS).map((k) => [`ours.${k}`, a[`agent.${k}`] - f[`floor.${k}`]]),
     );
-    const all = { ...f, ...a, ...ours };
+    const all = { ...(empties.length ? summarize("empty", empties) : {}), ...f, ...a, ...ours };
     const p = `sandbox_floor.${kind}`;
     const results: BenchResult[] = Object.entries(all).map(([name, value]) => ({
       name: `${p}.${name}`,
@@ -186,9 +216,10 @@ function table(kind: IsolatorKind, v: Record<string, number>, runs: number, load
     ["cgroup memory (MiB)", "cgroup_memory", 1],
   ];
   const lines = [
-    ["", "floor", "agent", "agent − floor"],
+    ["", "empty program", "floor", "agent", "agent − floor"],
     ...rows.map(([label, key, digits]) => [
       label,
+      fmt(v[`empty.${key}`] ?? NaN, digits),
       fmt(v[`floor.${key}`], digits),
       fmt(v[`agent.${key}`], digits),
       fmt(v[`ours.${key}`], digits),
@@ -197,7 +228,8 @@ function table(kind: IsolatorKind, v: Record<string, number>, runs: number, load
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   return [
     `sandbox floor: ${kind}${kind === "runsc" ? " (ptrace)" : ""}, medians of ${runs} runs each, ` +
-    `load average ${fmt(load, 2)} (floor: a do-nothing Deno program; agent: to its first poll)`,
+    `load average ${fmt(load, 2)} (empty program: a static C program, the runtime alone; ` +
+    `floor: a do-nothing Deno program; agent: to its first poll)`,
     ...lines.map((l) => l.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")),
   ].join("\n");
 }
