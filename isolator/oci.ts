@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { CPU_PERIOD_US } from "./cpu_quota.ts";
 import { ociSeccompProfile, RUNSC_POLICY } from "./seccomp.ts";
 import {
   type BindMount,
@@ -26,7 +27,6 @@ export interface OciMount {
 }
 
 const MIB = 1024 * 1024;
-const CPU_PERIOD_US = 100_000;
 
 /** Kernel filesystems every sandbox gets; sizes follow §11. */
 const SYSTEM_MOUNTS: OciMount[] = [
@@ -80,6 +80,11 @@ export interface OciConfigInput {
   binds: BindMount[];
   system: SystemLayout;
   limits: Limits;
+  /**
+   * The CPU quota the sandbox starts with, when more than `limits.cpus`: the
+   * backend holds it to `limits.cpus` after the start window (`cpu_quota.ts`).
+   */
+  startCpus?: number;
   /** The cgroup runsc creates and enforces the limits in. */
   cgroupsPath: string;
 }
@@ -131,7 +136,10 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
       resources: {
         memory: { limit: input.limits.memoryMiB * MIB, swap: input.limits.memoryMiB * MIB },
         pids: { limit: input.limits.pids },
-        cpu: { quota: input.limits.cpus * CPU_PERIOD_US, period: CPU_PERIOD_US },
+        cpu: {
+          quota: Math.round(Math.max(input.limits.cpus, input.startCpus ?? 0) * CPU_PERIOD_US),
+          period: CPU_PERIOD_US,
+        },
       },
       seccomp: ociSeccompProfile(Deno.build.arch, RUNSC_POLICY),
     },

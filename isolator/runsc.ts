@@ -13,6 +13,7 @@ import {
   spawnLogged,
   startSupervised,
 } from "./child.ts";
+import { applyCpuLimit, CGROUP_FS, START_WINDOW_MS, startCpus } from "./cpu_quota.ts";
 import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_dirs.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
 import { type OciConfigInput, writeBundle } from "./oci.ts";
@@ -47,9 +48,20 @@ export interface RunscOptions extends IsolatorOptions {
   runsc?: string;
   /** Default `ptrace`. */
   platform?: RunscPlatform;
+  /**
+   * How long a sandbox may use every core before it is held to its CPU limit
+   * (default {@link START_WINDOW_MS}; 0: held to it from the start). See `cpu_quota.ts`.
+   */
+  startWindowMs?: number;
+  /** Where the cgroup filesystems are mounted (default `/sys/fs/cgroup`). */
+  cgroupFs?: string;
 }
 
 const LIVE_STATES = new Set(["creating", "created", "running"]);
+/** States in which runsc has set the sandbox's cgroup up (it does so once, before the first of them). */
+const APPLICABLE_STATES = new Set(["created", "running", "paused"]);
+/** How often the end of the start window asks whether runsc has finished creating the sandbox. */
+const CREATED_POLL_MS = 250;
 
 /**
  * A session's OCI bundle input: the agent's command line and binds for
@@ -61,12 +73,14 @@ export function runscSessionInput(
   keyCopy: string,
   kind: AgentProgramKind,
   denoDir?: BindMount,
+  startCpus?: number,
 ): OciConfigInput {
   return {
     argv: sandboxArgv(s, kind),
     binds: [...sessionBinds(s, keyCopy, kind), ...(denoDir ? [denoDir] : [])],
     system: systemLayout(),
     limits: s.limits,
+    startCpus,
     cgroupsPath: `/ironclaw/${s.sessionId}`,
   };
 }
@@ -78,11 +92,15 @@ export class RunscIsolator implements Isolator {
   readonly #binary: string;
   readonly #platform: RunscPlatform;
   readonly #paths: BackendPaths;
+  readonly #startWindowMs: number;
+  readonly #cgroupFs: string;
 
   constructor(opts: RunscOptions) {
     this.#binary = opts.runsc ?? "runsc";
     this.#platform = opts.platform ?? "ptrace";
     this.#paths = backendPaths(opts, defaultKeyRoot);
+    this.#startWindowMs = opts.startWindowMs ?? START_WINDOW_MS;
+    this.#cgroupFs = opts.cgroupFs ?? CGROUP_FS;
   }
 
   #dirs() {
@@ -163,8 +181,10 @@ export class RunscIsolator implements Isolator {
           preflight.version.split("\n")[0]
         }, platform ${this.#platform}): user-space kernel, no network, ` +
         "seccomp allowlist (threads but no new process, no execve), uid 65532 without capabilities, read-only " +
-        "root; memory, pids and CPU limits enforced " +
-        "through cgroups",
+        "root; memory, pids and CPU limits enforced through cgroups" +
+        (this.#startWindowMs > 0
+          ? ` (the CPU limit after a ${this.#startWindowMs / 1000} s start window)`
+          : ""),
     };
   }
 
@@ -177,6 +197,8 @@ export class RunscIsolator implements Isolator {
     const bundle = `${dirs.bundles}/${s.sessionId}`;
     const logPath = `${dirs.logs}/${s.sessionId}.log`;
     const denoDir = `${bundle}.deno-dir`;
+    const cgroupsPath = `/ironclaw/${s.sessionId}`;
+    const burst = this.#startWindowMs > 0 ? startCpus(s.limits.cpus) : s.limits.cpus;
     const cleanup = async () => {
       await runCommand(this.#binary, ["--root", dirs.runtime, "delete", "--force", id]);
       removeKey(this.#paths.keyRoot, s.sessionId);
@@ -186,7 +208,7 @@ export class RunscIsolator implements Isolator {
     // A host crash can leave a container of the same id behind.
     await cleanup();
     const keyRoot = this.#paths.keyRoot;
-    return await startSupervised({
+    const handle = await startSupervised({
       sessionId: s.sessionId,
       logPath,
       start: () => {
@@ -197,18 +219,13 @@ export class RunscIsolator implements Isolator {
         const cache = agent.kind === "bundle"
           ? stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
           : undefined;
-        writeBundle(bundle, runscSessionInput(s, keyCopy, agent.kind, cache));
+        writeBundle(bundle, runscSessionInput(s, keyCopy, agent.kind, cache, burst));
         return spawnLogged(this.#binary, { args: [...global, "run", "--bundle", bundle, id], logPath });
       },
       alive: async () => {
-        const state = await runCommand(this.#binary, ["--root", dirs.runtime, "state", id]);
+        const status = await this.#status(dirs.runtime, id);
         // No state yet means runsc is still creating the container.
-        if (!state.success) return true;
-        try {
-          return LIVE_STATES.has(JSON.parse(state.stdout).status);
-        } catch {
-          return true;
-        }
+        return status === undefined || LIVE_STATES.has(status);
       },
       terminate: async (child) => {
         await runCommand(this.#binary, ["--root", dirs.runtime, "kill", id, "KILL"]);
@@ -221,5 +238,73 @@ export class RunscIsolator implements Isolator {
       },
       cleanup,
     });
+    if (burst <= s.limits.cpus) return handle;
+    return this.#limitAfterStart(handle, id, dirs.runtime, cgroupsPath, s.limits.cpus);
+  }
+
+  /** The container's status as runsc reports it; undefined while it has no state (being created, or gone). */
+  async #status(runtime: string, id: string): Promise<string | undefined> {
+    const state = await runCommand(this.#binary, ["--root", runtime, "state", id]);
+    if (!state.success) return undefined;
+    try {
+      return String(JSON.parse(state.stdout).status);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Holds the sandbox to its CPU limit once the start window has passed and
+   * runsc has finished creating it (runsc writes the cgroup's quota once,
+   * before the container has a state, so it cannot overwrite ours). Fails
+   * closed: a sandbox whose limit cannot be applied is stopped, the reason
+   * in its log.
+   */
+  #limitAfterStart(
+    handle: SandboxHandle,
+    id: string,
+    runtime: string,
+    cgroupsPath: string,
+    cpus: number,
+  ): SandboxHandle {
+    let ended = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let applying: Promise<void> | undefined;
+    const apply = async () => {
+      timer = undefined;
+      if (ended) return;
+      const status = await this.#status(runtime, id);
+      if (ended || status === "stopped") return;
+      if (status === undefined || !APPLICABLE_STATES.has(status)) {
+        timer = setTimeout(() => applying = apply(), CREATED_POLL_MS);
+        return;
+      }
+      try {
+        applyCpuLimit(cgroupsPath, cpus, this.#cgroupFs);
+      } catch (err) {
+        if (ended) return;
+        const reason = err instanceof Error ? err.message : String(err);
+        await Deno.writeTextFile(
+          handle.logPath,
+          `ironclaw: the sandbox's CPU limit could not be applied (${reason}); stopping it\n`,
+          { append: true },
+        ).catch(() => {});
+        await handle.stop();
+      }
+    };
+    const end = () => {
+      ended = true;
+      clearTimeout(timer);
+    };
+    timer = setTimeout(() => applying = apply(), this.#startWindowMs);
+    handle.exited.then(end, end);
+    return {
+      ...handle,
+      stop: async () => {
+        end();
+        await handle.stop();
+        await applying;
+      },
+    };
   }
 }
