@@ -463,7 +463,7 @@ async function runLevel(
   verbose: boolean,
 ): Promise<LevelResult> {
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-journey-" });
-  const keyRoot = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "ironclaw-journey-keys-" });
+  const keyRoot = await journeyKeyRoot(kind, dir);
   // This level's cleanup steps, newest first in `finally` (and on a signal, through `cleanup`).
   const steps: (() => Promise<void>)[] = [];
   const step = (task: () => Promise<void> | void) => {
@@ -525,6 +525,7 @@ async function runLevel(
       const stats = cgroupStats(`/ironclaw/${sessionId}`);
       if (stats) cgroups.push(stats);
       const procs = processTree(sessionId);
+      if (procs.length === 0) continue; // no sandbox left to measure (a failed launch is counted below)
       const memory = memoryOf(procs.map((p) => p.pid));
       idleRssMiB.push(memory.rssKiB / 1024);
       idlePssMiB.push(memory.pssKiB / 1024);
@@ -592,11 +593,20 @@ function projectColdPhaseSeconds(levels: readonly LevelResult[], n: number): num
   return (n * mean(last.cgroups.map((c) => c.cpuSeconds))) / navigator.hardwareConcurrency;
 }
 
+/**
+ * Where key copies go: a private tmpfs directory, except for the process
+ * backend, whose agent may not read `/dev/shm` (Deno grants `/dev` only with
+ * `--allow-all`).
+ */
+function journeyKeyRoot(kind: IsolatorKind, dir: string): Promise<string> {
+  return Deno.makeTempDir({ dir: kind === "process" ? dir : "/dev/shm", prefix: "ironclaw-journey-keys-" });
+}
+
 /** Picks the backend: the one asked for if it works here, else the next weaker one, with a note. */
 async function chooseKind(wanted: IsolatorKind): Promise<IsolatorKind> {
   const order: IsolatorKind[] = ["runsc", "bwrap", "process"];
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-journey-check-" });
-  const keyRoot = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "ironclaw-journey-keys-" });
+  const keyRoot = await journeyKeyRoot(wanted, dir);
   try {
     for (const kind of order.slice(order.indexOf(wanted))) {
       const check = await buildIsolator(kind, dir, keyRoot).check();
