@@ -1,8 +1,10 @@
 /**
  * The README quickstart, end to end, with real processes: `ironclaw serve
- * --dev` in one, and each CLI command as a separate process talking to it
- * over HTTP, launched through `scripts/entrypoint.ts` with the binary's
- * permission flags. Then the offline commands against the stopped state.
+ * --dev` in one (through `scripts/entrypoint.ts`, as the `dev` task runs it),
+ * and each CLI command as a separate process talking to it over HTTP,
+ * launched exactly as the README says, `deno task ironclaw -- <args>` (the
+ * binary's permission flags). Then the offline commands against the stopped
+ * state.
  *
  * @module
  */
@@ -20,6 +22,7 @@ function childEnv(): Record<string, string> {
   return { ...env, NO_COLOR: "1" };
 }
 
+/** The server: `serve` through the entrypoint, which forwards SIGTERM to it. */
 function ironclawCommand(args: string[], stdout: "piped" | "null" = "piped"): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-run", "--allow-env", entrypoint, "host", "--", ...args],
@@ -38,9 +41,17 @@ interface Run {
   stderr: string;
 }
 
-/** Runs one CLI command to completion. */
+/** Runs one CLI command to completion, as the README does: `deno task ironclaw -- <args>`. */
 async function ironclaw(...args: string[]): Promise<Run> {
-  const out = await ironclawCommand(args).output();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "ironclaw", "--", ...args],
+    cwd: root,
+    env: childEnv(),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
