@@ -1,12 +1,14 @@
 /**
  * `ironclaw status`: what a running control plane says about itself:
  * health and version, readiness, agents, changes waiting for a human, and
- * the isolator it reports.
+ * which sandbox runs its agents (the process backend is labelled as no
+ * sandbox at all).
  *
  * @module
  */
 import type { Command } from "commander";
 import type { ChangeRecord } from "../contract/gateway.ts";
+import type { StatusAnswer } from "../src/api/routes/health.ts";
 import type { AgentGroup } from "../src/registry/schemas.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import type { CliIo } from "./output.ts";
@@ -20,20 +22,19 @@ export interface StatusReport {
   readyReason: string | null;
   agents: number;
   pendingChanges: number;
-  /** The isolator the API reports, or null when it reports none. */
-  isolator: string | null;
+  /** The sandbox backend that runs the agents; null when none could be chosen (`isolatorError` says why). */
+  isolator: StatusAnswer["isolator"];
+  isolatorError: string | null;
 }
 
 interface Health {
   status?: string;
   version?: string;
-  isolator?: string;
 }
 
 interface Readiness {
   status?: string;
   reason?: string;
-  isolator?: string;
 }
 
 /** Gathers the report from the API. */
@@ -41,9 +42,10 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
   const health = await client.get<Health>("/healthz");
   const readiness = (await client.request<Readiness>("GET", "/readyz", {}, [503])).body ?? {};
   const ready = readiness.status === "ready";
-  const [agents, pending] = await Promise.all([
+  const [agents, pending, status] = await Promise.all([
     client.get<AgentGroup[]>("/v1/registry/agent-groups"),
     client.get<ChangeRecord[]>("/v1/changes/pending"),
+    client.get<StatusAnswer>("/v1/status"),
   ]);
   return {
     url: client.baseUrl,
@@ -52,7 +54,8 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
     readyReason: ready ? null : readiness.reason ?? readiness.status ?? "unknown",
     agents: agents.length,
     pendingChanges: pending.length,
-    isolator: health.isolator ?? readiness.isolator ?? null,
+    isolator: status.isolator,
+    isolatorError: status.isolatorError ?? null,
   };
 }
 
@@ -63,7 +66,7 @@ export function describeStatus(s: StatusReport): string[] {
     `ready:         ${s.ready ? "yes" : `no (${s.readyReason})`}`,
     `agents:        ${s.agents}`,
     `pending:       ${s.pendingChanges} change${s.pendingChanges === 1 ? "" : "s"} awaiting approval`,
-    `isolator:      ${s.isolator ?? "not reported by the API"}`,
+    `sandbox:       ${s.isolator?.label ?? `none (${s.isolatorError ?? "not reported"})`}`,
   ];
 }
 
@@ -71,7 +74,9 @@ export function describeStatus(s: StatusReport): string[] {
 export function registerStatusCommand(program: Command, io: CliIo): void {
   withClientFlags(
     program.command("status")
-      .description("readiness, version, agents and pending changes of the running control plane")
+      .description(
+        "readiness, version, agents, pending changes and the sandbox backend of the running control plane",
+      )
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
     const report = await gatherStatus(ApiClient.fromFlags(opts));

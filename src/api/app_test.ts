@@ -32,6 +32,12 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
 
   assert.deepEqual(await ok(api, 200, "GET", "/healthz"), { status: "ok", version: "0.1.0" });
   assert.deepEqual(await ok(api, 200, "GET", "/readyz"), { status: "ready" });
+  // The plane chooses its backend here for real (dev: runsc, else bwrap, else the process backend).
+  const status = await ok(api, 200, "GET", "/v1/status");
+  assert.equal(status.version, "0.1.0");
+  assert.equal(status.isolator.weaker, status.isolator.kind === "process");
+  assert.equal(status.isolator.label, (await api.plane.isolator()).label);
+  assert.match(status.isolator.label, new RegExp(`^isolator ${status.isolator.kind} `));
 
   // Registry: agents.
   const group = await ok(api, 200, "PUT", "/v1/registry/agent-groups/research", {

@@ -1,5 +1,7 @@
 /**
- * `/healthz`, `/readyz` (no token) and `/metrics`.
+ * `/healthz`, `/readyz` (no token), `/metrics`, and `/v1/status`: what runs
+ * the agents (behind the token: which sandbox, and whether it is the weaker
+ * development fallback, is not for anonymous callers).
  *
  * @module
  */
@@ -32,6 +34,28 @@ const readyz = createRoute({
   responses: { 200: jsonAnswer(Ready, "serving"), 503: jsonAnswer(NotReady, "start-up not finished") },
 });
 
+const IsolatorStatus = z.object({
+  kind: z.enum(["runsc", "bwrap", "process"]),
+  strength: z.enum(["gvisor", "namespaces", "none"]),
+  weaker: z.boolean().describe("true for the process backend: no sandbox, development only"),
+  label: z.string().describe("the line `serve` printed at start: backend, strength and why it was chosen"),
+});
+const Status = z.object({
+  version: z.string(),
+  isolator: IsolatorStatus.nullable(),
+  isolatorError: z.string().optional().describe("why no backend could be chosen (isolator is null then)"),
+});
+
+/** `/v1/status`'s answer. */
+export type StatusAnswer = z.infer<typeof Status>;
+
+const status = createRoute({
+  method: "get",
+  path: "/v1/status",
+  summary: "What runs the agents: the sandbox backend and whether it is the weaker development fallback",
+  responses: { 200: jsonAnswer(Status, "the status"), ...errorAnswers() },
+});
+
 const metrics = createRoute({
   method: "get",
   path: "/metrics",
@@ -50,6 +74,17 @@ export function healthRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): voi
     return state.ready
       ? c.json({ status: "ready" as const }, 200)
       : c.json({ status: "not ready" as const, reason: state.reason }, 503);
+  });
+  app.openapi(status, async (c) => {
+    try {
+      const { isolator, weaker, label } = await plane.isolator();
+      return c.json({
+        version: API_VERSION,
+        isolator: { kind: isolator.kind, strength: isolator.strength, weaker, label },
+      }, 200);
+    } catch (err) {
+      return c.json({ version: API_VERSION, isolator: null, isolatorError: (err as Error).message }, 200);
+    }
   });
   app.openapi(
     metrics,
