@@ -11,9 +11,11 @@ import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import { MASTER_KEY_FILE, MasterKeyError, readMasterKeyFile } from "../src/keys/mod.ts";
+import { AgentProgram, chooseIsolator } from "../src/sandbox/mod.ts";
 import { describeVerification, verifyOffline } from "./audit.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError, describeError } from "./errors.ts";
+import { agentExecutableOption } from "./serve.ts";
 import { type CliIo, printJson } from "./output.ts";
 
 /** One check's outcome. */
@@ -119,6 +121,41 @@ export async function checkApi(client: ApiClient): Promise<Outcome> {
   return pass(`${client.baseUrl} answers and accepts the token`);
 }
 
+const sandboxHint = "run as root, with gVisor (`apt-get install runsc`) or else bubblewrap " +
+  "(`apt-get install bubblewrap`) installed";
+
+/**
+ * A sandbox works here, chosen the way `serve` chooses outside development
+ * (runsc, else bubblewrap; never the unsandboxed process backend) and smoke-run
+ * with the agent program `serve` would run (`$IRONCLAW_AGENT_PROGRAM`, else
+ * the one beside a compiled `ironclaw`, else Deno for the bundle). Scratch
+ * files go to a temporary directory, removed after.
+ */
+export async function checkSandbox(
+  options: { choose?: typeof chooseIsolator; tempDir?: string } = {},
+): Promise<Outcome> {
+  const choose = options.choose ?? chooseIsolator;
+  const scratch = await Deno.makeTempDir({ dir: options.tempDir, prefix: "ironclaw-doctor-" });
+  try {
+    const named = agentExecutableOption({});
+    const agent = new AgentProgram({
+      executable: named.agentExecutable,
+      executableFrom: named.agentExecutableFrom,
+      buildDir: `${scratch}/program`,
+    });
+    const choice = await choose({
+      preference: "auto",
+      stateDir: `${scratch}/isolator`,
+      agentExecutable: agent.executable,
+    });
+    return pass(choice.label);
+  } catch (err) {
+    return fail(describeError(err), sandboxHint);
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
 /** The configured Telegram channel's token works (`getMe`); undefined when no channel is configured. */
 export async function checkTelegram(stateDir: string): Promise<Outcome | undefined> {
   try {
@@ -150,6 +187,7 @@ export async function runChecks(stateDir: string, client: ApiClient): Promise<Ch
     { name: "state-dir", ...checkStateDir(stateDir) },
     { name: "master-key", ...await checkMasterKey(stateDir) },
     { name: "audit-chain", ...await checkAuditChain(stateDir) },
+    { name: "sandbox", ...await checkSandbox() },
     { name: "api", ...await checkApi(client) },
   ];
   const telegram = await checkTelegram(stateDir);
@@ -170,7 +208,9 @@ function octal(mode: number): string {
 export function registerDoctorCommand(program: Command, io: CliIo): void {
   withClientFlags(
     program.command("doctor")
-      .description("check libsqlcipher, state directory and key modes, the audit chain and the API")
+      .description(
+        "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, and the API",
+      )
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
     const results = await runChecks(opts.stateDir ?? defaultStateDir(), ApiClient.fromFlags(opts));

@@ -8,6 +8,7 @@ import {
   checkApi,
   checkAuditChain,
   checkMasterKey,
+  checkSandbox,
   checkSqlcipher,
   checkStateDir,
   checkTelegram,
@@ -18,6 +19,7 @@ import { ChannelConfigStore } from "../src/channels/telegram/channel_config.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import { closedPortUrl } from "./test_helpers.ts";
+import { IsolatorUnavailableError } from "../isolator/mod.ts";
 
 /** A state directory with a decided change in its audit log. */
 async function populatedStateDir(path: string): Promise<void> {
@@ -91,6 +93,28 @@ Deno.test("a missing state directory and an unreachable API fail with how to fix
   );
 });
 
+Deno.test("the sandbox check smoke-runs the backend serve would choose here; none working fails with the fix", async () => {
+  // This machine (and CI) runs as root with runsc or bubblewrap: the check launches it for real.
+  using scratch = tempDir();
+  const here = await checkSandbox({ tempDir: scratch.path });
+  assert.ok(here.ok, here.detail);
+  assert.match(here.detail, /^isolator (runsc \(gvisor\)|bwrap \(namespaces\)): auto: /);
+  assert.deepEqual([...Deno.readDirSync(scratch.path)], [], "the scratch directory is removed");
+
+  const none = await checkSandbox({
+    tempDir: scratch.path,
+    choose: () => {
+      throw new IsolatorUnavailableError(
+        "auto",
+        "runsc unavailable (not installed); bwrap unavailable (not installed)",
+      );
+    },
+  });
+  assert.equal(none.ok, false);
+  assert.match(none.detail, /runsc unavailable \(not installed\); bwrap unavailable/);
+  assert.match(none.fix!, /apt-get install runsc/);
+});
+
 Deno.test("doctor prints one line per check and exits non-zero on a failure", async () => {
   using dir = tempDir();
   await populatedStateDir(dir.path);
@@ -102,6 +126,7 @@ Deno.test("doctor prints one line per check and exits non-zero on a failure", as
     "ok    state-dir  ",
     "ok    master-key ",
     "ok    audit-chain",
+    "ok    sandbox    ",
     "FAIL  api        ",
   ]);
   assert.deepEqual(io.stderr, ["ironclaw: 1 check failed"]);
