@@ -260,6 +260,7 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
     "ok state-dir",
     "ok master-key",
     "ok audit-chain",
+    "ok sandbox",
     "FAIL api",
   ]);
 
