@@ -48,6 +48,8 @@ interface State {
 export class KeyCustodian {
   #state: State;
   #queue: Promise<unknown> = Promise.resolve();
+  /** The `getOrCreate` calls waiting for their turn, answered together. */
+  #batch: { ids: Set<KeyId>; keys: Promise<Map<KeyId, SessionKey | Error>> } | undefined;
 
   private constructor(private readonly paths: Paths, state: State) {
     this.#state = state;
@@ -94,16 +96,51 @@ export class KeyCustodian {
     });
   }
 
-  /** The key `id`, generated and durably sealed first if there is none. */
+  /**
+   * The key `id`, generated and durably sealed first if there is none.
+   * Calls that arrive while an earlier one is being written are answered
+   * together, with one write of the sealed file for all the keys they create
+   * (a burst of new sessions is not a queue of file replacements).
+   */
   getOrCreate(id: KeyId): Promise<SessionKey> {
-    return this.#serial(async () => {
-      const { sealer, keys } = this.#state;
-      const blob = keys.get(id);
-      if (blob) return sealer.unseal(id, blob);
-      const key = asSessionKey(crypto.getRandomValues(new Uint8Array(CIPHER.keyBytes)));
-      await this.#commit(new Map(keys).set(id, await sealer.seal(id, key)));
+    let batch = this.#batch;
+    if (!batch) {
+      const ids = new Set<KeyId>();
+      batch = {
+        ids,
+        keys: this.#serial(() => {
+          // From here on, new calls start the next batch.
+          if (this.#batch?.ids === ids) this.#batch = undefined;
+          return this.#getOrCreateAll(ids);
+        }),
+      };
+      this.#batch = batch;
+    }
+    batch.ids.add(id);
+    return batch.keys.then((keys) => {
+      const key = keys.get(id)!;
+      if (key instanceof Error) throw key;
       return key;
     });
+  }
+
+  /** Each key of `ids`, the missing ones created and sealed in one write; an id that fails carries its error. */
+  async #getOrCreateAll(ids: ReadonlySet<KeyId>): Promise<Map<KeyId, SessionKey | Error>> {
+    const { sealer, keys } = this.#state;
+    const found = new Map<KeyId, SessionKey | Error>();
+    const next = new Map(keys);
+    for (const id of ids) {
+      const blob = keys.get(id);
+      if (blob) {
+        found.set(id, await sealer.unseal(id, blob).catch((err: Error) => err));
+        continue;
+      }
+      const key = asSessionKey(crypto.getRandomValues(new Uint8Array(CIPHER.keyBytes)));
+      next.set(id, await sealer.seal(id, key));
+      found.set(id, key);
+    }
+    if (next.size !== keys.size) await this.#commit(next);
+    return found;
   }
 
   /** Forgets the key `id`; true if it existed. */

@@ -64,6 +64,63 @@ Deno.test("concurrent getOrCreate of one id yields one key", async () => {
   assert.equal((await KeyCustodian.open(dir.path).then((c) => c.ids())).length, 2);
 });
 
+/** Counts the replacements of the sealed file (each is one rename of its staged copy) while `fn` runs. */
+async function countingSealedWrites<T>(fn: () => Promise<T>): Promise<{ result: T; writes: number }> {
+  const rename = Deno.rename;
+  let writes = 0;
+  Deno.rename = (from, to) => {
+    if (String(to).endsWith(SEALED_KEYS_FILE)) writes++;
+    return rename(from, to);
+  };
+  try {
+    return { result: await fn(), writes };
+  } finally {
+    Deno.rename = rename;
+  }
+}
+
+Deno.test("a burst of new keys is sealed in one write; each id gets its own key, durably", async () => {
+  using dir = tempDir();
+  const custodian = await KeyCustodian.open(dir.path);
+  const ids = Array.from({ length: 20 }, (_, i) => sessionKeyId(`ses_${i}` as SessionId));
+  const { result: keys, writes } = await countingSealedWrites(() =>
+    Promise.all([...ids, ...ids.slice(0, 5)].map((id) => custodian.getOrCreate(id)))
+  );
+  assert.equal(writes, 1);
+  assert.equal(new Set(keys.slice(0, 20).map((k) => k.toHex())).size, 20);
+  assert.deepEqual(keys.slice(20), keys.slice(0, 5), "a repeated id gets the same key");
+  await assertHolds(await KeyCustodian.open(dir.path), new Map(ids.map((id, i) => [id, keys[i]])));
+
+  // Calls arriving while a write is in flight form the next batch: still one more write, not one each.
+  const later = Array.from({ length: 10 }, (_, i) => sessionKeyId(`ses_late_${i}` as SessionId));
+  const { writes: more } = await countingSealedWrites(async () => {
+    const first = custodian.getOrCreate(later[0]);
+    await Promise.resolve();
+    await Promise.all([first, ...later.slice(1).map((id) => custodian.getOrCreate(id))]);
+  });
+  assert.ok(more <= 2, `${more} writes for 10 keys`);
+  assert.equal((await custodian.ids()).length, 30);
+});
+
+Deno.test("in a batch, an id whose sealed blob fails authentication fails alone", async () => {
+  using dir = tempDir();
+  await seeded(dir.path);
+  const path = join(dir.path, SEALED_KEYS_FILE);
+  const file = JSON.parse(await Deno.readTextFile(path));
+  file.keys[B] = file.keys[STATE_DB_KEY_ID];
+  await Deno.writeTextFile(path, JSON.stringify(file));
+  const custodian = await KeyCustodian.open(dir.path);
+  const fresh = sessionKeyId("ses_fresh" as SessionId);
+  const [a, b, c] = await Promise.allSettled([A, B, fresh].map((id) => custodian.getOrCreate(id)));
+  assert.equal(a.status, "fulfilled");
+  assert.ok(b.status === "rejected" && storeError("corrupt")(b.reason));
+  assert.equal(c.status, "fulfilled");
+  assert.deepEqual(
+    await (await KeyCustodian.open(dir.path)).get(fresh),
+    (c as PromiseFulfilledResult<Uint8Array>).value,
+  );
+});
+
 Deno.test("the sealed file holds no raw key in any encoding", async () => {
   using dir = tempDir();
   const { keys } = await seeded(dir.path);
