@@ -24,6 +24,7 @@ import type { SandboxControl } from "../sweep/waker.ts";
 import { agentArgs } from "./agent_args.ts";
 import { ensureSessionDirs, heartbeatPath, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
+import { StartSlots } from "./start_slots.ts";
 
 /** The session's queue files and key (the session queue store). */
 export interface QueueSource {
@@ -76,7 +77,18 @@ export interface SandboxManagerDeps {
    * is open. `false` keeps plain directories (no quota).
    */
   volumes?: VolumeSizes | false;
+  /**
+   * How many gVisor sandboxes may be starting at once (default: the host's
+   * cores); a start ends at the agent's first queue-lease request, when its
+   * sandbox ends, or after `startSlotCapMs` (default {@link START_SLOT_CAP_MS}).
+   * See `start_slots.ts`.
+   */
+  startSlots?: number;
+  startSlotCapMs?: number;
 }
+
+/** The longest one start holds its slot (a sandbox whose agent never comes up must not hold the others back). */
+export const START_SLOT_CAP_MS = 10_000;
 
 /** One running sandbox with its host ends. */
 interface Running {
@@ -86,6 +98,8 @@ interface Running {
   stopping: boolean;
   /** The supervised child has exited (set as its `exited` settles). */
   exited: boolean;
+  /** Gives back the start slot, if the start still holds it. */
+  endStart: () => void;
 }
 
 /** What a respawn goes through: the waker, so a deliberate stop is not counted as a crash. */
@@ -102,9 +116,11 @@ export class SandboxManager implements SandboxControl {
   #locks = new KeyedLock<SessionId>();
   #closed = false;
   #volumes: GroupVolumes;
+  #startSlots: StartSlots;
 
   constructor(deps: SandboxManagerDeps) {
     this.#d = deps;
+    this.#startSlots = new StartSlots(deps.startSlots ?? navigator.hardwareConcurrency);
     this.#volumes = new GroupVolumes(deps.root, deps.volumes ?? DEFAULT_VOLUME_SIZES, {
       mode: deps.sandboxOwner ? 0o711 : 0o700,
     });
@@ -212,12 +228,19 @@ export class SandboxManager implements SandboxControl {
     await this.#volumes.ensure(session.agentGroupId);
     ensureSessionDirs(dirs, d.sandboxOwner);
     await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
+    const lease = d.queues.lease?.(sessionId);
     const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {
       onOutbound: () => d.onOutbound(sessionId),
-      lease: d.queues.lease?.(sessionId),
+      lease,
     });
+    // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
+    let endStart = () => {};
     try {
       await doorbell.start();
+      const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
+      if (slot) endStart = slot;
+      if (this.#closed) throw new Error("the sandbox manager is closed");
+      const up = slot && lease?.nextAgentRequest();
       const handle = await isolator.launch({
         sessionId,
         inboundDir: paths.inboundDir,
@@ -232,12 +255,14 @@ export class SandboxManager implements SandboxControl {
         args,
         limits: d.limits,
       });
+      if (slot) endStart = this.#endStartWhenUp(slot, up, handle);
       const running: Running = {
         agentGroupId: session.agentGroupId,
         handle,
         doorbell,
         stopping: false,
         exited: false,
+        endStart,
       };
       handle.exited.then(() => running.exited = true, () => running.exited = true);
       this.#watch(sessionId, running);
@@ -248,10 +273,31 @@ export class SandboxManager implements SandboxControl {
       });
       return running;
     } catch (err) {
+      endStart();
       await doorbell.close().catch(() => {});
       await d.proxy.closeSession(sessionId).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * `release` once the agent is up (`up`: its first lease request), its
+   * sandbox ends, or the cap passes, whichever comes first; returns the
+   * function that ends the start early (a stop).
+   */
+  #endStartWhenUp(release: () => void, up: Promise<void> | undefined, handle: SandboxHandle): () => void {
+    if (!up) {
+      release();
+      return release;
+    }
+    const timer = setTimeout(end, this.#d.startSlotCapMs ?? START_SLOT_CAP_MS);
+    function end() {
+      clearTimeout(timer);
+      release();
+    }
+    up.then(end);
+    handle.exited.then(end, end);
+    return end;
   }
 
   /** Logs a sandbox that ends without being stopped, with the tail of its log. */
@@ -271,6 +317,7 @@ export class SandboxManager implements SandboxControl {
 
   async #teardown(sessionId: SessionId, running: Running): Promise<void> {
     running.stopping = true;
+    running.endStart();
     try {
       await running.handle.stop();
     } finally {

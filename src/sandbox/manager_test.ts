@@ -191,3 +191,116 @@ Deno.test("respawnGroup restarts the group's running sandboxes with the new spec
   assert.equal(await t.manager.respawnGroup("other", waker), 0);
   waker.close();
 });
+
+Deno.test("under gVisor, starts beyond the limit wait until an agent is up, its sandbox ends, or the cap passes", async () => {
+  using dir = tempDir();
+  const host = await HostFixture.open(dir.path);
+  const sessions: SessionId[] = [];
+  for (const chat of ["C1", "C2", "C3", "C4", "C5"]) {
+    host.seedChat("fake", chat);
+    const routed = await host.router.route({
+      channelType: "fake",
+      platformId: chat,
+      senderHandle: "alice",
+      text: "hi",
+    });
+    sessions.push(routed.outcomes[0].sessionId!);
+  }
+  const isolator = new FakeIsolator("gvisor");
+  const manager = new SandboxManager({
+    registry: host.registry,
+    queues: host.queues,
+    isolator: () => Promise.resolve(isolator),
+    proxy: new FakeProxy(),
+    onOutbound: () => {},
+    root: `${dir.path}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir.path}/agent.js`),
+    defaultProvider: "mock",
+    volumes: false,
+    startSlots: 2,
+    startSlotCapMs: 300,
+  });
+  const launched = () => isolator.launches.length;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  try {
+    const starts = sessions.map((sessionId) => manager.launch(sessionId));
+    await settle();
+    assert.equal(launched(), 2, "two start, the others wait");
+    const [first, second] = isolator.launches;
+
+    // The first one's agent asks for its queue lease: it is up, and the next start goes.
+    host.queues.lease(first.sessionId as SessionId).request(() => {}).release();
+    await settle();
+    assert.equal(launched(), 3);
+
+    // The second one's sandbox ends before its agent came up: its slot comes back too.
+    second.crash();
+    await settle();
+    assert.equal(launched(), 4);
+
+    // Nobody comes up: only the cap lets the last one go.
+    await settle();
+    assert.equal(launched(), 4, "not before the cap");
+    await Promise.all(starts);
+    assert.equal(launched(), 5);
+    assert.deepEqual(new Set(isolator.launches.map((h) => h.sessionId)), new Set(sessions));
+  } finally {
+    await manager.close();
+    await host[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("starts are not limited outside gVisor, and a stopped start gives its slot back", async () => {
+  using dir = tempDir();
+  const host = await HostFixture.open(dir.path);
+  const sessions: SessionId[] = [];
+  for (const chat of ["C1", "C2", "C3"]) {
+    host.seedChat("fake", chat);
+    const routed = await host.router.route({
+      channelType: "fake",
+      platformId: chat,
+      senderHandle: "alice",
+      text: "hi",
+    });
+    sessions.push(routed.outcomes[0].sessionId!);
+  }
+  const deps = {
+    registry: host.registry,
+    queues: host.queues,
+    proxy: new FakeProxy(),
+    onOutbound: () => {},
+    root: `${dir.path}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir.path}/agent.js`),
+    defaultProvider: "mock" as const,
+    volumes: false as const,
+    startSlots: 1,
+    startSlotCapMs: 60_000,
+  };
+  const namespaces = new FakeIsolator("namespaces");
+  const plain = new SandboxManager({ ...deps, isolator: () => Promise.resolve(namespaces) });
+  const gvisor = new FakeIsolator("gvisor");
+  const limited = new SandboxManager({
+    ...deps,
+    root: `${dir.path}/sandbox-2`,
+    isolator: () => Promise.resolve(gvisor),
+  });
+  try {
+    await Promise.all(sessions.map((sessionId) => plain.launch(sessionId)));
+    assert.equal(namespaces.launches.length, 3);
+    await plain.close();
+
+    await limited.launch(sessions[0]);
+    const second = limited.launch(sessions[1]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(gvisor.launches.length, 1);
+    await limited.stop(sessions[0]);
+    await second;
+    assert.equal(gvisor.launches.length, 2);
+  } finally {
+    await plain.close();
+    await limited.close();
+    await host[Symbol.asyncDispose]();
+  }
+});

@@ -5,7 +5,14 @@
  *
  * @module
  */
-import type { CheckResult, ExitStatus, Isolator, LaunchSpec, SandboxHandle } from "../../isolator/mod.ts";
+import type {
+  CheckResult,
+  ExitStatus,
+  IsolationStrength,
+  Isolator,
+  LaunchSpec,
+  SandboxHandle,
+} from "../../isolator/mod.ts";
 
 /** A handle whose end the test controls. */
 export interface FakeHandle extends SandboxHandle {
@@ -18,9 +25,11 @@ export interface FakeHandle extends SandboxHandle {
 /** Records launches; `failWith` makes the next launches throw. */
 export class FakeIsolator implements Isolator {
   readonly kind = "process";
-  readonly strength = "none";
   readonly launches: FakeHandle[] = [];
   failWith: Error | undefined;
+
+  /** `strength` as a real backend would say it (a `gvisor` fake has its starts limited by the manager). */
+  constructor(readonly strength: IsolationStrength = "none") {}
 
   check(): Promise<CheckResult> {
     return Promise.resolve({ ok: true, detail: "fake isolator for tests" });

@@ -57,6 +57,7 @@ export class QueueLease {
   #hostWaiters: (() => void)[] = [];
   #revocations = 0;
   #disposed = false;
+  #requestWatchers: (() => void)[] = [];
 
   constructor(options: QueueLeaseOptions = {}) {
     this.capMs = options.capMs ?? LEASE_CAP_MS;
@@ -95,6 +96,7 @@ export class QueueLease {
    * takes the lease back (the server hangs up on the agent then).
    */
   request(onRevoke: () => void): AgentLease {
+    for (const notify of this.#requestWatchers.splice(0)) notify();
     let resolve!: (granted: boolean) => void;
     const granted = new Promise<boolean>((r) => resolve = r);
     const ticket: Ticket = { resolve, onRevoke, state: "waiting" };
@@ -108,9 +110,20 @@ export class QueueLease {
     return { granted, release: () => this.#end(ticket) };
   }
 
+  /**
+   * Resolves at the agent's next lease request: its program is up and at its
+   * queues (the sandbox manager's sign that a start is over). Also resolves
+   * on {@link dispose}.
+   */
+  nextAgentRequest(): Promise<void> {
+    if (this.#disposed) return Promise.resolve();
+    return new Promise((resolve) => this.#requestWatchers.push(resolve));
+  }
+
   /** Ends every lease and request, and lets host turns through from now on. */
   dispose(): void {
     this.#disposed = true;
+    for (const notify of this.#requestWatchers.splice(0)) notify();
     clearTimeout(this.#turnTimer);
     this.#hostTurn = false;
     for (const ticket of [...this.#queue, ...(this.#agent ? [this.#agent] : [])]) this.#end(ticket);
