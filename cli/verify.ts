@@ -26,7 +26,7 @@ import {
   type ProbeProgram,
   type VerifyRun,
 } from "../src/verify/run.ts";
-import { checkReport, signReport } from "../src/verify/signed_report.ts";
+import { checkReport, reportProbe, signReport } from "../src/verify/signed_report.ts";
 import { CliError, describeError } from "./errors.ts";
 import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
 import { type NamedProgram, namedProgram } from "./named_program.ts";
@@ -56,7 +56,7 @@ export function describeProbe(probe: ProbeProgram): string {
 
 /** The probe as `--json` reports it: the mode, the program (the compiled probe, or the source bundled). */
 export function probeJson(probe: ProbeProgram): { mode: string; program: string; description: string } {
-  return { mode: probe.kind, program: probe.executable ?? PROBE_SOURCE, description: probe.description };
+  return { ...reportProbe(probe, PROBE_SOURCE), description: probe.description };
 }
 
 /** The isolator line: its kind, with runsc's platform, and its strength. */
@@ -121,11 +121,19 @@ async function runCheck(flags: VerifyFlags, io: CliIo): Promise<void> {
   const r = outcome.report;
   const held = r.walls.filter((w) => w.held).length;
   if (flags.json) {
-    return printJson(io, { ok: true, createdAt: r.createdAt, isolator: r.isolator.kind, held: r.held });
+    return printJson(io, {
+      ok: true,
+      createdAt: r.createdAt,
+      isolator: r.isolator.kind,
+      ...(r.probe ? { probe: r.probe } : {}),
+      held: r.held,
+    });
   }
+  // Version 1 reports did not record the probe.
+  const probe = r.probe ? `probe ${r.probe.mode} ${r.probe.program}` : "probe not recorded";
   io.out(
-    `report ${flags.check}: signature ok (isolator ${r.isolator.kind}, ${held}/${r.walls.length} walls held, ` +
-      `${r.createdAt})`,
+    `report ${flags.check}: signature ok (isolator ${r.isolator.kind}, ${probe}, ` +
+      `${held}/${r.walls.length} walls held, ${r.createdAt})`,
   );
 }
 
@@ -184,7 +192,7 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       const custodian = await custodianOf(stateDir);
       let reportPath: string | undefined;
       if (custodian) {
-        const signed = await signReport(result, custodian);
+        const signed = await signReport(result, reportProbe(result.probe, PROBE_SOURCE), custodian);
         reportPath = flags.report ??
           `${stateDir}/verify-reports/verify-${signed.createdAt.replace(/[:.]/g, "-")}.json`;
         const dir = reportPath.replace(/\/[^/]*$/, "");

@@ -48,7 +48,14 @@ Deno.test({
 
     const ok = await run(["verify", "--check", reportFile, "--state-dir", dir.path]);
     assert.equal(ok.code, 0, ok.stderr.join("\n"));
-    assert.match(ok.stdout, /^report .*: signature ok \(isolator process, \d+\/\d+ walls held, /);
+    assert.equal(
+      ok.stdout.replace(/ \d+\/\d+ walls held, .*$/, ""),
+      `report ${reportFile}: signature ok (isolator process, probe bundle ${PROBE_SOURCE},`,
+    );
+    assert.deepEqual(JSON.parse(Deno.readTextFileSync(reportFile)).probe, {
+      mode: "bundle",
+      program: PROBE_SOURCE,
+    });
 
     const signed = JSON.parse(Deno.readTextFileSync(reportFile));
     signed.walls = signed.walls.map((w: { held: boolean }) => ({ ...w, held: true }));

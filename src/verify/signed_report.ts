@@ -1,6 +1,7 @@
 /**
  * The signed verification report an operator keeps as evidence: the
- * isolator, every wall's verdict, when, and an HMAC-SHA256 over all of it
+ * isolator, the probe program that attacked it (version 2), every wall's
+ * verdict, when, and an HMAC-SHA256 over all of it
  * under the host's `report-hmac` sub-key (derived from the master key, so
  * only this host can sign, and a rotation of the master retires old
  * signatures by design: check reports before rotating).
@@ -8,15 +9,23 @@
  * @module
  */
 import { KEY_PURPOSES, type KeyCustodian } from "../keys/mod.ts";
-import type { VerifyResult } from "./run.ts";
+import type { VerifyResult, VerifyRun } from "./run.ts";
 import type { Wall } from "./walls.ts";
 
-/** What the file holds. */
+/** Which probe program attacked: its mode, and the compiled probe, or the probe source that was bundled. */
+export interface ReportProbe {
+  mode: "bundle" | "executable";
+  program: string;
+}
+
+/** What the file holds. Version 1 reports (before the probe was recorded) still check. */
 export interface SignedReport {
   kind: "ironclaw-verify-report";
-  version: 1;
+  version: 1 | 2;
   createdAt: string;
   isolator: VerifyResult["isolator"];
+  /** Version 2 on. */
+  probe?: ReportProbe;
   walls: Wall[];
   /** Whether every wall held. */
   held: boolean;
@@ -33,6 +42,7 @@ export function canonicalBody(r: Omit<SignedReport, "mac">): Uint8Array<ArrayBuf
     r.version,
     r.createdAt,
     [r.isolator.kind, r.isolator.strength, r.isolator.detail],
+    ...(r.version === 1 ? [] : [[r.probe?.mode, r.probe?.program]]),
     r.walls.map((w) => [w.name, w.held, w.detail]),
     r.held,
     r.master,
@@ -55,17 +65,24 @@ async function macKey(custodian: KeyCustodian): Promise<CryptoKey> {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-/** Signs a verification result. */
+/** The probe as the report records it. */
+export function reportProbe(probe: VerifyRun["probe"], source: string): ReportProbe {
+  return { mode: probe.kind, program: probe.executable ?? source };
+}
+
+/** Signs a verification result (version 2: with the probe program that ran). */
 export async function signReport(
   result: VerifyResult,
+  probe: ReportProbe,
   custodian: KeyCustodian,
   now: Date = new Date(),
 ): Promise<SignedReport> {
   const body: Omit<SignedReport, "mac"> = {
     kind: "ironclaw-verify-report",
-    version: 1,
+    version: 2,
     createdAt: now.toISOString(),
     isolator: result.isolator,
+    probe,
     walls: result.walls,
     held: result.walls.every((w) => w.held),
     master: custodian.fingerprint,
@@ -83,6 +100,12 @@ function isWall(w: unknown): w is Wall {
     typeof v.detail === "string";
 }
 
+function isProbe(p: unknown): p is ReportProbe {
+  const v = p as ReportProbe;
+  return typeof v === "object" && v !== null && (v.mode === "bundle" || v.mode === "executable") &&
+    typeof v.program === "string";
+}
+
 /** Parses `text` and checks its MAC under `custodian`'s report key (a constant-time comparison). */
 export async function checkReport(text: string, custodian: KeyCustodian): Promise<CheckOutcome> {
   let r: SignedReport;
@@ -92,7 +115,8 @@ export async function checkReport(text: string, custodian: KeyCustodian): Promis
     return { ok: false, reason: "not JSON" };
   }
   if (
-    r?.kind !== "ironclaw-verify-report" || r.version !== 1 || typeof r.createdAt !== "string" ||
+    r?.kind !== "ironclaw-verify-report" || (r.version !== 1 && r.version !== 2) ||
+    (r.version === 2 && !isProbe(r.probe)) || typeof r.createdAt !== "string" ||
     typeof r.isolator?.kind !== "string" || typeof r.isolator?.strength !== "string" ||
     typeof r.isolator?.detail !== "string" || !Array.isArray(r.walls) || !r.walls.every(isWall) ||
     typeof r.held !== "boolean" || typeof r.master !== "string" || typeof r.mac !== "string" ||
