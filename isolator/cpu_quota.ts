@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { exists } from "./host_dirs.ts";
 
 /** The CFS period every sandbox's quota is expressed in. */
 export const CPU_PERIOD_US = 100_000;
@@ -32,15 +33,6 @@ export function startCpus(limitCpus: number, cores: number = navigator.hardwareC
 export interface CpuQuotaControl {
   file: string;
   value: string;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
