@@ -20,6 +20,16 @@ async function seeded(dir: string): Promise<{ custodian: KeyCustodian; keys: Map
   return { custodian, keys };
 }
 
+/** A custodian over a seeded state dir in which B's sealed blob was replaced by state-db's (moved onto another id). */
+async function withMovedBlob(dir: string): Promise<KeyCustodian> {
+  await seeded(dir);
+  const path = join(dir, SEALED_KEYS_FILE);
+  const file = JSON.parse(await Deno.readTextFile(path));
+  file.keys[B] = file.keys[STATE_DB_KEY_ID];
+  await Deno.writeTextFile(path, JSON.stringify(file));
+  return await KeyCustodian.open(dir);
+}
+
 async function assertHolds(custodian: KeyCustodian, keys: Map<KeyId, Uint8Array>): Promise<void> {
   assert.deepEqual((await custodian.ids()).sort(), [...keys.keys()].sort());
   for (const [id, key] of keys) assert.deepEqual(await custodian.get(id), key);
@@ -104,12 +114,7 @@ Deno.test("a burst of new keys is sealed in one write; each id gets its own key,
 
 Deno.test("in a batch, an id whose sealed blob fails authentication fails alone", async () => {
   using dir = tempDir();
-  await seeded(dir.path);
-  const path = join(dir.path, SEALED_KEYS_FILE);
-  const file = JSON.parse(await Deno.readTextFile(path));
-  file.keys[B] = file.keys[STATE_DB_KEY_ID];
-  await Deno.writeTextFile(path, JSON.stringify(file));
-  const custodian = await KeyCustodian.open(dir.path);
+  const custodian = await withMovedBlob(dir.path);
   const fresh = sessionKeyId("ses_fresh" as SessionId);
   const [a, b, c] = await Promise.allSettled([A, B, fresh].map((id) => custodian.getOrCreate(id)));
   assert.equal(a.status, "fulfilled");
@@ -169,12 +174,7 @@ Deno.test("a missing master with sealed keys present is refused, not replaced", 
 
 Deno.test("a sealed blob moved onto another id fails authentication", async () => {
   using dir = tempDir();
-  await seeded(dir.path);
-  const path = join(dir.path, SEALED_KEYS_FILE);
-  const file = JSON.parse(await Deno.readTextFile(path));
-  file.keys[B] = file.keys[STATE_DB_KEY_ID];
-  await Deno.writeTextFile(path, JSON.stringify(file));
-  const custodian = await KeyCustodian.open(dir.path);
+  const custodian = await withMovedBlob(dir.path);
   await assert.rejects(custodian.get(B), storeError("corrupt"));
   await assert.rejects(custodian.rotate(), storeError("corrupt"));
   assert.ok(await custodian.get(A), "other keys still open");

@@ -23,6 +23,22 @@ class FakeProxy {
   }
 }
 
+/** One session per chat: each chat wired and sent a message. */
+async function sessionsOfChats(host: HostFixture, chats: string[]): Promise<SessionId[]> {
+  const sessions: SessionId[] = [];
+  for (const chat of chats) {
+    host.seedChat("fake", chat);
+    const routed = await host.router.route({
+      channelType: "fake",
+      platformId: chat,
+      senderHandle: "alice",
+      text: "hi",
+    });
+    sessions.push(routed.outcomes[0].sessionId!);
+  }
+  return sessions;
+}
+
 async function setup(dir: string) {
   const host = await HostFixture.open(dir);
   host.seedChat();
@@ -195,17 +211,7 @@ Deno.test("respawnGroup restarts the group's running sandboxes with the new spec
 Deno.test("under gVisor, starts beyond the limit wait until an agent is up, its sandbox ends, or the cap passes", async () => {
   using dir = tempDir();
   const host = await HostFixture.open(dir.path);
-  const sessions: SessionId[] = [];
-  for (const chat of ["C1", "C2", "C3", "C4", "C5"]) {
-    host.seedChat("fake", chat);
-    const routed = await host.router.route({
-      channelType: "fake",
-      platformId: chat,
-      senderHandle: "alice",
-      text: "hi",
-    });
-    sessions.push(routed.outcomes[0].sessionId!);
-  }
+  const sessions = await sessionsOfChats(host, ["C1", "C2", "C3", "C4", "C5"]);
   const isolator = new FakeIsolator("gvisor");
   const manager = new SandboxManager({
     registry: host.registry,
@@ -254,17 +260,7 @@ Deno.test("under gVisor, starts beyond the limit wait until an agent is up, its 
 Deno.test("starts are not limited outside gVisor, and a stopped start gives its slot back", async () => {
   using dir = tempDir();
   const host = await HostFixture.open(dir.path);
-  const sessions: SessionId[] = [];
-  for (const chat of ["C1", "C2", "C3"]) {
-    host.seedChat("fake", chat);
-    const routed = await host.router.route({
-      channelType: "fake",
-      platformId: chat,
-      senderHandle: "alice",
-      text: "hi",
-    });
-    sessions.push(routed.outcomes[0].sessionId!);
-  }
+  const sessions = await sessionsOfChats(host, ["C1", "C2", "C3"]);
   const deps = {
     registry: host.registry,
     queues: host.queues,
