@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
-import { startApiServer } from "../src/api/mod.ts";
-import { DEMO_AGENT_ID, resolveApiToken } from "../src/control_plane/mod.ts";
-import { openFakeSandboxPlane } from "../src/control_plane/testing.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import type { ChannelMessage } from "../src/delivery/adapter.ts";
 import { runCli } from "./program.ts";
 import { chatLoop, ChatSession, defaultChatId, parseTimeout, readLines, type Spinner } from "./chat.ts";
 import { ApiClient } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
+import { servedFakePlane } from "./test_helpers.ts";
 
 /** A fake-sandbox control plane behind a real API server, and a client of it. */
 async function serve() {
-  const t = await openFakeSandboxPlane();
-  const { token } = await resolveApiToken(t.stateDir, undefined);
-  const server = startApiServer(t.plane, { token, hostname: "127.0.0.1", port: 0 });
+  const t = await servedFakePlane();
   /** Plays the agent: each message routed to a session is answered `echo: <text>` on its chat. */
   const agentReplies = (prefix = "echo") => {
     const send = t.plane.webChat.send.bind(t.plane.webChat);
@@ -33,17 +30,7 @@ async function serve() {
       return sent;
     };
   };
-  return {
-    ...t,
-    server,
-    agentReplies,
-    client: new ApiClient(server.url, token),
-    flags: ["--api-url", server.url, "--state-dir", t.stateDir],
-    async [Symbol.asyncDispose]() {
-      await server.shutdown();
-      await t[Symbol.asyncDispose]();
-    },
-  };
+  return { ...t, agentReplies, client: new ApiClient(t.server.url, t.token) };
 }
 
 Deno.test("--timeout takes positive seconds; the default chat is the CLI's own per agent", () => {

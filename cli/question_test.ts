@@ -1,50 +1,43 @@
 import assert from "node:assert/strict";
-import { startApiServer } from "../src/api/mod.ts";
-import { DEMO_AGENT_ID, resolveApiToken } from "../src/control_plane/mod.ts";
-import { openFakeSandboxPlane } from "../src/control_plane/testing.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
+import { servedFakePlane } from "./test_helpers.ts";
 
 Deno.test("question list shows open questions; question answer hands the answer over", async () => {
-  await using t = await openFakeSandboxPlane();
-  const { token } = await resolveApiToken(t.stateDir, undefined);
-  const server = startApiServer(t.plane, { token, hostname: "127.0.0.1", port: 0 });
-  try {
-    const flags = ["--api-url", server.url, "--state-dir", t.stateDir];
-    const empty = captureIo();
-    assert.equal(await runCli(["question", "list", ...flags], empty), 0);
-    assert.deepEqual(empty.stdout, ["No open questions."]);
+  await using t = await servedFakePlane();
+  const { flags } = t;
+  const empty = captureIo();
+  assert.equal(await runCli(["question", "list", ...flags], empty), 0);
+  assert.deepEqual(empty.stdout, ["No open questions."]);
 
-    const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
-    t.plane.questions.record({
-      id: "q_7",
-      sessionId: sent.outcomes[0].sessionId!,
-      agentGroupId: DEMO_AGENT_ID,
-      question: "Deploy now?",
-      options: ["yes", "no"],
-      allowFreeform: true,
-    });
-    const list = captureIo();
-    assert.equal(await runCli(["question", "list", ...flags], list), 0);
-    assert.match(list.stdout[0], /^ID\s+AGENT\s+AGE\s+QUESTION\s+ANSWERS$/);
-    assert.match(list.stdout[1], /^q_7\s+demo\s+\d+s\s+Deploy now\?\s+yes \| no \| \(or free text\)$/);
-    const json = captureIo();
-    assert.equal(await runCli(["question", "list", "--json", ...flags], json), 0);
-    assert.equal(JSON.parse(json.stdout.join("\n"))[0].question, "Deploy now?");
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  t.plane.questions.record({
+    id: "q_7",
+    sessionId: sent.outcomes[0].sessionId!,
+    agentGroupId: DEMO_AGENT_ID,
+    question: "Deploy now?",
+    options: ["yes", "no"],
+    allowFreeform: true,
+  });
+  const list = captureIo();
+  assert.equal(await runCli(["question", "list", ...flags], list), 0);
+  assert.match(list.stdout[0], /^ID\s+AGENT\s+AGE\s+QUESTION\s+ANSWERS$/);
+  assert.match(list.stdout[1], /^q_7\s+demo\s+\d+s\s+Deploy now\?\s+yes \| no \| \(or free text\)$/);
+  const json = captureIo();
+  assert.equal(await runCli(["question", "list", "--json", ...flags], json), 0);
+  assert.equal(JSON.parse(json.stdout.join("\n"))[0].question, "Deploy now?");
 
-    const answer = captureIo();
-    const code = await runCli(
-      ["question", "answer", "q_7", "not", "yet", "--by", "me", ...flags],
-      answer,
-    );
-    assert.equal(code, 0, answer.stderr.join("\n"));
-    assert.deepEqual(answer.stdout, ['answered q_7: "not yet"; demo is told']);
-    assert.equal(t.plane.questions.get("q_7").answeredBy, "me");
+  const answer = captureIo();
+  const code = await runCli(
+    ["question", "answer", "q_7", "not", "yet", "--by", "me", ...flags],
+    answer,
+  );
+  assert.equal(code, 0, answer.stderr.join("\n"));
+  assert.deepEqual(answer.stdout, ['answered q_7: "not yet"; demo is told']);
+  assert.equal(t.plane.questions.get("q_7").answeredBy, "me");
 
-    const unknown = captureIo();
-    assert.equal(await runCli(["question", "answer", "q_nope", "yes", ...flags], unknown), 1);
-    assert.match(unknown.stderr[0], /^ironclaw: question "q_nope" not found$/);
-  } finally {
-    await server.shutdown();
-  }
+  const unknown = captureIo();
+  assert.equal(await runCli(["question", "answer", "q_nope", "yes", ...flags], unknown), 1);
+  assert.match(unknown.stderr[0], /^ironclaw: question "q_nope" not found$/);
 });

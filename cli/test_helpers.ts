@@ -3,6 +3,9 @@
  *
  * @module
  */
+import { startApiServer } from "../src/api/mod.ts";
+import { resolveApiToken } from "../src/control_plane/mod.ts";
+import { openFakeSandboxPlane } from "../src/control_plane/testing.ts";
 
 /** A loopback URL where nothing listens (the port was free a moment ago). */
 export function closedPortUrl(): string {
@@ -10,4 +13,21 @@ export function closedPortUrl(): string {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return `http://127.0.0.1:${port}`;
+}
+
+/** A fake-sandbox control plane behind a real API server on loopback, with the CLI flags that reach it. */
+export async function servedFakePlane() {
+  const plane = await openFakeSandboxPlane();
+  const { token } = await resolveApiToken(plane.stateDir, undefined);
+  const server = startApiServer(plane.plane, { token, hostname: "127.0.0.1", port: 0 });
+  return {
+    ...plane,
+    server,
+    token,
+    flags: ["--api-url", server.url, "--state-dir", plane.stateDir],
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+      await plane[Symbol.asyncDispose]();
+    },
+  };
 }
