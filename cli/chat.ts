@@ -244,7 +244,14 @@ export function registerChatCommands(program: Command, io: CliIo): void {
       .option("--json", "with --message: print the replies as JSON"),
   ).action(async (agent: string, opts: ChatFlags) => {
     const timeoutMs = parseTimeout(opts.timeout);
-    const session = new ChatSession(ApiClient.fromFlags(opts), agent, opts.chatId ?? defaultChatId(agent));
+    const client = ApiClient.fromFlags(opts);
+    const known = await client.request("GET", `/v1/registry/agent-groups/${encodeURIComponent(agent)}`, {}, [
+      404,
+    ]);
+    if (known.status === 404) {
+      throw new CliError(`no agent "${agent}" here: \`ironclaw agent list\` shows them`);
+    }
+    const session = new ChatSession(client, agent, opts.chatId ?? defaultChatId(agent));
     if (opts.message !== undefined) {
       await chatOnce(io, session, opts.message, { timeoutMs, json: opts.json, spinner: terminalSpinner() });
       return;

@@ -63,7 +63,7 @@ Deno.test("chat --message prints the reply, not a stale one left in the chat", a
   assert.equal(JSON.parse(json.stdout.join("\n"))[0].content, "echo: again");
 });
 
-Deno.test("chat --message fails in one line when no reply comes in time, or the agent is out of reach", async () => {
+Deno.test("chat --message fails in one line when no reply comes in time, the agent is out of reach, or unknown", async () => {
   await using s = await serve();
   const io = captureIo();
   assert.equal(await runCli(["chat", "demo", "-m", "hello?", "--timeout", "0.05", ...s.flags], io), 1);
@@ -76,6 +76,9 @@ Deno.test("chat --message fails in one line when no reply comes in time, or the 
   const noTerminal = captureIo(false);
   assert.equal(await runCli(["chat", "demo", ...s.flags], noTerminal), 1);
   assert.match(noTerminal.stderr[0], /use --message TEXT/);
+  const unknown = captureIo();
+  assert.equal(await runCli(["chat", "nobody", "-m", "hi", ...s.flags], unknown), 1);
+  assert.deepEqual(unknown.stderr, ['ironclaw: no agent "nobody" here: `ironclaw agent list` shows them']);
 });
 
 Deno.test("the interactive loop sends each line, spins while waiting and prints the replies; /quit ends it", async () => {
