@@ -63,6 +63,11 @@ const APPLICABLE_STATES = new Set(["created", "running", "paused"]);
 /** How often the end of the start window asks whether runsc has finished creating the sandbox. */
 const CREATED_POLL_MS = 250;
 
+/** The cgroup runsc creates for a sandbox (a session's, or the smoke run's). */
+function sandboxCgroup(id: string): string {
+  return `/ironclaw/${id}`;
+}
+
 /**
  * A session's OCI bundle input: the agent's command line and binds for
  * `kind` (a bundle run by Deno, or the compiled agent alone), plus the staged
@@ -81,7 +86,7 @@ export function runscSessionInput(
     system: systemLayout(),
     limits: s.limits,
     startCpus,
-    cgroupsPath: `/ironclaw/${s.sessionId}`,
+    cgroupsPath: sandboxCgroup(s.sessionId),
   };
 }
 
@@ -153,7 +158,7 @@ export class RunscIsolator implements Isolator {
         binds: smoke.binds,
         system: systemLayout(),
         limits: { ...DEFAULT_LIMITS },
-        cgroupsPath: `/ironclaw/${name}`,
+        cgroupsPath: sandboxCgroup(name),
       });
       const run = await runCommand(this.#binary, [
         ...this.#globalFlags(dirs.runtime),
@@ -197,7 +202,6 @@ export class RunscIsolator implements Isolator {
     const bundle = `${dirs.bundles}/${s.sessionId}`;
     const logPath = `${dirs.logs}/${s.sessionId}.log`;
     const denoDir = `${bundle}.deno-dir`;
-    const cgroupsPath = `/ironclaw/${s.sessionId}`;
     const burst = this.#startWindowMs > 0 ? startCpus(s.limits.cpus) : s.limits.cpus;
     const cleanup = async () => {
       await runCommand(this.#binary, ["--root", dirs.runtime, "delete", "--force", id]);
@@ -239,7 +243,7 @@ export class RunscIsolator implements Isolator {
       cleanup,
     });
     if (burst <= s.limits.cpus) return handle;
-    return this.#limitAfterStart(handle, id, dirs.runtime, cgroupsPath, s.limits.cpus);
+    return this.#limitAfterStart(handle, id, dirs.runtime, sandboxCgroup(s.sessionId), s.limits.cpus);
   }
 
   /** The container's status as runsc reports it; undefined while it has no state (being created, or gone). */
