@@ -36,19 +36,13 @@
  * @module
  */
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
-import {
-  BwrapIsolator,
-  type Isolator,
-  type IsolatorKind,
-  ProcessIsolator,
-  RunscIsolator,
-  type SandboxHandle,
-} from "../../isolator/mod.ts";
+import { type Isolator, type IsolatorKind, isolators, type SandboxHandle } from "../../isolator/mod.ts";
 import { releaseVolume } from "../../isolator/volume.ts";
 import { startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
 import { DEFAULT_POLL_MS } from "../../sandbox-agent/config.ts";
+import { keyRootFor } from "../support/isolator_harness.ts";
 import { type CgroupStats, cgroupStats, memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";
 import { type BenchResult, percentile, printResult } from "./report.ts";
 
@@ -447,13 +441,6 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
 }
 
-function buildIsolator(kind: IsolatorKind, stateDir: string, keyRoot: string): Isolator {
-  const opts = { stateDir, keyRoot };
-  if (kind === "runsc") return new RunscIsolator({ ...opts, platform: "ptrace" });
-  if (kind === "bwrap") return new BwrapIsolator(opts);
-  return new ProcessIsolator(opts);
-}
-
 async function runLevel(
   sessions: number,
   kind: IsolatorKind,
@@ -463,7 +450,7 @@ async function runLevel(
   verbose: boolean,
 ): Promise<LevelResult> {
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-journey-" });
-  const keyRoot = await journeyKeyRoot(kind, dir);
+  const keyRoot = await keyRootFor(kind, dir);
   // This level's cleanup steps, newest first in `finally` (and on a signal, through `cleanup`).
   const steps: (() => Promise<void>)[] = [];
   const step = (task: () => Promise<void> | void) => {
@@ -480,7 +467,7 @@ async function runLevel(
       stateDir: `${dir}/state`,
       dev: true,
       library: resolveLibraryPath(),
-      isolator: instrumentIsolator(buildIsolator(kind, `${dir}/isolator`, keyRoot), rec),
+      isolator: instrumentIsolator(isolators({ stateDir: `${dir}/isolator`, keyRoot })[kind], rec),
       agentProgram: program,
     });
     const closePlane = step(async () => {
@@ -593,23 +580,14 @@ function projectColdPhaseSeconds(levels: readonly LevelResult[], n: number): num
   return (n * mean(last.cgroups.map((c) => c.cpuSeconds))) / navigator.hardwareConcurrency;
 }
 
-/**
- * Where key copies go: a private tmpfs directory, except for the process
- * backend, whose agent may not read `/dev/shm` (Deno grants `/dev` only with
- * `--allow-all`).
- */
-function journeyKeyRoot(kind: IsolatorKind, dir: string): Promise<string> {
-  return Deno.makeTempDir({ dir: kind === "process" ? dir : "/dev/shm", prefix: "ironclaw-journey-keys-" });
-}
-
 /** Picks the backend: the one asked for if it works here, else the next weaker one, with a note. */
 async function chooseKind(wanted: IsolatorKind): Promise<IsolatorKind> {
   const order: IsolatorKind[] = ["runsc", "bwrap", "process"];
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-journey-check-" });
-  const keyRoot = await journeyKeyRoot(wanted, dir);
+  const keyRoot = await keyRootFor(wanted, dir);
   try {
     for (const kind of order.slice(order.indexOf(wanted))) {
-      const check = await buildIsolator(kind, dir, keyRoot).check();
+      const check = await isolators({ stateDir: dir, keyRoot })[kind].check();
       if (check.ok) {
         if (kind !== wanted) note(`NOTE: ${wanted} does not work here; measuring ${kind} instead`);
         return kind;

@@ -29,15 +29,9 @@
  *
  * @module
  */
-import {
-  BwrapIsolator,
-  type Isolator,
-  type IsolatorKind,
-  ProcessIsolator,
-  RunscIsolator,
-} from "../../isolator/mod.ts";
+import { type Isolator, type IsolatorKind, isolators } from "../../isolator/mod.ts";
 import { AGENT_SOURCE, bundleAgent, prepareModuleInfo } from "../../src/sandbox/agent_program.ts";
-import { probeSession } from "../support/isolator_harness.ts";
+import { keyRootFor, probeSession } from "../support/isolator_harness.ts";
 import { type CgroupStats, cgroupStats, memoryOf, processTree } from "./journey_procs.ts";
 import { type BenchResult, percentile, printResult } from "./report.ts";
 
@@ -60,18 +54,6 @@ interface Sample {
   rssMiB: number;
   pssMiB: number;
   cgroupMemoryMiB?: number;
-}
-
-function buildIsolator(
-  kind: IsolatorKind,
-  stateDir: string,
-  keyRoot: string,
-  agentExecutable?: string,
-): Isolator {
-  const opts = { stateDir, keyRoot, agentExecutable };
-  if (kind === "runsc") return new RunscIsolator({ ...opts, platform: "ptrace" });
-  if (kind === "bwrap") return new BwrapIsolator(opts);
-  return new ProcessIsolator(opts);
 }
 
 /** Launches `program` on a fresh session; `ready` tells when it got where we measure to. */
@@ -155,10 +137,9 @@ const UNITS: Record<string, string> = {
 /** Empty program, floor and agent, `runs` times each, alternating; the medians, and the agent's excess over the floor. */
 export async function floorBenchmarks(kind: IsolatorKind = "runsc", runs = 3): Promise<BenchResult[]> {
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-floor-" });
-  // The process backend's agent may not read /dev/shm (Deno grants /dev only with --allow-all).
-  const keyRoot = await Deno.makeTempDir({ dir: kind === "process" ? dir : "/dev/shm", prefix: "keys-" });
+  const keyRoot = await keyRootFor(kind, dir);
   try {
-    const isolator = buildIsolator(kind, `${dir}/isolator`, keyRoot);
+    const isolator = isolators({ stateDir: `${dir}/isolator`, keyRoot })[kind];
     const check = await isolator.check();
     if (!check.ok) throw new Error(`${kind} does not work here: ${check.detail.split("\n")[0]}`);
     const agent = await bundleAgent(`${dir}/agent`, AGENT_SOURCE);
@@ -168,7 +149,8 @@ export async function floorBenchmarks(kind: IsolatorKind = "runsc", runs = 3): P
     await Deno.writeTextFile(floor, FLOOR_PROGRAM, { mode: 0o644 });
     await prepareModuleInfo(floor);
     const empty = await buildEmptyProgram(`${dir}/floor`);
-    const emptyIsolator = empty && buildIsolator(kind, `${dir}/isolator-empty`, keyRoot, empty);
+    const emptyIsolator = empty &&
+      isolators({ stateDir: `${dir}/isolator-empty`, keyRoot, agentExecutable: empty })[kind];
     const loads: number[] = [];
     const empties: Sample[] = [];
     const floors: Sample[] = [];

@@ -12,7 +12,7 @@ import {
 } from "../../contract/queue/host.ts";
 import type { MessageOut } from "../../contract/rows.ts";
 import { LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
-import type { LaunchSpec, SandboxHandle } from "../../isolator/types.ts";
+import type { IsolatorKind, LaunchSpec, SandboxHandle } from "../../isolator/types.ts";
 import { LeaseServer } from "../../src/doorbell/lease_server.ts";
 import { prepareModuleInfo } from "../../src/sandbox/agent_program.ts";
 import { QueueLease } from "../../src/session/queue_lease.ts";
@@ -148,4 +148,13 @@ export function roundTrip(
   content: string,
 ): Promise<MessageOut> {
   return awaitReply(session, handle, writeInbound(session, content));
+}
+
+/**
+ * Where key copies go: a private tmpfs directory, except for the process
+ * backend, whose agent may not read `/dev/shm` (Deno grants `/dev` only with
+ * `--allow-all`).
+ */
+export function keyRootFor(kind: IsolatorKind, dir: string): Promise<string> {
+  return Deno.makeTempDir({ dir: kind === "process" ? dir : "/dev/shm", prefix: "ironclaw-keys-" });
 }
