@@ -85,7 +85,8 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 Deno.test("runsc: a sandbox starts on every core and is held to its CPU limit after the start window", async () => {
   using state = tempDir("ironclaw-runsc-cpu-");
   await using session = await probeSession("ses_cpu_window", await idleProgram());
-  const isolator = new RunscIsolator({ stateDir: state.path, platform: "ptrace", startWindowMs: 1_500 });
+  // A window long enough that a loaded machine still shows the start quota before it ends.
+  const isolator = new RunscIsolator({ stateDir: state.path, platform: "ptrace", startWindowMs: 4_000 });
   const { file } = cpuQuotaControl("/ironclaw/ses_cpu_window", 1);
   const quota = () => {
     try {

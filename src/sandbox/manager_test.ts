@@ -225,28 +225,31 @@ Deno.test("under gVisor, starts beyond the limit wait until an agent is up, its 
     defaultProvider: "mock",
     volumes: false,
     startSlots: 2,
-    startSlotCapMs: 300,
+    startSlotCapMs: 1_000,
   });
   const launched = () => isolator.launches.length;
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  const until = async (count: number) => {
+    for (const deadline = Date.now() + 10_000; launched() < count;) {
+      if (Date.now() > deadline) assert.fail(`${launched()} launched, waiting for ${count}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
   try {
     const starts = sessions.map((sessionId) => manager.launch(sessionId));
-    await settle();
+    await until(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(launched(), 2, "two start, the others wait");
     const [first, second] = isolator.launches;
 
     // The first one's agent asks for its queue lease: it is up, and the next start goes.
     host.queues.lease(first.sessionId as SessionId).request(() => {}).release();
-    await settle();
-    assert.equal(launched(), 3);
+    await until(3);
 
     // The second one's sandbox ends before its agent came up: its slot comes back too.
     second.crash();
-    await settle();
-    assert.equal(launched(), 4);
+    await until(4);
 
-    // Nobody comes up: only the cap lets the last one go.
-    await settle();
+    // Nobody comes up: only the cap (1 s after the third and fourth started) lets the last one go.
     assert.equal(launched(), 4, "not before the cap");
     await Promise.all(starts);
     assert.equal(launched(), 5);
