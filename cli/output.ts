@@ -17,11 +17,31 @@ export interface CliIo {
 
 const encoder = new TextEncoder();
 
-/** The process's real streams. */
+/** C0 controls other than tab and newline, DEL, and C1 controls (CSI is U+009B, OSC U+009D). */
+const TERMINAL_CONTROL = /(?![\t\n])\p{Cc}/gu;
+
+/**
+ * `text` with every control character a terminal would act on shown as a
+ * `\u00XX` escape, tab and newline kept. Agent text reaches the operator's
+ * terminal in replies, questions, personas and audit details: raw, an ESC/OSC
+ * sequence could clear the screen, forge a status line or write the clipboard
+ * (OSC 52), and a bare CR could overwrite a line. The escape is also JSON's
+ * own, so `--json` output stays valid JSON for the same string.
+ *
+ * @example
+ * ```ts
+ * terminalSafe("hi\x1b]52;c;cHduZWQ=\x07"); // "hi\\u001b]52;c;cHduZWQ=\\u0007"
+ * ```
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The process's real streams; every line passes {@linkcode terminalSafe}. */
 export function processIo(): CliIo {
   return {
-    out: (line) => writeAll(Deno.stdout, `${line}\n`),
-    err: (line) => writeAll(Deno.stderr, `${line}\n`),
+    out: (line) => writeAll(Deno.stdout, `${terminalSafe(line)}\n`),
+    err: (line) => writeAll(Deno.stderr, `${terminalSafe(line)}\n`),
     interactive: Deno.stdin.isTerminal(),
   };
 }
@@ -37,7 +57,7 @@ export interface CapturedIo extends CliIo {
   readonly stderr: string[];
 }
 
-/** An in-memory {@linkcode CliIo}. */
+/** An in-memory {@linkcode CliIo} that records exactly what {@linkcode processIo} would print. */
 export function captureIo(interactive = false): CapturedIo {
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -45,8 +65,8 @@ export function captureIo(interactive = false): CapturedIo {
     stdout,
     stderr,
     interactive,
-    out: (line) => stdout.push(...line.split("\n")),
-    err: (line) => stderr.push(...line.split("\n")),
+    out: (line) => stdout.push(...terminalSafe(line).split("\n")),
+    err: (line) => stderr.push(...terminalSafe(line).split("\n")),
   };
 }
 

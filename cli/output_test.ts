@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { captureIo, EMPTY_CELL, formatAge, printListing, renderTable, splitList } from "./output.ts";
+import {
+  captureIo,
+  EMPTY_CELL,
+  formatAge,
+  printListing,
+  renderTable,
+  splitList,
+  terminalSafe,
+} from "./output.ts";
 
 interface Row {
   id: string;
@@ -51,4 +59,13 @@ Deno.test("ages are coarse and never negative", () => {
 Deno.test("comma lists are trimmed and skip blanks", () => {
   assert.deepEqual(splitList(" read_file, ,send_message ,"), ["read_file", "send_message"]);
   assert.deepEqual(splitList(""), []);
+});
+
+Deno.test("terminalSafe escapes C0, DEL and C1 controls and keeps tab and newline", () => {
+  assert.equal(terminalSafe("a\tb\nc"), "a\tb\nc");
+  assert.equal(
+    terminalSafe("\x1b[31mred\x07\r\x7f\x9b\x9d"),
+    "\\u001b[31mred\\u0007\\u000d\\u007f\\u009b\\u009d",
+  );
+  assert.equal(terminalSafe("naïve ✓"), "naïve ✓");
 });

@@ -41,3 +41,32 @@ Deno.test("question list shows open questions; question answer hands the answer 
   assert.equal(await runCli(["question", "answer", "q_nope", "yes", ...flags], unknown), 1);
   assert.match(unknown.stderr[0], /^ironclaw: question "q_nope" not found$/);
 });
+
+/** Any control character a terminal acts on (tab and newline are text). */
+const TERMINAL_CONTROL = /(?![\t\n])\p{Cc}/u;
+
+Deno.test("agent text cannot drive the terminal: controls in a question print as visible escapes", async () => {
+  await using t = await servedFakePlane();
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  const question = "Deploy?\x1b[2J\x1b]52;c;cHduZWQ=\x07\rforged";
+  t.plane.questions.record({
+    id: "q_esc",
+    sessionId: sent.outcomes[0].sessionId!,
+    agentGroupId: DEMO_AGENT_ID,
+    question,
+    options: ["\x9b31myes"],
+    allowFreeform: false,
+  });
+  const list = captureIo();
+  assert.equal(await runCli(["question", "list", ...t.flags], list), 0);
+  const printed = list.stdout.join("\n");
+  assert.doesNotMatch(printed, TERMINAL_CONTROL);
+  assert.match(printed, /Deploy\?\\u001b\[2J\\u001b\]52;c;cHduZWQ=\\u0007 forged/);
+  assert.match(printed, /\\u009b31myes/);
+  const json = captureIo();
+  assert.equal(await runCli(["question", "list", "--json", ...t.flags], json), 0);
+  assert.doesNotMatch(json.stdout.join("\n"), TERMINAL_CONTROL);
+  const [row] = JSON.parse(json.stdout.join("\n"));
+  assert.equal(row.question, question);
+  assert.deepEqual(row.options, ["\x9b31myes"]);
+});

@@ -24,6 +24,7 @@ import {
   UserId,
   WiringId,
 } from "../../contract/mod.ts";
+import { controlCharacterPath } from "../gateway/mod.ts";
 import { AccessReason, AgentGroupInput, Destination, MountsInput, UserInput } from "../registry/mod.ts";
 
 // The payload fields are z.json(), a recursive schema: the generator needs it named. Zod copies
@@ -36,21 +37,6 @@ import { AccessReason, AgentGroupInput, Destination, MountsInput, UserInput } fr
 
 /** Every error answer. */
 export const ErrorBody = z.object({ error: z.string() }).openapi("Error");
-
-/** C0 controls other than tab, LF and CR; DEL; C1 controls. */
-const CONTROL = /(?![\t\n\r])\p{Cc}/u;
-
-/** The path of the first string (or key) in `value` that holds a control character. */
-function controlCharacterPath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | undefined {
-  if (typeof value === "string") return CONTROL.test(value) ? path : undefined;
-  if (value === null || typeof value !== "object") return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    if (CONTROL.test(key)) return [...path, key];
-    const found = controlCharacterPath(item, [...path, Array.isArray(value) ? Number(key) : key]);
-    if (found) return found;
-  }
-  return undefined;
-}
 
 /**
  * `schema`, also refusing control characters in any string or key of the

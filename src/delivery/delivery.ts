@@ -41,6 +41,7 @@ import {
 } from "../../contract/mod.ts";
 import type { NewMessageIn } from "../../contract/rows.ts";
 import type { InboundWriter } from "../../contract/queue/mod.ts";
+import { controlCharacterPath } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
 import { ConflictError, InvalidInputError } from "../state/errors.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
@@ -444,6 +445,14 @@ export class Delivery {
     const { gateway } = this.#d;
     if (!gateway) throw new Refused("capability changes cannot be requested on this host (no gateway)");
     const after = extractAfter(message.content);
+    const controlAt = controlCharacterPath(after);
+    if (controlAt) {
+      throw new Refused(
+        `change refused: ${
+          ["after", ...controlAt].map(String).join(".")
+        } holds a control character (not allowed)`,
+      );
+    }
     let agentGroupId = session.agentGroupId;
     if (kind === "create_agent") {
       const payload = CreateAgentPayload.safeParse(after);

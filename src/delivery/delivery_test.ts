@@ -155,6 +155,22 @@ Deno.test("a change request is filed once, even when its row is handled again af
   assert.equal(host.gateway.pending().length, 1);
 });
 
+Deno.test("a change whose payload holds a control character is refused before the gateway records it", async () => {
+  using dir = tempDir();
+  await using chat = await chatting(dir.path);
+  const { host, sessionId, agent } = chat;
+  agent.outbound.writeMessageOut({
+    id: "sys_esc",
+    kind: "system",
+    content: formatSystemAction({ action: "persona", payload: { soul: "calm\x1b]52;c;ZXZpbA==\x07" } }),
+  });
+  const pass = await host.delivery.deliverSession(sessionId);
+  assert.deepEqual(pass.handled.map((h) => [h.id, h.outcome]), [["sys_esc", "refused"]]);
+  assert.deepEqual(host.gateway.pending(), [], "nothing is recorded");
+  const note = agent.inbound.pendingMessages().find((m) => m.kind === "system");
+  assert.match(note?.content ?? "", /after\.soul holds a control character/);
+});
+
 Deno.test("schedule_task and task management act on the durable task store", async () => {
   using dir = tempDir();
   await using chat = await chatting(dir.path);

@@ -10,3 +10,4 @@ export { runChain } from "./chain.ts";
 export { standardVerifiers } from "./verifiers.ts";
 export type { MountPolicy, VerifierContext } from "./verifiers.ts";
 export { captureBefore, registryApplier, RESPAWN_KINDS } from "./appliers.ts";
+export { controlCharacterPath } from "./control_chars.ts";
