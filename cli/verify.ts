@@ -18,15 +18,18 @@ import { selectIsolator } from "../isolator/select.ts";
 import type { IsolatorKind } from "../isolator/types.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import { KeyCustodian, MASTER_KEY_FILE } from "../src/keys/mod.ts";
-import { verify, type VerifyResult } from "../src/verify/mod.ts";
 import {
+  checkReport,
   chooseProbeProgram,
   PROBE_PROGRAM_ENV,
   PROBE_SOURCE,
   type ProbeProgram,
+  reportProbe,
+  signReport,
+  verify,
+  type VerifyResult,
   type VerifyRun,
-} from "../src/verify/run.ts";
-import { checkReport, reportProbe, signReport } from "../src/verify/signed_report.ts";
+} from "../src/verify/mod.ts";
 import { CliError, describeError } from "./errors.ts";
 import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
 import { type NamedProgram, namedProgram } from "./named_program.ts";

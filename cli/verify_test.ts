@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
-import { PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/run.ts";
+import { PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";

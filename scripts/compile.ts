@@ -6,7 +6,7 @@
  * `libsqlcipher.so` beside them. A compiled `ironclaw` runs the
  * `ironclaw-agent` beside it directly in every sandbox
  * (`src/sandbox/agent_program.ts`), and `verify` the `ironclaw-probe` the
- * same way (`src/verify/run.ts`), so the four files ship together.
+ * same way (`src/verify/probe_program.ts`), so the four files ship together.
  *
  * `deno compile` needs Deno's `denort` runtime for the target platform, which
  * it downloads (or takes from `$DENORT_BIN`). On an offline machine that
@@ -35,7 +35,7 @@ export interface CompileTarget {
   options: readonly string[];
 }
 
-/** The probe's entry point, relative to the repository root (`PROBE_SOURCE` in `src/verify/run.ts`). */
+/** The probe's entry point, relative to the repository root (`PROBE_SOURCE` in `src/verify/probe_program.ts`). */
 export const PROBE_ENTRY = "isolator/probe/main.ts";
 
 /**

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { agentPermissionFlags, SANDBOX_LAYOUT } from "../contract/permissions.ts";
 import { tempDir } from "./support/mod.ts";
 import { compileArgs, type CompileTarget, compileTarget, TARGETS } from "../scripts/compile.ts";
-import { PROBE_EXECUTABLE_NAME, PROBE_SOURCE } from "../src/verify/run.ts";
+import { PROBE_EXECUTABLE_NAME, PROBE_SOURCE } from "../src/verify/mod.ts";
 
 /** The JSON object starting at `start` in `bytes` (strings may hold braces). */
 function jsonObjectAt(bytes: Uint8Array, start: number): unknown {

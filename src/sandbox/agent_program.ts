@@ -19,7 +19,7 @@
  *   source takes it only when an executable is named.
  *
  * That choice ({@link chooseReleaseExecutable}) is shared with `ironclaw
- * verify`, which launches its probe the same way (`src/verify/run.ts`).
+ * verify`, which launches its probe the same way (`src/verify/probe_program.ts`).
  *
  * @module
  */

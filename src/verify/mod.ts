@@ -10,14 +10,18 @@
  *
  * @module
  */
+export { verify, type VerifyOptions, type VerifyResult, type VerifyRun } from "./run.ts";
+export { CANARY_NAME } from "./isolation_walls.ts";
 export {
-  CANARY_NAME,
+  chooseProbeProgram,
+  PROBE_EXECUTABLE_NAME,
+  PROBE_PROGRAM_ENV,
   PROBE_SOURCE,
+  type ProbeProgram,
   probeProgram,
-  verify,
-  type VerifyOptions,
-  type VerifyResult,
-} from "./run.ts";
+  ProbeProgramError,
+} from "./probe_program.ts";
+export { checkReport, reportProbe, signReport } from "./signed_report.ts";
 export {
   type AgentProcessEvidence,
   decideWalls,

@@ -8,8 +8,8 @@ import {
   probeProcesses,
   ProbeProgramError,
   probeSpawnCandidates,
-  verify,
-} from "./run.ts";
+} from "./probe_program.ts";
+import { verify } from "./run.ts";
 
 /** A release directory: `ironclaw` and, unless `withProbe` is false, `ironclaw-probe` (mode `mode`). */
 function release(dir: string, { withProbe = true, mode = 0o755 } = {}): { host: string; probe: string } {

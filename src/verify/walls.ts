@@ -98,7 +98,7 @@ export interface Evidence {
 const MIB = 1024 * 1024;
 
 /** Attempts whose id starts with one of `prefixes`. */
-function pick(report: ProbeReport | undefined, ...prefixes: string[]): Attempt[] {
+export function pickAttempts(report: ProbeReport | undefined, ...prefixes: string[]): Attempt[] {
   return (report?.attempts ?? []).filter((a) => prefixes.some((p) => a.id.startsWith(p)));
 }
 
@@ -113,7 +113,7 @@ function summarize(attempts: Attempt[]): string {
  * The common rule: every expected attempt is present and failed, and the
  * host's `breaches` list is empty.
  */
-function decide(
+export function decideWall(
   name: string,
   attempts: Attempt[],
   expected: number,
@@ -148,9 +148,9 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   {
     const c = e.tcpConnections;
     const total = c.fetch + c.denoConnect + c.libcConnect + c.afterRequest;
-    walls.push(decide(
+    walls.push(decideWall(
       "network-tcp",
-      pick(report, "tcp."),
+      pickAttempts(report, "tcp."),
       4,
       total ? [`host listeners accepted ${total} connection(s) (${JSON.stringify(c)})`] : [],
       "host loopback listeners accepted 0 connections (fetch, Deno.connect, libc connect, after a permission request)",
@@ -159,9 +159,9 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   {
     const { datagram, dns } = e.udpDatagrams;
     // A datagram "sent" into the sandbox's own empty network reaches no one: the host's socket decides.
-    const sends = pick(report, "udp.");
-    const resolves = pick(report, "dns.");
-    const wall = decide(
+    const sends = pickAttempts(report, "udp.");
+    const resolves = pickAttempts(report, "dns.");
+    const wall = decideWall(
       "network-udp-dns",
       resolves,
       2,
@@ -179,7 +179,7 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     walls.push(wall);
   }
   {
-    const attempts = pick(report, "listen.");
+    const attempts = pickAttempts(report, "listen.");
     const breaches = [...noProcs];
     if (e.hostNetnsListeners) {
       breaches.push(`${e.hostNetnsListeners} listening socket(s) of the sandbox in the host's network`);
@@ -212,9 +212,9 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
         breaches.push(`${p.comm} (pid ${p.pid}) runs in a network namespace with ${p.interfaces.join(",")}`);
       }
     }
-    walls.push(decide(
+    walls.push(decideWall(
       "network-interfaces",
-      pick(report, "ifaces."),
+      pickAttempts(report, "ifaces."),
       4,
       breaches,
       `the agent's host-side process(es) (${
@@ -230,8 +230,8 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     if (e.secretHashesSeen.length) {
       breaches.push(`the report holds the hash of ${e.secretHashesSeen.join(", ")}`);
     }
-    const attempts = pick(report, "read.");
-    walls.push(decide(
+    const attempts = pickAttempts(report, "read.");
+    walls.push(decideWall(
       "host-files",
       attempts,
       1,
@@ -240,9 +240,9 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
         "master key, another session's queue and key)",
     ));
   }
-  walls.push(decide(
+  walls.push(decideWall(
     "inbound-readonly",
-    pick(report, "inbound."),
+    pickAttempts(report, "inbound."),
     3,
     [
       ...(e.inboundChanged ? ["inbound.db changed"] : []),
@@ -250,23 +250,23 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     ],
     "inbound.db unchanged (hash, size, mode, mtime), nothing added beside it",
   ));
-  walls.push(decide(
+  walls.push(decideWall(
     "rootfs-readonly",
-    pick(report, "rootfs."),
+    pickAttempts(report, "rootfs."),
     2,
     e.rootfsMarkers.length ? [`marker file(s) written: ${e.rootfsMarkers.join(", ")}`] : [],
     "no marker file on the host's root, the sandbox's root or the bundle's rootfs",
   ));
-  walls.push(decide(
+  walls.push(decideWall(
     "agent-program",
-    pick(report, "program."),
+    pickAttempts(report, "program."),
     2,
     e.programChanged ? ["the agent program file changed"] : [],
     "the agent program file is unchanged",
   ));
-  walls.push(decide(
+  walls.push(decideWall(
     "own-config",
-    pick(report, "config."),
+    pickAttempts(report, "config."),
     4,
     [
       ...(e.keyChanged ? ["the session key file changed (content or mode)"] : []),
@@ -276,9 +276,9 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   ));
   {
     const found = e.markers.filter((m) => m.startsWith("spawn-"));
-    walls.push(decide(
+    walls.push(decideWall(
       "processes",
-      pick(report, "spawn."),
+      pickAttempts(report, "spawn."),
       4,
       found.length ? [`a started program left its marker: ${found.join(", ")}`] : [],
       "no started program left a marker",
@@ -286,23 +286,23 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   }
   {
     const found = e.markers.filter((m) => m.startsWith("ffi-dlopen"));
-    const route = pick(report, "ffi.libc_via_sqlcipher")[0];
+    const route = pickAttempts(report, "ffi.libc_via_sqlcipher")[0];
     const routeNote = e.markers.includes("ffi-libc")
       ? "libc is reachable through libsqlcipher's dependencies (confirmed by its marker; the sandbox must hold)"
       : `libc through libsqlcipher: ${route ? route.detail : "not reported"}`;
-    walls.push(decide(
+    walls.push(decideWall(
       "ffi-scope",
-      pick(report, "ffi.dlopen_"),
+      pickAttempts(report, "ffi.dlopen_"),
       2,
       found.length ? [`another library was loaded and used: ${found.join(", ")}`] : [],
       `Deno refused every library but libsqlcipher, no marker; ${routeNote}`,
     ));
   }
   {
-    const attempts = pick(report, "env.");
+    const attempts = pickAttempts(report, "env.");
     const breaches = [...noProcs];
     if (e.canarySeen.length) breaches.push(`the canary secret was found in ${e.canarySeen.join(", ")}`);
-    walls.push(decide(
+    walls.push(decideWall(
       "environment",
       attempts,
       3,
@@ -316,10 +316,10 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     if (e.ptraceVictimTracer) {
       breaches.push(`the host's victim process was traced by pid ${e.ptraceVictimTracer}`);
     }
-    const visible = pick(report, "signal.host_pid_visible")[0];
-    walls.push(decide(
+    const visible = pickAttempts(report, "signal.host_pid_visible")[0];
+    walls.push(decideWall(
       "signals-ptrace",
-      pick(report, "signal.deno_kill", "signal.libc_"),
+      pickAttempts(report, "signal.deno_kill", "signal.libc_"),
       3,
       breaches,
       `the victims lived, untraced${
@@ -330,7 +330,7 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   walls.push(modelProxyWall(report, e.modelProxy));
   walls.push(limitWall(
     "pids-limit",
-    pick(report, "limits.pids")[0],
+    pickAttempts(report, "limits.pids")[0],
     e.agentProcesses.map((p) => p.pidsLimit),
     e.limits.pids,
     [
@@ -342,7 +342,7 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   ));
   {
     const killed = e.finalPhase?.startsWith("limits.memory") && (e.exit?.code !== 0);
-    const attempt = pick(report, "limits.memory")[0];
+    const attempt = pickAttempts(report, "limits.memory")[0];
     // Being killed while allocating is the limit holding.
     const asAttempt: Attempt | undefined = killed
       ? {
@@ -361,15 +361,17 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     ));
   }
   {
-    const attempt = pick(report, "limits.tmp_disk")[0];
+    const attempt = pickAttempts(report, "limits.tmp_disk")[0];
     const breaches: string[] = [];
     if (e.tmpBytesVisible !== undefined && e.tmpBytesVisible >= e.caps.tmpBytes) {
       breaches.push(`the host sees ${e.tmpBytesVisible / MIB} MiB in the probe's /tmp file`);
     }
-    walls.push(decide("tmp-disk", attempt ? [attempt] : [], 1, breaches, "/tmp filled up before the cap"));
+    walls.push(
+      decideWall("tmp-disk", attempt ? [attempt] : [], 1, breaches, "/tmp filled up before the cap"),
+    );
   }
   {
-    const attempt = pick(report, "limits.workspace_disk")[0];
+    const attempt = pickAttempts(report, "limits.workspace_disk")[0];
     const quota = e.workspaceQuota;
     const breaches: string[] = [];
     if (!quota.limited) {
@@ -380,7 +382,7 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     } else if (quota.limited && e.workspaceBytes > quota.bytes) {
       breaches.push(`the workspace file (${e.workspaceBytes} bytes) outgrew its ${quota.bytes}-byte volume`);
     }
-    walls.push(decide(
+    walls.push(decideWall(
       "workspace-disk",
       attempt ? [attempt] : [],
       1,
@@ -415,7 +417,7 @@ function limitWall(
       })`,
     );
   }
-  return decide(
+  return decideWall(
     name,
     attempt ? [attempt] : [],
     1,
@@ -436,7 +438,7 @@ export const IDENTITY_CLAIMS = 5;
  * calls to look for, so an unanswered or unrecorded one fails closed.
  */
 function modelProxyWall(report: ProbeReport | undefined, m: ModelProxyEvidence): Wall {
-  const claims = pick(report, "identity.");
+  const claims = pickAttempts(report, "identity.");
   const answered = claims.filter((a) => typeof a.data?.status === "number");
   const own = m.callsBySession[m.ownSession] ?? 0;
   const breaches: string[] = [];
@@ -466,9 +468,9 @@ function modelProxyWall(report: ProbeReport | undefined, m: ModelProxyEvidence):
       `the proxy booked ${own} call(s) to the probe's session, fewer than the ${answered.length} it answered there`,
     );
   }
-  return decide(
+  return decideWall(
     "model-proxy-identity",
-    pick(report, "proxy."),
+    pickAttempts(report, "proxy."),
     8,
     breaches,
     `no other session's model socket reached (${m.decoyConnections} connections); all ${own} call(s) on the ` +

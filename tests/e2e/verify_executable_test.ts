@@ -17,7 +17,7 @@ import { agentPermissionFlags, SANDBOX_LAYOUT } from "../../contract/permissions
 import { SANDBOX_AGENT } from "../../isolator/plan.ts";
 import { isolators } from "../../isolator/select.ts";
 import type { IsolatorKind } from "../../isolator/types.ts";
-import { PROBE_EXECUTABLE_NAME, probeProgram } from "../../src/verify/run.ts";
+import { PROBE_EXECUTABLE_NAME, probeProgram } from "../../src/verify/mod.ts";
 import {
   buildCompiledStandin,
   canBuildCompiledStandin,

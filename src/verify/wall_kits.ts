@@ -1,0 +1,13 @@
+/**
+ * The wall kits of `ironclaw verify`, in the order their walls are reported.
+ * Adding a group of walls is one line here (see `wall_kit.ts`).
+ *
+ * @module
+ */
+import { isolationWalls } from "./isolation_walls.ts";
+import type { WallKit } from "./wall_kit.ts";
+
+/** Every kit a verification run arms. */
+export const WALL_KITS: readonly WallKit[] = [
+  isolationWalls,
+];
