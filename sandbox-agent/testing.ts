@@ -12,6 +12,23 @@ export function tempDir(prefix = "ironclaw-agent-test-"): { path: string } & Dis
   return { path, [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }) };
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` pass first: a test that
+ * waits on it fails instead of hanging.
+ */
+export async function deadline<T>(promise: Promise<T>, options: { what: string; ms?: number }): Promise<T> {
+  const ms = options.ms ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${options.what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A session's destinations for tool tests: a channel, an agent, and one missing its platform id. */
 export const DESTINATIONS: Destination[] = [
   {

@@ -1,6 +1,7 @@
 /**
- * The whole suite: format, lint and type checks, then every test. Each check
- * counts as one result, so a lint or type error fails the run like a test.
+ * The whole suite: format, lint and type checks, then every test and JSDoc
+ * example. Each check counts as one result, so a lint or type error fails
+ * the run like a test.
  * (Not named `test.ts`: `deno test` would pick it up and run the suite inside
  * itself, recursively.)
  * Ends with `N passed, N failed` and exits non-zero on any failure.
@@ -29,9 +30,13 @@ async function check(name: string, args: string[], tally: Tally): Promise<void> 
   }
 }
 
-/** Runs `deno test`, streaming its output, and reads its closing summary. */
+/**
+ * Runs `deno test --doc` (every test, and every code example in the JSDoc,
+ * type-checked and run, so an example that drifts from the code fails),
+ * streaming its output, and reads its closing summary.
+ */
 async function runTests(extra: string[], tally: Tally): Promise<void> {
-  const args = ["test", "--allow-all", "--parallel", ...extra];
+  const args = ["test", "--allow-all", "--parallel", "--doc", ...extra];
   console.log(`\n== tests: deno ${args.join(" ")}`);
   const child = new Deno.Command(deno, {
     args,

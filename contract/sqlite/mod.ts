@@ -2,9 +2,15 @@
  * Our FFI binding to libsqlcipher: the only SQLite layer in IronClaw.
  *
  * ```ts
- * import { Database } from "./mod.ts";
- * using db = Database.open("/tmp/x.db", { library, key, create: true });
- * db.exec("CREATE TABLE t(x)");
+ * import { Database, resolveLibraryPath } from "./mod.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const key = crypto.getRandomValues(new Uint8Array(32));
+ * {
+ *   using db = Database.open(`${dir}/x.db`, { library: resolveLibraryPath(), key, create: true });
+ *   db.exec("CREATE TABLE t(x)");
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

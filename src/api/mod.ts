@@ -4,9 +4,16 @@
  * schemas that generate the OpenAPI document at `/v1/openapi.json`.
  *
  * ```ts
- * const plane = await ControlPlane.open({ stateDir });
- * const server = startApiServer(plane, { ...parseApiAddr(DEFAULT_API_ADDR), token });
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const signal = AbortSignal.timeout(100); // serve for a moment
+ * const server = startApiServer(plane, { ...parseApiAddr("127.0.0.1:0"), token: "example-token", signal });
+ * console.log(await (await fetch(`${server.url}/healthz`)).json());
  * await server.finished;
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ControlPlane } from "../control_plane/mod.ts";
-import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { deadline, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { TEST_TOKEN } from "../../tests/support/api.ts";
 import { DEFAULT_API_ADDR, parseApiAddr, startApiServer } from "./mod.ts";
 
@@ -61,8 +61,12 @@ Deno.test("aborting the signal stops the server", async () => {
       token: TEST_TOKEN,
       signal: abort.signal,
     });
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200, "it serves before the abort");
+    await health.body?.cancel();
     abort.abort();
-    await server.finished;
+    await deadline(server.finished, { what: "the server closing after its signal was aborted" });
+    await assert.rejects(fetch(`${server.url}/healthz`));
   } finally {
     await plane.close();
   }

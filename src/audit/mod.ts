@@ -2,9 +2,13 @@
  * The gateway audit log (`audit.jsonl`): append-only, hash-chained JSONL.
  *
  * ```ts
+ * const stateDir = await Deno.makeTempDir();
  * const log = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
- * await log.append({ stage: "submit", changeId, kind: "persona", detail: "web:alice" });
+ * await log.append({ stage: "submit", changeId: "chg_1", kind: "persona", detail: "web:alice" });
  * const result = await verifyAuditFile(log.path);
+ * console.log(result);
+ * await log.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

@@ -5,9 +5,16 @@
  * group's sessions; chat to channel adapters.
  *
  * ```ts
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const { registry, queues, waker, webChat, gateway } = plane;
  * const delivery = new Delivery({ registry, queues, waker, adapters: new ChannelAdapters([webChat]), gateway });
- * delivery.start();
- * doorbell = new Doorbell(path, { onOutbound: () => delivery.notify(sessionId) });
+ * delivery.start(); // a doorbell's onOutbound calls delivery.notify(sessionId)
+ * await delivery.stop();
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

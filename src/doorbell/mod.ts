@@ -5,12 +5,17 @@
  *
  * @example
  * ```ts
+ * import { DOORBELL_SOCKET_NAME } from "../../contract/sockets.ts";
+ *
+ * const socketDir = await Deno.makeTempDir();
  * const bell = new Doorbell(`${socketDir}/${DOORBELL_SOCKET_NAME}`, {
- *   onOutbound: () => delivery.wake(),
- *   lease: queues.lease(sessionId), // also serves lease.sock
+ *   onOutbound: () => console.log("the agent appended outbound rows"),
+ *   // lease: queues.lease(sessionId) also serves lease.sock beside it
  * });
  * await bell.start();
  * bell.ring(); // after writing an inbound row
+ * await bell.close();
+ * await Deno.remove(socketDir, { recursive: true });
  * ```
  *
  * @module

@@ -4,9 +4,15 @@
  * hand-off file.
  *
  * ```ts
+ * import { newSessionId } from "../../contract/ids.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const sid = newSessionId();
  * const custodian = await KeyCustodian.open(stateDir);
  * const key = await custodian.getOrCreate(sessionKeyId(sid));
+ * await Deno.mkdir(`${stateDir}/keys/${sid}`, { recursive: true });
  * await writeKeyFile(`${stateDir}/keys/${sid}/session.key`, key);
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

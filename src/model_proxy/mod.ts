@@ -7,8 +7,15 @@
  *
  * @example
  * ```ts
- * const proxy = new ModelProxy({ onAudit: (r) => log.info("model call", { ...r }) });
- * await proxy.openSession(sessionId, `${socketDir}/${MODEL_SOCKET_NAME}`);
+ * import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+ * import { newSessionId } from "../../contract/ids.ts";
+ *
+ * const socketDir = await Deno.makeTempDir();
+ * const proxy = new ModelProxy({ onAudit: (r) => console.log("model call", r.host, r.status) });
+ * await proxy.openSession(newSessionId(), `${socketDir}/${MODEL_SOCKET_NAME}`);
+ * // ... the sandbox sends its model calls to that socket ...
+ * await proxy.close();
+ * await Deno.remove(socketDir, { recursive: true });
  * ```
  *
  * @module

@@ -5,9 +5,17 @@
  * composition). Typed errors come from `src/state`.
  *
  * ```ts
- * using state = StateDb.open(stateDir, { library, key });
- * const registry = new Registry(state);
- * registry.putAgentGroup({ id: "main", name: "Main" });
+ * import { StateDb } from "../state/mod.ts";
+ * import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const key = crypto.getRandomValues(new Uint8Array(32)); // from key custody in the plane
+ * {
+ *   using state = StateDb.open(stateDir, { library: resolveLibraryPath(), key });
+ *   const registry = new Registry(state);
+ *   registry.putAgentGroup({ id: "main", name: "Main" });
+ * }
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

@@ -4,8 +4,19 @@
  * session queues with the session woken when engaged.
  *
  * ```ts
- * const router = new Router({ registry, queues, waker, gateway });
- * const { outcomes } = await router.route({ channelType: "slack", platformId: "C1", senderHandle: "alice", text: "hi" });
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const { registry, queues, gateway } = plane;
+ * // A waker that only notes the session: the plane's own one launches its sandbox.
+ * const woken: string[] = [];
+ * const waker = { wake: (sessionId: string) => Promise.resolve(void woken.push(sessionId)) };
+ * const router = new Router({ registry, queues, waker, gateway, backlog: plane.backlog });
+ * const { outcomes } = await router.route({ channelType: "web", platformId: "demo", senderHandle: "alice", text: "hi" });
+ * console.log(outcomes, woken);
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

@@ -4,9 +4,30 @@
  * ringing it, and respawning an agent group's sandboxes after a change.
  *
  * ```ts
- * const choice = await chooseIsolator({ stateDir: `${stateDir}/isolator`, dev });
- * const manager = new SandboxManager({ registry, queues, isolator: choice.isolator, proxy, ... });
- * const waker = new GuardedWaker({ control: manager, backoff, registry });
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ * import { GuardedWaker } from "../sweep/mod.ts";
+ * import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * // The plane wires these once; they are built from its parts like this:
+ * const { registry, queues, proxy } = plane;
+ * const choice = await chooseIsolator({ stateDir: `${stateDir}/isolator`, dev: true });
+ * const manager = new SandboxManager({
+ *   registry,
+ *   queues,
+ *   isolator: () => Promise.resolve(choice.isolator),
+ *   proxy,
+ *   onOutbound: (sessionId) => plane.delivery.notify(sessionId),
+ *   root: `${stateDir}/sandbox`,
+ *   library: resolveLibraryPath(),
+ *   program: () => plane.agentProgram.path(),
+ *   defaultProvider: "mock",
+ * });
+ * const waker = new GuardedWaker({ control: manager, backoff: plane.backoff, registry });
+ * await manager.close();
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

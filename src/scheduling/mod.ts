@@ -4,9 +4,16 @@
  * hands each occurrence to its session exactly once and wakes it.
  *
  * ```ts
- * const tasks = new TaskStore(state);
- * const scheduler = new Scheduler({ tasks, queues, waker });
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const tasks = new TaskStore(plane.state);
+ * const scheduler = new Scheduler({ tasks, queues: plane.queues, waker: plane.waker });
  * scheduler.start();
+ * await scheduler.stop();
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

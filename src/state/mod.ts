@@ -4,8 +4,16 @@
  * every state reader and writer throws.
  *
  * ```ts
- * using state = StateDb.open(stateDir, { library, key });
- * const changes = new ChangeStore(state);
+ * import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const key = crypto.getRandomValues(new Uint8Array(32)); // from key custody in the plane
+ * {
+ *   using state = StateDb.open(stateDir, { library: resolveLibraryPath(), key });
+ *   const changes = new ChangeStore(state);
+ *   console.log(changes.pending());
+ * }
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

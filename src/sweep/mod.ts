@@ -4,10 +4,19 @@
  * liveness probe; and the sweep that kills stuck sandboxes.
  *
  * ```ts
+ * import { ControlPlane } from "../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const { registry, sandboxes: control, queues } = plane;
  * const backoff = new RespawnBackoff({ parking: new RegistryParking(registry) });
  * const waker = new GuardedWaker({ control, backoff, registry });
+ * const probe = new QueueProbe({ queues, heartbeatPath: (sessionId) => control.heartbeatPath(sessionId) });
  * const sweep = new Sweep({ registry, control, probe, backoff, waker });
  * sweep.start();
+ * await sweep.stop();
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

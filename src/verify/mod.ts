@@ -4,7 +4,8 @@
  * host's own evidence, and signs the outcome so an operator can keep it.
  *
  * ```ts
- * const result = await verify({ isolator: "runsc" });
+ * // "process" runs in seconds and holds few walls; `ironclaw verify` attacks "runsc", which holds them all.
+ * const result = await verify({ isolator: "process" });
  * for (const wall of result.walls) console.log(wall.name, wall.held);
  * ```
  *

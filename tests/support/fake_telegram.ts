@@ -10,6 +10,8 @@
  * an error such as 429 with `parameters.retry_after`.
  *
  * ```ts
+ * import { Bot } from "grammy";
+ *
  * await using tg = FakeTelegram.start();
  * tg.sendUserMessage({ chatId: 42, fromId: 42, text: "hi" });
  * const bot = new Bot(tg.token, { client: { apiRoot: tg.apiRoot } });

@@ -20,6 +20,23 @@ export function tempDir(prefix = "ironclaw-test-"): { path: string } & Disposabl
   return { path, [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }) };
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` pass first: a test that
+ * waits on it fails instead of hanging.
+ */
+export async function deadline<T>(promise: Promise<T>, options: { what: string; ms?: number }): Promise<T> {
+  const ms = options.ms ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${options.what} did not happen within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** True when `needle` occurs anywhere in the raw bytes of `path` (and its journal). */
 export function fileContains(path: string, needle: string): boolean {
   const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(path));

@@ -5,10 +5,20 @@
  * token held host-side and scrubbed from every error and log line.
  *
  * ```ts
+ * import { ControlPlane } from "../../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const { state, registry, router, desk } = plane;
  * const files = new WorkspaceFiles({ root: `${stateDir}/sandbox` }); // inbound files into session workspaces
  * const telegram = openTelegramChannel({ state, registry, router, desk, files });
- * if (telegram) { adapters.add(telegram); await telegram.start(); }
+ * if (telegram) {
+ *   plane.adapters.add(telegram);
+ *   await telegram.start();
+ * }
  * // webhook mode: app.post("/telegram/webhook", (c) => handler(c.req.raw)) with handler = telegram.webhookHandler()
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module

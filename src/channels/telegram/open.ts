@@ -4,8 +4,19 @@
  * configuration names.
  *
  * ```ts
- * const telegram = openTelegramChannel({ state, registry, router, desk, files });
- * if (telegram) { adapters.add(telegram); await telegram.start(); }
+ * import { ControlPlane } from "../../control_plane/mod.ts";
+ *
+ * const stateDir = await Deno.makeTempDir();
+ * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
+ * const { state, registry, router, desk } = plane;
+ * // undefined until a Telegram channel is configured (`ironclaw channel add telegram`)
+ * const telegram = openTelegramChannel({ state, registry, router, desk });
+ * if (telegram) {
+ *   plane.adapters.add(telegram);
+ *   await telegram.start();
+ * }
+ * await plane.close();
+ * await Deno.remove(stateDir, { recursive: true });
  * ```
  *
  * @module
