@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import { NotFoundError } from "../state/mod.ts";
 import { WebChat, WebChatFullError } from "./web_chat.ts";

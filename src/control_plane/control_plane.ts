@@ -18,35 +18,36 @@ import type { ProviderKind } from "../../contract/sockets.ts";
 import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
-import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
-import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
+import type { AuditLog } from "../audit/mod.ts";
 import { ChannelConfigStore } from "../channels/telegram/channel_config.ts";
 import { TELEGRAM_CHANNEL } from "../channels/telegram/inbound.ts";
 import type { TelegramAdapter } from "../channels/telegram/mod.ts";
-import { WebChat } from "../channels/web_chat.ts";
-import { type ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
-import { captureBefore, Gateway, registryApplier, RESPAWN_KINDS, standardVerifiers } from "../gateway/mod.ts";
-import { KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
+import type { WebChat } from "../channels/web_chat.ts";
+import type { ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
+import type { Gateway } from "../gateway/mod.ts";
+import type { KeyCustodian } from "../keys/mod.ts";
 import { logger } from "../log/mod.ts";
-import { MetricsRegistry } from "../metrics/mod.ts";
+import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import {
   type CredentialSource,
   envCredentials,
   ModelProxy,
   type UpstreamConfig,
 } from "../model_proxy/mod.ts";
-import { QuestionDesk, QuestionStore } from "../questions/mod.ts";
-import { Registry } from "../registry/mod.ts";
-import { Router } from "../router/mod.ts";
-import { chooseIsolator, givenIsolator, type IsolatorChoice, SandboxManager } from "../sandbox/mod.ts";
+import type { QuestionDesk, QuestionStore } from "../questions/mod.ts";
+import type { Registry } from "../registry/mod.ts";
+import type { Router } from "../router/mod.ts";
+import { chooseIsolator, givenIsolator, type IsolatorChoice, type SandboxManager } from "../sandbox/mod.ts";
 import { AgentProgram } from "../sandbox/agent_program.ts";
-import { Scheduler, TaskStore } from "../scheduling/mod.ts";
-import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
-import { BacklogGate } from "../session/backlog.ts";
-import { ChangeStore, StateDb } from "../state/mod.ts";
-import { GuardedWaker, QueueProbe, RegistryParking, RespawnBackoff, Sweep } from "../sweep/mod.ts";
-import type { ChangeRequest } from "../../contract/gateway.ts";
-import { ChatInbox } from "./chat_inbox.ts";
+import type { Scheduler, TaskStore } from "../scheduling/mod.ts";
+import type { SessionQueueStore } from "../session/queues.ts";
+import type { BacklogGate } from "../session/backlog.ts";
+import type { ChangeStore, StateDb } from "../state/mod.ts";
+import type { GuardedWaker, RespawnBackoff, Sweep } from "../sweep/mod.ts";
+import type { ChatInbox } from "./chat_inbox.ts";
+import { type Flow, wireFlow } from "./flow.ts";
+import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
+import { openStores, type Stores } from "./stores.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
 
@@ -100,26 +101,18 @@ export interface ControlPlaneOptions {
   inboundBacklogCap?: number;
 }
 
-/** The subsystems, built in {@link ControlPlane.open}. */
-interface Parts {
-  stateDir: string;
-  keys: KeyCustodian;
-  state: StateDb;
-  registry: Registry;
-  changes: ChangeStore;
-  audit: AuditLog;
-  library: string;
+/** What {@link ControlPlane.open} has opened before it builds the plane. */
+interface Opened {
+  stores: Stores;
   agentProgram: AgentProgram;
   releaseLock: () => void;
 }
 
 /** Every open subsystem, sharing one state directory. */
 export class ControlPlane {
-  readonly metrics = new MetricsRegistry();
-  readonly decisions = this.metrics.counter(
-    "ironclaw_gateway_decisions_total",
-    "Terminal gateway decisions, by outcome.",
-  );
+  readonly metrics: MetricsRegistry;
+  /** Terminal gateway decisions, by outcome. */
+  readonly decisions: Counter;
   readonly stateDir: string;
   readonly keys: KeyCustodian;
   readonly state: StateDb;
@@ -148,152 +141,71 @@ export class ControlPlane {
   readonly desk: QuestionDesk;
   /** The agent program the sandboxes run, and how (bundle or compiled executable), decided at open. */
   readonly agentProgram: AgentProgram;
+  #stores: Stores;
+  #flow: Flow<PlaneSandboxes>;
   #releaseLock: () => void;
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
   #telegram?: TelegramAdapter;
   /** The sandboxes' root and owner, as the sandbox manager has them (inbound files are placed with them). */
   #sandboxRoot: string;
-  #sandboxOwner?: { uid: number; gid: number };
   #ready = false;
   #notReadyReason = "starting";
   #log = logger("control-plane");
 
-  private constructor(parts: Parts, options: ControlPlaneOptions) {
-    const { stateDir, state, registry, audit, library } = parts;
-    this.stateDir = stateDir;
-    this.keys = parts.keys;
-    this.state = state;
-    this.registry = registry;
-    this.changes = parts.changes;
-    this.audit = audit;
-    this.#releaseLock = parts.releaseLock;
+  private constructor(opened: Opened, options: ControlPlaneOptions) {
+    const { stores } = opened;
+    this.#stores = stores;
+    this.stateDir = stores.stateDir;
+    this.keys = stores.keys;
+    this.state = stores.state;
+    this.registry = stores.registry;
+    this.changes = stores.changes;
+    this.audit = stores.audit;
+    this.tasks = stores.tasks;
+    this.questions = stores.questions;
+    this.#releaseLock = opened.releaseLock;
     this.#options = options;
-    const hookLog = logger("gateway");
-    this.gateway = new Gateway({
-      store: parts.changes,
-      audit,
-      verifiers: standardVerifiers({
-        registry,
-        mounts: {
-          allowedSourcePrefixes: options.mountPrefixes ?? [`${stateDir}/mounts`],
-          targetPrefix: "/mnt",
-        },
-        egressEnabled: false,
-        mcpServers: new Set(),
-      }),
-      apply: registryApplier(state, registry),
-      captureBefore: (kind, group) => captureBefore(registry, kind, group),
-      onDecision: (decision) => this.decisions.inc({ decision }),
-      onApplied: (req) => this.#afterApply(req),
-      onHookError: (req, err) =>
-        hookLog.error("change {changeId} applied but its follow-up failed: {error}", {
-          changeId: req.id,
-          error: String(err),
-        }),
-    });
-    this.tasks = new TaskStore(state);
-    this.questions = new QuestionStore(state);
-    // As root the agent runs as the sandbox's uid (the process backend, as root, reads them all the same).
-    const sandboxed = Deno.uid() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : undefined;
-    this.#sandboxOwner = sandboxed;
-    this.#sandboxRoot = `${stateDir}/sandbox`;
-    this.queues = new SessionQueueStore({
-      root: `${stateDir}/sessions`,
-      library,
-      keys: parts.keys,
-      registry,
-      tasks: this.tasks,
-      sandboxUid: sandboxed?.uid,
-      sandboxGid: sandboxed?.gid,
-      onDamaged: (err) => this.#parkDamaged(err),
-    });
-    this.backlog = new BacklogGate({
-      queues: this.queues,
-      cap: options.inboundBacklogCap,
-      metrics: this.metrics,
-    });
+    this.agentProgram = opened.agentProgram;
+    this.#sandboxRoot = `${stores.stateDir}/sandbox`;
     this.proxy = new ModelProxy({
       credentials: options.credentials ?? envCredentials(),
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
     });
-    this.agentProgram = parts.agentProgram;
-    const program = parts.agentProgram;
-    this.sandboxes = new SandboxManager({
-      registry,
-      queues: this.queues,
-      isolator: async () => (await this.isolator()).isolator,
-      proxy: this.proxy,
-      onOutbound: (sessionId) => this.delivery.notify(sessionId),
-      // A crashed sandbox comes back through the backoff (and is parked if it keeps crashing).
-      onExit: (sessionId) => {
-        if (!this.#ready) return;
-        this.waker.wake(sessionId).catch((err) =>
-          this.#log.warn("relaunching session {sessionId} after its sandbox ended: {error}", {
-            sessionId,
-            error: String(err),
-          })
-        );
-      },
-      root: this.#sandboxRoot,
-      library,
-      program: () => program.path(),
-      defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
-      pollMs: options.agentPollMs,
-      sandboxOwner: sandboxed,
-    });
-    this.backoff = new RespawnBackoff({
-      parking: new RegistryParking(registry),
-      onPark: (sessionId, reason) =>
-        this.#log.error("session {sessionId} parked, it needs an operator (then unpark it): {reason}", {
-          sessionId,
-          reason,
+    const program = opened.agentProgram;
+    const flow = wireFlow(stores, {
+      sandboxes: (ctx) =>
+        planeSandboxes(ctx, {
+          isolator: async () => (await this.isolator()).isolator,
+          proxy: this.proxy,
+          root: this.#sandboxRoot,
+          program: () => program.path(),
+          defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
+          pollMs: options.agentPollMs,
+          relaunchOnExit: () => this.#ready,
         }),
+      channels: options.channels,
+      mountPrefixes: options.mountPrefixes,
+      inboundBacklogCap: options.inboundBacklogCap,
     });
-    this.waker = new GuardedWaker({
-      control: this.sandboxes,
-      backoff: this.backoff,
-      registry,
-      metrics: this.metrics,
-    });
-    this.sweep = new Sweep({
-      registry,
-      control: this.sandboxes,
-      probe: new QueueProbe({
-        queues: this.queues,
-        heartbeatPath: (sessionId) => this.sandboxes.heartbeatPath(sessionId),
-      }),
-      backoff: this.backoff,
-      waker: this.waker,
-    });
-    this.scheduler = new Scheduler({ tasks: this.tasks, queues: this.queues, waker: this.waker });
-    this.router = new Router({
-      registry,
-      queues: this.queues,
-      waker: this.waker,
-      gateway: this.gateway,
-      metrics: this.metrics,
-      onQueueDamaged: (err) => this.#parkDamaged(err),
-      backlog: this.backlog,
-    });
-    this.webChat = new WebChat({ registry, router: this.router, state });
-    this.chatInbox = new ChatInbox(this.webChat);
-    this.adapters = new ChannelAdapters([this.chatInbox, ...options.channels ?? []]);
-    this.delivery = new Delivery({
-      registry,
-      queues: this.queues,
-      waker: this.waker,
-      adapters: this.adapters,
-      gateway: this.gateway,
-      tasks: this.tasks,
-      scheduler: this.scheduler,
-      questions: this.questions,
-      statuses: this.queues,
-      metrics: this.metrics,
-      backlog: this.backlog,
-    });
-    this.desk = new QuestionDesk({ store: this.questions, queues: this.queues, waker: this.waker });
+    this.#flow = flow;
+    this.metrics = flow.metrics;
+    this.decisions = flow.decisions;
+    this.gateway = flow.gateway;
+    this.queues = flow.queues;
+    this.backlog = flow.backlog;
+    this.sandboxes = flow.sandboxes.manager;
+    this.backoff = flow.backoff;
+    this.waker = flow.sandboxes.waker;
+    this.sweep = flow.sandboxes.sweep;
+    this.scheduler = flow.scheduler;
+    this.router = flow.router;
+    this.webChat = flow.webChat;
+    this.chatInbox = flow.chatInbox;
+    this.adapters = flow.adapters;
+    this.delivery = flow.delivery;
+    this.desk = flow.desk;
   }
 
   /** Opens everything under `stateDir` (created 0700), resumes interrupted applies, and becomes ready. */
@@ -307,29 +219,11 @@ export class ControlPlane {
       buildDir: `${stateDir}/sandbox/program`,
     });
     const release = lockStateDir(stateDir);
-    const opened: { close(): unknown }[] = [];
+    let stores: Stores | undefined;
     try {
-      const keys = await KeyCustodian.open(stateDir);
-      const library = options.library ?? resolveLibraryPath();
-      const state = StateDb.open(stateDir, { library, key: await keys.getOrCreate(STATE_DB_KEY_ID) });
-      opened.push(state);
-      const audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
-      opened.push(audit);
-      const registry = new Registry(state);
-      const plane = new ControlPlane(
-        {
-          stateDir,
-          keys,
-          state,
-          registry,
-          changes: new ChangeStore(state),
-          audit,
-          library,
-          agentProgram,
-          releaseLock: release,
-        },
-        options,
-      );
+      stores = await openStores(stateDir, { library: options.library ?? resolveLibraryPath() });
+      const { registry } = stores;
+      const plane = new ControlPlane({ stores, agentProgram, releaseLock: release }, options);
       if (options.dev) seedDevDefaults(registry);
       const resumed = await plane.gateway.resume();
       if (resumed.applied.length) {
@@ -347,16 +241,14 @@ export class ControlPlane {
         }
       }
       if (options.background ?? true) {
-        plane.delivery.start();
-        plane.scheduler.start();
-        plane.sweep.start();
+        plane.#flow.start();
         await plane.#startTelegram();
       }
       plane.#ready = true;
       if (options.background ?? true) plane.#wakeUnanswered();
       return plane;
     } catch (err) {
-      for (const o of opened.reverse()) await o.close();
+      await stores?.close();
       release();
       throw err;
     }
@@ -419,32 +311,18 @@ export class ControlPlane {
   }
 
   /**
-   * Closes everything and releases the state directory: the loops first
-   * (sweep, scheduler, delivery), then every sandbox, the waker and the
-   * queues, the model proxy, and last the audit log and state database.
+   * Closes everything and releases the state directory: the Telegram channel,
+   * the message path (chat waits, the loops: sweep, scheduler, delivery;
+   * every sandbox, the waker and the queues), the model proxy, and last the
+   * audit log and state database.
    */
   async close(): Promise<void> {
     this.#ready = false;
     this.#notReadyReason = "shutting down";
-    this.chatInbox.close();
     await this.#telegram?.stop();
-    await this.sweep.stop();
-    await this.scheduler.stop();
-    await this.delivery.stop();
-    // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.
-    await Promise.all(
-      this.sandboxes.sessions().map((sessionId) =>
-        this.waker.stop(sessionId).catch((err) =>
-          this.#log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
-        )
-      ),
-    );
-    await this.sandboxes.close();
-    this.waker.close();
-    await this.queues.close();
+    await this.#flow.close();
     await this.proxy.close();
-    await this.audit.close();
-    this.state.close();
+    await this.#stores.close();
     this.#releaseLock();
   }
 
@@ -486,7 +364,7 @@ export class ControlPlane {
     const { WorkspaceFiles } = await import("../channels/telegram/workspace_files.ts");
     const files = new WorkspaceFiles({
       root: this.#sandboxRoot,
-      sandboxOwner: this.#sandboxOwner,
+      sandboxOwner: this.#flow.sandboxOwner,
       // The sandboxes bind the session's workspace at /workspace; the process backend runs on the host path itself.
       agentWorkspace: async (hostDir) =>
         (await this.isolator()).isolator.kind === "process" ? hostDir : SANDBOX_LAYOUT.workspace,
@@ -505,19 +383,5 @@ export class ControlPlane {
     this.#log.info("telegram channel started ({mode})", {
       mode: telegram.webhookMode ? "webhook" : "polling",
     });
-  }
-
-  /**
-   * Parks a session whose queue file is damaged, through the respawn backoff
-   * (durably: the registry's `parked`), with the damage as its reason, so
-   * `GET /v1/sessions/parked` names it; logged once, when it is parked.
-   */
-  #parkDamaged(err: QueueDamagedError): void {
-    this.backoff.park(err.sessionId, `queue file damaged: ${err.message}; restore or remove the file`);
-  }
-
-  async #afterApply(req: ChangeRequest): Promise<void> {
-    if (req.kind === "permissions") await this.queues.refreshDestinations(req.agentGroupId);
-    if (RESPAWN_KINDS.has(req.kind)) await this.respawnGroup(req.agentGroupId);
   }
 }

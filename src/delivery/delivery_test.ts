@@ -3,7 +3,7 @@ import { formatAskUserRequest, formatScheduleRequest, formatSystemAction } from 
 import type { SessionId } from "../../contract/ids.ts";
 import { Database } from "../../contract/sqlite/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "./test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 
 /** Routes "hello" from fake:alice into g1 and returns the session id. */
 async function routeHello(host: HostFixture): Promise<SessionId> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 import { Router } from "./router.ts";

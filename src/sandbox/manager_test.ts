@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { DOORBELL, DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { RespawnBackoff } from "../sweep/backoff.ts";
 import { GuardedWaker } from "../sweep/waker.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";

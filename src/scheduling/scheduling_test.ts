@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import type { Timestamp } from "../../contract/time.ts";
 import { tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
 import { followingRun, validateSchedule } from "./rules.ts";
 import { occurrenceId } from "./scheduler.ts";

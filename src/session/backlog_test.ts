@@ -7,7 +7,7 @@ import { openWriter } from "../../contract/queue/open.ts";
 import type { Timestamp } from "../../contract/time.ts";
 import { fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import type { LogRecord } from "@logtape/logtape";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { configureLogging } from "../log/mod.ts";
 import {
   BacklogGate,

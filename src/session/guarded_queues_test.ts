@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Database } from "../../contract/sqlite/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { OutboundJournalPendingError, QueueLeaseBusyError } from "./guarded_queues.ts";
 
 Deno.test("host handles wait for the agent's lease, and refuse use inside it", async () => {

@@ -4,7 +4,7 @@ import { openInboundReader } from "../../contract/queue/sandbox.ts";
 import { sessionKeyId } from "../keys/mod.ts";
 import { NotFoundError } from "../state/mod.ts";
 import { fileContains, LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 
 Deno.test("a session's queues are provisioned on first use, keyed, seeded and cached", async () => {
   using dir = tempDir();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { tempDir } from "../../tests/support/mod.ts";
-import { HostFixture } from "../delivery/test_host.ts";
+import { HostFixture } from "../../tests/support/host.ts";
 import { RespawnBackoff } from "./backoff.ts";
 import { RegistryParking } from "./parking.ts";
 import { QueueProbe, type SessionProbe } from "./probe.ts";

@@ -16,7 +16,7 @@ import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.
 import { BwrapIsolator, type Isolator, RunscIsolator } from "../../isolator/mod.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
 import type { SandboxHandle } from "../../isolator/types.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { Doorbell } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";
 import { bundledProgram } from "../support/isolator_harness.ts";

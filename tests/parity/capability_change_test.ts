@@ -21,11 +21,8 @@ import { formatSystemAction } from "../../contract/actions.ts";
 import type { ChangeKind } from "../../contract/enums.ts";
 import type { ChangeRequest } from "../../contract/gateway.ts";
 import type { SessionId } from "../../contract/ids.ts";
-import { Delivery } from "../../src/delivery/mod.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
-import { captureBefore, Gateway, registryApplier, standardVerifiers } from "../../src/gateway/mod.ts";
+import { HostFixture } from "../support/host.ts";
 import { payloadSchemaVerifier } from "../../src/gateway/verifiers.ts";
-import { ChangeStore } from "../../src/state/mod.ts";
 import { builtinRegistry } from "../../sandbox-agent/tools/builtin.ts";
 import { Jail } from "../../sandbox-agent/tools/jail.ts";
 import type { ToolContext } from "../../sandbox-agent/tools/tool.ts";
@@ -124,36 +121,16 @@ Deno.test("parity #12: each capability request becomes exactly one pending chang
   }
 });
 
-/** A host, and a delivery whose gateway knows an MCP catalog of one curated server. */
-async function withCatalog(dir: string) {
-  const opened = await chatting(dir);
-  const { host } = opened;
-  const gateway = new Gateway({
-    store: new ChangeStore(host.state),
-    audit: host.audit,
-    verifiers: standardVerifiers({
-      registry: host.registry,
-      mounts: { allowedSourcePrefixes: [`${dir}/mounts`], targetPrefix: "/mnt" },
-      egressEnabled: false,
-      mcpServers: new Set(["curated-server"]),
-    }),
-    apply: registryApplier(host.state, host.registry),
-    captureBefore: (kind, group) => captureBefore(host.registry, kind, group),
-  });
-  const delivery = new Delivery({
-    registry: host.registry,
-    queues: host.queues,
-    waker: host.waker,
-    adapters: host.adapters,
-    gateway,
-  });
-  return { ...opened, gateway, delivery };
+/** A host whose gateway knows an MCP catalog of one curated server. */
+function withCatalog(dir: string) {
+  return chatting(dir, { mcpServers: new Set(["curated-server"]) });
 }
 
 Deno.test("parity #13 (adapted, no skills): a skill_install row is refused; a curated MCP grant waits for a human", async () => {
   using dir = tempDir();
-  const { host, sessionId, gateway, delivery } = await withCatalog(dir.path);
+  const { host, sessionId } = await withCatalog(dir.path);
   await using _host = host;
+  const { gateway, delivery } = host;
 
   // The reference's skill_install, as a raw system row: privileged, filed, rejected by the schema, never run.
   await writeSystemRow(

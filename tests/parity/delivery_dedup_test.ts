@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { tempDir } from "../support/mod.ts";
 
 Deno.test("parity #7: a reply is delivered once across passes, and once across a host restart", async () => {

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { EngageMode } from "../../contract/enums.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import type { InboundEvent } from "../../src/router/mod.ts";
 import { tempDir } from "../support/mod.ts";
 

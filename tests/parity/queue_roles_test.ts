@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { openOutboundReader } from "../../contract/queue/host.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
 
 /** A host with one session of g1 (its files provisioned), and its id. */

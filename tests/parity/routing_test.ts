@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { tempDir } from "../support/mod.ts";
 
 const hello = (senderHandle: string) => ({

@@ -8,7 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { tempDir } from "../support/mod.ts";
 
 Deno.test("parity #6: session resolution under shared, per-thread and agent-shared", async () => {

@@ -12,7 +12,7 @@ import { imageMountedAt, MIN_VOLUME_BYTES, volumesUnavailable } from "../../isol
 import type { Router } from "../../src/router/router.ts";
 import type { Session } from "../../src/registry/schemas.ts";
 import { groupVolumeDirs, sessionDirs, workspaceStagingDir } from "../../src/sandbox/session_dirs.ts";
-import { HostFixture } from "../../src/delivery/test_host.ts";
+import { HostFixture } from "../support/host.ts";
 import { closedPortUrl } from "../../cli/test_helpers.ts";
 import { tempDir } from "../support/mod.ts";
 import { FakeTelegram } from "../support/fake_telegram.ts";

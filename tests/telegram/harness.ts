@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { HostFixture, type HostFixtureOptions } from "../../src/delivery/test_host.ts";
+import { HostFixture, type HostFixtureOptions } from "../support/host.ts";
 import {
   TelegramAdapter,
   type TelegramAdapterDeps,

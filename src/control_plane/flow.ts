@@ -1,0 +1,287 @@
+/**
+ * The host's message path, wired once: session queues, the backlog gate,
+ * the gateway, the respawn backoff, the scheduler, the router, the web chat,
+ * delivery and the question desk, with the plane's glue between them (an
+ * applied change refreshes destinations and respawns the group's sandboxes;
+ * a damaged queue file parks its session; the queues belong to the sandbox
+ * user when the host runs as root). {@link ControlPlane} and every test
+ * harness build the path here, so a test exercises what production runs.
+ *
+ * Only the outside world is given from outside: the sandboxes behind the
+ * waker ({@link FlowOptions.sandboxes}: the plane's sandbox manager, a
+ * harness's recording waker), the channels besides the web chat, and the
+ * clock.
+ *
+ * Adding a subsystem (an egress broker, an MCP broker, spend budgets, a
+ * console, a channel, warm spares): build it in {@link wireFlow} (or, for a
+ * store, in `openStores`), hand it to the parts that use it, return it on
+ * {@link Flow}, and, if it runs a loop, add it to `loops` (started and
+ * stopped with the others). What it needs of the outside world becomes one
+ * more field of {@link FlowOptions} (or of {@link SandboxSide}) that the
+ * plane fills for real and a harness with a fake. A channel adapter is one
+ * of {@link FlowOptions.channels}, or `flow.adapters.add()` once it starts.
+ *
+ * @example
+ * ```ts ignore
+ * const stores = await openStores(stateDir, { library });
+ * const flow = wireFlow(stores, { sandboxes: () => ({ waker, respawnGroup: () => Promise.resolve(0) }) });
+ * flow.start();
+ * await flow.router.route({ channelType: "web", platformId: "demo", senderHandle: "console", text: "hi" });
+ * await flow.close();
+ * await stores.close();
+ * ```
+ *
+ * @module
+ */
+import type { ChangeRequest } from "../../contract/gateway.ts";
+import type { AgentGroupId, SessionId } from "../../contract/ids.ts";
+import type { Timestamp } from "../../contract/time.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
+import { WebChat } from "../channels/web_chat.ts";
+import { type ChannelAdapter, ChannelAdapters, Delivery, type DeliveryDeps } from "../delivery/mod.ts";
+import {
+  captureBefore,
+  Gateway,
+  type GatewayDeps,
+  registryApplier,
+  RESPAWN_KINDS,
+  standardVerifiers,
+} from "../gateway/mod.ts";
+import { logger } from "../log/mod.ts";
+import { type Counter, MetricsRegistry } from "../metrics/mod.ts";
+import { QuestionDesk } from "../questions/mod.ts";
+import type { Registry } from "../registry/mod.ts";
+import { Router } from "../router/mod.ts";
+import { Scheduler } from "../scheduling/mod.ts";
+import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
+import { BacklogGate } from "../session/backlog.ts";
+import type { SessionWaker } from "../session/types.ts";
+import { RegistryParking, RespawnBackoff } from "../sweep/mod.ts";
+import { ChatInbox } from "./chat_inbox.ts";
+import type { Stores } from "./stores.ts";
+
+/** A background loop of the message path. */
+export interface Loop {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The sandboxes, as the message path drives them. */
+export interface SandboxSide {
+  /** Wakes a session's sandbox (the plane: the guarded waker over the sandbox manager). */
+  waker: SessionWaker;
+  /** Restarts a group's running sandboxes after a change to what they launch with; returns how many. */
+  respawnGroup(agentGroupId: AgentGroupId): Promise<number>;
+  /** The side's own loops (the plane: the sweep), started after and stopped before the path's. */
+  loops?: readonly Loop[];
+  /** Stops every sandbox: after the loops stop, before the queues close. */
+  close?(): Promise<void>;
+}
+
+/** What the sandbox side is built from: the path's parts it needs. */
+export interface SandboxContext {
+  registry: Registry;
+  queues: SessionQueueStore;
+  backoff: RespawnBackoff;
+  metrics: MetricsRegistry;
+  /** libsqlcipher. */
+  library: string;
+  /** The uid and gid the agent runs as (set when the host runs as root). */
+  sandboxOwner?: { uid: number; gid: number };
+  /** Tells delivery that a session has new outbound rows. */
+  notifyOutbound(sessionId: SessionId): void;
+}
+
+/** How to wire the message path. */
+export interface FlowOptions<S extends SandboxSide> {
+  /** Builds the sandbox side (called once, before the router; `ctx.notifyOutbound` works once wiring is done). */
+  sandboxes: (ctx: SandboxContext) => S;
+  /** Channel adapters besides the web chat (delivery sends replies to them by channel type). */
+  channels?: readonly ChannelAdapter[];
+  /** The clock of the scheduler (default: the wall clock; the stores take theirs in `openStores`). */
+  now?: () => Timestamp;
+  /** Host directories under which approved mounts may lie (default `<state-dir>/mounts`). */
+  mountPrefixes?: readonly string[];
+  /** The host's curated MCP server catalog (default: none, so MCP requests are refused). */
+  mcpServers?: ReadonlySet<string>;
+  /** Unanswered inbound messages a session may hold before new ones are refused (default: the gate's). */
+  inboundBacklogCap?: number;
+  /** Delivery's tuning: its fallback poll and agent-to-agent limits. */
+  delivery?: Pick<DeliveryDeps, "fallbackMs" | "a2a">;
+}
+
+/** The wired message path. */
+export interface Flow<S extends SandboxSide> {
+  metrics: MetricsRegistry;
+  /** Terminal gateway decisions, by outcome. */
+  decisions: Counter;
+  queues: SessionQueueStore;
+  /** The per-session inbound backlog cap (back-pressure), shared by the router and delivery. */
+  backlog: BacklogGate;
+  gateway: Gateway;
+  /** Crash backoff and parking (durable, in the registry). */
+  backoff: RespawnBackoff;
+  sandboxes: S;
+  scheduler: Scheduler;
+  router: Router;
+  webChat: WebChat;
+  /** The web chat's replies, with waiting drains. */
+  chatInbox: ChatInbox;
+  /** Delivery's adapters by channel type (a channel may add itself later). */
+  adapters: ChannelAdapters;
+  delivery: Delivery;
+  desk: QuestionDesk;
+  /** The uid and gid the agent runs as (set when the host runs as root). */
+  sandboxOwner?: { uid: number; gid: number };
+  /** Starts the loops: delivery, the scheduler, then the sandbox side's. */
+  start(): void;
+  /** Ends chat waits, stops the loops (in reverse), the sandboxes, then closes the queues. */
+  close(): Promise<void>;
+}
+
+/** The agent's uid and gid when the host runs as root (the process backend, as root, reads them all the same). */
+function sandboxOwner(): { uid: number; gid: number } | undefined {
+  return Deno.uid() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : undefined;
+}
+
+/** Wires the message path over `stores`; see the module doc. */
+export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOptions<S>): Flow<S> {
+  const { registry, tasks, questions } = stores;
+  const log = logger("control-plane");
+  const metrics = new MetricsRegistry();
+  const owner = sandboxOwner();
+  const backoff = new RespawnBackoff({
+    parking: new RegistryParking(registry),
+    onPark: (sessionId, reason) =>
+      log.error("session {sessionId} parked, it needs an operator (then unpark it): {reason}", {
+        sessionId,
+        reason,
+      }),
+  });
+  // Parks a damaged queue's session durably (the registry's `parked`), so `GET /v1/sessions/parked` names it.
+  const parkDamaged = (err: QueueDamagedError) =>
+    backoff.park(err.sessionId, `queue file damaged: ${err.message}; restore or remove the file`);
+  const queues = new SessionQueueStore({
+    root: `${stores.stateDir}/sessions`,
+    library: stores.library,
+    keys: stores.keys,
+    registry,
+    tasks,
+    sandboxUid: owner?.uid,
+    sandboxGid: owner?.gid,
+    onDamaged: parkDamaged,
+  });
+  const backlog = new BacklogGate({ queues, cap: options.inboundBacklogCap, metrics });
+  const sandboxes = options.sandboxes({
+    registry,
+    queues,
+    backoff,
+    metrics,
+    library: stores.library,
+    sandboxOwner: owner,
+    // Delivery is built below; the sandboxes ring only once they run.
+    notifyOutbound: (sessionId) => delivery.notify(sessionId),
+  });
+  const { waker } = sandboxes;
+  const decisions = metrics.counter(
+    "ironclaw_gateway_decisions_total",
+    "Terminal gateway decisions, by outcome.",
+  );
+  const gateway = hostGateway(stores, {
+    mountPrefixes: options.mountPrefixes ?? [`${stores.stateDir}/mounts`],
+    mcpServers: options.mcpServers ?? new Set(),
+    onDecision: (decision) => decisions.inc({ decision }),
+    onApplied: async (req: ChangeRequest) => {
+      if (req.kind === "permissions") await queues.refreshDestinations(req.agentGroupId);
+      if (RESPAWN_KINDS.has(req.kind)) await sandboxes.respawnGroup(req.agentGroupId);
+    },
+  });
+  const scheduler = new Scheduler({ tasks, queues, waker, now: options.now });
+  const router = new Router({
+    registry,
+    queues,
+    waker,
+    gateway,
+    metrics,
+    onQueueDamaged: parkDamaged,
+    backlog,
+  });
+  const webChat = new WebChat({ registry, router, state: stores.state });
+  const chatInbox = new ChatInbox(webChat);
+  const adapters = new ChannelAdapters([chatInbox, ...options.channels ?? []]);
+  const delivery = new Delivery({
+    registry,
+    queues,
+    waker,
+    adapters,
+    gateway,
+    tasks,
+    scheduler,
+    questions,
+    statuses: queues,
+    metrics,
+    backlog,
+    ...options.delivery,
+  });
+  const desk = new QuestionDesk({ store: questions, queues, waker });
+  const loops: Loop[] = [delivery, scheduler, ...sandboxes.loops ?? []];
+  return {
+    metrics,
+    decisions,
+    queues,
+    backlog,
+    gateway,
+    backoff,
+    sandboxes,
+    scheduler,
+    router,
+    webChat,
+    chatInbox,
+    adapters,
+    delivery,
+    desk,
+    sandboxOwner: owner,
+    start() {
+      for (const loop of loops) loop.start();
+    },
+    async close() {
+      chatInbox.close();
+      for (const loop of [...loops].reverse()) await loop.stop();
+      await sandboxes.close?.();
+      await queues.close();
+    },
+  };
+}
+
+/** What the gateway is told besides the stores. */
+interface GatewayOptions {
+  mountPrefixes: readonly string[];
+  mcpServers: ReadonlySet<string>;
+  onDecision: NonNullable<GatewayDeps["onDecision"]>;
+  onApplied: (req: ChangeRequest) => Promise<void>;
+}
+
+/** The gateway: the standard verifiers, the registry applier, its before-images, and the follow-up hooks. */
+function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
+  const { registry, state } = stores;
+  const hookLog = logger("gateway");
+  return new Gateway({
+    store: stores.changes,
+    audit: stores.audit,
+    verifiers: standardVerifiers({
+      registry,
+      mounts: { allowedSourcePrefixes: options.mountPrefixes, targetPrefix: "/mnt" },
+      egressEnabled: false,
+      mcpServers: options.mcpServers,
+    }),
+    apply: registryApplier(state, registry),
+    captureBefore: (kind, group) => captureBefore(registry, kind, group),
+    onDecision: options.onDecision,
+    onApplied: options.onApplied,
+    onHookError: (req, err) =>
+      hookLog.error("change {changeId} applied but its follow-up failed: {error}", {
+        changeId: req.id,
+        error: String(err),
+      }),
+  });
+}

@@ -1,0 +1,94 @@
+/**
+ * The plane's sandbox side of the message path: the sandbox manager, the
+ * guarded waker in front of it (crash backoff, parking) and the sweep that
+ * finds stuck or dead sandboxes. Test harnesses put a recording waker here
+ * instead; everything else on the path is wired the same (see `flow.ts`).
+ *
+ * @module
+ */
+import type { ProviderKind } from "../../contract/sockets.ts";
+import type { Isolator } from "../../isolator/mod.ts";
+import { logger } from "../log/mod.ts";
+import type { ModelProxy } from "../model_proxy/mod.ts";
+import { SandboxManager } from "../sandbox/mod.ts";
+import { GuardedWaker, QueueProbe, Sweep } from "../sweep/mod.ts";
+import type { SandboxContext, SandboxSide } from "./flow.ts";
+
+/** The plane's sandboxes, as the message path and the plane use them. */
+export interface PlaneSandboxes extends SandboxSide {
+  manager: SandboxManager;
+  waker: GuardedWaker;
+  sweep: Sweep;
+}
+
+/** What the plane's sandboxes run with. */
+export interface PlaneSandboxOptions {
+  /** The backend, chosen on the first launch. */
+  isolator: () => Promise<Isolator>;
+  proxy: ModelProxy;
+  /** The sandboxes' root directory. */
+  root: string;
+  /** The agent program's path (built on the first launch). */
+  program: () => Promise<string>;
+  defaultProvider: ProviderKind;
+  /** The agent's fallback poll interval in ms (default: the agent's own). */
+  pollMs?: number;
+  /** Whether a sandbox that ended should come back (false while the plane opens or closes). */
+  relaunchOnExit: () => boolean;
+}
+
+/** Builds the plane's sandbox side over the message path's parts. */
+export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions): PlaneSandboxes {
+  const log = logger("control-plane");
+  const { registry, queues, backoff } = ctx;
+  const manager: SandboxManager = new SandboxManager({
+    registry,
+    queues,
+    isolator: options.isolator,
+    proxy: options.proxy,
+    onOutbound: ctx.notifyOutbound,
+    // A crashed sandbox comes back through the backoff (and is parked if it keeps crashing).
+    onExit: (sessionId) => {
+      if (!options.relaunchOnExit()) return;
+      waker.wake(sessionId).catch((err) =>
+        log.warn("relaunching session {sessionId} after its sandbox ended: {error}", {
+          sessionId,
+          error: String(err),
+        })
+      );
+    },
+    root: options.root,
+    library: ctx.library,
+    program: options.program,
+    defaultProvider: options.defaultProvider,
+    pollMs: options.pollMs,
+    sandboxOwner: ctx.sandboxOwner,
+  });
+  const waker = new GuardedWaker({ control: manager, backoff, registry, metrics: ctx.metrics });
+  const sweep = new Sweep({
+    registry,
+    control: manager,
+    probe: new QueueProbe({ queues, heartbeatPath: (sessionId) => manager.heartbeatPath(sessionId) }),
+    backoff,
+    waker,
+  });
+  return {
+    manager,
+    waker,
+    sweep,
+    loops: [sweep],
+    respawnGroup: (agentGroupId) => manager.respawnGroup(agentGroupId, waker),
+    async close() {
+      // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.
+      await Promise.all(
+        manager.sessions().map((sessionId) =>
+          waker.stop(sessionId).catch((err) =>
+            log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
+          )
+        ),
+      );
+      await manager.close();
+      waker.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The host's durable stores over one state directory, opened together and
+ * closed together: key custody, the encrypted state database, the audit log,
+ * and the stores that live in the database (registry, change, task and
+ * question stores). The plane and every test harness open them here.
+ *
+ * @module
+ */
+import type { Timestamp } from "../../contract/time.ts";
+import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
+import { KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
+import { QuestionStore } from "../questions/mod.ts";
+import { Registry } from "../registry/mod.ts";
+import { TaskStore } from "../scheduling/mod.ts";
+import { ChangeStore, StateDb } from "../state/mod.ts";
+
+/** How to open the stores. */
+export interface StoresOptions {
+  /** libsqlcipher. */
+  library: string;
+  /** The clock of the task and question stores (default: the wall clock). */
+  now?: () => Timestamp;
+}
+
+/** The durable stores of one state directory. */
+export interface Stores {
+  stateDir: string;
+  library: string;
+  keys: KeyCustodian;
+  state: StateDb;
+  audit: AuditLog;
+  registry: Registry;
+  changes: ChangeStore;
+  tasks: TaskStore;
+  questions: QuestionStore;
+  /** Closes the audit log, then the state database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the stores under `stateDir` (which the caller has locked): the state
+ * database is keyed by the custodian's state key.
+ *
+ * @example
+ * ```ts ignore
+ * const stores = await openStores(stateDir, { library });
+ * try { stores.registry.listAgentGroups(); } finally { await stores.close(); }
+ * ```
+ */
+export async function openStores(stateDir: string, options: StoresOptions): Promise<Stores> {
+  const { library, now } = options;
+  const keys = await KeyCustodian.open(stateDir);
+  const state = StateDb.open(stateDir, { library, key: await keys.getOrCreate(STATE_DB_KEY_ID) });
+  let audit: AuditLog;
+  try {
+    audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
+  } catch (err) {
+    state.close();
+    throw err;
+  }
+  return {
+    stateDir,
+    library,
+    keys,
+    state,
+    audit,
+    registry: new Registry(state),
+    changes: new ChangeStore(state),
+    tasks: new TaskStore(state, { now }),
+    questions: new QuestionStore(state, { now }),
+    async close() {
+      await audit.close();
+      state.close();
+    },
+  };
+}
