@@ -82,5 +82,13 @@ CREATE TABLE IF NOT EXISTS session_state (
 );
 `;
 
-/** File names inside a session's queue directory. */
-export const QUEUE_FILES = { inbound: "inbound.db", outbound: "outbound.db" } as const;
+/**
+ * File names inside a session's queue directories: the two queues, and the
+ * agent's heartbeat (the time of its last poll, written beside its outbound
+ * queue so that the host's bookkeeping stays out of the user's workspace).
+ */
+export const QUEUE_FILES = {
+  inbound: "inbound.db",
+  outbound: "outbound.db",
+  heartbeat: "heartbeat",
+} as const;

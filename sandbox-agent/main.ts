@@ -10,7 +10,7 @@
  * @module
  */
 import { parseSessionKeyFile, type SessionKey } from "../contract/cipher.ts";
-import type { AgentLayout } from "../contract/permissions.ts";
+import { type AgentLayout, SANDBOX_LAYOUT } from "../contract/permissions.ts";
 import {
   type InboundReader,
   openInboundReader,
@@ -126,10 +126,11 @@ async function runLoop(
       }),
       tools: builtinRegistry(config.enabledTools),
       systemPrompt: systemPrompt(config.persona),
-      workspace: new Jail(layout.workspace),
-      memory: new Jail(layout.memory),
+      // Files are announced as /workspace/…, also where the process backend runs on host paths.
+      workspace: new Jail(layout.workspace, { seenAs: SANDBOX_LAYOUT.workspace }),
+      memory: new Jail(layout.memory, { seenAs: SANDBOX_LAYOUT.memory }),
       persona: config.persona,
-      heartbeat: new Heartbeat(`${layout.workspace}/.heartbeat`, log),
+      heartbeat: new Heartbeat(`${layout.outboundDir}/${QUEUE_FILES.heartbeat}`, log),
       log,
       pollMs: config.pollMs,
       doorbell,

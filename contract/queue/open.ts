@@ -53,6 +53,8 @@ export interface QueuePaths {
   inbound: string;
   outboundDir: string;
   outbound: string;
+  /** The agent's heartbeat file, in the outbound directory (the agent writes, the host reads its age). */
+  heartbeat: string;
 }
 
 /** Paths of a session's queues under `sessionDir`. */
@@ -63,5 +65,6 @@ export function queuePaths(sessionDir: string): QueuePaths {
     inbound: `${sessionDir}/in/${QUEUE_FILES.inbound}`,
     outboundDir: `${sessionDir}/out`,
     outbound: `${sessionDir}/out/${QUEUE_FILES.outbound}`,
+    heartbeat: `${sessionDir}/out/${QUEUE_FILES.heartbeat}`,
   };
 }

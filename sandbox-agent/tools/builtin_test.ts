@@ -10,8 +10,8 @@ function context(dir: string, routing?: SessionRouting, persona = ""): ToolConte
   Deno.mkdirSync(`${dir}/ws`, { recursive: true });
   Deno.mkdirSync(`${dir}/mem`, { recursive: true });
   return {
-    workspace: new Jail(`${dir}/ws`),
-    memory: new Jail(`${dir}/mem`),
+    workspace: new Jail(`${dir}/ws`, { seenAs: "/workspace" }),
+    memory: new Jail(`${dir}/mem`, { seenAs: "/memory" }),
     persona,
     destinations: () => DESTINATIONS,
     routing: () => routing,
@@ -50,6 +50,31 @@ Deno.test("file tools work in the workspace and, on request, in memory", async (
   await fails(ctx, "write_file", { path: "../x", content: "" }, /'\.\.'/);
   Deno.writeFileSync(`${dir.path}/ws/bin`, new Uint8Array([0xff, 0xfe]));
   await fails(ctx, "read_file", { path: "bin" }, /not UTF-8/);
+});
+
+Deno.test("file tools take /workspace/… and /memory/… as the jailed paths they are, and nothing else absolute", async () => {
+  using dir = tempDir();
+  const ctx = context(dir.path);
+  Deno.writeTextFileSync(`${dir.path}/ws/x.txt`, "announced as /workspace/x.txt");
+  assert.equal(
+    (await ok(ctx, "read_file", { path: "/workspace/x.txt" })).text,
+    "announced as /workspace/x.txt",
+  );
+  // The folder's real root names it too (the process backend announces host paths).
+  assert.equal(
+    (await ok(ctx, "read_file", { path: `${dir.path}/ws/x.txt` })).text,
+    "announced as /workspace/x.txt",
+  );
+  assert.equal((await ok(ctx, "list_dir", { path: "/workspace" })).text, '[{"name":"x.txt","is_dir":false}]');
+  await ok(ctx, "write_file", { path: "/memory/notes.md", content: "kept" });
+  assert.equal(Deno.readTextFileSync(`${dir.path}/mem/notes.md`), "kept");
+  assert.equal((await ok(ctx, "read_file", { path: "/memory//notes.md", area: "workspace" })).text, "kept");
+  await fails(ctx, "read_file", { path: "/workspace/../etc/passwd" }, /'\.\.' is not allowed/);
+  await fails(ctx, "read_file", { path: "/memory/../../etc/passwd" }, /'\.\.' is not allowed/);
+  await fails(ctx, "read_file", { path: "/etc/passwd" }, /absolute paths outside/);
+  await fails(ctx, "read_file", { path: "/workspacex/x.txt" }, /absolute paths outside/);
+  await fails(ctx, "write_file", { path: "/tmp/x", content: "" }, /absolute paths outside/);
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), ["mem", "ws"]);
 });
 
 Deno.test("send_message: the current conversation, named channels and agents; unknown names list the known", async () => {

@@ -12,7 +12,10 @@ const Area = z.enum(["workspace", "memory"]).default("workspace").describe(
   "workspace (default): this conversation's files; memory: notes kept across all of this agent's conversations",
 );
 
-function jailOf(area: z.output<typeof Area>, ctx: ToolContext): Jail {
+/** The folder `path` is in: an absolute path names its own (`/memory/…`), a relative one is in `area`. */
+function jailOf(path: string, area: z.output<typeof Area>, ctx: ToolContext): Jail {
+  if (ctx.memory.holds(path)) return ctx.memory;
+  if (ctx.workspace.holds(path)) return ctx.workspace;
   return area === "memory" ? ctx.memory : ctx.workspace;
 }
 
@@ -29,9 +32,14 @@ export function decodeUtf8(bytes: Uint8Array, what: string): string {
 export const readFile: Tool = defineTool({
   name: "read_file",
   description: "Read a UTF-8 text file (at most 1 MiB) by its path relative to the workspace.",
-  input: z.strictObject({ path: z.string().describe("relative path, e.g. notes/todo.md"), area: Area }),
+  input: z.strictObject({
+    path: z.string().describe(
+      "path relative to the folder, e.g. notes/todo.md (or /workspace/notes/todo.md)",
+    ),
+    area: Area,
+  }),
   async invoke({ path, area }, ctx) {
-    return { text: decodeUtf8(await jailOf(area, ctx).readBytes(path), path) };
+    return { text: decodeUtf8(await jailOf(path, area, ctx).readBytes(path), path) };
   },
 });
 
@@ -40,12 +48,14 @@ export const writeFile: Tool = defineTool({
   name: "write_file",
   description: "Create or replace a text file (at most 1 MiB) in the workspace; parent folders are created.",
   input: z.strictObject({
-    path: z.string().describe("relative path, e.g. notes/todo.md"),
+    path: z.string().describe(
+      "path relative to the folder, e.g. notes/todo.md (or /workspace/notes/todo.md)",
+    ),
     content: z.string(),
     area: Area,
   }),
   async invoke({ path, content, area }, ctx) {
-    const bytes = await jailOf(area, ctx).writeText(path, content);
+    const bytes = await jailOf(path, area, ctx).writeText(path, content);
     return { text: `wrote ${bytes} bytes to ${path}` };
   },
 });
@@ -54,8 +64,11 @@ export const writeFile: Tool = defineTool({
 export const listDir: Tool = defineTool({
   name: "list_dir",
   description: 'List a folder of the workspace as JSON [{"name","is_dir"}]; an empty path lists the top.',
-  input: z.strictObject({ path: z.string().default("").describe("relative folder path"), area: Area }),
+  input: z.strictObject({
+    path: z.string().default("").describe("folder path relative to the folder (or under /workspace)"),
+    area: Area,
+  }),
   async invoke({ path, area }, ctx) {
-    return { text: JSON.stringify(await jailOf(area, ctx).list(path)) };
+    return { text: JSON.stringify(await jailOf(path, area, ctx).list(path)) };
   },
 });

@@ -1,8 +1,9 @@
 /**
- * A directory the file tools cannot leave: paths are relative, never hold
- * `..`, and every existing component is resolved with `realPath` and must
- * stay under the root's real path, so a symlink cannot lead out either.
- * Files are capped at 1 MiB both ways.
+ * A directory the file tools cannot leave: paths are relative (or absolute
+ * under the folder's own name, such as `/workspace/report.pdf`, the way the
+ * host announces files), never hold `..`, and every existing component is
+ * resolved with `realPath` and must stay under the root's real path, so a
+ * symlink cannot lead out either. Files are capped at 1 MiB both ways.
  *
  * @module
  */
@@ -20,13 +21,48 @@ export interface DirEntry {
   is_dir: boolean;
 }
 
+/** How the agent is told about a {@link Jail}'s folder. */
+export interface JailOptions {
+  /**
+   * The folder's name in the sandbox's layout (`/workspace`, `/memory`), when
+   * the root is somewhere else (the process backend runs on host paths):
+   * absolute paths under it are taken as paths in the folder too.
+   */
+  seenAs?: string;
+}
+
 /** File access confined to `root`. */
 export class Jail {
   readonly root: string;
   #realRoot: string | undefined;
+  /** The absolute names of the folder: its root, and the name the agent is told. */
+  readonly #names: string[];
 
-  constructor(root: string) {
+  constructor(root: string, options: JailOptions = {}) {
     this.root = root;
+    this.#names = [...new Set([root, options.seenAs ?? root].map((name) => name.replace(/\/+$/, "")))];
+  }
+
+  /** True when `path` is absolute and names this folder or something in it. */
+  holds(path: string): boolean {
+    return this.#names.some((name) => path === name || path.startsWith(`${name}/`));
+  }
+
+  /**
+   * `path` as clean relative segments: an absolute path under the folder's
+   * name is the relative path it names; any other absolute path is refused.
+   */
+  relative(path: string): string {
+    const name = this.#names.find((n) => path === n || path.startsWith(`${n}/`));
+    if (name !== undefined) return Jail.clean(path.slice(name.length).replace(/^\/+/, ""));
+    if (path.startsWith("/")) {
+      throw new ToolError(
+        `absolute paths outside ${
+          this.#names.at(-1)
+        } are not allowed: use a path relative to the folder (got ${path})`,
+      );
+    }
+    return Jail.clean(path);
   }
 
   /** `path` as clean relative segments joined by `/` ("" is the root); throws on absolute paths and `..`. */
@@ -105,7 +141,7 @@ export class Jail {
   }
 
   async #resolveExisting(path: string): Promise<string> {
-    const rel = Jail.clean(path);
+    const rel = this.relative(path);
     const full = rel === "" ? this.root : `${this.root}/${rel}`;
     if (!(await exists(full))) throw new ToolError(`no such file or directory: ${rel || "."}`);
     return await this.#confine(full, rel || ".");
@@ -117,7 +153,7 @@ export class Jail {
    * created. Missing components cannot be symlinks, so nothing else can lead out.
    */
   async #resolveForWrite(path: string): Promise<string> {
-    const rel = Jail.clean(path);
+    const rel = this.relative(path);
     if (rel === "") throw new ToolError("a file path is required");
     const segments = rel.split("/");
     for (let depth = segments.length; depth >= 0; depth--) {

@@ -20,6 +20,23 @@ Deno.test("clean: relative segments only", () => {
   }
 });
 
+Deno.test("an absolute path under the folder's names is relative to it; symlinks still cannot lead out", async () => {
+  using dir = tempDir();
+  setup(dir.path);
+  const jail = new Jail(`${dir.path}/ws/`, { seenAs: "/workspace" });
+  assert.equal(jail.relative("/workspace"), "");
+  assert.equal(jail.relative("/workspace/sub//a.txt"), "sub/a.txt");
+  assert.equal(jail.relative(`${dir.path}/ws/sub/a.txt`), "sub/a.txt");
+  assert.equal(new TextDecoder().decode(await jail.readBytes("/workspace/sub/a.txt")), "inside");
+  for (
+    const bad of ["/workspace/../outside/secret.txt", "/workspace/sub/../../x", "/outside", "/workspaces/x"]
+  ) {
+    assert.throws(() => jail.relative(bad), ToolError, bad);
+  }
+  Deno.symlinkSync(`${dir.path}/outside/secret.txt`, `${dir.path}/ws/out-file`);
+  await assert.rejects(jail.readBytes("/workspace/out-file"), /leads outside/);
+});
+
 Deno.test("reads, writes (creating folders) and lists inside the root", async () => {
   using dir = tempDir();
   const jail = setup(dir.path);

@@ -22,7 +22,7 @@ import type { Registry } from "../registry/registry.ts";
 import { KeyedLock } from "../scheduling/keyed_lock.ts";
 import type { SandboxControl } from "../sweep/waker.ts";
 import { agentArgs } from "./agent_args.ts";
-import { ensureSessionDirs, heartbeatPath, sessionDirs } from "./session_dirs.ts";
+import { ensureSessionDirs, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
 
@@ -126,11 +126,9 @@ export class SandboxManager implements SandboxControl {
     });
   }
 
-  /** The heartbeat file of a session's agent (for the liveness probe). */
+  /** The heartbeat file of a session's agent (for the liveness probe), beside its outbound queue. */
   heartbeatPath(sessionId: SessionId): string {
-    const agentGroupId = this.#running.get(sessionId)?.agentGroupId ??
-      this.#d.registry.getSession(sessionId).agentGroupId;
-    return heartbeatPath(this.#d.root, sessionId, agentGroupId);
+    return this.#d.queues.paths(sessionId).heartbeat;
   }
 
   async isRunning(sessionId: SessionId, opts: { probe?: boolean } = {}): Promise<boolean> {
@@ -227,6 +225,8 @@ export class SandboxManager implements SandboxControl {
     // The group's workspace and memory volumes first: the session's directories go on them.
     await this.#volumes.ensure(session.agentGroupId);
     ensureSessionDirs(dirs, d.sandboxOwner);
+    // Agents before 2026-12-07 beat in the workspace; the user should not find a stale one there.
+    await Deno.remove(`${dirs.workspaceDir}/.heartbeat`).catch(() => {});
     await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
     const lease = d.queues.lease?.(sessionId);
     const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {

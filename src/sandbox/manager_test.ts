@@ -6,7 +6,7 @@ import { RespawnBackoff } from "../sweep/backoff.ts";
 import { GuardedWaker } from "../sweep/waker.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { SandboxManager } from "./manager.ts";
-import { groupVolumeDirs, heartbeatPath } from "./session_dirs.ts";
+import { groupVolumeDirs } from "./session_dirs.ts";
 import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
 import { FakeIsolator } from "./testing.ts";
 
@@ -101,8 +101,8 @@ Deno.test("launch: queues, key, model socket and doorbell are ready, and the spe
   assert.ok(spec.args?.includes("--provider=mock"));
   assert.ok(spec.args?.some((a) => a.startsWith("--persona=") && a.includes("calm")));
   assert.ok(spec.args?.some((a) => a.startsWith("--enabled-tools=read_file,")));
-  assert.equal(heartbeatPath(`${dir.path}/sandbox`, t.sessionId, "g1"), `${spec.workspaceDir}/.heartbeat`);
-  assert.equal(t.manager.heartbeatPath(t.sessionId), `${spec.workspaceDir}/.heartbeat`);
+  // The heartbeat is the agent's bookkeeping: beside its outbound queue, not in the user's workspace.
+  assert.equal(t.manager.heartbeatPath(t.sessionId), `${spec.outboundDir}/heartbeat`);
   // The group's workspace and memory are size-limited volumes where the host can mount them.
   const group = groupVolumeDirs(`${dir.path}/sandbox`, "g1");
   const quota = volumesUnavailable() === undefined;

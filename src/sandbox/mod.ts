@@ -46,5 +46,5 @@ export {
 export type { AgentProgramOptions } from "./agent_program.ts";
 export { chooseIsolator, givenIsolator, UnsandboxedRefusedError } from "./isolator_choice.ts";
 export type { IsolatorChoice, IsolatorChoiceOptions } from "./isolator_choice.ts";
-export { ensureSessionDirs, HEARTBEAT_FILE, heartbeatPath, sessionDirs } from "./session_dirs.ts";
+export { ensureSessionDirs, sessionDirs } from "./session_dirs.ts";
 export type { SessionDirs } from "./session_dirs.ts";

@@ -1,7 +1,7 @@
 /**
  * Where a session's sandbox finds things on the host, under the sandbox
- * root (`<state-dir>/sandbox`): its host-owned sockets, its workspace (which
- * also holds the agent's heartbeat file) and its agent group's durable memory.
+ * root (`<state-dir>/sandbox`): its host-owned sockets, its workspace and its
+ * agent group's durable memory.
  * A group's session workspaces share one directory, `workspaces/<group>`, so
  * that one size-limited volume can hold them all (`group_volumes.ts`); its
  * memory is `memory/<group>`, another volume; the images are in `volumes/`.
@@ -14,14 +14,11 @@ import { isSafeId } from "../../contract/ids.ts";
 export interface SessionDirs {
   /** The model proxy's and doorbell's sockets. */
   socketDir: string;
-  /** The session's workspace (on its group's workspace volume); the heartbeat is `.heartbeat` in it. */
+  /** The session's workspace (on its group's workspace volume): the user's files only. */
   workspaceDir: string;
   /** The agent group's memory, shared by its sessions. */
   memoryDir: string;
 }
-
-/** The agent's heartbeat file inside its workspace (the agent writes it on every poll). */
-export const HEARTBEAT_FILE = ".heartbeat";
 
 function safe(kind: string, id: string): string {
   if (!isSafeId(id)) throw new Error(`${kind} ${JSON.stringify(id)} is not a safe id`);
@@ -70,11 +67,6 @@ export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolume
  */
 export function workspaceStagingDir(root: string, agentGroupId: string): string {
   return `${groupVolumeDirs(root, agentGroupId).workspaceMount}/.staging`;
-}
-
-/** The heartbeat file of session `sessionId` of agent group `agentGroupId` under `root`. */
-export function heartbeatPath(root: string, sessionId: string, agentGroupId: string): string {
-  return `${sessionDirs(root, sessionId, agentGroupId).workspaceDir}/${HEARTBEAT_FILE}`;
 }
 
 /**

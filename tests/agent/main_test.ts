@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { sessionKeyHex } from "../../contract/cipher.ts";
+import { QUEUE_FILES } from "../../contract/schema.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { AGENT_RUNTIME_FLAGS, agentPermissionFlags, ENTRYPOINTS } from "../../contract/permissions.ts";
 import { DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
@@ -41,6 +42,9 @@ Deno.test("the agent program answers a chat row through the host's mock model, u
     bell.ring();
     assert.equal((await awaitReply(session, handle, second)).content, "mock-agent received: and again");
     assert.ok(outboundRings > 0, "the agent rings the host after writing");
+    // The agent's bookkeeping stays out of the user's workspace: its heartbeat is beside its outbound queue.
+    assert.deepEqual([...Deno.readDirSync(session.spec.workspaceDir)].map((e) => e.name), []);
+    assert.ok(Deno.statSync(`${session.spec.outboundDir}/${QUEUE_FILES.heartbeat}`).isFile);
   } finally {
     await handle.stop();
     await bell.close();
