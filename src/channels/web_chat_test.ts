@@ -1,27 +1,22 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
-import { ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import { NotFoundError } from "../state/mod.ts";
 import { WebChat, WebChatFullError } from "./web_chat.ts";
 
+/** A host with agent `demo`, and a web chat of its own that buffers two replies. */
 async function open(dir: string) {
   const host = await HostFixture.open(dir);
   const web = new WebChat({ registry: host.registry, router: host.router, state: host.state, capacity: 2 });
-  const delivery = new Delivery({
-    registry: host.registry,
-    queues: host.queues,
-    waker: host.waker,
-    adapters: new ChannelAdapters([web]),
-  });
   host.registry.putAgentGroup({ id: "demo", name: "Demo" });
-  return { host, web, delivery };
+  return { host, web };
 }
 
 Deno.test("web chat: a console message reaches the agent and its reply is drained once", async () => {
   using dir = tempDir();
-  const { host, web, delivery } = await open(dir.path);
+  const { host } = await open(dir.path);
   await using _ = host;
+  const { webChat: web, delivery } = host;
   host.registry.addMember("web:console", "demo");
   const sent = await web.send({ agentGroupId: "demo", text: "hello agent" });
   assert.equal(sent.conversationId, "demo");

@@ -199,7 +199,6 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
   const scheduler = new Scheduler({ tasks, queues, waker, now: options.now });
   const router = new Router({
     registry,
-    queues,
     waker,
     gateway,
     metrics,

@@ -73,21 +73,21 @@ export interface TaskSync {
   kick(): void;
 }
 
-/** What delivery is built from. Optional parts switch their actions off (refused, with a note to the agent). */
+/** What delivery is built from. */
 export interface DeliveryDeps {
   registry: Registry;
   queues: SessionQueues;
   waker: SessionWaker;
   adapters: ChannelAdapters;
-  gateway?: AccessRequests;
-  tasks?: TaskStore;
-  scheduler?: TaskSync;
-  questions?: QuestionStore;
-  statuses?: InboundStatusMirror;
-  metrics?: MetricsRegistry;
+  gateway: AccessRequests;
+  tasks: TaskStore;
+  scheduler: TaskSync;
+  questions: QuestionStore;
+  statuses: InboundStatusMirror;
+  metrics: MetricsRegistry;
   a2a?: A2aLimitOptions;
-  /** The per-session backlog cap agent-to-agent sends respect; without one, they are not capped. */
-  backlog?: BacklogGate;
+  /** The per-session backlog cap agent-to-agent sends respect. */
+  backlog: BacklogGate;
   /** Fallback poll interval when no signal arrives (default 30 s). */
   fallbackMs?: number;
 }
@@ -156,15 +156,15 @@ export class Delivery {
   #lastFull = 0;
   #fallbackMs: number;
   #pacer: Pacer;
-  #deliveries?: Counter;
-  #rows?: Counter;
+  #deliveries: Counter;
+  #rows: Counter;
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps;
     this.#limits = new A2aLimits(deps.a2a);
     this.#fallbackMs = deps.fallbackMs ?? 30_000;
-    this.#deliveries = deps.metrics?.counter("ironclaw_deliveries_total", "Messages delivered to channels.");
-    this.#rows = deps.metrics?.counter("ironclaw_outbound_rows_total", "Outbound rows handled, by outcome.");
+    this.#deliveries = deps.metrics.counter("ironclaw_deliveries_total", "Messages delivered to channels.");
+    this.#rows = deps.metrics.counter("ironclaw_outbound_rows_total", "Outbound rows handled, by outcome.");
     this.#pacer = new Pacer({
       run: () => this.#pass(),
       fallbackMs: this.#fallbackMs,
@@ -258,7 +258,7 @@ export class Delivery {
         );
         memory.delivered.add(message.id);
         memory.retryLogged.delete(message.id);
-        this.#rows?.inc({ outcome: handled.outcome });
+        this.#rows.inc({ outcome: handled.outcome });
         pass.handled.push({ id: message.id, outcome: handled.outcome, detail: handled.detail });
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
@@ -293,7 +293,6 @@ export class Delivery {
   }
 
   async #mirrorAcks(sessionId: SessionId, acks: ProcessingAck[], memory: SessionMemory): Promise<number> {
-    if (!this.#d.statuses) return 0;
     const changed = acks.filter((a) => memory.acks.get(a.messageId) !== a.status);
     if (changed.length === 0) return 0;
     const moved = await this.#d.statuses.advanceStatuses(sessionId, changed);
@@ -349,7 +348,6 @@ export class Delivery {
 
   async #schedule(session: Session, message: MessageOut): Promise<Handled> {
     const { tasks, scheduler } = this.#d;
-    if (!tasks) throw new Refused("scheduling is not enabled on this host");
     const body = parseJsonObject(message.content);
     const parsed = ScheduleRequest.safeParse(body && { ...body, action: "schedule_task" });
     if (!parsed.success) throw new Refused(`schedule_task: ${firstIssue(parsed.error)}`);
@@ -367,14 +365,13 @@ export class Delivery {
       if (err instanceof InvalidInputError || err instanceof ConflictError) throw new Refused(err.message);
       throw err;
     }
-    await scheduler?.syncSession(session.id);
-    scheduler?.kick();
+    await scheduler.syncSession(session.id);
+    scheduler.kick();
     return { outcome: "scheduled", detail: `${task.id}${created ? "" : " (already)"}` };
   }
 
   async #ask(session: Session, message: MessageOut): Promise<Handled> {
     const { questions } = this.#d;
-    if (!questions) throw new Refused("questions are not enabled on this host");
     const parsed = AskUserRequest.safeParse(parseJsonObject(message.content));
     if (!parsed.success) throw new Refused(`ask_user_question: ${firstIssue(parsed.error)}`);
     const { question } = questions.record({
@@ -394,8 +391,7 @@ export class Delivery {
     action: TaskAction,
     payload: unknown,
   ): Promise<Handled> {
-    const { tasks, scheduler } = this.#d;
-    if (!tasks) throw new Refused("scheduling is not enabled on this host");
+    const { scheduler } = this.#d;
     const parsed = TaskPayload.safeParse(payload ?? {});
     let answer: string;
     if (!parsed.success) {
@@ -407,8 +403,8 @@ export class Delivery {
         answer = `${action} failed: ${err instanceof Error ? err.message : String(err)}`;
       }
     }
-    await scheduler?.syncSession(session.id);
-    scheduler?.kick();
+    await scheduler.syncSession(session.id);
+    scheduler.kick();
     const id = await stableId("tasks", session.id, message.id);
     writeOnce(await this.#d.queues.inboundWriter(session.id), {
       id,
@@ -420,7 +416,7 @@ export class Delivery {
   }
 
   #applyTaskAction(sessionId: SessionId, action: TaskAction, p: TaskPayload): string {
-    const tasks = this.#d.tasks!;
+    const { tasks } = this.#d;
     if (action === "list_tasks") return formatTaskList(tasks.list(sessionId));
     if (!p.task_id) throw new Error("task_id is required");
     switch (action) {
@@ -443,7 +439,6 @@ export class Delivery {
 
   async #propose(session: Session, message: MessageOut, kind: ChangeKind): Promise<Handled> {
     const { gateway } = this.#d;
-    if (!gateway) throw new Refused("capability changes cannot be requested on this host (no gateway)");
     const after = extractAfter(message.content);
     const controlAt = controlCharacterPath(after);
     if (controlAt) {
@@ -509,10 +504,11 @@ export class Delivery {
         sourceSessionId: session.id,
       } satisfies NewMessageIn;
       try {
-        const { backlog } = this.#d;
-        if (backlog) {
-          await backlog.write(t.id, { engaging: true, channel: AGENT_CHANNEL, id }, (w) => writeOnce(w, row));
-        } else writeOnce(await this.#d.queues.inboundWriter(t.id), row);
+        await this.#d.backlog.write(
+          t.id,
+          { engaging: true, channel: AGENT_CHANNEL, id },
+          (w) => writeOnce(w, row),
+        );
       } catch (err) {
         if (!(err instanceof SessionBacklogFullError)) throw err;
         full.push(err);
@@ -583,7 +579,7 @@ export class Delivery {
       timestamp: message.timestamp,
     };
     const platformMessageId = await adapter.deliver(out);
-    this.#deliveries?.inc({ channel: channelType });
+    this.#deliveries.inc({ channel: channelType });
     return { outcome: "delivered", platformMessageId: platformMessageId?.slice(0, 512) ?? null };
   }
 }

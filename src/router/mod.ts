@@ -8,11 +8,12 @@
  *
  * const stateDir = await Deno.makeTempDir();
  * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
- * const { registry, queues, gateway } = plane;
+ * const { registry, gateway, metrics, backlog } = plane;
  * // A waker that only notes the session: the plane's own one launches its sandbox.
  * const woken: string[] = [];
  * const waker = { wake: (sessionId: string) => Promise.resolve(void woken.push(sessionId)) };
- * const router = new Router({ registry, queues, waker, gateway, backlog: plane.backlog });
+ * const onQueueDamaged = (err: Error) => console.error(err.message);
+ * const router = new Router({ registry, waker, gateway, metrics, backlog, onQueueDamaged });
  * const { outcomes } = await router.route({ channelType: "web", platformId: "demo", senderHandle: "alice", text: "hi" });
  * console.log(outcomes, woken);
  * await plane.close();

@@ -18,7 +18,7 @@
  * and the file, the damage is reported to `onQueueDamaged` (the control plane
  * parks the session, visibly), and the other wirings are routed as usual.
  *
- * Back-pressure: with a {@link BacklogGate}, a session whose agent has not
+ * Back-pressure: through the {@link BacklogGate}, a session whose agent has not
  * answered the cap of inbound messages yet takes no more (that wiring's
  * outcome is `backlog-full`, naming the session and its backlog). When that
  * leaves the message queued nowhere, {@link Router.route} throws the
@@ -41,7 +41,7 @@ import { stableId } from "../scheduling/idempotent.ts";
 import { isQueueDamage, QueueDamagedError } from "../session/queues.ts";
 import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
-import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import type { SessionWaker } from "../session/types.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 
 /** A message as a channel reports it. */
@@ -126,26 +126,25 @@ export interface AccessRequests {
 /** What the router is built from. */
 export interface RouterDeps {
   registry: Registry;
-  queues: SessionQueues;
   waker: SessionWaker;
-  /** Where `request_approval` chats file access requests; without one they behave as `strict`. */
-  gateway?: AccessRequests;
-  metrics?: MetricsRegistry;
+  /** Where `request_approval` chats file access requests. */
+  gateway: AccessRequests;
+  metrics: MetricsRegistry;
   /** Told when a session's queue file is found damaged (the message is not queued); parks the session. */
-  onQueueDamaged?: (error: QueueDamagedError) => void;
-  /** The per-session backlog cap; without one, sessions take messages without limit. */
-  backlog?: BacklogGate;
+  onQueueDamaged: (error: QueueDamagedError) => void;
+  /** The per-session backlog cap; the router writes each message through it. */
+  backlog: BacklogGate;
 }
 
 /** Routes channel messages to agents. */
 export class Router {
   #d: RouterDeps;
   #log = logger("router");
-  #outcomes?: Counter;
+  #outcomes: Counter;
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
-    this.#outcomes = deps.metrics?.counter(
+    this.#outcomes = deps.metrics.counter(
       "ironclaw_router_outcomes_total",
       "Routing outcomes per wiring, by kind.",
     );
@@ -236,7 +235,7 @@ export class Router {
     }
     const { backlog } = this.#d;
     const admission = { engaging: engaged, channel: event.channelType };
-    if (backlog && event.contentFor) {
+    if (event.contentFor) {
       // Refused before the channel stores any file for it: a flood of attachments must not fill the disk either.
       try {
         await backlog.check(session.id, admission);
@@ -262,9 +261,7 @@ export class Router {
     };
     let row: { id: string };
     try {
-      row = backlog
-        ? await backlog.write(session.id, admission, (writer) => writer.writeMessageIn(message))
-        : (await this.#d.queues.inboundWriter(session.id)).writeMessageIn(message);
+      row = await backlog.write(session.id, admission, (writer) => writer.writeMessageIn(message));
     } catch (err) {
       if (err instanceof SessionBacklogFullError) return this.#backlogFull(wiring, err, full);
       if (!isQueueDamage(err)) throw err;
@@ -306,7 +303,7 @@ export class Router {
   ): Promise<RoutingOutcome | undefined> {
     const policy = chat.unknownSenderPolicy;
     if (policy === "public") return undefined;
-    if (policy === "request_approval" && engaged && this.#d.gateway) {
+    if (policy === "request_approval" && engaged) {
       const changeId = await stableId("chg", "unknown-sender", wiring.agentGroupId, sender);
       const record = await this.#d.gateway.submit({
         id: changeId,
@@ -366,7 +363,7 @@ export class Router {
       : new QueueDamagedError(sessionId, err instanceof SqliteError ? err.path : "", { cause: err });
     this.#log.error("message to session {sessionId} refused: {error}", { sessionId, error: damaged.message });
     try {
-      this.#d.onQueueDamaged?.(damaged);
+      this.#d.onQueueDamaged(damaged);
     } catch (report) {
       this.#log.warn("reporting the damaged queue of session {sessionId} failed: {error}", {
         sessionId,
@@ -381,7 +378,7 @@ export class Router {
   }
 
   #outcome(wiring: Wiring, kind: OutcomeKind, reason: string): RoutingOutcome {
-    this.#outcomes?.inc({ kind });
+    this.#outcomes.inc({ kind });
     return {
       wiringId: wiring.id,
       agentGroupId: wiring.agentGroupId,

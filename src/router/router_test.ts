@@ -4,7 +4,7 @@ import { HostFixture } from "../../tests/support/host.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 import { Router } from "./router.ts";
-import { SessionBacklogFullError } from "../session/backlog.ts";
+import { BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 
 const event = (text: string, extra: Record<string, unknown> = {}) => ({
   channelType: "slack",
@@ -295,9 +295,11 @@ Deno.test("a damaged queue file: that wiring's outcome names it and reports it, 
   );
   const router = new Router({
     registry: host.registry,
-    queues,
     waker: host.waker,
+    gateway: host.gateway,
+    metrics: host.metrics,
     onQueueDamaged: (err) => reported.push(err),
+    backlog: new BacklogGate({ queues, metrics: host.metrics }),
   });
   const { outcomes } = await router.route(event("again"));
   assert.deepEqual(outcomes.map((o) => [o.sessionId, o.kind, o.engaged]), [
