@@ -9,8 +9,12 @@
  *
  * const stateDir = await Deno.makeTempDir();
  * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
- * const { registry, queues, waker, webChat, gateway } = plane;
- * const delivery = new Delivery({ registry, queues, waker, adapters: new ChannelAdapters([webChat]), gateway });
+ * const { registry, queues, waker, webChat, gateway, tasks, scheduler, questions, metrics, backlog } = plane;
+ * const adapters = new ChannelAdapters([webChat]);
+ * const delivery = new Delivery({
+ *   ...{ registry, queues, waker, adapters, gateway, tasks, scheduler, questions, metrics, backlog },
+ *   statuses: queues,
+ * });
  * delivery.start(); // a doorbell's onOutbound calls delivery.notify(sessionId)
  * await delivery.stop();
  * await plane.close();
