@@ -12,6 +12,7 @@ import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "
 import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
 import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
+import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
@@ -24,6 +25,19 @@ export interface ServeFlags {
   isolator?: string;
   agentProgram?: string;
   inboundBacklog?: string;
+  egressAllowPrivate?: string;
+  searchBackend?: string;
+}
+
+/** `--egress-allow-private` and `--search-backend`, checked now so a typo fails at start-up as one line. */
+export function egressOption(flags: ServeFlags): { egress: EgressSettings } {
+  try {
+    parseAllowPrivate(flags.egressAllowPrivate ?? "");
+    if (flags.searchBackend) parseSearchBackend(flags.searchBackend, () => Promise.resolve(undefined));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return { egress: { allowPrivate: flags.egressAllowPrivate, searchBackend: flags.searchBackend } };
 }
 
 /** `--inbound-backlog N`: a whole number from 1 up; absent gives the plane's default. */
@@ -91,6 +105,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     throw new CliError(`--isolator ${isolator}: expected one of ${ISOLATOR_CHOICES.join(", ")}`);
   }
   const backlog = inboundBacklogOption(flags);
+  const egress = egressOption(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
   // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -100,6 +115,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     isolator,
     ...agentExecutableOption(flags),
     ...backlog,
+    ...egress,
   });
   const signals = new AbortController();
   const onSignal = () => signals.abort();
@@ -167,6 +183,14 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--inbound-backlog <n>",
       `unanswered messages a session may hold before new ones are refused with 429 (default ${DEFAULT_INBOUND_BACKLOG_CAP})`,
+    )
+    .option(
+      "--egress-allow-private <host:port,...>",
+      "let agents' approved fetches reach these exact private HOST:PORT services (default: public addresses only)",
+    )
+    .option(
+      "--search-backend <backend>",
+      "web_search backend: duckduckgo, brave[:SECRET] (key from `ironclaw vault set`), searxng=URL; =URL overrides any",
     )
     .action((opts: ServeFlags) => runServe(io, opts));
 }

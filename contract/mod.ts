@@ -21,3 +21,4 @@ export * from "./cipher.ts";
 export * from "./permissions.ts";
 export * from "./sockets.ts";
 export * from "./tools.ts";
+export * from "./egress.ts";

@@ -9,6 +9,9 @@
 /** The model proxy: HTTP/1.1; the request's Host names the upstream. */
 export const MODEL_SOCKET_NAME = "model.sock";
 
+/** The egress broker: HTTP/1.1 JSON calls for `http_fetch` and `web_search` (see `egress.ts`). */
+export const EGRESS_SOCKET_NAME = "egress.sock";
+
 /** The doorbell: a byte stream of wake signals in both directions. */
 export const DOORBELL_SOCKET_NAME = "doorbell.sock";
 

@@ -26,6 +26,8 @@ export const ToolName = z.enum([
   "request_api_access",
   "read_persona",
   "create_agent",
+  "http_fetch",
+  "web_search",
 ]);
 export type ToolName = z.infer<typeof ToolName>;
 

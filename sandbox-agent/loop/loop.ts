@@ -64,6 +64,8 @@ export interface LoopOptions {
   workspace: Jail;
   memory: Jail;
   persona: string;
+  /** A `fetch` to the host's egress broker, for the web tools. */
+  egress?: typeof fetch;
   heartbeat: Heartbeat;
   log: Logger;
   /** Fallback poll interval, also the heartbeat interval and the backoff base. */
@@ -331,6 +333,7 @@ export class AgentLoop {
       workspace: this.#o.workspace,
       memory: this.#o.memory,
       persona: this.#o.persona,
+      egress: this.#o.egress,
       destinations: () => destinations.get(),
       routing: () => routing,
     };

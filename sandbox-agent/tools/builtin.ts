@@ -10,6 +10,7 @@ import { listDestinations, sendFile, sendMessage } from "./messaging.ts";
 import { ToolRegistry } from "./registry.ts";
 import { cancelTask, listTasks, pauseTask, resumeTask, scheduleTask, updateTask } from "./tasks.ts";
 import type { Tool } from "./tool.ts";
+import { httpFetch, webSearch } from "./web.ts";
 
 /** The compiled tool set. */
 export const BUILTIN_TOOLS: readonly Tool[] = [
@@ -30,6 +31,8 @@ export const BUILTIN_TOOLS: readonly Tool[] = [
   requestApiAccess,
   readPersona,
   createAgent,
+  httpFetch,
+  webSearch,
 ];
 
 /** A registry of the compiled tools, narrowed by an enabled-tools list (empty = all). */

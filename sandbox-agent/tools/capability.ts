@@ -92,7 +92,8 @@ export function normalizeHosts(hosts: readonly string[]): string[] {
 /** `request_api_access`: a wiring change granting HTTPS egress to hosts. */
 export const requestApiAccess: Tool = defineTool({
   name: "request_api_access",
-  description: "Ask a human to let you reach web API hosts (HTTPS). Name bare hosts such as api.github.com.",
+  description:
+    "Ask a human to let you reach web hosts with http_fetch. Name bare hosts such as api.github.com.",
   input: z.strictObject({ hosts: z.array(z.string()).min(1), reason: Reason }),
   invoke({ hosts, reason }) {
     const payload = validatePayload("wiring", { egress: normalizeHosts(hosts) });

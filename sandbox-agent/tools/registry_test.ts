@@ -25,6 +25,7 @@ Deno.test("the compiled tool set is stable", () => {
     "ask_user_question",
     "cancel_task",
     "create_agent",
+    "http_fetch",
     "list_destinations",
     "list_dir",
     "list_tasks",
@@ -38,6 +39,7 @@ Deno.test("the compiled tool set is stable", () => {
     "send_file",
     "send_message",
     "update_task",
+    "web_search",
     "write_file",
   ]);
 });

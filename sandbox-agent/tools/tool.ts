@@ -41,6 +41,8 @@ export interface ToolContext {
   destinations(): Destination[];
   /** The conversation's own channel, once the host has set it. */
   routing(): SessionRouting | undefined;
+  /** A `fetch` to the host's egress broker (absent: the web tools answer that there is none). */
+  egress?: typeof fetch;
 }
 
 /** A tool. */

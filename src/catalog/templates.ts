@@ -63,9 +63,18 @@ export const TEMPLATES: readonly AgentTemplate[] = [
       identity: "You are a careful research assistant.",
       soul: "Precise and sceptical. You say how sure you are and why.",
       instructions:
-        "Keep sources and notes in the workspace. Mark clearly what you verified and what you infer. You have no network of your own: when a task needs a web API, request access to that host and explain why.",
+        "Keep sources and notes in the workspace. Mark clearly what you verified and what you infer. Search with web_search and read pages with http_fetch; a host you have not been granted needs request_api_access first, with the reason.",
     },
-    tools: ["request_api_access", "send_message", "send_file", "read_file", "write_file", "list_dir"],
+    tools: [
+      "request_api_access",
+      "http_fetch",
+      "web_search",
+      "send_message",
+      "send_file",
+      "read_file",
+      "write_file",
+      "list_dir",
+    ],
   },
   {
     id: "reminders",
@@ -91,6 +100,8 @@ export const TEMPLATES: readonly AgentTemplate[] = [
     },
     tools: [
       "request_api_access",
+      "http_fetch",
+      "web_search",
       "send_message",
       "send_file",
       "schedule_task",

@@ -11,7 +11,7 @@ export interface ToolInfo {
   name: ToolName;
   title: string;
   description: string;
-  category: "files" | "messaging" | "scheduling" | "capabilities" | "agents";
+  category: "files" | "messaging" | "scheduling" | "capabilities" | "agents" | "web";
   /** Present whatever the agent's enabled-tools list says. */
   mandatory: boolean;
 }
@@ -90,6 +90,16 @@ const INFO: Record<ToolName, Omit<ToolInfo, "name" | "mandatory">> = {
     title: "Propose a new agent",
     description: "Propose a new agent (always needs a human's approval).",
     category: "agents",
+  },
+  http_fetch: {
+    title: "Fetch a web page or API",
+    description: "Fetch a URL from a host a human approved; pages come back as readable text.",
+    category: "web",
+  },
+  web_search: {
+    title: "Search the web",
+    description: "Search the web through the backend the host chose (DuckDuckGo, Brave or SearXNG).",
+    category: "web",
   },
 };
 

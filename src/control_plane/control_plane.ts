@@ -48,6 +48,7 @@ import type { ChatInbox } from "./chat_inbox.ts";
 import { type Flow, wireFlow } from "./flow.ts";
 import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
+import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
 
@@ -99,6 +100,8 @@ export interface ControlPlaneOptions {
    * agent-to-agent sends refuse new ones (default `DEFAULT_INBOUND_BACKLOG_CAP`, 200).
    */
   inboundBacklogCap?: number;
+  /** The egress broker's operator settings (private exceptions, search backend). */
+  egress?: EgressSettings;
 }
 
 /** What {@link ControlPlane.open} has opened before it builds the plane. */
@@ -126,6 +129,8 @@ export class ControlPlane {
   /** The per-session inbound backlog cap (back-pressure), shared by the router and delivery. */
   readonly backlog: BacklogGate;
   readonly proxy: ModelProxy;
+  /** The egress broker with its audit file. */
+  readonly egress: OpenEgress;
   readonly sandboxes: SandboxManager;
   readonly backoff: RespawnBackoff;
   readonly waker: GuardedWaker;
@@ -173,12 +178,14 @@ export class ControlPlane {
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
     });
+    this.egress = openEgress(stores.stateDir, { ...options.egress, hosts: stores.egressHosts });
     const program = opened.agentProgram;
     const flow = wireFlow(stores, {
       sandboxes: (ctx) =>
         planeSandboxes(ctx, {
           isolator: async () => (await this.isolator()).isolator,
           proxy: this.proxy,
+          egress: this.egress.broker,
           root: this.#sandboxRoot,
           program: () => program.path(),
           defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
@@ -322,6 +329,7 @@ export class ControlPlane {
     await this.#telegram?.stop();
     await this.#flow.close();
     await this.proxy.close();
+    await this.egress.close();
     await this.#stores.close();
     this.#releaseLock();
   }

@@ -270,10 +270,10 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
     verifiers: standardVerifiers({
       registry,
       mounts: { allowedSourcePrefixes: options.mountPrefixes, targetPrefix: "/mnt" },
-      egressEnabled: false,
+      egressEnabled: true,
       mcpServers: options.mcpServers,
     }),
-    apply: registryApplier(state, registry),
+    apply: registryApplier(state, registry, stores.egressHosts),
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,
     onApplied: options.onApplied,

@@ -10,7 +10,7 @@ import type { ProviderKind } from "../../contract/sockets.ts";
 import type { Isolator } from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { ModelProxy } from "../model_proxy/mod.ts";
-import { SandboxManager } from "../sandbox/mod.ts";
+import { type EgressSockets, SandboxManager } from "../sandbox/mod.ts";
 import { GuardedWaker, QueueProbe, Sweep } from "../sweep/mod.ts";
 import type { SandboxContext, SandboxSide } from "./flow.ts";
 
@@ -26,6 +26,8 @@ export interface PlaneSandboxOptions {
   /** The backend, chosen on the first launch. */
   isolator: () => Promise<Isolator>;
   proxy: ModelProxy;
+  /** The egress broker (each sandbox's `egress.sock`). */
+  egress: EgressSockets;
   /** The sandboxes' root directory. */
   root: string;
   /** The agent program's path (built on the first launch). */
@@ -46,6 +48,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     queues,
     isolator: options.isolator,
     proxy: options.proxy,
+    egress: options.egress,
     onOutbound: ctx.notifyOutbound,
     // A crashed sandbox comes back through the backoff (and is parked if it keeps crashing).
     onExit: (sessionId) => {

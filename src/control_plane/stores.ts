@@ -13,6 +13,7 @@ import { QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
 import { TaskStore } from "../scheduling/mod.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
+import { HostGrants } from "../egress/mod.ts";
 
 /** How to open the stores. */
 export interface StoresOptions {
@@ -33,6 +34,8 @@ export interface Stores {
   changes: ChangeStore;
   tasks: TaskStore;
   questions: QuestionStore;
+  /** The egress hosts a human approved, per agent group. */
+  egressHosts: HostGrants;
   /** Closes the audit log, then the state database. */
   close(): Promise<void>;
 }
@@ -68,6 +71,7 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     changes: new ChangeStore(state),
     tasks: new TaskStore(state, { now }),
     questions: new QuestionStore(state, { now }),
+    egressHosts: new HostGrants(state),
     async close() {
       await audit.close();
       state.close();

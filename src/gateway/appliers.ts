@@ -20,11 +20,16 @@ import {
   PersonaPayload,
   WiringPayload,
 } from "../../contract/mod.ts";
-import type { AgentGroupId } from "../../contract/ids.ts";
+import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { StateDb } from "../state/mod.ts";
 
-type Apply = (registry: Registry, req: ChangeRequest) => void;
+/** Where approved egress hosts go: the egress broker's grants (absent: no broker on this host). */
+export interface EgressHostSink {
+  allow(agentGroupId: string, hosts: readonly string[], changeId: ChangeId): void;
+}
+
+type Apply = (registry: Registry, req: ChangeRequest, egress?: EgressHostSink) => void;
 
 const applyPersona: Apply = (registry, req) => {
   const { persona, ...docs } = PersonaPayload.parse(req.after);
@@ -72,9 +77,12 @@ const applyMounts: Apply = (registry, req) => {
   );
 };
 
-const applyWiring: Apply = (registry, req) => {
+const applyWiring: Apply = (registry, req, egress) => {
   const w = WiringPayload.parse(req.after);
-  if (w.egress?.length) throw new Error("no egress broker is enabled on this host");
+  if (w.egress?.length) {
+    if (!egress) throw new Error("no egress broker is enabled on this host");
+    egress.allow(req.agentGroupId, w.egress, req.id);
+  }
   const existing = w.wiringId !== undefined
     ? registry.getWiring(w.wiringId)
     : w.messagingGroupId !== undefined
@@ -171,12 +179,19 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   mcp_register: undefined,
 };
 
-/** Builds the gateway's apply function over the registry, atomic per change. */
-export function registryApplier(state: StateDb, registry: Registry): (req: ChangeRequest) => void {
+/**
+ * Builds the gateway's apply function over the registry (and the egress
+ * broker's host grants, in the same database), atomic per change.
+ */
+export function registryApplier(
+  state: StateDb,
+  registry: Registry,
+  egress?: EgressHostSink,
+): (req: ChangeRequest) => void {
   return (req) => {
     const apply = APPLIERS[req.kind];
     if (!apply) throw new Error(`no applier for ${req.kind} changes on this host`);
-    state.db.transaction(() => apply(registry, req));
+    state.db.transaction(() => apply(registry, req, egress));
   };
 }
 

@@ -29,8 +29,8 @@ export {
   PROVIDER_CREDENTIAL_ENV,
 } from "./credentials.ts";
 export type { UpstreamConfig } from "./upstreams.ts";
-export { DEFAULT_RATE_LIMIT, type RateLimit } from "./token_bucket.ts";
+export { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
 export { MODEL_CALL_DURATION_BUCKETS, MODEL_METRIC_NAMES, type ModelCallMetricsSnapshot } from "./metrics.ts";
-export { REDACTED } from "./harden.ts";
+export { REDACTED, redactSecrets } from "./harden.ts";
 export { DEFAULT_SOCKET_MODE } from "../unix_socket/mod.ts";
 export { MOCK_TOOL_CALL_ID, mockUpstream } from "./mock/mod.ts";

@@ -12,7 +12,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import type { ProviderKind } from "../../contract/sockets.ts";
-import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { DOORBELL_SOCKET_NAME, EGRESS_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import type { SessionKey } from "../../contract/cipher.ts";
 import type { QueuePaths } from "../../contract/queue/mod.ts";
 import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
@@ -41,6 +41,12 @@ export interface ModelSockets {
   closeSession(sessionId: SessionId): Promise<void>;
 }
 
+/** The egress broker's per-session sockets; a session's agent group is its identity there. */
+export interface EgressSockets {
+  openSession(sessionId: SessionId, at: { agentGroupId: string; socketPath: string }): Promise<void>;
+  closeSession(sessionId: SessionId): Promise<void>;
+}
+
 /** What the manager is built from. */
 export interface SandboxManagerDeps {
   registry: Registry;
@@ -48,6 +54,8 @@ export interface SandboxManagerDeps {
   /** The backend, resolved on the first launch (choosing one may run a smoke test). */
   isolator: () => Promise<Isolator>;
   proxy: ModelSockets;
+  /** The egress broker (absent: the sandboxes get no `egress.sock`). */
+  egress?: EgressSockets;
   /** The agent rang: it wrote outbound rows (hand them to delivery). Must not throw. */
   onOutbound: (sessionId: SessionId) => void;
   /**
@@ -236,6 +244,10 @@ export class SandboxManager implements SandboxControl {
     // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
     let endStart = () => {};
     try {
+      await d.egress?.openSession(sessionId, {
+        agentGroupId: session.agentGroupId,
+        socketPath: `${dirs.socketDir}/${EGRESS_SOCKET_NAME}`,
+      });
       await doorbell.start();
       const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
       if (slot) endStart = slot;
@@ -276,6 +288,7 @@ export class SandboxManager implements SandboxControl {
       endStart();
       await doorbell.close().catch(() => {});
       await d.proxy.closeSession(sessionId).catch(() => {});
+      await d.egress?.closeSession(sessionId).catch(() => {});
       throw err;
     }
   }
@@ -324,6 +337,7 @@ export class SandboxManager implements SandboxControl {
       if (this.#running.get(sessionId) === running) this.#running.delete(sessionId);
       await running.doorbell.close();
       await this.#d.proxy.closeSession(sessionId);
+      await this.#d.egress?.closeSession(sessionId);
     }
   }
 }

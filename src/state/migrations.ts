@@ -219,6 +219,33 @@ CREATE TABLE web_chat_outbox (
 CREATE INDEX web_chat_outbox_waiting ON web_chat_outbox (conversation_id, drained_at, seq);
 `,
   },
+  {
+    version: 5,
+    name: "egress hosts and vault",
+    sql: `
+CREATE TABLE egress_hosts (
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  host TEXT NOT NULL,
+  change_id TEXT NOT NULL,
+  PRIMARY KEY (agent_group_id, host)
+) STRICT;
+CREATE TABLE vault_secrets (
+  name TEXT PRIMARY KEY,
+  sealed BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE vault_grants (
+  name TEXT NOT NULL REFERENCES vault_secrets(name) ON DELETE CASCADE,
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  host TEXT NOT NULL,
+  header TEXT NOT NULL,
+  format TEXT NOT NULL,
+  change_id TEXT NOT NULL,
+  PRIMARY KEY (agent_group_id, host, header)
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

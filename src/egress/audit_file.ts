@@ -1,0 +1,41 @@
+/**
+ * The broker's audit trail: one JSON line per request, allowed or refused,
+ * in `<state-dir>/egress-audit.jsonl` (0600, append-only, written in arrival
+ * order). Metadata only: no bodies, no query strings, no secrets.
+ *
+ * @module
+ */
+import type { EgressRecord } from "./broker.ts";
+
+/** File name of the egress audit inside the state directory. */
+export const EGRESS_AUDIT_FILE = "egress-audit.jsonl";
+
+/** An open egress audit file. */
+export class EgressAuditFile {
+  readonly #file: Deno.FsFile;
+  #tail: Promise<void> = Promise.resolve();
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Opens (creating 0600) `path` for appending. */
+  static open(path: string): EgressAuditFile {
+    return new EgressAuditFile(Deno.openSync(path, { create: true, append: true, mode: 0o600 }));
+  }
+
+  /** Appends `record` as one line; lines never interleave. Resolves once written. */
+  append(record: EgressRecord): Promise<void> {
+    const line = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
+    this.#tail = this.#tail.then(async () => {
+      for (let written = 0; written < line.length;) written += await this.#file.write(line.subarray(written));
+    });
+    return this.#tail;
+  }
+
+  /** Waits for pending lines, then closes the file. */
+  async close(): Promise<void> {
+    await this.#tail.catch(() => {});
+    this.#file.close();
+  }
+}
