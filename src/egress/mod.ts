@@ -8,7 +8,7 @@
  * comes back; an audit record per request.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const broker = new EgressBroker({ policy: { allowsHost: (g, h) => grants.allows(g, h) } });
  * await broker.openSession(sessionId, { agentGroupId, socketPath: `${socketDir}/${EGRESS_SOCKET_NAME}` });
  * ```

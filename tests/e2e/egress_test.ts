@@ -1,0 +1,103 @@
+/**
+ * The sealed agent reaches the web, end to end: a local HTTP server stands in
+ * for a web site (let through by the operator's exact `host:port`, as
+ * `serve --egress-allow-private` does); the demo agent's `http_fetch` to it is
+ * refused before a human approves the host, and after its
+ * `request_api_access` is approved (no respawn) the page comes back as
+ * readable text. Every request leaves an egress audit line.
+ */
+import assert from "node:assert/strict";
+import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
+import { EGRESS_AUDIT_FILE } from "../../src/egress/mod.ts";
+import { isolators } from "../../isolator/mod.ts";
+import { tempDir } from "../support/mod.ts";
+import { diagnose, nextReplies, until } from "./harness.ts";
+import { type E2eHost, openPlane } from "./plane.ts";
+
+const PAGE =
+  `<!doctype html><html><head><title>Harbour timetable</title><script>document.title="pwned"</script>
+</head><body><nav>Home · Ferries · Contact</nav><main><article><h1>Summer ferries</h1>
+<p>${"The first ferry leaves the north pier at seven and returns by nine in the evening. ".repeat(8)}</p>
+</article></main></body></html>`;
+
+async function say(host: E2eHost, text: string, chatId?: string): Promise<{ reply: string; chatId: string }> {
+  const sent = await host.api("POST", "/v1/ui/chat/send", { agentGroupId: DEMO_AGENT_ID, text, chatId });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  const [reply] = await nextReplies(host, sent.body.chatId);
+  return { reply, chatId: sent.body.chatId };
+}
+
+async function egressJourney(isolator: "process" | "runsc") {
+  const site = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
+  );
+  using dir = tempDir("ironclaw-egress-e2e-");
+  try {
+    await using host = await openPlane(dir.path, {
+      isolator,
+      egress: { allowPrivate: `127.0.0.1:${site.addr.port}` },
+    });
+    const fetchPage = `tool:http_fetch ${
+      JSON.stringify({ url: `http://127.0.0.1:${site.addr.port}/ferries` })
+    }`;
+
+    const refused = await say(host, fetchPage);
+    assert.match(
+      refused.reply,
+      /127\.0\.0\.1 is not approved for this agent; ask for it with request_api_access/,
+    );
+
+    const asked = await say(
+      host,
+      `tool:request_api_access {"hosts":["127.0.0.1"],"reason":"timetables"}`,
+      refused.chatId,
+    );
+    assert.match(asked.reply, /access to 127\.0\.0\.1/);
+    const [change] = await until(async () => {
+      await host.plane.delivery.deliverAll();
+      const { body } = await host.api("GET", "/v1/changes/pending");
+      return body.length > 0 ? body : undefined;
+    }, () => diagnose(host));
+    assert.deepEqual(change.request.after, { egress: ["127.0.0.1"] });
+    const decided = await host.api("POST", `/v1/changes/${change.request.id}/decision`, {
+      outcome: "approve",
+      decidedBy: "test:human",
+    });
+    assert.equal(decided.body.record.status, "applied", JSON.stringify(decided.body));
+
+    const fetched = await say(host, fetchPage, refused.chatId);
+    assert.match(fetched.reply, /status: 200/);
+    assert.match(fetched.reply, /# Harbour timetable/);
+    assert.match(fetched.reply, /The first ferry leaves the north pier at seven/);
+    assert.doesNotMatch(fetched.reply, /<script|pwned|Home · Ferries/);
+    // Live without a respawn: one launch served all three turns.
+    assert.match(host.plane.metrics.render(), /^ironclaw_sandbox_launches_total 1$/m, await diagnose(host));
+
+    const audit = (await Deno.readTextFile(`${dir.path}/${EGRESS_AUDIT_FILE}`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    assert.deepEqual(audit.map((r) => [r.agentGroup, r.tool, r.host, r.path, r.status, r.allowed]), [
+      [DEMO_AGENT_ID, "fetch", `127.0.0.1:${site.addr.port}`, "/ferries", 403, false],
+      [DEMO_AGENT_ID, "fetch", `127.0.0.1:${site.addr.port}`, "/ferries", 200, true],
+    ]);
+  } finally {
+    await site.shutdown();
+  }
+}
+
+async function runscWorks(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  using dir = tempDir("ironclaw-runsc-check-");
+  return (await isolators({ stateDir: dir.path }).runsc.check()).ok;
+}
+
+Deno.test("e2e (process backend): http_fetch refused, request_api_access approved, the page as readable text", () =>
+  egressJourney("process"));
+
+Deno.test({
+  name:
+    "e2e (runsc backend): http_fetch from gVisor refused, approved without respawn, the page as readable text",
+  ignore: !await runscWorks(),
+  fn: () => egressJourney("runsc"),
+});
