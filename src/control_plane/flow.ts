@@ -273,7 +273,7 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
       egressEnabled: true,
       mcpServers: options.mcpServers,
     }),
-    apply: registryApplier(state, registry, stores.egressHosts),
+    apply: registryApplier(registry, stores.egressHosts),
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,
     onApplied: options.onApplied,

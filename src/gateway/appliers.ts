@@ -22,7 +22,6 @@ import {
 } from "../../contract/mod.ts";
 import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
 import type { Registry } from "../registry/mod.ts";
-import type { StateDb } from "../state/mod.ts";
 
 /** Where approved egress hosts go: the egress broker's grants (absent: no broker on this host). */
 export interface EgressHostSink {
@@ -181,17 +180,15 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
 
 /**
  * Builds the gateway's apply function over the registry (and the egress
- * broker's host grants, in the same database), atomic per change.
+ * broker's host grants, in the same database), atomic per change; its
+ * registry writes are made as `change <id>`.
  */
-export function registryApplier(
-  state: StateDb,
-  registry: Registry,
-  egress?: EgressHostSink,
-): (req: ChangeRequest) => void {
+export function registryApplier(registry: Registry, egress?: EgressHostSink): (req: ChangeRequest) => void {
   return (req) => {
     const apply = APPLIERS[req.kind];
     if (!apply) throw new Error(`no applier for ${req.kind} changes on this host`);
-    state.db.transaction(() => apply(registry, req, egress));
+    const asChange = registry.as(`change ${req.id}`);
+    asChange.transaction(() => apply(asChange, req, egress));
   };
 }
 

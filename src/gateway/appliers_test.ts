@@ -22,7 +22,7 @@ function fixture(dir: string) {
   const state = openTestState(dir);
   const registry = new Registry(state);
   registry.putAgentGroup({ id: "g1", name: "One", personaDocs: { identity: "I am one", soul: "calm" } });
-  const apply = registryApplier(state, registry);
+  const apply = registryApplier(registry);
   return { state, registry, apply, [Symbol.dispose]: () => state.close() };
 }
 

@@ -21,7 +21,7 @@
  * @module
  */
 export { Registry } from "./registry.ts";
-export type { DestinationKey, RegistryOptions } from "./registry.ts";
+export type { DestinationKey, RegistryAction, RegistryOptions, RegistryWrite } from "./registry.ts";
 export { namespaceUserId } from "./identity.ts";
 export { composePersona, truncateUtf8 } from "./persona.ts";
 export * from "./schemas.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
 import { ConflictError, InvalidInputError, NotFoundError, type StateDb } from "../state/mod.ts";
-import { Registry, type RegistryOptions } from "./mod.ts";
+import { Registry, type RegistryOptions, type RegistryWrite } from "./mod.ts";
 
 /** A registry over a fresh state database, closed with the temp dir. */
 function fixture(options?: RegistryOptions) {
@@ -405,4 +405,100 @@ Deno.test("members and roles that reach a group are listed", () => {
     { userId: "slack:adm", role: "admin", scoped: true },
     { userId: "slack:own", role: "owner", scoped: false },
   ]);
+});
+
+Deno.test("every configuration write is reported once it commits: who, what, before and after", () => {
+  using f = fixture();
+  const r = f.registry;
+  const writes: RegistryWrite[] = [];
+  r.onWrite((w) => writes.push(w));
+  const op = r.as("operator");
+  op.putAgentGroup({ id: "main", name: "Main" });
+  op.setEnabledTools("main", ["read_file"]);
+  op.setPersonaDocs("main", { soul: "Warm." });
+  op.setPackages("main", { apt: ["jq"] });
+  op.setMounts("main", [{ source: "/srv/docs" }]);
+  op.setMcpGrant("main", { server: "github" });
+  const mg = op.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });
+  op.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });
+  op.setUnknownSenderPolicy(mg.id, "strict");
+  op.putWiring({ id: "wr_1", messagingGroupId: mg.id, agentGroupId: "main", engageMode: "mention" });
+  op.putUser({ id: "slack:ann" });
+  op.grantRole({ userId: "slack:ann", role: "owner" });
+  op.revokeRole({ userId: "slack:ann", role: "owner" });
+  op.addMember("slack:bob", "main");
+  op.removeMember("slack:bob", "main");
+  op.addDestination({ agentGroupId: "main", channelType: "slack", platformId: "C2" });
+  op.removeDestination({ agentGroupId: "main", channelType: "slack", platformId: "C2" });
+  op.deleteWiring("wr_1");
+  // Session bookkeeping is runtime state: not reported.
+  const session = op.resolveSession("main", mg.id, null, "shared");
+  op.setContainerStatus(session.id, "running");
+  op.deleteAgentGroup("main");
+  // A refused write changes nothing and is not reported.
+  assert.throws(() => op.addMember("slack:bob", "nope"), NotFoundError);
+
+  assert.deepEqual(writes.map((w) => w.action), [
+    "put-agent-group",
+    "set-enabled-tools",
+    "set-persona",
+    "set-packages",
+    "set-mounts",
+    "set-mcp-grant",
+    "create-messaging-group",
+    "set-unknown-sender-policy",
+    "put-wiring",
+    "put-user",
+    "grant-role",
+    "revoke-role",
+    "add-member",
+    "remove-member",
+    "add-destination",
+    "remove-destination",
+    "delete-wiring",
+    "delete-agent-group",
+  ]);
+  assert.ok(writes.every((w) => w.by === "operator"));
+  const tools = writes[1];
+  assert.equal(tools.agentGroupId, "main");
+  assert.equal(tools.subject, "agent group main");
+  assert.deepEqual([
+    (tools.before as { enabledTools: unknown }).enabledTools,
+    (tools.after as { enabledTools: unknown }).enabledTools,
+  ], [
+    null,
+    ["read_file"],
+  ]);
+  const member = writes.find((w) => w.action === "add-member")!;
+  assert.deepEqual([member.subject, member.before, member.after], ["member slack:bob of main", null, {
+    member: true,
+  }]);
+  const deleted = writes.at(-1)!;
+  assert.equal(deleted.after, null);
+  // The default registry writes as the host.
+  r.putUser({ id: "slack:cy" });
+  assert.equal(writes.at(-1)!.by, "host");
+});
+
+Deno.test("writes in a registry transaction are reported when it commits, and not at all when it rolls back", () => {
+  using f = fixture();
+  const writes: RegistryWrite[] = [];
+  f.registry.onWrite((w) => writes.push(w));
+  const change = f.registry.as("change chg_1");
+  assert.throws(() =>
+    change.transaction(() => {
+      change.putAgentGroup({ id: "main", name: "Main" });
+      change.addMember("slack:bob", "nope");
+    }), NotFoundError);
+  assert.equal(writes.length, 0);
+  assert.equal(f.registry.hasAgentGroup("main"), false);
+  change.transaction(() => {
+    change.putAgentGroup({ id: "main", name: "Main" });
+    assert.equal(writes.length, 0, "nothing is reported before the commit");
+    change.addMember("slack:bob", "main");
+  });
+  assert.deepEqual(writes.map((w) => [w.by, w.action]), [["change chg_1", "put-agent-group"], [
+    "change chg_1",
+    "add-member",
+  ]]);
 });

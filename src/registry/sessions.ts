@@ -1,0 +1,109 @@
+/**
+ * The registry's sessions: one per conversation partition (shared, per
+ * thread…), created on the first message, with where its sandbox is in its
+ * life. This is runtime bookkeeping, written on every message, not
+ * configuration: its writes are not reported (see `core.ts`).
+ *
+ * @module
+ */
+import { newSessionId, SessionMode } from "../../contract/mod.ts";
+import { NotFoundError, validate } from "../state/errors.ts";
+import type { RegistryBase } from "./core.ts";
+import { partitionKey } from "./partition.ts";
+import { decodeSession } from "./rows.ts";
+import { ContainerStatus, type Session, ThreadId } from "./schemas.ts";
+
+/** Adds the session table to a registry base. */
+export function sessionTables<B extends RegistryBase>(Base: B) {
+  abstract class SessionTables extends Base {
+    /**
+     * The session of this conversation under `mode`, created (status `new`)
+     * when absent; either way its `lastActive` is bumped to now.
+     */
+    resolveSession(
+      agentGroupId: string,
+      messagingGroupId: string,
+      threadId: string | null | undefined,
+      mode: SessionMode,
+    ): Session {
+      const { key, thread, sessionMode } = partition(agentGroupId, messagingGroupId, threadId, mode);
+      return this.bookkeep(() => {
+        this.requireAgentGroup(agentGroupId);
+        this.requireMessagingGroup(messagingGroupId);
+        const now = this.now();
+        this.db.run(
+          `INSERT INTO sessions (id, agent_group_id, messaging_group_id, thread_id, session_mode, partition_key,
+             container_status, last_active, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'new', ?, ?)
+           ON CONFLICT (partition_key) DO UPDATE SET last_active = max(last_active, excluded.last_active)`,
+          [
+            newSessionId(),
+            agentGroupId,
+            messagingGroupId,
+            sessionMode === "per-thread" ? thread : null,
+            sessionMode,
+            key,
+            now,
+            now,
+          ],
+        );
+        return decodeSession(this.db.get("SELECT * FROM sessions WHERE partition_key = ?", [key])!);
+      });
+    }
+
+    /** The session `resolveSession` would return, without creating or touching one. */
+    findSession(
+      agentGroupId: string,
+      messagingGroupId: string,
+      threadId: string | null | undefined,
+      mode: SessionMode,
+    ): Session | undefined {
+      const { key } = partition(agentGroupId, messagingGroupId, threadId, mode);
+      const row = this.db.get("SELECT * FROM sessions WHERE partition_key = ?", [key]);
+      return row && decodeSession(row);
+    }
+
+    /** The session `id`. */
+    getSession(id: string): Session {
+      const row = this.db.get("SELECT * FROM sessions WHERE id = ?", [id]);
+      if (!row) throw new NotFoundError("session", id);
+      return decodeSession(row);
+    }
+
+    /** Every session (or one agent's), most recently active first, ties by id. */
+    listSessions(agentGroupId?: string): Session[] {
+      const order = "ORDER BY last_active DESC, id";
+      if (agentGroupId === undefined) {
+        return this.db.all(`SELECT * FROM sessions ${order}`).map(decodeSession);
+      }
+      this.requireAgentGroup(agentGroupId);
+      return this.db.all(`SELECT * FROM sessions WHERE agent_group_id = ? ${order}`, [agentGroupId]).map(
+        decodeSession,
+      );
+    }
+
+    /** Records where the session's sandbox is in its life. */
+    setContainerStatus(id: string, status: ContainerStatus): Session {
+      const s = validate(ContainerStatus, status, "container status");
+      return this.bookkeep(() => {
+        if (this.db.run("UPDATE sessions SET container_status = ? WHERE id = ?", [s, id]) === 0) {
+          throw new NotFoundError("session", id);
+        }
+        return this.getSession(id);
+      });
+    }
+  }
+  return SessionTables;
+}
+
+/** The partition key of a conversation, its inputs checked. */
+function partition(
+  agentGroupId: string,
+  messagingGroupId: string,
+  threadId: string | null | undefined,
+  mode: SessionMode,
+) {
+  const sessionMode = validate(SessionMode, mode, "session mode");
+  const thread = validate(ThreadId, threadId, "thread id") || null;
+  return { key: partitionKey(sessionMode, agentGroupId, messagingGroupId, thread), thread, sessionMode };
+}
