@@ -262,7 +262,7 @@ interface GatewayOptions {
 
 /** The gateway: the standard verifiers, the registry applier, its before-images, and the follow-up hooks. */
 function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
-  const { registry, state } = stores;
+  const { registry } = stores;
   const hookLog = logger("gateway");
   return new Gateway({
     store: stores.changes,
