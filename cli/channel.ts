@@ -15,7 +15,8 @@
 import type { Command } from "commander";
 import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { defaultStateDir, lockStateDir, StateDirBusyError } from "../src/control_plane/mod.ts";
-import { KeyCustodian, MASTER_KEY_FILE, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
+import { MASTER_KEY_FILE, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
+import { openStateKeys, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { StateDb } from "../src/state/mod.ts";
 import { API_ROOT_ENV, TELEGRAM_API_ROOT } from "../src/channels/telegram/api_root.ts";
 import {
@@ -31,7 +32,7 @@ import { type CliIo, printJson, printListing, processIo } from "./output.ts";
 export async function withChannels<T>(
   stateDir: string,
   fn: (channels: ChannelConfigStore) => T,
-  options: { library?: string; readOnly?: boolean } = {},
+  options: { library?: string; readOnly?: boolean; flags?: PassphraseFlags; interactive?: boolean } = {},
 ): Promise<T> {
   try {
     await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
@@ -56,8 +57,11 @@ export async function withChannels<T>(
     throw err;
   }
   try {
-    const keys = await KeyCustodian.open(stateDir);
-    const key = await keys.get(STATE_DB_KEY_ID);
+    const keys = await openStateKeys(stateDir, {
+      flags: options.flags ?? {},
+      interactive: options.interactive ?? false,
+    });
+    const key = await keys?.get(STATE_DB_KEY_ID);
     if (!key) throw new CliError(`${stateDir} has no state database yet: run \`ironclaw serve\` once`);
     using state = StateDb.open(stateDir, { library: options.library ?? resolveLibraryPath(), key });
     return fn(new ChannelConfigStore(state));
@@ -109,20 +113,30 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
   );
   const stateDirOption = ["--state-dir <dir>", "the state directory (default: the standard one)"] as const;
 
-  channel.command("add")
-    .description("add (or reconfigure) a channel; its token stays in an environment variable, never on disk")
-    .argument("<type>", `channel type (${CHANNEL_TYPES.join(", ")})`)
-    .requiredOption("--token-env <var>", "the environment variable holding the bot token")
-    .option("--api-root <url>", `Bot API server (default $${API_ROOT_ENV}, else ${TELEGRAM_API_ROOT})`)
-    .option(
-      "--webhook-url <url>",
-      "receive updates by webhook at this public https URL (default: long polling)",
-    )
-    .option(...stateDirOption)
-    .option("--json", "print the channel as JSON")
+  withPassphraseFlag(
+    channel.command("add")
+      .description(
+        "add (or reconfigure) a channel; its token stays in an environment variable, never on disk",
+      )
+      .argument("<type>", `channel type (${CHANNEL_TYPES.join(", ")})`)
+      .requiredOption("--token-env <var>", "the environment variable holding the bot token")
+      .option("--api-root <url>", `Bot API server (default $${API_ROOT_ENV}, else ${TELEGRAM_API_ROOT})`)
+      .option(
+        "--webhook-url <url>",
+        "receive updates by webhook at this public https URL (default: long polling)",
+      )
+      .option(...stateDirOption)
+      .option("--json", "print the channel as JSON"),
+  )
     .action(async (
       type: string,
-      opts: { tokenEnv: string; apiRoot?: string; webhookUrl?: string; stateDir?: string; json?: boolean },
+      opts: {
+        tokenEnv: string;
+        apiRoot?: string;
+        webhookUrl?: string;
+        stateDir?: string;
+        json?: boolean;
+      } & PassphraseFlags,
     ) => {
       const { channel: added, created } = await withChannels(
         opts.stateDir ?? defaultStateDir(),
@@ -133,6 +147,7 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
             apiRoot: opts.apiRoot ?? env.get(API_ROOT_ENV) ?? null,
             webhookUrl: opts.webhookUrl ?? null,
           }),
+        { flags: opts, interactive: io.interactive },
       );
       const shown = row(added, env);
       if (opts.json) return printJson(io, shown);
@@ -148,14 +163,17 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
       }
     });
 
-  channel.command("list")
-    .description("list configured channels")
-    .option(...stateDirOption)
-    .option("--json", "machine-readable output")
-    .action(async (opts: { stateDir?: string; json?: boolean }) => {
+  withPassphraseFlag(
+    channel.command("list")
+      .description("list configured channels")
+      .option(...stateDirOption)
+      .option("--json", "machine-readable output"),
+  )
+    .action(async (opts: { stateDir?: string; json?: boolean } & PassphraseFlags) => {
       const rows = await withChannels(
         opts.stateDir ?? defaultStateDir(),
         (c) => c.list().map((x) => row(x, env)),
+        { flags: opts, interactive: io.interactive },
       );
       printListing(io, opts, rows, [
         { header: "NAME", cell: (r) => r.name },
@@ -165,12 +183,17 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
       ], "no channels (add one with `ironclaw channel add telegram --token-env VAR`)");
     });
 
-  channel.command("remove")
-    .description("remove a channel (its update cursor too)")
-    .argument("<name>", "the channel's name (its type)")
-    .option(...stateDirOption)
-    .action(async (name: string, opts: { stateDir?: string }) => {
-      const removed = await withChannels(opts.stateDir ?? defaultStateDir(), (c) => c.remove(name));
+  withPassphraseFlag(
+    channel.command("remove")
+      .description("remove a channel (its update cursor too)")
+      .argument("<name>", "the channel's name (its type)")
+      .option(...stateDirOption),
+  )
+    .action(async (name: string, opts: { stateDir?: string } & PassphraseFlags) => {
+      const removed = await withChannels(opts.stateDir ?? defaultStateDir(), (c) => c.remove(name), {
+        flags: opts,
+        interactive: io.interactive,
+      });
       if (!removed) throw new CliError(`no channel ${name}`);
       io.out(`removed channel ${name}`);
     });

@@ -10,7 +10,8 @@ import { checkTelegramToken, withChannels } from "./channel.ts";
 import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
-import { MASTER_KEY_FILE, MasterKeyError, readMasterKeyFile } from "../src/keys/mod.ts";
+import { inspectMasterKeyFile, MASTER_KEY_FILE, MasterKeyError } from "../src/keys/mod.ts";
+import { describeCustody, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { AgentProgram, chooseIsolator } from "../src/sandbox/mod.ts";
 import { describeVerification, verifyOffline } from "./audit.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
@@ -72,12 +73,16 @@ export function checkStateDir(stateDir: string): Outcome {
   return pass(`${stateDir} (0700)`);
 }
 
-/** The master key file is present, owner-only (0600) and well-formed. */
+/**
+ * The master key file is present, owner-only (0600) and well-formed, and its
+ * custody mode is named (file custody passes, labelled weak: it is the dev mode).
+ */
 export async function checkMasterKey(stateDir: string): Promise<Outcome> {
   const path = `${stateDir}/${MASTER_KEY_FILE}`;
   try {
-    (await readMasterKeyFile(path)).fill(0);
-    return pass(`${path} (0600)`);
+    const found = await inspectMasterKeyFile(path);
+    found.bytes.fill(0);
+    return pass(`${path} (0600), custody ${describeCustody(found.custody)}`);
   } catch (err) {
     const message = describeError(err);
     if (!(err instanceof MasterKeyError)) return fail(message, `check the permissions of ${path}`);
@@ -157,7 +162,10 @@ export async function checkSandbox(
 }
 
 /** The configured Telegram channel's token works (`getMe`); undefined when no channel is configured. */
-export async function checkTelegram(stateDir: string): Promise<Outcome | undefined> {
+export async function checkTelegram(
+  stateDir: string,
+  keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
+): Promise<Outcome | undefined> {
   try {
     await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
   } catch {
@@ -165,7 +173,10 @@ export async function checkTelegram(stateDir: string): Promise<Outcome | undefin
   }
   let config;
   try {
-    config = await withChannels(stateDir, (channels) => channels.find(TELEGRAM_CHANNEL), { readOnly: true });
+    config = await withChannels(stateDir, (channels) => channels.find(TELEGRAM_CHANNEL), {
+      readOnly: true,
+      ...keys,
+    });
   } catch (err) {
     return fail(
       `cannot read the channel configuration: ${describeError(err)}`,
@@ -181,7 +192,11 @@ export async function checkTelegram(stateDir: string): Promise<Outcome | undefin
 }
 
 /** Runs every check, in order. */
-export async function runChecks(stateDir: string, client: ApiClient): Promise<CheckResult[]> {
+export async function runChecks(
+  stateDir: string,
+  client: ApiClient,
+  keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [
     { name: "sqlcipher", ...checkSqlcipher() },
     { name: "state-dir", ...checkStateDir(stateDir) },
@@ -190,7 +205,7 @@ export async function runChecks(stateDir: string, client: ApiClient): Promise<Ch
     { name: "sandbox", ...await checkSandbox() },
     { name: "api", ...await checkApi(client) },
   ];
-  const telegram = await checkTelegram(stateDir);
+  const telegram = await checkTelegram(stateDir, keys);
   if (telegram) results.push({ name: "telegram", ...telegram });
   return results;
 }
@@ -206,14 +221,17 @@ function octal(mode: number): string {
 
 /** Registers `doctor` on `program`. */
 export function registerDoctorCommand(program: Command, io: CliIo): void {
-  withClientFlags(
+  withClientFlags(withPassphraseFlag(
     program.command("doctor")
       .description(
         "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, and the API",
       )
       .option("--json", "machine-readable output"),
-  ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const results = await runChecks(opts.stateDir ?? defaultStateDir(), ApiClient.fromFlags(opts));
+  )).action(async (opts: ClientFlags & PassphraseFlags & { json?: boolean }) => {
+    const results = await runChecks(opts.stateDir ?? defaultStateDir(), ApiClient.fromFlags(opts), {
+      flags: opts,
+      interactive: io.interactive,
+    });
     if (opts.json) printJson(io, results);
     else for (const r of results) io.out(describeCheck(r));
     const failed = results.filter((r) => !r.ok).length;

@@ -16,6 +16,7 @@ import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../s
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
+import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
 
 /** `serve`'s flags. */
 export interface ServeFlags {
@@ -27,6 +28,8 @@ export interface ServeFlags {
   inboundBacklog?: string;
   egressAllowPrivate?: string;
   searchBackend?: string;
+  keyCustody?: string;
+  passphraseFile?: string;
 }
 
 /** `--egress-allow-private` and `--search-backend`, checked now so a typo fails at start-up as one line. */
@@ -106,6 +109,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   }
   const backlog = inboundBacklogOption(flags);
   const egress = egressOption(flags);
+  const keyCustody = serveCustody(flags, { interactive: io.interactive });
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
   // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -116,6 +120,9 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     ...agentExecutableOption(flags),
     ...backlog,
     ...egress,
+    keyCustody,
+  }).catch((err) => {
+    throw custodyError(err, stateDir);
   });
   const signals = new AbortController();
   const onSignal = () => signals.abort();
@@ -132,6 +139,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`agents run in: ${(await plane.isolator()).label}`);
     // Which agent program the sandboxes run: the compiled agent directly, or Deno with the bundle.
     io.out(`agent program: ${plane.agentProgram.description}`);
+    io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, { token, hostname: addr.hostname, port: addr.port });
@@ -163,7 +171,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
 
 /** Registers `serve` on `program`. */
 export function registerServeCommand(program: Command, io: CliIo): void {
-  program.command("serve")
+  const command = program.command("serve")
     .description("run the control plane and its HTTP API until SIGINT/SIGTERM")
     .option("--state-dir <dir>", "state directory (default $IRONCLAW_STATE_DIR or ~/.local/state/ironclaw)")
     .option(
@@ -192,5 +200,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "--search-backend <backend>",
       "web_search backend: duckduckgo, brave[:SECRET] (key from `ironclaw vault set`), searxng=URL; =URL overrides any",
     )
-    .action((opts: ServeFlags) => runServe(io, opts));
+    .option(
+      "--key-custody <mode>",
+      "how the master key is kept: passphrase (default; asked for, or from --passphrase-file or the systemd " +
+        "credential) or file (plaintext 0600 file beside the data: development, weak; the --dev default)",
+    );
+  withPassphraseFlag(command).action((opts: ServeFlags) => runServe(io, opts));
 }

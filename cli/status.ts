@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import type { ChangeRecord } from "../contract/gateway.ts";
 import type { StatusAnswer } from "../src/api/routes/health.ts";
 import type { AgentGroup } from "../src/registry/schemas.ts";
+import { describeCustody } from "./key_custody.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import type { CliIo } from "./output.ts";
 import { printJson } from "./output.ts";
@@ -25,6 +26,8 @@ export interface StatusReport {
   /** The sandbox backend that runs the agents; null when none could be chosen (`isolatorError` says why). */
   isolator: StatusAnswer["isolator"];
   isolatorError: string | null;
+  /** How the control plane keeps its master key. */
+  keyCustody: StatusAnswer["keyCustody"];
 }
 
 interface Health {
@@ -56,6 +59,7 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
     pendingChanges: pending.length,
     isolator: status.isolator,
     isolatorError: status.isolatorError ?? null,
+    keyCustody: status.keyCustody,
   };
 }
 
@@ -67,6 +71,7 @@ export function describeStatus(s: StatusReport): string[] {
     `agents:        ${s.agents}`,
     `pending:       ${s.pendingChanges} change${s.pendingChanges === 1 ? "" : "s"} awaiting approval`,
     `sandbox:       ${s.isolator?.label ?? `none (${s.isolatorError ?? "not reported"})`}`,
+    `key custody:   ${describeCustody(s.keyCustody)}`,
   ];
 }
 

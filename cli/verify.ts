@@ -17,7 +17,8 @@ import type { Command } from "commander";
 import { selectIsolator } from "../isolator/select.ts";
 import type { IsolatorKind } from "../isolator/types.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
-import { KeyCustodian, MASTER_KEY_FILE } from "../src/keys/mod.ts";
+import { MASTER_KEY_FILE } from "../src/keys/mod.ts";
+import { openStateKeys, withPassphraseFlag } from "./key_custody.ts";
 import {
   checkReport,
   chooseProbeProgram,
@@ -45,6 +46,7 @@ export interface VerifyFlags {
   check?: string;
   json?: boolean;
   probeProgram?: string;
+  passphraseFile?: string;
 }
 
 /** Where the probe program is named, if anywhere: `--probe-program`, else `$IRONCLAW_PROBE_PROGRAM`. */
@@ -82,15 +84,6 @@ export function wallTable(result: VerifyResult): string[] {
   ], result.walls);
 }
 
-async function custodianOf(stateDir: string): Promise<KeyCustodian | undefined> {
-  try {
-    await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
-  } catch {
-    return undefined;
-  }
-  return await KeyCustodian.open(stateDir);
-}
-
 async function resolveKind(flags: VerifyFlags, probe: ProbeProgram): Promise<IsolatorKind> {
   if (flags.isolator !== "auto") return flags.isolator;
   const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-verify-select-" });
@@ -109,7 +102,7 @@ async function resolveKind(flags: VerifyFlags, probe: ProbeProgram): Promise<Iso
 /** `verify --check FILE`: one line, and a failure when the signature does not hold. */
 async function runCheck(flags: VerifyFlags, io: CliIo): Promise<void> {
   const stateDir = flags.stateDir ?? defaultStateDir();
-  const custodian = await custodianOf(stateDir);
+  const custodian = await openStateKeys(stateDir, { flags, interactive: io.interactive });
   if (!custodian) {
     throw new CliError(`${stateDir} holds no ${MASTER_KEY_FILE}: pass --state-dir of the signing host`);
   }
@@ -142,7 +135,7 @@ async function runCheck(flags: VerifyFlags, io: CliIo): Promise<void> {
 
 /** Registers `verify` on `program`. */
 export function registerVerifyCommand(program: Command, io: CliIo = processIo()): void {
-  program.command("verify")
+  const command = program.command("verify")
     .description("attack a sandbox from inside with the adversarial probe and show which walls hold")
     .option("--isolator <kind>", "auto, runsc, bwrap or process", "auto")
     .option("--runsc-platform <platform>", "gVisor platform: ptrace or kvm", "ptrace")
@@ -157,80 +150,80 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       `the compiled ironclaw-probe to run directly (default: $${PROBE_PROGRAM_ENV}; beside a compiled ironclaw; ` +
         "else bundled from source)",
     )
-    .option("--json", "machine-readable output")
-    .action(async (flags: VerifyFlags) => {
-      if (!(KINDS as readonly string[]).includes(flags.isolator)) {
-        throw new CliError(
-          `--isolator must be one of ${KINDS.join(", ")}, got ${JSON.stringify(flags.isolator)}`,
-        );
-      }
-      if (flags.runscPlatform !== "ptrace" && flags.runscPlatform !== "kvm") {
-        throw new CliError(
-          `--runsc-platform must be ptrace or kvm, got ${JSON.stringify(flags.runscPlatform)}`,
-        );
-      }
-      if (flags.check) return await runCheck(flags, io);
+    .option("--json", "machine-readable output");
+  withPassphraseFlag(command).action(async (flags: VerifyFlags) => {
+    if (!(KINDS as readonly string[]).includes(flags.isolator)) {
+      throw new CliError(
+        `--isolator must be one of ${KINDS.join(", ")}, got ${JSON.stringify(flags.isolator)}`,
+      );
+    }
+    if (flags.runscPlatform !== "ptrace" && flags.runscPlatform !== "kvm") {
+      throw new CliError(
+        `--runsc-platform must be ptrace or kvm, got ${JSON.stringify(flags.runscPlatform)}`,
+      );
+    }
+    if (flags.check) return await runCheck(flags, io);
 
-      // Before anything runs: a release without its probe stops here, in one line saying where it looked.
-      let probe: ProbeProgram;
-      try {
-        probe = chooseProbeProgram(probeExecutableOption(flags));
-      } catch (err) {
-        throw new CliError(describeError(err));
-      }
-      const stateDir = flags.stateDir ?? defaultStateDir();
-      const kind = await resolveKind(flags, probe);
-      let result: VerifyRun;
-      try {
-        result = await verify({
-          isolator: kind,
-          stateDir,
-          probe,
-          backend: { platform: flags.runscPlatform },
-        });
-      } catch (err) {
-        throw new CliError(`verify: ${describeError(err)}`);
-      }
+    // Before anything runs: a release without its probe stops here, in one line saying where it looked.
+    let probe: ProbeProgram;
+    try {
+      probe = chooseProbeProgram(probeExecutableOption(flags));
+    } catch (err) {
+      throw new CliError(describeError(err));
+    }
+    const stateDir = flags.stateDir ?? defaultStateDir();
+    const kind = await resolveKind(flags, probe);
+    let result: VerifyRun;
+    try {
+      result = await verify({
+        isolator: kind,
+        stateDir,
+        probe,
+        backend: { platform: flags.runscPlatform },
+      });
+    } catch (err) {
+      throw new CliError(`verify: ${describeError(err)}`);
+    }
 
-      const custodian = await custodianOf(stateDir);
-      let reportPath: string | undefined;
-      if (custodian) {
-        const signed = await signReport(result, reportProbe(result.probe, PROBE_SOURCE), custodian);
-        reportPath = flags.report ??
-          `${stateDir}/verify-reports/verify-${signed.createdAt.replace(/[:.]/g, "-")}.json`;
-        const dir = reportPath.replace(/\/[^/]*$/, "");
-        if (dir && dir !== reportPath) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-        await Deno.writeTextFile(reportPath, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
-      } else if (flags.report) {
-        throw new CliError(
-          `cannot sign ${flags.report}: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
-        );
-      }
+    const custodian = await openStateKeys(stateDir, { flags, interactive: io.interactive });
+    let reportPath: string | undefined;
+    if (custodian) {
+      const signed = await signReport(result, reportProbe(result.probe, PROBE_SOURCE), custodian);
+      reportPath = flags.report ??
+        `${stateDir}/verify-reports/verify-${signed.createdAt.replace(/[:.]/g, "-")}.json`;
+      const dir = reportPath.replace(/\/[^/]*$/, "");
+      if (dir && dir !== reportPath) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      await Deno.writeTextFile(reportPath, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+    } else if (flags.report) {
+      throw new CliError(
+        `cannot sign ${flags.report}: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
+      );
+    }
 
-      if (flags.json) {
-        printJson(io, {
-          isolator: kind === "runsc" ? `runsc/${flags.runscPlatform}` : kind,
-          probe: probeJson(result.probe),
-          walls: result.walls,
-          ...(reportPath ? { report: reportPath } : {}),
-        });
-      } else {
-        io.out(describeIsolator(result, flags.runscPlatform));
-        io.out(describeProbe(result.probe));
-        for (const line of wallTable(result)) io.out(line);
-        io.out(
-          reportPath
-            ? `signed report: ${reportPath} (check with: ironclaw verify --check ${reportPath})`
-            : `no signed report: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
-        );
-      }
-      const fallen = result.walls.filter((w) => !w.held);
-      if (fallen.length) {
-        throw new CliError(
-          `${fallen.length} wall${fallen.length === 1 ? "" : "s"} fell under ${kind}: ${
-            fallen.map((w) => w.name).join(", ")
-          }`,
-        );
-      }
-    });
+    if (flags.json) {
+      printJson(io, {
+        isolator: kind === "runsc" ? `runsc/${flags.runscPlatform}` : kind,
+        probe: probeJson(result.probe),
+        walls: result.walls,
+        ...(reportPath ? { report: reportPath } : {}),
+      });
+    } else {
+      io.out(describeIsolator(result, flags.runscPlatform));
+      io.out(describeProbe(result.probe));
+      for (const line of wallTable(result)) io.out(line);
+      io.out(
+        reportPath
+          ? `signed report: ${reportPath} (check with: ironclaw verify --check ${reportPath})`
+          : `no signed report: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
+      );
+    }
+    const fallen = result.walls.filter((w) => !w.held);
+    if (fallen.length) {
+      throw new CliError(
+        `${fallen.length} wall${fallen.length === 1 ? "" : "s"} fell under ${kind}: ${
+          fallen.map((w) => w.name).join(", ")
+        }`,
+      );
+    }
+  });
 }

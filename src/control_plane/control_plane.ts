@@ -25,7 +25,7 @@ import type { TelegramAdapter } from "../channels/telegram/mod.ts";
 import type { WebChat } from "../channels/web_chat.ts";
 import type { ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import type { Gateway } from "../gateway/mod.ts";
-import type { KeyCustodian } from "../keys/mod.ts";
+import type { CustodyOptions, KeyCustodian } from "../keys/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import {
@@ -102,6 +102,8 @@ export interface ControlPlaneOptions {
   inboundBacklogCap?: number;
   /** The egress broker's operator settings (private exceptions, search backend). */
   egress?: EgressSettings;
+  /** How the master key is kept (default: file custody for a new key; an existing key as found). */
+  keyCustody?: CustodyOptions;
 }
 
 /** What {@link ControlPlane.open} has opened before it builds the plane. */
@@ -228,7 +230,10 @@ export class ControlPlane {
     const release = lockStateDir(stateDir);
     let stores: Stores | undefined;
     try {
-      stores = await openStores(stateDir, { library: options.library ?? resolveLibraryPath() });
+      stores = await openStores(stateDir, {
+        library: options.library ?? resolveLibraryPath(),
+        keyCustody: options.keyCustody,
+      });
       const { registry } = stores;
       const plane = new ControlPlane({ stores, agentProgram, releaseLock: release }, options);
       if (options.dev) seedDevDefaults(registry);

@@ -8,7 +8,7 @@
  */
 import type { Timestamp } from "../../contract/time.ts";
 import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
-import { KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
+import { type CustodyOptions, KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
 import { QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
 import { TaskStore } from "../scheduling/mod.ts";
@@ -21,6 +21,8 @@ export interface StoresOptions {
   library: string;
   /** The clock of the task and question stores (default: the wall clock). */
   now?: () => Timestamp;
+  /** How the master key is kept (see `KeyCustodian.open`). */
+  keyCustody?: CustodyOptions;
 }
 
 /** The durable stores of one state directory. */
@@ -52,7 +54,7 @@ export interface Stores {
  */
 export async function openStores(stateDir: string, options: StoresOptions): Promise<Stores> {
   const { library, now } = options;
-  const keys = await KeyCustodian.open(stateDir);
+  const keys = await KeyCustodian.open(stateDir, options.keyCustody);
   const state = StateDb.open(stateDir, { library, key: await keys.getOrCreate(STATE_DB_KEY_ID) });
   let audit: AuditLog;
   try {

@@ -10,6 +10,10 @@
  * after a crash rolls back (sealed under the old master: drop `.next`) or
  * forward (sealed under `.next`: finish the rename).
  *
+ * The master is kept in the custody mode it was found in (see
+ * `master_key.ts`); a rotation keeps the mode, `protect` moves a plain key
+ * under a passphrase.
+ *
  * @module
  */
 import { join } from "node:path";
@@ -19,9 +23,13 @@ import type { KeyId } from "./key_id.ts";
 import {
   createMasterKeyFile,
   generateMasterKey,
+  type KeyCustodyMode,
   MASTER_KEY_FILE,
   type MasterKey,
+  type MasterKeyLock,
+  type PassphraseSource,
   readMasterKeyFile,
+  replaceMasterKeyFile,
 } from "./master_key.ts";
 import { removeIfPresent, syncDir } from "./private_file.ts";
 import { readSealedFile, SEALED_KEYS_FILE, type SealedKeys, writeSealedFile } from "./sealed_file.ts";
@@ -40,8 +48,22 @@ interface Paths {
 
 interface State {
   master: MasterKey;
+  /** How the master is kept on disk, and so how a rotated one is written. */
+  lock: MasterKeyLock;
   sealer: Sealer;
   keys: ReadonlyMap<KeyId, Uint8Array>;
+}
+
+/** How the custodian keeps (or finds) the master key. */
+export interface CustodyOptions {
+  /** How a master created now is kept (default `file`). An existing one is used as found. */
+  mode?: KeyCustodyMode;
+  /** Refuse a plain (file custody) master: the operator asked for a passphrase explicitly. */
+  requirePassphrase?: boolean;
+  /** Asked only when the master is, or is about to be, under a passphrase. */
+  passphrase?: PassphraseSource;
+  /** scrypt cost (log2 N) of new wrappings (default `DEFAULT_SCRYPT_LOG2N`). */
+  scryptLog2N?: number;
 }
 
 /** Per-session and host data keys, sealed on disk under the host master key. */
@@ -60,7 +82,7 @@ export class KeyCustodian {
    * on first run, finishes or rolls back an interrupted rotation, and refuses
    * a sealed store that this master did not seal.
    */
-  static async open(stateDir: string): Promise<KeyCustodian> {
+  static async open(stateDir: string, custody: CustodyOptions = {}): Promise<KeyCustodian> {
     const paths: Paths = {
       dir: stateDir,
       master: join(stateDir, MASTER_KEY_FILE),
@@ -68,14 +90,31 @@ export class KeyCustodian {
       sealed: join(stateDir, SEALED_KEYS_FILE),
     };
     const sealed = await readSealedFile(paths.sealed);
-    const { master: key, sealer } = await loadMaster(paths, sealed);
+    const { master: key, lock, sealer } = await loadMaster(paths, sealed, custody);
     if (sealed && sealed.master !== sealer.fingerprint) {
       throw new KeyStoreError(
         "wrong_master",
         `${paths.sealed} was sealed by master ${sealed.master}, but ${paths.master} is master ${sealer.fingerprint}`,
       );
     }
-    return new KeyCustodian(paths, { master: key, sealer, keys: sealed?.keys ?? new Map() });
+    return new KeyCustodian(paths, { master: key, lock, sealer, keys: sealed?.keys ?? new Map() });
+  }
+
+  /** How the master key is kept at rest. */
+  get custody(): KeyCustodyMode {
+    return this.#state.lock.mode;
+  }
+
+  /**
+   * Puts the master under `passphrase` (same key, so every sealed key stays
+   * valid): the plain file is atomically replaced by the wrapped one.
+   */
+  protect(passphrase: string, options: { scryptLog2N?: number } = {}): Promise<void> {
+    return this.#serial(async () => {
+      const lock: MasterKeyLock = { mode: "passphrase", passphrase, ...options };
+      await replaceMasterKeyFile(this.paths.master, this.#state.master, lock);
+      this.#state = { ...this.#state, lock };
+    });
   }
 
   /** Fingerprint of the current master (16 hex). Not secret. */
@@ -168,7 +207,7 @@ export class KeyCustodian {
       // Unseal everything before touching disk: a bad blob aborts with nothing changed.
       const rewrapped = new Map<KeyId, Uint8Array>();
       for (const [id, blob] of keys) rewrapped.set(id, await next.seal(id, await sealer.unseal(id, blob)));
-      await createMasterKeyFile(this.paths.next, master);
+      await createMasterKeyFile(this.paths.next, master, this.#state.lock);
       try {
         await writeSealedFile(this.paths.sealed, { master: next.fingerprint, keys: rewrapped });
       } catch (err) {
@@ -176,7 +215,7 @@ export class KeyCustodian {
         throw err;
       }
       // The sealed file now names the new master, which makes it current even if the rename fails.
-      this.#state = { master, sealer: next, keys: rewrapped };
+      this.#state = { ...this.#state, master, sealer: next, keys: rewrapped };
       await Deno.rename(this.paths.next, this.paths.master);
       await syncDir(this.paths.dir);
     });
@@ -198,10 +237,15 @@ export class KeyCustodian {
 async function loadMaster(
   paths: Paths,
   sealed: SealedKeys | undefined,
-): Promise<{ master: MasterKey; sealer: Sealer }> {
-  let master: MasterKey;
+  custody: CustodyOptions,
+): Promise<{ master: MasterKey; lock: MasterKeyLock; sealer: Sealer }> {
+  // Asked at most once: a rotation's `.next` is under the same passphrase.
+  let asked: Promise<string> | undefined;
+  const ask: PassphraseSource | undefined = custody.passphrase &&
+    ((purpose) => asked ??= custody.passphrase!(purpose));
+  let found: Awaited<ReturnType<typeof readMasterKeyFile>>;
   try {
-    master = await readMasterKeyFile(paths.master);
+    found = await readMasterKeyFile(paths.master, ask);
   } catch (err) {
     if (!(err instanceof MasterKeyError && err.kind === "missing")) throw err;
     if (sealed || await exists(paths.next)) {
@@ -210,20 +254,33 @@ async function loadMaster(
         `${paths.master} is missing but key material remains in ${paths.dir}; restore the master key file`,
       );
     }
-    master = generateMasterKey();
-    await createMasterKeyFile(paths.master, master);
-    return { master, sealer: await Sealer.for(master) };
+    const lock = await newLock(paths, custody, ask);
+    const master = generateMasterKey();
+    await createMasterKeyFile(paths.master, master, lock);
+    return { master, lock, sealer: await Sealer.for(master) };
   }
+  const { key: master, custody: mode, passphrase } = found;
+  if (mode === "file" && custody.requirePassphrase) {
+    master.fill(0);
+    throw new MasterKeyError(
+      "plain",
+      paths.master,
+      `${paths.master} is a plain key file (file custody): run \`ironclaw keys protect\` to put it under a passphrase`,
+    );
+  }
+  const lock: MasterKeyLock = mode === "file"
+    ? { mode }
+    : { mode, passphrase: passphrase!, scryptLog2N: custody.scryptLog2N };
   const sealer = await Sealer.for(master);
-  if (!await exists(paths.next)) return { master, sealer };
+  if (!await exists(paths.next)) return { master, lock, sealer };
 
   if (!sealed || sealed.master === sealer.fingerprint) {
     // Rotation stopped before the sealed file was replaced: the old master is still current.
     await Deno.remove(paths.next);
     await syncDir(paths.dir);
-    return { master, sealer };
+    return { master, lock, sealer };
   }
-  const next = await readMasterKeyFile(paths.next);
+  const { key: next } = await readMasterKeyFile(paths.next, ask);
   const nextSealer = await Sealer.for(next);
   if (sealed.master !== nextSealer.fingerprint) {
     throw new KeyStoreError(
@@ -234,7 +291,24 @@ async function loadMaster(
   // Rotation stopped after the sealed file was replaced: finish it.
   await Deno.rename(paths.next, paths.master);
   await syncDir(paths.dir);
-  return { master: next, sealer: nextSealer };
+  return { master: next, lock, sealer: nextSealer };
+}
+
+/** How a first-run master is written: in the clear, or under the passphrase asked for now. */
+async function newLock(
+  paths: Paths,
+  custody: CustodyOptions,
+  ask?: PassphraseSource,
+): Promise<MasterKeyLock> {
+  if ((custody.mode ?? "file") === "file") return { mode: "file" };
+  if (!ask) {
+    throw new MasterKeyError(
+      "locked",
+      paths.master,
+      `a new ${paths.master} needs a passphrase and none was given`,
+    );
+  }
+  return { mode: "passphrase", passphrase: await ask("new"), scryptLog2N: custody.scryptLog2N };
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -272,8 +272,8 @@ Deno.test("rotation interrupted after re-wrapping the sealed file is finished on
   await assertHolds(reopened, keys);
   assert.deepEqual(names(dir.path), [MASTER_KEY_FILE, SEALED_KEYS_FILE]);
   assert.deepEqual(
-    await readMasterKeyFile(join(dir.path, MASTER_KEY_FILE)),
-    await readMasterKeyFile(join(twin.path, MASTER_KEY_FILE)),
+    (await readMasterKeyFile(join(dir.path, MASTER_KEY_FILE))).key,
+    (await readMasterKeyFile(join(twin.path, MASTER_KEY_FILE))).key,
   );
 });
 
@@ -303,4 +303,62 @@ Deno.test("a rotation that fails re-wrapping leaves the old master current and n
   await custodian.rotate();
   assert.notEqual(custodian.fingerprint, before);
   await assertHolds(await KeyCustodian.open(dir.path), keys);
+});
+
+Deno.test("passphrase custody: a copy of the state dir holds no usable key; rotation and reopening keep the custody", async () => {
+  using dir = tempDir();
+  const phrase = "correct horse battery";
+  let asked = 0;
+  const custody = {
+    mode: "passphrase",
+    passphrase: () => (asked++, Promise.resolve(phrase)),
+    scryptLog2N: 14,
+  } as const;
+  const custodian = await KeyCustodian.open(dir.path, custody);
+  assert.equal(custodian.custody, "passphrase");
+  const key = await custodian.getOrCreate(A);
+  const subKey = await custodian.deriveSubKey(KEY_PURPOSES.reportHmac);
+  // Nothing in the directory is the master in the clear: it cannot be opened without the passphrase.
+  const locked = await KeyCustodian.open(dir.path).catch((e) => e);
+  assert.ok(locked instanceof MasterKeyError && locked.kind === "locked", String(locked));
+  const wrong = await KeyCustodian.open(dir.path, { passphrase: () => Promise.resolve("nope nope nope") })
+    .catch((e) => e);
+  assert.ok(wrong instanceof MasterKeyError && wrong.kind === "passphrase", String(wrong));
+
+  await custodian.rotate();
+  const reopened = await KeyCustodian.open(dir.path, { passphrase: () => Promise.resolve(phrase) });
+  assert.equal(reopened.custody, "passphrase");
+  assert.deepEqual(await reopened.get(A), key);
+  assert.notDeepEqual(
+    await reopened.deriveSubKey(KEY_PURPOSES.reportHmac),
+    subKey,
+    "a new master after rotate",
+  );
+  assert.equal(asked, 1);
+});
+
+Deno.test("a plain master keeps working in file custody, is refused when a passphrase is required, and protect converts it", async () => {
+  using dir = tempDir();
+  const { custodian, keys } = await seeded(dir.path);
+  assert.equal(custodian.custody, "file");
+  const required = await KeyCustodian.open(dir.path, { mode: "passphrase", requirePassphrase: true }).catch((
+    e,
+  ) => e);
+  assert.ok(required instanceof MasterKeyError && required.kind === "plain", String(required));
+  assert.match(required.message, /ironclaw keys protect/);
+
+  const before = await Deno.readFile(join(dir.path, MASTER_KEY_FILE));
+  await custodian.protect("correct horse battery", { scryptLog2N: 14 });
+  const after = await Deno.readFile(join(dir.path, MASTER_KEY_FILE));
+  assert.ok(
+    !after.toHex().includes(before.subarray(10).toHex()),
+    "the plain key bytes are gone from the file",
+  );
+  const opened = await KeyCustodian.open(dir.path, {
+    requirePassphrase: true,
+    passphrase: () => Promise.resolve("correct horse battery"),
+  });
+  assert.equal(opened.custody, "passphrase");
+  assert.equal(opened.fingerprint, custodian.fingerprint, "same master, every sealed key still opens");
+  await assertHolds(opened, keys);
 });

@@ -5,7 +5,20 @@
  */
 
 /** Why a master key file was refused. */
-export type MasterKeyErrorKind = "missing" | "not_file" | "permissions" | "length" | "magic";
+export type MasterKeyErrorKind =
+  | "missing"
+  | "not_file"
+  | "permissions"
+  | "length"
+  | "magic"
+  /** Under a passphrase, and none was given. */
+  | "locked"
+  /** The passphrase does not open the key. */
+  | "passphrase"
+  /** Too short to wrap a new key under. */
+  | "weak_passphrase"
+  /** A plain key file where passphrase custody was required. */
+  | "plain";
 
 /** A master key file that is absent or unfit to use. */
 export class MasterKeyError extends Error {

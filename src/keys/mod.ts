@@ -17,17 +17,24 @@
  *
  * @module
  */
-export { KeyCustodian, NEXT_MASTER_KEY_FILE } from "./custodian.ts";
+export { type CustodyOptions, KeyCustodian, NEXT_MASTER_KEY_FILE } from "./custodian.ts";
 export { KeyStoreError, MasterKeyError } from "./errors.ts";
 export type { KeyStoreErrorKind, MasterKeyErrorKind } from "./errors.ts";
 export { dataKeyId, type KeyId, sessionKeyId, STATE_DB_KEY_ID } from "./key_id.ts";
 export { writeKeyFile } from "./key_file.ts";
 export {
   createMasterKeyFile,
+  DEFAULT_SCRYPT_LOG2N,
   generateMasterKey,
+  inspectMasterKeyFile,
+  KEY_CUSTODY_MODES,
+  type KeyCustodyMode,
   MASTER_KEY_BYTES,
   MASTER_KEY_FILE,
   type MasterKey,
+  type MasterKeyFile,
+  MIN_PASSPHRASE_LENGTH,
+  type PassphraseSource,
   readMasterKeyFile,
 } from "./master_key.ts";
 export {

@@ -8,6 +8,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import config from "../../../deno.json" with { type: "json" };
 import type { ControlPlane } from "../../control_plane/mod.ts";
+import { KEY_CUSTODY_MODES } from "../../keys/mod.ts";
 import type { ApiEnv } from "../env.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 
@@ -44,6 +45,9 @@ const Status = z.object({
   version: z.string(),
   isolator: IsolatorStatus.nullable(),
   isolatorError: z.string().optional().describe("why no backend could be chosen (isolator is null then)"),
+  keyCustody: z.enum(KEY_CUSTODY_MODES).describe(
+    "how the master key is kept: passphrase (wrapped), or file (plaintext beside the data: development, weak)",
+  ),
 });
 
 /** `/v1/status`'s answer. */
@@ -81,9 +85,15 @@ export function healthRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): voi
       return c.json({
         version: API_VERSION,
         isolator: { kind: isolator.kind, strength: isolator.strength, weaker, label },
+        keyCustody: plane.keys.custody,
       }, 200);
     } catch (err) {
-      return c.json({ version: API_VERSION, isolator: null, isolatorError: (err as Error).message }, 200);
+      return c.json({
+        version: API_VERSION,
+        isolator: null,
+        isolatorError: (err as Error).message,
+        keyCustody: plane.keys.custody,
+      }, 200);
     }
   });
   app.openapi(
