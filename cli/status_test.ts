@@ -16,6 +16,8 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "pending:       0 changes awaiting approval",
     "sandbox:       isolator process (NO SANDBOX, weaker than runsc and bwrap; development only): " +
     "process as given",
+    "key custody:   file (WEAK, development: the master key is plaintext beside the data; " +
+    "`ironclaw keys protect` wraps it)",
   ]);
 
   const json = captureIo();
@@ -28,6 +30,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     label: "isolator process (NO SANDBOX, weaker than runsc and bwrap; development only): process as given",
   });
   assert.equal(report.isolatorError, null);
+  assert.equal(report.keyCustody, "file");
 
   const unauthorized = captureIo();
   const code = await runCli(

@@ -4,10 +4,12 @@
  *
  * @module
  */
+import { custodyWalls } from "./custody_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
 /** Every kit a verification run arms. */
 export const WALL_KITS: readonly WallKit[] = [
   isolationWalls,
+  custodyWalls,
 ];

@@ -32,6 +32,7 @@ const ALL_WALLS = [
   "memory-limit",
   "tmp-disk",
   "workspace-disk",
+  "key-custody",
 ];
 
 /**
@@ -48,7 +49,10 @@ const volumes = volumesUnavailable() === undefined;
 const EXPECTED_FALLEN: Record<IsolatorKind, string[]> = {
   runsc: [],
   bwrap: ["processes", "pids-limit", "memory-limit"],
-  process: ALL_WALLS.filter((w) => w !== "ffi-scope" && !(volumes && w === "workspace-disk")),
+  // key-custody is the host's own: no backend changes it.
+  process: ALL_WALLS.filter((w) =>
+    w !== "ffi-scope" && w !== "key-custody" && !(volumes && w === "workspace-disk")
+  ),
 };
 
 const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-redteam-" });
