@@ -10,6 +10,7 @@
 import type { Command } from "commander";
 import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
 import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
+import { loadKubeConfig } from "../isolator/mod.ts";
 import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
 import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../src/egress/mod.ts";
@@ -72,7 +73,7 @@ export function agentExecutableOption(
   return executable ? { agentExecutable: executable, agentExecutableFrom: executableFrom } : {};
 }
 
-const ISOLATOR_CHOICES = ["auto", "runsc", "bwrap", "process"] as const;
+const ISOLATOR_CHOICES = ["auto", "runsc", "bwrap", "process", "kubernetes"] as const;
 type IsolatorFlag = typeof ISOLATOR_CHOICES[number];
 
 function isIsolatorFlag(value: string): value is IsolatorFlag {
@@ -106,6 +107,14 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const isolator = flags.isolator ?? "auto";
   if (!isIsolatorFlag(isolator)) {
     throw new CliError(`--isolator ${isolator}: expected one of ${ISOLATOR_CHOICES.join(", ")}`);
+  }
+  if (isolator === "kubernetes") {
+    // Before the state directory is opened: no kubeconfig is one line, not a half-started node agent.
+    try {
+      await loadKubeConfig();
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
   }
   const backlog = inboundBacklogOption(flags);
   const egress = egressOption(flags);
@@ -181,7 +190,8 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option("--dev", "development: loopback only, embedded defaults and the ready `demo` agent")
     .option(
       "--isolator <kind>",
-      "sandbox backend: auto (runsc, else bwrap; the unsandboxed process backend only with --dev), runsc, bwrap, process",
+      "sandbox backend: auto (runsc, else bwrap; the unsandboxed process backend only with --dev), runsc, bwrap, " +
+        "process, kubernetes (gVisor Pods on this node; needs $KUBECONFIG or in-cluster, see deploy/k8s/README.md)",
     )
     .option(
       "--agent-program <file>",

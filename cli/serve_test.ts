@@ -85,3 +85,20 @@ Deno.test("serve mints the token once, serves until stopped, and releases the st
   await runServe(again, { stateDir, apiAddr: "127.0.0.1:0" }, second.signal);
   assert.ok(!again.stdout.some((l) => l.includes(token)));
 });
+
+Deno.test("serve --isolator kubernetes without a kubeconfig refuses to start, in one line", async () => {
+  using dir = tempDir();
+  const saved = { HOME: Deno.env.get("HOME"), KUBECONFIG: Deno.env.get("KUBECONFIG") };
+  Deno.env.set("HOME", dir.path);
+  Deno.env.delete("KUBECONFIG");
+  try {
+    const io = captureIo();
+    const code = await runCli(["serve", "--isolator", "kubernetes", "--state-dir", `${dir.path}/s`], io);
+    assert.equal(code, 1);
+    assert.equal(io.stderr.length, 1);
+    assert.match(io.stderr[0], /^ironclaw: --isolator kubernetes needs a kubeconfig: set \$KUBECONFIG/);
+    assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
+});

@@ -34,6 +34,13 @@ export { RunscIsolator, type RunscOptions, type RunscPlatform } from "./runsc.ts
 export { BwrapIsolator, type BwrapOptions } from "./bwrap.ts";
 export { ProcessIsolator } from "./process.ts";
 export {
+  KubernetesIsolator,
+  type KubernetesOptions,
+  loadKubeConfig,
+  NoKubeconfigError,
+  sandboxPod,
+} from "./kubernetes/mod.ts";
+export {
   type IsolatorPreference,
   isolators,
   type Selection,

@@ -6,6 +6,7 @@
  */
 import { BwrapIsolator, type BwrapOptions } from "./bwrap.ts";
 import { IsolatorUnavailableError } from "./errors.ts";
+import { KubernetesIsolator, type KubernetesOptions } from "./kubernetes/mod.ts";
 import { ProcessIsolator } from "./process.ts";
 import { RunscIsolator, type RunscOptions } from "./runsc.ts";
 import type { Isolator, IsolatorKind } from "./types.ts";
@@ -14,7 +15,7 @@ import type { Isolator, IsolatorKind } from "./types.ts";
 export type IsolatorPreference = "auto" | IsolatorKind;
 
 /** Options of every backend (the shared ones once). */
-export type SelectOptions = RunscOptions & BwrapOptions;
+export type SelectOptions = RunscOptions & BwrapOptions & KubernetesOptions;
 
 /** The chosen backend and why. */
 export interface Selection {
@@ -28,11 +29,14 @@ export function isolators(opts: SelectOptions): Record<IsolatorKind, Isolator> {
     runsc: new RunscIsolator(opts),
     bwrap: new BwrapIsolator(opts),
     process: new ProcessIsolator(opts),
+    // Loads its kubeconfig only when checked or launched: building it here costs nothing.
+    kubernetes: new KubernetesIsolator(opts),
   };
 }
 
 /**
- * Picks a backend. `auto` tries runsc, then bwrap, then process, running
+ * Picks a backend. `auto` tries runsc, then bwrap, then process (never
+ * kubernetes, which must be asked for), running
  * each one's check; the reason names what each skipped backend lacked. An
  * explicit preference that fails its check throws {@link IsolatorUnavailableError}.
  */

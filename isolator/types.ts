@@ -6,8 +6,8 @@
  */
 import type { SessionKey } from "../contract/cipher.ts";
 
-/** Which backend. */
-export type IsolatorKind = "runsc" | "bwrap" | "process";
+/** Which backend (`kubernetes`: gVisor Pods on this node of a cluster, never chosen by `auto`). */
+export type IsolatorKind = "runsc" | "bwrap" | "process" | "kubernetes";
 
 /** What stands between the agent and the host: a gVisor kernel, Linux namespaces, or nothing but Deno's permissions. */
 export type IsolationStrength = "gvisor" | "namespaces" | "none";

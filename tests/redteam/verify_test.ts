@@ -46,7 +46,7 @@ const ALL_WALLS = [
  * workspace volume, where the host can loop-mount one (as root).
  */
 const volumes = volumesUnavailable() === undefined;
-const EXPECTED_FALLEN: Record<IsolatorKind, string[]> = {
+const EXPECTED_FALLEN: Record<"runsc" | "bwrap" | "process", string[]> = {
   runsc: [],
   bwrap: ["processes", "pids-limit", "memory-limit"],
   // key-custody is the host's own: no backend changes it.

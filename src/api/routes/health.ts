@@ -36,7 +36,7 @@ const readyz = createRoute({
 });
 
 const IsolatorStatus = z.object({
-  kind: z.enum(["runsc", "bwrap", "process"]),
+  kind: z.enum(["runsc", "bwrap", "process", "kubernetes"]),
   strength: z.enum(["gvisor", "namespaces", "none"]),
   weaker: z.boolean().describe("true for the process backend: no sandbox, development only"),
   label: z.string().describe("the line `serve` printed at start: backend, strength and why it was chosen"),
