@@ -18,7 +18,7 @@ async function serve() {
       const sent = await send(input);
       if (sent.engaged) {
         queueMicrotask(() =>
-          void t.plane.chatInbox.deliver({
+          void t.plane.webChat.deliver({
             id: crypto.randomUUID(),
             platformId: sent.conversationId,
             threadId: null,
@@ -44,7 +44,7 @@ Deno.test("--timeout takes positive seconds; the default chat is the CLI's own p
 Deno.test("chat --message prints the reply, not a stale one left in the chat", async () => {
   await using s = await serve();
   s.agentReplies();
-  await s.plane.chatInbox.deliver({
+  await s.plane.webChat.deliver({
     id: "stale",
     platformId: "cli-demo",
     threadId: null,

@@ -4,5 +4,5 @@
  *
  * @module
  */
-export { WEB_CHANNEL, WEB_CHAT_BUFFER, WebChat } from "./web_chat.ts";
+export { MAX_DRAIN_WAIT_MS, WEB_CHANNEL, WEB_CHAT_BUFFER, WebChat } from "./web_chat.ts";
 export type { WebChatDeps, WebChatItem, WebChatSend, WebChatSent } from "./web_chat.ts";

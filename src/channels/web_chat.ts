@@ -3,7 +3,9 @@
  * {@link WebChat.send} feeds a message through the router like any channel
  * message, from `web:<handle>`; delivery hands the agent's replies to
  * {@link WebChat.deliver}, which keeps them per conversation until the
- * console drains them.
+ * console drains them ({@link WebChat.drain}); a drain may wait for the next
+ * reply, so a client long-polls instead of asking in a loop. One object
+ * sends, delivers and drains.
  *
  * The outbox is durable: a reply is committed to the state database's
  * `web_chat_outbox` table before `deliver` returns, that is before delivery
@@ -12,7 +14,7 @@
  * so a redelivery after a crash (accepted here, not yet marked delivered)
  * never shows a reply twice. A drain returns the waiting replies and marks
  * them drained in one transaction; drained rows are kept a day (the id
- * guard against redelivery), then pruned.
+ * guard against redelivery), then pruned. Only the waits live in memory.
  *
  * Past {@link WEB_CHAT_BUFFER} undrained replies in one conversation the
  * adapter refuses the reply ({@link WebChatFullError}): nothing is dropped,
@@ -27,7 +29,7 @@ import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { ChannelAdapter, ChannelMessage } from "../delivery/adapter.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Router, RouteResult } from "../router/router.ts";
-import { stableId } from "../scheduling/idempotent.ts";
+import { stableId } from "../idempotent/mod.ts";
 import { NotFoundError } from "../state/errors.ts";
 import type { StateDb } from "../state/state_db.ts";
 
@@ -36,6 +38,9 @@ export const WEB_CHANNEL = "web";
 
 /** Undrained replies kept per conversation; past it, replies are refused (delivery retries them later). */
 export const WEB_CHAT_BUFFER = 200;
+
+/** The longest a drain may wait for a reply. */
+export const MAX_DRAIN_WAIT_MS = 30_000;
 
 /** How long a drained reply's id is kept to ignore a redelivery of it. */
 export const DRAINED_KEEP_MS = 24 * 60 * 60 * 1000;
@@ -95,11 +100,13 @@ type OutboxRow = {
   timestamp: string;
 };
 
-/** The web chat: router input, adapter output, a durable per-conversation outbox. */
+/** The web chat: router input, adapter output, a durable per-conversation outbox with waiting drains. */
 export class WebChat implements ChannelAdapter {
   readonly name = WEB_CHANNEL;
   #d: WebChatDeps;
   #db: Database;
+  #waiters = new Map<string, Set<() => void>>();
+  #closed = false;
 
   constructor(deps: WebChatDeps) {
     this.#d = deps;
@@ -158,6 +165,7 @@ export class WebChat implements ChannelAdapter {
    * already there (same outbound id, drained or not) is not added again.
    * Throws {@link WebChatFullError} when the conversation holds its capacity
    * of undrained replies, so delivery keeps the row and retries it later.
+   * Wakes the drains waiting on the conversation.
    */
   deliver(message: ChannelMessage): Promise<string | null> {
     const capacity = this.#d.capacity ?? WEB_CHAT_BUFFER;
@@ -167,6 +175,7 @@ export class WebChat implements ChannelAdapter {
     } catch (err) {
       return Promise.reject(err);
     }
+    this.#wake(message.platformId);
     return Promise.resolve(message.id);
   }
 
@@ -193,8 +202,45 @@ export class WebChat implements ChannelAdapter {
     });
   }
 
-  /** The conversation's waiting replies, oldest first; each is returned once (marked drained atomically). */
-  drain(conversationId: string): WebChatItem[] {
+  /**
+   * The conversation's waiting replies, oldest first; each is returned once
+   * (marked drained atomically). With none waiting, waits up to `waitMs`
+   * (capped at {@link MAX_DRAIN_WAIT_MS}) for the next one; an empty list
+   * means none came in time.
+   */
+  async drain(conversationId: string, waitMs = 0): Promise<WebChatItem[]> {
+    const ready = this.#take(conversationId);
+    const wait = Math.min(Math.max(0, waitMs), MAX_DRAIN_WAIT_MS);
+    if (ready.length > 0 || wait === 0 || this.#closed) return ready;
+    await new Promise<void>((resolve) => {
+      const waiters = this.#waiters.get(conversationId) ?? new Set();
+      this.#waiters.set(conversationId, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiters.get(conversationId) === waiters) {
+          this.#waiters.delete(conversationId);
+        }
+        resolve();
+      };
+      const timer = setTimeout(done, wait);
+      waiters.add(done);
+    });
+    return this.#take(conversationId);
+  }
+
+  /** Ends every wait (they return what is there); later drains do not wait. */
+  close(): void {
+    this.#closed = true;
+    for (const conversationId of [...this.#waiters.keys()]) this.#wake(conversationId);
+  }
+
+  #wake(conversationId: string): void {
+    for (const done of [...this.#waiters.get(conversationId) ?? []]) done();
+  }
+
+  /** Takes the conversation's undrained replies (marked drained), and prunes old drained ones. */
+  #take(conversationId: string): WebChatItem[] {
     const db = this.#db;
     return db.transaction(() => {
       const rows = db.all<OutboxRow>(

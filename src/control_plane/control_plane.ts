@@ -43,8 +43,8 @@ import type { Scheduler, TaskStore } from "../scheduling/mod.ts";
 import type { SessionQueueStore } from "../session/queues.ts";
 import type { BacklogGate } from "../session/backlog.ts";
 import type { ChangeStore, StateDb } from "../state/mod.ts";
-import type { GuardedWaker, RespawnBackoff, Sweep } from "../sweep/mod.ts";
-import type { ChatInbox } from "./chat_inbox.ts";
+import type { Sweep } from "../sweep/mod.ts";
+import type { GuardedWaker, RespawnBackoff } from "../wake/mod.ts";
 import { type Flow, wireFlow } from "./flow.ts";
 import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
@@ -138,9 +138,8 @@ export class ControlPlane {
   readonly waker: GuardedWaker;
   readonly sweep: Sweep;
   readonly router: Router;
+  /** The web chat: sends console messages, takes the agents' replies, drains them (waiting). */
   readonly webChat: WebChat;
-  /** The web chat's replies, with waiting drains. */
-  readonly chatInbox: ChatInbox;
   /** Delivery's adapters by channel type (a channel may add itself after open). */
   readonly adapters: ChannelAdapters;
   readonly delivery: Delivery;
@@ -211,7 +210,6 @@ export class ControlPlane {
     this.scheduler = flow.scheduler;
     this.router = flow.router;
     this.webChat = flow.webChat;
-    this.chatInbox = flow.chatInbox;
     this.adapters = flow.adapters;
     this.delivery = flow.delivery;
     this.desk = flow.desk;

@@ -56,8 +56,7 @@ import { Scheduler } from "../scheduling/mod.ts";
 import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
 import { BacklogGate } from "../session/backlog.ts";
 import type { SessionWaker } from "../session/types.ts";
-import { RegistryParking, RespawnBackoff } from "../sweep/mod.ts";
-import { ChatInbox } from "./chat_inbox.ts";
+import { RegistryParking, RespawnBackoff } from "../wake/mod.ts";
 import type { Stores } from "./stores.ts";
 
 /** A background loop of the message path. */
@@ -124,9 +123,8 @@ export interface Flow<S extends SandboxSide> {
   sandboxes: S;
   scheduler: Scheduler;
   router: Router;
+  /** The web chat: sends console messages, takes the agents' replies, drains them (waiting). */
   webChat: WebChat;
-  /** The web chat's replies, with waiting drains. */
-  chatInbox: ChatInbox;
   /** Delivery's adapters by channel type (a channel may add itself later). */
   adapters: ChannelAdapters;
   delivery: Delivery;
@@ -206,8 +204,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     backlog,
   });
   const webChat = new WebChat({ registry, router, state: stores.state });
-  const chatInbox = new ChatInbox(webChat);
-  const adapters = new ChannelAdapters([chatInbox, ...options.channels ?? []]);
+  const adapters = new ChannelAdapters([webChat, ...options.channels ?? []]);
   const delivery = new Delivery({
     registry,
     queues,
@@ -235,7 +232,6 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     scheduler,
     router,
     webChat,
-    chatInbox,
     adapters,
     delivery,
     desk,
@@ -244,7 +240,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
       for (const loop of loops) loop.start();
     },
     async close() {
-      chatInbox.close();
+      webChat.close();
       for (const loop of [...loops].reverse()) await loop.stop();
       await sandboxes.close?.();
       await queues.close();

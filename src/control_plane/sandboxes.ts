@@ -11,7 +11,8 @@ import type { Isolator } from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { ModelProxy } from "../model_proxy/mod.ts";
 import { type EgressSockets, SandboxManager } from "../sandbox/mod.ts";
-import { GuardedWaker, QueueProbe, Sweep } from "../sweep/mod.ts";
+import { QueueProbe, Sweep } from "../sweep/mod.ts";
+import { GuardedWaker } from "../wake/mod.ts";
 import type { SandboxContext, SandboxSide } from "./flow.ts";
 
 /** The plane's sandboxes, as the message path and the plane use them. */

@@ -6,7 +6,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
-import { countingStream, readCapped } from "./body.ts";
+import { countingStream, readCapped } from "../http/mod.ts";
 import { injectCredential } from "./credentials.ts";
 import { isEventStream, redactSecrets, sandboxResponseHeaders, upstreamRequestHeaders } from "./harden.ts";
 import { mockUpstream } from "./mock/mod.ts";

@@ -8,7 +8,7 @@
  */
 import type { MessageIn } from "../../contract/rows.ts";
 import type { SessionQueues, SessionWaker } from "../session/types.ts";
-import { writeOnce } from "../scheduling/idempotent.ts";
+import { writeOnce } from "../idempotent/mod.ts";
 import type { Question, QuestionStore } from "./question_store.ts";
 
 /** What the desk is built from. */

@@ -37,7 +37,7 @@ import { namespaceUserId } from "../registry/identity.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { MessagingGroup, Wiring } from "../registry/schemas.ts";
 import type { SubmitInput } from "../gateway/gateway.ts";
-import { stableId } from "../scheduling/idempotent.ts";
+import { stableId } from "../idempotent/mod.ts";
 import { isQueueDamage, QueueDamagedError } from "../session/queues.ts";
 import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";

@@ -5,7 +5,7 @@
  *
  * ```ts
  * import { ControlPlane } from "../control_plane/mod.ts";
- * import { GuardedWaker } from "../sweep/mod.ts";
+ * import { GuardedWaker } from "../wake/mod.ts";
  * import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
  *
  * const stateDir = await Deno.makeTempDir();

@@ -23,7 +23,4 @@ export type { ScheduleInput, ValidSchedule } from "./rules.ts";
 export { TaskStore } from "./task_store.ts";
 export type { NewTask, Task, TaskState, TaskStoreOptions, TaskUpdate } from "./task_store.ts";
 export { occurrenceId, Scheduler } from "./scheduler.ts";
-export { isDuplicateRow, stableId, writeOnce } from "./idempotent.ts";
 export type { DuePassResult, SchedulerDeps } from "./scheduler.ts";
-export { Pacer } from "./pacer.ts";
-export type { PacerOptions } from "./pacer.ts";

@@ -6,7 +6,6 @@ import { HostFixture } from "../../tests/support/host.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
 import { followingRun, validateSchedule } from "./rules.ts";
 import { occurrenceId } from "./scheduler.ts";
-import { Pacer } from "./pacer.ts";
 
 /** A settable clock. */
 function clock(start: string) {
@@ -174,37 +173,4 @@ Deno.test("a paused task does not run; resumed, its missed run fires once", asyn
   host.tasks.resume(sessionId, "p");
   assert.equal((await host.scheduler.runDue()).enqueued.length, 1);
   assert.equal(host.tasks.get(sessionId, "p").nextRun, "2021-01-01T13:00:00.000Z");
-});
-
-Deno.test("the pacer runs a pass when kicked and never two at once", async () => {
-  let running = 0;
-  let most = 0;
-  let passes = 0;
-  const waiters: (() => void)[] = [];
-  const pacer = new Pacer({
-    fallbackMs: 3_600_000,
-    onError: (err) => {
-      throw err;
-    },
-    run: async () => {
-      running++;
-      most = Math.max(most, running);
-      await Promise.resolve();
-      running--;
-      passes++;
-      waiters.splice(0).forEach((w) => w());
-    },
-  });
-  const next = () => new Promise<void>((resolve) => waiters.push(resolve));
-  const started = next();
-  pacer.start();
-  await started;
-  const kicked = next();
-  pacer.kick();
-  pacer.kick();
-  await kicked;
-  await Promise.all([pacer.runOnce(), pacer.runOnce()]);
-  await pacer.stop();
-  assert.equal(most, 1);
-  assert.ok(passes >= 4, `passes: ${passes}`);
 });

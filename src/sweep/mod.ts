@@ -1,10 +1,11 @@
 /**
- * Keeping sandboxes honest: the respawn backoff with enforced, durable
- * parking; the guarded waker that consults it before every launch; the
- * liveness probe; and the sweep that kills stuck sandboxes.
+ * Keeping sandboxes honest: the liveness probe, and the sweep that kills
+ * stuck sandboxes, resets a healthy one's backoff and retries deferred wakes
+ * (through the wake path, `src/wake/`).
  *
  * ```ts
  * import { ControlPlane } from "../control_plane/mod.ts";
+ * import { GuardedWaker, RegistryParking, RespawnBackoff } from "../wake/mod.ts";
  *
  * const stateDir = await Deno.makeTempDir();
  * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
@@ -21,11 +22,6 @@
  *
  * @module
  */
-export { RespawnBackoff } from "./backoff.ts";
-export type { BackoffOptions, LaunchGate, ParkedSession, ParkingLot } from "./backoff.ts";
-export { RegistryParking } from "./parking.ts";
-export { GuardedWaker, SessionParkedError } from "./waker.ts";
-export type { GuardedWakerDeps, SandboxControl } from "./waker.ts";
 export { QueueProbe } from "./probe.ts";
 export type { ProbeResult, QueueProbeDeps, SessionProbe } from "./probe.ts";
 export { decideStuckAction, STUCK_LIMITS, Sweep } from "./sweep.ts";

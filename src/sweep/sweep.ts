@@ -12,10 +12,9 @@
 import type { SessionId } from "../../contract/ids.ts";
 import { logger } from "../log/mod.ts";
 import type { Registry } from "../registry/registry.ts";
-import { Pacer } from "../scheduling/pacer.ts";
-import type { RespawnBackoff } from "./backoff.ts";
+import { Pacer } from "../async/mod.ts";
+import type { GuardedWaker, RespawnBackoff, SandboxControl } from "../wake/mod.ts";
 import type { ProbeResult, SessionProbe } from "./probe.ts";
-import type { GuardedWaker, SandboxControl } from "./waker.ts";
 
 /** Thresholds (milliseconds). */
 export const STUCK_LIMITS = {

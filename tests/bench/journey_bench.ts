@@ -238,7 +238,7 @@ function instrumentPlane(plane: ControlPlane, rec: Recorder): void {
     if (sessionId) push(rec.notifies, sessionId, performance.now());
     notify(sessionId);
   };
-  const inbox = plane.chatInbox;
+  const inbox = plane.webChat;
   const deliver = inbox.deliver.bind(inbox);
   inbox.deliver = (message) => {
     const sessionId = rec.chatSession.get(message.platformId);
@@ -482,7 +482,7 @@ async function runLevel(
       rateLimit: { ratePerSecond: 1e9, burst: 1e9 },
     });
     const stopServer = step(async () => {
-      plane.chatInbox.close(); // ends waiting drains, so the shutdown does not wait for them
+      plane.webChat.close(); // ends waiting drains, so the shutdown does not wait for them
       await server.shutdown();
       await server.finished;
     });

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { readCapped } from "../../model_proxy/body.ts";
+import { readCapped } from "../../http/mod.ts";
 import type { ApiEnv } from "../env.ts";
 import { fail } from "../errors.ts";
 

@@ -9,7 +9,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AgentGroupId } from "../../../contract/mod.ts";
 import { isSafeId } from "../../../contract/ids.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
-import { MAX_DRAIN_WAIT_MS } from "../../control_plane/chat_inbox.ts";
+import { MAX_DRAIN_WAIT_MS } from "../../channels/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { NotFoundError } from "../../state/errors.ts";
 import type { ApiEnv } from "../env.ts";
@@ -111,7 +111,7 @@ export function webChatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): vo
   });
   app.openapi(drain, async (c) => {
     const { chatId, wait } = c.req.valid("query");
-    const items = await plane.chatInbox.drain(chatId, wait ?? 0);
+    const items = await plane.webChat.drain(chatId, wait ?? 0);
     return c.json({
       chatId,
       messages: items.map((i) => ({

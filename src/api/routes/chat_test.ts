@@ -55,7 +55,7 @@ Deno.test("chat send refuses bad bodies and unknown agents, and changes nothing"
 Deno.test("GET /v1/ui/chat/drain hands each reply out once, and can wait for the next", async () => {
   await using api = await openApi();
   const reply = (content: string) =>
-    api.plane.chatInbox.deliver(
+    api.plane.webChat.deliver(
       {
         id: `m-${content}`,
         channelType: "web",
@@ -63,7 +63,7 @@ Deno.test("GET /v1/ui/chat/drain hands each reply out once, and can wait for the
         threadId: null,
         content,
         timestamp: "2026-01-01T00:00:00.000Z",
-      } as Parameters<typeof api.plane.chatInbox.deliver>[0],
+      } as Parameters<typeof api.plane.webChat.deliver>[0],
     );
   await reply("one");
   const first = await api.call("GET", "/v1/ui/chat/drain?chatId=c1");

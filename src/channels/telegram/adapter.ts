@@ -57,7 +57,7 @@ import {
   safeFileName,
   tooLargeReason,
 } from "./files.ts";
-import { readCapped } from "../../model_proxy/body.ts";
+import { readCapped } from "../../http/mod.ts";
 import { apiSignal, type Bot, InputFile, webhookCallback } from "./grammy.ts";
 import { type BotIdentity, type ParsedMessage, parseMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { answeredText, decodeAnswer, questionKeyboard, questionText } from "./questions.ts";

@@ -14,7 +14,7 @@ import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { ContainerStatus } from "../registry/schemas.ts";
-import { KeyedLock } from "../scheduling/keyed_lock.ts";
+import { KeyedLock } from "../async/mod.ts";
 import type { SessionWaker } from "../session/types.ts";
 import type { LaunchGate, ParkedSession, RespawnBackoff } from "./backoff.ts";
 

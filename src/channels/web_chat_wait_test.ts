@@ -1,18 +1,15 @@
 import assert from "node:assert/strict";
-import { WebChat } from "../channels/web_chat.ts";
-import type { ChannelMessage } from "../delivery/adapter.ts";
-import type { Registry } from "../registry/registry.ts";
+import type { ChannelMessage } from "../delivery/mod.ts";
+import type { Registry } from "../registry/mod.ts";
 import type { StateDb } from "../state/mod.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
-import { ChatInbox } from "./chat_inbox.ts";
+import { WebChat } from "./web_chat.ts";
 
-function inbox(): ChatInbox & Disposable {
+function inbox(): WebChat & Disposable {
   const dir = tempDir();
   const state: StateDb = openTestState(dir.path);
-  const chats = new ChatInbox(
-    new WebChat({ registry: {} as Registry, router: { route: () => Promise.reject() }, state }),
-  );
+  const chats = new WebChat({ registry: {} as Registry, router: { route: () => Promise.reject() }, state });
   return Object.assign(chats, {
     [Symbol.dispose]: () => {
       state.close();
