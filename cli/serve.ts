@@ -15,7 +15,7 @@ import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
 import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
-import type { CliIo } from "./output.ts";
+import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
 import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
 
@@ -31,6 +31,7 @@ export interface ServeFlags {
   searchBackend?: string;
   keyCustody?: string;
   passphraseFile?: string;
+  apiHost?: string;
 }
 
 /** `--egress-allow-private` and `--search-backend`, checked now so a typo fails at start-up as one line. */
@@ -151,7 +152,12 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
-      server = api.startApiServer(plane, { token, hostname: addr.hostname, port: addr.port });
+      server = api.startApiServer(plane, {
+        token,
+        hostname: addr.hostname,
+        port: addr.port,
+        hostNames: flags.apiHost ? splitList(flags.apiHost) : [],
+      });
     } catch (err) {
       if (err instanceof Deno.errors.AddrInUse) {
         throw new CliError(`cannot listen on ${addrText}: address in use`);
@@ -209,6 +215,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--search-backend <backend>",
       "web_search backend: duckduckgo, brave[:SECRET] (key from `ironclaw vault set`), searxng=URL; =URL overrides any",
+    )
+    .option(
+      "--api-host <names>",
+      "Host names the API answers to besides its address (and localhost on loopback), comma-separated: " +
+        "a reverse proxy's name; any other Host is refused (DNS rebinding)",
     )
     .option(
       "--key-custody <mode>",

@@ -1,7 +1,8 @@
 /**
  * The control plane's HTTP API as one Hono app. Requests pass, in order:
  * metrics and logging (outermost, so every answer is counted) → the
- * per-client rate limit → bearer auth (not for the health probes, nor Telegram's webhook, which
+ * per-client rate limit (a bucket for requests with the token, a smaller one for those without, so
+ * token-less requests cannot lock the operator out) → bearer auth (not for the health probes, nor Telegram's webhook, which
  * carries its own secret) →
  * readiness → the body cap and a JSON nesting bound → zod validation of path, query and body → the
  * route, which calls the gateway or the registry.
@@ -12,11 +13,17 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ControlPlane } from "../control_plane/mod.ts";
 import type { ApiEnv } from "./env.ts";
 import { describeIssues, fail, handleError } from "./errors.ts";
-import { bearerAuth } from "./middleware/auth.ts";
+import { bearerAuth, bearerMatches, tokenDigest } from "./middleware/auth.ts";
+import { refuseTraceMethods, requireHost } from "./middleware/edge_guard.ts";
 import { bodyLimit, DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";
 import { maxJsonDepth } from "./middleware/json_depth.ts";
 import { apiMetrics, observe } from "./middleware/observe.ts";
-import { type ApiRateLimit, DEFAULT_API_RATE_LIMIT, rateLimit } from "./middleware/rate_limit.ts";
+import {
+  type ApiRateLimit,
+  DEFAULT_ANONYMOUS_RATE_LIMIT,
+  DEFAULT_API_RATE_LIMIT,
+  rateLimit,
+} from "./middleware/rate_limit.ts";
 import { requireReady } from "./middleware/readiness.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { changeRoutes } from "./routes/changes.ts";
@@ -36,8 +43,12 @@ export interface ApiOptions {
   token: string;
   /** Largest request body in bytes (default 256 KiB). */
   bodyLimitBytes?: number;
-  /** Per-client token bucket (default 20 requests a second, bursts of 40). */
+  /** Per-client token bucket for requests with the token (default 20 requests a second, bursts of 40). */
   rateLimit?: ApiRateLimit;
+  /** Per-client token bucket for requests without it (default 10 a second, bursts of 20). */
+  anonymousRateLimit?: ApiRateLimit;
+  /** The `Host` names accepted (see `requireHost`); absent: any (in-process use). */
+  allowedHosts?: readonly string[];
 }
 
 /** The API app; `fetch(request)` serves one request (in-process tests call it directly). */
@@ -57,7 +68,16 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
   app.notFound((c) => fail(c, 404, "no such route"));
 
   app.use("*", observe(apiMetrics(plane.metrics)));
-  app.use("*", rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT));
+  app.use("*", refuseTraceMethods());
+  if (options.allowedHosts) app.use("*", requireHost(options.allowedHosts));
+  const operator = rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
+  const anonymous = rateLimit(options.anonymousRateLimit ?? DEFAULT_ANONYMOUS_RATE_LIMIT);
+  const expected = tokenDigest(options.token);
+  app.use(
+    "*",
+    (c, next) =>
+      bearerMatches(c.req.header("authorization"), expected) ? operator(c, next) : anonymous(c, next),
+  );
   app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH]));
   app.use("*", requireReady(() => plane.readiness()));
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));

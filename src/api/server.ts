@@ -6,6 +6,7 @@
 import type { ControlPlane } from "../control_plane/mod.ts";
 import { logger } from "../log/mod.ts";
 import { type ApiOptions, createApiApp } from "./app.ts";
+import { allowedHostNames } from "./middleware/edge_guard.ts";
 
 /** `--api-addr` when none is given: loopback only. */
 export const DEFAULT_API_ADDR = "127.0.0.1:8787";
@@ -32,6 +33,8 @@ export interface ApiServerOptions extends ApiOptions {
   port: number;
   /** Aborting it shuts the server down. */
   signal?: AbortSignal;
+  /** Names besides the bound address (and, on loopback, `localhost`) the `Host` header may carry. */
+  hostNames?: readonly string[];
 }
 
 /** A listening API. */
@@ -46,7 +49,10 @@ export interface ApiServer {
 
 /** Serves the API over `plane` on `hostname:port`. */
 export function startApiServer(plane: ControlPlane, options: ApiServerOptions): ApiServer {
-  const app = createApiApp(plane, options);
+  const app = createApiApp(plane, {
+    ...options,
+    allowedHosts: options.allowedHosts ?? allowedHostNames(options.hostname, options.hostNames),
+  });
   const server = Deno.serve(
     { hostname: options.hostname, port: options.port, signal: options.signal, onListen: () => {} },
     (request, info) => app.fetch(request, info),

@@ -71,3 +71,56 @@ Deno.test("aborting the signal stops the server", async () => {
     await plane.close();
   }
 });
+
+/** One raw HTTP/1.1 exchange: the status line of the answer. */
+async function rawStatus(url: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of conn.readable) chunks.push(chunk);
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c]))).split("\r\n")[0];
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+Deno.test("the edge: TRACE/TRACK are 405, a foreign Host is 421, and token-less floods cannot lock the operator out", async () => {
+  using dir = tempDir();
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true, library: LIBRARY });
+  try {
+    const server = startApiServer(plane, {
+      hostname: "127.0.0.1",
+      port: 0,
+      token: TEST_TOKEN,
+      hostNames: ["ironclaw.example"],
+      anonymousRateLimit: { ratePerSecond: 1, burst: 3 },
+    });
+    const ask = (method: string, host: string, path = "/healthz") =>
+      rawStatus(server.url, `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    assert.equal(await ask("TRACE", "127.0.0.1"), "HTTP/1.1 405 Method Not Allowed");
+    assert.equal(await ask("TRACK", "localhost"), "HTTP/1.1 405 Method Not Allowed");
+    assert.equal(await ask("GET", "rebind.attacker.example:8787"), "HTTP/1.1 421 Misdirected Request");
+    assert.equal(await ask("GET", "ironclaw.example"), "HTTP/1.1 200 OK");
+    // The anonymous bucket (3) is used up; the operator's token still gets through.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${server.url}/v1/changes/pending`, {
+        headers: { authorization: "Bearer wrong" },
+      });
+      await res.body?.cancel();
+    }
+    const locked = await fetch(`${server.url}/healthz`);
+    await locked.body?.cancel();
+    assert.equal(locked.status, 429);
+    const operator = await fetch(`${server.url}/v1/changes/pending`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    assert.equal(operator.status, 200);
+    await operator.body?.cancel();
+    await server.shutdown();
+  } finally {
+    await plane.close();
+  }
+});

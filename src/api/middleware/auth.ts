@@ -10,12 +10,13 @@ import type { MiddlewareHandler } from "hono";
 import { type ApiEnv, HEALTH_PATHS } from "../env.ts";
 import { fail } from "../errors.ts";
 
-const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
+/** SHA-256 of `text`: what {@linkcode bearerMatches} compares against. */
+export const tokenDigest = (text: string): Uint8Array => createHash("sha256").update(text, "utf8").digest();
 
 /** True when `header` is `Bearer <token>` for exactly `token`. Constant time in the token. */
 export function bearerMatches(header: string | undefined, expected: Uint8Array): boolean {
   const match = /^Bearer +([^\s]+) *$/i.exec(header ?? "");
-  const same = timingSafeEqual(digest(match?.[1] ?? ""), expected);
+  const same = timingSafeEqual(tokenDigest(match?.[1] ?? ""), expected);
   return match !== null && same;
 }
 
@@ -25,7 +26,7 @@ export function bearerMatches(header: string | undefined, expected: Uint8Array):
  */
 export function bearerAuth(token: string, publicPaths: readonly string[] = []): MiddlewareHandler<ApiEnv> {
   if (token.length === 0) throw new Error("the API needs a non-empty token");
-  const expected = digest(token);
+  const expected = tokenDigest(token);
   const open = new Set([...HEALTH_PATHS, ...publicPaths]);
   return async (c, next) => {
     if (open.has(c.req.path) || bearerMatches(c.req.header("authorization"), expected)) {

@@ -16,8 +16,15 @@ export interface ApiRateLimit {
   burst: number;
 }
 
-/** The default: 20 requests a second, bursts of 40. */
+/** The default for requests that carry the token: 20 requests a second, bursts of 40. */
 export const DEFAULT_API_RATE_LIMIT: ApiRateLimit = { ratePerSecond: 20, burst: 40 };
+
+/**
+ * The default for requests without the token (health probes, the Telegram
+ * webhook, and every refused guess): a bucket of their own, so a local process
+ * or a web page's no-cors requests can use it up without locking the operator out.
+ */
+export const DEFAULT_ANONYMOUS_RATE_LIMIT: ApiRateLimit = { ratePerSecond: 10, burst: 20 };
 
 /** Buckets kept before idle ones are swept. */
 const SWEEP_AT = 4096;
