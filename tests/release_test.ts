@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import config from "../deno.json" with { type: "json" };
-import { buildRelease, RELEASE_FILES, releaseArch, releaseName } from "./release.ts";
-import { lockedNpmPackages } from "./sbom.ts";
+import { buildRelease, RELEASE_FILES, releaseArch, releaseName } from "../scripts/release.ts";
+import { lockedNpmPackages } from "../scripts/sbom.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
