@@ -30,7 +30,7 @@ export { IsolatorUnavailableError, LaunchError } from "./errors.ts";
 export { KeyRootError } from "./key.ts";
 export { UnsupportedArchError } from "./seccomp.ts";
 export { LAYOUT_FLAG, SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
-export { RunscIsolator, type RunscOptions, type RunscPlatform } from "./runsc.ts";
+export { RUNSC_SANDBOX_FLAGS, RunscIsolator, type RunscOptions, type RunscPlatform } from "./runsc.ts";
 export { BwrapIsolator, type BwrapOptions } from "./bwrap.ts";
 export { ProcessIsolator } from "./process.ts";
 export {

@@ -90,6 +90,31 @@ export function runscSessionInput(
   };
 }
 
+/**
+ * The sandbox's runsc flags, the one constant both this backend and the
+ * Kubernetes handler config (`deploy/k8s/runsc.toml`, `[runsc_config]`) use.
+ * `host-uds=open`: the agent may connect to host sockets bound in, never
+ * create them. `file-access-mounts=shared` (runsc's default, pinned): the
+ * Sentry revalidates its caches of the bind-mounted queue directories, so the
+ * agent sees the host's committed inbound writes and the host's journal come
+ * and go. `overlay2=none`: writes to mounts must reach the host files, never
+ * a sandbox-private overlay (later runsc releases overlay the root by
+ * default). SQLite's POSIX locks still stay inside the Sentry: the queue
+ * lease (contract/sockets.ts) covers that.
+ */
+export const RUNSC_SANDBOX_FLAGS: Readonly<Record<string, string>> = {
+  "network": "none",
+  "oci-seccomp": "true",
+  "host-uds": "open",
+  "file-access-mounts": "shared",
+  "overlay2": "none",
+};
+
+/** {@link RUNSC_SANDBOX_FLAGS} as runsc's command-line flags. */
+export function runscFlagArgs(): string[] {
+  return Object.entries(RUNSC_SANDBOX_FLAGS).map(([flag, value]) => `--${flag}=${value}`);
+}
+
 /** Sessions under gVisor. */
 export class RunscIsolator implements Isolator {
   readonly kind = "runsc";
@@ -117,23 +142,7 @@ export class RunscIsolator implements Isolator {
   }
 
   #globalFlags(runtime: string): string[] {
-    // --host-uds=open: the agent may connect to host sockets bound in, never create them.
-    // --file-access-mounts=shared (runsc's default, pinned): the Sentry revalidates its caches of the
-    // bind-mounted queue directories, so the agent sees the host's committed inbound writes and the
-    // host's journal come and go. --overlay2=none: writes to mounts must reach the host files, never a
-    // sandbox-private overlay (later runsc releases overlay the root by default; mounts must stay out).
-    // SQLite's POSIX locks still stay inside the Sentry: the queue lease (contract/sockets.ts) covers that.
-    return [
-      "--root",
-      runtime,
-      "--platform",
-      this.#platform,
-      "--network=none",
-      "--oci-seccomp",
-      "--host-uds=open",
-      "--file-access-mounts=shared",
-      "--overlay2=none",
-    ];
+    return ["--root", runtime, "--platform", this.#platform, ...runscFlagArgs()];
   }
 
   /**

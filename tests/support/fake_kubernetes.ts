@@ -12,6 +12,7 @@
  * @module
  */
 import type { KubeConfig, V1Pod, V1RuntimeClass } from "@kubernetes/client-node";
+import { type KubeObject, schemaProblems } from "./kubernetes_schema.ts";
 
 /** The calls a test can make fail. */
 export type FakeVerb = "create" | "get" | "list" | "delete" | "watch" | "log" | "runtimeclass";
@@ -425,6 +426,11 @@ export class FakeKubernetes implements AsyncDisposable {
         reason: "BadRequest",
         message: "the namespace of the object does not match",
       });
+    }
+    // As the API server with strict field validation: a Pod off the schema is 422 Invalid.
+    const problems = schemaProblems({ apiVersion: "v1", kind: "Pod", ...body } as KubeObject);
+    if (problems.length) {
+      return status({ code: 422, reason: "Invalid", message: `Pod is invalid: ${problems.join("; ")}` });
     }
     this.created.push(clone(body));
     if (this.#pods.has(`${namespace}/${name}`)) {
