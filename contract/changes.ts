@@ -159,6 +159,35 @@ export const McpRegisterPayload = z.strictObject({
 });
 export type McpRegisterPayload = z.infer<typeof McpRegisterPayload>;
 
+/** A vault secret's name: lower-case letters, digits, `.`, `_`, `-`; no `..`. */
+export const VaultSecretName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
+  message: "secret names hold lower-case letters, digits, '.', '_' or '-' and start with a letter or digit",
+}).refine((s) => !s.includes(".."), { message: "secret names hold no '..'" });
+
+/** Where a vault grant applies: a bare host name or IPv4 address, with an optional port (exact match). */
+export const GrantHost = z.string().trim().toLowerCase().regex(
+  /^(?=.{1,253}(?::|$))[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/,
+  { message: "the host is a bare host name with an optional :port (no scheme, path or wildcard)" },
+);
+
+/**
+ * `vault_grant`: the egress broker injects vault secret `name` into the
+ * agent group's requests to `host` as header `header`, its value `format`
+ * with `{}` replaced by the secret (overwriting whatever the agent sent).
+ * The secret itself never enters the sandbox. Not requestable by an agent.
+ */
+export const VaultGrantPayload = z.strictObject({
+  name: VaultSecretName,
+  host: GrantHost,
+  header: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, {
+    message: "a header name holds letters, digits and '-'",
+  }),
+  format: z.string().max(256).refine((f) => f.split("{}").length === 2 && !/[\r\n\0]/.test(f), {
+    message: "the format holds exactly one {} (where the secret goes) and no line breaks",
+  }),
+});
+export type VaultGrantPayload = z.infer<typeof VaultGrantPayload>;
+
 /** The payload schema of each change kind. */
 export const CHANGE_PAYLOADS = {
   persona: PersonaPayload,
@@ -170,4 +199,5 @@ export const CHANGE_PAYLOADS = {
   create_agent: CreateAgentPayload,
   mcp_access: McpAccessPayload,
   mcp_register: McpRegisterPayload,
+  vault_grant: VaultGrantPayload,
 } as const;

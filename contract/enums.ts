@@ -41,6 +41,7 @@ export const ChangeKind = z.enum([
   "create_agent",
   "mcp_access",
   "mcp_register",
+  "vault_grant",
 ]);
 export type ChangeKind = z.infer<typeof ChangeKind>;
 

@@ -35,6 +35,7 @@ import { uiRoutes } from "./routes/ui_views.ts";
 import { webChatRoutes } from "./routes/chat.ts";
 import { questionRoutes } from "./routes/questions.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
+import { vaultRoutes } from "./routes/vault.ts";
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
 
 /** How the API is guarded. */
@@ -93,6 +94,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
   webChatRoutes(app, plane);
   questionRoutes(app, plane);
   sessionRoutes(app, plane);
+  vaultRoutes(app, plane);
   telegramWebhookRoutes(app, plane);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

@@ -49,6 +49,7 @@ import { type Flow, wireFlow } from "./flow.ts";
 import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
+import type { VaultStore } from "../vault/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
 
@@ -124,6 +125,8 @@ export class ControlPlane {
   readonly registry: Registry;
   readonly changes: ChangeStore;
   readonly audit: AuditLog;
+  /** Third-party API secrets and their grants (the egress broker injects them). */
+  readonly vault: VaultStore;
   readonly gateway: Gateway;
   readonly tasks: TaskStore;
   readonly questions: QuestionStore;
@@ -168,6 +171,7 @@ export class ControlPlane {
     this.registry = stores.registry;
     this.changes = stores.changes;
     this.audit = stores.audit;
+    this.vault = stores.vault;
     this.tasks = stores.tasks;
     this.questions = stores.questions;
     this.#releaseLock = opened.releaseLock;
@@ -179,7 +183,12 @@ export class ControlPlane {
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
     });
-    this.egress = openEgress(stores.stateDir, { ...options.egress, hosts: stores.egressHosts });
+    this.egress = openEgress(stores.stateDir, {
+      ...options.egress,
+      hosts: stores.egressHosts,
+      credentials: (group, url) => stores.vault.headersFor(group, url),
+      secrets: (name) => stores.vault.reveal(name),
+    });
     const program = opened.agentProgram;
     const flow = wireFlow(stores, {
       sandboxes: (ctx) =>

@@ -14,6 +14,7 @@ import { Registry } from "../registry/mod.ts";
 import { TaskStore } from "../scheduling/mod.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { HostGrants } from "../egress/mod.ts";
+import { VAULT_KEY_ID, VaultStore } from "../vault/mod.ts";
 
 /** How to open the stores. */
 export interface StoresOptions {
@@ -38,6 +39,8 @@ export interface Stores {
   questions: QuestionStore;
   /** The egress hosts a human approved, per agent group. */
   egressHosts: HostGrants;
+  /** Third-party API secrets, sealed under the custodian's vault key, and their grants. */
+  vault: VaultStore;
   /** Closes the audit log, then the state database. */
   close(): Promise<void>;
 }
@@ -57,7 +60,9 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
   const keys = await KeyCustodian.open(stateDir, options.keyCustody);
   const state = StateDb.open(stateDir, { library, key: await keys.getOrCreate(STATE_DB_KEY_ID) });
   let audit: AuditLog;
+  let vaultKey: Uint8Array;
   try {
+    vaultKey = await keys.getOrCreate(VAULT_KEY_ID);
     audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
   } catch (err) {
     state.close();
@@ -74,6 +79,7 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     tasks: new TaskStore(state, { now }),
     questions: new QuestionStore(state, { now }),
     egressHosts: new HostGrants(state),
+    vault: new VaultStore(state, vaultKey),
     async close() {
       await audit.close();
       state.close();

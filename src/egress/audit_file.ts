@@ -1,11 +1,19 @@
 /**
  * The broker's audit trail: one JSON line per request, allowed or refused,
- * in `<state-dir>/egress-audit.jsonl` (0600, append-only, written in arrival
+ * and one per vault secret set, rotated or removed, in
+ * `<state-dir>/egress-audit.jsonl` (0600, append-only, written in arrival
  * order). Metadata only: no bodies, no query strings, no secrets.
  *
  * @module
  */
 import type { EgressRecord } from "./broker.ts";
+
+/** A vault event: a secret set, rotated or removed (by name; never its value). */
+export interface VaultEvent {
+  time: string;
+  action: "vault.set" | "vault.rotate" | "vault.remove";
+  name: string;
+}
 
 /** File name of the egress audit inside the state directory. */
 export const EGRESS_AUDIT_FILE = "egress-audit.jsonl";
@@ -25,7 +33,7 @@ export class EgressAuditFile {
   }
 
   /** Appends `record` as one line; lines never interleave. Resolves once written. */
-  append(record: EgressRecord): Promise<void> {
+  append(record: EgressRecord | VaultEvent): Promise<void> {
     const line = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
     this.#tail = this.#tail.then(async () => {
       for (let written = 0; written < line.length;) written += await this.#file.write(line.subarray(written));

@@ -36,5 +36,5 @@ export { DEFAULT_FETCH_LIMITS, type FetchLimits, guardedFetch } from "./guarded_
 export { HostGrants } from "./host_grants.ts";
 export { htmlToMarkdown } from "./readable.ts";
 export { parseSearchBackend, type SearchBackend, type SecretReader } from "./search.ts";
-export { EGRESS_AUDIT_FILE, EgressAuditFile } from "./audit_file.ts";
+export { EGRESS_AUDIT_FILE, EgressAuditFile, type VaultEvent } from "./audit_file.ts";
 export { type EgressSettings, type OpenEgress, openEgress } from "./open.ts";

@@ -37,6 +37,8 @@ export interface EgressSources {
 /** The broker and its audit file; close both with {@link OpenEgress.close}. */
 export interface OpenEgress {
   broker: EgressBroker;
+  /** The egress audit, which also records the vault's sets, rotations and removals. */
+  audit: EgressAuditFile;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export function openEgress(stateDir: string, options: EgressSettings & EgressSou
   });
   return {
     broker,
+    audit,
     async close() {
       await broker.close();
       await audit.close();

@@ -18,17 +18,21 @@ import {
   PackagesPayload,
   PermissionsPayload,
   PersonaPayload,
+  VaultGrantPayload,
   WiringPayload,
 } from "../../contract/mod.ts";
 import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
 import type { Registry } from "../registry/mod.ts";
 
-/** Where approved egress hosts go: the egress broker's grants (absent: no broker on this host). */
-export interface EgressHostSink {
-  allow(agentGroupId: string, hosts: readonly string[], changeId: ChangeId): void;
+/** Where approvals outside the registry go (each absent: that subsystem is not on this host). */
+export interface ApplySinks {
+  /** The egress broker's approved hosts. */
+  egressHosts?: { allow(agentGroupId: string, hosts: readonly string[], changeId: ChangeId): void };
+  /** The vault's grants. */
+  vault?: { grant(agentGroupId: string, grant: VaultGrantPayload, changeId: ChangeId): void };
 }
 
-type Apply = (registry: Registry, req: ChangeRequest, egress?: EgressHostSink) => void;
+type Apply = (registry: Registry, req: ChangeRequest, sinks: ApplySinks) => void;
 
 const applyPersona: Apply = (registry, req) => {
   const { persona, ...docs } = PersonaPayload.parse(req.after);
@@ -76,11 +80,11 @@ const applyMounts: Apply = (registry, req) => {
   );
 };
 
-const applyWiring: Apply = (registry, req, egress) => {
+const applyWiring: Apply = (registry, req, { egressHosts }) => {
   const w = WiringPayload.parse(req.after);
   if (w.egress?.length) {
-    if (!egress) throw new Error("no egress broker is enabled on this host");
-    egress.allow(req.agentGroupId, w.egress, req.id);
+    if (!egressHosts) throw new Error("no egress broker is enabled on this host");
+    egressHosts.allow(req.agentGroupId, w.egress, req.id);
   }
   const existing = w.wiringId !== undefined
     ? registry.getWiring(w.wiringId)
@@ -165,6 +169,11 @@ const applyMcpAccess: Apply = (registry, req) => {
   registry.setMcpGrant(req.agentGroupId, McpAccessPayload.parse(req.after));
 };
 
+const applyVaultGrant: Apply = (_registry, req, { vault }) => {
+  if (!vault) throw new Error("no vault on this host");
+  vault.grant(req.agentGroupId, VaultGrantPayload.parse(req.after), req.id);
+};
+
 const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   persona: applyPersona,
   enabled_tools: applyEnabledTools,
@@ -176,19 +185,20 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   mcp_access: applyMcpAccess,
   // Refused by the chain while MCP is off; there is no catalog to write to.
   mcp_register: undefined,
+  vault_grant: applyVaultGrant,
 };
 
 /**
- * Builds the gateway's apply function over the registry (and the egress
- * broker's host grants, in the same database), atomic per change; its
- * registry writes are made as `change <id>`.
+ * Builds the gateway's apply function over the registry (and the sinks, in
+ * the same database), atomic per change; its registry writes are made as
+ * `change <id>`.
  */
-export function registryApplier(registry: Registry, egress?: EgressHostSink): (req: ChangeRequest) => void {
+export function registryApplier(registry: Registry, sinks: ApplySinks = {}): (req: ChangeRequest) => void {
   return (req) => {
     const apply = APPLIERS[req.kind];
     if (!apply) throw new Error(`no applier for ${req.kind} changes on this host`);
     const asChange = registry.as(`change ${req.id}`);
-    asChange.transaction(() => apply(asChange, req, egress));
+    asChange.transaction(() => apply(asChange, req, sinks));
   };
 }
 
@@ -217,6 +227,9 @@ export function captureBefore(registry: Registry, kind: ChangeKind, group: Agent
       return g.mounts;
     case "mcp_access":
       return g.mcpGrants;
+    // The vault's grants are not the registry's; the audit line of the apply records this one.
+    case "vault_grant":
+      return null;
     case "wiring":
       return registry.listWirings().filter((w) => w.agentGroupId === group) as unknown as JsonValue;
     case "permissions":

@@ -15,6 +15,7 @@ import {
   MountsPayload,
   PermissionsPayload,
   ToolName,
+  VaultGrantPayload,
   type Verifier,
   type VerifierResult,
   WiringPayload,
@@ -41,6 +42,8 @@ export interface VerifierContext {
   egressEnabled: boolean;
   /** Names of MCP servers in the host catalog (empty: MCP is off). */
   mcpServers: ReadonlySet<string>;
+  /** The vault's secret names (absent: no vault, so grants are refused). */
+  vaultSecrets?: { has(name: string): boolean };
 }
 
 /** `payload-schema`: the change's `after` must parse with its kind's schema (strict, typed). */
@@ -261,6 +264,23 @@ export function alwaysRequireHuman(): Verifier {
 }
 
 /** The standard chain, rejecters first and the human floor last. */
+/** `vault_grant`: the secret must be set; a grant always needs a human (the final verifier says so). */
+export function vaultGrantVerifier(secrets: VerifierContext["vaultSecrets"]): Verifier {
+  return {
+    name: "vault-grant",
+    verify(req) {
+      if (req.kind !== "vault_grant") return pass();
+      const parsed = VaultGrantPayload.safeParse(req.after);
+      if (!parsed.success) return pass("left to payload-schema");
+      if (!secrets) return reject("no vault on this host");
+      if (!secrets.has(parsed.data.name)) {
+        return reject(`vault secret ${parsed.data.name} is not set (ironclaw vault set ${parsed.data.name})`);
+      }
+      return pass();
+    },
+  };
+}
+
 export function standardVerifiers(ctx: VerifierContext): Verifier[] {
   return [
     payloadSchemaVerifier(),
@@ -271,6 +291,7 @@ export function standardVerifiers(ctx: VerifierContext): Verifier[] {
     wiringVerifier(ctx),
     permissionsVerifier(),
     mcpVerifier(ctx.mcpServers),
+    vaultGrantVerifier(ctx.vaultSecrets),
     alwaysRequireHuman(),
   ];
 }
