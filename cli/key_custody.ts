@@ -91,7 +91,7 @@ async function promptPassphrase(purpose: "unlock" | "new"): Promise<string> {
 }
 
 /** Reads one line from the terminal without echoing it. */
-async function promptHidden(prompt: string): Promise<string> {
+export async function promptHidden(prompt: string): Promise<string> {
   const encoder = new TextEncoder();
   Deno.stderr.writeSync(encoder.encode(prompt));
   Deno.stdin.setRaw(true);

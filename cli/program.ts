@@ -21,6 +21,7 @@ import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
 import { registerToolsCommand } from "./tools.ts";
 import { registerVerifyCommand } from "./verify.ts";
+import { registerVaultCommands } from "./vault.ts";
 import { VERSION } from "./version.ts";
 
 /** Column at which help text wraps. */
@@ -57,6 +58,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerVerifyCommand(program, io);
   registerChannelCommands(program, io);
   registerKeysCommands(program, io);
+  registerVaultCommands(program, io);
 
   program.command("version").description("print the version").action(() => io.out(`ironclaw ${VERSION}`));
 

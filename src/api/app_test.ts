@@ -323,6 +323,19 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   assert.equal(unparked.status, "unparked");
   assert.match(unparked.wakeError, /provider "nowhere"/);
 
+  // The vault: the value goes in, never comes out.
+  assert.deepEqual(await ok(api, 200, "PUT", "/v1/vault/secrets/github", { value: "ghp_app-test" }), {
+    name: "github",
+    rotated: false,
+  });
+  const secrets = await ok(api, 200, "GET", "/v1/vault/secrets");
+  assert.deepEqual(secrets.map((s: { name: string; grants: unknown[] }) => [s.name, s.grants]), [[
+    "github",
+    [],
+  ]]);
+  assert.doesNotMatch(JSON.stringify(secrets), /ghp_app-test/);
+  assert.deepEqual(await ok(api, 200, "DELETE", "/v1/vault/secrets/github"), { name: "github" });
+
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);

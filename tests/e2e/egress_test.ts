@@ -4,15 +4,20 @@
  * `serve --egress-allow-private` does); the demo agent's `http_fetch` to it is
  * refused before a human approves the host, and after its
  * `request_api_access` is approved (no respawn) the page comes back as
- * readable text. Every request leaves an egress audit line.
+ * readable text. Then a keyed API: `ironclaw vault set` (value on stdin) and
+ * `vault grant`, approved; the server sees the secret header, the agent's
+ * reply shows it redacted, and no file of the state directory holds it in
+ * plaintext. Every request leaves an egress audit line.
  */
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { EGRESS_AUDIT_FILE } from "../../src/egress/mod.ts";
 import { isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
-import { diagnose, nextReplies, until } from "./harness.ts";
+import { diagnose, nextReplies, runIronclaw, until } from "./harness.ts";
 import { type E2eHost, openPlane } from "./plane.ts";
+
+const SECRET = "sk-ferry-4c0ffee-secret-value";
 
 const PAGE =
   `<!doctype html><html><head><title>Harbour timetable</title><script>document.title="pwned"</script>
@@ -28,10 +33,15 @@ async function say(host: E2eHost, text: string, chatId?: string): Promise<{ repl
 }
 
 async function egressJourney(isolator: "process" | "runsc") {
-  const site = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    () => new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } }),
-  );
+  const seenTokens: (string | null)[] = [];
+  const site = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (new URL(req.url).pathname !== "/api/me") {
+      return new Response(PAGE, { headers: { "content-type": "text/html; charset=utf-8" } });
+    }
+    // A careless API that echoes the credential it was sent.
+    seenTokens.push(req.headers.get("x-site-token"));
+    return Response.json({ user: "ferry-fan", token: req.headers.get("x-site-token") });
+  });
   using dir = tempDir("ironclaw-egress-e2e-");
   try {
     await using host = await openPlane(dir.path, {
@@ -74,13 +84,71 @@ async function egressJourney(isolator: "process" | "runsc") {
     // Live without a respawn: one launch served all three turns.
     assert.match(host.plane.metrics.render(), /^ironclaw_sandbox_launches_total 1$/m, await diagnose(host));
 
+    // A keyed API: the secret goes in on stdin, the grant through a human.
+    const set = await runIronclaw(
+      host,
+      ["vault", "set", "site-token", "--state-dir", dir.path],
+      `${SECRET}\n`,
+    );
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stdout, /stored site-token/);
+    const grant = await runIronclaw(host, [
+      "vault",
+      "grant",
+      "site-token",
+      "--agent",
+      DEMO_AGENT_ID,
+      "--host",
+      `127.0.0.1:${site.addr.port}`,
+      "--header",
+      "X-Site-Token",
+      "--format",
+      "Token {}",
+      "--state-dir",
+      dir.path,
+    ]);
+    assert.equal(grant.code, 0, grant.stderr);
+    const grantId = /proposed (\S+):/.exec(grant.stdout)?.[1];
+    const approved = await host.api("POST", `/v1/changes/${grantId}/decision`, {
+      outcome: "approve",
+      decidedBy: "test:human",
+    });
+    assert.equal(approved.body.record.status, "applied", JSON.stringify(approved.body));
+
+    const call = await say(
+      host,
+      `tool:http_fetch ${
+        JSON.stringify({
+          url: `http://127.0.0.1:${site.addr.port}/api/me`,
+          headers: { "X-Site-Token": "agent-guess" },
+        })
+      }`,
+      refused.chatId,
+    );
+    assert.deepEqual(seenTokens, [`Token ${SECRET}`], "the server saw the vault's value, not the agent's");
+    assert.match(call.reply, /ferry-fan/);
+    assert.match(call.reply, /\[REDACTED\]/);
+    assert.ok(!call.reply.includes(SECRET), call.reply);
+
+    const listed = await runIronclaw(host, ["vault", "list", "--json", "--state-dir", dir.path]);
+    assert.equal(JSON.parse(listed.stdout)[0].grants[0].agentGroupId, DEMO_AGENT_ID);
+    assert.ok(!listed.stdout.includes(SECRET));
+    const grep = await new Deno.Command("grep", { args: ["-ra", "-l", SECRET, dir.path] }).output();
+    assert.equal(grep.code, 1, `the secret is in plaintext in: ${new TextDecoder().decode(grep.stdout)}`);
+
     const audit = (await Deno.readTextFile(`${dir.path}/${EGRESS_AUDIT_FILE}`)).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
-    assert.deepEqual(audit.map((r) => [r.agentGroup, r.tool, r.host, r.path, r.status, r.allowed]), [
-      [DEMO_AGENT_ID, "fetch", `127.0.0.1:${site.addr.port}`, "/ferries", 403, false],
-      [DEMO_AGENT_ID, "fetch", `127.0.0.1:${site.addr.port}`, "/ferries", 200, true],
-    ]);
+    const site_ = `127.0.0.1:${site.addr.port}`;
+    assert.deepEqual(
+      audit.map((r) => [r.tool ?? r.action, r.host ?? r.name, r.path, r.status, r.allowed, r.credential]),
+      [
+        ["fetch", site_, "/ferries", 403, false, undefined],
+        ["fetch", site_, "/ferries", 200, true, undefined],
+        ["vault.set", "site-token", undefined, undefined, undefined, undefined],
+        ["fetch", site_, "/api/me", 200, true, "site-token"],
+      ],
+    );
   } finally {
     await site.shutdown();
   }
@@ -92,7 +160,7 @@ async function runscWorks(): Promise<boolean> {
   return (await isolators({ stateDir: dir.path }).runsc.check()).ok;
 }
 
-Deno.test("e2e (process backend): http_fetch refused, request_api_access approved, the page as readable text", () =>
+Deno.test("e2e (process backend): http_fetch refused, then approved: readable text; a vault grant reaches the server, never the agent or the disk", () =>
   egressJourney("process"));
 
 Deno.test({

@@ -56,19 +56,26 @@ export async function diagnose(host: E2eHost): Promise<string> {
   return lines.join("\n");
 }
 
-/** Runs `ironclaw <args>` from source as its own process, against `host`'s API. */
+/** Runs `ironclaw <args>` from source as its own process, against `host`'s API, with `stdin` piped in. */
 export async function runIronclaw(
   host: E2eHost,
   args: string[],
+  stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const entry = new URL("../../cli/main.ts", import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...HOST_PERMISSION_FLAGS, entry, ...args],
     env: { IRONCLAW_API_URL: host.server.url, IRONCLAW_API_TOKEN: E2E_TOKEN, NO_COLOR: "1" },
-    stdin: "null",
+    stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
