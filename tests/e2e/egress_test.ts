@@ -165,7 +165,7 @@ Deno.test("e2e (process backend): http_fetch refused, then approved: readable te
 
 Deno.test({
   name:
-    "e2e (runsc backend): http_fetch from gVisor refused, approved without respawn, the page as readable text",
+    "e2e (runsc backend): http_fetch from gVisor refused, then approved without respawn: readable text; a vault grant reaches the server, never the agent or the disk",
   ignore: !await runscWorks(),
   fn: () => egressJourney("runsc"),
 });
