@@ -17,6 +17,7 @@ import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../s
 import { CliError } from "./errors.ts";
 import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
+import { DEFAULT_FLOOD_LIMITS, type FloodLimits, parseMinRecurrence } from "../src/scheduling/mod.ts";
 import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
 
 /** `serve`'s flags. */
@@ -32,6 +33,19 @@ export interface ServeFlags {
   keyCustody?: string;
   passphraseFile?: string;
   apiHost?: string;
+  minRecurrence?: string;
+}
+
+/** `--min-recurrence D`: the shortest task recurrence agents may ask for (default 5m). */
+export function floodLimitsOption(flags: ServeFlags): { floodLimits: FloodLimits } {
+  if (flags.minRecurrence === undefined) return { floodLimits: DEFAULT_FLOOD_LIMITS };
+  try {
+    return {
+      floodLimits: { ...DEFAULT_FLOOD_LIMITS, minRecurrenceMs: parseMinRecurrence(flags.minRecurrence) },
+    };
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 /** `--egress-allow-private` and `--search-backend`, checked now so a typo fails at start-up as one line. */
@@ -120,6 +134,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const backlog = inboundBacklogOption(flags);
   const egress = egressOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
+  const limits = floodLimitsOption(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
   // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -131,6 +146,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     ...backlog,
     ...egress,
     keyCustody,
+    ...limits,
   }).catch((err) => {
     throw custodyError(err, stateDir);
   });
@@ -215,6 +231,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--search-backend <backend>",
       "web_search backend: duckduckgo, brave[:SECRET] (key from `ironclaw vault set`), searxng=URL; =URL overrides any",
+    )
+    .option(
+      "--min-recurrence <duration>",
+      "the shortest recurrence an agent's scheduled task may have, e.g. 5m (default), 30m, 1h; each run is a model turn",
     )
     .option(
       "--api-host <names>",

@@ -3,7 +3,7 @@ import { tempDir } from "../tests/support/mod.ts";
 import { lockHolder } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { inboundBacklogOption, isLoopbackHost, runServe } from "./serve.ts";
+import { floodLimitsOption, inboundBacklogOption, isLoopbackHost, runServe } from "./serve.ts";
 
 Deno.test("loopback means 127/8, ::1 and localhost only", () => {
   for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]) {
@@ -101,4 +101,13 @@ Deno.test("serve --isolator kubernetes without a kubeconfig refuses to start, in
   } finally {
     for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
   }
+});
+
+Deno.test("serve --min-recurrence takes a duration and refuses the rest", () => {
+  assert.equal(floodLimitsOption({}).floodLimits.minRecurrenceMs, 5 * 60_000);
+  assert.equal(floodLimitsOption({ minRecurrence: "30m" }).floodLimits.minRecurrenceMs, 30 * 60_000);
+  assert.throws(
+    () => floodLimitsOption({ minRecurrence: "often" }),
+    /--min-recurrence often: expected a positive duration/,
+  );
 });

@@ -39,7 +39,7 @@ import type { Registry } from "../registry/mod.ts";
 import type { Router } from "../router/mod.ts";
 import { chooseIsolator, givenIsolator, type IsolatorChoice, type SandboxManager } from "../sandbox/mod.ts";
 import { AgentProgram } from "../sandbox/agent_program.ts";
-import type { Scheduler, TaskStore } from "../scheduling/mod.ts";
+import type { FloodLimits, Scheduler, TaskStore } from "../scheduling/mod.ts";
 import type { SessionQueueStore } from "../session/queues.ts";
 import type { BacklogGate } from "../session/backlog.ts";
 import type { ChangeStore, StateDb } from "../state/mod.ts";
@@ -101,6 +101,8 @@ export interface ControlPlaneOptions {
    * agent-to-agent sends refuse new ones (default `DEFAULT_INBOUND_BACKLOG_CAP`, 200).
    */
   inboundBacklogCap?: number;
+  /** Caps on an agent's tasks and open questions, and the shortest recurrence (`serve --min-recurrence`). */
+  floodLimits?: FloodLimits;
   /** The egress broker's operator settings (private exceptions, search backend). */
   egress?: EgressSettings;
   /** How the master key is kept (default: file custody for a new key; an existing key as found). */
@@ -240,6 +242,7 @@ export class ControlPlane {
       stores = await openStores(stateDir, {
         library: options.library ?? resolveLibraryPath(),
         keyCustody: options.keyCustody,
+        floodLimits: options.floodLimits,
       });
       const { registry } = stores;
       const plane = new ControlPlane({ stores, agentProgram, releaseLock: release }, options);

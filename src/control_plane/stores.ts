@@ -11,7 +11,7 @@ import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
 import { type CustodyOptions, KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
 import { QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
-import { TaskStore } from "../scheduling/mod.ts";
+import { type FloodLimits, TaskStore } from "../scheduling/mod.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { HostGrants } from "../egress/mod.ts";
 import { VAULT_KEY_ID, VaultStore } from "../vault/mod.ts";
@@ -22,6 +22,8 @@ export interface StoresOptions {
   library: string;
   /** The clock of the task and question stores (default: the wall clock). */
   now?: () => Timestamp;
+  /** Caps on an agent's tasks and open questions, and the shortest recurrence (default `DEFAULT_FLOOD_LIMITS`). */
+  floodLimits?: FloodLimits;
   /** How the master key is kept (see `KeyCustodian.open`). */
   keyCustody?: CustodyOptions;
 }
@@ -76,8 +78,8 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     audit,
     registry: new Registry(state),
     changes: new ChangeStore(state),
-    tasks: new TaskStore(state, { now }),
-    questions: new QuestionStore(state, { now }),
+    tasks: new TaskStore(state, { now, limits: options.floodLimits }),
+    questions: new QuestionStore(state, { now, limits: options.floodLimits }),
     egressHosts: new HostGrants(state),
     vault: new VaultStore(state, vaultKey),
     async close() {

@@ -373,14 +373,21 @@ export class Delivery {
     const { questions } = this.#d;
     const parsed = AskUserRequest.safeParse(parseJsonObject(message.content));
     if (!parsed.success) throw new Refused(`ask_user_question: ${firstIssue(parsed.error)}`);
-    const { question } = questions.record({
-      id: await stableId("q", session.id, message.id),
-      sessionId: session.id,
-      agentGroupId: session.agentGroupId,
-      question: parsed.data.question,
-      options: parsed.data.options,
-      allowFreeform: parsed.data.allow_freeform,
-    });
+    const id = await stableId("q", session.id, message.id);
+    let question;
+    try {
+      ({ question } = questions.record({
+        id,
+        sessionId: session.id,
+        agentGroupId: session.agentGroupId,
+        question: parsed.data.question,
+        options: parsed.data.options,
+        allowFreeform: parsed.data.allow_freeform,
+      }));
+    } catch (err) {
+      if (err instanceof InvalidInputError) throw new Refused(`ask_user_question: ${err.message}`);
+      throw err;
+    }
     return { outcome: "asked", detail: question.id };
   }
 

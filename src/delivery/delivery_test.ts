@@ -3,6 +3,7 @@ import { formatAskUserRequest, formatScheduleRequest, formatSystemAction } from 
 import type { SessionId } from "../../contract/ids.ts";
 import { Database } from "../../contract/sqlite/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { DEFAULT_FLOOD_LIMITS } from "../scheduling/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
 
 /** Routes "hello" from fake:alice into g1 and returns the session id. */
@@ -169,6 +170,46 @@ Deno.test("a change whose payload holds a control character is refused before th
   assert.deepEqual(host.gateway.pending(), [], "nothing is recorded");
   const note = agent.inbound.pendingMessages().find((m) => m.kind === "system");
   assert.match(note?.content ?? "", /after\.soul holds a control character/);
+});
+
+Deno.test("an agent cannot flood: tasks and open questions are capped, a 1s recurrence is refused, and it is told why", async () => {
+  using dir = tempDir();
+  await using chat = await chatting(dir.path);
+  const { host, sessionId, agent } = chat;
+  const { tasksPerSession, questionsPerSession } = DEFAULT_FLOOD_LIMITS;
+  agent.outbound.writeMessageOut({
+    id: "every_second",
+    kind: "system",
+    content: formatScheduleRequest({ prompt: "ping", run_at: "", recurrence: "1s" }),
+  });
+  for (let i = 0; i <= tasksPerSession; i++) {
+    agent.outbound.writeMessageOut({
+      id: `task_${i}`,
+      kind: "system",
+      content: formatScheduleRequest({ prompt: `t${i}`, run_at: "2030-01-01T09:00:00Z" }),
+    });
+  }
+  for (let i = 0; i <= questionsPerSession; i++) {
+    agent.outbound.writeMessageOut({
+      id: `ask_${i}`,
+      kind: "system",
+      content: formatAskUserRequest({ question: `q${i}?`, options: ["yes", "no"] }),
+    });
+  }
+  const pass = await host.delivery.deliverSession(sessionId);
+  const outcome = (id: string) => pass.handled.find((h) => h.id === id)?.outcome;
+  assert.equal(outcome("every_second"), "refused");
+  assert.equal(outcome(`task_${tasksPerSession - 1}`), "scheduled");
+  assert.equal(outcome(`task_${tasksPerSession}`), "refused");
+  assert.equal(outcome(`ask_${questionsPerSession - 1}`), "asked");
+  assert.equal(outcome(`ask_${questionsPerSession}`), "refused");
+  assert.equal(host.tasks.list(sessionId).length, tasksPerSession);
+  const notes = agent.inbound.pendingMessages().filter((m) => m.kind === "system").map((m) => m.content).join(
+    "\n",
+  );
+  assert.match(notes, /recurrence 1s is more often than this host allows \(at most every 5m/);
+  assert.match(notes, /too many tasks: this conversation already has 20 live tasks \(the cap is 20\)/);
+  assert.match(notes, /too many open questions: this conversation has 10 unanswered \(the cap is 10\)/);
 });
 
 Deno.test("schedule_task and task management act on the durable task store", async () => {

@@ -10,6 +10,7 @@ import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { Database, Row } from "../../contract/sqlite/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/errors.ts";
 import type { StateDb } from "../state/state_db.ts";
+import { DEFAULT_FLOOD_LIMITS, type FloodLimits } from "../scheduling/mod.ts";
 
 /** One question. */
 export interface Question {
@@ -63,9 +64,34 @@ export class QuestionStore {
   #db: Database;
   #now: () => Timestamp;
 
-  constructor(state: StateDb, options: { now?: () => Timestamp } = {}) {
+  #limits: Pick<FloodLimits, "questionsPerSession" | "questionsPerGroup">;
+
+  constructor(state: StateDb, options: { now?: () => Timestamp; limits?: FloodLimits } = {}) {
     this.#db = state.db;
     this.#now = options.now ?? nowTimestamp;
+    this.#limits = options.limits ?? DEFAULT_FLOOD_LIMITS;
+  }
+
+  /** Refuses a new question past the session's or its agent group's cap of open ones. */
+  #checkRoom(input: NewQuestion): void {
+    const open = (where: string, value: string) =>
+      this.#db.get(`SELECT COUNT(*) AS n FROM questions WHERE ${where} = ? AND answered_at IS NULL`, [value])
+        ?.n as number;
+    const { questionsPerSession, questionsPerGroup } = this.#limits;
+    const own = open("session_id", input.sessionId);
+    if (own >= questionsPerSession) {
+      throw new InvalidInputError(
+        `too many open questions: this conversation has ${own} unanswered (the cap is ${questionsPerSession}); ` +
+          "wait for answers before asking more",
+      );
+    }
+    const group = open("agent_group_id", input.agentGroupId);
+    if (group >= questionsPerGroup) {
+      throw new InvalidInputError(
+        `too many open questions: this agent has ${group} unanswered across its conversations ` +
+          `(the cap is ${questionsPerGroup}); wait for answers before asking more`,
+      );
+    }
   }
 
   /** Records a question, or returns the one already recorded with that id (`created` false). */
@@ -76,6 +102,8 @@ export class QuestionStore {
     // With no buttons, a free-text answer is the only kind there is.
     const freeform = options.length === 0 || input.allowFreeform === true;
     return this.#db.transaction(() => {
+      // Recording the same question again is not a new one.
+      if (!this.#db.get(`SELECT 1 FROM questions WHERE id = ?`, [input.id])) this.#checkRoom(input);
       const created = this.#db.run(
         `INSERT INTO questions (id, session_id, agent_group_id, question, options, allow_freeform, asked_at)
          VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,

@@ -24,3 +24,9 @@ export { TaskStore } from "./task_store.ts";
 export type { NewTask, Task, TaskState, TaskStoreOptions, TaskUpdate } from "./task_store.ts";
 export { occurrenceId, Scheduler } from "./scheduler.ts";
 export type { DuePassResult, SchedulerDeps } from "./scheduler.ts";
+export {
+  DEFAULT_FLOOD_LIMITS,
+  describeDuration,
+  type FloodLimits,
+  parseMinRecurrence,
+} from "./flood_limits.ts";

@@ -9,7 +9,8 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import type { TaskRow } from "../../contract/rows.ts";
-import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
+import { nowTimestamp, recurrenceMs, type Timestamp } from "../../contract/time.ts";
+import { DEFAULT_FLOOD_LIMITS, describeDuration, type FloodLimits } from "./flood_limits.ts";
 import type { Database, Row } from "../../contract/sqlite/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/errors.ts";
 import type { StateDb } from "../state/state_db.ts";
@@ -60,6 +61,8 @@ export interface TaskUpdate {
 export interface TaskStoreOptions {
   /** The clock (tests pin it). */
   now?: () => Timestamp;
+  /** Caps on live tasks and the shortest recurrence (default {@linkcode DEFAULT_FLOOD_LIMITS}). */
+  limits?: FloodLimits;
 }
 
 const COLUMNS = "id, session_id, prompt, next_run, recurrence, state, fired, created_at, updated_at";
@@ -84,9 +87,51 @@ export class TaskStore {
   #db: Database;
   #now: () => Timestamp;
 
+  #limits: FloodLimits;
+
   constructor(state: StateDb, options: TaskStoreOptions = {}) {
     this.#db = state.db;
     this.#now = options.now ?? nowTimestamp;
+    this.#limits = options.limits ?? DEFAULT_FLOOD_LIMITS;
+  }
+
+  /** Refuses a recurrence shorter than the host's minimum. */
+  #checkRecurrence(recurrence: string | null | undefined): void {
+    const ms = recurrence ? recurrenceMs(recurrence) : undefined;
+    if (ms !== undefined && ms < this.#limits.minRecurrenceMs) {
+      throw new InvalidInputError(
+        `invalid task: recurrence ${recurrence} is more often than this host allows (at most every ` +
+          `${
+            describeDuration(this.#limits.minRecurrenceMs)
+          }; the operator sets it with serve --min-recurrence)`,
+      );
+    }
+  }
+
+  /** Refuses a new task past the session's or its agent group's cap of live tasks. */
+  #checkRoom(sessionId: SessionId): void {
+    const live = "state IN ('active', 'paused')";
+    const own = this.#db.get(`SELECT COUNT(*) AS n FROM scheduled_tasks WHERE session_id = ? AND ${live}`, [
+      sessionId,
+    ])?.n as number;
+    const { tasksPerSession, tasksPerGroup } = this.#limits;
+    if (own >= tasksPerSession) {
+      throw new InvalidInputError(
+        `too many tasks: this conversation already has ${own} live tasks (the cap is ${tasksPerSession}); ` +
+          "cancel one with cancel_task first",
+      );
+    }
+    const group = this.#db.get(
+      `SELECT COUNT(*) AS n FROM scheduled_tasks t JOIN sessions s ON s.id = t.session_id
+       WHERE s.agent_group_id = (SELECT agent_group_id FROM sessions WHERE id = ?) AND t.${live}`,
+      [sessionId],
+    )?.n as number;
+    if (group >= tasksPerGroup) {
+      throw new InvalidInputError(
+        `too many tasks: this agent already has ${group} live tasks across its conversations ` +
+          `(the cap is ${tasksPerGroup}); cancel some first`,
+      );
+    }
   }
 
   /**
@@ -99,7 +144,10 @@ export class TaskStore {
     if (!TASK_ID.test(input.id)) throw new InvalidInputError(`invalid task id ${JSON.stringify(input.id)}`);
     const now = this.#now();
     const s = validateSchedule(input, now);
+    this.#checkRecurrence(s.recurrence);
     return this.#db.transaction(() => {
+      // Handling the same request again is not a new task.
+      if (!this.#find(input.id)) this.#checkRoom(input.sessionId);
       const created = this.#db.run(
         `INSERT INTO scheduled_tasks (id, session_id, prompt, next_run, recurrence, state, fired, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'active', 0, ?, ?) ON CONFLICT (id) DO NOTHING`,
@@ -169,6 +217,7 @@ export class TaskStore {
     const prompt = change.prompt === undefined ? undefined : validatePrompt(change.prompt);
     const runAt = change.runAt === undefined ? undefined : validateRunAt(change.runAt, now);
     const recurrence = change.recurrence === undefined ? undefined : validateRecurrence(change.recurrence);
+    this.#checkRecurrence(recurrence);
     return this.#db.transaction(() => {
       const task = this.get(sessionId, id);
       if (task.state === "cancelled") throw new ConflictError(`task ${id} is cancelled`);

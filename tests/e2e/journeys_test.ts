@@ -14,6 +14,7 @@ import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
 import { tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies, until } from "./harness.ts";
 import { collectReplies, openPlane } from "./plane.ts";
+import { DEFAULT_FLOOD_LIMITS } from "../../src/scheduling/mod.ts";
 
 type Host = Awaited<ReturnType<typeof openPlane>>;
 
@@ -53,7 +54,11 @@ Deno.test("e2e journey: the mock model's tool calls run the agent's file tools i
 
 Deno.test("e2e journey: a scheduled task fires once at its time; a recurring one fires again", async () => {
   using dir = tempDir("ironclaw-e2e-");
-  await using host = await openPlane(dir.path, { isolator: "process" });
+  // The operator allows a 2 s recurrence here (serve --min-recurrence): the test watches it fire twice.
+  await using host = await openPlane(dir.path, {
+    isolator: "process",
+    floodLimits: { ...DEFAULT_FLOOD_LIMITS, minRecurrenceMs: 1000 },
+  });
   const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 
   const once = await send(
