@@ -22,6 +22,8 @@ import { openStateKeys, withPassphraseFlag } from "./key_custody.ts";
 import {
   checkReport,
   chooseProbeProgram,
+  isNotProven,
+  NOT_PROVEN,
   PROBE_PROGRAM_ENV,
   PROBE_SOURCE,
   type ProbeProgram,
@@ -35,7 +37,7 @@ import { CliError, describeError } from "./errors.ts";
 import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
 import { type NamedProgram, namedProgram } from "./named_program.ts";
 
-const KINDS = ["auto", "runsc", "bwrap", "process"] as const;
+const KINDS = ["auto", "runsc", "bwrap", "process", "kubernetes"] as const;
 
 /** `verify`'s flags. */
 export interface VerifyFlags {
@@ -71,15 +73,17 @@ export function describeIsolator(result: VerifyResult, platform: string): string
     ? `runsc (gVisor, platform ${platform})`
     : kind === "bwrap"
     ? "bwrap (Linux namespaces)"
+    : kind === "kubernetes"
+    ? "kubernetes (gVisor Pods through the cluster's RuntimeClass)"
     : "process (NO SANDBOX: Deno permissions only)";
   return `isolator: ${name}, strength ${strength}`;
 }
 
-/** The walls as table lines: wall, held/FALLEN, detail. */
+/** The walls as table lines: wall, held/FALLEN/NOT PROVEN, detail. */
 export function wallTable(result: VerifyResult): string[] {
   return renderTable([
     { header: "WALL", cell: (w) => w.name },
-    { header: "STATUS", cell: (w) => (w.held ? "held" : "FALLEN") },
+    { header: "STATUS", cell: (w) => (w.held ? "held" : isNotProven(w) ? "NOT PROVEN" : "FALLEN") },
     { header: "DETAIL", cell: (w) => w.detail },
   ], result.walls);
 }
@@ -137,7 +141,11 @@ async function runCheck(flags: VerifyFlags, io: CliIo): Promise<void> {
 export function registerVerifyCommand(program: Command, io: CliIo = processIo()): void {
   const command = program.command("verify")
     .description("attack a sandbox from inside with the adversarial probe and show which walls hold")
-    .option("--isolator <kind>", "auto, runsc, bwrap or process", "auto")
+    .option(
+      "--isolator <kind>",
+      "auto, runsc, bwrap, process or kubernetes (a Pod on this node through $KUBECONFIG or in-cluster)",
+      "auto",
+    )
     .option("--runsc-platform <platform>", "gVisor platform: ptrace or kvm", "ptrace")
     .option(
       "--state-dir <dir>",
@@ -217,13 +225,18 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
           : `no signed report: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,
       );
     }
-    const fallen = result.walls.filter((w) => !w.held);
-    if (fallen.length) {
-      throw new CliError(
-        `${fallen.length} wall${fallen.length === 1 ? "" : "s"} fell under ${kind}: ${
-          fallen.map((w) => w.name).join(", ")
-        }`,
-      );
+    const fallen = result.walls.filter((w) => !w.held && !isNotProven(w));
+    const unproven = result.walls.filter(isNotProven);
+    const count = (walls: unknown[], what: string) =>
+      `${walls.length} wall${walls.length === 1 ? "" : "s"} ${what} under ${kind}`;
+    if (fallen.length || unproven.length) {
+      // Not proven fails like fallen: nothing is vouched for without the host's own observations.
+      throw new CliError([
+        ...(fallen.length ? [`${count(fallen, "fell")}: ${fallen.map((w) => w.name).join(", ")}`] : []),
+        ...(unproven.length
+          ? [`${count(unproven, "not proven")}: ${unproven[0].detail.slice(NOT_PROVEN.length)}`]
+          : []),
+      ].join("; "));
     }
   });
 }

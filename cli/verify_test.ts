@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
 import { PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
+import { FakeKubernetes } from "../tests/support/fake_kubernetes.ts";
+import { DEFAULT_NAMESPACE, DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER } from "../isolator/kubernetes/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 
@@ -74,7 +76,7 @@ Deno.test("verify refuses a bad --isolator, and --check without a master key, in
   const bad = await run(["verify", "--isolator", "docker"]);
   assert.equal(bad.code, 1);
   assert.deepEqual(bad.stderr, [
-    `ironclaw: --isolator must be one of auto, runsc, bwrap, process, got "docker"`,
+    `ironclaw: --isolator must be one of auto, runsc, bwrap, process, kubernetes, got "docker"`,
   ]);
   const none = await run(["verify", "--check", `${dir.path}/r.json`, "--state-dir", dir.path]);
   assert.equal(none.code, 1);
@@ -153,4 +155,60 @@ Deno.test("verify --probe-program reaches the isolator: the process backend refu
       `^ironclaw: verify: isolator process is not available: the process backend cannot run the compiled agent ${probe}`,
     ),
   );
+});
+
+Deno.test({
+  name:
+    "verify --isolator kubernetes against a fake API server: every wall not proven, with the reason, exit 1",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    using dir = tempDir();
+    await using fake = await FakeKubernetes.start();
+    fake.addRuntimeClass(DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER);
+    const saved = Deno.env.get("KUBECONFIG");
+    Deno.env.set("KUBECONFIG", fake.writeKubeconfig(`${dir.path}/kubeconfig`));
+    // The fake has no kubelet: the probe's Pod is created, then cannot start, as on a node without runsc.
+    let kubelet = true;
+    const noKubelet = (async () => {
+      while (kubelet && fake.created.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const pod = fake.created[0];
+      if (pod) {
+        fake.wait(
+          DEFAULT_NAMESPACE,
+          pod.metadata!.name!,
+          "CreateContainerError",
+          "the fake API has no kubelet",
+        );
+      }
+    })();
+    try {
+      const out = await run(["verify", "--isolator", "kubernetes", "--json", "--state-dir", `${dir.path}/s`]);
+      assert.equal(out.code, 1, out.stderr.join("\n"));
+      const json = JSON.parse(out.stdout);
+      assert.equal(json.isolator, "kubernetes");
+      assert.ok(json.walls.length > 10);
+      for (const wall of json.walls) {
+        assert.equal(wall.held, false, wall.name);
+        assert.match(
+          wall.detail,
+          /^not proven: the probe never reported from the Pod \(the sandbox ended with SIGKILL: ironclaw: the container cannot start: CreateContainerError \(the fake API has no kubelet\)\)/,
+        );
+      }
+      assert.equal(out.stderr.length, 1);
+      assert.match(
+        out.stderr[0],
+        /^ironclaw: \d+ walls not proven under kubernetes: the probe never reported/,
+      );
+      assert.equal(
+        fake.pod(DEFAULT_NAMESPACE, fake.created[0].metadata!.name!),
+        undefined,
+        "the Pod is deleted",
+      );
+    } finally {
+      kubelet = false;
+      await noKubelet;
+      saved === undefined ? Deno.env.delete("KUBECONFIG") : Deno.env.set("KUBECONFIG", saved);
+    }
+  },
 });

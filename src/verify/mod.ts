@@ -23,6 +23,7 @@ export {
   ProbeProgramError,
 } from "./probe_program.ts";
 export { checkReport, reportProbe, signReport } from "./signed_report.ts";
+export { isNotProven, NOT_PROVEN, withoutHostObservations } from "./not_proven.ts";
 export {
   type AgentProcessEvidence,
   decideWalls,
