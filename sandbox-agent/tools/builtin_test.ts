@@ -289,3 +289,44 @@ Deno.test("ask_user_question, create_agent and read_persona", async () => {
   assert.equal((await ok(ctx, "read_persona", {})).text, "Be a pirate.");
   assert.match((await ok(context(dir.path), "read_persona", {})).text, /no persona/);
 });
+
+Deno.test("http_fetch and web_search send JSON to the broker and return its text; refusals read as errors", async () => {
+  using dir = tempDir();
+  const calls: { url: string; body: unknown }[] = [];
+  const broker = async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = String(input);
+    const body = JSON.parse(String(init?.body));
+    calls.push({ url, body });
+    if (url.endsWith("/v1/search")) {
+      return Response.json({
+        backend: "searxng",
+        results: [{ title: "Deno", url: "https://deno.com/", snippet: "A runtime." }],
+      });
+    }
+    if (body.url.includes("denied")) {
+      return Response.json({ error: "egress: denied.test is not approved for this agent" }, { status: 403 });
+    }
+    return Response.json({
+      status: 200,
+      contentType: "text/html",
+      url: body.url,
+      text: "# Title\n\nBody",
+      truncated: true,
+    });
+  };
+  const ctx = { ...context(dir.path), egress: broker as typeof fetch };
+  const page = await ok(ctx, "http_fetch", { url: "https://example.com/" });
+  assert.equal(
+    page.text,
+    "status: 200\ncontent-type: text/html\nurl: https://example.com/\n\n# Title\n\nBody\n\n(truncated: the body was longer than the broker's cap)",
+  );
+  assert.deepEqual(calls[0], {
+    url: "http://egress.ironclaw.internal/v1/fetch",
+    body: { url: "https://example.com/", method: "GET" },
+  });
+  await fails(ctx, "http_fetch", { url: "https://denied.test/" }, /denied\.test is not approved/);
+  const found = await ok(ctx, "web_search", { query: "deno" });
+  assert.equal(found.text, 'results for "deno" (searxng):\n\n1. Deno\n   https://deno.com/\n   A runtime.');
+  assert.deepEqual(calls.at(-1)!.body, { query: "deno", max_results: 5 });
+  await fails(context(dir.path), "http_fetch", { url: "https://example.com/" }, /no egress broker/);
+});

@@ -201,3 +201,34 @@ Deno.test("web_search without a backend says how to configure one", async () => 
     assert.match(res.json.error!, /serve --search-backend/);
   });
 });
+
+Deno.test("https is verified against the name: a trusted certificate passes, an unknown issuer is refused", async () => {
+  const testdata = new URL("./testdata/", import.meta.url);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: Deno.readTextFileSync(new URL("server.pem", testdata)),
+    key: Deno.readTextFileSync(new URL("server.key", testdata)),
+    onListen() {},
+  }, () => new Response("over tls", { headers: { "content-type": "text/plain" } }));
+  const port = server.addr.port;
+  const ca = Deno.readTextFileSync(new URL("ca.pem", testdata));
+  const options = {
+    approved: new Set(["localhost"]),
+    allowPrivate: [`localhost:${port}`],
+    resolve: () => Promise.resolve(["127.0.0.1"]),
+  };
+  try {
+    await withBroker({ ...options, caCerts: [ca] }, async (call) => {
+      const res = await call(EGRESS_FETCH_PATH, { url: `https://localhost:${port}/` });
+      assert.equal(res.json.text, "over tls");
+    });
+    await withBroker(options, async (call) => {
+      const res = await call(EGRESS_FETCH_PATH, { url: `https://localhost:${port}/` });
+      assert.equal(res.status, 502);
+      assert.match(res.json.error!, /certificate|UnknownIssuer/i);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
