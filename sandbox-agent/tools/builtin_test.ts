@@ -293,8 +293,10 @@ Deno.test("ask_user_question, create_agent and read_persona", async () => {
 Deno.test("http_fetch and web_search send JSON to the broker and return its text; refusals read as errors", async () => {
   using dir = tempDir();
   const calls: { url: string; body: unknown }[] = [];
-  const broker = async (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = String(input);
+  const broker = (input: RequestInfo | URL, init?: RequestInit) =>
+    Promise.resolve(answer(String(input), init));
+  const answer = (input: string, init?: RequestInit) => {
+    const url = input;
     const body = JSON.parse(String(init?.body));
     calls.push({ url, body });
     if (url.endsWith("/v1/search")) {
