@@ -7,15 +7,14 @@
  * handling fails for a reason that may pass (a channel down, a destination
  * not yet permitted) stays unmarked and is tried again on the next pass.
  *
- * - `system` rows are requests to the host: `schedule_task` (task store),
- *   `ask_user_question` (question store), task management (acted on in the
- *   task store; the answer comes back to the session as a message),
+ * - `system` rows are requests to the host: `schedule_task` and task
+ *   management (carried out by {@link TaskActions}; a management answer comes
+ *   back to the session as a message), `ask_user_question` (question store),
  *   informational no-ops, and everything else a gateway change requested by
  *   `sandbox:<sid>`, never executed here.
  * - rows to channel `agent` go to another agent group's sessions, within the
- *   sender's destinations, the hop limit, the group's rate and each target
- *   session's backlog cap, and wake them. A target at its cap is skipped and
- *   the sender is told (refused outright when no target took the message).
+ *   sender's destinations ({@link AgentSends} does the rest: the hop limit,
+ *   the group's rate, each target session's backlog cap, the wakes).
  * - other rows go to their channel's adapter, if the target is the session's
  *   own chat or a permitted destination.
  *
@@ -34,42 +33,33 @@ import {
   type MessageOut,
   parseSystemAction,
   type ProcessingAck,
-  ScheduleRequest,
   type SessionId,
-  type TaskAction,
-  TaskPayload,
 } from "../../contract/mod.ts";
-import type { NewMessageIn } from "../../contract/rows.ts";
 import type { InboundWriter } from "../../contract/queue/mod.ts";
 import { controlCharacterPath } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
-import { ConflictError, InvalidInputError } from "../state/errors.ts";
+import { InvalidInputError } from "../state/errors.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import type { Registry } from "../registry/registry.ts";
 import type { Session } from "../registry/schemas.ts";
 import type { AccessRequests } from "../router/router.ts";
-import { stableId, writeOnce } from "../idempotent/mod.ts";
+import { stableId } from "../idempotent/mod.ts";
 import { KeyedLock, Pacer } from "../async/mod.ts";
-import type { Task, TaskStore } from "../scheduling/task_store.ts";
+import type { TaskStore } from "../scheduling/task_store.ts";
 import type { QuestionStore } from "../questions/question_store.ts";
 import { AGENT_CHANNEL } from "../session/queues.ts";
-import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
+import type { BacklogGate } from "../session/backlog.ts";
 import type { SessionQueues, SessionWaker } from "../session/types.ts";
 import type { ChannelAdapters, ChannelMessage } from "./adapter.ts";
-import { type A2aLimitOptions, A2aLimits } from "./a2a_limits.ts";
+import type { A2aLimitOptions } from "./a2a_limits.ts";
+import { AgentSends } from "./agent_sends.ts";
+import { firstIssue, type Handled, parseJsonObject, Refused, type RowOutcome, tellAgent } from "./outcome.ts";
 import { extractAfter, routeAction } from "./system_actions.ts";
+import { TaskActions, type TaskSync } from "./task_actions.ts";
 
 /** Mirrors the sandbox's acknowledgements into inbound statuses (see `SessionQueueStore.advanceStatuses`). */
 export interface InboundStatusMirror {
   advanceStatuses(sessionId: SessionId, acks: readonly ProcessingAck[]): Promise<number>;
-}
-
-/** What the scheduler does for delivery after a task changes. */
-export interface TaskSync {
-  /** Copies the session's tasks into its inbound queue. */
-  syncSession(sessionId: SessionId): Promise<void>;
-  /** Re-plans the due loop. */
-  kick(): void;
 }
 
 /** What delivery is built from. */
@@ -91,18 +81,6 @@ export interface DeliveryDeps {
   fallbackMs?: number;
 }
 
-/** How one row ended. */
-export type RowOutcome =
-  | "delivered"
-  | "scheduled"
-  | "asked"
-  | "task-answered"
-  | "submitted"
-  | "ignored"
-  | "a2a"
-  | "dropped"
-  | "refused";
-
 /** What a pass over one session did. */
 export interface SessionPass {
   sessionId: SessionId;
@@ -115,26 +93,12 @@ export interface SessionPass {
   statusesAdvanced: number;
 }
 
-/** A failure that ends the row for good: it is marked handled, and the agent is told when it can act on it. */
-class Refused extends Error {
-  override name = "Refused";
-  constructor(message: string, readonly tellAgent = true) {
-    super(message);
-  }
-}
-
 /** A row's resolved destination. */
 interface Target {
   channelType: string;
   platformId: string;
   threadId: string | null;
   permitted: boolean;
-}
-
-interface Handled {
-  outcome: RowOutcome;
-  platformMessageId?: string | null;
-  detail?: string;
 }
 
 interface SessionMemory {
@@ -148,7 +112,8 @@ interface SessionMemory {
 export class Delivery {
   #d: DeliveryDeps;
   #log = logger("delivery");
-  #limits: A2aLimits;
+  #tasks: TaskActions;
+  #agents: AgentSends;
   #memory = new Map<SessionId, SessionMemory>();
   #locks = new KeyedLock<SessionId>();
   #dirty = new Set<SessionId>();
@@ -160,7 +125,8 @@ export class Delivery {
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps;
-    this.#limits = new A2aLimits(deps.a2a);
+    this.#tasks = new TaskActions(deps);
+    this.#agents = new AgentSends(deps);
     this.#fallbackMs = deps.fallbackMs ?? 30_000;
     this.#deliveries = deps.metrics.counter("ironclaw_deliveries_total", "Messages delivered to channels.");
     this.#rows = deps.metrics.counter("ironclaw_outbound_rows_total", "Outbound rows handled, by outcome.");
@@ -304,7 +270,10 @@ export class Delivery {
     try {
       if (message.kind === "system") return await this.#system(session, message);
       const target = this.#target(session, message);
-      if (target.channelType === AGENT_CHANNEL) return await this.#agentToAgent(session, message, target);
+      if (target.channelType === AGENT_CHANNEL) {
+        if (!target.permitted) throw new Error(`destination not permitted: agent ${target.platformId}`);
+        return await this.#agents.send(session, { message, to: target.platformId });
+      }
       return await this.#deliver(session, message, target);
     } catch (err) {
       if (!(err instanceof Refused)) throw err;
@@ -314,16 +283,14 @@ export class Delivery {
         error: err.message,
       });
       if (err.tellAgent) {
-        await this.#tellAgent(session, message, `The host refused your request: ${err.message}`);
+        await tellAgent(this.#d.queues, {
+          sessionId: session.id,
+          messageId: message.id,
+          content: `The host refused your request: ${err.message}`,
+        });
       }
       return { outcome: "refused", detail: err.message };
     }
-  }
-
-  /** A note to the sending session about its row (once per row: the id is stable). */
-  async #tellAgent(session: Session, message: MessageOut, content: string): Promise<void> {
-    const id = await stableId("refused", session.id, message.id);
-    writeOnce(await this.#d.queues.inboundWriter(session.id), { id, kind: "system", trigger: 0, content });
   }
 
   // ── System actions ──────────────────────────────────────────────────────
@@ -333,40 +300,20 @@ export class Delivery {
     const route = routeAction(envelope.action);
     switch (route.type) {
       case "schedule":
-        return await this.#schedule(session, message);
+        return await this.#tasks.schedule(session, message);
       case "ask":
         return await this.#ask(session, message);
       case "task":
-        return await this.#manageTask(session, message, route.action, envelope.payload);
+        return await this.#tasks.manage(session, {
+          message,
+          action: route.action,
+          payload: envelope.payload,
+        });
       case "informational":
         return { outcome: "ignored", detail: envelope.action || "(empty)" };
       case "privileged":
         return await this.#propose(session, message, route.kind);
     }
-  }
-
-  async #schedule(session: Session, message: MessageOut): Promise<Handled> {
-    const { tasks, scheduler } = this.#d;
-    const body = parseJsonObject(message.content);
-    const parsed = ScheduleRequest.safeParse(body && { ...body, action: "schedule_task" });
-    if (!parsed.success) throw new Refused(`schedule_task: ${firstIssue(parsed.error)}`);
-    const id = await stableId("tsk", session.id, message.id);
-    let task: Task, created: boolean;
-    try {
-      ({ task, created } = tasks.create({
-        id,
-        sessionId: session.id,
-        prompt: parsed.data.prompt,
-        runAt: parsed.data.run_at,
-        recurrence: parsed.data.recurrence,
-      }));
-    } catch (err) {
-      if (err instanceof InvalidInputError || err instanceof ConflictError) throw new Refused(err.message);
-      throw err;
-    }
-    await scheduler.syncSession(session.id);
-    scheduler.kick();
-    return { outcome: "scheduled", detail: `${task.id}${created ? "" : " (already)"}` };
   }
 
   async #ask(session: Session, message: MessageOut): Promise<Handled> {
@@ -389,58 +336,6 @@ export class Delivery {
       throw err;
     }
     return { outcome: "asked", detail: question.id };
-  }
-
-  async #manageTask(
-    session: Session,
-    message: MessageOut,
-    action: TaskAction,
-    payload: unknown,
-  ): Promise<Handled> {
-    const { scheduler } = this.#d;
-    const parsed = TaskPayload.safeParse(payload ?? {});
-    let answer: string;
-    if (!parsed.success) {
-      answer = `${action} failed: ${firstIssue(parsed.error)}`;
-    } else {
-      try {
-        answer = this.#applyTaskAction(session.id, action, parsed.data);
-      } catch (err) {
-        answer = `${action} failed: ${err instanceof Error ? err.message : String(err)}`;
-      }
-    }
-    await scheduler.syncSession(session.id);
-    scheduler.kick();
-    const id = await stableId("tasks", session.id, message.id);
-    writeOnce(await this.#d.queues.inboundWriter(session.id), {
-      id,
-      kind: "system",
-      trigger: 1,
-      content: answer,
-    });
-    return { outcome: "task-answered", detail: action };
-  }
-
-  #applyTaskAction(sessionId: SessionId, action: TaskAction, p: TaskPayload): string {
-    const { tasks } = this.#d;
-    if (action === "list_tasks") return formatTaskList(tasks.list(sessionId));
-    if (!p.task_id) throw new Error("task_id is required");
-    switch (action) {
-      case "cancel_task":
-        return `Task ${tasks.cancel(sessionId, p.task_id).id} is cancelled.`;
-      case "pause_task":
-        return `Task ${tasks.pause(sessionId, p.task_id).id} is paused.`;
-      case "resume_task":
-        return `Task ${describeTask(tasks.resume(sessionId, p.task_id))} is active again.`;
-      case "update_task": {
-        const task = tasks.update(sessionId, p.task_id, {
-          prompt: p.prompt,
-          runAt: p.run_at,
-          recurrence: p.recurrence,
-        });
-        return `Task updated: ${describeTask(task)}.`;
-      }
-    }
   }
 
   async #propose(session: Session, message: MessageOut, kind: ChangeKind): Promise<Handled> {
@@ -468,83 +363,6 @@ export class Delivery {
       after,
     });
     return { outcome: "submitted", detail: `${record.request.id} ${kind} ${record.status}` };
-  }
-
-  // ── Agent to agent ──────────────────────────────────────────────────────
-
-  async #agentToAgent(session: Session, message: MessageOut, to: Target): Promise<Handled> {
-    const { registry } = this.#d;
-    const target = to.platformId;
-    if (!to.permitted) throw new Error(`destination not permitted: agent ${target}`);
-    if (!registry.hasAgentGroup(target)) throw new Refused(`no agent group ${target}`);
-    const verdict = this.#limits.admit(session.id, session.agentGroupId);
-    if (!verdict.ok) {
-      this.#log.warn("agent message {messageId} from session {sessionId} dropped: {reason}", {
-        messageId: message.id,
-        sessionId: session.id,
-        reason: verdict.reason,
-      });
-      return { outcome: "dropped", detail: verdict.reason };
-    }
-    let targets = registry.listSessions(target);
-    if (targets.length === 0) {
-      // No conversation yet: open the one this agent group has with the sender's group.
-      const chat = registry.getOrCreateMessagingGroup({
-        channelType: AGENT_CHANNEL,
-        platformId: session.agentGroupId,
-        instance: AGENT_CHANNEL,
-      });
-      targets = [registry.resolveSession(target, chat.id, null, "shared")];
-    }
-    const reached: Session[] = [];
-    const full: SessionBacklogFullError[] = [];
-    for (const t of targets) {
-      const id = await stableId("a2a", message.id, t.id);
-      const row = {
-        id,
-        kind: "chat",
-        trigger: 1,
-        channelType: AGENT_CHANNEL,
-        platformId: session.agentGroupId,
-        content: message.content,
-        sourceSessionId: session.id,
-      } satisfies NewMessageIn;
-      try {
-        await this.#d.backlog.write(
-          t.id,
-          { engaging: true, channel: AGENT_CHANNEL, id },
-          (w) => writeOnce(w, row),
-        );
-      } catch (err) {
-        if (!(err instanceof SessionBacklogFullError)) throw err;
-        full.push(err);
-        continue;
-      }
-      this.#limits.reached(t.id, verdict.hop);
-      reached.push(t);
-    }
-    if (full.length > 0) {
-      const more = full.length > 1 ? ` (and ${full.length - 1} more of its sessions)` : "";
-      const why = `agent ${target} is not taking messages now: ${full[0].message}${more}`;
-      if (reached.length === 0) throw new Refused(why);
-      await this.#tellAgent(
-        session,
-        message,
-        `The host delivered your message to ${reached.length} of ${targets.length} sessions: ${why}`,
-      );
-    }
-    for (const t of reached) {
-      try {
-        await this.#d.waker.wake(t.id);
-      } catch (err) {
-        this.#log.warn("agent message queued but session {sessionId} did not wake: {error}", {
-          sessionId: t.id,
-          error: String(err),
-        });
-      }
-    }
-    const skipped = full.length > 0 ? `, ${full.length} at their backlog cap` : "";
-    return { outcome: "a2a", detail: `${reached.length} session(s) of ${target}${skipped}` };
   }
 
   // ── Channels ────────────────────────────────────────────────────────────
@@ -588,30 +406,4 @@ export class Delivery {
     this.#deliveries.inc({ channel: channelType });
     return { outcome: "delivered", platformMessageId: platformMessageId?.slice(0, 512) ?? null };
   }
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function firstIssue(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  const issue = error.issues[0];
-  if (!issue) return "invalid request";
-  return issue.path.length > 0 ? `${issue.path.map(String).join(".")}: ${issue.message}` : issue.message;
-}
-
-function describeTask(t: Task): string {
-  const when = t.nextRun ? `next run ${t.nextRun}` : "no next run";
-  return `${t.id} (${t.state}, ${when}${t.recurrence ? `, repeats ${t.recurrence}` : ""})`;
-}
-
-/** The text of a `list_tasks` answer. */
-export function formatTaskList(tasks: readonly Task[]): string {
-  if (tasks.length === 0) return "You have no scheduled tasks.";
-  return ["Your scheduled tasks:", ...tasks.map((t) => `- ${describeTask(t)}: ${t.prompt}`)].join("\n");
 }

@@ -23,8 +23,11 @@
  *
  * @module
  */
-export { Delivery, formatTaskList } from "./delivery.ts";
-export type { DeliveryDeps, InboundStatusMirror, RowOutcome, SessionPass, TaskSync } from "./delivery.ts";
+export { Delivery } from "./delivery.ts";
+export type { DeliveryDeps, InboundStatusMirror, SessionPass } from "./delivery.ts";
+export type { RowOutcome } from "./outcome.ts";
+export { formatTaskList } from "./task_actions.ts";
+export type { TaskSync } from "./task_actions.ts";
 export { ChannelAdapters } from "./adapter.ts";
 export type { ChannelAdapter, ChannelMessage } from "./adapter.ts";
 export { A2A_DEFAULTS, A2aLimits } from "./a2a_limits.ts";
