@@ -5,12 +5,10 @@
  * @module
  */
 import type { Command } from "commander";
-import type { ChangeRecord } from "../contract/gateway.ts";
 import { type AgentTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
-import type { AgentGroup } from "../src/registry/schemas.ts";
 import { type AgentProposal, buildAgentProposal, describeProposal } from "./agent_proposal.ts";
 import { runAgentWizard } from "./agent_wizard.ts";
-import { defaultActor } from "./change.ts";
+import { type ChangeView, defaultActor } from "./change.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { readPersonaDir } from "./files.ts";
@@ -24,13 +22,17 @@ export async function submitAgentProposal(
   proposal: AgentProposal,
   requestedBy: string,
   json = false,
-): Promise<ChangeRecord> {
-  const record = await client.post<ChangeRecord>("/v1/changes", {
-    kind: "create_agent",
-    agentGroupId: proposal.agentGroupId,
-    requestedBy,
-    after: proposal.payload,
-  });
+): Promise<ChangeView> {
+  const record = await client.call((api) =>
+    api.v1.changes.$post({
+      json: {
+        kind: "create_agent",
+        agentGroupId: proposal.agentGroupId,
+        requestedBy,
+        after: proposal.payload,
+      },
+    })
+  );
   if (json) printJson(io, record);
   if (record.status === "rejected") {
     throw new CliError(
@@ -122,7 +124,7 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       .description("list agents")
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<AgentGroup[]>("/v1/registry/agent-groups");
+    const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.registry["agent-groups"].$get());
     printListing(
       io,
       opts,
@@ -138,8 +140,8 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       .argument("<id>", "agent group id")
       .option("--json", "machine-readable output"),
   ).action(async (id: string, opts: ClientFlags & { json?: boolean }) => {
-    const g = await ApiClient.fromFlags(opts).get<AgentGroup>(
-      `/v1/registry/agent-groups/${encodeURIComponent(id)}`,
+    const g = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry["agent-groups"][":id"].$get({ param: { id: encodeURIComponent(id) } })
     );
     if (opts.json) return printJson(io, g);
     io.out(`id:       ${g.id}`);

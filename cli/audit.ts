@@ -8,6 +8,8 @@ import type { Command } from "commander";
 import type { AuditEntry } from "../contract/mod.ts";
 import { AUDIT_LOG_FILE, verifyAuditFile, type VerifyResult } from "../src/audit/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
+import type { InferResponseType } from "hono/client";
+import type { ApiRpc } from "../src/api/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, type Column, printJson, printListing } from "./output.ts";
@@ -35,7 +37,7 @@ const AUDIT_COLUMNS: Column<AuditEntry>[] = [
 ];
 
 /** The API's verify answer (the offline result also carries the head hash). */
-type VerifyAnswer = { ok: true; lines: number; head?: string } | { ok: false; line: number; reason: string };
+type VerifyAnswer = InferResponseType<ApiRpc["v1"]["audit"]["verify"]["$get"], 200>;
 
 /** Verifies the audit log of `stateDir` directly, with no server. */
 export function verifyOffline(stateDir: string): Promise<VerifyResult> {
@@ -60,9 +62,9 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       .option("--limit <n>", `how many of the latest entries (1-${MAX_AUDIT_LIMIT})`, parseLimit, 100)
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { limit: number; json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<AuditEntry[]>("/v1/audit", {
-      query: { limit: opts.limit },
-    });
+    const rows = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.audit.$get({ query: { limit: String(opts.limit) } })
+    );
     printListing(io, opts, rows, AUDIT_COLUMNS, "The audit log is empty.");
   });
 
@@ -81,7 +83,7 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     } else {
       const client = ApiClient.fromFlags(opts);
       where = client.baseUrl;
-      result = await client.get<VerifyAnswer>("/v1/audit/verify");
+      result = await client.call((api) => api.v1.audit.verify.$get());
     }
     if (opts.json) printJson(io, result);
     else if (result.ok) io.out(describeVerification(result, where));

@@ -6,7 +6,9 @@
  */
 import type { Command } from "commander";
 import { ChangeKind } from "../contract/enums.ts";
-import type { ChangeRecord, DecisionOutcome } from "../contract/mod.ts";
+import type { InferResponseType } from "hono/client";
+import type { DecisionOutcome, JsonValue } from "../contract/mod.ts";
+import type { ApiRpc } from "../src/api/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { readSmallText } from "./files.ts";
@@ -32,7 +34,7 @@ export function parseKind(value: string): ChangeKind {
 }
 
 /** Parses `--after`: inline JSON, or `@path` naming a JSON file. */
-export async function parseAfter(value: string): Promise<unknown> {
+export async function parseAfter(value: string): Promise<JsonValue> {
   let text = value;
   let source = "--after";
   if (value.startsWith("@")) {
@@ -47,9 +49,12 @@ export async function parseAfter(value: string): Promise<unknown> {
   }
 }
 
-const age = (r: ChangeRecord) => formatAge(r.request.createdAt);
+/** A change as the API answers it. */
+export type ChangeView = InferResponseType<ApiRpc["v1"]["changes"][":id"]["$get"], 200>;
 
-const PENDING_COLUMNS: Column<ChangeRecord>[] = [
+const age = (r: ChangeView) => formatAge(r.request.createdAt);
+
+const PENDING_COLUMNS: Column<ChangeView>[] = [
   { header: "ID", cell: (r) => r.request.id },
   { header: "KIND", cell: (r) => r.request.kind },
   { header: "AGENT", cell: (r) => r.request.agentGroupId },
@@ -58,7 +63,7 @@ const PENDING_COLUMNS: Column<ChangeRecord>[] = [
   { header: "WHY", cell: (r) => r.reason },
 ];
 
-const HISTORY_COLUMNS: Column<ChangeRecord>[] = [
+const HISTORY_COLUMNS: Column<ChangeView>[] = [
   { header: "ID", cell: (r) => r.request.id },
   { header: "KIND", cell: (r) => r.request.kind },
   { header: "AGENT", cell: (r) => r.request.agentGroupId },
@@ -68,7 +73,7 @@ const HISTORY_COLUMNS: Column<ChangeRecord>[] = [
 ];
 
 /** The lines `change show` prints for one record. */
-export function describeRecord(r: ChangeRecord): string[] {
+export function describeRecord(r: ChangeView): string[] {
   const lines = [
     `id:           ${r.request.id}`,
     `kind:         ${r.request.kind}`,
@@ -89,12 +94,6 @@ export function describeRecord(r: ChangeRecord): string[] {
   return lines;
 }
 
-/** The body of `POST /v1/changes/{id}/decision`'s answer. */
-interface DecisionAnswer {
-  record: ChangeRecord;
-  applyError?: string;
-}
-
 async function decide(
   io: CliIo,
   id: string,
@@ -102,10 +101,12 @@ async function decide(
   opts: ClientFlags & { by?: string; json?: boolean },
 ): Promise<void> {
   const client = ApiClient.fromFlags(opts);
-  const answer = await client.post<DecisionAnswer>(`/v1/changes/${encodeURIComponent(id)}/decision`, {
-    outcome,
-    decidedBy: opts.by ?? defaultActor(),
-  });
+  const answer = await client.call((api) =>
+    api.v1.changes[":id"].decision.$post({
+      param: { id: encodeURIComponent(id) },
+      json: { outcome, decidedBy: opts.by ?? defaultActor() },
+    })
+  );
   if (opts.json) printJson(io, answer);
   else io.out(`${outcome === "approve" ? "approved" : "rejected"} ${id}: status ${answer.record.status}`);
   if (answer.applyError) throw new CliError(`${id} was approved but failed to apply: ${answer.applyError}`);
@@ -135,12 +136,11 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
     const kind = parseKind(opts.kind);
     const after = await parseAfter(opts.after);
     const client = ApiClient.fromFlags(opts);
-    const record = await client.post<ChangeRecord>("/v1/changes", {
-      kind,
-      agentGroupId: opts.agent,
-      requestedBy: opts.requestedBy ?? defaultActor(),
-      after,
-    });
+    const record = await client.call((api) =>
+      api.v1.changes.$post({
+        json: { kind, agentGroupId: opts.agent, requestedBy: opts.requestedBy ?? defaultActor(), after },
+      })
+    );
     if (opts.json) return printJson(io, record);
     if (record.status === "rejected") {
       throw new CliError(
@@ -156,7 +156,7 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
       .description("list changes waiting for a human decision, oldest first")
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<ChangeRecord[]>("/v1/changes/pending");
+    const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.changes.pending.$get());
     printListing(io, opts, rows, PENDING_COLUMNS, "No changes awaiting approval.");
     if (!opts.json && rows.length) io.out("Decide with: ironclaw change approve|reject <id>");
   });
@@ -166,7 +166,7 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
       .description("list decided changes (approved, rejected, applied), oldest first")
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<ChangeRecord[]>("/v1/changes/history");
+    const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.changes.history.$get());
     printListing(io, opts, rows, HISTORY_COLUMNS, "No decided changes yet.");
   });
 
@@ -176,7 +176,9 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
       .argument("<id>", "change id")
       .option("--json", "machine-readable output"),
   ).action(async (id: string, opts: ClientFlags & { json?: boolean }) => {
-    const record = await ApiClient.fromFlags(opts).get<ChangeRecord>(`/v1/changes/${encodeURIComponent(id)}`);
+    const record = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.changes[":id"].$get({ param: { id: encodeURIComponent(id) } })
+    );
     if (opts.json) return printJson(io, record);
     for (const line of describeRecord(record)) io.out(line);
   });

@@ -10,6 +10,8 @@
  * @module
  */
 import type { Command } from "commander";
+import type { InferResponseType } from "hono/client";
+import type { ApiRpc } from "../src/api/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, printJson } from "./output.ts";
@@ -21,19 +23,13 @@ export const DEFAULT_CHAT_TIMEOUT_S = 120;
 export const DRAIN_WINDOW_MS = 20_000;
 
 /** What `POST /v1/ui/chat/send` answers. */
-export interface ChatSendAnswer {
-  chatId: string;
-  engaged: boolean;
-  outcomes: { agentGroupId: string; kind: string; reason: string; wakeError?: string }[];
-}
+export type ChatSendAnswer = InferResponseType<ApiRpc["v1"]["ui"]["chat"]["send"]["$post"], 202>;
 
 /** One reply. */
-export interface ChatReply {
-  id: string;
-  chatId: string;
-  content: string;
-  timestamp: string;
-}
+export type ChatReply = InferResponseType<
+  ApiRpc["v1"]["ui"]["chat"]["drain"]["$get"],
+  200
+>["messages"][number];
 
 /** `chat`'s flags. */
 export interface ChatFlags extends ClientFlags {
@@ -105,11 +101,9 @@ export class ChatSession {
 
   /** Sends `text`; throws a {@link CliError} naming why when no wiring engaged the agent. */
   async send(text: string): Promise<ChatSendAnswer> {
-    const sent = await this.client.post<ChatSendAnswer>("/v1/ui/chat/send", {
-      agentGroupId: this.agent,
-      text,
-      chatId: this.chatId,
-    });
+    const sent = await this.client.call((api) =>
+      api.v1.ui.chat.send.$post({ json: { agentGroupId: this.agent, text, chatId: this.chatId } })
+    );
     if (!sent.engaged) {
       const why = sent.outcomes.map((o) => `${o.kind}: ${o.reason}`).join("; ") || "no wiring";
       throw new CliError(`${this.agent} did not take the message (${why})`);
@@ -119,9 +113,11 @@ export class ChatSession {
 
   /** Replies waiting now (each returned once), or within `waitMs`. */
   async drain(waitMs = 0): Promise<ChatReply[]> {
-    const answer = await this.client.get<{ messages: ChatReply[] }>("/v1/ui/chat/drain", {
-      query: { chatId: this.chatId, wait: waitMs > 0 ? waitMs : undefined },
-    });
+    const answer = await this.client.call((api) =>
+      api.v1.ui.chat.drain.$get({
+        query: { chatId: this.chatId, wait: waitMs > 0 ? String(waitMs) : undefined },
+      })
+    );
     return answer.messages;
   }
 
@@ -245,9 +241,10 @@ export function registerChatCommands(program: Command, io: CliIo): void {
   ).action(async (agent: string, opts: ChatFlags) => {
     const timeoutMs = parseTimeout(opts.timeout);
     const client = ApiClient.fromFlags(opts);
-    const known = await client.request("GET", `/v1/registry/agent-groups/${encodeURIComponent(agent)}`, {}, [
-      404,
-    ]);
+    const known = await client.answer(
+      (api) => api.v1.registry["agent-groups"][":id"].$get({ param: { id: encodeURIComponent(agent) } }),
+      [404],
+    );
     if (known.status === 404) {
       throw new CliError(`no agent "${agent}" here: \`ironclaw agent list\` shows them`);
     }

@@ -7,6 +7,9 @@
  * @module
  */
 import type { Command } from "commander";
+import type { ClientResponse } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
+import { apiClient, type ApiRpc } from "../src/api/mod.ts";
 import { defaultStateDir, readClientToken } from "../src/control_plane/mod.ts";
 import { CliError } from "./errors.ts";
 
@@ -32,23 +35,27 @@ export function withClientFlags(cmd: Command): Command {
     .option("--state-dir <dir>", "state directory holding the api-token file (default: the standard one)");
 }
 
-/** A request's options. */
-export interface RequestOptions {
-  /** JSON body. */
-  body?: unknown;
-  /** Query parameters. */
-  query?: Record<string, string | number | undefined>;
-}
+/** The JSON body of `R`'s answers whose status is in `S` (by default the 2xx ones). */
+export type BodyOf<R, S extends number = SuccessStatusCode> = R extends
+  ClientResponse<infer T, infer U, infer _F> ? U extends S ? T : never
+  : never;
 
-/** One response, when the caller wants the status as well as the body. */
+/** One answer, when the caller wants the status as well as the body. */
 export interface ApiResponse<T> {
   status: number;
   body: T;
 }
 
-/** A JSON client of the control plane's HTTP API. */
+/** One typed call: picks a route of `api` and sends it, e.g. `(api) => api.v1.changes.pending.$get()`. */
+export type ApiCall<R> = (api: ApiRpc) => Promise<R>;
+
+/**
+ * The control plane's HTTP API, typed by its routes (`hc<ApiApp>`): a route
+ * changed on the server breaks the CLI's build, not a user's command.
+ */
 export class ApiClient {
   readonly baseUrl: string;
+  readonly #api: ApiRpc;
 
   constructor(
     baseUrl: string,
@@ -65,6 +72,9 @@ export class ApiClient {
       throw new CliError(`invalid API URL ${baseUrl}: only http and https are supported`);
     }
     this.baseUrl = url.href.replace(/\/+$/, "");
+    this.#api = apiClient(this.baseUrl, {
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => this.#fetch(input, init),
+    });
   }
 
   /** The client the flags and environment describe. */
@@ -73,53 +83,21 @@ export class ApiClient {
     return new ApiClient(url, readClientToken(flags.stateDir ?? defaultStateDir()));
   }
 
-  /** GET `path`, returning the parsed body. */
-  async get<T>(path: string, options: RequestOptions = {}): Promise<T> {
-    return (await this.request<T>("GET", path, options)).body;
-  }
-
-  /** POST `body` to `path`, returning the parsed body. */
-  async post<T>(path: string, body: unknown): Promise<T> {
-    return (await this.request<T>("POST", path, { body })).body;
-  }
-
-  /** PUT `body` to `path`, returning the parsed body. */
-  async put<T>(path: string, body: unknown): Promise<T> {
-    return (await this.request<T>("PUT", path, { body })).body;
-  }
-
   /**
-   * Sends one request. Non-2xx answers throw a {@linkcode CliError} carrying
-   * the API's `{"error"}` line; 401 says how to supply the token.
-   * `allowStatus` lists other statuses returned rather than thrown.
+   * Sends one typed request and returns its JSON body. Non-2xx answers throw
+   * a {@linkcode CliError} carrying the API's `{"error"}` line; 401 says how
+   * to supply the token.
    */
-  async request<T>(
-    method: string,
-    path: string,
-    options: RequestOptions = {},
-    allowStatus: readonly number[] = [],
-  ): Promise<ApiResponse<T>> {
-    const url = new URL(`${this.baseUrl}${path}`);
-    for (const [k, v] of Object.entries(options.query ?? {})) {
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    }
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (options.body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
-    try {
-      response = await this.fetchFn(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (err) {
-      if (err instanceof DOMException && err.name === "TimeoutError") {
-        throw new CliError(`the control plane at ${this.baseUrl} did not answer ${method} ${path} in time`);
-      }
-      throw new CliError(`cannot reach the control plane at ${this.baseUrl}: is \`ironclaw serve\` running?`);
-    }
+  async call<R extends ClientResponse<unknown>>(send: ApiCall<R>): Promise<BodyOf<R>> {
+    return (await this.answer(send)).body;
+  }
+
+  /** Like {@linkcode ApiClient.call}, with the status; the statuses in `allow` are returned rather than thrown. */
+  async answer<R extends ClientResponse<unknown>, const S extends number = never>(
+    send: ApiCall<R>,
+    allow: readonly S[] = [],
+  ): Promise<ApiResponse<BodyOf<R, SuccessStatusCode | S>>> {
+    const response = await send(this.#api);
     const text = await response.text();
     let body: unknown = undefined;
     try {
@@ -128,10 +106,28 @@ export class ApiClient {
       // Not JSON: reported below by status, or returned as text.
       body = text;
     }
-    if (response.ok || allowStatus.includes(response.status)) {
-      return { status: response.status, body: body as T };
+    if (response.ok || (allow as readonly number[]).includes(response.status)) {
+      // The route's own answer schema types it (the server validated what it sent against nothing else).
+      return { status: response.status, body: body as BodyOf<R, SuccessStatusCode | S> };
     }
     throw new CliError(describeFailure(response.status, response.statusText, body, this.token !== undefined));
+  }
+
+  /** Every request: the token and JSON headers, a deadline, and one line when the plane cannot be reached. */
+  async #fetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    headers.set("accept", "application/json");
+    if (this.token) headers.set("authorization", `Bearer ${this.token}`);
+    const method = init.method ?? "GET";
+    const path = new URL(input instanceof Request ? input.url : input).pathname;
+    try {
+      return await this.fetchFn(input, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "TimeoutError") {
+        throw new CliError(`the control plane at ${this.baseUrl} did not answer ${method} ${path} in time`);
+      }
+      throw new CliError(`cannot reach the control plane at ${this.baseUrl}: is \`ironclaw serve\` running?`);
+    }
   }
 }
 

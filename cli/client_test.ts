@@ -17,50 +17,68 @@ function serve(handler: (req: Request) => Response | Promise<Response>) {
 }
 
 Deno.test("requests carry the bearer token, JSON body and query", async () => {
-  await using api = serve(async (req) =>
-    Response.json({ method: req.method, url: req.url, body: req.body ? await req.json() : null })
-  );
+  const seen: { method: string; url: string; body: unknown }[] = [];
+  await using api = serve(async (req) => {
+    seen.push({ method: req.method, url: req.url, body: req.body ? await req.json() : null });
+    return Response.json({});
+  });
   const client = new ApiClient(`${api.url}/`, "t".repeat(20));
-  const got = await client.post<{ method: string; body: unknown }>("/v1/changes", { kind: "persona" });
-  assert.deepEqual(got.method, "POST");
-  assert.deepEqual(got.body, { kind: "persona" });
+  const body = { kind: "persona", agentGroupId: "g", requestedBy: "cli:me", after: "calm" } as const;
+  await client.call((rpc) => rpc.v1.changes.$post({ json: body }));
+  assert.deepEqual(seen[0].method, "POST");
+  assert.equal(new URL(seen[0].url).pathname, "/v1/changes");
+  assert.deepEqual(seen[0].body, body);
   assert.equal(api.seen[0].get("authorization"), `Bearer ${"t".repeat(20)}`);
   assert.equal(api.seen[0].get("content-type"), "application/json");
-  const listed = await client.get<{ url: string }>("/v1/audit", { query: { limit: 5, skip: undefined } });
-  assert.equal(new URL(listed.url).search, "?limit=5");
+  assert.equal(api.seen[0].get("accept"), "application/json");
+  await client.call((rpc) => rpc.v1.registry.sessions.$get({ query: { agentGroupId: undefined } }));
+  assert.equal(new URL(seen[1].url).search, "");
+  await client.call((rpc) => rpc.v1.audit.$get({ query: { limit: "5" } }));
+  assert.equal(new URL(seen[2].url).search, "?limit=5");
+  // A path parameter is sent as the one segment it is.
+  await client.call((rpc) => rpc.v1.changes[":id"].$get({ param: { id: encodeURIComponent("a/b?c") } }));
+  assert.equal(new URL(seen[3].url).pathname, "/v1/changes/a%2Fb%3Fc");
 });
 
 Deno.test("API errors become their one line; 401 says how to supply the token", async () => {
+  // Each route of the API answers one way here.
   await using api = serve((req) => {
     const path = new URL(req.url).pathname;
-    if (path === "/unauthorized") return Response.json({ error: "unauthorized" }, { status: 401 });
-    if (path === "/missing") {
+    if (path === "/v1/changes/pending") return Response.json({ error: "unauthorized" }, { status: 401 });
+    if (path === "/v1/changes/chg_1") {
       return Response.json({ error: "unknown change chg_1\nsecond line" }, { status: 404 });
     }
-    if (path === "/busy") return Response.json({ error: "rate limit exceeded" }, { status: 429 });
-    if (path === "/ready") return Response.json({ status: "not ready" }, { status: 503 });
+    if (path === "/v1/audit") return Response.json({ error: "rate limit exceeded" }, { status: 429 });
+    if (path === "/readyz") {
+      return Response.json({ status: "not ready", reason: "starting" }, { status: 503 });
+    }
     return new Response("<html>oops</html>", { status: 500, statusText: "Internal Server Error" });
   });
   const withToken = new ApiClient(api.url, "t".repeat(20));
   const without = new ApiClient(api.url, undefined);
+  const pending = (client: ApiClient) => client.call((rpc) => rpc.v1.changes.pending.$get());
   await assert.rejects(
-    without.get("/unauthorized"),
+    pending(without),
     (e: unknown) => e instanceof CliError && /IRONCLAW_API_TOKEN/.test(e.message),
   );
-  await assert.rejects(withToken.get("/unauthorized"), /refused the token/);
+  await assert.rejects(pending(withToken), /refused the token/);
   await assert.rejects(
-    withToken.get("/missing"),
+    withToken.call((rpc) => rpc.v1.changes[":id"].$get({ param: { id: "chg_1" } })),
     (e: unknown) => (e as Error).message === "unknown change chg_1",
   );
-  await assert.rejects(withToken.get("/busy"), /rate limit exceeded \(rate limited/);
   await assert.rejects(
-    withToken.get("/other"),
+    withToken.call((rpc) => rpc.v1.audit.$get({ query: {} })),
+    /rate limit exceeded \(rate limited/,
+  );
+  await assert.rejects(
+    withToken.call((rpc) => rpc.v1.changes.history.$get()),
     (e: unknown) => (e as Error).message === "HTTP 500 Internal Server Error",
   );
-  assert.deepEqual(await withToken.request("GET", "/ready", {}, [503]), {
+  assert.deepEqual(await withToken.answer((rpc) => rpc.readyz.$get(), [503]), {
     status: 503,
-    body: { status: "not ready" },
+    body: { status: "not ready", reason: "starting" },
   });
+  await assert.rejects(withToken.call((rpc) => rpc.readyz.$get()), /HTTP 503/);
 });
 
 Deno.test("a malformed API URL is refused with one line", () => {

@@ -111,12 +111,12 @@ export async function checkAuditChain(stateDir: string): Promise<Outcome> {
 /** The API answers, and accepts our token. */
 export async function checkApi(client: ApiClient): Promise<Outcome> {
   try {
-    await client.get("/healthz");
+    await client.call((api) => api.healthz.$get());
   } catch (err) {
     return fail(describeError(err), "start it with `ironclaw serve`, or pass --api-url");
   }
   try {
-    await client.get("/v1/changes/pending");
+    await client.call((api) => api.v1.changes.pending.$get());
   } catch (err) {
     return fail(
       `${client.baseUrl} is up but refused us: ${describeError(err)}`,

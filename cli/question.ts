@@ -7,29 +7,13 @@
  */
 import type { Command } from "commander";
 import { defaultActor } from "./change.ts";
+import type { InferResponseType } from "hono/client";
+import type { ApiRpc } from "../src/api/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { type CliIo, type Column, formatAge, printJson, printListing } from "./output.ts";
 
 /** A question as the API returns it. */
-export interface QuestionView {
-  id: string;
-  sessionId: string;
-  agentGroupId: string;
-  question: string;
-  options: string[];
-  allowFreeform: boolean;
-  askedAt: string;
-  answer: string | null;
-  answeredBy: string | null;
-  answeredAt: string | null;
-}
-
-/** What answering returns. */
-interface AnswerResult {
-  question: QuestionView;
-  message: string;
-  wakeError?: string;
-}
+export type QuestionView = InferResponseType<ApiRpc["v1"]["questions"]["$get"], 200>[number];
 
 const COLUMNS: Column<QuestionView>[] = [
   { header: "ID", cell: (q) => q.id },
@@ -54,7 +38,7 @@ export function registerQuestionCommands(program: Command, io: CliIo): void {
       .description("list unanswered questions, oldest first")
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<QuestionView[]>("/v1/questions");
+    const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.questions.$get());
     printListing(io, opts, rows, COLUMNS, "No open questions.");
     if (!opts.json && rows.length) io.out("Answer with: ironclaw question answer <id> <text>");
   });
@@ -67,9 +51,11 @@ export function registerQuestionCommands(program: Command, io: CliIo): void {
       .option("--by <who>", "who answers (default cli:$USER)")
       .option("--json", "print the result as JSON"),
   ).action(async (id: string, words: string[], opts: ClientFlags & { by?: string; json?: boolean }) => {
-    const result = await ApiClient.fromFlags(opts).post<AnswerResult>(
-      `/v1/questions/${encodeURIComponent(id)}/answer`,
-      { answer: words.join(" "), answeredBy: opts.by ?? defaultActor() },
+    const result = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.questions[":id"].answer.$post({
+        param: { id: encodeURIComponent(id) },
+        json: { answer: words.join(" "), answeredBy: opts.by ?? defaultActor() },
+      })
     );
     if (opts.json) return printJson(io, result);
     io.out(

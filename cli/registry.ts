@@ -14,7 +14,7 @@ import {
   UnknownSenderPolicy,
 } from "../contract/enums.ts";
 import { RoleName } from "../contract/changes.ts";
-import type { AgentGroup, Destination, MessagingGroup, Session, Wiring } from "../src/registry/schemas.ts";
+import type { AgentGroup, MessagingGroup, Session, Wiring } from "../src/registry/schemas.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, type Column, formatAge, printJson, printListing, splitList } from "./output.ts";
@@ -83,25 +83,25 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
 
   listing("agent-groups", "list agent groups")
     .action(async (opts: ListFlags) => {
-      const rows = await ApiClient.fromFlags(opts).get<AgentGroup[]>("/v1/registry/agent-groups");
+      const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.registry["agent-groups"].$get());
       printListing(io, opts, rows, AGENT_GROUP_COLUMNS, "No agent groups.");
     });
   listing("messaging-groups", "list messaging groups (chats)")
     .action(async (opts: ListFlags) => {
-      const rows = await ApiClient.fromFlags(opts).get<MessagingGroup[]>("/v1/registry/messaging-groups");
+      const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.registry["messaging-groups"].$get());
       printListing(io, opts, rows, MESSAGING_GROUP_COLUMNS, "No messaging groups.");
     });
   listing("wirings", "list wirings (chat → agent routing rules)")
     .action(async (opts: ListFlags) => {
-      const rows = await ApiClient.fromFlags(opts).get<Wiring[]>("/v1/registry/wirings");
+      const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.registry.wirings.$get());
       printListing(io, opts, rows, WIRING_COLUMNS, "No wirings.");
     });
   listing("sessions", "list sessions")
     .option("--agent <group>", "only this agent group's sessions")
     .action(async (opts: ListFlags & { agent?: string }) => {
-      const rows = await ApiClient.fromFlags(opts).get<Session[]>("/v1/registry/sessions", {
-        query: { agentGroupId: opts.agent },
-      });
+      const rows = await ApiClient.fromFlags(opts).call((api) =>
+        api.v1.registry.sessions.$get({ query: { agentGroupId: opts.agent } })
+      );
       printListing(io, opts, rows, SESSION_COLUMNS, "No sessions.");
     });
 
@@ -137,9 +137,8 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
         ? null
         : splitList(opts.tools),
     };
-    const group = await ApiClient.fromFlags(opts).put<AgentGroup>(
-      `/v1/registry/agent-groups/${enc(id)}`,
-      body,
+    const group = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry["agent-groups"][":id"].$put({ param: { id: enc(id) }, json: body })
     );
     if (opts.json) return printJson(io, group);
     io.out(`agent group ${group.id} saved`);
@@ -164,17 +163,22 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
       platform: string;
       instance?: string;
       group?: boolean;
-      policy?: string;
+      /** One of the `.choices()` commander checked. */
+      policy?: UnknownSenderPolicy;
       json?: boolean;
     },
   ) => {
-    const mg = await ApiClient.fromFlags(opts).post<MessagingGroup>("/v1/registry/messaging-groups", {
-      channelType: opts.channel,
-      platformId: opts.platform,
-      instance: opts.instance,
-      isGroup: opts.group,
-      unknownSenderPolicy: opts.policy,
-    });
+    const mg = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry["messaging-groups"].$post({
+        json: {
+          channelType: opts.channel,
+          platformId: opts.platform,
+          instance: opts.instance,
+          isGroup: opts.group,
+          unknownSenderPolicy: opts.policy,
+        },
+      })
+    );
     if (opts.json) return printJson(io, mg);
     io.out(`messaging group ${mg.id} (${mg.channelType} ${mg.platformId})`);
   });
@@ -201,27 +205,32 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
     opts: ClientFlags & {
       messagingGroup: string;
       agent: string;
-      engage: string;
+      // The enumerations are the `.choices()` commander checked.
+      engage: EngageMode;
       pattern?: string;
-      scope?: string;
-      ignored?: string;
-      session?: string;
+      scope?: SenderScope;
+      ignored?: IgnoredMessagePolicy;
+      session?: SessionMode;
       priority?: number;
       id?: string;
       json?: boolean;
     },
   ) => {
-    const wiring = await ApiClient.fromFlags(opts).post<Wiring>("/v1/registry/wirings", {
-      id: opts.id,
-      messagingGroupId: opts.messagingGroup,
-      agentGroupId: opts.agent,
-      engageMode: opts.engage,
-      engagePattern: opts.pattern,
-      senderScope: opts.scope,
-      ignoredMessagePolicy: opts.ignored,
-      sessionMode: opts.session,
-      priority: opts.priority,
-    });
+    const wiring = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry.wirings.$post({
+        json: {
+          id: opts.id,
+          messagingGroupId: opts.messagingGroup,
+          agentGroupId: opts.agent,
+          engageMode: opts.engage,
+          engagePattern: opts.pattern,
+          senderScope: opts.scope,
+          ignoredMessagePolicy: opts.ignored,
+          sessionMode: opts.session,
+          priority: opts.priority,
+        },
+      })
+    );
     if (opts.json) return printJson(io, wiring);
     io.out(`wiring ${wiring.id}: ${wiring.messagingGroupId} → ${wiring.agentGroupId} (${wiring.engageMode})`);
   });
@@ -232,12 +241,10 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
       .requiredOption("--user <id>", "user id, e.g. telegram:12345")
       .addOption(new Option("--role <role>", "role").choices(RoleName.options).makeOptionMandatory())
       .option("--agent <group>", "agent group (omit for a global role)"),
-  ).action(async (opts: ClientFlags & { user: string; role: string; agent?: string }) => {
-    await ApiClient.fromFlags(opts).post("/v1/registry/roles", {
-      userId: opts.user,
-      role: opts.role,
-      agentGroupId: opts.agent,
-    });
+  ).action(async (opts: ClientFlags & { user: string; role: RoleName; agent?: string }) => {
+    await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry.roles.$post({ json: { userId: opts.user, role: opts.role, agentGroupId: opts.agent } })
+    );
     io.out(`granted ${opts.role} to ${opts.user}${opts.agent ? ` on ${opts.agent}` : " globally"}`);
   });
 
@@ -247,10 +254,9 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
       .requiredOption("--user <id>", "user id")
       .requiredOption("--agent <group>", "agent group id"),
   ).action(async (opts: ClientFlags & { user: string; agent: string }) => {
-    await ApiClient.fromFlags(opts).post("/v1/registry/members", {
-      userId: opts.user,
-      agentGroupId: opts.agent,
-    });
+    await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry.members.$post({ json: { userId: opts.user, agentGroupId: opts.agent } })
+    );
     io.out(`${opts.user} is a member of ${opts.agent}`);
   });
 
@@ -271,12 +277,16 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
       json?: boolean;
     },
   ) => {
-    const dest = await ApiClient.fromFlags(opts).post<Destination>("/v1/registry/destinations", {
-      agentGroupId: opts.agent,
-      channelType: opts.channel,
-      platformId: opts.platform,
-      displayName: opts.displayName,
-    });
+    const dest = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry.destinations.$post({
+        json: {
+          agentGroupId: opts.agent,
+          channelType: opts.channel,
+          platformId: opts.platform,
+          displayName: opts.displayName,
+        },
+      })
+    );
     if (opts.json) return printJson(io, dest);
     io.out(`${dest.agentGroupId} may send to ${dest.channelType} ${dest.platformId}`);
   });

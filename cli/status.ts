@@ -7,13 +7,15 @@
  * @module
  */
 import type { Command } from "commander";
-import type { ChangeRecord } from "../contract/gateway.ts";
-import type { StatusAnswer } from "../src/api/routes/health.ts";
-import type { AgentGroup } from "../src/registry/schemas.ts";
+import type { InferResponseType } from "hono/client";
+import type { ApiRpc } from "../src/api/mod.ts";
 import { describeCustody } from "./key_custody.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import type { CliIo } from "./output.ts";
 import { printJson } from "./output.ts";
+
+/** `/v1/status`'s answer. */
+type StatusAnswer = InferResponseType<ApiRpc["v1"]["status"]["$get"], 200>;
 
 /** The status report (`--json` prints exactly this). */
 export interface StatusReport {
@@ -30,31 +32,21 @@ export interface StatusReport {
   keyCustody: StatusAnswer["keyCustody"];
 }
 
-interface Health {
-  status?: string;
-  version?: string;
-}
-
-interface Readiness {
-  status?: string;
-  reason?: string;
-}
-
 /** Gathers the report from the API. */
 export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
-  const health = await client.get<Health>("/healthz");
-  const readiness = (await client.request<Readiness>("GET", "/readyz", {}, [503])).body ?? {};
+  const health = await client.call((api) => api.healthz.$get());
+  const readiness = (await client.answer((api) => api.readyz.$get(), [503])).body;
   const ready = readiness.status === "ready";
   const [agents, pending, status] = await Promise.all([
-    client.get<AgentGroup[]>("/v1/registry/agent-groups"),
-    client.get<ChangeRecord[]>("/v1/changes/pending"),
-    client.get<StatusAnswer>("/v1/status"),
+    client.call((api) => api.v1.registry["agent-groups"].$get()),
+    client.call((api) => api.v1.changes.pending.$get()),
+    client.call((api) => api.v1.status.$get()),
   ]);
   return {
     url: client.baseUrl,
-    version: health.version ?? null,
+    version: health.version,
     ready,
-    readyReason: ready ? null : readiness.reason ?? readiness.status ?? "unknown",
+    readyReason: readiness.status === "ready" ? null : readiness.reason,
     agents: agents.length,
     pendingChanges: pending.length,
     isolator: status.isolator,

@@ -12,7 +12,6 @@
  */
 import type { Command } from "commander";
 import { GrantHost, VaultGrantPayload, VaultSecretName } from "../contract/changes.ts";
-import type { ChangeRecord } from "../contract/gateway.ts";
 import type { VaultEntry } from "../src/vault/mod.ts";
 import { defaultActor } from "./change.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
@@ -63,9 +62,8 @@ export function registerVaultCommands(
     if (value.trim() === "") {
       throw new CliError("no value given: pipe it in (ironclaw vault set NAME < file)");
     }
-    const answer = await ApiClient.fromFlags(opts).put<{ rotated: boolean }>(
-      `/v1/vault/secrets/${encodeURIComponent(name)}`,
-      { value },
+    const answer = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.vault.secrets[":name"].$put({ param: { name: encodeURIComponent(name) }, json: { value } })
     );
     io.out(`${answer.rotated ? "rotated" : "stored"} ${name} (sealed; the value is never shown again)`);
   });
@@ -75,7 +73,7 @@ export function registerVaultCommands(
       .description("list the secrets: names, dates and grants, never values")
       .option("--json", "machine-readable output"),
   ).action(async (opts: ClientFlags & { json?: boolean }) => {
-    const rows = await ApiClient.fromFlags(opts).get<VaultEntry[]>("/v1/vault/secrets");
+    const rows = await ApiClient.fromFlags(opts).call((api) => api.v1.vault.secrets.$get());
     printListing(io, opts, rows, COLUMNS, "The vault is empty. Add a secret with: ironclaw vault set NAME");
   });
 
@@ -84,9 +82,8 @@ export function registerVaultCommands(
       .description("remove a secret and its grants")
       .argument("<name>", "the secret's name"),
   ).action(async (name: string, opts: ClientFlags) => {
-    await ApiClient.fromFlags(opts).request(
-      "DELETE",
-      `/v1/vault/secrets/${encodeURIComponent(secretName(name))}`,
+    await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.vault.secrets[":name"].$delete({ param: { name: encodeURIComponent(secretName(name)) } })
     );
     io.out(`removed ${name}`);
   });
@@ -116,12 +113,16 @@ export function registerVaultCommands(
       const issue = payload.error.issues[0];
       throw new CliError(`--${String(issue.path[0])}: ${issue.message}`);
     }
-    const record = await ApiClient.fromFlags(opts).post<ChangeRecord>("/v1/changes", {
-      kind: "vault_grant",
-      agentGroupId: opts.agent,
-      requestedBy: opts.requestedBy ?? defaultActor(),
-      after: payload.data,
-    });
+    const record = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.changes.$post({
+        json: {
+          kind: "vault_grant",
+          agentGroupId: opts.agent,
+          requestedBy: opts.requestedBy ?? defaultActor(),
+          after: payload.data,
+        },
+      })
+    );
     if (record.status === "rejected") throw new CliError(`the grant was refused: ${record.reason}`);
     io.out(`proposed ${record.request.id}: ${name} for ${opts.agent}'s requests to ${host.data}`);
     io.out(`approve with: ironclaw change approve ${record.request.id}`);

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import { OpenAPIHono } from "@hono/zod-openapi";
 import type { ControlPlane } from "../control_plane/mod.ts";
-import type { ApiEnv } from "./env.ts";
-import { describeIssues, fail, handleError } from "./errors.ts";
+import { fail, handleError } from "./errors.ts";
+import { routeGroup } from "./route_group.ts";
 import { bearerAuth, bearerMatches, tokenDigest } from "./middleware/auth.ts";
 import { refuseTraceMethods, requireHost } from "./middleware/edge_guard.ts";
 import { bodyLimit, DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";
@@ -52,19 +51,19 @@ export interface ApiOptions {
   allowedHosts?: readonly string[];
 }
 
-/** The API app; `fetch(request)` serves one request (in-process tests call it directly). */
-export type ApiApp = OpenAPIHono<ApiEnv>;
+/**
+ * The API app; `fetch(request)` serves one request (in-process tests call it
+ * directly). Its type carries every route, so `hc<ApiApp>` (`apiClient`) is a
+ * client typed by the routes themselves.
+ */
+export type ApiApp = ReturnType<typeof createApiApp>;
 
 /** Where the OpenAPI document is served. */
 export const OPENAPI_PATH = "/v1/openapi.json";
 
 /** Builds the API over an open control plane. */
-export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
-  const app = new OpenAPIHono<ApiEnv>({
-    defaultHook: (result, c) => {
-      if (!result.success) return fail(c, 400, describeIssues(result.error));
-    },
-  });
+export function createApiApp(plane: ControlPlane, options: ApiOptions) {
+  const app = routeGroup();
   app.onError(handleError);
   app.notFound((c) => fail(c, 404, "no such route"));
 
@@ -84,18 +83,19 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());
 
-  healthRoutes(app, plane);
-  changeRoutes(app, plane);
-  auditRoutes(app, plane);
-  agentRoutes(app, plane);
-  chatRoutes(app, plane);
-  peopleRoutes(app, plane);
-  uiRoutes(app, plane);
-  webChatRoutes(app, plane);
-  questionRoutes(app, plane);
-  sessionRoutes(app, plane);
-  vaultRoutes(app, plane);
-  telegramWebhookRoutes(app, plane);
+  const routed = app
+    .route("/", healthRoutes(plane))
+    .route("/", changeRoutes(plane))
+    .route("/", auditRoutes(plane))
+    .route("/", agentRoutes(plane))
+    .route("/", chatRoutes(plane))
+    .route("/", peopleRoutes(plane))
+    .route("/", uiRoutes(plane))
+    .route("/", webChatRoutes(plane))
+    .route("/", questionRoutes(plane))
+    .route("/", sessionRoutes(plane))
+    .route("/", vaultRoutes(plane))
+    .route("/", telegramWebhookRoutes(plane));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc(OPENAPI_PATH, {
@@ -108,5 +108,5 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions): ApiApp {
     },
     security: [{ bearer: [] }],
   });
-  return app;
+  return routed;
 }

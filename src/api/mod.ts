@@ -20,6 +20,7 @@
  */
 export { createApiApp, OPENAPI_PATH } from "./app.ts";
 export type { ApiApp, ApiOptions } from "./app.ts";
+export { apiClient, type ApiRpc } from "./client.ts";
 export { DEFAULT_API_ADDR, parseApiAddr, startApiServer } from "./server.ts";
 export type { ApiServer, ApiServerOptions } from "./server.ts";
 export { DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { AuditEntry, auditLimit, AuditVerifyAnswer } from "../schemas.ts";
 
@@ -30,11 +30,12 @@ const verify = createRoute({
   },
 });
 
-/** Registers the audit routes. */
-export function auditRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(
-    auditTailRoute("/v1/audit", 100),
-    async (c) => c.json(await plane.audit.tail(c.req.valid("query").limit), 200),
-  );
-  app.openapi(verify, async (c) => c.json(await plane.audit.verify(), 200));
+/** The audit routes. */
+export function auditRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(
+      auditTailRoute("/v1/audit", 100),
+      async (c) => c.json(await plane.audit.tail(c.req.valid("query").limit), 200),
+    )
+    .openapi(verify, async (c) => c.json(await plane.audit.verify(), 200));
 }

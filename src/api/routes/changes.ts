@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { deriveAgentGroupId } from "../../../contract/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { SubmitInput } from "../../gateway/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { ChangeIdParam, ChangeRecord, DecisionAnswer, DecisionBody, SubmitChangeBody } from "../schemas.ts";
@@ -100,14 +100,15 @@ export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
   }
 }
 
-/** Registers the change routes. */
-export function changeRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(submit, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202));
-  app.openapi(pending, (c) => c.json(plane.gateway.pending(), 200));
-  app.openapi(history, (c) => c.json(plane.gateway.history(), 200));
-  app.openapi(one, (c) => c.json(plane.gateway.get(c.req.valid("param").id), 200));
-  app.openapi(decide, async (c) => {
-    const { outcome, decidedBy } = c.req.valid("json");
-    return c.json(await plane.gateway.decide(c.req.valid("param").id, outcome, decidedBy), 200);
-  });
+/** The change routes. */
+export function changeRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(submit, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202))
+    .openapi(pending, (c) => c.json(plane.gateway.pending(), 200))
+    .openapi(history, (c) => c.json(plane.gateway.history(), 200))
+    .openapi(one, (c) => c.json(plane.gateway.get(c.req.valid("param").id), 200))
+    .openapi(decide, async (c) => {
+      const { outcome, decidedBy } = c.req.valid("json");
+      return c.json(await plane.gateway.decide(c.req.valid("param").id, outcome, decidedBy), 200);
+    });
 }

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { AgentGroupId } from "../../../contract/mod.ts";
 import { isSafeId } from "../../../contract/ids.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { MAX_DRAIN_WAIT_MS } from "../../channels/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { NotFoundError } from "../../state/errors.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { edgeBody } from "../schemas.ts";
@@ -90,9 +90,10 @@ const drain = createRoute({
   },
 });
 
-/** Registers the web chat routes. */
-export function webChatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(send, async (c) => {
+/** The web chat routes. */
+export function webChatRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(send, async (c) => {
     const { agentGroupId, text, chatId } = c.req.valid("json");
     try {
       const sent = await plane.webChat.send({ agentGroupId, text, conversationId: chatId });
@@ -108,8 +109,8 @@ export function webChatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): vo
       }
       throw err;
     }
-  });
-  app.openapi(drain, async (c) => {
+  })
+    .openapi(drain, async (c) => {
     const { chatId, wait } = c.req.valid("query");
     const items = await plane.webChat.drain(chatId, wait ?? 0);
     return c.json({

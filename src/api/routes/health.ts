@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import config from "../../../deno.json" with { type: "json" };
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { KEY_CUSTODY_MODES } from "../../keys/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 
 /** IronClaw's version, as `/healthz` reports it. */
@@ -70,16 +70,17 @@ const metrics = createRoute({
   },
 });
 
-/** Registers the health and metrics routes. */
-export function healthRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(healthz, (c) => c.json({ status: "ok" as const, version: API_VERSION }, 200));
-  app.openapi(readyz, (c) => {
+/** The health and metrics routes. */
+export function healthRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(healthz, (c) => c.json({ status: "ok" as const, version: API_VERSION }, 200))
+    .openapi(readyz, (c) => {
     const state = plane.readiness();
     return state.ready
       ? c.json({ status: "ready" as const }, 200)
       : c.json({ status: "not ready" as const, reason: state.reason }, 503);
-  });
-  app.openapi(status, async (c) => {
+  })
+    .openapi(status, async (c) => {
     try {
       const { isolator, weaker, label } = await plane.isolator();
       return c.json({
@@ -95,8 +96,8 @@ export function healthRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): voi
         keyCustody: plane.keys.custody,
       }, 200);
     }
-  });
-  app.openapi(
+  })
+    .openapi(
     metrics,
     (c) =>
       c.text(plane.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { isSafeId, noControlChars } from "../../../contract/ids.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { MAX_ANSWER_CHARS } from "../../questions/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { edgeBody } from "../schemas.ts";
 
@@ -66,11 +66,12 @@ const answer = createRoute({
   },
 });
 
-/** Registers the question routes. */
-export function questionRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(open, (c) => c.json(plane.desk.pending(), 200));
-  app.openapi(answer, async (c) => {
-    const { answer, answeredBy } = c.req.valid("json");
-    return c.json(await plane.desk.answer(c.req.valid("param").id, answer, answeredBy), 200);
-  });
+/** The question routes. */
+export function questionRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(open, (c) => c.json(plane.desk.pending(), 200))
+    .openapi(answer, async (c) => {
+      const { answer, answeredBy } = c.req.valid("json");
+      return c.json(await plane.desk.answer(c.req.valid("param").id, answer, answeredBy), 200);
+    });
 }

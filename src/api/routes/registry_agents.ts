@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { AgentGroup, Session } from "../../registry/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { referencing } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { AgentGroupBody, AgentGroupIdParam, SessionIdParam, SessionsQuery } from "../schemas.ts";
@@ -67,23 +67,24 @@ const session = createRoute({
   responses: { 200: jsonAnswer(Session, "the session"), ...errorAnswers(400, 404) },
 });
 
-/** Registers the agent-group and session routes. */
-export function agentRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+/** The agent-group and session routes. */
+export function agentRoutes(plane: ControlPlane) {
   const { registry } = plane;
-  app.openapi(list, (c) => c.json(registry.listAgentGroups(), 200));
-  app.openapi(put, (c) => {
-    const body = c.req.valid("json");
-    return c.json(registry.putAgentGroup({ ...body, id: c.req.valid("param").id }), 200);
-  });
-  app.openapi(get, (c) => c.json(registry.getAgentGroup(c.req.valid("param").id), 200));
-  app.openapi(remove, async (c) => {
-    const { id } = c.req.valid("param");
-    // Through the plane: the group's sandboxes are stopped and its queue handles closed.
-    return c.json({ deleted: id, sessions: await plane.deleteAgentGroup(id) }, 200);
-  });
-  app.openapi(sessions, (c) => {
-    const { agentGroupId } = c.req.valid("query");
-    return c.json(referencing(() => registry.listSessions(agentGroupId)), 200);
-  });
-  app.openapi(session, (c) => c.json(registry.getSession(c.req.valid("param").id), 200));
+  return routeGroup()
+    .openapi(list, (c) => c.json(registry.listAgentGroups(), 200))
+    .openapi(put, (c) => {
+      const body = c.req.valid("json");
+      return c.json(registry.putAgentGroup({ ...body, id: c.req.valid("param").id }), 200);
+    })
+    .openapi(get, (c) => c.json(registry.getAgentGroup(c.req.valid("param").id), 200))
+    .openapi(remove, async (c) => {
+      const { id } = c.req.valid("param");
+      // Through the plane: the group's sandboxes are stopped and its queue handles closed.
+      return c.json({ deleted: id, sessions: await plane.deleteAgentGroup(id) }, 200);
+    })
+    .openapi(sessions, (c) => {
+      const { agentGroupId } = c.req.valid("query");
+      return c.json(referencing(() => registry.listSessions(agentGroupId)), 200);
+    })
+    .openapi(session, (c) => c.json(registry.getSession(c.req.valid("param").id), 200));
 }

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { Destination, MessagingGroup, MessagingGroupInput, Wiring, WiringInput } from "../../registry/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { referencing } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { DestinationQuery, edgeBody, MessagingGroupIdParam, WiringIdParam } from "../schemas.ts";
@@ -86,29 +86,30 @@ const checkDestination = createRoute({
   responses: { 200: jsonAnswer(z.object({ allowed: z.boolean() }), "the answer"), ...errorAnswers(400) },
 });
 
-/** Registers the messaging-group, wiring and destination routes. */
-export function chatRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+/** The messaging-group, wiring and destination routes. */
+export function chatRoutes(plane: ControlPlane) {
   const { registry } = plane;
-  app.openapi(createGroup, (c) => c.json(registry.getOrCreateMessagingGroup(c.req.valid("json")), 200));
-  app.openapi(listGroups, (c) => c.json(registry.listMessagingGroups(), 200));
-  app.openapi(getGroup, (c) => c.json(registry.getMessagingGroup(c.req.valid("param").id), 200));
-  app.openapi(
-    groupWirings,
-    (c) => c.json(registry.listWiringsForMessagingGroup(c.req.valid("param").id), 200),
-  );
-  app.openapi(putWiring, (c) => c.json(referencing(() => registry.putWiring(c.req.valid("json"))), 201));
-  app.openapi(listWirings, (c) => c.json(registry.listWirings(), 200));
-  app.openapi(deleteWiring, (c) => {
-    const { id } = c.req.valid("param");
-    registry.deleteWiring(id);
-    return c.json({ deleted: id }, 200);
-  });
-  app.openapi(
-    addDestination,
-    (c) => c.json(referencing(() => registry.addDestination(c.req.valid("json"))), 201),
-  );
-  app.openapi(
-    checkDestination,
-    (c) => c.json({ allowed: registry.checkDestination(c.req.valid("query")) }, 200),
-  );
+  return routeGroup()
+    .openapi(createGroup, (c) => c.json(registry.getOrCreateMessagingGroup(c.req.valid("json")), 200))
+    .openapi(listGroups, (c) => c.json(registry.listMessagingGroups(), 200))
+    .openapi(getGroup, (c) => c.json(registry.getMessagingGroup(c.req.valid("param").id), 200))
+    .openapi(
+      groupWirings,
+      (c) => c.json(registry.listWiringsForMessagingGroup(c.req.valid("param").id), 200),
+    )
+    .openapi(putWiring, (c) => c.json(referencing(() => registry.putWiring(c.req.valid("json"))), 201))
+    .openapi(listWirings, (c) => c.json(registry.listWirings(), 200))
+    .openapi(deleteWiring, (c) => {
+      const { id } = c.req.valid("param");
+      registry.deleteWiring(id);
+      return c.json({ deleted: id }, 200);
+    })
+    .openapi(
+      addDestination,
+      (c) => c.json(referencing(() => registry.addDestination(c.req.valid("json"))), 201),
+    )
+    .openapi(
+      checkDestination,
+      (c) => c.json({ allowed: registry.checkDestination(c.req.valid("query")) }, 200),
+    );
 }

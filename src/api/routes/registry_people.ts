@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, type z } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { RoleGrant, User } from "../../registry/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { ApiError, referencing } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import {
@@ -64,14 +64,9 @@ const access = createRoute({
   responses: { 200: jsonAnswer(AccessAnswer, "the answer"), ...errorAnswers(400) },
 });
 
-/** Registers the user, role, member and access routes. */
-export function peopleRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+/** The user, role, member and access routes. */
+export function peopleRoutes(plane: ControlPlane) {
   const { registry } = plane;
-  app.openapi(
-    putUser,
-    (c) => c.json(registry.putUser({ ...c.req.valid("json"), id: c.req.valid("param").id }), 200),
-  );
-  app.openapi(getUser, (c) => c.json(registry.getUser(c.req.valid("param").id), 200));
   const role = (body: RoleGrant, grant: boolean) => {
     if (body.role === "owner" && body.agentGroupId) {
       throw new ApiError(
@@ -81,29 +76,35 @@ export function peopleRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): voi
     }
     referencing(() => grant ? registry.grantRole(body) : registry.revokeRole(body));
   };
-  app.openapi(statusRoute("/v1/registry/roles", "Grants a role (idempotent)", RoleBody, 201), (c) => {
-    role(c.req.valid("json"), true);
-    return c.json({ status: "granted" }, 201);
-  });
-  app.openapi(statusRoute("/v1/registry/roles/revoke", "Revokes a role (idempotent)", RoleBody, 200), (c) => {
-    role(c.req.valid("json"), false);
-    return c.json({ status: "revoked" }, 200);
-  });
-  app.openapi(statusRoute("/v1/registry/members", "Adds a member (idempotent)", MemberBody, 201), (c) => {
-    const { userId, agentGroupId } = c.req.valid("json");
-    referencing(() => registry.addMember(userId, agentGroupId));
-    return c.json({ status: "added" }, 201);
-  });
-  app.openapi(
-    statusRoute("/v1/registry/members/remove", "Removes a member (idempotent)", MemberBody, 200),
-    (c) => {
+  return routeGroup()
+    .openapi(
+      putUser,
+      (c) => c.json(registry.putUser({ ...c.req.valid("json"), id: c.req.valid("param").id }), 200),
+    )
+    .openapi(getUser, (c) => c.json(registry.getUser(c.req.valid("param").id), 200))
+    .openapi(statusRoute("/v1/registry/roles", "Grants a role (idempotent)", RoleBody, 201), (c) => {
+      role(c.req.valid("json"), true);
+      return c.json({ status: "granted" }, 201);
+    })
+    .openapi(statusRoute("/v1/registry/roles/revoke", "Revokes a role (idempotent)", RoleBody, 200), (c) => {
+      role(c.req.valid("json"), false);
+      return c.json({ status: "revoked" }, 200);
+    })
+    .openapi(statusRoute("/v1/registry/members", "Adds a member (idempotent)", MemberBody, 201), (c) => {
       const { userId, agentGroupId } = c.req.valid("json");
-      referencing(() => registry.removeMember(userId, agentGroupId));
-      return c.json({ status: "removed" }, 200);
-    },
-  );
-  app.openapi(access, (c) => {
-    const { userId, agentGroupId } = c.req.valid("query");
-    return c.json(referencing(() => registry.canAccess(userId, agentGroupId)), 200);
-  });
+      referencing(() => registry.addMember(userId, agentGroupId));
+      return c.json({ status: "added" }, 201);
+    })
+    .openapi(
+      statusRoute("/v1/registry/members/remove", "Removes a member (idempotent)", MemberBody, 200),
+      (c) => {
+        const { userId, agentGroupId } = c.req.valid("json");
+        referencing(() => registry.removeMember(userId, agentGroupId));
+        return c.json({ status: "removed" }, 200);
+      },
+    )
+    .openapi(access, (c) => {
+      const { userId, agentGroupId } = c.req.valid("query");
+      return c.json(referencing(() => registry.canAccess(userId, agentGroupId)), 200);
+    });
 }

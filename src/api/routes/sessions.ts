@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { SessionIdParam } from "../schemas.ts";
@@ -45,28 +45,29 @@ const unpark = createRoute({
   },
 });
 
-/** Registers the session operation routes. */
-export function sessionRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(parked, (c) =>
-    c.json(
-      plane.waker.parked().map((p) => ({
-        sessionId: p.sessionId,
-        agentGroupId: plane.registry.getSession(p.sessionId).agentGroupId,
-        failures: p.failures,
-        reason: p.reason,
-      })),
-      200,
-    ));
-  app.openapi(unpark, async (c) => {
-    const { id } = c.req.valid("param");
-    plane.registry.getSession(id); // 404 for an unknown session
-    let wakeError: string | undefined;
-    try {
-      if (!await plane.waker.unpark(id)) throw new ApiError(409, `session ${id} is not parked`);
-    } catch (err) {
-      if (err instanceof ApiError) throw err;
-      wakeError = err instanceof Error ? err.message : String(err);
-    }
-    return c.json({ id, status: "unparked" as const, ...(wakeError ? { wakeError } : {}) }, 200);
-  });
+/** The session operation routes. */
+export function sessionRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(parked, (c) =>
+      c.json(
+        plane.waker.parked().map((p) => ({
+          sessionId: p.sessionId,
+          agentGroupId: plane.registry.getSession(p.sessionId).agentGroupId,
+          failures: p.failures,
+          reason: p.reason,
+        })),
+        200,
+      ))
+    .openapi(unpark, async (c) => {
+      const { id } = c.req.valid("param");
+      plane.registry.getSession(id); // 404 for an unknown session
+      let wakeError: string | undefined;
+      try {
+        if (!await plane.waker.unpark(id)) throw new ApiError(409, `session ${id} is not parked`);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        wakeError = err instanceof Error ? err.message : String(err);
+      }
+      return c.json({ id, status: "unparked" as const, ...(wakeError ? { wakeError } : {}) }, 200);
+    });
 }

@@ -6,20 +6,20 @@
  *
  * @module
  */
-import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { ControlPlane } from "../../control_plane/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { fail } from "../errors.ts";
 
 /** Where the control plane receives Telegram's updates (the channel's webhook URL must end with it). */
 export const TELEGRAM_WEBHOOK_PATH = "/v1/channels/telegram/webhook";
 
 /** Mounts the webhook; 404 unless the Telegram channel runs in webhook mode. */
-export function telegramWebhookRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+export function telegramWebhookRoutes(plane: ControlPlane) {
   // Telegram's protocol, not ours: served raw (grammY reads the request) and left out of the OpenAPI document.
-  app.post(TELEGRAM_WEBHOOK_PATH, async (c) => {
-    const handle = plane.telegramWebhook();
-    if (!handle) return fail(c, 404, "no Telegram channel runs in webhook mode");
-    return await handle(c.req.raw);
-  });
+  return routeGroup()
+    .post(TELEGRAM_WEBHOOK_PATH, async (c) => {
+      const handle = plane.telegramWebhook();
+      if (!handle) return fail(c, 404, "no Telegram channel runs in webhook mode");
+      return await handle(c.req.raw);
+    });
 }

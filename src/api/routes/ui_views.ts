@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { AgentGroupId, ChangeKind, PersonaDocs, ToolName } from "../../../contract/mod.ts";
 import { PERSONA_SECTIONS, TEMPLATES, toolCatalog } from "../../catalog/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { AgentGroup, ContainerStatus, MessagingGroup } from "../../registry/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { ChangeRecord, ConfigChangeBody } from "../schemas.ts";
 import { auditTailRoute } from "./audit.ts";
@@ -100,99 +100,99 @@ const configChange = submitRoute(
   "Proposes a configuration change through the gateway",
 );
 
-/** Registers the console's views. */
-export function uiRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
+/** The console's views. */
+export function uiRoutes(plane: ControlPlane) {
   const { registry, gateway } = plane;
   const groupName = (id: string) => registry.hasAgentGroup(id) ? registry.getAgentGroup(id).name : null;
-
-  app.openapi(view("/v1/ui/agents", "Agents for the picker", z.array(AgentView)), (c) =>
-    c.json(
-      registry.listAgentGroups().map((g) => ({
-        id: g.id,
-        name: g.name,
-        folder: g.folder,
-        provider: g.provider,
-        model: g.model,
-        tools: g.enabledTools,
-        sessions: registry.listSessions(g.id).length,
-        destinations: registry.listDestinations(g.id).length,
-      })),
-      200,
-    ));
-  app.openapi(
-    view("/v1/ui/approvals", "The approvals inbox, oldest first", z.array(ApprovalView)),
-    (c) =>
+  return routeGroup()
+    .openapi(view("/v1/ui/agents", "Agents for the picker", z.array(AgentView)), (c) =>
       c.json(
-        gateway.pending().map(({ request: r, reason }) => ({
-          id: r.id,
-          kind: r.kind,
-          agentGroupId: r.agentGroupId,
-          agentGroupName: groupName(r.agentGroupId),
-          requestedBy: r.requestedBy,
-          createdAt: r.createdAt,
-          reason: reason ?? null,
-          before: r.before,
-          after: r.after,
+        registry.listAgentGroups().map((g) => ({
+          id: g.id,
+          name: g.name,
+          folder: g.folder,
+          provider: g.provider,
+          model: g.model,
+          tools: g.enabledTools,
+          sessions: registry.listSessions(g.id).length,
+          destinations: registry.listDestinations(g.id).length,
         })),
         200,
-      ),
-  );
-  app.openapi(
-    auditTailRoute("/v1/ui/audit", 200),
-    async (c) => c.json(await plane.audit.tail(c.req.valid("query").limit), 200),
-  );
-  app.openapi(
-    view("/v1/ui/tools", "The built-in tool catalog", z.array(ToolView)),
-    (c) => c.json(toolCatalog(), 200),
-  );
-  app.openapi(view("/v1/ui/templates", "The starter templates", z.array(TemplateView)), (c) =>
-    c.json(
-      TEMPLATES.map(({ id, name, description, personaDocs, tools }) => ({
-        id,
-        name,
-        description,
-        personaDocs,
-        tools,
-      })),
-      200,
-    ));
-  app.openapi(
-    view("/v1/ui/persona-sections", "The persona documents", z.array(PersonaSectionView)),
-    (c) => c.json(PERSONA_SECTIONS.map((s) => ({ ...s })), 200),
-  );
-  app.openapi(
-    view("/v1/ui/messaging-groups", "Chats with their wiring counts", z.array(MessagingGroupView)),
-    (c) =>
+      ))
+    .openapi(
+      view("/v1/ui/approvals", "The approvals inbox, oldest first", z.array(ApprovalView)),
+      (c) =>
+        c.json(
+          gateway.pending().map(({ request: r, reason }) => ({
+            id: r.id,
+            kind: r.kind,
+            agentGroupId: r.agentGroupId,
+            agentGroupName: groupName(r.agentGroupId),
+            requestedBy: r.requestedBy,
+            createdAt: r.createdAt,
+            reason: reason ?? null,
+            before: r.before,
+            after: r.after,
+          })),
+          200,
+        ),
+    )
+    .openapi(
+      auditTailRoute("/v1/ui/audit", 200),
+      async (c) => c.json(await plane.audit.tail(c.req.valid("query").limit), 200),
+    )
+    .openapi(
+      view("/v1/ui/tools", "The built-in tool catalog", z.array(ToolView)),
+      (c) => c.json(toolCatalog(), 200),
+    )
+    .openapi(view("/v1/ui/templates", "The starter templates", z.array(TemplateView)), (c) =>
       c.json(
-        registry.listMessagingGroups().map((m) => ({
-          ...m,
-          wirings: registry.listWiringsForMessagingGroup(m.id).length,
+        TEMPLATES.map(({ id, name, description, personaDocs, tools }) => ({
+          id,
+          name,
+          description,
+          personaDocs,
+          tools,
         })),
         200,
-      ),
-  );
-  app.openapi(
-    view("/v1/ui/sessions", "Sessions, most recently active first", z.array(SessionView)),
-    (c) =>
-      c.json(
-        registry.listSessions().map((s) => ({
-          id: s.id,
-          agentGroupId: s.agentGroupId,
-          agentGroupName: groupName(s.agentGroupId),
-          messagingGroupId: s.messagingGroupId,
-          containerStatus: s.containerStatus,
-          lastActive: s.lastActive,
-        })),
-        200,
-      ),
-  );
-  app.openapi(config, (c) => {
-    const { agentGroupId } = c.req.valid("param");
-    const agentGroup = registry.getAgentGroup(agentGroupId);
-    const appliedChanges = gateway.history().filter((r) =>
-      r.status === "applied" && r.request.agentGroupId === agentGroupId
-    );
-    return c.json({ agentGroup, appliedChanges }, 200);
-  });
-  app.openapi(configChange, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202));
+      ))
+    .openapi(
+      view("/v1/ui/persona-sections", "The persona documents", z.array(PersonaSectionView)),
+      (c) => c.json(PERSONA_SECTIONS.map((s) => ({ ...s })), 200),
+    )
+    .openapi(
+      view("/v1/ui/messaging-groups", "Chats with their wiring counts", z.array(MessagingGroupView)),
+      (c) =>
+        c.json(
+          registry.listMessagingGroups().map((m) => ({
+            ...m,
+            wirings: registry.listWiringsForMessagingGroup(m.id).length,
+          })),
+          200,
+        ),
+    )
+    .openapi(
+      view("/v1/ui/sessions", "Sessions, most recently active first", z.array(SessionView)),
+      (c) =>
+        c.json(
+          registry.listSessions().map((s) => ({
+            id: s.id,
+            agentGroupId: s.agentGroupId,
+            agentGroupName: groupName(s.agentGroupId),
+            messagingGroupId: s.messagingGroupId,
+            containerStatus: s.containerStatus,
+            lastActive: s.lastActive,
+          })),
+          200,
+        ),
+    )
+    .openapi(config, (c) => {
+      const { agentGroupId } = c.req.valid("param");
+      const agentGroup = registry.getAgentGroup(agentGroupId);
+      const appliedChanges = gateway.history().filter((r) =>
+        r.status === "applied" && r.request.agentGroupId === agentGroupId
+      );
+      return c.json({ agentGroup, appliedChanges }, 200);
+    })
+    .openapi(configChange, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202));
 }

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { VaultSecretName } from "../../../contract/changes.ts";
 import { nowTimestamp } from "../../../contract/time.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import { VaultValueError } from "../../vault/mod.ts";
-import type { ApiEnv } from "../env.ts";
+import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 
@@ -52,10 +52,11 @@ const remove = createRoute({
   responses: { 200: jsonAnswer(z.object({ name: z.string() }), "removed"), ...errorAnswers(404) },
 });
 
-/** Registers the vault routes. */
-export function vaultRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void {
-  app.openapi(list, (c) => c.json(plane.vault.list(), 200));
-  app.openapi(set, async (c) => {
+/** The vault routes. */
+export function vaultRoutes(plane: ControlPlane) {
+  return routeGroup()
+    .openapi(list, (c) => c.json(plane.vault.list(), 200))
+    .openapi(set, async (c) => {
     const { name } = c.req.valid("param");
     let rotated: boolean;
     try {
@@ -70,8 +71,8 @@ export function vaultRoutes(app: OpenAPIHono<ApiEnv>, plane: ControlPlane): void
       name,
     });
     return c.json({ name, rotated }, 200);
-  });
-  app.openapi(remove, async (c) => {
+  })
+    .openapi(remove, async (c) => {
     const { name } = c.req.valid("param");
     if (!plane.vault.remove(name)) throw new ApiError(404, `no vault secret ${name}`);
     await plane.egress.audit.append({ time: nowTimestamp(), action: "vault.remove", name });
