@@ -94,34 +94,34 @@ const drain = createRoute({
 export function webChatRoutes(plane: ControlPlane) {
   return routeGroup()
     .openapi(send, async (c) => {
-    const { agentGroupId, text, chatId } = c.req.valid("json");
-    try {
-      const sent = await plane.webChat.send({ agentGroupId, text, conversationId: chatId });
-      const damaged = sent.outcomes.find((o) => o.kind === "queue-damaged");
-      if (damaged && !sent.engaged) {
-        // Not queued anywhere: the conversation's session cannot take messages until an operator repairs it.
-        throw new ApiError(503, `chat ${sent.conversationId}: ${damaged.reason}`);
+      const { agentGroupId, text, chatId } = c.req.valid("json");
+      try {
+        const sent = await plane.webChat.send({ agentGroupId, text, conversationId: chatId });
+        const damaged = sent.outcomes.find((o) => o.kind === "queue-damaged");
+        if (damaged && !sent.engaged) {
+          // Not queued anywhere: the conversation's session cannot take messages until an operator repairs it.
+          throw new ApiError(503, `chat ${sent.conversationId}: ${damaged.reason}`);
+        }
+        return c.json({ chatId: sent.conversationId, engaged: sent.engaged, outcomes: sent.outcomes }, 202);
+      } catch (err) {
+        if (err instanceof NotFoundError && err.entity === "agent group") {
+          throw new ApiError(400, `agentGroupId: ${err.message}`);
+        }
+        throw err;
       }
-      return c.json({ chatId: sent.conversationId, engaged: sent.engaged, outcomes: sent.outcomes }, 202);
-    } catch (err) {
-      if (err instanceof NotFoundError && err.entity === "agent group") {
-        throw new ApiError(400, `agentGroupId: ${err.message}`);
-      }
-      throw err;
-    }
-  })
+    })
     .openapi(drain, async (c) => {
-    const { chatId, wait } = c.req.valid("query");
-    const items = await plane.webChat.drain(chatId, wait ?? 0);
-    return c.json({
-      chatId,
-      messages: items.map((i) => ({
-        id: i.id,
-        chatId: i.conversationId,
-        threadId: i.threadId,
-        content: i.content,
-        timestamp: i.timestamp,
-      })),
-    }, 200);
-  });
+      const { chatId, wait } = c.req.valid("query");
+      const items = await plane.webChat.drain(chatId, wait ?? 0);
+      return c.json({
+        chatId,
+        messages: items.map((i) => ({
+          id: i.id,
+          chatId: i.conversationId,
+          threadId: i.threadId,
+          content: i.content,
+          timestamp: i.timestamp,
+        })),
+      }, 200);
+    });
 }

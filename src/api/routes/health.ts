@@ -50,9 +50,6 @@ const Status = z.object({
   ),
 });
 
-/** `/v1/status`'s answer. */
-export type StatusAnswer = z.infer<typeof Status>;
-
 const status = createRoute({
   method: "get",
   path: "/v1/status",
@@ -75,31 +72,31 @@ export function healthRoutes(plane: ControlPlane) {
   return routeGroup()
     .openapi(healthz, (c) => c.json({ status: "ok" as const, version: API_VERSION }, 200))
     .openapi(readyz, (c) => {
-    const state = plane.readiness();
-    return state.ready
-      ? c.json({ status: "ready" as const }, 200)
-      : c.json({ status: "not ready" as const, reason: state.reason }, 503);
-  })
+      const state = plane.readiness();
+      return state.ready
+        ? c.json({ status: "ready" as const }, 200)
+        : c.json({ status: "not ready" as const, reason: state.reason }, 503);
+    })
     .openapi(status, async (c) => {
-    try {
-      const { isolator, weaker, label } = await plane.isolator();
-      return c.json({
-        version: API_VERSION,
-        isolator: { kind: isolator.kind, strength: isolator.strength, weaker, label },
-        keyCustody: plane.keys.custody,
-      }, 200);
-    } catch (err) {
-      return c.json({
-        version: API_VERSION,
-        isolator: null,
-        isolatorError: (err as Error).message,
-        keyCustody: plane.keys.custody,
-      }, 200);
-    }
-  })
+      try {
+        const { isolator, weaker, label } = await plane.isolator();
+        return c.json({
+          version: API_VERSION,
+          isolator: { kind: isolator.kind, strength: isolator.strength, weaker, label },
+          keyCustody: plane.keys.custody,
+        }, 200);
+      } catch (err) {
+        return c.json({
+          version: API_VERSION,
+          isolator: null,
+          isolatorError: (err as Error).message,
+          keyCustody: plane.keys.custody,
+        }, 200);
+      }
+    })
     .openapi(
-    metrics,
-    (c) =>
-      c.text(plane.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
-  );
+      metrics,
+      (c) =>
+        c.text(plane.metrics.render(), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" }),
+    );
 }

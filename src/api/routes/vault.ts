@@ -57,25 +57,25 @@ export function vaultRoutes(plane: ControlPlane) {
   return routeGroup()
     .openapi(list, (c) => c.json(plane.vault.list(), 200))
     .openapi(set, async (c) => {
-    const { name } = c.req.valid("param");
-    let rotated: boolean;
-    try {
-      ({ rotated } = await plane.vault.set(name, c.req.valid("json").value));
-    } catch (err) {
-      if (err instanceof VaultValueError) throw new ApiError(400, `value: ${err.message}`);
-      throw err;
-    }
-    await plane.egress.audit.append({
-      time: nowTimestamp(),
-      action: rotated ? "vault.rotate" : "vault.set",
-      name,
-    });
-    return c.json({ name, rotated }, 200);
-  })
+      const { name } = c.req.valid("param");
+      let rotated: boolean;
+      try {
+        ({ rotated } = await plane.vault.set(name, c.req.valid("json").value));
+      } catch (err) {
+        if (err instanceof VaultValueError) throw new ApiError(400, `value: ${err.message}`);
+        throw err;
+      }
+      await plane.egress.audit.append({
+        time: nowTimestamp(),
+        action: rotated ? "vault.rotate" : "vault.set",
+        name,
+      });
+      return c.json({ name, rotated }, 200);
+    })
     .openapi(remove, async (c) => {
-    const { name } = c.req.valid("param");
-    if (!plane.vault.remove(name)) throw new ApiError(404, `no vault secret ${name}`);
-    await plane.egress.audit.append({ time: nowTimestamp(), action: "vault.remove", name });
-    return c.json({ name }, 200);
-  });
+      const { name } = c.req.valid("param");
+      if (!plane.vault.remove(name)) throw new ApiError(404, `no vault secret ${name}`);
+      await plane.egress.audit.append({ time: nowTimestamp(), action: "vault.remove", name });
+      return c.json({ name }, 200);
+    });
 }
