@@ -5,7 +5,7 @@
  */
 import { startApiServer } from "../src/api/mod.ts";
 import { resolveApiToken } from "../src/control_plane/mod.ts";
-import { openFakeSandboxPlane } from "../src/control_plane/testing.ts";
+import { openFakeSandboxPlane } from "../tests/support/plane.ts";
 
 /** A loopback URL where nothing listens (the port was free a moment ago). */
 export function closedPortUrl(): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { CONSOLE_USER_ID, ControlPlane, DEMO_AGENT_ID, resolveApiToken, StateDirBusyError } from "./mod.ts";
-import { openFakeSandboxPlane } from "./testing.ts";
+import { openFakeSandboxPlane } from "../../tests/support/plane.ts";
 import { sessionKeyId } from "../keys/mod.ts";
 import type { SessionId } from "../../contract/ids.ts";
 

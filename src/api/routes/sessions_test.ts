@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { callApp, NO_RATE_LIMIT, TEST_TOKEN } from "../../../tests/support/api.ts";
 import { DEMO_AGENT_ID } from "../../control_plane/mod.ts";
-import { openFakeSandboxPlane } from "../../control_plane/testing.ts";
+import { openFakeSandboxPlane } from "../../../tests/support/plane.ts";
 import { createApiApp } from "../app.ts";
 
 Deno.test("a session whose sandbox keeps failing is parked, listed, and relaunched once unparked", async () => {

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { FakeIsolator } from "../sandbox/testing.ts";
-import { ControlPlane, type ControlPlaneOptions } from "./control_plane.ts";
+import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
+import { FakeIsolator } from "../../src/sandbox/testing.ts";
+import { LIBRARY, tempDir } from "./mod.ts";
 
 /** A plane over a temporary directory, its fake isolator, disposed together. */
 export interface FakeSandboxPlane extends AsyncDisposable {
