@@ -17,12 +17,14 @@ import { registerKeysCommands } from "./keys.ts";
 import { type CliIo, processIo } from "./output.ts";
 import { registerQuestionCommands } from "./question.ts";
 import { registerRegistryCommands } from "./registry.ts";
+import { registerRollbackCommand } from "./rollback.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
 import { registerToolsCommand } from "./tools.ts";
 import { registerVerifyCommand } from "./verify.ts";
 import { registerVaultCommands } from "./vault.ts";
 import { VERSION } from "./version.ts";
+import { SCHEMA_VERSION } from "../src/state/mod.ts";
 
 /** Column at which help text wraps. */
 export const HELP_WIDTH = 100;
@@ -59,8 +61,13 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerChannelCommands(program, io);
   registerKeysCommands(program, io);
   registerVaultCommands(program, io);
+  registerRollbackCommand(program);
 
-  program.command("version").description("print the version").action(() => io.out(`ironclaw ${VERSION}`));
+  program.command("version").description("print the version (--json: also the state schema it migrates to)")
+    .option("--json", "print {version, schema} as JSON")
+    .action((opts: { json?: boolean }) =>
+      io.out(opts.json ? JSON.stringify({ version: VERSION, schema: SCHEMA_VERSION }) : `ironclaw ${VERSION}`)
+    );
 
   const demo = program.command("demo").description("self-contained demonstrations");
   demo.command("queue")

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { buildProgram, runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
 import { VERSION } from "./version.ts";
+import { SCHEMA_VERSION } from "../src/state/mod.ts";
 
 /** Every command path in the tree, e.g. ["change", "submit"]. */
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
@@ -51,6 +52,9 @@ Deno.test("version prints the deno.json version", async () => {
   const io = captureIo();
   assert.equal(await runCli(["version"], io), 0);
   assert.deepEqual(io.stdout, [`ironclaw ${VERSION}`]);
+  const json = captureIo();
+  assert.equal(await runCli(["version", "--json"], json), 0);
+  assert.deepEqual(JSON.parse(json.stdout[0]), { version: VERSION, schema: SCHEMA_VERSION });
 });
 
 Deno.test("usage mistakes are a non-zero exit with a short message on stderr", async () => {

@@ -2,8 +2,10 @@
  * `deno task release`: the files a release publishes, in `dist/release/`:
  *
  * - `ironclaw_<version>_linux-<arch>.tar.gz`: one directory of that name
- *   holding `ironclaw`, `ironclaw-agent`, `ironclaw-probe` (0755) and
- *   `libsqlcipher.so` (0644), owned by root, sorted, with one fixed mtime;
+ *   holding `ironclaw`, `ironclaw-agent`, `ironclaw-probe` (0755),
+ *   `libsqlcipher.so` (0644) and `deploy/`'s installer and unit, owned by
+ *   root, sorted, with one fixed mtime;
+ * - `install.sh`: the installer again, loose, for `curl … | sh`;
  * - `ironclaw_<version>_linux-<arch>.cdx.json`: the CycloneDX SBOM (`scripts/sbom.ts`);
  * - `SHA256SUMS`: `sha256sum -c` lines for the archive and the SBOM (what
  *   `deploy/install.sh` checks before unpacking, and what the release
@@ -26,8 +28,11 @@ import { releaseSbom } from "./sbom.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
-/** The files of a release directory, in the order the archive holds them. */
+/** The built files of a release: the binaries and the library (what `--binaries DIR` holds). */
 export const RELEASE_FILES: readonly string[] = [...TARGETS.map((t) => t.name), SQLCIPHER_LIB_NAME];
+
+/** `deploy/` files that go into the archive too, with their modes: the installer and the service unit. */
+export const DEPLOY_FILES: Readonly<Record<string, number>> = { "install.sh": 0o755 };
 
 /** The release's name for this machine's architecture (`x64`, `arm64`), as `install.sh` computes it. */
 export function releaseArch(arch: string = Deno.build.arch): string {
@@ -49,6 +54,8 @@ export interface ReleaseOptions {
   binaries?: string;
   /** The version the names carry; deno.json's by default. */
   version?: string;
+  /** gzip's level, 1 (fastest) to 9; 6, gzip's own default, unless a test needs speed over size. */
+  gzipLevel?: number;
 }
 
 /** The paths {@link buildRelease} wrote. */
@@ -56,6 +63,7 @@ export interface Release {
   archive: string;
   sbom: string;
   sums: string;
+  installer: string;
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -89,6 +97,10 @@ async function gatherBinaries(dir: string, from: string | undefined): Promise<vo
     for (const target of TARGETS) await compileTarget(target, `${dir}/${target.name}`);
     await Deno.copyFile(resolveLibraryPath(), `${dir}/${SQLCIPHER_LIB_NAME}`);
   }
+  for (const [name, mode] of Object.entries(DEPLOY_FILES)) {
+    await Deno.copyFile(`${root}deploy/${name}`, `${dir}/${name}`);
+    await Deno.chmod(`${dir}/${name}`, mode);
+  }
   for (const t of TARGETS) await Deno.chmod(`${dir}/${t.name}`, 0o755);
   // The sandbox's uid reads the library through a read-only bind.
   await Deno.chmod(`${dir}/${SQLCIPHER_LIB_NAME}`, 0o644);
@@ -113,9 +125,13 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
     const archive = `${name}.tar.gz`;
     // Reproducible: fixed order, owner and mtime (SOURCE_DATE_EPOCH when the workflow sets it); gzip -n.
     const epoch = Deno.env.get("SOURCE_DATE_EPOCH") ?? "0";
+    const level = options.gzipLevel ?? 6;
+    if (!Number.isInteger(level) || level < 1 || level > 9) {
+      throw new Error(`gzip level ${level} is not 1 to 9`);
+    }
     await run("sh", [
       "-c",
-      `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@${epoch} -cf - "$1" | gzip -n -9 > "$2"`,
+      `tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@${epoch} -cf - "$1" | gzip -n -${level} > "$2"`,
       "sh",
       name,
       archive,
@@ -135,17 +151,19 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       }),
     );
 
-    const sums = [archive, sbom].map((file) =>
+    await Deno.copyFile(`${root}deploy/install.sh`, `${staging}/install.sh`);
+    const sums = [archive, sbom, "install.sh"].map((file) =>
       `${sha256(Deno.readFileSync(`${staging}/${file}`))}  ${file}\n`
     );
     await Deno.writeTextFile(`${staging}/SHA256SUMS`, sums.join(""));
-    for (const file of [archive, sbom, "SHA256SUMS"]) {
+    for (const file of [archive, sbom, "install.sh", "SHA256SUMS"]) {
       await Deno.rename(`${staging}/${file}`, `${options.out}/${file}`);
     }
     return {
       archive: `${options.out}/${archive}`,
       sbom: `${options.out}/${sbom}`,
       sums: `${options.out}/SHA256SUMS`,
+      installer: `${options.out}/install.sh`,
     };
   } finally {
     await Deno.remove(staging, { recursive: true }).catch(() => {});

@@ -25,6 +25,7 @@ Deno.test("release: one archive of the four files, its SBOM and SHA256SUMS that 
     assert.equal(release.archive, `${dir}/out/${name}.tar.gz`);
     assert.deepEqual([...Deno.readDirSync(`${dir}/out`)].map((e) => e.name).sort(), [
       "SHA256SUMS",
+      "install.sh",
       `${name}.cdx.json`,
       `${name}.tar.gz`,
     ]);
@@ -41,6 +42,7 @@ Deno.test("release: one archive of the four files, its SBOM and SHA256SUMS that 
     });
     assert.deepEqual(members, [
       { mode: "drwxr-xr-x", owner: "0/0", path: `${name}/` },
+      { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/install.sh` },
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw` },
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw-agent` },
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw-probe` },

@@ -17,6 +17,12 @@ import { migrate } from "./migrations.ts";
 /** File name of the state database inside the state directory. */
 export const STATE_DB_FILE = "state.db";
 
+/**
+ * Beside the database, in plain text, the schema version it was last opened
+ * with: so an installer can refuse binaries too old for it without the key.
+ */
+export const STATE_SCHEMA_FILE = "schema-version";
+
 /** Pragmas of every state connection: WAL, fsync at each commit, enforced foreign keys, no mmap. */
 export const STATE_PRAGMAS: readonly string[] = [
   "journal_mode = WAL",
@@ -64,7 +70,9 @@ export class StateDb implements Disposable {
       pragmas: STATE_PRAGMAS,
     });
     try {
-      return new StateDb(db, migrate(db));
+      const version = migrate(db);
+      writeSchemaMarker(stateDir, version);
+      return new StateDb(db, version);
     } catch (err) {
       db.close();
       throw err;
@@ -84,6 +92,19 @@ export class StateDb implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Records `version` in {@link STATE_SCHEMA_FILE} (written aside and renamed in, only when it changes). */
+function writeSchemaMarker(stateDir: string, version: number): void {
+  const path = `${stateDir}/${STATE_SCHEMA_FILE}`;
+  const text = `${version}\n`;
+  try {
+    if (Deno.readTextFileSync(path) === text) return;
+  } catch {
+    // missing: written below
+  }
+  Deno.writeTextFileSync(`${path}.tmp`, text, { mode: 0o600 });
+  Deno.renameSync(`${path}.tmp`, path);
 }
 
 /** Creates an empty file with mode 0600 unless one exists, so the key never guards a world-readable file. */

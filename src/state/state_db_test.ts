@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
 import { fileContains, fixedKey, tempDir } from "../../tests/support/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
-import { SCHEMA_VERSION, STATE_DB_FILE, StateSchemaError } from "./mod.ts";
+import { SCHEMA_VERSION, STATE_DB_FILE, STATE_SCHEMA_FILE, StateSchemaError } from "./mod.ts";
 
 Deno.test("state db is created owner-only, in WAL mode, with full sync and foreign keys", () => {
   using dir = tempDir();
@@ -58,6 +58,13 @@ Deno.test("state db migrations are applied once, however often it is opened", ()
     r.version
   );
   assert.deepEqual(versions, Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+});
+
+Deno.test("state db records its schema version in plain text beside it, for installers that hold no key", () => {
+  using dir = tempDir();
+  openTestState(dir.path).close();
+  assert.equal(Deno.readTextFileSync(`${dir.path}/${STATE_SCHEMA_FILE}`), `${SCHEMA_VERSION}\n`);
+  assert.equal(Deno.statSync(`${dir.path}/${STATE_SCHEMA_FILE}`).mode! & 0o777, 0o600);
 });
 
 Deno.test("state db from a newer build is refused and left as it was", () => {
