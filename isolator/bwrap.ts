@@ -14,7 +14,8 @@
  * @module
  */
 import { type BackendPaths, backendPaths, runtimePreflight, spawnLogged, startSupervised } from "./child.ts";
-import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_dirs.ts";
+import { releaseDenoDir, stageDenoDir } from "./deno_dir.ts";
+import { ensurePrivateDir, resolveSandboxSpec } from "./host_dirs.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
 import {
   type BindMount,
@@ -27,7 +28,6 @@ import {
   sandboxArgv,
   sessionBinds,
   smokeRun,
-  stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { BWRAP_POLICY, seccompBpf } from "./seccomp.ts";
@@ -209,18 +209,17 @@ export class BwrapIsolator implements Isolator {
     return await startSupervised({
       sessionId: s.sessionId,
       logPath,
-      start: () => {
+      start: async () => {
         const owner = { uid: SANDBOX_UID, gid: SANDBOX_GID };
         const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, { owner });
         // The module-info cache is Deno's analysis of the bundle file; a compiled agent has no such file.
-        const cache = agent.kind === "bundle" ? stageDenoDir(s.program, denoDir, owner) : undefined;
+        const cache = agent.kind === "bundle" ? await stageDenoDir(s.program, denoDir, owner) : undefined;
         const { binds, argv } = bwrapSession(s, keyCopy, agent.kind, cache);
         return this.#spawn(binds, argv, logPath);
       },
-      cleanup: () => {
+      cleanup: async () => {
         removeKey(keyRoot, s.sessionId);
-        removeIfPresent(denoDir);
-        return Promise.resolve();
+        await releaseDenoDir(denoDir);
       },
     });
   }

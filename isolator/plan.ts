@@ -45,7 +45,7 @@ export function agentRunner(opts: { denoPath?: string; agentExecutable?: string 
  * The environment inside a sandbox. DENO_DIR names a directory that does not
  * exist on the read-only root, so Deno keeps no cache a sandbox could write
  * for a later one; when the host prepared the bundle's module-info cache, a
- * private per-launch copy is bound there instead ({@link stageDenoDir}).
+ * private per-launch copy is bound there instead (`deno_dir.ts`).
  */
 export const SANDBOX_ENV: Readonly<Record<string, string>> = {
   PATH: "/usr/bin:/bin",
@@ -63,45 +63,15 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = {
  * (the import list and the source's hash, checked by Deno), never code: V8
  * still compiles the agent from its source, and `--deny-import` still refuses
  * every import. Deno cannot open it read-only, so each launch gets a private
- * copy (see {@link stageDenoDir}) that is discarded with the sandbox: nothing
- * a sandbox writes there outlives it or reaches another.
+ * copy on a small tmpfs (see `stageDenoDir` in `deno_dir.ts`) that is
+ * discarded with the sandbox: nothing a sandbox writes there outlives it,
+ * reaches another, or lands on the host's disk.
  */
 export const MODULE_INFO_CACHE = "dep_analysis_cache_v2";
 
 /** Where the host keeps the prepared Deno cache of `program`. */
 export function programCacheDir(program: string): string {
   return `${program}.deno-dir`;
-}
-
-/**
- * Copies the prepared module-info cache of `program` into `dest` (a fresh
- * directory, owned by `owner` when given) and gives the writable bind of it
- * at the sandbox's `DENO_DIR`; `undefined` when the program has none.
- */
-export function stageDenoDir(
-  program: string,
-  dest: string,
-  owner?: { uid: number; gid: number },
-): BindMount | undefined {
-  const source = `${programCacheDir(program)}/${MODULE_INFO_CACHE}`;
-  try {
-    if (!Deno.statSync(source).isFile) return undefined;
-  } catch {
-    return undefined;
-  }
-  try {
-    Deno.removeSync(dest, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  Deno.mkdirSync(dest, { mode: 0o700 });
-  Deno.copyFileSync(source, `${dest}/${MODULE_INFO_CACHE}`);
-  Deno.chmodSync(`${dest}/${MODULE_INFO_CACHE}`, 0o600);
-  if (owner) {
-    Deno.chownSync(dest, owner.uid, owner.gid);
-    Deno.chownSync(`${dest}/${MODULE_INFO_CACHE}`, owner.uid, owner.gid);
-  }
-  return { source: dest, destination: SANDBOX_ENV.DENO_DIR, writable: true, exec: false, isFile: false };
 }
 
 /** The agent's working directory: its workspace. */

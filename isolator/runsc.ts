@@ -15,6 +15,7 @@ import {
 } from "./child.ts";
 import { applyCpuLimit, CGROUP_FS, START_WINDOW_MS, startCpus } from "./cpu_quota.ts";
 import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "./host_dirs.ts";
+import { releaseDenoDir, stageDenoDir } from "./deno_dir.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "./key.ts";
 import { type OciConfigInput, writeBundle } from "./oci.ts";
 import {
@@ -24,7 +25,6 @@ import {
   sandboxArgv,
   sessionBinds,
   smokeRun,
-  stageDenoDir,
   systemLayout,
 } from "./plan.ts";
 import { ociSeccompProfile } from "./seccomp.ts";
@@ -216,7 +216,7 @@ export class RunscIsolator implements Isolator {
       await runCommand(this.#binary, ["--root", dirs.runtime, "delete", "--force", id]);
       removeKey(this.#paths.keyRoot, s.sessionId);
       removeIfPresent(bundle);
-      removeIfPresent(denoDir);
+      await releaseDenoDir(denoDir);
     };
     // A host crash can leave a container of the same id behind.
     await cleanup();
@@ -224,13 +224,13 @@ export class RunscIsolator implements Isolator {
     const handle = await startSupervised({
       sessionId: s.sessionId,
       logPath,
-      start: () => {
+      start: async () => {
         const keyCopy = handOffKey(keyRoot, s.sessionId, s.key, {
           owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
         });
         // The module-info cache is Deno's analysis of the bundle file; a compiled agent has no such file.
         const cache = agent.kind === "bundle"
-          ? stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
+          ? await stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
           : undefined;
         writeBundle(bundle, runscSessionInput(s, keyCopy, agent.kind, cache, burst));
         return spawnLogged(this.#binary, { args: [...global, "run", "--bundle", bundle, id], logPath });

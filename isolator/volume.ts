@@ -18,6 +18,11 @@ import { exists } from "./host_dirs.ts";
 export const DEFAULT_WORKSPACE_BYTES = 1024 * 1024 * 1024;
 /** 256 MiB: the default size of an agent group's memory image. */
 export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+/**
+ * 256 MiB: the default size of an agent group's outbox image (its sessions'
+ * outbound queues, which keep each conversation's history).
+ */
+export const DEFAULT_OUTBOX_BYTES = 256 * 1024 * 1024;
 /** The smallest image mkfs.ext4 makes comfortably (with a journal). */
 export const MIN_VOLUME_BYTES = 8 * 1024 * 1024;
 
@@ -207,9 +212,30 @@ export async function ensureVolume(spec: VolumeSpec, tools: VolumeTools = DEFAUL
   return { limited: true, mountPoint, image: spec.image, sizeBytes: Deno.statSync(spec.image).size, reused };
 }
 
+/** Mount options of a host tmpfs a sandbox writes: never a device, setuid, or executed. */
+export const TMPFS_MOUNT_OPTIONS = "nosuid,nodev,noexec";
+
 /**
- * Unmounts whatever image is mounted on `mountPoint` (no-op when nothing
- * is); a busy mount is detached lazily. The loop device is freed with it.
+ * Mounts a tmpfs of at most `sizeBytes` on `mountPoint` (created 0700): a
+ * sandbox's per-launch scratch that is bounded (in memory, not on the
+ * host's disk) and gone once unmounted ({@link releaseVolume}). Needs root,
+ * like the sandboxing backends that use it; throws {@link VolumeError}.
+ */
+export async function mountTmpfs(
+  mountPoint: string,
+  opts: { sizeBytes: number; tools?: VolumeTools },
+): Promise<void> {
+  const tools = opts.tools ?? DEFAULT_TOOLS;
+  Deno.mkdirSync(mountPoint, { recursive: true, mode: 0o700 });
+  const options = `${TMPFS_MOUNT_OPTIONS},size=${opts.sizeBytes},mode=0700`;
+  const mount = await run(tools.mount, ["-t", "tmpfs", "-o", options, "ironclaw-scratch", mountPoint]);
+  if (!mount.ok) throw new VolumeError(`mounting a tmpfs on ${mountPoint} failed: ${mount.output}`);
+}
+
+/**
+ * Unmounts whatever is mounted on `mountPoint` (an image, a tmpfs; no-op
+ * when nothing is); a busy mount is detached lazily. A loop device is freed
+ * with it.
  */
 export async function releaseVolume(mountPoint: string, tools: VolumeTools = DEFAULT_TOOLS): Promise<void> {
   let path: string;

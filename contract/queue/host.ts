@@ -15,7 +15,7 @@ import {
 } from "../rows.ts";
 import { NEXT_EVEN_SEQ_SQL } from "../seq.ts";
 import { nowTimestamp } from "../time.ts";
-import { INBOUND_SCHEMA, OUTBOUND_SCHEMA } from "../schema.ts";
+import { INBOUND_SCHEMA, OUTBOUND_SCHEMA, QUEUE_FILES } from "../schema.ts";
 import type { Database } from "../sqlite/mod.ts";
 import {
   COLUMNS,
@@ -211,6 +211,23 @@ export function sessionQueuePaths(root: string, sessionId: string): QueuePaths {
 export interface ProvisionOptions extends QueueOpenOptions {
   sandboxUid?: number;
   sandboxGid?: number;
+  /**
+   * Where the outbound directory really is, when not `<session>/out`: on
+   * bounded storage the host chose (files are opened without following
+   * symlinks, so the host names the real directory).
+   */
+  outboundDir?: string;
+}
+
+/** `paths` with the outbound queue (and the heartbeat beside it) in `outboundDir` instead (unchanged when undefined). */
+export function withOutboundDir(paths: QueuePaths, outboundDir: string | undefined): QueuePaths {
+  if (outboundDir === undefined) return paths;
+  return {
+    ...paths,
+    outboundDir,
+    outbound: `${outboundDir}/${QUEUE_FILES.outbound}`,
+    heartbeat: `${outboundDir}/${QUEUE_FILES.heartbeat}`,
+  };
 }
 
 /**
@@ -220,7 +237,7 @@ export interface ProvisionOptions extends QueueOpenOptions {
  * mount, outbound and its journal must be writable by the agent.
  */
 export function provisionSession(root: string, sessionId: string, opts: ProvisionOptions): QueuePaths {
-  const paths = sessionQueuePaths(root, sessionId);
+  const paths = withOutboundDir(sessionQueuePaths(root, sessionId), opts.outboundDir);
   for (const dir of [paths.dir, paths.inboundDir, paths.outboundDir]) {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     Deno.chmodSync(dir, 0o700);

@@ -27,7 +27,14 @@
 import type { AgentLayout } from "../../contract/permissions.ts";
 import { MOCK_MODEL_HOST, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
-import { type ProbeReport, type ProbeTargets, releaseFileName, REPORT_FILE, TARGETS_FLAG } from "./report.ts";
+import {
+  diskFillAttempt,
+  type ProbeReport,
+  type ProbeTargets,
+  releaseFileName,
+  REPORT_FILE,
+  TARGETS_FLAG,
+} from "./report.ts";
 
 const MIB = 1024 * 1024;
 
@@ -697,6 +704,35 @@ async function disk(): Promise<void> {
   });
 }
 
+/** The read-write mounts in the probe's own mount table (`/proc/self/mountinfo`, read through libc). */
+function writableMounts(): string[] {
+  const info = libc.readFile("/proc/self/mountinfo");
+  if (!info.ok) return [];
+  return new TextDecoder().decode(info.bytes).split("\n").map((line) => line.split(" "))
+    .filter((fields) => fields.length > 5 && fields[5].split(",").includes("rw"))
+    .map((fields) => fields[4].replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+    .filter((path) => !path.startsWith("/proc") && !path.startsWith("/sys") && !path.startsWith("/dev/pts"));
+}
+
+/**
+ * Fills every writable path through libc (around Deno's permissions, as a
+ * hostile agent with FFI would) while the host watches its free disk space;
+ * each file is removed after its path is full.
+ */
+async function outDisk(): Promise<void> {
+  if (!targets.diskFill) return;
+  const own = [layout.outboundDir, layout.workspace, layout.memory, layout.socketDir];
+  const paths = [...new Set([...own, ...targets.diskFill.paths, ...writableMounts()])];
+  for (const path of paths) {
+    const file = `${path}/ironclaw-fill-${targets.nonce}`;
+    await fill(diskFillAttempt(path), targets.diskFill.bytesPerPath, (chunk) => {
+      const out = libc.appendFile(file, chunk, true);
+      if (!out.ok) throw new LibcError(out.error);
+    });
+    libc.raw.unlink(z(file));
+  }
+}
+
 async function memory(): Promise<void> {
   await attempt("limits.memory", () => {
     const blocks: Uint8Array[] = [];
@@ -739,6 +775,7 @@ await signals();
 await modelProxy();
 await pids();
 await disk();
+await outDisk();
 flush("hold");
 await waitForRelease();
 for (const h of held) h.close();

@@ -58,6 +58,19 @@ export interface ProbeTargets {
   modelProxy: { decoySocket: string; decoySession: string; decoyAgentGroup: string };
   /** How long the probe waits for the release file before finishing anyway. */
   holdMs: number;
+  /**
+   * The `out-disk` attack: every path the probe fills, file by file, until a
+   * write fails or `bytesPerPath` are written (the sandbox's writable mounts
+   * as the host knows them; the probe adds every read-write mount it finds
+   * in its own mount table). Each filler file is removed again before the
+   * next path, so its report can still be written.
+   */
+  diskFill?: { paths: string[]; bytesPerPath: number };
+}
+
+/** The probe's attempt id of filling `path` (the `out-disk` wall). */
+export function diskFillAttempt(path: string): string {
+  return `disk.fill:${path}`;
 }
 
 /** One attempt: `succeeded` means the probe got through (a wall did not stop it). */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { tempDir } from "../../tests/support/mod.ts";
+import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
+import { groupVolumeDirs } from "../sandbox/session_dirs.ts";
 import { CONSOLE_USER_ID, ControlPlane, DEMO_AGENT_ID, resolveApiToken, StateDirBusyError } from "./mod.ts";
 import { openFakeSandboxPlane } from "../../tests/support/plane.ts";
 import { sessionKeyId } from "../keys/mod.ts";
@@ -113,4 +115,37 @@ Deno.test("a crashed sandbox is relaunched through the backoff; deleting its gro
   assert.equal(await t.plane.sandboxes.isRunning(sessionId), false);
   assert.deepEqual(t.plane.sandboxes.sessions(), []);
   assert.equal(t.plane.registry.listSessions().length, 0);
+});
+
+Deno.test({
+  name: "a session's outbound queue lives on its group's outbox volume, within the quota, across a restart",
+  ignore: volumesUnavailable() !== undefined,
+  fn: async () => {
+    await using t = await openFakeSandboxPlane();
+    const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+    const sessionId = sent.outcomes[0].sessionId!;
+    const volume = groupVolumeDirs(`${t.stateDir}/sandbox`, DEMO_AGENT_ID);
+    const out = t.plane.queues.paths(sessionId).outboundDir;
+    assert.ok(imageMountedAt(volume.outboxImage, Deno.realPathSync(volume.outboxMount)));
+    assert.equal(Deno.realPathSync(out), Deno.realPathSync(`${volume.outboxMount}/${sessionId}`));
+    // The sandbox is given the directory on the volume, never host disk.
+    assert.equal(t.isolator.of(sessionId)[0].spec.outboundDir, Deno.realPathSync(out));
+    await t.plane.close();
+    assert.equal(mountsAt(Deno.realPathSync(volume.outboxMount)).length, 0, "unmounted on close");
+
+    const again = await ControlPlane.open({
+      stateDir: t.stateDir,
+      dev: true,
+      library: LIBRARY,
+      isolator: t.isolator,
+      agentProgram: Deno.execPath(),
+    });
+    try {
+      const reader = await again.queues.outboundReader(sessionId);
+      assert.deepEqual(reader.processingAcks(), []);
+      assert.ok(imageMountedAt(volume.outboxImage, Deno.realPathSync(volume.outboxMount)));
+    } finally {
+      await again.close();
+    }
+  },
 });

@@ -75,6 +75,11 @@ export interface SandboxSide {
   loops?: readonly Loop[];
   /** Stops every sandbox: after the loops stop, before the queues close. */
   close?(): Promise<void>;
+  /**
+   * Where a session's outbound queue lives on bounded storage (the plane: its
+   * group's outbox volume), or undefined to keep `sessions/<id>/out` as it is.
+   */
+  outboundHome?(sessionId: SessionId, agentGroupId: AgentGroupId): Promise<string | undefined>;
 }
 
 /** What the sandbox side is built from: the path's parts it needs. */
@@ -168,6 +173,9 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     sandboxUid: owner?.uid,
     sandboxGid: owner?.gid,
     onDamaged: parkDamaged,
+    // The sandbox side is built below; queues are opened only after that.
+    outboundHome: (sessionId, agentGroupId) =>
+      sandboxes.outboundHome?.(sessionId, agentGroupId as AgentGroupId) ?? Promise.resolve(undefined),
   });
   const backlog = new BacklogGate({ queues, cap: options.inboundBacklogCap, metrics });
   const sandboxes = options.sandboxes({

@@ -82,6 +82,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     sweep,
     loops: [sweep],
     respawnGroup: (agentGroupId) => manager.respawnGroup(agentGroupId, waker),
+    outboundHome: (sessionId, agentGroupId) => manager.outboundHome(sessionId, agentGroupId),
     async close() {
       // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.
       await Promise.all(

@@ -1,6 +1,8 @@
 /**
  * Each agent group's disk quota: its sessions' workspaces live on one
- * size-limited image, its memory on another (`isolator/volume.ts`), mounted
+ * size-limited image, its memory on another, its sessions' outbound queues
+ * on a third (`isolator/volume.ts`): every path a sandbox writes durably is
+ * on one of them. They are mounted
  * on the first launch of the group and reused by its later sessions,
  * unmounted when the sandbox manager closes. Where loop mounts are not
  * possible (not root, no loop devices) the directories stay plain, and a
@@ -17,6 +19,7 @@
 import { resolve } from "node:path";
 import {
   DEFAULT_MEMORY_BYTES,
+  DEFAULT_OUTBOX_BYTES,
   DEFAULT_WORKSPACE_BYTES,
   ensureVolume,
   releaseVolume,
@@ -31,18 +34,22 @@ export interface VolumeSizes {
   workspaceBytes: number;
   /** The group's memory (default 256 MiB). */
   memoryBytes: number;
+  /** All of the group's sessions' outbound queues together (default 256 MiB). */
+  outboxBytes: number;
 }
 
-/** The defaults: 1 GiB of workspace, 256 MiB of memory per agent group. */
+/** The defaults: 1 GiB of workspace, 256 MiB of memory, 256 MiB of outbound queues per agent group. */
 export const DEFAULT_VOLUME_SIZES: Readonly<VolumeSizes> = {
   workspaceBytes: DEFAULT_WORKSPACE_BYTES,
   memoryBytes: DEFAULT_MEMORY_BYTES,
+  outboxBytes: DEFAULT_OUTBOX_BYTES,
 };
 
-/** A group's two volumes. */
+/** A group's three volumes. */
 export interface GroupVolume {
   workspace: Volume;
   memory: Volume;
+  outbox: Volume;
 }
 
 /**
@@ -85,37 +92,38 @@ export class GroupVolumes {
 
   async #mount(agentGroupId: string): Promise<GroupVolume> {
     const dirs = groupVolumeDirs(this.#root, agentGroupId);
+    const plan = [
+      ["workspace", dirs.workspaceImage, dirs.workspaceMount],
+      ["memory", dirs.memoryImage, dirs.memoryMount],
+      ["outbox", dirs.outboxImage, dirs.outboxMount],
+    ] as const;
     if (this.#sizes === false) {
-      for (const dir of [dirs.workspaceMount, dirs.memoryMount]) {
-        Deno.mkdirSync(dir, { recursive: true, mode: this.#mode });
-      }
       const reason = "disk quotas are turned off";
       this.#warnOnce(reason);
+      const plain = (mountPoint: string): Volume => {
+        Deno.mkdirSync(mountPoint, { recursive: true, mode: this.#mode });
+        return { limited: false, mountPoint, reason };
+      };
       return {
-        workspace: { limited: false, mountPoint: dirs.workspaceMount, reason },
-        memory: { limited: false, mountPoint: dirs.memoryMount, reason },
+        workspace: plain(dirs.workspaceMount),
+        memory: plain(dirs.memoryMount),
+        outbox: plain(dirs.outboxMount),
       };
     }
+    const sizes = this.#sizes;
     Deno.mkdirSync(dirs.imageDir, { recursive: true, mode: 0o700 });
-    const workspace = await ensureVolume({
-      image: dirs.workspaceImage,
-      mountPoint: dirs.workspaceMount,
-      sizeBytes: this.#sizes.workspaceBytes,
-      mode: this.#mode,
-    });
-    let memory: Volume;
+    const mounted: Volume[] = [];
     try {
-      memory = await ensureVolume({
-        image: dirs.memoryImage,
-        mountPoint: dirs.memoryMount,
-        sizeBytes: this.#sizes.memoryBytes,
-        mode: this.#mode,
-      });
+      for (const [name, image, mountPoint] of plan) {
+        mounted.push(
+          await ensureVolume({ image, mountPoint, sizeBytes: sizes[`${name}Bytes`], mode: this.#mode }),
+        );
+      }
     } catch (err) {
-      await releaseVolume(dirs.workspaceMount).catch(() => {});
+      for (const volume of mounted) await releaseVolume(volume.mountPoint).catch(() => {});
       throw err;
     }
-    for (const volume of [workspace, memory]) {
+    for (const volume of mounted) {
       if (volume.limited) {
         this.#log.info("agent group {agentGroupId}: {mountPoint} is a {mib} MiB ext4 image{how}", {
           agentGroupId,
@@ -125,15 +133,16 @@ export class GroupVolumes {
         });
       } else this.#warnOnce(volume.reason);
     }
-    return { workspace, memory };
+    const [workspace, memory, outbox] = mounted;
+    return { workspace, memory, outbox };
   }
 
   #warnOnce(reason: string): void {
     if (this.#warned) return;
     this.#warned = true;
     this.#log.warn(
-      "agent workspaces and memory are plain host directories WITHOUT a disk quota (an agent can fill the " +
-        "host's disk): {reason}",
+      "agent workspaces, memory and outbound queues are plain host directories WITHOUT a disk quota (an agent " +
+        "can fill the host's disk): {reason}",
       { reason },
     );
   }
@@ -145,7 +154,7 @@ export class GroupVolumes {
     this.#groups.clear();
     for (const settled of await Promise.allSettled(groups)) {
       if (settled.status !== "fulfilled") continue;
-      for (const volume of [settled.value.workspace, settled.value.memory]) {
+      for (const volume of Object.values(settled.value)) {
         if (!volume.limited) continue;
         try {
           await releaseVolume(volume.mountPoint);

@@ -5,7 +5,7 @@ import { GroupVolumes } from "./group_volumes.ts";
 import { groupVolumeDirs, sessionDirs } from "./session_dirs.ts";
 
 const MIB = 1024 * 1024;
-const SIZES = { workspaceBytes: 16 * MIB, memoryBytes: 8 * MIB };
+const SIZES = { workspaceBytes: 16 * MIB, memoryBytes: 8 * MIB, outboxBytes: 8 * MIB };
 
 Deno.test({
   name: "a group's workspace and memory volumes are mounted once, shared by its sessions, unmounted on close",
@@ -17,10 +17,11 @@ Deno.test({
     try {
       const [a, b] = await Promise.all([volumes.ensure("g1"), volumes.ensure("g1")]);
       assert.equal(a, b, "concurrent launches of one group share one mount");
-      assert.ok(a.workspace.limited && a.memory.limited);
+      assert.ok(a.workspace.limited && a.memory.limited && a.outbox.limited);
       const paths = groupVolumeDirs(root, "g1");
       assert.ok(imageMountedAt(paths.workspaceImage, Deno.realPathSync(paths.workspaceMount)));
       assert.ok(imageMountedAt(paths.memoryImage, Deno.realPathSync(paths.memoryMount)));
+      assert.ok(imageMountedAt(paths.outboxImage, Deno.realPathSync(paths.outboxMount)));
       // Sessions' workspaces are directories on the group's volume; memory is the volume itself.
       const s1 = sessionDirs(root, "s1", "g1");
       assert.equal(s1.workspaceDir, `${paths.workspaceMount}/s1`);
@@ -34,6 +35,7 @@ Deno.test({
       const paths = groupVolumeDirs(root, group);
       assert.equal(mountsAt(Deno.realPathSync(paths.workspaceMount)).length, 0, group);
       assert.equal(mountsAt(Deno.realPathSync(paths.memoryMount)).length, 0, group);
+      assert.equal(mountsAt(Deno.realPathSync(paths.outboxMount)).length, 0, group);
     }
 
     // After a crash (mounted, never closed) a new instance takes the mounts over, and the data is there.

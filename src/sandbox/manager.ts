@@ -22,7 +22,7 @@ import type { Registry } from "../registry/registry.ts";
 import { KeyedLock } from "../async/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
-import { ensureSessionDirs, sessionDirs } from "./session_dirs.ts";
+import { ensureSessionDirs, outboxDir, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
 
@@ -155,6 +155,16 @@ export class SandboxManager implements SandboxControl {
   /** The agent's log file of a running session, if any. */
   logPath(sessionId: SessionId): string | undefined {
     return this.#running.get(sessionId)?.handle.logPath;
+  }
+
+  /**
+   * Where session `sessionId`'s outbound queue belongs: on its agent group's
+   * outbox volume (mounted here first), within the group's quota; undefined
+   * where volumes are not limited (they stay plain, with the warning that says so).
+   */
+  async outboundHome(sessionId: SessionId, agentGroupId: string): Promise<string | undefined> {
+    const volumes = await this.#volumes.ensure(agentGroupId);
+    return volumes.outbox.limited ? outboxDir(this.#d.root, agentGroupId, sessionId) : undefined;
   }
 
   launch(sessionId: SessionId): Promise<void> {

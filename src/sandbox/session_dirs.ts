@@ -4,7 +4,8 @@
  * agent group's durable memory.
  * A group's session workspaces share one directory, `workspaces/<group>`, so
  * that one size-limited volume can hold them all (`group_volumes.ts`); its
- * memory is `memory/<group>`, another volume; the images are in `volumes/`.
+ * memory is `memory/<group>`, another volume; its sessions' outbound queues
+ * are on a third, `outbox/<group>`; the images are in `volumes/`.
  *
  * @module
  */
@@ -40,9 +41,12 @@ export function sessionDirs(root: string, sessionId: string, agentGroupId: strin
 export interface GroupVolumeDirs {
   workspaceMount: string;
   memoryMount: string;
+  /** The group's sessions' outbound queues, one directory each (see {@link outboxDir}). */
+  outboxMount: string;
   imageDir: string;
   workspaceImage: string;
   memoryImage: string;
+  outboxImage: string;
 }
 
 /** The volume paths of agent group `agentGroupId` under `root` (nothing is created). */
@@ -51,9 +55,11 @@ export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolume
   return {
     workspaceMount: `${root}/workspaces/${group}`,
     memoryMount: `${root}/memory/${group}`,
+    outboxMount: `${root}/outbox/${group}`,
     imageDir: `${root}/volumes`,
     workspaceImage: `${root}/volumes/${group}.workspace.img`,
     memoryImage: `${root}/volumes/${group}.memory.img`,
+    outboxImage: `${root}/volumes/${group}.outbox.img`,
   };
 }
 
@@ -67,6 +73,16 @@ export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolume
  */
 export function workspaceStagingDir(root: string, agentGroupId: string): string {
   return `${groupVolumeDirs(root, agentGroupId).workspaceMount}/.staging`;
+}
+
+/**
+ * Where session `sessionId`'s outbound queue directory lives under `root`
+ * (nothing is created): on its agent group's outbox volume, so what the
+ * agent writes there counts in a quota, and a full workspace or memory
+ * still leaves it room to reply.
+ */
+export function outboxDir(root: string, agentGroupId: string, sessionId: string): string {
+  return `${groupVolumeDirs(root, agentGroupId).outboxMount}/${safe("session id", sessionId)}`;
 }
 
 /**

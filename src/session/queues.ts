@@ -40,6 +40,7 @@ import {
   openOutboundReader,
   provisionSession,
   sessionQueuePaths,
+  withOutboundDir,
 } from "../../contract/queue/host.ts";
 import { openWriter } from "../../contract/queue/open.ts";
 import type { Database } from "../../contract/sqlite/mod.ts";
@@ -51,6 +52,7 @@ import type { SessionQueues } from "./types.ts";
 import { countBacklog, type InboundTurn, type InboundTurns } from "./backlog.ts";
 import { guardInboundWriter, guardOutboundReader } from "./guarded_queues.ts";
 import { QueueLease } from "./queue_lease.ts";
+import { homeOutbound, outboundHomeOf } from "./outbound_home.ts";
 
 /** An acknowledgement as far as status mirroring needs it. */
 export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
@@ -101,6 +103,13 @@ export interface SessionQueueStoreOptions {
   sandboxGid?: number;
   /** The longest an agent's queue lease lasts (default `LEASE_CAP_MS`). */
   leaseCapMs?: number;
+  /**
+   * Where a session's outbound directory lives on bounded storage (its agent
+   * group's workspace volume), or undefined to keep it where it is (no quota
+   * here). `sessions/<id>/out` becomes a symlink to it (`outbound_home.ts`):
+   * the agent writes there, so it must not be unbounded host disk.
+   */
+  outboundHome?: (sessionId: SessionId, agentGroupId: string) => Promise<string | undefined>;
   /** Told when opening a session's queues finds a file damaged (the open fails with that error). */
   onDamaged?: (error: QueueDamagedError) => void;
 }
@@ -134,7 +143,8 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
 
   /** Where session `sessionId`'s files live (throws for an unsafe id). */
   paths(sessionId: SessionId): QueuePaths {
-    return sessionQueuePaths(this.#o.root, sessionId);
+    const paths = sessionQueuePaths(this.#o.root, sessionId);
+    return withOutboundDir(paths, outboundHomeOf(paths.outboundDir));
   }
 
   /** The session's queue key (provisioning the session first). */
@@ -289,10 +299,13 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
     const key = await this.#o.keys.getOrCreate(sessionKeyId(sessionId));
     const lease = this.lease(sessionId);
     // Provisioning opens (and may roll back) both files: in a host turn, like every other host transaction.
+    const home = await this.#o.outboundHome?.(sessionId, session.agentGroupId);
     await lease.hold();
+    if (home !== undefined) homeOutbound(sessionQueuePaths(this.#o.root, sessionId).outboundDir, home);
     const opts = { library: this.#o.library, key };
     const paths = provisionSession(this.#o.root, sessionId, {
       ...opts,
+      outboundDir: home,
       sandboxUid: this.#o.sandboxUid,
       sandboxGid: this.#o.sandboxGid,
     });

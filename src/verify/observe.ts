@@ -497,3 +497,53 @@ export function exists(path: string): boolean {
     return false;
   }
 }
+
+/** glibc's `struct statvfs` on 64-bit Linux: `f_frsize` is its second word, `f_bavail` its fifth. */
+const STATVFS_BYTES = 128;
+let statvfs: ((path: Uint8Array<ArrayBuffer>, out: Uint8Array<ArrayBuffer>) => number) | undefined;
+
+/** Bytes free to unprivileged users on the filesystem holding `path` (statvfs(3)). */
+export function freeDiskBytes(path: string): number {
+  statvfs ??= Deno.dlopen("libc.so.6", { statvfs: { parameters: ["buffer", "buffer"], result: "i32" } })
+    .symbols.statvfs;
+  const out = new BigUint64Array(STATVFS_BYTES / 8);
+  const rc = statvfs(new TextEncoder().encode(`${path}\0`), new Uint8Array(out.buffer));
+  if (rc !== 0) throw new Error(`statvfs ${path} failed`);
+  return Number(out[1] * out[4]);
+}
+
+/**
+ * Watches the free space of the filesystem holding `path`, sampling often
+ * enough to catch a file that is written and removed again within a second:
+ * {@link largestDrop} is how far below its first sample it ever fell.
+ */
+export class FreeSpaceWatch {
+  readonly #path: string;
+  readonly #baseline: number;
+  #lowest: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(path: string, everyMs = 10) {
+    this.#path = path;
+    this.#baseline = freeDiskBytes(path);
+    this.#lowest = this.#baseline;
+    this.#timer = setInterval(() => this.#sample(), everyMs);
+  }
+
+  #sample(): void {
+    this.#lowest = Math.min(this.#lowest, freeDiskBytes(this.#path));
+  }
+
+  /** Bytes: the first sample less the lowest. */
+  get largestDrop(): number {
+    return this.#baseline - this.#lowest;
+  }
+
+  /** Takes a last sample and stops. */
+  stop(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#sample();
+  }
+}

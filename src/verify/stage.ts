@@ -8,12 +8,13 @@
  * @module
  */
 import { asSessionKey, type SessionKey } from "../../contract/cipher.ts";
-import { provisionSession, type QueuePaths } from "../../contract/queue/host.ts";
+import { provisionSession, type QueuePaths, sessionQueuePaths } from "../../contract/queue/host.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
 import type { Volume } from "../../isolator/volume.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
 import { GroupVolumes } from "../sandbox/group_volumes.ts";
-import { ensureSessionDirs, type SessionDirs, sessionDirs } from "../sandbox/session_dirs.ts";
+import { ensureSessionDirs, outboxDir, type SessionDirs, sessionDirs } from "../sandbox/session_dirs.ts";
+import { homeOutbound } from "../session/outbound_home.ts";
 
 /**
  * The workspace volume of a verification run: as an agent group's, but small,
@@ -21,6 +22,10 @@ import { ensureSessionDirs, type SessionDirs, sessionDirs } from "../sandbox/ses
  */
 export const VERIFY_WORKSPACE_BYTES = 32 * 1024 * 1024;
 const VERIFY_MEMORY_BYTES = 16 * 1024 * 1024;
+const VERIFY_OUTBOX_BYTES = 16 * 1024 * 1024;
+
+/** All of the run's volumes together: the most the probe can take of the host's disk. */
+export const VERIFY_VOLUME_BYTES = VERIFY_WORKSPACE_BYTES + VERIFY_MEMORY_BYTES + VERIFY_OUTBOX_BYTES;
 
 /** The agent group the throwaway session belongs to. */
 const VERIFY_GROUP = "verify";
@@ -38,6 +43,10 @@ export interface Stage {
   dirs: SessionDirs;
   /** The workspace volume (size-limited, or why not). */
   workspace: Volume;
+  /** The memory volume (size-limited, or why not). */
+  memory: Volume;
+  /** The outbox volume the session's outbound queue is on (size-limited, or why not). */
+  outbox: Volume;
   /** The sibling session: its id, queue, key file and socket directory. */
   sibling: { sessionId: string; agentGroupId: string; queue: QueuePaths; keyFile: string; socketDir: string };
   /** A decoy host state directory: its master key and sealed keys. */
@@ -66,7 +75,23 @@ export async function stageSession(
   const sandboxOwner = Deno.uid() === 0 ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : undefined;
   const key = asSessionKey(crypto.getRandomValues(new Uint8Array(32)));
   const queueOpts = { library: options.library, key, sandboxUid: SANDBOX_UID, sandboxGid: SANDBOX_GID };
-  const queue = provisionSession(`${root}/queues`, sessionId, queueOpts);
+
+  // The group's volumes first, then the session's directories and outbound queue on them, as the sandbox
+  // manager and the queue store do.
+  const volumes = new GroupVolumes(
+    root,
+    {
+      workspaceBytes: VERIFY_WORKSPACE_BYTES,
+      memoryBytes: VERIFY_MEMORY_BYTES,
+      outboxBytes: VERIFY_OUTBOX_BYTES,
+    },
+    { mode: 0o711 },
+  );
+  options.defer(() => volumes.close());
+  const { workspace, memory, outbox } = await volumes.ensure(VERIFY_GROUP);
+  const outboundHome = outbox.limited ? outboxDir(root, VERIFY_GROUP, sessionId) : undefined;
+  if (outboundHome) homeOutbound(sessionQueuePaths(`${root}/queues`, sessionId).outboundDir, outboundHome);
+  const queue = provisionSession(`${root}/queues`, sessionId, { ...queueOpts, outboundDir: outboundHome });
   const siblingQueue = provisionSession(`${root}/queues`, siblingId, {
     ...queueOpts,
     key: asSessionKey(crypto.getRandomValues(new Uint8Array(32))),
@@ -85,14 +110,6 @@ export async function stageSession(
   Deno.writeFileSync(decoyState.masterKey, crypto.getRandomValues(new Uint8Array(32)), { mode: 0o600 });
   Deno.writeTextFileSync(decoyState.sealedKeys, JSON.stringify({ decoy: randomHex(32) }), { mode: 0o600 });
 
-  // The group's volumes first, then the session's directories on them, as the sandbox manager does.
-  const volumes = new GroupVolumes(
-    root,
-    { workspaceBytes: VERIFY_WORKSPACE_BYTES, memoryBytes: VERIFY_MEMORY_BYTES },
-    { mode: 0o711 },
-  );
-  options.defer(() => volumes.close());
-  const { workspace } = await volumes.ensure(VERIFY_GROUP);
   const dirs = sessionDirs(root, sessionId, VERIFY_GROUP);
   ensureSessionDirs(dirs, sandboxOwner);
   // The sibling's model socket sits beside the session's, where the sandbox manager would put it.
@@ -106,6 +123,8 @@ export async function stageSession(
     queue,
     dirs,
     workspace,
+    memory,
+    outbox,
     sibling: {
       sessionId: siblingId,
       agentGroupId: siblingGroup,

@@ -5,6 +5,7 @@
  * @module
  */
 import { custodyWalls } from "./custody_walls.ts";
+import { diskWalls } from "./disk_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
@@ -12,4 +13,5 @@ import type { WallKit } from "./wall_kit.ts";
 export const WALL_KITS: readonly WallKit[] = [
   isolationWalls,
   custodyWalls,
+  diskWalls,
 ];

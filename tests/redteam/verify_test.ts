@@ -33,6 +33,7 @@ const ALL_WALLS = [
   "tmp-disk",
   "workspace-disk",
   "key-custody",
+  "out-disk",
 ];
 
 /**

@@ -222,7 +222,11 @@ Deno.test({
   fn: async () => {
     using dir = tempDir();
     await using fake = FakeTelegram.start();
-    const sizes = { workspaceBytes: MIN_VOLUME_BYTES, memoryBytes: MIN_VOLUME_BYTES };
+    const sizes = {
+      workspaceBytes: MIN_VOLUME_BYTES,
+      memoryBytes: MIN_VOLUME_BYTES,
+      outboxBytes: MIN_VOLUME_BYTES,
+    };
     await using t = await openTelegramHost(dir.path, fake, {}, sizes);
     wireChat(t.host, OWNER, { ownerId: OWNER });
     const big = new Uint8Array(MIN_VOLUME_BYTES + 1024);

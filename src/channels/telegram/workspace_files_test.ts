@@ -71,7 +71,11 @@ Deno.test({
   fn: async () => {
     using dir = tempDir();
     const root = `${dir.path}/sandbox`;
-    const sizes = { workspaceBytes: 16 * 1024 * 1024, memoryBytes: 8 * 1024 * 1024 };
+    const sizes = {
+      workspaceBytes: 16 * 1024 * 1024,
+      memoryBytes: 8 * 1024 * 1024,
+      outboxBytes: 8 * 1024 * 1024,
+    };
     const volumes = new GroupVolumes(root, sizes, { mode: 0o711 });
     const paths = groupVolumeDirs(root, "g1");
     try {
