@@ -67,6 +67,7 @@ export class GroupVolumes {
   #mode: number;
   #groups = new Map<string, Promise<GroupVolume>>();
   #warned = false;
+  #closed = false;
   #log = logger("sandbox");
 
   /** `sizes: false` keeps plain directories (no quota), said once in the log. */
@@ -77,8 +78,13 @@ export class GroupVolumes {
     OPEN.set(resolve(root), this);
   }
 
-  /** The group's volumes, mounted (or reused) on the first call; a failure is retried on the next. */
+  /**
+   * The group's volumes, mounted (or reused) on the first call; a failure is
+   * retried on the next. Rejects once closed: a launch that races the close
+   * must not mount what nothing would unmount.
+   */
   ensure(agentGroupId: string): Promise<GroupVolume> {
+    if (this.#closed) return Promise.reject(new Error(`the sandbox volumes under ${this.#root} are closed`));
     let pending = this.#groups.get(agentGroupId);
     if (!pending) {
       pending = this.#mount(agentGroupId);
@@ -149,6 +155,7 @@ export class GroupVolumes {
 
   /** Unmounts every volume this instance mounted or reused (the sandboxes using them must be stopped). */
   async close(): Promise<void> {
+    this.#closed = true;
     if (OPEN.get(resolve(this.#root)) === this) OPEN.delete(resolve(this.#root));
     const groups = [...this.#groups.values()];
     this.#groups.clear();
