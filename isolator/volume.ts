@@ -41,6 +41,8 @@ export interface VolumeSpec {
   owner?: { uid: number; gid: number };
   /** Mode of the filesystem's root directory (default 0700). */
   mode?: number;
+  /** Mount options (default {@link VOLUME_MOUNT_OPTIONS}). */
+  mountOptions?: string;
 }
 
 /** A mounted, size-limited volume, or a plain directory and why. */
@@ -196,7 +198,14 @@ export async function ensureVolume(spec: VolumeSpec, tools: VolumeTools = DEFAUL
     }
     const fresh = !exists(spec.image);
     if (fresh) await createImage(spec.image, spec.sizeBytes, tools);
-    const mount = await run(tools.mount, ["-t", "ext4", "-o", VOLUME_MOUNT_OPTIONS, spec.image, mountPoint]);
+    const mount = await run(tools.mount, [
+      "-t",
+      "ext4",
+      "-o",
+      spec.mountOptions ?? VOLUME_MOUNT_OPTIONS,
+      spec.image,
+      mountPoint,
+    ]);
     // The agent has no use for lost+found (root's, 0700); e2fsck recreates it should it need one.
     if (mount.ok && fresh) Deno.removeSync(`${mountPoint}/lost+found`);
     if (!mount.ok) {

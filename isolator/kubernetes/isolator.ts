@@ -15,9 +15,10 @@
 import type { KubeConfig, V1Pod } from "@kubernetes/client-node";
 import { type BackendPaths, backendPaths } from "../child.ts";
 import { LaunchError } from "../errors.ts";
-import { ensurePrivateDir, removeIfPresent, resolveSandboxSpec } from "../host_dirs.ts";
+import { ensurePrivateDir, resolveSandboxSpec } from "../host_dirs.ts";
 import { defaultKeyRoot, handOffKey, removeKey } from "../key.ts";
-import { SANDBOX_GID, SANDBOX_UID, stageDenoDir } from "../plan.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "../plan.ts";
+import { releaseDenoDir, stageDenoDir } from "../deno_dir.ts";
 import { runscSessionInput } from "../runsc.ts";
 import { ociSeccompProfile } from "../seccomp.ts";
 import type {
@@ -204,9 +205,9 @@ export class KubernetesIsolator implements Isolator {
       runtimeClassName: this.#runtimeClass,
       image: this.#image,
     };
-    const cleanup = () => {
+    const cleanup = async () => {
       removeKey(keyRoot, s.sessionId);
-      removeIfPresent(denoDir);
+      await releaseDenoDir(denoDir);
     };
     try {
       await Deno.writeTextFile(logPath, "", { append: true, mode: 0o600 });
@@ -214,7 +215,7 @@ export class KubernetesIsolator implements Isolator {
         owner: { uid: SANDBOX_UID, gid: SANDBOX_GID },
       });
       const cache = agent.kind === "bundle"
-        ? stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
+        ? await stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
         : undefined;
       const bundle = runscSessionInput(s, keyCopy, agent.kind, cache);
       const pod = sandboxPod({ ...placement, bundle });
@@ -227,7 +228,7 @@ export class KubernetesIsolator implements Isolator {
       const idleMs = this.#opts.watchIdleMs ?? WATCH_IDLE_MS;
       return new PodSupervisor(api, { placement, logPath, cleanup, idleMs }).start(created);
     } catch (err) {
-      cleanup();
+      await cleanup();
       throw err instanceof LaunchError ? err : new LaunchError(s.sessionId, apiMessage(err, api.server));
     }
   }
@@ -293,7 +294,7 @@ class PodSupervisor {
   readonly #ref: PodRef;
   readonly #logPath: string;
   readonly #sessionId: string;
-  readonly #cleanup: () => void;
+  readonly #cleanup: () => Promise<void>;
   #resourceVersion = "";
   #stopping = false;
   #done = false;
@@ -303,7 +304,7 @@ class PodSupervisor {
 
   constructor(
     api: KubeClients,
-    opts: { placement: PodPlacement; logPath: string; cleanup: () => void; idleMs: number },
+    opts: { placement: PodPlacement; logPath: string; cleanup: () => Promise<void>; idleMs: number },
   ) {
     this.#api = api;
     this.#idleMs = opts.idleMs;
@@ -315,9 +316,9 @@ class PodSupervisor {
 
   start(created: V1Pod): SandboxHandle {
     this.#resourceVersion = created.metadata?.resourceVersion ?? "";
-    const exited = this.#follow().finally(() => {
+    const exited = this.#follow().finally(async () => {
       this.#done = true;
-      this.#cleanup();
+      await this.#cleanup();
     });
     let stopping: Promise<void> | undefined;
     return {

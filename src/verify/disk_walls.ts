@@ -4,13 +4,16 @@
  * read-write mount the probe finds) is bounded, so a hostile agent cannot
  * fill the host's disk. The probe fills each path through libc until a
  * write fails; the host watches the free space of the disk holding the
- * run's directories the whole time, and the wall holds when it never fell by
- * more than the run's volumes can hold (they are sparse images that grow up
- * to their size) and every volume really is size-limited.
+ * run's directories the whole time (a disk of the run's own where it can be
+ * had, {@link mountRunDisk}: the host's is shared with other writers), and
+ * the wall holds when it never fell by more than the run's volumes can hold
+ * (they are sparse images that grow up to their size), every volume really
+ * is size-limited, and no path took the probe's whole fill.
  *
  * @module
  */
 import { SANDBOX_ENV } from "../../isolator/plan.ts";
+import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
 import { FreeSpaceWatch } from "./observe.ts";
 import { VERIFY_VOLUME_BYTES } from "./stage.ts";
 import type { WallKit } from "./wall_kit.ts";
@@ -32,6 +35,33 @@ export const FILL_PATHS = ["/tmp", "/dev/shm", SANDBOX_ENV.DENO_DIR];
 
 /** How many paths the probe fills at least: {@link FILL_PATHS} and outbound, workspace, memory, sockets. */
 const EXPECTED_FILLS = FILL_PATHS.length + 4;
+
+/** 1 GiB: the run's own disk (sparse), far more than a bounded run takes, so a full one is a finding. */
+export const RUN_DISK_BYTES = 1024 * MIB;
+
+/**
+ * Puts the run's directories (`root`, freshly made and empty) on a disk of
+ * their own: a sparse ext4 image loop-mounted on `root`, so its free space
+ * moves only with what the run writes, not with every other writer of the
+ * host's disk. Where loop mounts cannot be had, `root` stays on the host's
+ * disk and the result says why. `defer` gets the unmount and the image's removal.
+ */
+export async function mountRunDisk(root: string, defer: (cleanup: () => unknown) => void): Promise<Volume> {
+  const image = `${root}.disk.img`;
+  defer(async () => {
+    await releaseVolume(root);
+    await Deno.remove(image).catch(() => {});
+  });
+  // Plain `loop`, like the host disk it stands for: runsc cannot bind-remount its bundle's rootfs read-only
+  // inside its user namespace from a nosuid or nodev mount (the flags are locked there).
+  return await ensureVolume({
+    image,
+    mountPoint: root,
+    sizeBytes: RUN_DISK_BYTES,
+    mode: 0o700,
+    mountOptions: "loop",
+  });
+}
 
 /** The `out-disk` wall kit. */
 export const diskWalls: WallKit = {
@@ -59,12 +89,15 @@ export const diskWalls: WallKit = {
             ]
             : []),
         ];
+        const where = run.disk.limited
+          ? "the run's own disk"
+          : `the host's disk, shared with every other writer (${run.disk.reason})`;
         return [decideWall(
           "out-disk",
           pickAttempts(end.report, "disk.fill:"),
           EXPECTED_FILLS,
           breaches,
-          `every writable path filled until refused; the host's free disk space fell by at most ${
+          `every writable path filled until refused; the free space of ${where} fell by at most ${
             mib(Math.max(drop, 0))
           } (cap ${mib(cap)}: the run's size-limited volumes)`,
         )];

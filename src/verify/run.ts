@@ -32,6 +32,7 @@ import { withoutHostObservations } from "./not_proven.ts";
 import { randomHex, stageSession } from "./stage.ts";
 import type { ArmedWalls, WallRun } from "./wall_kit.ts";
 import { WALL_KITS } from "./wall_kits.ts";
+import { mountRunDisk } from "./disk_walls.ts";
 import type { Wall } from "./walls.ts";
 
 /** How to verify. */
@@ -90,11 +91,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
     : `/dev/shm/ironclaw-verify-${randomHex(6)}`;
   const cleanups: (() => unknown)[] = [];
   try {
-    const { isolator, info, probe, program } = await prepare(root, keyRoot, options);
     const defer = (cleanup: () => unknown) => void cleanups.push(cleanup);
+    // First, before anything is written under the root: the run's own disk (the out-disk wall watches it).
+    const disk = await mountRunDisk(root, defer);
+    const { isolator, info, probe, program } = await prepare(root, keyRoot, options);
     const stage = await stageSession(root, { library, defer });
     const limits = options.limits ?? { ...DEFAULT_LIMITS };
-    const run: WallRun = { root, keyRoot, stage, probe, program, limits, stateDir: options.stateDir, defer };
+    const run: WallRun = {
+      root,
+      disk,
+      keyRoot,
+      stage,
+      probe,
+      program,
+      limits,
+      stateDir: options.stateDir,
+      defer,
+    };
     const kits: ArmedWalls[] = [];
     for (const kit of WALL_KITS) kits.push(await kit.arm(run));
     // Each kit fills its own fields of the targets; together they are the whole.

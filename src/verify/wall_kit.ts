@@ -31,6 +31,7 @@
  */
 import type { ProbeReport, ProbeTargets } from "../../isolator/probe/report.ts";
 import type { Limits } from "../../isolator/types.ts";
+import type { Volume } from "../../isolator/volume.ts";
 import type { HostProcess } from "./observe.ts";
 import type { ProbeProgram } from "./probe_program.ts";
 import type { Stage } from "./stage.ts";
@@ -40,6 +41,8 @@ import type { Wall } from "./walls.ts";
 export interface WallRun {
   /** The run's temporary sandbox root (removed after the run). */
   root: string;
+  /** The disk `root` is on: the run's own (size-limited) where loop mounts can be had, or the host's and why. */
+  disk: Volume;
   /** Where the backend puts its copies of session keys. */
   keyRoot: string;
   /** The throwaway session and its neighbours. */
