@@ -25,13 +25,14 @@ Deno.test("audit verify --offline reads the file with no server, and reports a b
   await plane.gateway.decide(rec.request.id, "reject", "test:human");
   await plane.close();
 
+  // The dev seed's three registry writes (agent, user, membership), then the change's three lines.
   const ok = captureIo();
   assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], ok), 0);
-  assert.deepEqual(ok.stdout, [`audit chain ok: 3 lines verified (${dir.path}/${AUDIT_LOG_FILE})`]);
+  assert.deepEqual(ok.stdout, [`audit chain ok: 6 lines verified (${dir.path}/${AUDIT_LOG_FILE})`]);
 
   const json = captureIo();
   assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path, "--json"], json), 0);
-  assert.equal(JSON.parse(json.stdout.join("\n")).lines, 3);
+  assert.equal(JSON.parse(json.stdout.join("\n")).lines, 6);
 
   // Drop the middle line: the chain no longer links.
   const path = `${dir.path}/${AUDIT_LOG_FILE}`;

@@ -57,8 +57,8 @@ export type DecisionOutcome = z.infer<typeof DecisionOutcome>;
 export const ChangeStatus = z.enum(["pending", "approved", "rejected", "applied"]);
 export type ChangeStatus = z.infer<typeof ChangeStatus>;
 
-/** A gateway audit line's stage. */
-export const AuditStage = z.enum(["submit", "verdict", "decision", "apply"]);
+/** An audit line's stage: a change's step through the gateway, or (`registry`) one write to the registry. */
+export const AuditStage = z.enum(["submit", "verdict", "decision", "apply", "registry"]);
 export type AuditStage = z.infer<typeof AuditStage>;
 
 /**

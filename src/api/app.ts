@@ -83,6 +83,12 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());
 
+  // A registry write answers once its audit line is written (and any restart it calls for is done).
+  app.use("/v1/registry/*", async (c, next) => {
+    await next();
+    if (c.req.method !== "GET") await plane.registryEdits.settled();
+  });
+
   const routed = app
     .route("/", healthRoutes(plane))
     .route("/", changeRoutes(plane))

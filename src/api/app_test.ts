@@ -234,16 +234,31 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   // Audit.
   const audit = await ok(api, 200, "GET", "/v1/audit?limit=5");
   assert.deepEqual(audit.map((e: { stage: string }) => e.stage), [
-    "verdict",
     "decision",
+    "registry",
     "apply",
     "submit",
     "verdict",
   ]);
-  assert.equal((await ok(api, 200, "GET", "/v1/audit")).length, 6);
+  // The applied change's registry write is in the chain under the change's id, before → after.
+  assert.equal(audit[1].changeId, id);
+  assert.match(
+    audit[1].detail,
+    /^change \S+ set-persona agent group research: .*"instructions":"Cite sources\."/,
+  );
+  // Every registry write before it too: the operator's own edits, each with an id of its own.
+  const all = await ok(api, 200, "GET", "/v1/audit");
+  const operatorWrites = all.filter((e: { detail?: string }) => e.detail?.startsWith("operator "));
+  assert.ok(operatorWrites.length > 0);
+  assert.ok(
+    operatorWrites.every((e: { stage: string; changeId: string }) =>
+      e.stage === "registry" && e.changeId.startsWith("reg_")
+    ),
+  );
+  assert.equal(all.length, 6 + all.filter((e: { stage: string }) => e.stage === "registry").length);
   assert.equal((await ok(api, 200, "GET", "/v1/ui/audit?limit=2")).length, 2);
   const verified = await ok(api, 200, "GET", "/v1/audit/verify");
-  assert.deepEqual(verified, { ok: true, lines: 6, head: audit.at(-1).hash });
+  assert.deepEqual(verified, { ok: true, lines: all.length, head: audit.at(-1).hash });
 
   // Console views.
   assert.deepEqual((await ok(api, 200, "GET", "/v1/ui/agents"))[1], {

@@ -46,6 +46,7 @@ import type { ChangeStore, StateDb } from "../state/mod.ts";
 import type { Sweep } from "../sweep/mod.ts";
 import type { GuardedWaker, RespawnBackoff } from "../wake/mod.ts";
 import { type Flow, wireFlow } from "./flow.ts";
+import type { RegistryEdits } from "./registry_edits.ts";
 import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
@@ -150,6 +151,8 @@ export class ControlPlane {
   readonly delivery: Delivery;
   readonly scheduler: Scheduler;
   readonly desk: QuestionDesk;
+  /** Every registry write's audit line and restart; the API waits on `settled()` before answering a write. */
+  readonly registryEdits: RegistryEdits;
   /** The agent program the sandboxes run, and how (bundle or compiled executable), decided at open. */
   readonly agentProgram: AgentProgram;
   #stores: Stores;
@@ -224,6 +227,7 @@ export class ControlPlane {
     this.adapters = flow.adapters;
     this.delivery = flow.delivery;
     this.desk = flow.desk;
+    this.registryEdits = flow.registryEdits;
   }
 
   /** Opens everything under `stateDir` (created 0700), resumes interrupted applies, and becomes ready. */
@@ -246,7 +250,10 @@ export class ControlPlane {
       });
       const { registry } = stores;
       const plane = new ControlPlane({ stores, agentProgram, releaseLock: release }, options);
-      if (options.dev) seedDevDefaults(registry);
+      if (options.dev) {
+        seedDevDefaults(registry.as("dev-seed"));
+        await plane.registryEdits.settled();
+      }
       const resumed = await plane.gateway.resume();
       if (resumed.applied.length) {
         plane.#log.info("applied {count} change(s) interrupted before a restart", {

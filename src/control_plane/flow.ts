@@ -3,6 +3,8 @@
  * the gateway, the respawn backoff, the scheduler, the router, the web chat,
  * delivery and the question desk, with the plane's glue between them (an
  * applied change refreshes destinations and respawns the group's sandboxes;
+ * every registry write gets its audit line, and an operator's edit of what a
+ * sandbox runs with respawns it too;
  * a damaged queue file parks its session; the queues belong to the sandbox
  * user when the host runs as root). {@link ControlPlane} and every test
  * harness build the path here, so a test exercises what production runs.
@@ -57,6 +59,7 @@ import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts"
 import { BacklogGate } from "../session/backlog.ts";
 import type { SessionWaker } from "../session/types.ts";
 import { RegistryParking, RespawnBackoff } from "../wake/mod.ts";
+import { RegistryEdits } from "./registry_edits.ts";
 import type { Stores } from "./stores.ts";
 
 /** A background loop of the message path. */
@@ -134,6 +137,8 @@ export interface Flow<S extends SandboxSide> {
   adapters: ChannelAdapters;
   delivery: Delivery;
   desk: QuestionDesk;
+  /** Every registry write's audit line, and the restart an edit outside the gateway calls for. */
+  registryEdits: RegistryEdits;
   /** The uid and gid the agent runs as (set when the host runs as root). */
   sandboxOwner?: { uid: number; gid: number };
   /** Starts the loops: delivery, the scheduler, then the sandbox side's. */
@@ -189,6 +194,11 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     notifyOutbound: (sessionId) => delivery.notify(sessionId),
   });
   const { waker } = sandboxes;
+  const registryEdits = new RegistryEdits(registry, {
+    audit: stores.audit,
+    respawnGroup: (agentGroupId) => sandboxes.respawnGroup(agentGroupId),
+    refreshDestinations: (agentGroupId) => queues.refreshDestinations(agentGroupId),
+  });
   const decisions = metrics.counter(
     "ironclaw_gateway_decisions_total",
     "Terminal gateway decisions, by outcome.",
@@ -243,6 +253,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     adapters,
     delivery,
     desk,
+    registryEdits,
     sandboxOwner: owner,
     start() {
       for (const loop of loops) loop.start();
@@ -251,6 +262,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
       webChat.close();
       for (const loop of [...loops].reverse()) await loop.stop();
       await sandboxes.close?.();
+      await registryEdits.settled();
       await queues.close();
     },
   };

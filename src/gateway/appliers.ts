@@ -188,6 +188,18 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   vault_grant: applyVaultGrant,
 };
 
+const CHANGE_ACTOR = "change ";
+
+/** Who a change's registry writes are made as (`change <id>`). */
+export function changeActor(changeId: ChangeId): string {
+  return `${CHANGE_ACTOR}${changeId}`;
+}
+
+/** The change a registry write was applied for, when its writer is {@link changeActor}'s. */
+export function changeOfActor(by: string): ChangeId | undefined {
+  return by.startsWith(CHANGE_ACTOR) ? by.slice(CHANGE_ACTOR.length) as ChangeId : undefined;
+}
+
 /**
  * Builds the gateway's apply function over the registry (and the sinks, in
  * the same database), atomic per change; its registry writes are made as
@@ -197,7 +209,7 @@ export function registryApplier(registry: Registry, sinks: ApplySinks = {}): (re
   return (req) => {
     const apply = APPLIERS[req.kind];
     if (!apply) throw new Error(`no applier for ${req.kind} changes on this host`);
-    const asChange = registry.as(`change ${req.id}`);
+    const asChange = registry.as(changeActor(req.id));
     asChange.transaction(() => apply(asChange, req, sinks));
   };
 }

@@ -9,5 +9,12 @@ export type { DecideResult, GatewayAudit, GatewayDeps, GatewayStore, SubmitInput
 export { runChain } from "./chain.ts";
 export { standardVerifiers } from "./verifiers.ts";
 export type { MountPolicy, VerifierContext } from "./verifiers.ts";
-export { type ApplySinks, captureBefore, registryApplier, RESPAWN_KINDS } from "./appliers.ts";
+export {
+  type ApplySinks,
+  captureBefore,
+  changeActor,
+  changeOfActor,
+  registryApplier,
+  RESPAWN_KINDS,
+} from "./appliers.ts";
 export { controlCharacterPath } from "./control_chars.ts";

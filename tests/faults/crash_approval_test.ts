@@ -36,7 +36,11 @@ Deno.test("fault: kill -9 after an approval, before its apply: the restart appli
     const audit = await serve.api("GET", "/v1/audit?limit=2000");
     const stages = audit.body.filter((e: { changeId: string }) => e.changeId === id)
       .map((e: { stage: string; detail?: string }) => e.stage);
-    assert.deepEqual(stages, ["submit", "verdict", "decision", "apply"], `round ${round}: ${serve.output()}`);
+    assert.deepEqual(
+      stages,
+      ["submit", "verdict", "decision", "registry", "apply"],
+      `round ${round}: ${serve.output()}`,
+    );
     if (round === 1) assert.match(serve.output(), /applied 1 change\(s\) interrupted before a restart/);
     else assert.doesNotMatch(serve.output(), /interrupted before a restart/);
   }

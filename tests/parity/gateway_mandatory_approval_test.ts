@@ -60,7 +60,8 @@ Deno.test("parity: a change waits for a human, and only the approval applies it"
     assert.deepEqual((await api("GET", "/v1/changes/history")).body, []);
     assert.deepEqual(
       (await api("GET", "/v1/audit")).body.map((e: { stage: string }) => e.stage),
-      ["submit", "verdict"],
+      // The dev seed's three registry writes and the operator's new chat, then the change.
+      ["registry", "registry", "registry", "registry", "submit", "verdict"],
       "no decision and no apply yet",
     );
 
@@ -84,22 +85,25 @@ Deno.test("parity: a change waits for a human, and only the approval applies it"
     assert.equal(again.status, 409, "a decision is final");
     assert.equal((await wirings()).length, 1, "applied exactly once");
 
-    // Audit: the four stages, in order, for c1; the chain verifies.
-    const audit = (await api("GET", "/v1/audit")).body as {
+    // Audit: the four stages, in order, for c1, its registry write among them; the chain verifies.
+    const all = (await api("GET", "/v1/audit")).body as {
       stage: string;
       changeId: string;
       detail?: string;
     }[];
+    const audit = all.filter((e) => e.changeId === "c1");
     assert.deepEqual(audit.map((e) => [e.stage, e.changeId]), [
       ["submit", "c1"],
       ["verdict", "c1"],
       ["decision", "c1"],
+      ["registry", "c1"],
       ["apply", "c1"],
     ]);
     assert.equal(audit[2].detail, "approve by web:operator");
+    assert.match(audit[3].detail!, /^change c1 put-wiring wiring \S+: null → /);
     const verified = await api("GET", "/v1/audit/verify");
     assert.equal(verified.body.ok, true);
-    assert.equal(verified.body.lines, 4);
+    assert.equal(verified.body.lines, all.length);
   } finally {
     await server.shutdown();
     await plane.close();

@@ -69,7 +69,8 @@ const session = createRoute({
 
 /** The agent-group and session routes. */
 export function agentRoutes(plane: ControlPlane) {
-  const { registry } = plane;
+  // Operator-direct: its writes are audited as the operator's.
+  const registry = plane.registry.as("operator");
   return routeGroup()
     .openapi(list, (c) => c.json(registry.listAgentGroups(), 200))
     .openapi(put, (c) => {

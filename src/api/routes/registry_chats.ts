@@ -88,7 +88,8 @@ const checkDestination = createRoute({
 
 /** The messaging-group, wiring and destination routes. */
 export function chatRoutes(plane: ControlPlane) {
-  const { registry } = plane;
+  // Operator-direct: its writes are audited as the operator's.
+  const registry = plane.registry.as("operator");
   return routeGroup()
     .openapi(createGroup, (c) => c.json(registry.getOrCreateMessagingGroup(c.req.valid("json")), 200))
     .openapi(listGroups, (c) => c.json(registry.listMessagingGroups(), 200))

@@ -66,7 +66,8 @@ const access = createRoute({
 
 /** The user, role, member and access routes. */
 export function peopleRoutes(plane: ControlPlane) {
-  const { registry } = plane;
+  // Operator-direct: its writes are audited as the operator's.
+  const registry = plane.registry.as("operator");
   const role = (body: RoleGrant, grant: boolean) => {
     if (body.role === "owner" && body.agentGroupId) {
       throw new ApiError(

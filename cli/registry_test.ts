@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import type { AuditEntry } from "../contract/mod.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
+import { captureIo } from "./output.ts";
+import { runCli } from "./program.ts";
+import { servedFakePlane } from "./test_helpers.ts";
+
+Deno.test("operator registry edits are in the audit chain, and one that changes what a sandbox runs restarts it", async () => {
+  await using t = await servedFakePlane();
+  const cli = async (...args: string[]) => {
+    const io = captureIo();
+    assert.equal(await runCli([...args, ...t.flags], io), 0, io.stderr.join("\n"));
+    return io.stdout.join("\n");
+  };
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  const sessionId = sent.outcomes[0].sessionId!;
+  assert.equal(t.isolator.of(sessionId).length, 1);
+
+  // Who may talk to the agent is checked on every message: the running sandbox is left alone.
+  await cli("registry", "add-member", "--user", "web:ann", "--agent", DEMO_AGENT_ID);
+  await cli("registry", "grant-role", "--user", "web:ann", "--role", "owner");
+  assert.equal(t.isolator.of(sessionId).length, 1);
+  // The provider is what the sandbox runs with: it restarts with the new one, as after an applied change.
+  await cli("registry", "put-agent-group", DEMO_AGENT_ID, "--name", "Demo agent", "--provider", "anthropic");
+  const [before, after] = t.isolator.of(sessionId);
+  assert.ok(before.stopped);
+  assert.ok(after.spec.args?.includes("--provider=anthropic"), after.spec.args?.join(" "));
+  // Writing the same again changes nothing a sandbox runs with: no restart.
+  await cli("registry", "put-agent-group", DEMO_AGENT_ID, "--name", "Demo agent", "--provider", "anthropic");
+  assert.equal(t.isolator.of(sessionId).length, 2);
+
+  const audit: AuditEntry[] = JSON.parse(await cli("audit", "--json"));
+  const edits = audit.filter((e) => e.detail?.startsWith("operator ")).map((e) => e.detail!.split(":")[0]);
+  assert.deepEqual(edits, [
+    "operator add-member member web",
+    "operator grant-role role owner of web",
+    "operator put-agent-group agent group demo",
+    "operator put-agent-group agent group demo",
+  ]);
+  const providerEdit = audit.find((e) => e.detail?.startsWith("operator put-agent-group"))!;
+  assert.equal(providerEdit.stage, "registry");
+  assert.match(providerEdit.detail!, /"provider":"mock".*→.*"provider":"anthropic"/);
+  assert.match(await cli("audit", "verify"), /^audit chain ok: \d+ lines verified/);
+});

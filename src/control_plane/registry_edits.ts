@@ -1,0 +1,116 @@
+/**
+ * What a registry write sets off besides itself. Every configuration write
+ * (`Registry.onWrite`: an operator's edit through the API, a change the
+ * gateway applies, a chat a channel opens) gets one line in the audit log's
+ * hash chain: who, what, before → after. An edit made outside the gateway
+ * that changes what a sandbox runs with restarts its group's sandboxes, as
+ * an applied change does (the gateway's `onApplied` restarts those, once
+ * per change): a launch-spec field of the agent group (persona, tools,
+ * packages, mounts, MCP grants, provider, model), or a destination (the
+ * session queues' copy is refreshed first).
+ *
+ * @module
+ */
+import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
+import { canonicalJson, type JsonValue } from "../../contract/json.ts";
+import type { AuditInput } from "../audit/mod.ts";
+import { changeOfActor } from "../gateway/mod.ts";
+import { logger } from "../log/mod.ts";
+import type { Registry, RegistryAction, RegistryWrite } from "../registry/mod.ts";
+
+/** What the follow-ups need. */
+export interface RegistryEditDeps {
+  /** The audit log (its appends are serialised, so the chain never forks). */
+  audit: { append(entry: AuditInput): Promise<unknown> };
+  /** Restarts a group's running sandboxes. */
+  respawnGroup(agentGroupId: AgentGroupId): Promise<number>;
+  /** Refreshes the destinations the group's session queues hold. */
+  refreshDestinations(agentGroupId: AgentGroupId): Promise<void>;
+}
+
+/** Agent-group writes that can change what its sandboxes launch with. */
+const LAUNCH_ACTIONS: ReadonlySet<RegistryAction> = new Set([
+  "put-agent-group",
+  "set-persona",
+  "set-enabled-tools",
+  "set-packages",
+  "set-mounts",
+  "set-mcp-grant",
+]);
+
+const DESTINATION_ACTIONS: ReadonlySet<RegistryAction> = new Set(["add-destination", "remove-destination"]);
+
+/** The audit line of one registry write. */
+export function registryAuditLine(write: RegistryWrite): AuditInput {
+  return {
+    stage: "registry",
+    // A change's writes carry its id; an edit outside the gateway gets an id of its own.
+    changeId: changeOfActor(write.by) ?? newWriteId(),
+    detail: `${write.by} ${write.action} ${write.subject}: ${canonicalJson(write.before)} → ${
+      canonicalJson(write.after)
+    }`,
+  };
+}
+
+/** Follows a registry's writes with their audit lines and restarts (see the module doc). */
+export class RegistryEdits {
+  #deps: RegistryEditDeps;
+  #pending = new Set<Promise<void>>();
+  #log = logger("registry");
+
+  constructor(registry: Registry, deps: RegistryEditDeps) {
+    this.#deps = deps;
+    registry.onWrite((write) => this.#follow(write));
+  }
+
+  /** Resolves once every write so far has its audit line (and restart); the API waits for it before answering. */
+  async settled(): Promise<void> {
+    while (this.#pending.size) await Promise.all(this.#pending);
+  }
+
+  #follow(write: RegistryWrite): void {
+    const done: Promise<void> = this.#handle(write)
+      .catch((err) =>
+        this.#log.error("registry write {action} {subject} by {by}: its follow-up failed: {error}", {
+          action: write.action,
+          subject: write.subject,
+          by: write.by,
+          error: String(err),
+        })
+      )
+      .finally(() => this.#pending.delete(done));
+    this.#pending.add(done);
+  }
+
+  async #handle(write: RegistryWrite): Promise<void> {
+    await this.#deps.audit.append(registryAuditLine(write));
+    const group = write.agentGroupId;
+    if (group === null || changeOfActor(write.by) !== undefined) return;
+    if (DESTINATION_ACTIONS.has(write.action) && !sameJson(write.before, write.after)) {
+      await this.#deps.refreshDestinations(group);
+      await this.#deps.respawnGroup(group);
+    } else if (LAUNCH_ACTIONS.has(write.action) && launchChanged(write)) {
+      await this.#deps.respawnGroup(group);
+    }
+  }
+}
+
+/** Whether an agent group's write changed what its existing sandboxes launch with. */
+function launchChanged(write: RegistryWrite): boolean {
+  if (write.before === null || write.after === null) return false;
+  return !sameJson(launchPart(write.before), launchPart(write.after));
+}
+
+/** An agent group record without what a launch does not read (its id and timestamps). */
+function launchPart(group: JsonValue): JsonValue {
+  const { id: _id, createdAt: _created, updatedAt: _updated, ...rest } = group as Record<string, JsonValue>;
+  return rest;
+}
+
+function sameJson(a: JsonValue | null, b: JsonValue | null): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function newWriteId(): ChangeId {
+  return `reg_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}` as ChangeId;
+}

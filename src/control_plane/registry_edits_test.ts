@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
+import { tempDir } from "../../tests/support/mod.ts";
+import { openTestState } from "../../tests/support/state.ts";
+import type { AuditInput } from "../audit/mod.ts";
+import { changeActor } from "../gateway/mod.ts";
+import { Registry } from "../registry/mod.ts";
+import { RegistryEdits } from "./registry_edits.ts";
+
+function fixture() {
+  const dir = tempDir();
+  const state = openTestState(dir.path);
+  const registry = new Registry(state);
+  const lines: AuditInput[] = [];
+  const calls: string[] = [];
+  const edits = new RegistryEdits(registry, {
+    audit: { append: (entry) => Promise.resolve(void lines.push(entry)) },
+    respawnGroup: (group: AgentGroupId) => Promise.resolve(calls.push(`respawn ${group}`)),
+    refreshDestinations: (group: AgentGroupId) => Promise.resolve(void calls.push(`refresh ${group}`)),
+  });
+  return {
+    registry,
+    lines,
+    calls,
+    edits,
+    [Symbol.dispose]() {
+      state.close();
+      dir[Symbol.dispose]();
+    },
+  };
+}
+
+Deno.test("an operator's destination edit refreshes the queues' copy, then restarts the group; a no-op does not", async () => {
+  using f = fixture();
+  const op = f.registry.as("operator");
+  op.putAgentGroup({ id: "main", name: "Main" });
+  op.addDestination({ agentGroupId: "main", channelType: "slack", platformId: "C2" });
+  await f.edits.settled();
+  assert.deepEqual(f.calls, ["refresh main", "respawn main"]);
+  op.removeDestination({ agentGroupId: "main", channelType: "slack", platformId: "C9" });
+  await f.edits.settled();
+  assert.deepEqual(f.calls, ["refresh main", "respawn main"]);
+  assert.deepEqual(f.lines.map((l) => [l.stage, l.detail?.split(":")[0]]), [
+    ["registry", "operator put-agent-group agent group main"],
+    ["registry", "operator add-destination destination slack"],
+    ["registry", "operator remove-destination destination slack"],
+  ]);
+});
+
+Deno.test("a change's writes are audited under its id and left to the gateway to restart", async () => {
+  using f = fixture();
+  f.registry.putAgentGroup({ id: "main", name: "Main" });
+  const change = f.registry.as(changeActor("chg_1" as ChangeId));
+  change.transaction(() => change.setEnabledTools("main", ["read_file"]));
+  await f.edits.settled();
+  assert.deepEqual(f.calls, []);
+  assert.equal(f.lines[1].changeId, "chg_1");
+  assert.match(
+    f.lines[1].detail!,
+    /^change chg_1 set-enabled-tools agent group main: .*"enabledTools":null.*→.*"read_file"/,
+  );
+  // The same write by the host (not through the gateway) restarts the group.
+  f.registry.setEnabledTools("main", ["list_dir"]);
+  await f.edits.settled();
+  assert.deepEqual(f.calls, ["respawn main"]);
+  assert.match(f.lines[2].changeId, /^reg_[0-9a-f]{16}$/);
+});
