@@ -28,9 +28,16 @@ export type {
 export { DEFAULT_LIMITS } from "./types.ts";
 export { IsolatorUnavailableError, LaunchError } from "./errors.ts";
 export { KeyRootError } from "./key.ts";
-export { UnsupportedArchError } from "./seccomp.ts";
+export { ociSeccompProfile, RUNSC_POLICY, UnsupportedArchError } from "./seccomp.ts";
 export { LAYOUT_FLAG, SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
-export { RUNSC_SANDBOX_FLAGS, RunscIsolator, type RunscOptions, type RunscPlatform } from "./runsc.ts";
+export {
+  RUNSC_SANDBOX_FLAGS,
+  runscFlagArgs,
+  RunscIsolator,
+  type RunscOptions,
+  type RunscPlatform,
+  runscSessionInput,
+} from "./runsc.ts";
 export { BwrapIsolator, type BwrapOptions } from "./bwrap.ts";
 export { ProcessIsolator } from "./process.ts";
 export {

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { RUNSC_SANDBOX_FLAGS } from "../../isolator/mod.ts";
-import { ociSeccompProfile, RUNSC_POLICY } from "../../isolator/seccomp.ts";
+import { ociSeccompProfile, RUNSC_POLICY, RUNSC_SANDBOX_FLAGS } from "../../isolator/mod.ts";
 
 /** Where the files live, beside this module. */
 export const RUNSC_TOML = new URL("./runsc.toml", import.meta.url).pathname;

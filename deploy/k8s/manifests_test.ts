@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_RUNTIME_CLASS,
+  DEFAULT_SANDBOX_IMAGE,
   NODE_NAME_ENV,
   RUNSC_HANDLER,
+  sandboxPod,
   SECCOMP_PROFILE_PATH,
 } from "../../isolator/kubernetes/mod.ts";
-import { RUNSC_SANDBOX_FLAGS } from "../../isolator/mod.ts";
-import { runscFlagArgs } from "../../isolator/runsc.ts";
+import { RUNSC_SANDBOX_FLAGS, runscFlagArgs, runscSessionInput } from "../../isolator/mod.ts";
+import { type AdmissionRequest, admit } from "../../tests/support/validating_admission.ts";
 import { type KubeObject, loadManifest, schemaProblems } from "../../tests/support/kubernetes_schema.ts";
 import { RUNSC_TOML, runscToml, SECCOMP_JSON, seccompJson } from "./generated.ts";
 
@@ -124,12 +126,16 @@ Deno.test("the node agent's DaemonSet: exactly its hostPaths, volumes and capabi
   assert.equal(c.securityContext.allowPrivilegeEscalation, false);
   assert.equal(c.securityContext.readOnlyRootFilesystem, true);
   assert.deepEqual(
-    pod.volumes.map((v: Any) => [v.name, v.hostPath?.path ?? `secret:${v.secret?.secretName}`]),
+    pod.volumes.map((v: Any) => [v.name, JSON.stringify({ ...v, name: undefined })]),
     [
-      ["state", "/var/lib/ironclaw"],
-      ["keys", "/dev/shm"],
-      ["release", "/opt/ironclaw"],
-      ["passphrase", "secret:ironclaw-node-passphrase"],
+      ["state", JSON.stringify({ hostPath: { path: "/var/lib/ironclaw", type: "DirectoryOrCreate" } })],
+      ["keys", JSON.stringify({ hostPath: { path: "/dev/shm", type: "Directory" } })],
+      ["release", JSON.stringify({ hostPath: { path: "/opt/ironclaw", type: "Directory" } })],
+      ["tmp", JSON.stringify({ emptyDir: { medium: "Memory", sizeLimit: "64Mi" } })],
+      [
+        "passphrase",
+        JSON.stringify({ secret: { secretName: "ironclaw-node-passphrase", defaultMode: 256 } }),
+      ],
     ],
   );
   // Mounted where they are on the node: the hostPaths it gives sandbox Pods are the paths it sees.
@@ -196,4 +202,90 @@ Deno.test("the admission policy confines a node agent to its own node and the sa
   const binding = one("ValidatingAdmissionPolicyBinding") as Any;
   assert.equal(binding.spec.policyName, policy.metadata.name);
   assert.deepEqual(binding.spec.validationActions, ["Deny"]);
+});
+
+/** A session's sandbox Pod as a node agent on `node` would make it, with the DaemonSet's paths. */
+function sessionPod(node: string) {
+  const sessions = "/var/lib/ironclaw/sessions/s1";
+  const spec = {
+    sessionId: "s1",
+    inboundDir: `${sessions}/in`,
+    outboundDir: `${sessions}/out`,
+    key: { file: `${sessions}/key` },
+    workspaceDir: "/var/lib/ironclaw/groups/g/workspace",
+    memoryDir: "/var/lib/ironclaw/groups/g/memory",
+    socketDir: `${sessions}/sockets`,
+    library: "/opt/ironclaw/libsqlcipher.so",
+    denoPath: "/opt/ironclaw/deno",
+    program: "/opt/ironclaw/ironclaw-agent",
+    args: [],
+    limits: { memoryMiB: 512, pids: 256, cpus: 1 },
+  };
+  const bundle = runscSessionInput(spec, "/dev/shm/ironclaw-keys-0/s1/session.key", "executable");
+  return sandboxPod({
+    name: "ironclaw-s1-0123456789abcdef",
+    namespace: DEFAULT_NAMESPACE,
+    sessionId: "s1",
+    nodeName: node,
+    runtimeClassName: DEFAULT_RUNTIME_CLASS,
+    image: DEFAULT_SANDBOX_IMAGE,
+    bundle,
+  }) as Any;
+}
+
+const NODE_AGENT = "system:serviceaccount:ironclaw-system:ironclaw-node";
+const onNode = (node: string): AdmissionRequest["userInfo"] => ({
+  username: NODE_AGENT,
+  extra: { "authentication.kubernetes.io/node-name": [node] },
+});
+
+Deno.test("admission: a node agent's own sandbox Pod is admitted; on another node, or unsafe, it is denied", () => {
+  const policy = one("ValidatingAdmissionPolicy") as Any;
+  const create = (object: unknown, userInfo: AdmissionRequest["userInfo"] = onNode("node-a")) =>
+    admit(policy, { operation: "CREATE", userInfo, object });
+  const pod = sessionPod("node-a");
+  assert.deepEqual(schemaProblems(pod), []);
+  assert.deepEqual(create(pod), { allowed: true });
+
+  assert.deepEqual(create(pod, onNode("node-b")), {
+    allowed: false,
+    message: "a node agent may only touch sandbox Pods on its own node",
+  });
+  assert.equal(create(pod, { username: NODE_AGENT, extra: {} }).allowed, false, "no node in the token");
+  const elsewhere = sessionPod("node-b");
+  assert.equal(create(elsewhere).allowed, false, "nodeName must be the agent's node");
+  assert.equal(
+    admit(policy, { operation: "DELETE", userInfo: onNode("node-a"), oldObject: elsewhere }).allowed,
+    false,
+  );
+  assert.deepEqual(admit(policy, { operation: "DELETE", userInfo: onNode("node-a"), oldObject: pod }), {
+    allowed: true,
+  });
+
+  const broken = (change: (p: Any) => void) => {
+    const copy = structuredClone(pod);
+    change(copy);
+    return create(copy).allowed;
+  };
+  assert.equal(
+    broken((p) => p.spec.volumes.push({ name: "etc", hostPath: { path: "/etc", type: "Directory" } })),
+    false,
+  );
+  assert.equal(
+    broken((p) =>
+      p.spec.volumes.push({ name: "up", hostPath: { path: "/opt/ironclaw/../../etc", type: "Directory" } })
+    ),
+    false,
+  );
+  assert.equal(broken((p) => p.spec.volumes.push({ name: "s", secret: { secretName: "x" } })), false);
+  assert.equal(broken((p) => p.spec.containers[0].securityContext.capabilities.add = ["NET_RAW"]), false);
+  assert.equal(broken((p) => p.spec.containers[0].securityContext.privileged = true), false);
+  assert.equal(broken((p) => p.spec.automountServiceAccountToken = true), false);
+  assert.equal(broken((p) => p.spec.hostNetwork = true), false);
+  assert.equal(broken((p) => p.spec.runtimeClassName = "runc"), false);
+  assert.equal(broken((p) => p.spec.containers.push({ ...p.spec.containers[0], name: "sidecar" })), false);
+  assert.equal(broken((p) => p.metadata.labels["ironclaw.dev/node"] = "node-b"), false);
+
+  // Anyone else is not this policy's to judge (RBAC gives them nothing in the namespace).
+  assert.deepEqual(create(elsewhere, { username: "system:admin", extra: {} }), { allowed: true });
 });
