@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { chooseIsolator, givenIsolator, UnsandboxedRefusedError } from "./isolator_choice.ts";
-import { FakeIsolator } from "./testing.ts";
+import { FakeIsolator } from "../../tests/support/fake_isolator.ts";
 
 Deno.test("the process backend is refused outside development, and labelled as no sandbox inside it", async () => {
   using dir = tempDir();

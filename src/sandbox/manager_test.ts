@@ -7,7 +7,7 @@ import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { SandboxManager } from "./manager.ts";
 import { groupVolumeDirs } from "./session_dirs.ts";
 import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
-import { FakeIsolator } from "./testing.ts";
+import { FakeIsolator } from "../../tests/support/fake_isolator.ts";
 
 /** Records which sessions have a model socket open. */
 class FakeProxy {

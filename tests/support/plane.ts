@@ -5,7 +5,7 @@
  * @module
  */
 import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
-import { FakeIsolator } from "../../src/sandbox/testing.ts";
+import { FakeIsolator } from "./fake_isolator.ts";
 import { LIBRARY, tempDir } from "./mod.ts";
 
 /** A plane over a temporary directory, its fake isolator, disposed together. */
