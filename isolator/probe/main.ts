@@ -25,7 +25,7 @@
  * @module
  */
 import type { AgentLayout } from "../../contract/permissions.ts";
-import { MOCK_MODEL_HOST, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { EGRESS_SOCKET_NAME, MOCK_MODEL_HOST, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
 import {
   diskFillAttempt,
@@ -648,6 +648,48 @@ async function modelProxy(): Promise<void> {
 
 const threads: bigint[] = [];
 
+/** One JSON call to the session's egress broker: the status and the body. */
+async function brokerCall(path: string, body: unknown): Promise<{ status?: number; text: string }> {
+  const json = JSON.stringify(body);
+  const request =
+    `POST http://egress.ironclaw.internal${path} HTTP/1.1\r\nhost: egress.ironclaw.internal\r\n` +
+    `content-type: application/json\r\ncontent-length: ${new TextEncoder().encode(json).length}\r\n` +
+    `connection: close\r\n\r\n${json}`;
+  const conn = await Deno.connect({ transport: "unix", path: `${layout.socketDir}/${EGRESS_SOCKET_NAME}` });
+  try {
+    const answer = await roundTrip(conn, new TextEncoder().encode(request));
+    const text = new TextDecoder().decode(answer);
+    return { status: statusOf(answer), text: text.slice(text.indexOf("\r\n\r\n") + 4) };
+  } finally {
+    closeQuietly(conn);
+  }
+}
+
+async function egressBroker(): Promise<void> {
+  const egress = targets.egress;
+  if (!egress) return;
+  // (a) Server-side request forgery: the broker must fetch none of these, however spelled.
+  for (const url of egress.ssrfUrls) {
+    await attempt(`egress.ssrf:${url}`, async () => {
+      const { status, text } = await brokerCall("/v1/fetch", { url });
+      if (status !== 200) throw new Error(`HTTP ${status ?? "none"}: ${text.slice(0, 160)}`);
+      return `the broker fetched it: ${text.slice(0, 160)}`;
+    });
+  }
+  // (b) The granted secret: ask for the echo with headers of our own in its place. Getting an echo is
+  // no breach by itself; the echo is reported whole, and the host looks for its secret in it.
+  flush("egress.secret_echo");
+  try {
+    const { status, text } = await brokerCall("/v1/fetch", {
+      url: egress.secretEchoUrl,
+      headers: { "x-verify-secret": "probe-made", authorization: "Bearer probe-made" },
+    });
+    record("egress.secret_echo", false, `HTTP ${status ?? "none"}`, { echoed: text.slice(0, 8000) });
+  } catch (err) {
+    record("egress.secret_echo", false, errorText(err));
+  }
+}
+
 async function pids(): Promise<void> {
   await attempt("limits.pids", () => {
     // Threads count against the pids limit. Each runs libc's sleep(60): no JavaScript involved.
@@ -773,6 +815,7 @@ await ffi();
 await environment();
 await signals();
 await modelProxy();
+await egressBroker();
 await pids();
 await disk();
 await outDisk();

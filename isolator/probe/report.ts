@@ -56,6 +56,13 @@ export interface ProbeTargets {
    * own socket).
    */
   modelProxy: { decoySocket: string; decoySession: string; decoyAgentGroup: string };
+  /**
+   * The session's egress broker: URLs that must never be fetched (every
+   * spelling of the host's loopback listener, and a name the host's resolver
+   * answers with loopback), and a URL whose requests carry a vault secret the
+   * probe must not learn (its server echoes the request's headers).
+   */
+  egress?: { ssrfUrls: string[]; secretEchoUrl: string };
   /** How long the probe waits for the release file before finishing anyway. */
   holdMs: number;
   /**

@@ -6,6 +6,7 @@
  */
 import { custodyWalls } from "./custody_walls.ts";
 import { diskWalls } from "./disk_walls.ts";
+import { egressWalls } from "./egress_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
@@ -14,4 +15,5 @@ export const WALL_KITS: readonly WallKit[] = [
   isolationWalls,
   custodyWalls,
   diskWalls,
+  egressWalls,
 ];

@@ -34,6 +34,8 @@ const ALL_WALLS = [
   "workspace-disk",
   "key-custody",
   "out-disk",
+  "egress-ssrf",
+  "egress-vault-secret",
 ];
 
 /**
@@ -50,9 +52,10 @@ const volumes = volumesUnavailable() === undefined;
 const EXPECTED_FALLEN: Record<"runsc" | "bwrap" | "process", string[]> = {
   runsc: [],
   bwrap: ["processes", "pids-limit", "memory-limit"],
-  // key-custody is the host's own: no backend changes it.
+  // key-custody and the egress broker's walls are the host's own: no backend changes them.
   process: ALL_WALLS.filter((w) =>
-    w !== "ffi-scope" && w !== "key-custody" && !(volumes && w === "workspace-disk")
+    w !== "ffi-scope" && w !== "key-custody" && !w.startsWith("egress-") &&
+    !(volumes && w === "workspace-disk")
   ),
 };
 
