@@ -217,7 +217,13 @@ export class KubernetesIsolator implements Isolator {
       const cache = agent.kind === "bundle"
         ? await stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
         : undefined;
-      const bundle = runscSessionInput(s, keyCopy, agent.kind, cache);
+      const input = runscSessionInput(s, keyCopy, agent.kind, cache);
+      // The real paths (a session's out directory is a host-made symlink): the Pod, and so the admission
+      // policy judging its hostPaths, names the directory that is mounted, not a link to it.
+      const bundle = {
+        ...input,
+        binds: input.binds.map((b) => ({ ...b, source: Deno.realPathSync(b.source) })),
+      };
       const pod = sandboxPod({ ...placement, bundle });
       // Fails closed: a Pod that would break an invariant is never sent.
       const violations = podViolations(pod, podBinds(bundle));

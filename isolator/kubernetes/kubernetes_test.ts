@@ -23,8 +23,11 @@ interface Rig extends AsyncDisposable {
   name: string;
 }
 
-/** A fake API, a backend on node `node-a` pointed at it, and a session's host directories. */
-async function rig(sessionId = "Chat_1.a"): Promise<Rig> {
+/**
+ * A fake API, a backend on node `node-a` pointed at it, and a session's host
+ * directories; the agent a bundle run by Deno, or (`executable`) a release's compiled agent.
+ */
+async function rig(sessionId = "Chat_1.a", opts: { executable?: boolean } = {}): Promise<Rig> {
   const fake = await FakeKubernetes.start();
   fake.addRuntimeClass(DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER);
   const root = Deno.makeTempDirSync({ prefix: "ironclaw-kube-" });
@@ -32,7 +35,10 @@ async function rig(sessionId = "Chat_1.a"): Promise<Rig> {
   for (const dir of ["in", "out", "workspace", "memory", "sockets"]) Deno.mkdirSync(`${root}/${dir}`);
   for (const dir of ["in", "out"]) Deno.chownSync(`${root}/${dir}`, SANDBOX_UID, SANDBOX_GID);
   Deno.writeTextFileSync(`${root}/agent.js`, "");
+  Deno.writeTextFileSync(`${root}/ironclaw-agent`, "", { mode: 0o755 });
+  const program = opts.executable ? `${root}/ironclaw-agent` : `${root}/agent.js`;
   const isolator = new KubernetesIsolator({
+    ...(opts.executable ? { agentExecutable: program } : {}),
     stateDir: `${root}/state`,
     keyRoot,
     kubeconfig: await fake.kubeConfig(),
@@ -55,7 +61,7 @@ async function rig(sessionId = "Chat_1.a"): Promise<Rig> {
       socketDir: `${root}/sockets`,
       library: LIBRARY,
       denoPath: Deno.execPath(),
-      program: `${root}/agent.js`,
+      program,
     },
     [Symbol.asyncDispose]: async () => {
       await fake[Symbol.asyncDispose]();
@@ -284,5 +290,53 @@ Deno.test("the stored Pod keeps every invariant, and an extra hostPath, capabili
   assert.ok(broken((p) => p.spec!.containers[0].volumeMounts![0].readOnly = false).length > 0);
   assert.ok(broken((p) => p.spec!.containers[0].ports = [{ containerPort: 80 }]).length > 0);
   assert.ok(broken((p) => p.spec!.hostNetwork = true).length > 0);
+  await handle.stop();
+});
+
+Deno.test("a release's compiled agent runs alone: no Deno binary in the Pod, the layout on its command line", async () => {
+  await using r = await rig("rel", { executable: true });
+  const handle = await launched(r);
+  const pod = r.fake.pod(NS, r.name)!;
+  const container = pod.spec!.containers[0];
+  assert.equal(container.command![0], "/opt/ironclaw/ironclaw-agent");
+  assert.match(container.command![1], /^--layout=/);
+  const mounts = container.volumeMounts!.map((m) => m.mountPath);
+  assert.ok(mounts.includes("/opt/ironclaw/ironclaw-agent"));
+  assert.ok(!mounts.includes("/opt/ironclaw/bin/deno") && !mounts.includes("/opt/ironclaw/deno-dir"));
+  await handle.stop();
+});
+
+Deno.test("an unreachable API fails the launch in one line and leaves no key copy; stop waits for the API", async () => {
+  await using r = await rig();
+  r.fake.down();
+  const err = await r.isolator.launch(r.spec).then(() => undefined, (e) => e);
+  assert.ok(err instanceof LaunchError);
+  assert.match(err.message, /the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ is unreachable/);
+  assert.ok(!err.message.includes("\n"));
+  assert.ok(!exists(keyCopyPath(r.keyRoot, r.spec.sessionId)));
+
+  r.fake.up();
+  const handle = await launched(r);
+  r.fake.down();
+  let stopped = false;
+  const stopping = handle.stop().then(() => stopped = true);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(stopped, false, "the Pod cannot be known gone while the API is down");
+  assert.ok(r.fake.pod(NS, r.name), "and it is not deleted yet");
+  r.fake.up();
+  await stopping;
+  assert.equal(r.fake.pod(NS, r.name), undefined);
+});
+
+Deno.test("a session directory behind a symlink is mounted, and judged, by its real path", async () => {
+  await using r = await rig();
+  const real = r.spec.outboundDir;
+  const link = `${real}-link`;
+  Deno.symlinkSync(real, link);
+  const handle = await r.isolator.launch({ ...r.spec, outboundDir: link });
+  const pod = r.fake.pod(NS, r.name)!;
+  const mount = pod.spec!.containers[0].volumeMounts!.find((m) => m.mountPath === "/run/ironclaw/out")!;
+  const volume = pod.spec!.volumes!.find((v) => v.name === mount.name)!;
+  assert.equal(volume.hostPath!.path, Deno.realPathSync(real));
   await handle.stop();
 });
