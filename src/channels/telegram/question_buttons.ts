@@ -1,0 +1,220 @@
+/**
+ * Questions the agents ask (`ask_user_question`), as Telegram messages: each
+ * unanswered question of a Telegram conversation is posted once (durably)
+ * with one inline button per option; a press, or a reply to the question's
+ * message for a free-text answer, answers it through the question desk,
+ * which hands the answer to the agent, and the message is edited to show
+ * the answer. Only someone who may reach the agent may answer (its sender
+ * policy: a role, a membership, or a public chat).
+ *
+ * @module
+ */
+import type { CallbackQuery, User } from "grammy/types";
+import type { Question, QuestionDesk } from "../../questions/mod.ts";
+import { namespaceUserId } from "../../registry/identity.ts";
+import type { Registry } from "../../registry/registry.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../../state/errors.ts";
+import type { TelegramClient } from "./bot_client.ts";
+import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
+import { answeredText, decodeAnswer, questionKeyboard, questionText } from "./questions.ts";
+import { type Destination, type TelegramSender, threadOf, threadOption } from "./sender.ts";
+import type { ChannelStore } from "./store.ts";
+import type { HandledUpdate } from "./update_intake.ts";
+
+/** What the buttons are built from. */
+export interface QuestionButtonsDeps {
+  client: TelegramClient;
+  store: ChannelStore;
+  sender: TelegramSender;
+  registry: Registry;
+  /** Where questions are listed and answered; without it none are posted and no press or reply answers. */
+  desk?: Pick<QuestionDesk, "pending" | "get" | "answer">;
+  /** Called once a question is posted in a chat (the agent waits: its typing stops). */
+  onPosted?: (chatId: string, threadId: string | null) => void;
+}
+
+/** Posts questions and takes their answers. */
+export class QuestionButtons {
+  #d: QuestionButtonsDeps;
+  #posting?: Promise<number>;
+
+  constructor(deps: QuestionButtonsDeps) {
+    this.#d = deps;
+  }
+
+  /**
+   * Posts every unanswered question of a Telegram conversation not posted
+   * yet (once each, durably); returns how many were posted. One failing is
+   * logged and left for the next round. Concurrent calls share one round.
+   */
+  post(): Promise<number> {
+    if (!this.#d.desk) return Promise.resolve(0);
+    this.#posting ??= this.#post().finally(() => this.#posting = undefined);
+    return this.#posting;
+  }
+
+  /** Resolves once a posting round in progress is over. */
+  async settled(): Promise<void> {
+    await this.#posting?.catch(() => {});
+  }
+
+  /** A button press: answers its question when it is one of ours and the presser may. */
+  async press(updateId: number, cq: CallbackQuery): Promise<HandledUpdate> {
+    const refuse = async (detail: string, alert = false): Promise<HandledUpdate> => {
+      await this.#ack(cq.id, detail, alert);
+      return { updateId, kind: "refused", detail };
+    };
+    const desk = this.#d.desk;
+    const choice = cq.data ? decodeAnswer(cq.data) : undefined;
+    if (!choice || !desk) {
+      await this.#ack(cq.id);
+      return { updateId, kind: "ignored", detail: "not a question button" };
+    }
+    const posted = this.#d.store.question(choice.questionId);
+    const msg = cq.message;
+    if (
+      !posted || !msg || posted.chatId !== String(msg.chat.id) || posted.messageId !== String(msg.message_id)
+    ) {
+      return await refuse("This button does not belong to a question here.");
+    }
+    let question: Question;
+    try {
+      question = desk.get(choice.questionId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return await refuse("That question no longer exists.");
+      throw err;
+    }
+    const option = question.options[choice.index];
+    if (option === undefined) return await refuse("That option does not exist.");
+    const outcome = await this.#answer(question, { desk, answer: option, from: cq.from, at: posted });
+    if (outcome !== "answered") return await refuse(outcome, true);
+    await this.#ack(cq.id, `Answered: ${option}`);
+    return { updateId, kind: "answered", questionId: question.id };
+  }
+
+  /**
+   * A reply to a posted, unanswered question answers it; undefined lets the
+   * message through as chat (not a reply to a question, or one answered already).
+   */
+  async reply(updateId: number, p: ParsedMessage): Promise<HandledUpdate | undefined> {
+    const desk = this.#d.desk;
+    if (!p.replyTo || !desk) return undefined;
+    const questionId = this.#d.store.questionAt(p.chatId, p.replyTo.messageId);
+    if (!questionId) return undefined;
+    let question: Question;
+    try {
+      question = desk.get(questionId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    if (question.answeredAt !== null) return undefined;
+    const text = p.event.text.trim();
+    const option = question.options.find((o) => o.toLowerCase() === text.toLowerCase());
+    const answer = option ?? (question.allowFreeform ? text : undefined);
+    const dest: Destination = {
+      chatId: p.chatId,
+      replyTo: Number(p.messageId),
+      ...threadOf(p.event.threadId),
+    };
+    if (answer === undefined || answer === "") {
+      await this.#d.sender.notice(dest, `Please answer with one of: ${question.options.join(", ")}`);
+      return { updateId, kind: "refused", detail: "not one of the options" };
+    }
+    const from = { id: Number(p.event.senderHandle) } as User;
+    const at = { chatId: p.chatId, messageId: p.replyTo.messageId };
+    const outcome = await this.#answer(question, { desk, answer, from, at });
+    if (outcome !== "answered") {
+      await this.#d.sender.notice(dest, outcome);
+      return { updateId, kind: "refused", detail: outcome };
+    }
+    return { updateId, kind: "answered", questionId };
+  }
+
+  async #post(): Promise<number> {
+    const { registry, desk, client, store } = this.#d;
+    let posted = 0;
+    for (const q of desk!.pending()) {
+      if (store.question(q.id)) continue;
+      let chatId: string, threadId: string | null;
+      try {
+        const session = registry.getSession(q.sessionId);
+        const chat = registry.getMessagingGroup(session.messagingGroupId);
+        if (chat.channelType !== TELEGRAM_CHANNEL) continue;
+        chatId = chat.platformId;
+        threadId = session.threadId ?? null;
+      } catch (err) {
+        if (err instanceof NotFoundError) continue;
+        throw err;
+      }
+      try {
+        const keyboard = questionKeyboard(q);
+        const sent = await client.call(
+          "sendMessage",
+          () =>
+            client.bot.api.sendMessage(chatId, questionText(q, keyboard !== undefined), {
+              ...threadOption(threadId),
+              ...(keyboard ? { reply_markup: keyboard } : {}),
+            }),
+        );
+        store.recordQuestion(q.id, chatId, String(sent.message_id));
+        this.#d.onPosted?.(chatId, threadId);
+        posted++;
+      } catch (err) {
+        client.warn("question {questionId} could not be posted yet: {error}", err, { questionId: q.id });
+      }
+    }
+    return posted;
+  }
+
+  /** Answers `q` with `how.answer` as Telegram user `how.from` if they may (its message is `how.at`); "answered", or why not. */
+  async #answer(
+    q: Question,
+    how: {
+      desk: NonNullable<QuestionButtonsDeps["desk"]>;
+      answer: string;
+      from: User;
+      at: { chatId: string; messageId: string };
+    },
+  ): Promise<string> {
+    const { registry, client } = this.#d;
+    const { desk, answer, from, at } = how;
+    const userId = namespaceUserId(TELEGRAM_CHANNEL, String(from.id));
+    const chat = registry.getOrCreateMessagingGroup({ channelType: TELEGRAM_CHANNEL, platformId: at.chatId });
+    if (!registry.canAccess(userId, q.agentGroupId).allowed && chat.unknownSenderPolicy !== "public") {
+      return "You may not answer this question.";
+    }
+    let answered: Question;
+    try {
+      ({ question: answered } = await desk.answer(q.id, answer, userId));
+    } catch (err) {
+      if (err instanceof ConflictError || err instanceof InvalidInputError) return err.message;
+      throw err;
+    }
+    const who = from.username ? `@${from.username}` : from.first_name ?? userId;
+    try {
+      await client.call(
+        "editMessageText",
+        () => client.bot.api.editMessageText(at.chatId, Number(at.messageId), answeredText(answered, who)),
+      );
+    } catch (err) {
+      client.warn("the answered question {questionId} was not updated in its chat: {error}", err, {
+        questionId: q.id,
+      });
+    }
+    return "answered";
+  }
+
+  async #ack(callbackQueryId: string, text?: string, alert = false): Promise<void> {
+    const { client } = this.#d;
+    try {
+      await client.call("answerCallbackQuery", () =>
+        client.bot.api.answerCallbackQuery(callbackQueryId, {
+          ...(text ? { text: text.slice(0, 200) } : {}),
+          ...(alert ? { show_alert: true } : {}),
+        }));
+    } catch (err) {
+      client.warn("a button press was not acknowledged: {error}", err);
+    }
+  }
+}
