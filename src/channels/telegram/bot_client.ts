@@ -1,7 +1,7 @@
 /**
  * The channel's one door to the Bot API: the grammY bot, its identity, and
  * every call made through {@link TelegramClient.call}, so any failure comes
- * out as a {@link TelegramApiError} with the token scrubbed, and every
+ * out as a `TelegramApiError` with the token scrubbed, and every
  * warning is logged scrubbed too. The token never leaves this object but
  * for the file download URL, which is fetched here as well.
  *
@@ -12,7 +12,7 @@ import { checkApiRoot, createBot, fileUrl, TELEGRAM_API_ROOT } from "./api.ts";
 import { apiSignal, type Bot } from "./grammy.ts";
 import type { BotIdentity } from "./inbound.ts";
 import type { RetryOptions } from "./retry.ts";
-import { describeTelegramError, type TelegramApiError, toTelegramError } from "./secrets.ts";
+import { describeTelegramError, toTelegramError } from "./secrets.ts";
 
 type Logger = ReturnType<typeof logger>;
 
@@ -42,7 +42,7 @@ export class TelegramClient {
     this.bot.botInfo = await this.call("getMe", () => this.bot.api.getMe(apiSignal(signal)));
   }
 
-  /** Runs one API call; any failure comes out as a scrubbed {@link TelegramApiError}. */
+  /** Runs one API call; any failure comes out as a scrubbed `TelegramApiError`. */
   async call<T>(method: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
