@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { type AgentTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
+import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { type AgentProposal, buildAgentProposal, describeProposal } from "./agent_proposal.ts";
 import { runAgentWizard } from "./agent_wizard.ts";
 import { type ChangeView, defaultActor } from "./change.ts";
@@ -61,13 +62,23 @@ type CreateFlags = ClientFlags & {
   personaDir?: string;
   model?: string;
   provider?: string;
+  members?: string;
   requestedBy?: string;
   json?: boolean;
 };
 
 /** Whether any flag that shapes the agent was given (otherwise a terminal gets the wizard). */
 function hasShapingFlags(opts: CreateFlags): boolean {
-  return [opts.name, opts.folder, opts.template, opts.tools, opts.personaDir, opts.model, opts.provider]
+  return [
+    opts.name,
+    opts.folder,
+    opts.template,
+    opts.tools,
+    opts.personaDir,
+    opts.model,
+    opts.provider,
+    opts.members,
+  ]
     .some((v) => v !== undefined);
 }
 
@@ -87,6 +98,10 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       .option("--persona-dir <dir>", "directory holding IDENTITY.md, SOUL.md and/or AGENTS.md")
       .option("--model <model>", "model (default: the control plane's)")
       .option("--provider <provider>", "model provider (default: the control plane's)")
+      .option(
+        "--members <users>",
+        `comma-separated users who may talk to it (default ${CONSOLE_USER_ID}: you, in \`ironclaw chat\`; '' for none)`,
+      )
       .option("--requested-by <who>", "who proposes it (default cli:$USER)")
       .option("--json", "print the change record as JSON"),
   ).action(async (opts: CreateFlags) => {
@@ -107,6 +122,7 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
         persona: opts.personaDir === undefined ? undefined : await readPersonaDir(opts.personaDir),
         model: opts.model,
         provider: opts.provider,
+        members: opts.members === undefined ? undefined : splitList(opts.members),
       });
       if (!opts.json) { for (const line of describeProposal(proposal)) io.out(line); }
     }

@@ -9,6 +9,7 @@ import { CreateAgentPayload, deriveAgentGroupId, type PersonaDocs } from "../con
 import { MANDATORY_TOOLS, ToolName } from "../contract/tools.ts";
 import { describeIssue } from "../src/audit/entry.ts";
 import { type AgentTemplate, findTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
+import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { CliError } from "./errors.ts";
 
 /** What `agent create` is built from, whether by flags or by the wizard. */
@@ -24,6 +25,11 @@ export interface AgentDraft {
   persona?: PersonaDocs;
   model?: string;
   provider?: string;
+  /**
+   * Who may talk to the agent once it exists (default: the local operator,
+   * {@link CONSOLE_USER_ID}, so its creator can `chat` with it at once).
+   */
+  members?: readonly string[];
 }
 
 /** A `create_agent` change, ready to submit. */
@@ -75,6 +81,7 @@ export function buildAgentProposal(draft: AgentDraft): AgentProposal {
     enabled_tools: tools.length ? tools : undefined,
     model: draft.model || undefined,
     provider: draft.provider || undefined,
+    members: draft.members?.length === 0 ? undefined : [...draft.members ?? [CONSOLE_USER_ID]],
   };
   const parsed = CreateAgentPayload.safeParse(candidate);
   if (!parsed.success) throw new CliError(`invalid agent: ${describeIssue(parsed.error)}`);
@@ -96,6 +103,12 @@ export function describeProposal(p: AgentProposal): string[] {
     }`,
     `persona: ${
       PERSONA_SECTIONS.filter((s) => p.payload.persona?.[s.key]).map((s) => s.filename).join(", ") || "none"
+    }`,
+    `members: ${
+      p.payload.members?.map((m) =>
+        m === CONSOLE_USER_ID ? `${m} (you, in \`ironclaw chat\` and the console)` : m
+      )
+        .join(", ") || "none (add them later with `ironclaw registry add-member`)"
     }`,
   ];
 }

@@ -108,7 +108,12 @@ async function decide(
     })
   );
   if (opts.json) printJson(io, answer);
-  else io.out(`${outcome === "approve" ? "approved" : "rejected"} ${id}: status ${answer.record.status}`);
+  else {
+    io.out(`${outcome === "approve" ? "approved" : "rejected"} ${id}: status ${answer.record.status}`);
+    if (answer.record.request.kind === "create_agent" && answer.record.status === "applied") {
+      io.out(`talk to it with: ironclaw chat ${answer.record.request.agentGroupId}`);
+    }
+  }
   if (answer.applyError) throw new CliError(`${id} was approved but failed to apply: ${answer.applyError}`);
 }
 

@@ -12,6 +12,7 @@
 import type { Command } from "commander";
 import type { InferResponseType } from "hono/client";
 import type { ApiRpc } from "../src/api/mod.ts";
+import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, printJson } from "./output.ts";
@@ -91,6 +92,11 @@ export function terminalSpinner(stream: typeof Deno.stderr = Deno.stderr): Spinn
   };
 }
 
+/** The command that lets the local operator (who `chat` speaks as) talk to `agent`. */
+export function grantAccessCommand(agent: string): string {
+  return `ironclaw registry add-member --user ${CONSOLE_USER_ID} --agent ${agent}`;
+}
+
 /** The chat's conversation with one agent over the API. */
 export class ChatSession {
   constructor(
@@ -105,8 +111,14 @@ export class ChatSession {
       api.v1.ui.chat.send.$post({ json: { agentGroupId: this.agent, text, chatId: this.chatId } })
     );
     if (!sent.engaged) {
-      const why = sent.outcomes.map((o) => `${o.kind}: ${o.reason}`).join("; ") || "no wiring";
-      throw new CliError(`${this.agent} did not take the message (${why})`);
+      // The router's reasons already start with their kind ("access-denied: no-access").
+      const why = sent.outcomes.map((o) => o.reason.startsWith(o.kind) ? o.reason : `${o.kind}: ${o.reason}`)
+        .join("; ") || "no wiring";
+      const denied = sent.outcomes.some((o) => o.kind === "access-denied");
+      throw new CliError(
+        `${this.agent} did not take the message (${why})` +
+          (denied ? `; grant yourself access with: ${grantAccessCommand(this.agent)}` : ""),
+      );
     }
     return sent;
   }

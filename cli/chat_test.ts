@@ -71,8 +71,11 @@ Deno.test("chat --message fails in one line when no reply comes in time, the age
   s.plane.registry.putAgentGroup({ id: "private", name: "Private" });
   const denied = captureIo();
   assert.equal(await runCli(["chat", "private", "-m", "hi", ...s.flags], denied), 1);
-  assert.match(denied.stderr.join("\n"), /^ironclaw: private did not take the message \(access-denied: /);
-  assert.equal(denied.stderr.length, 1);
+  assert.equal(
+    denied.stderr.join("\n"),
+    "ironclaw: private did not take the message (access-denied: no-access); grant yourself access with: " +
+      "ironclaw registry add-member --user web:console --agent private",
+  );
   const noTerminal = captureIo(false);
   assert.equal(await runCli(["chat", "demo", ...s.flags], noTerminal), 1);
   assert.match(noTerminal.stderr[0], /use --message TEXT/);
@@ -102,4 +105,32 @@ Deno.test("the interactive loop sends each line, spins while waiting and prints 
   assert.deepEqual(spins, ["demo is working…", "stop", "demo is working…", "stop"]);
   assert.equal(prompts.length, 5);
   assert.deepEqual(io.stderr, []);
+});
+
+Deno.test("an agent made by agent create and approved answers its creator at once (no registry step)", async () => {
+  await using s = await serve();
+  s.agentReplies();
+  const created = captureIo();
+  const create = ["agent", "create", "--name", "Home Helper", "--template", "assistant", ...s.flags];
+  assert.equal(await runCli(create, created), 0, created.stderr.join("\n"));
+  assert.ok(created.stdout.includes("members: web:console (you, in `ironclaw chat` and the console)"));
+  const changeId = created.stdout.join("\n").match(/^submitted (\S+): create agent home-helper/m)?.[1];
+  assert.ok(changeId, created.stdout.join("\n"));
+  const approved = captureIo();
+  assert.equal(
+    await runCli(["change", "approve", changeId, ...s.flags], approved),
+    0,
+    approved.stderr.join("\n"),
+  );
+  assert.deepEqual(approved.stdout, [
+    `approved ${changeId}: status applied`,
+    "talk to it with: ironclaw chat home-helper",
+  ]);
+  const chat = captureIo();
+  assert.equal(
+    await runCli(["chat", "home-helper", "-m", "hello", ...s.flags], chat),
+    0,
+    chat.stderr.join("\n"),
+  );
+  assert.deepEqual(chat.stdout, ["echo: hello"]);
 });

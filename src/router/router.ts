@@ -331,7 +331,8 @@ export class Router {
       };
     }
     this.#log.warn(
-      "dropped a message from unknown sender {sender} to agent {agentGroupId} on {channel} {platform} ({policy})",
+      "dropped a message from unknown sender {sender} to agent {agentGroupId} on {channel} {platform} ({policy}); " +
+        "admit them with: ironclaw registry add-member --user {sender} --agent {agentGroupId}",
       {
         sender,
         agentGroupId: wiring.agentGroupId,
