@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../tests/support/mod.ts";
+import { FakeKubernetes } from "../tests/support/fake_kubernetes.ts";
+import {
+  DEFAULT_NAMESPACE,
+  DEFAULT_RUNTIME_CLASS,
+  NODE_NAME_ENV,
+  RUNSC_HANDLER,
+} from "../isolator/kubernetes/mod.ts";
 import { lockHolder } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
@@ -110,4 +117,70 @@ Deno.test("serve --min-recurrence takes a duration and refuses the rest", () => 
     () => floodLimitsOption({ minRecurrence: "often" }),
     /--min-recurrence often: expected a positive duration/,
   );
+});
+
+Deno.test({
+  name:
+    "serve --isolator kubernetes: the check passes against the API, and a message makes the session's Pod on this node",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    using dir = tempDir();
+    await using fake = await FakeKubernetes.start();
+    fake.addRuntimeClass(DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER);
+    const saved = { KUBECONFIG: Deno.env.get("KUBECONFIG"), [NODE_NAME_ENV]: Deno.env.get(NODE_NAME_ENV) };
+    Deno.env.set("KUBECONFIG", fake.writeKubeconfig(`${dir.path}/kubeconfig`));
+    Deno.env.set(NODE_NAME_ENV, "node-a");
+    const stateDir = `${dir.path}/s`;
+    const stop = new AbortController();
+    const io = captureIo();
+    const { promise: listening, resolve } = Promise.withResolvers<string>();
+    const watched = {
+      ...io,
+      out: (line: string) => {
+        io.out(line);
+        const url = /listening on (\S+)/.exec(line)?.[1];
+        if (url) resolve(url);
+      },
+    };
+    const running = runServe(
+      watched,
+      { dev: true, stateDir, apiAddr: "127.0.0.1:0", isolator: "kubernetes" },
+      stop.signal,
+    );
+    try {
+      const url = await Promise.race([
+        listening,
+        running.then(() => Promise.reject(new Error(`serve returned early: ${io.stderr.join("\n")}`))),
+      ]);
+      assert.ok(
+        io.stdout.some((l) =>
+          l.startsWith("agents run in: isolator kubernetes (gvisor): kubernetes as configured")
+        ),
+        io.stdout.join("\n"),
+      );
+      const token = Deno.readTextFileSync(`${stateDir}/api-token`).trim();
+      const res = await fetch(`${url}/v1/ui/chat/send`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ agentGroupId: "demo", text: "hello from the cluster" }),
+      });
+      assert.equal(res.status, 202, await res.clone().text());
+      await res.body?.cancel();
+      for (let i = 0; i < 3000 && fake.created.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      const pod = fake.created[0];
+      assert.ok(pod, "a sandbox Pod was created");
+      assert.equal(pod.spec!.nodeName, "node-a");
+      assert.equal(pod.spec!.runtimeClassName, DEFAULT_RUNTIME_CLASS);
+      const paths = pod.spec!.volumes!.flatMap((v) => v.hostPath ? [v.hostPath.path] : []);
+      assert.ok(paths.some((p) => p.startsWith(Deno.realPathSync(stateDir))), paths.join("\n"));
+      // The fake has no kubelet: the Pod ends as a node without runsc would end it.
+      fake.exit(DEFAULT_NAMESPACE, pod.metadata!.name!, { exitCode: 1, log: "no kubelet here\n" });
+    } finally {
+      stop.abort();
+      await running;
+      for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+    assert.equal(io.stdout.at(-1), "ironclaw stopped");
+  },
 });
