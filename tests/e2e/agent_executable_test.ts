@@ -27,6 +27,7 @@ import {
 import { tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies } from "./harness.ts";
 import { type E2eHost, openPlane, sharedAgentBundle } from "./plane.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 type Backend = "bwrap" | "runsc";
 
@@ -206,26 +207,31 @@ for (const kind of ["bwrap", "runsc"] as const) {
       const choice = await host.plane.isolator();
       assert.equal(choice.isolator.kind, kind);
 
-      const sent = await host.api("POST", "/v1/ui/chat/send", {
-        agentGroupId: DEMO_AGENT_ID,
-        text: "hello there",
-      });
+      const sent = await answered(host.api.v1.ui.chat.send.$post({
+        json: {
+          agentGroupId: DEMO_AGENT_ID,
+          text: "hello there",
+        },
+      }));
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
       const outcome = sent.body.outcomes[0];
       assert.equal(outcome.wakeError, undefined, outcome.wakeError);
       assert.deepEqual(await nextReplies(host, sent.body.chatId), ["mock-agent received: hello there"]);
-      const sandbox = await INSPECT[kind](host, outcome.sessionId, agent);
+      const sessionId = sentSession(sent.body);
+      const sandbox = await INSPECT[kind](host, sessionId, agent);
 
       // The conversation carries on in the same session and the same sandbox.
-      const second = await host.api("POST", "/v1/ui/chat/send", {
-        agentGroupId: DEMO_AGENT_ID,
-        text: "and a second one",
-        chatId: sent.body.chatId,
-      });
+      const second = await answered(host.api.v1.ui.chat.send.$post({
+        json: {
+          agentGroupId: DEMO_AGENT_ID,
+          text: "and a second one",
+          chatId: sent.body.chatId,
+        },
+      }));
       assert.equal(second.status, 202, JSON.stringify(second.body));
-      assert.equal(second.body.outcomes[0].sessionId, outcome.sessionId);
+      assert.equal(second.body.outcomes[0].sessionId, sessionId);
       assert.deepEqual(await nextReplies(host, sent.body.chatId), ["mock-agent received: and a second one"]);
-      assert.equal(await INSPECT[kind](host, outcome.sessionId, agent), sandbox);
+      assert.equal(await INSPECT[kind](host, sessionId, agent), sandbox);
     },
   });
 }

@@ -10,35 +10,43 @@ import assert from "node:assert/strict";
 import { isolators } from "../../isolator/mod.ts";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { diagnose, nextReplies, openHost, runIronclaw } from "./harness.ts";
+import { answered, okBody, sentSession } from "../support/api.ts";
 
 async function chatJourney(isolator: "process" | "bwrap" | "runsc") {
   await using host = await openHost(isolator);
-  const first = await host.api("POST", "/v1/ui/chat/send", {
-    agentGroupId: DEMO_AGENT_ID,
-    text: "hello there",
-  });
+  const first = await answered(host.api.v1.ui.chat.send.$post({
+    json: {
+      agentGroupId: DEMO_AGENT_ID,
+      text: "hello there",
+    },
+  }));
   assert.equal(first.status, 202, JSON.stringify(first.body));
   assert.equal(first.body.engaged, true, JSON.stringify(first.body));
   const chatId = first.body.chatId;
   assert.equal(chatId, DEMO_AGENT_ID);
-  const sessionId = first.body.outcomes[0].sessionId;
+  const sessionId = sentSession(first.body);
   assert.equal(first.body.outcomes[0].wakeError, undefined, first.body.outcomes[0].wakeError);
   assert.deepEqual(await nextReplies(host, chatId), ["mock-agent received: hello there"]);
   assert.equal((await host.plane.isolator()).isolator.kind, isolator);
 
   // The same conversation carries on, in the same session and sandbox.
-  const second = await host.api("POST", "/v1/ui/chat/send", {
-    agentGroupId: DEMO_AGENT_ID,
-    text: "and a second one",
-    chatId,
-  });
+  const second = await answered(host.api.v1.ui.chat.send.$post({
+    json: {
+      agentGroupId: DEMO_AGENT_ID,
+      text: "and a second one",
+      chatId,
+    },
+  }));
   assert.equal(second.status, 202);
   assert.equal(second.body.outcomes[0].sessionId, sessionId);
   assert.deepEqual(await nextReplies(host, chatId), ["mock-agent received: and a second one"]);
   assert.ok(await host.plane.sandboxes.isRunning(sessionId), await diagnose(host));
   assert.equal(host.plane.registry.getSession(sessionId).containerStatus, "running");
   // Each reply is handed out once.
-  assert.deepEqual((await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}`)).body.messages, []);
+  assert.deepEqual(
+    (await okBody(host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId } }))).messages,
+    [],
+  );
 
   // `ironclaw chat` as its own process, in its own chat (and so its own session and sandbox).
   const cli = await runIronclaw(host, ["chat", "demo", "--message", "hi", "--timeout", "120"]);

@@ -22,6 +22,7 @@ import { unixSocketFetch } from "../support/model_proxy_unix_fetch.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies } from "./harness.ts";
 import { openPlane } from "./plane.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 const AGENT = "claude";
 
@@ -123,9 +124,11 @@ async function credentialStaysOnHost(isolator: "process" | "runsc") {
     });
     host.plane.registry.putAgentGroup({ id: AGENT, name: "Claude agent", provider: "anthropic" });
     host.plane.registry.addMember(CONSOLE_USER_ID, AGENT);
-    const sent = await host.api("POST", "/v1/ui/chat/send", { agentGroupId: AGENT, text: "hello upstream" });
+    const sent = await answered(
+      host.api.v1.ui.chat.send.$post({ json: { agentGroupId: AGENT, text: "hello upstream" } }),
+    );
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
-    const sessionId = sent.body.outcomes[0].sessionId;
+    const sessionId = sentSession(sent.body);
     assert.deepEqual(await nextReplies(host, sent.body.chatId), ["upstream says hi"]);
 
     // The upstream got the key, injected by the host.

@@ -16,6 +16,7 @@ import { isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies, runIronclaw, until } from "./harness.ts";
 import { type E2eHost, openPlane } from "./plane.ts";
+import { answered, okBody } from "../support/api.ts";
 
 const SECRET = "sk-ferry-4c0ffee-secret-value";
 
@@ -26,7 +27,9 @@ const PAGE =
 </article></main></body></html>`;
 
 async function say(host: E2eHost, text: string, chatId?: string): Promise<{ reply: string; chatId: string }> {
-  const sent = await host.api("POST", "/v1/ui/chat/send", { agentGroupId: DEMO_AGENT_ID, text, chatId });
+  const sent = await answered(
+    host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text, chatId } }),
+  );
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
   const [reply] = await nextReplies(host, sent.body.chatId);
   return { reply, chatId: sent.body.chatId };
@@ -66,14 +69,20 @@ async function egressJourney(isolator: "process" | "runsc") {
     assert.match(asked.reply, /access to 127\.0\.0\.1/);
     const [change] = await until(async () => {
       await host.plane.delivery.deliverAll();
-      const { body } = await host.api("GET", "/v1/changes/pending");
+      const body = await okBody(host.api.v1.changes.pending.$get());
       return body.length > 0 ? body : undefined;
     }, () => diagnose(host));
     assert.deepEqual(change.request.after, { egress: ["127.0.0.1"] });
-    const decided = await host.api("POST", `/v1/changes/${change.request.id}/decision`, {
-      outcome: "approve",
-      decidedBy: "test:human",
-    });
+    const decided = await answered(
+      host.api.v1.changes[":id"].decision.$post({
+        param: { id: change.request.id },
+        json: {
+          outcome: "approve",
+          decidedBy: "test:human",
+        },
+      }),
+    );
+    assert.equal(decided.status, 200, JSON.stringify(decided.body));
     assert.equal(decided.body.record.status, "applied", JSON.stringify(decided.body));
 
     const fetched = await say(host, fetchPage, refused.chatId);
@@ -109,10 +118,17 @@ async function egressJourney(isolator: "process" | "runsc") {
     ]);
     assert.equal(grant.code, 0, grant.stderr);
     const grantId = /proposed (\S+):/.exec(grant.stdout)?.[1];
-    const approved = await host.api("POST", `/v1/changes/${grantId}/decision`, {
-      outcome: "approve",
-      decidedBy: "test:human",
-    });
+    assert.ok(grantId, grant.stdout);
+    const approved = await answered(
+      host.api.v1.changes[":id"].decision.$post({
+        param: { id: grantId },
+        json: {
+          outcome: "approve",
+          decidedBy: "test:human",
+        },
+      }),
+    );
+    assert.equal(approved.status, 200, JSON.stringify(approved.body));
     assert.equal(approved.body.record.status, "applied", JSON.stringify(approved.body));
 
     const call = await say(

@@ -9,6 +9,7 @@ import { HOST_PERMISSION_FLAGS } from "../../contract/permissions.ts";
 import type { IsolatorPreference } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
+import { answered } from "../support/api.ts";
 
 export { E2E_TOKEN };
 export type { E2eHost };
@@ -37,7 +38,9 @@ export async function openHost(isolator: IsolatorPreference): Promise<E2eHost> {
  */
 export async function nextReplies(host: E2eHost, chatId: string, polls = 6): Promise<string[]> {
   for (let i = 0; i < polls; i++) {
-    const { status, body } = await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=20000`);
+    const { status, body } = await answered(
+      host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: "20000" } }),
+    );
     if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
     if (body.messages.length > 0) return body.messages.map((m: { content: string }) => m.content);
     if (host.plane.waker.parked().length > 0) break;

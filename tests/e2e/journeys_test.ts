@@ -15,14 +15,17 @@ import { tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies, until } from "./harness.ts";
 import { collectReplies, openPlane } from "./plane.ts";
 import { DEFAULT_FLOOD_LIMITS } from "../../src/scheduling/mod.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 type Host = Awaited<ReturnType<typeof openPlane>>;
 
 async function send(host: Host, text: string) {
-  const sent = await host.api("POST", "/v1/ui/chat/send", { agentGroupId: DEMO_AGENT_ID, text });
+  const sent = await answered(
+    host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text } }),
+  );
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
   assert.equal(sent.body.outcomes[0].wakeError, undefined);
-  return { chatId: sent.body.chatId as string, sessionId: sent.body.outcomes[0].sessionId as SessionId };
+  return { chatId: sent.body.chatId, sessionId: sentSession(sent.body) };
 }
 
 Deno.test("e2e journey: the mock model's tool calls run the agent's file tools in its workspace", async () => {
@@ -115,7 +118,7 @@ function fakeChat(host: Host) {
 }
 
 /** Waits until the session's agent has written a reply to `messageId` (read through the host's outbound role). */
-async function answered(host: Host, sessionId: SessionId, messageId: string): Promise<void> {
+async function replied(host: Host, sessionId: SessionId, messageId: string): Promise<void> {
   await until(async () => {
     const out = (await host.plane.queues.outboundReader(sessionId)).dueMessages().messages;
     return out.some((m) => m.inReplyTo === messageId) ? true : undefined;
@@ -134,7 +137,7 @@ Deno.test("e2e journey: a host restart between a reply being written and deliver
     assert.equal(one.wakeError, undefined);
     sessionId = one.sessionId!;
     oneId = one.messageId!;
-    await answered(host, sessionId, oneId);
+    await replied(host, sessionId, oneId);
     assert.equal(fake.delivered.length, 0, "not delivered before the restart");
   }
 
@@ -145,7 +148,7 @@ Deno.test("e2e journey: a host restart between a reply being written and deliver
   assert.equal(two.sessionId, sessionId, "the same session");
   await fake.until(2);
   // More passes (and the relaunched agent's first poll, which sees "one" again) add nothing.
-  await answered(host, sessionId, two.messageId!);
+  await replied(host, sessionId, two.messageId!);
   await host.plane.delivery.deliverAll();
   await host.plane.delivery.deliverAll();
   assert.deepEqual(fake.delivered.map((m) => [m.inReplyTo, m.content]), [

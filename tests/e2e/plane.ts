@@ -8,9 +8,10 @@
  * @module
  */
 import type { IsolatorPreference } from "../../isolator/mod.ts";
-import { type ApiServer, startApiServer } from "../../src/api/mod.ts";
+import { type ApiRpc, type ApiServer, startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
 import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
+import { answered, typedApi } from "../support/api.ts";
 import { LIBRARY } from "../support/mod.ts";
 
 /** The API token of every end-to-end host. */
@@ -21,9 +22,8 @@ export interface E2eHost extends AsyncDisposable {
   plane: ControlPlane;
   server: ApiServer;
   stateDir: string;
-  /** Calls the API (JSON in, JSON out) and returns status and body. */
-  // deno-lint-ignore no-explicit-any
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The API's typed client (read an answer with `answered`). */
+  api: ApiRpc;
 }
 
 let bundle: Promise<string> | undefined;
@@ -68,18 +68,7 @@ export async function openPlane(stateDir: string, options: PlaneOptions): Promis
     plane,
     server,
     stateDir,
-    api: async (method, path, body) => {
-      const response = await fetch(`${server.url.replace(/\/$/, "")}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${E2E_TOKEN}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    },
+    api: typedApi(server.url, E2E_TOKEN),
     [Symbol.asyncDispose]: async () => {
       try {
         await server.shutdown();
@@ -105,7 +94,9 @@ export async function collectReplies(
   const replies: string[] = [];
   let idle = 0;
   while (!done(replies)) {
-    const { status, body } = await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=20000`);
+    const { status, body } = await answered(
+      host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: "20000" } }),
+    );
     if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
     const got = body.messages.map((m: { content: string }) => m.content);
     replies.push(...got);

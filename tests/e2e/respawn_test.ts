@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { diagnose, nextReplies, openHost, until } from "./harness.ts";
+import { answered, okBody, sentSession } from "../support/api.ts";
 
 function launches(metrics: string): number {
   return Number(/^ironclaw_sandbox_launches_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
@@ -19,19 +20,21 @@ Deno.test("e2e: an agent's capability request, approved, respawns its sandbox wi
     payload: { instructions: "Answer in one short sentence." },
     reason: "the operator asked for brevity",
   };
-  const sent = await host.api("POST", "/v1/ui/chat/send", {
-    agentGroupId: DEMO_AGENT_ID,
-    text: `tool:request_capability_change ${JSON.stringify(request)}`,
-  });
+  const sent = await answered(host.api.v1.ui.chat.send.$post({
+    json: {
+      agentGroupId: DEMO_AGENT_ID,
+      text: `tool:request_capability_change ${JSON.stringify(request)}`,
+    },
+  }));
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
-  const sessionId = sent.body.outcomes[0].sessionId;
+  const sessionId = sentSession(sent.body);
   const [reply] = await nextReplies(host, sent.body.chatId);
   assert.match(reply, /^mock-agent tool result: persona change submitted for human approval/);
 
   // The agent writes its request's system row after the reply: the change waits for a human once it lands.
   const pending = await until(async () => {
     await host.plane.delivery.deliverAll();
-    const { body } = await host.api("GET", "/v1/changes/pending");
+    const body = await okBody(host.api.v1.changes.pending.$get());
     return body.length > 0 ? body : undefined;
   }, () => diagnose(host));
   assert.equal(pending.length, 1, JSON.stringify(pending));
@@ -42,10 +45,15 @@ Deno.test("e2e: an agent's capability request, approved, respawns its sandbox wi
   assert.equal(launches(host.plane.metrics.render()), 1);
   assert.ok(await host.plane.sandboxes.isRunning(sessionId));
 
-  const decided = await host.api("POST", `/v1/changes/${change.request.id}/decision`, {
-    outcome: "approve",
-    decidedBy: "test:human",
-  });
+  const decided = await answered(
+    host.api.v1.changes[":id"].decision.$post({
+      param: { id: change.request.id },
+      json: {
+        outcome: "approve",
+        decidedBy: "test:human",
+      },
+    }),
+  );
   assert.equal(decided.status, 200, JSON.stringify(decided.body));
   assert.equal(decided.body.record.status, "applied", JSON.stringify(decided.body));
   assert.match(host.plane.registry.getAgentGroup(DEMO_AGENT_ID).personaDocs.instructions ?? "", /one short/);
@@ -56,11 +64,14 @@ Deno.test("e2e: an agent's capability request, approved, respawns its sandbox wi
   assert.equal(host.plane.registry.getSession(sessionId).containerStatus, "running");
   assert.equal(host.plane.backoff.failures(sessionId), 0);
 
-  const next = await host.api("POST", "/v1/ui/chat/send", {
-    agentGroupId: DEMO_AGENT_ID,
-    text: "still there?",
-    chatId: sent.body.chatId,
-  });
+  const next = await answered(host.api.v1.ui.chat.send.$post({
+    json: {
+      agentGroupId: DEMO_AGENT_ID,
+      text: "still there?",
+      chatId: sent.body.chatId,
+    },
+  }));
+  assert.equal(next.status, 202, JSON.stringify(next.body));
   assert.equal(next.body.outcomes[0].sessionId, sessionId);
   assert.deepEqual(await nextReplies(host, sent.body.chatId), ["mock-agent received: still there?"]);
   // One agent log per session, appended: two agents ran in it, the second one answered.

@@ -17,6 +17,7 @@ import { DEFAULT_INBOUND_BACKLOG_CAP } from "../../src/session/backlog.ts";
 import { LIBRARY } from "../support/mod.ts";
 import { agentPids, drainReplies } from "./inplane.ts";
 import { faultDir, type ServeProcess, startServe, waitFor } from "./serve_process.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 const CLIENTS = 40;
 const CHAT = "flood";
@@ -68,13 +69,15 @@ Deno.test("fault: a flood from many clients at a stopped agent stops at the sess
   await using dir = faultDir("ironclaw-fault-backlog-");
   const stateDir = `${dir.path}/state`;
   await using serve = await startServe(stateDir);
-  const warm = await serve.api("POST", "/v1/ui/chat/send", {
-    agentGroupId: "demo",
-    text: "warm up",
-    chatId: CHAT,
-  });
+  const warm = await answered(serve.api.v1.ui.chat.send.$post({
+    json: {
+      agentGroupId: "demo",
+      text: "warm up",
+      chatId: CHAT,
+    },
+  }));
   assert.equal(warm.status, 202, JSON.stringify(warm.body));
-  const sessionId: string = warm.body.outcomes[0].sessionId;
+  const sessionId = sentSession(warm.body);
   assert.deepEqual(await drainReplies(serve, CHAT, 1, { idle: 4 }), ["mock-agent received: warm up"]);
   // The answer is mirrored into the inbound row right after its delivery: then the backlog is empty.
   await waitFor(
@@ -140,11 +143,13 @@ Deno.test("fault: a flood from many clients at a stopped agent stops at the sess
   await _resume[Symbol.asyncDispose]();
   const after = await waitFor(
     async () => {
-      const sent = await serve.api("POST", "/v1/ui/chat/send", {
-        agentGroupId: "demo",
-        text: "after the flood",
-        chatId: CHAT,
-      });
+      const sent = await answered(serve.api.v1.ui.chat.send.$post({
+        json: {
+          agentGroupId: "demo",
+          text: "after the flood",
+          chatId: CHAT,
+        },
+      }));
       return sent.status === 202 ? sent : undefined;
     },
     async () => `${JSON.stringify(await inboundOf(stateDir, sessionId))}\n${serve.output().slice(-2000)}`,

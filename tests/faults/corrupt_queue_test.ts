@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { faultDir } from "./serve_process.ts";
 import { drainReplies, openFaultPlane, send } from "./inplane.ts";
 import { diagnose, until } from "../e2e/harness.ts";
+import { answered, okBody } from "../support/api.ts";
 
 // Fixed: a corrupted session queue file used to make POST /v1/ui/chat/send answer 500 "internal error" (the
 // SqliteError escaped the router). Now the queue store reports the damage, the session is parked with it as
@@ -33,27 +34,34 @@ Deno.test({
     file.close();
 
     await using host = await openFaultPlane(dir.path);
-    const attempt = await host.api("POST", "/v1/ui/chat/send", {
-      agentGroupId: "demo",
-      text: "are you there?",
-      chatId: "broken",
-    });
+    const attempt = await answered(host.api.v1.ui.chat.send.$post({
+      json: {
+        agentGroupId: "demo",
+        text: "are you there?",
+        chatId: "broken",
+      },
+    }));
     // Refused at once with a clear error (not a 500), or accepted and then parked: either way an operator sees it.
-    const refused = attempt.status >= 400 || attempt.body.outcomes?.[0]?.wakeError;
+    const refused = attempt.status !== 202 || attempt.body.outcomes[0]?.wakeError;
     if (refused) {
       assert.notEqual(attempt.status, 500, JSON.stringify(attempt));
       assert.match(JSON.stringify(attempt.body), /corrupt|not a database|damaged/i, JSON.stringify(attempt));
     }
     // Parked, with the damage as the reason, in both cases.
     const parked = await until(async () => {
-      const { body } = await host.api("GET", "/v1/sessions/parked");
+      const body = await okBody(host.api.v1.sessions.parked.$get());
       return body.length > 0 ? body : undefined;
     }, () => diagnose(host));
     assert.deepEqual(parked.map((p: { sessionId: string }) => p.sessionId), [broken]);
     assert.match(parked[0].reason, /corrupt|not a database|damaged/i, JSON.stringify(parked));
-    assert.equal((await host.api("GET", `/v1/registry/sessions/${broken}`)).body.containerStatus, "parked");
     assert.equal(
-      (await host.api("GET", `/v1/registry/sessions/${healthy}`)).body.containerStatus !== "parked",
+      (await okBody(host.api.v1.registry.sessions[":id"].$get({ param: { id: broken } })))
+        .containerStatus,
+      "parked",
+    );
+    assert.equal(
+      (await okBody(host.api.v1.registry.sessions[":id"].$get({ param: { id: healthy } })))
+        .containerStatus !== "parked",
       true,
     );
     await send(host, "healthy", "still fine?");

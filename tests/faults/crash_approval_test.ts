@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { faultDir, startServe } from "./serve_process.ts";
+import { answered, okBody } from "../support/api.ts";
 
 const script = new URL("./approve_then_die.ts", import.meta.url).pathname;
 
@@ -26,16 +27,19 @@ Deno.test("fault: kill -9 after an approval, before its apply: the restart appli
 
   for (const round of [1, 2]) {
     await using serve = await startServe(stateDir);
-    const change = await serve.api("GET", `/v1/changes/${id}`);
+    const change = await answered(serve.api.v1.changes[":id"].$get({ param: { id: id } }));
     assert.equal(change.status, 200, JSON.stringify(change.body));
     assert.equal(change.body.status, "applied", `round ${round}: ${JSON.stringify(change.body)}`);
-    const agent = await serve.api("GET", "/v1/registry/agent-groups/demo");
-    assert.equal(agent.body.personaDocs?.instructions, instructions, JSON.stringify(agent.body));
-    const verify = await serve.api("GET", "/v1/audit/verify");
+    const agent = await answered(
+      serve.api.v1.registry["agent-groups"][":id"].$get({ param: { id: "demo" } }),
+    );
+    assert.equal(agent.status, 200, JSON.stringify(agent.body));
+    assert.equal(agent.body.personaDocs.instructions, instructions, JSON.stringify(agent.body));
+    const verify = await answered(serve.api.v1.audit.verify.$get());
+    assert.equal(verify.status, 200, JSON.stringify(verify.body));
     assert.equal(verify.body.ok, true, JSON.stringify(verify.body));
-    const audit = await serve.api("GET", "/v1/audit?limit=2000");
-    const stages = audit.body.filter((e: { changeId: string }) => e.changeId === id)
-      .map((e: { stage: string; detail?: string }) => e.stage);
+    const audit = await okBody(serve.api.v1.audit.$get({ query: { limit: "2000" } }));
+    const stages = audit.filter((e) => e.changeId === id).map((e) => e.stage);
     assert.deepEqual(
       stages,
       ["submit", "verdict", "decision", "registry", "apply"],

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { drainReplies } from "./inplane.ts";
 import { counter, faultDir, startServe, waitFor } from "./serve_process.ts";
+import { answered } from "../support/api.ts";
 
 const CHAT = "crash-chat";
 const BUFFERED = ["one", "two", "three"];
@@ -28,7 +29,9 @@ async function crashMidDelivery(): Promise<{ seen: string[]; output: string }> {
   {
     await using serve = await startServe(stateDir);
     for (const [i, text] of BUFFERED.entries()) {
-      const sent = await serve.api("POST", "/v1/ui/chat/send", { agentGroupId: "demo", text, chatId: CHAT });
+      const sent = await answered(
+        serve.api.v1.ui.chat.send.$post({ json: { agentGroupId: "demo", text, chatId: CHAT } }),
+      );
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
       // Its reply handed to the web chat (not drained): one turn per message.
       await waitFor(async () => {
@@ -36,11 +39,13 @@ async function crashMidDelivery(): Promise<{ seen: string[]; output: string }> {
         return delivered >= i + 1 ? delivered : undefined;
       }, () => serve.output());
     }
-    const sent = await serve.api("POST", "/v1/ui/chat/send", {
-      agentGroupId: "demo",
-      text: IN_FLIGHT,
-      chatId: CHAT,
-    });
+    const sent = await answered(serve.api.v1.ui.chat.send.$post({
+      json: {
+        agentGroupId: "demo",
+        text: IN_FLIGHT,
+        chatId: CHAT,
+      },
+    }));
     assert.equal(sent.status, 202, JSON.stringify(sent.body));
     await serve.kill9();
     // `serve`'s process group (its orphaned agents) is reaped only when this function ends, as after a real crash.

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { faultDir, startServe } from "./serve_process.ts";
+import { answered, okBody } from "../support/api.ts";
 
 function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -17,7 +18,7 @@ Deno.test("fault: 2,000 messages flooding one agent are shed with 429, memory st
   await using dir = faultDir("ironclaw-fault-flood-");
   await using serve = await startServe(`${dir.path}/state`);
   const send = (text: string) =>
-    serve.api("POST", "/v1/ui/chat/send", { agentGroupId: "demo", text, chatId: "flood" });
+    answered(serve.api.v1.ui.chat.send.$post({ json: { agentGroupId: "demo", text, chatId: "flood" } }));
   const warm = await send("warm up");
   assert.equal(warm.status, 202);
   const baseline = rssMiB(serve.pid);
@@ -39,7 +40,9 @@ Deno.test("fault: 2,000 messages flooding one agent are shed with 429, memory st
   assert.equal((await send("after the flood")).status, 202);
   const seen: string[] = [];
   for (let i = 0; i < 8 && !seen.some((r) => r.includes("after the flood")); i++) {
-    const { body } = await serve.api("GET", "/v1/ui/chat/drain?chatId=flood&wait=15000");
+    const body = await okBody(
+      serve.api.v1.ui.chat.drain.$get({ query: { chatId: "flood", wait: "15000" } }),
+    );
     seen.push(...body.messages.map((m: { content: string }) => m.content));
   }
   assert.ok(

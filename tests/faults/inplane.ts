@@ -7,6 +7,7 @@
  */
 import type { E2eHost } from "../e2e/harness.ts";
 import { openPlane, type PlaneOptions } from "../e2e/plane.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 export type { E2eHost };
 
@@ -22,9 +23,9 @@ export async function send(
   text: string,
   agentGroupId = "demo",
 ): Promise<string> {
-  const sent = await host.api("POST", "/v1/ui/chat/send", { agentGroupId, text, chatId });
+  const sent = await answered(host.api.v1.ui.chat.send.$post({ json: { agentGroupId, text, chatId } }));
   if (sent.status !== 202) throw new Error(`send answered ${sent.status}: ${JSON.stringify(sent.body)}`);
-  return sent.body.outcomes[0].sessionId;
+  return sentSession(sent.body);
 }
 
 /**
@@ -49,7 +50,9 @@ export async function drainReplies(
 }
 
 async function drainOnce(host: Pick<E2eHost, "api">, chatId: string, waitMs: number): Promise<string[]> {
-  const { status, body } = await host.api("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=${waitMs}`);
+  const { status, body } = await answered(
+    host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: String(waitMs) } }),
+  );
   if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
   return body.messages.map((m: { content: string }) => m.content);
 }

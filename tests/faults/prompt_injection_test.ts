@@ -10,6 +10,7 @@ import { ChangeKind } from "../../contract/enums.ts";
 import { faultDir } from "./serve_process.ts";
 import { drainReplies, openFaultPlane, send } from "./inplane.ts";
 import { diagnose, until } from "../e2e/harness.ts";
+import { okBody } from "../support/api.ts";
 
 const REQUESTS: Record<string, string> = {
   persona: `tool:request_capability_change ${
@@ -41,8 +42,9 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
   await using dir = faultDir("ironclaw-fault-inject-");
   await using host = await openFaultPlane(dir.path);
   const before = {
-    groups: (await host.api("GET", "/v1/registry/agent-groups")).body,
-    destinations: (await host.api("GET", "/v1/registry/destinations?agentGroupId=demo")).body,
+    groups: await okBody(host.api.v1.registry["agent-groups"].$get()),
+    // No route lists destinations (the GET this read was a 404 both times): the registry itself.
+    destinations: host.plane.registry.listDestinations("demo"),
   };
   const kinds = Object.keys(REQUESTS);
   for (const kind of kinds) {
@@ -51,8 +53,8 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     assert.match(reply ?? "", /submitted for human approval/, `${kind}: ${reply}\n${await diagnose(host)}`);
   }
   const records = await until(async () => {
-    const pending = (await host.api("GET", "/v1/changes/pending")).body;
-    const history = (await host.api("GET", "/v1/changes/history")).body;
+    const pending = await okBody(host.api.v1.changes.pending.$get());
+    const history = await okBody(host.api.v1.changes.history.$get());
     const all = [...pending, ...history];
     return all.length >= kinds.length ? all : undefined;
   }, () => diagnose(host));
@@ -71,11 +73,8 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     );
     assert.equal(host.plane.changes.isApplied(r.request.id), false, r.request.kind);
   }
-  assert.deepEqual((await host.api("GET", "/v1/registry/agent-groups")).body, before.groups);
-  assert.deepEqual(
-    (await host.api("GET", "/v1/registry/destinations?agentGroupId=demo")).body,
-    before.destinations,
-  );
+  assert.deepEqual(await okBody(host.api.v1.registry["agent-groups"].$get()), before.groups);
+  assert.deepEqual(host.plane.registry.listDestinations("demo"), before.destinations);
   const applies = (await host.plane.audit.tail(2000)).filter((e) => e.stage === "apply");
   assert.deepEqual(applies, [], "no apply in the audit log");
 });

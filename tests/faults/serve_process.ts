@@ -9,15 +9,16 @@
  * @module
  */
 import { hostRunArgs } from "../../scripts/entrypoint.ts";
+import type { ApiRpc } from "../../src/api/mod.ts";
+import { typedApi } from "../support/api.ts";
 
 /** A running `serve` process. */
 export interface ServeProcess extends AsyncDisposable {
   pid: number;
   url: string;
   token: string;
-  /** Calls the API (JSON in, JSON out). */
-  // deno-lint-ignore no-explicit-any
-  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The API's typed client (read an answer with `answered`). */
+  api: ApiRpc;
   /** The Prometheus text of `/metrics`. */
   metrics(): Promise<string>;
   /** SIGKILLs the control plane process only (not its agents) and waits for it to die. */
@@ -96,30 +97,11 @@ export async function startServe(stateDir: string): Promise<ServeProcess> {
     throw new Error(`serve exited (${JSON.stringify(first)}) before listening:\n${text}`);
   }
   const token = Deno.readTextFileSync(`${stateDir}/api-token`).trim();
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${first}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const raw = await response.text();
-    let parsed: unknown = raw;
-    try {
-      parsed = raw ? JSON.parse(raw) : undefined;
-    } catch {
-      // not JSON: keep the text
-    }
-    return { status: response.status, body: parsed };
-  };
   return {
     pid: child.pid,
     url: first,
     token,
-    // deno-lint-ignore no-explicit-any
-    api: call as ServeProcess["api"] & ((...a: any[]) => any),
+    api: typedApi(first, token),
     metrics: async () => {
       const response = await fetch(`${first}/metrics`, { headers: { authorization: `Bearer ${token}` } });
       return await response.text();

@@ -9,88 +9,69 @@
 import assert from "node:assert/strict";
 import { startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane } from "../../src/control_plane/mod.ts";
-import { TEST_TOKEN } from "../support/api.ts";
+import { answered, okBody, TEST_TOKEN, typedApi } from "../support/api.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
-
-/** A JSON client of the server at `base`. */
-function client(base: string) {
-  return async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${TEST_TOKEN}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    // deno-lint-ignore no-explicit-any
-    return { status: response.status, body: await response.json() as any };
-  };
-}
 
 Deno.test("parity: a change waits for a human, and only the approval applies it", async () => {
   using dir = tempDir();
   const plane = await ControlPlane.open({ stateDir: dir.path, dev: true, library: LIBRARY });
   const server = startApiServer(plane, { hostname: "127.0.0.1", port: 0, token: TEST_TOKEN });
   try {
-    const api = client(server.url);
-    const chat = await api("POST", "/v1/registry/messaging-groups", {
-      channelType: "slack",
-      platformId: "C1",
-    });
+    const api = typedApi(server.url);
+    const chat = await answered(
+      api.v1.registry["messaging-groups"].$post({ json: { channelType: "slack", platformId: "C1" } }),
+    );
     assert.equal(chat.status, 200);
-    const wirings = async () =>
-      (await api("GET", `/v1/registry/messaging-groups/${chat.body.id}/wirings`)).body;
+    const chatId = chat.body.id;
+    const wirings = () =>
+      okBody(api.v1.registry["messaging-groups"][":id"].wirings.$get({ param: { id: chatId } }));
     assert.deepEqual(await wirings(), []);
 
     // Submit: pending, nothing applied.
-    const submitted = await api("POST", "/v1/changes", {
-      id: "c1",
-      kind: "wiring",
-      agentGroupId: "demo",
-      requestedBy: "agent:demo",
-      after: { messagingGroupId: chat.body.id, engage: "mention" },
-    });
+    const submitted = await answered(api.v1.changes.$post({
+      json: {
+        id: "c1",
+        kind: "wiring",
+        agentGroupId: "demo",
+        requestedBy: "agent:demo",
+        after: { messagingGroupId: chatId, engage: "mention" },
+      },
+    }));
     assert.equal(submitted.status, 202);
     assert.equal(submitted.body.status, "pending");
     assert.equal(submitted.body.verdict, "require-human");
-    const pending = await api("GET", "/v1/changes/pending");
-    assert.deepEqual(pending.body.map((r: { request: { id: string } }) => r.request.id), ["c1"]);
+    const pending = await okBody(api.v1.changes.pending.$get());
+    assert.deepEqual(pending.map((r) => r.request.id), ["c1"]);
     assert.deepEqual(await wirings(), [], "nothing applied before a human decides");
-    assert.deepEqual((await api("GET", "/v1/changes/history")).body, []);
+    assert.deepEqual(await okBody(api.v1.changes.history.$get()), []);
     assert.deepEqual(
-      (await api("GET", "/v1/audit")).body.map((e: { stage: string }) => e.stage),
+      (await okBody(api.v1.audit.$get({ query: {} }))).map((e) => e.stage),
       // The dev seed's three registry writes and the operator's new chat, then the change.
       ["registry", "registry", "registry", "registry", "submit", "verdict"],
       "no decision and no apply yet",
     );
 
     // Approve: applied exactly once, pending empty.
-    const decided = await api("POST", "/v1/changes/c1/decision", {
-      outcome: "approve",
-      decidedBy: "web:operator",
-    });
+    const decide = () =>
+      answered(api.v1.changes[":id"].decision.$post({
+        param: { id: "c1" },
+        json: { outcome: "approve", decidedBy: "web:operator" },
+      }));
+    const decided = await decide();
     assert.equal(decided.status, 200);
     assert.equal(decided.body.record.status, "applied");
     assert.equal(decided.body.applyError, undefined);
-    assert.deepEqual((await api("GET", "/v1/changes/pending")).body, []);
+    assert.deepEqual(await okBody(api.v1.changes.pending.$get()), []);
     const applied = await wirings();
     assert.equal(applied.length, 1);
     assert.equal(applied[0].agentGroupId, "demo");
     assert.equal(applied[0].engageMode, "mention");
-    const again = await api("POST", "/v1/changes/c1/decision", {
-      outcome: "approve",
-      decidedBy: "web:operator",
-    });
+    const again = await decide();
     assert.equal(again.status, 409, "a decision is final");
     assert.equal((await wirings()).length, 1, "applied exactly once");
 
     // Audit: the four stages, in order, for c1, its registry write among them; the chain verifies.
-    const all = (await api("GET", "/v1/audit")).body as {
-      stage: string;
-      changeId: string;
-      detail?: string;
-    }[];
+    const all = await okBody(api.v1.audit.$get({ query: {} }));
     const audit = all.filter((e) => e.changeId === "c1");
     assert.deepEqual(audit.map((e) => [e.stage, e.changeId]), [
       ["submit", "c1"],
@@ -101,9 +82,9 @@ Deno.test("parity: a change waits for a human, and only the approval applies it"
     ]);
     assert.equal(audit[2].detail, "approve by web:operator");
     assert.match(audit[3].detail!, /^change c1 put-wiring wiring \S+: null → /);
-    const verified = await api("GET", "/v1/audit/verify");
-    assert.equal(verified.body.ok, true);
-    assert.equal(verified.body.lines, all.length);
+    const verified = await okBody(api.v1.audit.verify.$get());
+    assert.ok(verified.ok);
+    assert.equal(verified.lines, all.length);
   } finally {
     await server.shutdown();
     await plane.close();

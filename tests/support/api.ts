@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { type ApiApp, type ApiOptions, createApiApp } from "../../src/api/mod.ts";
+import type { ClientResponse } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
+import { type ApiApp, apiClient, type ApiOptions, type ApiRpc, createApiApp } from "../../src/api/mod.ts";
+import { SessionId } from "../../contract/ids.ts";
 import { ControlPlane } from "../../src/control_plane/mod.ts";
 import { LIBRARY, tempDir } from "./mod.ts";
 
@@ -61,6 +64,53 @@ export async function callApp(
     parsed = JSON.parse(text);
   } catch { /* not JSON: keep the text */ }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/**
+ * The typed client (`hc<ApiApp>`) of the API at `url`, or of `app` served
+ * in-process, sending the bearer `token`: a test's calls break its build when
+ * a route changes.
+ */
+export function typedApi(target: string | Pick<ApiApp, "fetch">, token: string = TEST_TOKEN): ApiRpc {
+  const headers = { authorization: `Bearer ${token}` };
+  if (typeof target === "string") return apiClient(target, { headers });
+  return apiClient("http://api.test", {
+    headers,
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => target.fetch(new Request(input, init)),
+  });
+}
+
+/** One typed answer: `body` is the route's answer for `status` (check the status, and the body is typed). */
+export type Answered<R> = R extends ClientResponse<infer T, infer S, infer _F> ? { status: S; body: T }
+  : never;
+
+/** Reads a typed call's answer (a body that is not JSON is kept as text). */
+export async function answered<R extends ClientResponse<unknown>>(
+  response: Promise<R>,
+): Promise<Answered<R>> {
+  const answer = await response;
+  const text = await answer.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch { /* not JSON: keep the text */ }
+  return { status: answer.status, body } as Answered<R>;
+}
+
+/** A typed call's 2xx body; any other status throws, naming it and the body. */
+export async function okBody<R extends ClientResponse<unknown>>(
+  response: Promise<R>,
+): Promise<Extract<Answered<R>, { status: SuccessStatusCode }>["body"]> {
+  const answer = await answered(response);
+  if (answer.status < 200 || answer.status > 299) {
+    throw new Error(`the API answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  }
+  return answer.body;
+}
+
+/** The session a chat send reached (its first outcome's); throws when it reached none. */
+export function sentSession(sent: { outcomes: { sessionId: string | null }[] }): SessionId {
+  return SessionId.parse(sent.outcomes[0]?.sessionId);
 }
 
 /** A rate limit no test reaches unless it asks for a lower one. */
