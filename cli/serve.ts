@@ -13,7 +13,7 @@ import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
 import { loadKubeConfig } from "../isolator/mod.ts";
 import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
-import { type EgressSettings, parseAllowPrivate, parseSearchBackend } from "../src/egress/mod.ts";
+import { chooseSearchBackends, type EgressSettings, parseAllowPrivate } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
@@ -30,6 +30,7 @@ export interface ServeFlags {
   inboundBacklog?: string;
   egressAllowPrivate?: string;
   searchBackend?: string;
+  searchBackendFor?: string[];
   keyCustody?: string;
   passphraseFile?: string;
   apiHost?: string;
@@ -48,15 +49,23 @@ export function floodLimitsOption(flags: ServeFlags): { floodLimits: FloodLimits
   }
 }
 
-/** `--egress-allow-private` and `--search-backend`, checked now so a typo fails at start-up as one line. */
+/** The egress flags, checked now so a typo fails at start-up as one line. */
 export function egressOption(flags: ServeFlags): { egress: EgressSettings } {
+  const egress = {
+    allowPrivate: flags.egressAllowPrivate,
+    searchBackend: flags.searchBackend,
+    searchBackendFor: flags.searchBackendFor,
+  };
   try {
-    parseAllowPrivate(flags.egressAllowPrivate ?? "");
-    if (flags.searchBackend) parseSearchBackend(flags.searchBackend, () => Promise.resolve(undefined));
+    parseAllowPrivate(egress.allowPrivate ?? "");
+    chooseSearchBackends(
+      { fallback: egress.searchBackend, perGroup: egress.searchBackendFor },
+      () => Promise.resolve(undefined),
+    );
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  return { egress: { allowPrivate: flags.egressAllowPrivate, searchBackend: flags.searchBackend } };
+  return { egress };
 }
 
 /** `--inbound-backlog N`: a whole number from 1 up; absent gives the plane's default. */
@@ -231,6 +240,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--search-backend <backend>",
       "web_search backend: duckduckgo, brave[:SECRET] (key from `ironclaw vault set`), searxng=URL; =URL overrides any",
+    )
+    .option(
+      "--search-backend-for <group=backend>",
+      "an agent group's own web_search backend (repeatable), e.g. research=searxng=https://search.example.org",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(
       "--min-recurrence <duration>",

@@ -37,7 +37,7 @@ import {
   type GuardedFetchOptions,
 } from "./guarded_fetch.ts";
 import { mediaType, readableText } from "./readable.ts";
-import type { SearchBackend } from "./search.ts";
+import type { SearchBackendChoice } from "./search.ts";
 
 /** One request's audit record: metadata only, never bodies, queries or secrets. */
 export interface EgressRecord {
@@ -82,8 +82,8 @@ export interface EgressPolicy {
 /** How the broker is set up. */
 export interface EgressBrokerOptions {
   policy: EgressPolicy;
-  /** The `web_search` backend (absent: `web_search` answers that none is configured). */
-  search?: SearchBackend;
+  /** Each agent group's `web_search` backend (none: `web_search` answers that none is configured). */
+  search?: SearchBackendChoice;
   /** Exact `host:port` pairs that may be private (`serve --egress-allow-private`). */
   allowPrivate?: readonly string[];
   /** Name resolution (default: the system's DNS). */
@@ -297,11 +297,11 @@ export class EgressBroker {
   }
 
   async #search(input: ReturnType<typeof SearchRequest.parse>, session: Session, audit: EgressRecord) {
-    const backend = this.#options.search;
+    const backend = this.#options.search?.(session.agentGroupId);
     audit.method = "GET";
     if (backend === undefined) {
       throw new EgressRefused(
-        "egress: no web_search backend is configured on this host (serve --search-backend)",
+        "egress: no web_search backend is configured for this agent (serve --search-backend)",
       );
     }
     audit.host = backend.host;

@@ -35,6 +35,12 @@ export {
 export { DEFAULT_FETCH_LIMITS, type FetchLimits, guardedFetch } from "./guarded_fetch.ts";
 export { HostGrants } from "./host_grants.ts";
 export { htmlToMarkdown } from "./readable.ts";
-export { parseSearchBackend, type SearchBackend, type SecretReader } from "./search.ts";
+export {
+  chooseSearchBackends,
+  parseSearchBackend,
+  type SearchBackend,
+  type SearchBackendChoice,
+  type SecretReader,
+} from "./search.ts";
 export { EGRESS_AUDIT_FILE, EgressAuditFile, type VaultEvent } from "./audit_file.ts";
 export { type EgressSettings, type OpenEgress, openEgress } from "./open.ts";

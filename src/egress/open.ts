@@ -10,7 +10,7 @@ import { parseAllowPrivate, type Resolver } from "./address_guard.ts";
 import { EGRESS_AUDIT_FILE, EgressAuditFile } from "./audit_file.ts";
 import { EgressBroker, type EgressPolicy } from "./broker.ts";
 import type { HostGrants } from "./host_grants.ts";
-import { parseSearchBackend, type SecretReader } from "./search.ts";
+import { chooseSearchBackends, type SecretReader } from "./search.ts";
 
 /** The operator's egress settings (`serve --egress-allow-private`, `--search-backend`). */
 export interface EgressSettings {
@@ -18,6 +18,8 @@ export interface EgressSettings {
   allowPrivate?: string;
   /** `duckduckgo`, `brave[:SECRET]` or `searxng=URL` (any `=URL` overrides the address). */
   searchBackend?: string;
+  /** `GROUP=BACKEND` entries: an agent group's own backend instead of {@link searchBackend}. */
+  searchBackendFor?: readonly string[];
   /** Name resolution (tests). */
   resolve?: Resolver;
   /** Extra TLS trust anchors, PEM (tests). */
@@ -48,9 +50,10 @@ export interface OpenEgress {
  */
 export function openEgress(stateDir: string, options: EgressSettings & EgressSources): OpenEgress {
   const allowPrivate = parseAllowPrivate(options.allowPrivate ?? "");
-  const search = options.searchBackend
-    ? parseSearchBackend(options.searchBackend, options.secrets ?? (() => Promise.resolve(undefined)))
-    : undefined;
+  const search = chooseSearchBackends(
+    { fallback: options.searchBackend, perGroup: options.searchBackendFor },
+    options.secrets ?? (() => Promise.resolve(undefined)),
+  );
   const { hosts } = options;
   const audit = EgressAuditFile.open(`${stateDir}/${EGRESS_AUDIT_FILE}`);
   const log = logger("egress");

@@ -86,6 +86,33 @@ export function parseSearchBackend(spec: string, secrets: SecretReader): SearchB
   };
 }
 
+/** Which backend each agent group searches with. */
+export type SearchBackendChoice = (agentGroupId: string) => SearchBackend | undefined;
+
+/**
+ * The operator's choice per agent group: its own (`--search-backend-for
+ * GROUP=BACKEND`, repeatable), else the host's (`--search-backend`), else
+ * none. Throws a one-line error for a malformed entry.
+ */
+export function chooseSearchBackends(
+  specs: { fallback?: string; perGroup?: readonly string[] },
+  secrets: SecretReader,
+): SearchBackendChoice {
+  const fallback = specs.fallback ? parseSearchBackend(specs.fallback, secrets) : undefined;
+  const byGroup = new Map((specs.perGroup ?? []).map((entry) => {
+    const at = entry.indexOf("=");
+    if (at <= 0) {
+      throw new Error(
+        `--search-backend-for takes GROUP=BACKEND (e.g. research=searxng=https://…); got ${
+          JSON.stringify(entry)
+        }`,
+      );
+    }
+    return [entry.slice(0, at), parseSearchBackend(entry.slice(at + 1), secrets)] as const;
+  }));
+  return (agentGroupId) => byGroup.get(agentGroupId) ?? fallback;
+}
+
 async function getOk(get: BackendGet, url: URL, headers: Record<string, string>): Promise<FetchedResponse> {
   const response = await get(url, { headers });
   if (response.status < 200 || response.status > 299) {

@@ -8,7 +8,13 @@ import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { EGRESS_FETCH_PATH, EGRESS_SEARCH_PATH } from "../../contract/egress.ts";
 import { unixSocketFetch } from "../../tests/support/model_proxy_unix_fetch.ts";
-import { EgressBroker, type EgressRecord, parseSearchBackend, type SecretReader } from "./mod.ts";
+import {
+  chooseSearchBackends,
+  EgressBroker,
+  type EgressRecord,
+  parseSearchBackend,
+  type SecretReader,
+} from "./mod.ts";
 
 const DDG_HTML = `<!DOCTYPE html><html><body><div id="links" class="results">
 <div class="result results_links results_links_deep result--ad"><div class="links_main links_deep result__body">
@@ -122,7 +128,7 @@ async function search(spec: string, body: unknown, audit: EgressRecord[] = []) {
   const dir = Deno.makeTempDirSync();
   const broker = new EgressBroker({
     policy: { allowsHost: () => false },
-    search: parseSearchBackend(spec, secrets),
+    search: chooseSearchBackends({ perGroup: [`g=${spec}`] }, secrets),
     onAudit: (r) => audit.push(r),
   });
   await broker.openSession("s" as SessionId, { agentGroupId: "g", socketPath: `${dir}/e.sock` });
@@ -207,4 +213,18 @@ Deno.test("--search-backend is checked with a one-line error", () => {
   }
   assert.equal(parseSearchBackend("duckduckgo", secrets).host, "html.duckduckgo.com");
   assert.equal(parseSearchBackend("brave", secrets).credential, "brave");
+});
+
+Deno.test("each agent group searches with its own backend, else the host's, else none", () => {
+  const choose = chooseSearchBackends({
+    fallback: "duckduckgo",
+    perGroup: ["research=searxng=https://searx.example.org"],
+  }, secrets);
+  assert.equal(choose("research")?.name, "searxng");
+  assert.equal(choose("demo")?.name, "duckduckgo");
+  assert.equal(chooseSearchBackends({}, secrets)("demo"), undefined);
+  assert.throws(
+    () => chooseSearchBackends({ perGroup: ["duckduckgo"] }, secrets),
+    /--search-backend-for takes GROUP=BACKEND/,
+  );
 });
