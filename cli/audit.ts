@@ -6,7 +6,17 @@
  */
 import type { Command } from "commander";
 import type { AuditEntry } from "../contract/mod.ts";
-import { AUDIT_LOG_FILE, verifyAuditFile, type VerifyResult } from "../src/audit/mod.ts";
+import {
+  AUDIT_LOG_FILE,
+  importAuditKey,
+  stateAuditAnchor,
+  verifyAuditFile,
+  type VerifyResult,
+} from "../src/audit/mod.ts";
+import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
+import { AUDIT_KEY_ID, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
+import { StateDb } from "../src/state/mod.ts";
+import { openStateKeys, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import type { InferResponseType } from "hono/client";
 import type { ApiRpc } from "../src/api/mod.ts";
@@ -39,15 +49,43 @@ const AUDIT_COLUMNS: Column<AuditEntry>[] = [
 /** The API's verify answer (the offline result also carries the head hash). */
 type VerifyAnswer = InferResponseType<ApiRpc["v1"]["audit"]["verify"]["$get"], 200>;
 
-/** Verifies the audit log of `stateDir` directly, with no server. */
-export function verifyOffline(stateDir: string): Promise<VerifyResult> {
-  return verifyAuditFile(`${stateDir}/${AUDIT_LOG_FILE}`);
+/**
+ * Verifies the audit log of `stateDir` directly, with no server: under the
+ * audit key, against the anchor in the state database (opening the keys asks
+ * for the passphrase when the master key is under one).
+ */
+export async function verifyOffline(
+  stateDir: string,
+  keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
+): Promise<VerifyResult> {
+  const path = `${stateDir}/${AUDIT_LOG_FILE}`;
+  const custodian = await openStateKeys(stateDir, {
+    flags: keys.flags ?? {},
+    interactive: keys.interactive ?? false,
+  });
+  const [auditKey, stateKey] = custodian
+    ? await Promise.all([custodian.get(AUDIT_KEY_ID), custodian.get(STATE_DB_KEY_ID)])
+    : [];
+  let anchor;
+  if (stateKey) {
+    using state = StateDb.open(stateDir, { library: resolveLibraryPath(), key: stateKey });
+    anchor = stateAuditAnchor(state).read();
+  }
+  return await verifyAuditFile(path, { key: auditKey && await importAuditKey(auditKey), anchor });
 }
 
 /** The one line a verification result is reported as. */
 export function describeVerification(result: VerifyAnswer, where: string): string {
   if (result.ok) {
-    return `audit chain ok: ${result.lines} line${result.lines === 1 ? "" : "s"} verified (${where})`;
+    const legacy = result.legacyLines
+      ? `; the first ${result.legacyLines} from before keying (plain SHA-256, not proof against the file's writer)`
+      : "";
+    const head = result.head
+      ? `, head ${result.head}${result.anchored ? " (matches the state database)" : ""}`
+      : "";
+    return `audit chain ok: ${result.lines} line${
+      result.lines === 1 ? "" : "s"
+    } verified${head}${legacy} (${where})`;
   }
   return result.line === 0
     ? `audit chain broken (${where}): ${result.reason}`
@@ -68,18 +106,21 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     printListing(io, opts, rows, AUDIT_COLUMNS, "The audit log is empty.");
   });
 
-  withClientFlags(
+  withClientFlags(withPassphraseFlag(
     audit.command("verify")
-      .description("check the audit log's hash chain (through the API, or the file itself with --offline)")
-      .option("--offline", "read <state-dir>/audit.jsonl directly; no server needed")
+      .description(
+        "check the audit log's keyed chain and the head the state database holds " +
+          "(through the API, or the files themselves with --offline)",
+      )
+      .option("--offline", "read <state-dir>/audit.jsonl and the state database directly; no server needed")
       .option("--json", "machine-readable output"),
-  ).action(async (opts: ClientFlags & { offline?: boolean; json?: boolean }) => {
+  )).action(async (opts: ClientFlags & PassphraseFlags & { offline?: boolean; json?: boolean }) => {
     let result: VerifyAnswer;
     let where: string;
     if (opts.offline) {
       const stateDir = opts.stateDir ?? defaultStateDir();
       where = `${stateDir}/${AUDIT_LOG_FILE}`;
-      result = await verifyOffline(stateDir);
+      result = await verifyOffline(stateDir, { flags: opts, interactive: io.interactive });
     } else {
       const client = ApiClient.fromFlags(opts);
       where = client.baseUrl;

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../contract/json.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
@@ -28,7 +30,10 @@ Deno.test("audit verify --offline reads the file with no server, and reports a b
   // The dev seed's three registry writes (agent, user, membership), then the change's three lines.
   const ok = captureIo();
   assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], ok), 0);
-  assert.deepEqual(ok.stdout, [`audit chain ok: 6 lines verified (${dir.path}/${AUDIT_LOG_FILE})`]);
+  assert.match(
+    ok.stdout.join("\n"),
+    /^audit chain ok: 6 lines verified, head [0-9a-f]{64} \(matches the state database\) \(.*audit\.jsonl\)$/,
+  );
 
   const json = captureIo();
   assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path, "--json"], json), 0);
@@ -43,4 +48,20 @@ Deno.test("audit verify --offline reads the file with no server, and reports a b
   assert.deepEqual(broken.stdout, []);
   assert.equal(broken.stderr.length, 1);
   assert.match(broken.stderr[0], /^ironclaw: audit chain broken at line 2 \(.*\): prev does not match/);
+
+  // Rewrite the whole file with a recomputed plain chain: it links, but it is not the chain the database holds.
+  const entries = lines.filter((l) => l).map((l) => JSON.parse(l));
+  let prev = "";
+  const forged: string[] = [];
+  for (const e of entries) {
+    const body = { ...e, detail: e.stage === "decision" ? "approve by test:human" : e.detail, prev };
+    delete body.hash;
+    const hash = createHash("sha256").update(canonicalJson(body)).digest("hex");
+    forged.push(canonicalJson({ ...body, hash }));
+    prev = hash;
+  }
+  Deno.writeTextFileSync(path, forged.join("\n") + "\n");
+  const rewritten = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], rewritten), 2);
+  assert.match(rewritten.stderr[0], /audit chain broken at line 6 .*the state database records 6 lines/);
 });

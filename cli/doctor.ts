@@ -93,10 +93,13 @@ export async function checkMasterKey(stateDir: string): Promise<Outcome> {
 }
 
 /** The audit log's hash chain verifies. */
-export async function checkAuditChain(stateDir: string): Promise<Outcome> {
+export async function checkAuditChain(
+  stateDir: string,
+  keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
+): Promise<Outcome> {
   const where = `${stateDir}/${AUDIT_LOG_FILE}`;
   try {
-    const result = await verifyOffline(stateDir);
+    const result = await verifyOffline(stateDir, keys);
     if (result.ok) return pass(describeVerification(result, where));
     if (result.line === 0) return fail(describeVerification(result, where), createHint(stateDir));
     return fail(
@@ -201,7 +204,7 @@ export async function runChecks(
     { name: "sqlcipher", ...checkSqlcipher() },
     { name: "state-dir", ...checkStateDir(stateDir) },
     { name: "master-key", ...await checkMasterKey(stateDir) },
-    { name: "audit-chain", ...await checkAuditChain(stateDir) },
+    { name: "audit-chain", ...await checkAuditChain(stateDir, keys) },
     { name: "sandbox", ...await checkSandbox() },
     { name: "api", ...await checkApi(client) },
   ];

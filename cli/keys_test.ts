@@ -23,7 +23,7 @@ Deno.test("keys rotate re-wraps every key under a new master; the state still op
   const report = JSON.parse(io.stdout.join("\n"));
   assert.equal(report.previousMaster, before);
   assert.notEqual(report.currentMaster, before);
-  assert.equal(report.rewrapped, 1);
+  assert.equal(report.rewrapped, 3, "state-db, vault and audit-hmac");
   assert.notEqual(Deno.readTextFileSync(`${dir.path}/${SEALED_KEYS_FILE}`), sealedBefore);
 
   // The encrypted state database opens with the re-wrapped key: the registry is intact.

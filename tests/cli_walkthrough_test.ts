@@ -204,7 +204,9 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
     assert.match(await ok("audit", "--limit", "4", ...api), /^TIME +STAGE +CHANGE +KIND +DETAIL\n(.*\n){4}$/);
     assert.match(
       await ok("audit", "verify", ...api),
-      new RegExp(`^audit chain ok: ${audit.length} lines verified \\(${url}\\)`),
+      new RegExp(
+        `^audit chain ok: ${audit.length} lines verified, head [0-9a-f]{64} \\(matches the state database\\) \\(${url}\\)`,
+      ),
     );
 
     // An agent proposed from a template, approved, then listed.
@@ -255,7 +257,7 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
   );
   const rotation = JSON.parse(await ok("keys", "rotate", "--state-dir", stateDir, "--json"));
   assert.notEqual(rotation.previousMaster, rotation.currentMaster);
-  assert.equal(rotation.rewrapped, 2, "the state database key and the chat session's key");
+  assert.equal(rotation.rewrapped, 4, "the state database, vault and audit keys, and the chat session's key");
   const doctor = await ironclaw("doctor", "--state-dir", stateDir, "--api-url", url);
   assert.equal(doctor.code, 1);
   assert.deepEqual(doctor.stdout.trim().split("\n").map((l) => l.split(/\s+/).slice(0, 2).join(" ")), [

@@ -258,7 +258,13 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   assert.equal(all.length, 6 + all.filter((e: { stage: string }) => e.stage === "registry").length);
   assert.equal((await ok(api, 200, "GET", "/v1/ui/audit?limit=2")).length, 2);
   const verified = await ok(api, 200, "GET", "/v1/audit/verify");
-  assert.deepEqual(verified, { ok: true, lines: all.length, head: audit.at(-1).hash });
+  assert.deepEqual(verified, {
+    ok: true,
+    lines: all.length,
+    head: audit.at(-1).hash,
+    legacyLines: 0,
+    anchored: true,
+  });
 
   // Console views.
   assert.deepEqual((await ok(api, 200, "GET", "/v1/ui/agents"))[1], {

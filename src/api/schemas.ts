@@ -123,7 +123,15 @@ export function auditLimit(fallback: number) {
 
 /** The audit chain's verification. */
 export const AuditVerifyAnswer = z.union([
-  z.object({ ok: z.literal(true), lines: z.number().int(), head: z.string() }),
+  z.object({
+    ok: z.literal(true),
+    lines: z.number().int(),
+    head: z.string().describe(
+      "the last line's HMAC: compare it with an earlier `audit verify` to see the chain grew",
+    ),
+    legacyLines: z.number().int().describe("leading lines from before the chain was keyed (plain SHA-256)"),
+    anchored: z.boolean().describe("whether the head was checked against the state database's anchor"),
+  }),
   z.object({ ok: z.literal(false), line: z.number().int(), reason: z.string() }),
 ]);
 

@@ -5,6 +5,8 @@ import type { AuditEntry } from "../../contract/gateway.ts";
 import { canonicalJson } from "../../contract/json.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { AUDIT_LOG_FILE, AuditLog } from "./audit_log.ts";
+import type { AuditAnchor } from "./anchor.ts";
+import { entryHash, importAuditKey } from "./entry.ts";
 import { AuditLogError } from "./errors.ts";
 import { verifyAuditFile } from "./verify.ts";
 
@@ -46,7 +48,13 @@ Deno.test("entries chain by hash, are SHA-256 of their canonical JSON, and the f
   }
   const stored = await lines(path);
   assert.deepEqual(stored, [...entries.map((e) => canonicalJson(e)), ""]);
-  assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 5, head: entries[4].hash });
+  assert.deepEqual(await verifyAuditFile(path), {
+    ok: true,
+    lines: 5,
+    head: entries[4].hash,
+    legacyLines: 5,
+    anchored: false,
+  });
 });
 
 Deno.test("kind and detail are omitted when not given", async () => {
@@ -68,8 +76,54 @@ Deno.test("a one-byte edit of a past line is reported at that line", async () =>
   assert.deepEqual(await verifyAuditFile(path), {
     ok: false,
     line: 3,
-    reason: "hash does not match the line's content (altered)",
+    reason: "hash does not match the line's content (altered, or keyed: the audit key is needed)",
   });
+});
+
+Deno.test("keyed: a legacy log continues under the key, the anchor follows, and a recomputed or truncated file is caught", async () => {
+  using dir = tempDir();
+  const { path } = await written(dir.path, 2);
+  const key = await importAuditKey(crypto.getRandomValues(new Uint8Array(32)));
+  let stored: AuditAnchor | undefined;
+  const anchor = { read: () => stored, write: (a: AuditAnchor) => void (stored = a) };
+  const log = await AuditLog.open(path, { key, anchor });
+  assert.deepEqual(stored, { lines: 2, head: log.head }, "the legacy chain is anchored on first keyed open");
+  const keyed = await log.append({ stage: "submit", changeId: "chg_k", detail: "web:bob" });
+  await log.close();
+  assert.deepEqual(stored, { lines: 3, head: keyed.hash });
+  assert.notEqual(keyed.hash, await entryHash(keyed), "new lines are HMACs, not plain SHA-256");
+  assert.deepEqual(await verifyAuditFile(path, { key, anchor: stored }), {
+    ok: true,
+    lines: 3,
+    head: keyed.hash,
+    legacyLines: 2,
+    anchored: true,
+  });
+
+  // The file's writer edits the keyed line and recomputes its hash the only way it can: plain SHA-256.
+  const original = await Deno.readTextFile(path);
+  const [l1, l2, l3] = original.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const forged = { ...l3, detail: "web:mallory" };
+  forged.hash = await entryHash(forged);
+  await Deno.writeTextFile(path, [l1, l2, forged].map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const rewritten = await verifyAuditFile(path, { key, anchor: stored });
+  assert.equal(rewritten.ok, false);
+  assert.match(
+    !rewritten.ok ? rewritten.reason : "",
+    /^an unkeyed line after keyed ones|state database records 3 lines/,
+  );
+  // Without the anchor the forged line is still not under the key (legacy lines only before the anchor).
+  assert.equal((await verifyAuditFile(path, { key, anchor: { lines: 2, head: l2.hash } })).ok, false);
+
+  // Dropping the last line leaves a chain that links, but not to the anchor.
+  await Deno.writeTextFile(path, original.split("\n").slice(0, 2).join("\n") + "\n");
+  const truncated = await verifyAuditFile(path, { key, anchor: stored });
+  assert.deepEqual(truncated.ok ? undefined : [truncated.line, truncated.reason.includes("truncated")], [
+    0,
+    true,
+  ]);
+  const reopen = await AuditLog.open(path, { key, anchor }).catch((e) => e);
+  assert.ok(reopen instanceof AuditLogError, "a truncated log is not extended");
 });
 
 Deno.test("a deleted line, a reordered pair, and an inserted line are reported where the chain breaks", async () => {
@@ -116,7 +170,13 @@ Deno.test("verification of an empty or missing file", async () => {
   const path = join(dir.path, AUDIT_LOG_FILE);
   assert.deepEqual(await verifyAuditFile(path), { ok: false, line: 0, reason: "file does not exist" });
   await Deno.writeTextFile(path, "");
-  assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 0, head: "" });
+  assert.deepEqual(await verifyAuditFile(path), {
+    ok: true,
+    lines: 0,
+    head: "",
+    legacyLines: 0,
+    anchored: false,
+  });
 });
 
 Deno.test("concurrent appends never interleave and keep the chain valid", async () => {
@@ -130,7 +190,13 @@ Deno.test("concurrent appends never interleave and keep the chain valid", async 
     ),
   );
   await log.close();
-  assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 40, head: log.head });
+  assert.deepEqual(await verifyAuditFile(path), {
+    ok: true,
+    lines: 40,
+    head: log.head,
+    legacyLines: 40,
+    anchored: false,
+  });
   assert.deepEqual(appended.map((e) => e.changeId), Array.from({ length: 40 }, (_, i) => `chg_${i}`));
 });
 
@@ -142,7 +208,13 @@ Deno.test("reopening continues the chain from the last line", async () => {
   const next = await log.append({ stage: "apply", changeId: "chg_9" });
   await log.close();
   assert.equal(next.prev, entries[2].hash);
-  assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 4, head: next.hash });
+  assert.deepEqual(await verifyAuditFile(path), {
+    ok: true,
+    lines: 4,
+    head: next.hash,
+    legacyLines: 4,
+    anchored: false,
+  });
 });
 
 Deno.test("open refuses a torn last line from a crash, and leaves the file untouched", async () => {
@@ -181,7 +253,13 @@ Deno.test("an invalid entry or an append after close is refused and leaves the l
   await assert.rejects(log.append({ stage: "bogus" as any, changeId: "chg_1" }), AuditLogError);
   await log.close();
   await assert.rejects(log.append({ stage: "apply", changeId: "chg_1" }), /closed/);
-  assert.deepEqual(await verifyAuditFile(path), { ok: true, lines: 1, head: log.head });
+  assert.deepEqual(await verifyAuditFile(path), {
+    ok: true,
+    lines: 1,
+    head: log.head,
+    legacyLines: 1,
+    anchored: false,
+  });
 });
 
 Deno.test("verify on an open log waits for appends in flight and sees every line", async () => {
@@ -194,7 +272,7 @@ Deno.test("verify on an open log waits for appends in flight and sees every line
     );
     const verified = await log.verify();
     await Promise.all(appends);
-    assert.deepEqual(verified, { ok: true, lines: 20, head: log.head });
+    assert.deepEqual(verified, { ok: true, lines: 20, head: log.head, legacyLines: 20, anchored: false });
   } finally {
     await log.close();
   }

@@ -1,7 +1,12 @@
 /**
- * Audit entries and their hash chain: each line's `hash` is SHA-256 (hex)
- * over the canonical JSON of the line without `hash`, which includes `prev`,
- * the hash of the line before ("" for the first).
+ * Audit entries and their chain: each line's `hash` is HMAC-SHA256 (hex),
+ * under the host's audit key, over the canonical JSON of the line without
+ * `hash`, which includes `prev`, the hash of the line before ("" for the
+ * first). Without the key no one can write a line that verifies, so
+ * rewriting the file and recomputing the chain is detected.
+ *
+ * Logs written before keying hold plain SHA-256 lines ("legacy"); they are
+ * accepted only before the first keyed line, and reported as such.
  *
  * @module
  */
@@ -16,10 +21,27 @@ export type AuditInput = z.input<typeof AuditInput>;
 /** An entry before its hash is known. */
 export type UnhashedEntry = Omit<AuditEntry, "hash">;
 
-/** The hash of `entry` (any `hash` field present is ignored). */
-export async function entryHash(entry: UnhashedEntry): Promise<string> {
+/** The HMAC key an audit chain is written under. */
+export type AuditKey = CryptoKey & { readonly __brand: "AuditKey" };
+
+/** Imports 32 raw bytes (the custodian's `audit-hmac` data key) as an {@linkcode AuditKey}. */
+export async function importAuditKey(raw: Uint8Array): Promise<AuditKey> {
+  return await crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+    "verify",
+  ]) as AuditKey;
+}
+
+/**
+ * The hash of `entry` (any `hash` field present is ignored): HMAC-SHA256
+ * under `key`, or, with no key, the legacy plain SHA-256.
+ */
+export async function entryHash(entry: UnhashedEntry, key?: AuditKey): Promise<string> {
   const { hash: _, ...body } = entry as AuditEntry;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(body)));
+  const bytes = new TextEncoder().encode(canonicalJson(body));
+  const digest = key
+    ? await crypto.subtle.sign("HMAC", key, bytes)
+    : await crypto.subtle.digest("SHA-256", bytes);
   return new Uint8Array(digest).toHex();
 }
 

@@ -13,8 +13,9 @@
  *
  * @module
  */
-export { AUDIT_LOG_FILE, AuditLog } from "./audit_log.ts";
-export { AuditInput, entryHash } from "./entry.ts";
+export { AUDIT_LOG_FILE, AuditLog, type AuditLogOptions } from "./audit_log.ts";
+export { type AuditAnchor, type AuditAnchorStore, stateAuditAnchor } from "./anchor.ts";
+export { AuditInput, type AuditKey, entryHash, importAuditKey } from "./entry.ts";
 export { AuditLogError } from "./errors.ts";
 export { readAuditTail } from "./tail.ts";
-export { verifyAuditFile, type VerifyResult } from "./verify.ts";
+export { verifyAuditFile, type VerifyOptions, type VerifyResult } from "./verify.ts";

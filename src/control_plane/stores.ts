@@ -7,8 +7,8 @@
  * @module
  */
 import type { Timestamp } from "../../contract/time.ts";
-import { AUDIT_LOG_FILE, AuditLog } from "../audit/mod.ts";
-import { type CustodyOptions, KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
+import { AUDIT_LOG_FILE, AuditLog, importAuditKey, stateAuditAnchor } from "../audit/mod.ts";
+import { AUDIT_KEY_ID, type CustodyOptions, KeyCustodian, STATE_DB_KEY_ID } from "../keys/mod.ts";
 import { QuestionStore } from "../questions/mod.ts";
 import { Registry } from "../registry/mod.ts";
 import { type FloodLimits, TaskStore } from "../scheduling/mod.ts";
@@ -65,7 +65,10 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
   let vaultKey: Uint8Array;
   try {
     vaultKey = await keys.getOrCreate(VAULT_KEY_ID);
-    audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`);
+    audit = await AuditLog.open(`${stateDir}/${AUDIT_LOG_FILE}`, {
+      key: await importAuditKey(await keys.getOrCreate(AUDIT_KEY_ID)),
+      anchor: stateAuditAnchor(state),
+    });
   } catch (err) {
     state.close();
     throw err;

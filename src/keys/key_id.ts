@@ -32,6 +32,12 @@ export function dataKeyId(name: string): KeyId {
 /** The key of the host's encrypted state database. */
 export const STATE_DB_KEY_ID: KeyId = dataKeyId("state-db");
 
+/**
+ * The key of the audit chain's HMAC. A sealed data key, not a sub-key of the
+ * master: the chain must still verify after `ironclaw keys rotate`.
+ */
+export const AUDIT_KEY_ID: KeyId = dataKeyId("audit-hmac");
+
 /** Checks a stored id: either form above. */
 export function parseKeyId(text: string): KeyId {
   return text.startsWith(SESSION_PREFIX)

@@ -20,7 +20,7 @@
 export { type CustodyOptions, KeyCustodian, NEXT_MASTER_KEY_FILE } from "./custodian.ts";
 export { KeyStoreError, MasterKeyError } from "./errors.ts";
 export type { KeyStoreErrorKind, MasterKeyErrorKind } from "./errors.ts";
-export { dataKeyId, type KeyId, sessionKeyId, STATE_DB_KEY_ID } from "./key_id.ts";
+export { AUDIT_KEY_ID, dataKeyId, type KeyId, sessionKeyId, STATE_DB_KEY_ID } from "./key_id.ts";
 export { writeKeyFile } from "./key_file.ts";
 export {
   createMasterKeyFile,

@@ -246,6 +246,17 @@ CREATE TABLE vault_grants (
 ) STRICT;
 `,
   },
+  {
+    version: 6,
+    name: "audit anchor",
+    sql: `
+CREATE TABLE audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  lines INTEGER NOT NULL,
+  head TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { auditWalls } from "./audit_walls.ts";
 import { custodyWalls } from "./custody_walls.ts";
 import { diskWalls } from "./disk_walls.ts";
 import { egressWalls } from "./egress_walls.ts";
@@ -16,4 +17,5 @@ export const WALL_KITS: readonly WallKit[] = [
   custodyWalls,
   diskWalls,
   egressWalls,
+  auditWalls,
 ];

@@ -36,6 +36,7 @@ const ALL_WALLS = [
   "out-disk",
   "egress-ssrf",
   "egress-vault-secret",
+  "audit-keyed",
 ];
 
 /**
@@ -52,9 +53,9 @@ const volumes = volumesUnavailable() === undefined;
 const EXPECTED_FALLEN: Record<"runsc" | "bwrap" | "process", string[]> = {
   runsc: [],
   bwrap: ["processes", "pids-limit", "memory-limit"],
-  // key-custody and the egress broker's walls are the host's own: no backend changes them.
+  // key-custody, audit-keyed and the egress broker's walls are the host's own: no backend changes them.
   process: ALL_WALLS.filter((w) =>
-    w !== "ffi-scope" && w !== "key-custody" && !w.startsWith("egress-") &&
+    w !== "ffi-scope" && w !== "key-custody" && w !== "audit-keyed" && !w.startsWith("egress-") &&
     !(volumes && w === "workspace-disk")
   ),
 };
