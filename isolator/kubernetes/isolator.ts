@@ -48,6 +48,12 @@ export const DEFAULT_RUNTIME_CLASS = "ironclaw-gvisor";
 export const DEFAULT_NAMESPACE = "ironclaw-sandboxes";
 /** The environment variable the DaemonSet fills with the node's name (downward API). */
 export const NODE_NAME_ENV = "IRONCLAW_NODE_NAME";
+/** Where an operator names another sandbox namespace, RuntimeClass or image (the options win over them). */
+export const KUBERNETES_ENV = {
+  namespace: "IRONCLAW_K8S_NAMESPACE",
+  runtimeClassName: "IRONCLAW_K8S_RUNTIME_CLASS",
+  image: "IRONCLAW_K8S_SANDBOX_IMAGE",
+} as const;
 
 /**
  * Container states that never become a run: the Pod would sit Pending
@@ -72,13 +78,13 @@ const RETRY_MAX_MS = 5_000;
 export interface KubernetesOptions extends IsolatorOptions {
   /** A kubeconfig file or a loaded config; default `$KUBECONFIG`, `~/.kube/config`, else in-cluster. */
   kubeconfig?: string | KubeConfig;
-  /** Default {@link DEFAULT_NAMESPACE}. */
+  /** Default `$IRONCLAW_K8S_NAMESPACE`, else {@link DEFAULT_NAMESPACE}. */
   namespace?: string;
   /** This node; default `$IRONCLAW_NODE_NAME`, else the hostname. */
   nodeName?: string;
-  /** Default {@link DEFAULT_RUNTIME_CLASS}. */
+  /** Default `$IRONCLAW_K8S_RUNTIME_CLASS`, else {@link DEFAULT_RUNTIME_CLASS}. */
   runtimeClassName?: string;
-  /** Default {@link DEFAULT_SANDBOX_IMAGE}. */
+  /** Default `$IRONCLAW_K8S_SANDBOX_IMAGE`, else {@link DEFAULT_SANDBOX_IMAGE}. */
   image?: string;
   /**
    * A watch silent this long is ended and made again from its version
@@ -135,10 +141,11 @@ export class KubernetesIsolator implements Isolator {
   constructor(opts: KubernetesOptions) {
     this.#opts = opts;
     this.#paths = backendPaths(opts, defaultKeyRoot);
-    this.#namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+    const env = (name: keyof typeof KUBERNETES_ENV) => Deno.env.get(KUBERNETES_ENV[name]) || undefined;
+    this.#namespace = opts.namespace ?? env("namespace") ?? DEFAULT_NAMESPACE;
     this.#nodeName = opts.nodeName ?? Deno.env.get(NODE_NAME_ENV) ?? Deno.hostname();
-    this.#runtimeClass = opts.runtimeClassName ?? DEFAULT_RUNTIME_CLASS;
-    this.#image = opts.image ?? DEFAULT_SANDBOX_IMAGE;
+    this.#runtimeClass = opts.runtimeClassName ?? env("runtimeClassName") ?? DEFAULT_RUNTIME_CLASS;
+    this.#image = opts.image ?? env("image") ?? DEFAULT_SANDBOX_IMAGE;
   }
 
   /** The clients, the kubeconfig loaded on first use (a backend is built before anyone knows it will be used). */

@@ -8,6 +8,7 @@ import type { LaunchSpec, SandboxHandle } from "../types.ts";
 import {
   DEFAULT_NAMESPACE as NS,
   DEFAULT_RUNTIME_CLASS,
+  KUBERNETES_ENV,
   KubernetesIsolator,
   NoKubeconfigError,
   podName,
@@ -339,4 +340,27 @@ Deno.test("a session directory behind a symlink is mounted, and judged, by its r
   const volume = pod.spec!.volumes!.find((v) => v.name === mount.name)!;
   assert.equal(volume.hostPath!.path, Deno.realPathSync(real));
   await handle.stop();
+});
+
+Deno.test("the operator's namespace, RuntimeClass and image come from the environment", async () => {
+  await using r = await rig();
+  r.fake.addRuntimeClass("gvisor-b", RUNSC_HANDLER);
+  const values = { namespace: "team-b", runtimeClassName: "gvisor-b", image: "example.org/empty:1" };
+  for (const [k, v] of Object.entries(values)) Deno.env.set(KUBERNETES_ENV[k as keyof typeof values], v);
+  try {
+    const isolator = new KubernetesIsolator({
+      stateDir: `${r.spec.workspaceDir}/../state-b`,
+      keyRoot: r.keyRoot,
+      kubeconfig: await r.fake.kubeConfig(),
+      nodeName: "node-a",
+    });
+    assert.ok((await isolator.check()).ok);
+    const handle = await isolator.launch(r.spec);
+    const pod = r.fake.pod("team-b", r.name)!;
+    assert.equal(pod.spec!.runtimeClassName, "gvisor-b");
+    assert.equal(pod.spec!.containers[0].image, "example.org/empty:1");
+    await handle.stop();
+  } finally {
+    for (const name of Object.values(KUBERNETES_ENV)) Deno.env.delete(name);
+  }
 });

@@ -8,6 +8,7 @@
 export {
   DEFAULT_NAMESPACE,
   DEFAULT_RUNTIME_CLASS,
+  KUBERNETES_ENV,
   KubernetesIsolator,
   type KubernetesOptions,
   NODE_NAME_ENV,
