@@ -27,16 +27,13 @@
 import {
   AskUserRequest,
   type ChangeKind,
-  CreateAgentPayload,
-  deriveAgentGroupId,
-  isSafeId,
   type MessageOut,
   parseSystemAction,
   type ProcessingAck,
   type SessionId,
 } from "../../contract/mod.ts";
 import type { InboundWriter } from "../../contract/queue/mod.ts";
-import { controlCharacterPath } from "../gateway/mod.ts";
+import { controlCharacterPath, createdAgentId } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
 import { InvalidInputError } from "../state/errors.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
@@ -349,12 +346,8 @@ export class Delivery {
         } holds a control character (not allowed)`,
       );
     }
-    let agentGroupId = session.agentGroupId;
-    if (kind === "create_agent") {
-      const payload = CreateAgentPayload.safeParse(after);
-      const derived = payload.success ? deriveAgentGroupId(payload.data) : undefined;
-      if (derived && isSafeId(derived)) agentGroupId = derived;
-    }
+    const agentGroupId = (kind === "create_agent" ? createdAgentId(after) : undefined) ??
+      session.agentGroupId;
     const record = await gateway.submit({
       id: await stableId("chg", session.id, message.id),
       kind,

@@ -10,7 +10,6 @@ import {
   type ChangeKind,
   type ChangeRequest,
   CreateAgentPayload,
-  deriveAgentGroupId,
   EnabledToolsPayload,
   type JsonValue,
   McpAccessPayload,
@@ -23,6 +22,7 @@ import {
 } from "../../contract/mod.ts";
 import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
 import type { Registry } from "../registry/mod.ts";
+import { checkCreateAgentTarget } from "./create_agent_target.ts";
 
 /** Where approvals outside the registry go (each absent: that subsystem is not on this host). */
 export interface ApplySinks {
@@ -138,10 +138,10 @@ const applyPermissions: Apply = (registry, req) => {
 
 const applyCreateAgent: Apply = (registry, req) => {
   const p = CreateAgentPayload.parse(req.after);
-  const id = deriveAgentGroupId(p);
-  if (id !== req.agentGroupId) {
-    throw new Error(`the change targets ${req.agentGroupId} but the payload creates ${id}`);
-  }
+  // Not whether it exists: applying again after a crash finds the agent the first try made.
+  const target = checkCreateAgentTarget(req);
+  if (!target.ok) throw new Error(target.reason);
+  const id = target.id;
   registry.putAgentGroup({
     id,
     name: p.name,

@@ -18,3 +18,9 @@ export {
   RESPAWN_KINDS,
 } from "./appliers.ts";
 export { controlCharacterPath } from "./control_chars.ts";
+export {
+  checkCreateAgentTarget,
+  type CreateAgentTarget,
+  type CreateAgentTargetProblem,
+  createdAgentId,
+} from "./create_agent_target.ts";

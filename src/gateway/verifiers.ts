@@ -9,9 +9,7 @@ import {
   CHANGE_PAYLOADS,
   type ChangeRequest,
   CreateAgentPayload,
-  deriveAgentGroupId,
   EnabledToolsPayload,
-  isSafeId,
   MountsPayload,
   PermissionsPayload,
   ToolName,
@@ -21,6 +19,7 @@ import {
   WiringPayload,
 } from "../../contract/mod.ts";
 import type { Registry } from "../registry/mod.ts";
+import { checkCreateAgentTarget } from "./create_agent_target.ts";
 
 const pass = (reason = "ok"): VerifierResult => ({ verdict: "pass", reason });
 const reject = (reason: string): VerifierResult => ({ verdict: "reject", reason });
@@ -145,18 +144,11 @@ export function createAgentVerifier(registry: Registry): Verifier {
     name: "create-agent",
     verify(req) {
       if (req.kind !== "create_agent") return pass();
-      const parsed = CreateAgentPayload.safeParse(req.after);
-      if (!parsed.success) return pass("left to payload-schema");
-      const p = parsed.data;
-      if (p.name.includes("..") || p.folder?.includes("..")) {
-        return reject("agent name and folder may not hold '..'");
+      const target = checkCreateAgentTarget(req, { registry });
+      if (!target.ok) {
+        return target.problem === "payload" ? pass("left to payload-schema") : reject(target.reason);
       }
-      const id = deriveAgentGroupId(p);
-      if (!isSafeId(id)) return reject(`derived agent id ${JSON.stringify(id)} is not a safe id`);
-      if (id !== req.agentGroupId) {
-        return reject(`the change targets ${req.agentGroupId} but the payload creates ${id}`);
-      }
-      if (registry.hasAgentGroup(id)) return reject(`agent group ${id} already exists`);
+      const p = CreateAgentPayload.parse(req.after);
       const unknownTools = (p.enabled_tools ?? []).filter((t) => !ToolName.safeParse(t).success);
       if (unknownTools.length) return reject(`unknown tools: ${unknownTools.join(", ")}`);
       for (const w of p.wirings ?? []) {

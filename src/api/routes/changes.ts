@@ -5,9 +5,8 @@
  * @module
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { deriveAgentGroupId } from "../../../contract/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
-import type { SubmitInput } from "../../gateway/mod.ts";
+import { checkCreateAgentTarget, type SubmitInput } from "../../gateway/mod.ts";
 import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
@@ -88,16 +87,10 @@ export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
     }
     return;
   }
-  const derived = deriveAgentGroupId(input.after as { name: string; folder?: string });
-  if (derived !== input.agentGroupId) {
-    throw new ApiError(
-      400,
-      `agentGroupId: must be ${JSON.stringify(derived)}, the id the payload's folder or name gives`,
-    );
-  }
-  if (plane.registry.hasAgentGroup(derived)) {
-    throw new ApiError(409, `agent group ${JSON.stringify(derived)} already exists`);
-  }
+  // An unsafe id or a bad payload goes on to the chain, which rejects it on the record.
+  const target = checkCreateAgentTarget(input, { registry: plane.registry });
+  if (!target.ok && target.problem === "mismatch") throw new ApiError(400, target.reason);
+  if (!target.ok && target.problem === "exists") throw new ApiError(409, target.reason);
 }
 
 /** The change routes. */
