@@ -6,8 +6,8 @@
  */
 import { LaunchError } from "./errors.ts";
 import { rootRequired } from "./host_dirs.ts";
-import { type AgentRunner, agentRunner } from "./plan.ts";
-import type { CheckResult, ExitStatus, SandboxHandle } from "./types.ts";
+import { agentRunner } from "./plan.ts";
+import type { AgentRunner, CheckResult, ExitStatus, SandboxHandle } from "./types.ts";
 
 /** How to start a supervised child. */
 export interface SpawnOptions {

@@ -5,9 +5,9 @@
  * @module
  */
 import { LaunchError } from "./errors.ts";
-import { type AgentRunner, SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "./plan.ts";
 import { type ResolvedSpec, resolveSpec } from "./spec.ts";
-import type { LaunchSpec } from "./types.ts";
+import type { AgentRunner, LaunchSpec } from "./types.ts";
 
 /** Makes `path` (and parents) and closes it to everyone but its owner. */
 export function ensurePrivateDir(path: string): string {

@@ -12,7 +12,7 @@ import {
   SANDBOX_LAYOUT,
 } from "../contract/permissions.ts";
 import type { ResolvedSpec } from "./spec.ts";
-import type { AgentProgramKind } from "./types.ts";
+import type { AgentProgramKind, AgentRunner } from "./types.ts";
 
 /** The agent's identity inside every sandbox (and on the host files it writes). */
 export const SANDBOX_UID = 65532;
@@ -26,13 +26,6 @@ export const SANDBOX_DENO = "/opt/ironclaw/bin/deno";
 export const SANDBOX_PROGRAM = "/opt/ironclaw/agent.js";
 /** Where the compiled agent executable (`ironclaw-agent`) appears inside a sandbox. */
 export const SANDBOX_AGENT = "/opt/ironclaw/ironclaw-agent";
-
-/**
- * How a backend runs agents, with what that takes from the host: Deno and a
- * bundle it runs with the contract's flags (from source), or the compiled
- * agent executable with its flags baked in (a release).
- */
-export type AgentRunner = { kind: "bundle"; denoPath: string } | { kind: "executable"; path: string };
 
 /** The runner a backend's options ask for (`agentExecutable` set: the executable). */
 export function agentRunner(opts: { denoPath?: string; agentExecutable?: string }): AgentRunner {

@@ -6,8 +6,7 @@
  */
 import { isSafeId } from "../contract/ids.ts";
 import { LaunchError } from "./errors.ts";
-import type { AgentRunner } from "./plan.ts";
-import { DEFAULT_LIMITS, type LaunchSpec, type Limits } from "./types.ts";
+import { type AgentRunner, DEFAULT_LIMITS, type LaunchSpec, type Limits } from "./types.ts";
 
 /** A validated spec with its limits filled in. */
 export type ResolvedSpec = Omit<LaunchSpec, "limits" | "args"> & { args: readonly string[]; limits: Limits };

@@ -109,3 +109,10 @@ export interface IsolatorOptions {
 
 /** How a backend runs agent programs: see {@link IsolatorOptions.agentExecutable}. */
 export type AgentProgramKind = "bundle" | "executable";
+
+/**
+ * How a backend runs agents, with what that takes from the host: Deno and a
+ * bundle it runs with the contract's flags (from source), or the compiled
+ * agent executable with its flags baked in (a release).
+ */
+export type AgentRunner = { kind: "bundle"; denoPath: string } | { kind: "executable"; path: string };

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ToolError } from "./tool.ts";
+import { ToolError } from "./tool_error.ts";
 
 /** Largest file the tools read or write. */
 export const MAX_FILE_BYTES = 1024 * 1024;

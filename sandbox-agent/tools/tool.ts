@@ -53,10 +53,7 @@ export interface Tool {
   invoke(input: unknown, ctx: ToolContext): Promise<ToolOutput>;
 }
 
-/** A failure the model should read and can act on (bad path, unknown destination, …). */
-export class ToolError extends Error {
-  override name = "ToolError";
-}
+export { ToolError } from "./tool_error.ts";
 
 /** Declares a tool whose `invoke` receives the parsed input. */
 export function defineTool<S extends z.ZodType>(def: {

@@ -3,14 +3,13 @@
  * inbound row already waiting, for every backend that passes its check. The
  * probe agent polls every 20 ms and observes its walls before answering, so
  * the numbers include that. Prints JSON lines (`{name, value, unit}`);
- * asserts nothing. Run: `scripts/deno run -A isolator/bench_launch.ts [runs]`.
+ * asserts nothing. Run: `scripts/deno run -A tests/bench/launch_bench.ts [runs]`.
  *
  * @module
  */
-import { awaitReply, probeSession, writeInbound } from "../tests/support/isolator_harness.ts";
-import { type BenchResult, percentile, printResult } from "../tests/bench/report.ts";
-import { isolators } from "./select.ts";
-import type { Isolator } from "./types.ts";
+import { type Isolator, isolators } from "../../isolator/mod.ts";
+import { awaitReply, probeSession, writeInbound } from "../support/isolator_harness.ts";
+import { type BenchResult, percentile, printResult } from "./report.ts";
 
 /** Launch → first outbound row, `runs` times, for one backend. */
 export async function measureColdStart(isolator: Isolator, runs: number): Promise<BenchResult[]> {
