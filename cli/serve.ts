@@ -1,6 +1,6 @@
 /**
  * `ironclaw serve`: opens the control plane over its state directory, serves
- * the HTTP API until SIGINT or SIGTERM, then shuts down cleanly.
+ * the HTTP API until SIGINT, SIGTERM or SIGHUP, then shuts down cleanly.
  *
  * The HTTP stack is imported when `serve` runs, so client commands never
  * load it.
@@ -110,9 +110,13 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === "localhost" || h === "::1" || /^127(?:\.\d{1,3}){3}$/.test(h);
 }
 
+/** The signals that stop `serve` cleanly (SIGHUP: its terminal went away). */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 /**
- * Runs the control plane until `stop` aborts (by default: SIGINT or
- * SIGTERM). Resolves once the API has drained and the plane is closed.
+ * Runs the control plane until `stop` aborts (by default: SIGINT, SIGTERM
+ * or SIGHUP, also during start-up). Resolves once the API has drained and
+ * the plane is closed.
  */
 export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal): Promise<void> {
   const api = await import("../src/api/mod.ts");
@@ -146,25 +150,38 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const limits = floodLimitsOption(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
-  // A missing or unusable agent executable fails here, as one line saying where it was looked for.
-  const plane = await ControlPlane.open({
-    stateDir,
-    dev: flags.dev,
-    isolator,
-    ...agentExecutableOption(flags),
-    ...backlog,
-    ...egress,
-    keyCustody,
-    ...limits,
-  }).catch((err) => {
-    throw custodyError(err, stateDir);
-  });
+  // Listening before the plane opens: a signal during start-up (a mount, a sandbox check) waits for the
+  // plane and closes it, rather than killing the process with its mounts and key copies in place.
   const signals = new AbortController();
   const onSignal = () => signals.abort();
   if (!stop) {
-    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+    for (const s of STOP_SIGNALS) Deno.addSignalListener(s, onSignal);
+  }
+  const unlisten = () => {
+    if (!stop) {
+      for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
+    }
+  };
+  let plane: ControlPlane;
+  try {
+    // A missing or unusable agent executable fails here, as one line saying where it was looked for.
+    plane = await ControlPlane.open({
+      stateDir,
+      dev: flags.dev,
+      isolator,
+      ...agentExecutableOption(flags),
+      ...backlog,
+      ...egress,
+      keyCustody,
+      ...limits,
+    });
+  } catch (err) {
+    unlisten();
+    throw custodyError(err, stateDir);
   }
   try {
+    const stopped = stop ?? signals.signal;
+    if (stopped.aborted) return;
     const { token, source } = await resolveApiToken(stateDir);
     if (source === "minted") {
       io.out(`API token (shown once; kept in ${stateDir}/${API_TOKEN_FILE}, mode 0600): ${token}`);
@@ -189,7 +206,6 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       }
       throw err;
     }
-    const stopped = stop ?? signals.signal;
     io.out(`ironclaw ${flags.dev ? "(dev) " : ""}listening on ${server.url} — state in ${stateDir}`);
     await Promise.race([
       server.finished,
@@ -202,9 +218,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     await server.finished;
     io.out("ironclaw stopped");
   } finally {
-    if (!stop) {
-      for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
-    }
+    unlisten();
     await plane.close();
   }
 }

@@ -15,7 +15,14 @@ import type { Isolator, IsolatorKind } from "./types.ts";
 export type IsolatorPreference = "auto" | IsolatorKind;
 
 /** Options of every backend (the shared ones once). */
-export type SelectOptions = RunscOptions & BwrapOptions & KubernetesOptions;
+export type SelectOptions = RunscOptions & BwrapOptions & KubernetesOptions & {
+  /**
+   * The process backend's key root, when it must differ from `keyRoot`: its
+   * agent (Deno, unsandboxed) may read nothing under `/dev`, so a key root in
+   * `/dev/shm` is the sandboxes' only.
+   */
+  processKeyRoot?: string;
+};
 
 /** The chosen backend and why. */
 export interface Selection {
@@ -28,7 +35,7 @@ export function isolators(opts: SelectOptions): Record<IsolatorKind, Isolator> {
   return {
     runsc: new RunscIsolator(opts),
     bwrap: new BwrapIsolator(opts),
-    process: new ProcessIsolator(opts),
+    process: new ProcessIsolator({ ...opts, keyRoot: opts.processKeyRoot ?? opts.keyRoot }),
     // Loads its kubeconfig only when checked or launched: building it here costs nothing.
     kubernetes: new KubernetesIsolator(opts),
   };

@@ -111,19 +111,33 @@ export interface MountEntry {
   options: string[];
 }
 
-/** The mounts on exactly `path` (the last one is on top). */
-export function mountsAt(path: string): MountEntry[] {
+/** Every mount of this process's mount namespace, in mount order. */
+function mountTable(): MountEntry[] {
   const entries: MountEntry[] = [];
   for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
     if (!line) continue;
     const [left, right] = line.split(" - ");
     const fields = left.split(" ");
-    const mountPoint = unescapeMountPath(fields[4]);
-    if (mountPoint !== path) continue;
     const [fsType, source] = right.split(" ");
-    entries.push({ mountPoint, fsType, source: unescapeMountPath(source), options: fields[5].split(",") });
+    entries.push({
+      mountPoint: unescapeMountPath(fields[4]),
+      fsType,
+      source: unescapeMountPath(source),
+      options: fields[5].split(","),
+    });
   }
   return entries;
+}
+
+/** The mounts on exactly `path` (the last one is on top). */
+export function mountsAt(path: string): MountEntry[] {
+  return mountTable().filter((m) => m.mountPoint === path);
+}
+
+/** The distinct mount points strictly below directory `dir` (a real path), deepest first. */
+export function mountPointsUnder(dir: string): string[] {
+  const points = new Set(mountTable().map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`)));
+  return [...points].sort((a, b) => b.split("/").length - a.split("/").length);
 }
 
 /** The backing file of loop device `device` (`/dev/loopN`), if it is one. */

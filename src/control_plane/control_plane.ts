@@ -37,6 +37,7 @@ import {
 import type { QuestionDesk, QuestionStore } from "../questions/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { Router } from "../router/mod.ts";
+import { type PlaneKeyRoots, planeKeyRoots, removeLeftovers, removeLeftoversOfLastRun } from "./leftovers.ts";
 import { chooseIsolator, givenIsolator, type IsolatorChoice, type SandboxManager } from "../sandbox/mod.ts";
 import { AgentProgram } from "../sandbox/agent_program.ts";
 import type { FloodLimits, Scheduler, TaskStore } from "../scheduling/mod.ts";
@@ -115,6 +116,8 @@ interface Opened {
   stores: Stores;
   agentProgram: AgentProgram;
   releaseLock: () => void;
+  /** This plane's own key roots for its sandboxes' session-key copies (see `leftovers.ts`). */
+  keyRoots: PlaneKeyRoots;
 }
 
 /** Every open subsystem, sharing one state directory. */
@@ -158,6 +161,7 @@ export class ControlPlane {
   #stores: Stores;
   #flow: Flow<PlaneSandboxes>;
   #releaseLock: () => void;
+  #keyRoots: PlaneKeyRoots;
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
   #telegram?: TelegramAdapter;
@@ -180,6 +184,7 @@ export class ControlPlane {
     this.tasks = stores.tasks;
     this.questions = stores.questions;
     this.#releaseLock = opened.releaseLock;
+    this.#keyRoots = opened.keyRoots;
     this.#options = options;
     this.agentProgram = opened.agentProgram;
     this.#sandboxRoot = `${stores.stateDir}/sandbox`;
@@ -243,13 +248,16 @@ export class ControlPlane {
     const release = lockStateDir(stateDir);
     let stores: Stores | undefined;
     try {
+      // Under the lock, before anything mounts or hands a key over: what a run that did not close left.
+      const keyRoots = await planeKeyRoots(stateDir);
+      await removeLeftoversOfLastRun(stateDir, keyRoots);
       stores = await openStores(stateDir, {
         library: options.library ?? resolveLibraryPath(),
         keyCustody: options.keyCustody,
         floodLimits: options.floodLimits,
       });
       const { registry } = stores;
-      const plane = new ControlPlane({ stores, agentProgram, releaseLock: release }, options);
+      const plane = new ControlPlane({ stores, agentProgram, releaseLock: release, keyRoots }, options);
       if (options.dev) {
         seedDevDefaults(registry.as("dev-seed"));
         await plane.registryEdits.settled();
@@ -296,6 +304,8 @@ export class ControlPlane {
           preference: isolator,
           dev: this.#options.dev,
           stateDir: `${this.stateDir}/isolator`,
+          keyRoot: this.#keyRoots.sandboxes,
+          processKeyRoot: this.#keyRoots.process,
           // The backends run (and smoke-test) the compiled agent directly, or Deno with bundles.
           agentExecutable: this.agentProgram.executable,
         });
@@ -342,18 +352,26 @@ export class ControlPlane {
   /**
    * Closes everything and releases the state directory: the Telegram channel,
    * the message path (chat waits, the loops: sweep, scheduler, delivery;
-   * every sandbox, the waker and the queues), the model proxy, and last the
-   * audit log and state database.
+   * every sandbox, the waker and the queues), the model proxy, the audit log
+   * and state database, and last anything still mounted under the state
+   * directory and the key root with its session-key copies.
    */
   async close(): Promise<void> {
     this.#ready = false;
     this.#notReadyReason = "shutting down";
-    await this.#telegram?.stop();
-    await this.#flow.close();
-    await this.proxy.close();
-    await this.egress.close();
-    await this.#stores.close();
-    this.#releaseLock();
+    try {
+      await this.#telegram?.stop();
+      await this.#flow.close();
+      await this.proxy.close();
+      await this.egress.close();
+      await this.#stores.close();
+    } finally {
+      // Whatever failed above, nothing of this run stays mounted and no key copy stays in /dev/shm.
+      await removeLeftovers(this.stateDir, this.#keyRoots).catch((err) =>
+        this.#log.warn("removing this run's mounts and key copies: {error}", { error: String(err) })
+      );
+      this.#releaseLock();
+    }
   }
 
   /**

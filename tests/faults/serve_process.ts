@@ -23,6 +23,8 @@ export interface ServeProcess extends AsyncDisposable {
   metrics(): Promise<string>;
   /** SIGKILLs the control plane process only (not its agents) and waits for it to die. */
   kill9(): Promise<void>;
+  /** Sends `signal` to the whole process group (as a service manager or a closing terminal does) and waits for the exit. */
+  signalGroup(signal: Deno.Signal): Promise<Deno.CommandStatus>;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
 }
@@ -114,6 +116,12 @@ export async function startServe(stateDir: string): Promise<ServeProcess> {
       }
       await exited;
       await pumped.catch(() => {});
+    },
+    signalGroup: async (signal) => {
+      Deno.kill(-child.pid, signal);
+      const status = await exited;
+      await pumped.catch(() => {});
+      return status;
     },
     output: () => text,
     [Symbol.asyncDispose]: async () => {
