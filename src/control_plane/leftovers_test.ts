@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createImage, mountPointsUnder, mountTmpfs, volumesUnavailable } from "../../isolator/volume.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { FakeIsolator } from "../sandbox/testing.ts";
+import { FakeIsolator } from "../../tests/support/fake_isolator.ts";
 import { ControlPlane } from "./control_plane.ts";
 import { planeKeyRoots } from "./leftovers.ts";
 
@@ -16,7 +16,9 @@ Deno.test({
     Deno.mkdirSync(`${stateDir}/sandbox/volumes`, { recursive: true });
     Deno.mkdirSync(`${stateDir}/sandbox/outbox/demo`, { recursive: true });
     await createImage(image, 8 * 1024 * 1024);
-    const mount = new Deno.Command("mount", { args: ["-o", "loop", image, `${stateDir}/sandbox/outbox/demo`] });
+    const mount = new Deno.Command("mount", {
+      args: ["-o", "loop", image, `${stateDir}/sandbox/outbox/demo`],
+    });
     assert.ok((await mount.output()).success);
     await mountTmpfs(`${stateDir}/isolator/bundles/ses_a.deno-dir`, { sizeBytes: 1024 * 1024 });
     const roots = await planeKeyRoots(stateDir);

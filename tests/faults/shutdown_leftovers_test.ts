@@ -10,6 +10,7 @@ import { mountPointsUnder, volumesUnavailable } from "../../isolator/volume.ts";
 import { planeKeyRoots } from "../../src/control_plane/leftovers.ts";
 import { drainReplies } from "./inplane.ts";
 import { faultDir, startServe } from "./serve_process.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 function exists(path: string): boolean {
   try {
@@ -28,13 +29,11 @@ for (const signal of ["SIGTERM", "SIGHUP"] as const) {
       await using dir = faultDir("ironclaw-fault-shutdown-");
       const stateDir = `${dir.path}/state`;
       await using serve = await startServe(stateDir);
-      const sent = await serve.api("POST", "/v1/ui/chat/send", {
-        agentGroupId: "demo",
-        text: "hi",
-        chatId: "c",
-      });
+      const sent = await answered(serve.api.v1.ui.chat.send.$post({
+        json: { agentGroupId: "demo", text: "hi", chatId: "c" },
+      }));
       assert.equal(sent.status, 202, JSON.stringify(sent.body));
-      const sessionId: string = sent.body.outcomes[0].sessionId;
+      const sessionId = sentSession(sent.body);
       assert.deepEqual(await drainReplies(serve, "c", 1), ["mock-agent received: hi"], serve.output());
       const keyRoot = (await planeKeyRoots(stateDir)).process;
       const real = Deno.realPathSync(stateDir);
