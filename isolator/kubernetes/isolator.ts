@@ -7,8 +7,9 @@
  * agent that crashed) answers 409 and is deleted and made again; 403 and 422
  * are launch errors carrying the API's message; a watch whose resource
  * version expired (410) relists, so an exit that happened meanwhile is still
- * seen; an unreachable API makes `alive()` false, and the watch retries
- * until it answers.
+ * seen; an unreachable API makes `alive()` false, the watch retries until
+ * it answers, and `stop()` gives up after its timeout (the next launch
+ * deletes the Pod left behind).
  *
  * @module
  */
@@ -70,6 +71,8 @@ const FATAL_WAITING = new Set([
 /** How long a stale Pod may take to go after its deletion. */
 const STALE_POD_GONE_MS = 30_000;
 const RETRY_MIN_MS = 200;
+/** How long deleting a Pod may fail (API unreachable) before the sandbox is given up as gone. */
+export const STOP_TIMEOUT_MS = 30_000;
 /** How long a watch may hear nothing (the API sends a bookmark about every minute when asked). */
 export const WATCH_IDLE_MS = 90_000;
 const RETRY_MAX_MS = 5_000;
@@ -91,6 +94,13 @@ export interface KubernetesOptions extends IsolatorOptions {
    * (default {@link WATCH_IDLE_MS}): a connection that died without a close is found that way.
    */
   watchIdleMs?: number;
+  /**
+   * How long `stop()` retries deleting the Pod while the API cannot be
+   * reached (default {@link STOP_TIMEOUT_MS}); then the sandbox is given up
+   * (so a shutdown never hangs on a dead API) with a note in its log, and
+   * the next launch of the session deletes the Pod (409).
+   */
+  stopTimeoutMs?: number;
 }
 
 /** How a Pod's life ends, read from its status; undefined while it may still run. */
@@ -125,6 +135,9 @@ export function podOutcome(pod: V1Pod): { status: ExitStatus; note?: string } | 
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How a sandbox whose Pod is gone (deleted, or given up) ended: killed, as a deleted Pod is. */
+const GONE: Readonly<ExitStatus> = { code: null, signal: "SIGKILL" };
 
 /** Sessions as gVisor Pods on this node. */
 export class KubernetesIsolator implements Isolator {
@@ -238,8 +251,13 @@ export class KubernetesIsolator implements Isolator {
         throw new LaunchError(s.sessionId, `the sandbox Pod is unsafe: ${violations.join("; ")}`);
       }
       const created = await this.#create(api, { pod, sessionId: s.sessionId });
-      const idleMs = this.#opts.watchIdleMs ?? WATCH_IDLE_MS;
-      return new PodSupervisor(api, { placement, logPath, cleanup, idleMs }).start(created);
+      return new PodSupervisor(api, {
+        placement,
+        logPath,
+        cleanup,
+        idleMs: this.#opts.watchIdleMs ?? WATCH_IDLE_MS,
+        stopTimeoutMs: this.#opts.stopTimeoutMs ?? STOP_TIMEOUT_MS,
+      }).start(created);
     } catch (err) {
       await cleanup();
       throw err instanceof LaunchError ? err : new LaunchError(s.sessionId, apiMessage(err, api.server));
@@ -310,17 +328,23 @@ class PodSupervisor {
   readonly #cleanup: () => Promise<void>;
   #resourceVersion = "";
   #stopping = false;
+  /** Set when the Pod could not be deleted in time: following it ends. */
+  #abandoned = false;
   #done = false;
   #abortWatch?: () => void;
-
   readonly #idleMs: number;
+  readonly #stopTimeoutMs: number;
 
-  constructor(
-    api: KubeClients,
-    opts: { placement: PodPlacement; logPath: string; cleanup: () => Promise<void>; idleMs: number },
-  ) {
+  constructor(api: KubeClients, opts: {
+    placement: PodPlacement;
+    logPath: string;
+    cleanup: () => Promise<void>;
+    idleMs: number;
+    stopTimeoutMs: number;
+  }) {
     this.#api = api;
     this.#idleMs = opts.idleMs;
+    this.#stopTimeoutMs = opts.stopTimeoutMs;
     this.#ref = { name: opts.placement.name, namespace: opts.placement.namespace };
     this.#sessionId = opts.placement.sessionId;
     this.#logPath = opts.logPath;
@@ -358,16 +382,38 @@ class PodSupervisor {
     }
   }
 
-  /** Deletes the Pod, retrying while the API is unreachable; the watch then sees it go. */
+  /**
+   * Deletes the Pod, retrying while the API is unreachable; the watch then
+   * sees it go. Past the stop timeout the sandbox is given up.
+   */
   async #stop(): Promise<void> {
     this.#stopping = true;
     await this.#appendLog();
+    if (!await this.#delete("deleting the Pod")) {
+      this.#abandoned = true;
+      this.#abortWatch?.();
+    }
+  }
+
+  /** Deletes the Pod, retrying for the stop timeout; whether it is gone. */
+  async #delete(what: string): Promise<boolean> {
+    const deadline = Date.now() + this.#stopTimeoutMs;
     for (let wait = RETRY_MIN_MS;; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
       try {
         await deletePod(this.#api, this.#ref);
-        return;
+        return true;
       } catch (err) {
-        await this.#note(`deleting the Pod failed, retrying: ${apiMessage(err, this.#api.server)}`);
+        const why = apiMessage(err, this.#api.server);
+        if (Date.now() + wait > deadline) {
+          await this.#note(
+            `${what} failed for ${
+              this.#stopTimeoutMs / 1000
+            } s (${why}): given up; the next launch of this ` +
+              "session deletes the Pod",
+          );
+          return false;
+        }
+        await this.#note(`${what} failed, retrying: ${why}`);
         await sleep(wait);
       }
     }
@@ -377,13 +423,20 @@ class PodSupervisor {
   async #follow(): Promise<ExitStatus> {
     let wait = RETRY_MIN_MS;
     for (;;) {
+      if (this.#abandoned) return GONE;
+      const started = Date.now();
       const end = await this.#watchOnce();
+      if (this.#abandoned) return GONE;
       if (end.kind === "ended") return await this.#finish(end);
       if (end.kind === "failed") {
         await this.#note(`watching the Pod failed, retrying: ${apiMessage(end.error, this.#api.server)}`);
         await sleep(wait);
         wait = Math.min(wait * 2, RETRY_MAX_MS);
-      } else wait = RETRY_MIN_MS;
+      } else {
+        wait = RETRY_MIN_MS;
+        // A server that ends every watch at once must not be asked again in a tight loop.
+        if (Date.now() - started < 1_000) await sleep(RETRY_MIN_MS);
+      }
       if (end.kind === "expired" || end.kind === "failed") {
         const relisted = await this.#relist();
         if (relisted) return await this.#finish(relisted);
@@ -404,7 +457,7 @@ class PodSupervisor {
         fieldSelector: `metadata.name=${this.#ref.name}`,
       });
       const pod = list.items[0];
-      if (!pod) return { kind: "ended", status: this.#goneStatus(), note: this.#goneNote() };
+      if (!pod) return { kind: "ended", status: GONE, note: this.#goneNote() };
       const outcome = podOutcome(pod);
       if (outcome) return { kind: "ended", pod, ...outcome };
       this.#resourceVersion = list.metadata?.resourceVersion ?? "";
@@ -412,10 +465,6 @@ class PodSupervisor {
       // Still unreachable: the next watch attempt reports it.
     }
     return undefined;
-  }
-
-  #goneStatus(): ExitStatus {
-    return { code: null, signal: "SIGKILL" };
   }
 
   #goneNote(): string | undefined {
@@ -459,7 +508,7 @@ class PodSupervisor {
           }
           if (object.metadata?.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
           if (type === "DELETED") {
-            settle({ kind: "ended", pod: object, status: this.#goneStatus(), note: this.#goneNote() });
+            settle({ kind: "ended", pod: object, status: GONE, note: this.#goneNote() });
             return;
           }
           if (type === "ADDED" || type === "MODIFIED") {
@@ -475,19 +524,11 @@ class PodSupervisor {
     });
   }
 
-  /** The Pod ended: its log into the log file, the Pod deleted (retried until the API answers). */
+  /** The Pod ended: its log into the log file, the Pod deleted (an ended Pod left behind goes at the next launch). */
   async #finish(end: Extract<WatchEnd, { kind: "ended" }>): Promise<ExitStatus> {
     if (!this.#stopping) await this.#appendLog();
     if (end.note) await this.#note(end.note);
-    for (let wait = RETRY_MIN_MS;; wait = Math.min(wait * 2, RETRY_MAX_MS)) {
-      try {
-        await deletePod(this.#api, this.#ref);
-        break;
-      } catch (err) {
-        await this.#note(`deleting the ended Pod failed, retrying: ${apiMessage(err, this.#api.server)}`);
-        await sleep(wait);
-      }
-    }
+    await this.#delete("deleting the ended Pod");
     return end.status;
   }
 

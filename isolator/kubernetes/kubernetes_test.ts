@@ -364,3 +364,26 @@ Deno.test("the operator's namespace, RuntimeClass and image come from the enviro
     for (const name of Object.values(KUBERNETES_ENV)) Deno.env.delete(name);
   }
 });
+
+Deno.test("stop gives a sandbox up when the API stays unreachable past the stop timeout, and says so", async () => {
+  await using r = await rig();
+  const isolator = new KubernetesIsolator({
+    stateDir: `${r.spec.workspaceDir}/../state-c`,
+    keyRoot: r.keyRoot,
+    kubeconfig: await r.fake.kubeConfig(),
+    nodeName: "node-a",
+    watchIdleMs: 1_000,
+    stopTimeoutMs: 500,
+  });
+  const handle = await isolator.launch(r.spec);
+  r.fake.down();
+  await handle.stop();
+  assert.deepEqual(await handle.exited, { code: null, signal: "SIGKILL" });
+  assert.match(Deno.readTextFileSync(handle.logPath), /deleting the Pod failed for 0\.5 s .*: given up/);
+  assert.ok(!exists(keyCopyPath(r.keyRoot, r.spec.sessionId)));
+  // The next launch, with the API back, finds the Pod left behind (409) and makes it anew.
+  r.fake.up();
+  const again = await isolator.launch(r.spec);
+  assert.equal(r.fake.created.length, 3);
+  await again.stop();
+});
