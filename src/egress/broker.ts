@@ -22,7 +22,7 @@ import {
 import type { SessionId } from "../../contract/ids.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import { type RateLimit, redactSecrets, TokenBucket } from "../model_proxy/mod.ts";
-import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { DEFAULT_SOCKET_MODE, SessionServers } from "../unix_socket/mod.ts";
 import {
   bareHostname,
   EgressRefused,
@@ -114,18 +114,18 @@ const AGENT_HEADER_DENYLIST = new Set([
   "trailer",
 ]);
 
+/** The session a request came in on (its socket), and what is kept per session. */
 interface Session {
   id: SessionId;
   agentGroupId: string;
-  socketPath: string;
-  abort: AbortController;
+  /** Aborted when the session closes. */
+  signal: AbortSignal;
   bucket?: TokenBucket;
-  server?: Deno.HttpServer<Deno.UnixAddr>;
 }
 
 /** The egress broker. */
 export class EgressBroker {
-  readonly #sessions = new Map<SessionId, Session>();
+  readonly #servers: SessionServers;
   readonly #options: EgressBrokerOptions;
   readonly #limits: FetchLimits;
   readonly #allowPrivate: PrivateAllowance;
@@ -136,45 +136,28 @@ export class EgressBroker {
     this.#limits = { ...DEFAULT_FETCH_LIMITS, ...options.limits };
     this.#allowPrivate = new PrivateAllowance(options.allowPrivate);
     this.#resolve = options.resolve ?? systemResolver;
+    this.#servers = new SessionServers("egress", options.socketMode ?? DEFAULT_SOCKET_MODE);
   }
 
   /** Starts serving `session` of `agentGroupId` on `socketPath` (parent created 0700, stale socket replaced). */
   async openSession(session: SessionId, at: { agentGroupId: string; socketPath: string }): Promise<void> {
-    if (this.#sessions.has(session)) throw new Error(`egress broker: session ${session} is already open`);
     const rate = this.#options.rateLimit ?? DEFAULT_EGRESS_RATE_LIMIT;
-    const entry: Session = {
-      id: session,
-      ...at,
-      abort: new AbortController(),
-      bucket: rate.perSecond > 0 ? new TokenBucket(rate) : undefined,
-    };
-    this.#sessions.set(session, entry);
-    try {
-      await prepareSocketPath(at.socketPath);
-      entry.server = Deno.serve(
-        { transport: "unix", path: at.socketPath, onListen() {} },
-        (req) => this.#handle(req, entry),
-      );
-      await Deno.chmod(at.socketPath, this.#options.socketMode ?? DEFAULT_SOCKET_MODE);
-    } catch (error) {
-      await this.closeSession(session);
-      throw error;
-    }
+    const bucket = rate.perSecond > 0 ? new TokenBucket(rate) : undefined;
+    await this.#servers.open(
+      session,
+      at.socketPath,
+      (req, signal) => this.#handle(req, { id: session, agentGroupId: at.agentGroupId, signal, bucket }),
+    );
   }
 
   /** Stops serving `session`: cancels its requests in flight and removes its socket. Unknown sessions are ignored. */
   async closeSession(session: SessionId): Promise<void> {
-    const entry = this.#sessions.get(session);
-    if (entry === undefined) return;
-    this.#sessions.delete(session);
-    entry.abort.abort(`egress: session ${session} closed`);
-    await entry.server?.shutdown();
-    await removeSocket(entry.socketPath);
+    await this.#servers.close(session);
   }
 
   /** Closes every session. */
   async close(): Promise<void> {
-    await Promise.all([...this.#sessions.keys()].map((s) => this.closeSession(s)));
+    await this.#servers.closeAll();
   }
 
   /** The operator's private exceptions, for the start-up log. */
@@ -334,7 +317,7 @@ export class EgressBroker {
       allowPrivate: this.#allowPrivate,
       limits: this.#limits,
       caCerts: this.#options.caCerts,
-      signal: session.abort.signal,
+      signal: session.signal,
       prepareHop,
     };
   }

@@ -17,7 +17,7 @@ import {
 } from "./handle.ts";
 import { ModelCallMetrics, type ModelCallMetricsSnapshot } from "./metrics.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
-import { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "../unix_socket/mod.ts";
+import { DEFAULT_SOCKET_MODE, SessionServers } from "../unix_socket/mod.ts";
 import { Allowlist, type UpstreamConfig } from "./upstreams.ts";
 
 /** How the proxy is set up; every field has a default. */
@@ -36,23 +36,16 @@ export interface ModelProxyOptions {
   onAudit?: (record: ModelCallRecord) => void;
 }
 
-interface OpenSession {
-  socketPath: string;
-  abort: AbortController;
-  server?: Deno.HttpServer<Deno.UnixAddr>;
-}
-
 /** The model proxy. */
 export class ModelProxy {
-  readonly #sessions = new Map<SessionId, OpenSession>();
+  readonly #servers: SessionServers;
   readonly #metrics = new ModelCallMetrics();
   readonly #config: ProxyConfig;
   readonly #rateLimit: RateLimit;
-  readonly #socketMode: number;
 
   constructor(options: ModelProxyOptions = {}) {
     this.#rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
-    this.#socketMode = options.socketMode ?? DEFAULT_SOCKET_MODE;
+    this.#servers = new SessionServers("model-proxy", options.socketMode ?? DEFAULT_SOCKET_MODE);
     this.#config = {
       allowlist: new Allowlist(options.upstreams ?? [], options.credentials ?? envCredentials()),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
@@ -68,41 +61,22 @@ export class ModelProxy {
    * 0700 when missing, replaces a stale socket, and sets the socket's mode.
    */
   async openSession(session: SessionId, socketPath: string): Promise<void> {
-    if (this.#sessions.has(session)) throw new Error(`model proxy: session ${session} is already open`);
-    const entry: OpenSession = { socketPath, abort: new AbortController() };
-    this.#sessions.set(session, entry);
-    const context = {
-      id: session,
-      bucket: this.#rateLimit.perSecond > 0 ? new TokenBucket(this.#rateLimit) : undefined,
-      signal: entry.abort.signal,
-    };
-    try {
-      await prepareSocketPath(socketPath);
-      entry.server = Deno.serve(
-        { transport: "unix", path: socketPath, onListen() {} },
-        (req) => handleModelRequest(req, context, this.#config),
-      );
-      await Deno.chmod(socketPath, this.#socketMode);
-    } catch (error) {
-      await this.closeSession(session);
-      throw error;
-    }
+    const bucket = this.#rateLimit.perSecond > 0 ? new TokenBucket(this.#rateLimit) : undefined;
+    await this.#servers.open(
+      session,
+      socketPath,
+      (req, signal) => handleModelRequest(req, { id: session, bucket, signal }, this.#config),
+    );
   }
 
   /** Stops serving `session`: cancels its upstream calls and removes its socket. Unknown sessions are ignored. */
   async closeSession(session: SessionId): Promise<void> {
-    const entry = this.#sessions.get(session);
-    if (entry === undefined) return;
-    this.#sessions.delete(session);
-    // A plain reason: Deno prints the error of a relayed stream cut short, and a stack is noise.
-    entry.abort.abort(`model-proxy: session ${session} closed`);
-    await entry.server?.shutdown();
-    await removeSocket(entry.socketPath);
+    await this.#servers.close(session);
   }
 
   /** Closes every session. */
   async close(): Promise<void> {
-    await Promise.all([...this.#sessions.keys()].map((s) => this.closeSession(s)));
+    await this.#servers.closeAll();
   }
 
   /** Counters for `/metrics`. */

@@ -6,4 +6,5 @@
  */
 export { DEFAULT_SOCKET_MODE, prepareSocketPath, removeSocket } from "./socket_file.ts";
 export { SocketServer } from "./socket_server.ts";
+export { type SessionHandler, SessionServers } from "./session_servers.ts";
 export type { ConnectionHandler } from "./socket_server.ts";

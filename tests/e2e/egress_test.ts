@@ -14,9 +14,9 @@ import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { EGRESS_AUDIT_FILE } from "../../src/egress/mod.ts";
 import { isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
-import { diagnose, nextReplies, runIronclaw, until } from "./harness.ts";
+import { approveChange, diagnose, nextReplies, pendingChanges, runIronclaw } from "./harness.ts";
 import { type E2eHost, openPlane } from "./plane.ts";
-import { answered, okBody } from "../support/api.ts";
+import { answered } from "../support/api.ts";
 
 const SECRET = "sk-ferry-4c0ffee-secret-value";
 
@@ -67,23 +67,9 @@ async function egressJourney(isolator: "process" | "runsc") {
       refused.chatId,
     );
     assert.match(asked.reply, /access to 127\.0\.0\.1/);
-    const [change] = await until(async () => {
-      await host.plane.delivery.deliverAll();
-      const body = await okBody(host.api.v1.changes.pending.$get());
-      return body.length > 0 ? body : undefined;
-    }, () => diagnose(host));
+    const [change] = await pendingChanges(host);
     assert.deepEqual(change.request.after, { egress: ["127.0.0.1"] });
-    const decided = await answered(
-      host.api.v1.changes[":id"].decision.$post({
-        param: { id: change.request.id },
-        json: {
-          outcome: "approve",
-          decidedBy: "test:human",
-        },
-      }),
-    );
-    assert.equal(decided.status, 200, JSON.stringify(decided.body));
-    assert.equal(decided.body.record.status, "applied", JSON.stringify(decided.body));
+    await approveChange(host, change.request.id);
 
     const fetched = await say(host, fetchPage, refused.chatId);
     assert.match(fetched.reply, /status: 200/);
@@ -119,17 +105,7 @@ async function egressJourney(isolator: "process" | "runsc") {
     assert.equal(grant.code, 0, grant.stderr);
     const grantId = /proposed (\S+):/.exec(grant.stdout)?.[1];
     assert.ok(grantId, grant.stdout);
-    const approved = await answered(
-      host.api.v1.changes[":id"].decision.$post({
-        param: { id: grantId },
-        json: {
-          outcome: "approve",
-          decidedBy: "test:human",
-        },
-      }),
-    );
-    assert.equal(approved.status, 200, JSON.stringify(approved.body));
-    assert.equal(approved.body.record.status, "applied", JSON.stringify(approved.body));
+    await approveChange(host, grantId);
 
     const call = await say(
       host,

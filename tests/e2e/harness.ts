@@ -9,7 +9,7 @@ import { HOST_PERMISSION_FLAGS } from "../../contract/permissions.ts";
 import type { IsolatorPreference } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
-import { answered } from "../support/api.ts";
+import { answered, okBody } from "../support/api.ts";
 
 export { E2E_TOKEN };
 export type { E2eHost };
@@ -99,4 +99,29 @@ export async function until<T>(
   const value = await probe();
   if (value !== undefined) return value;
   throw new Error(`gave up waiting:\n${await explain()}`);
+}
+
+/**
+ * The changes waiting for a human, once there are any: the agent writes a
+ * request's system row after its reply, so delivery is run until one lands.
+ */
+export async function pendingChanges(host: E2eHost) {
+  return await until(async () => {
+    await host.plane.delivery.deliverAll();
+    const body = await okBody(host.api.v1.changes.pending.$get());
+    return body.length > 0 ? body : undefined;
+  }, () => diagnose(host));
+}
+
+/** Approves change `id` as a human would, and checks it applied. */
+export async function approveChange(host: E2eHost, id: string): Promise<void> {
+  const decided = await answered(
+    host.api.v1.changes[":id"].decision.$post({
+      param: { id },
+      json: { outcome: "approve", decidedBy: "test:human" },
+    }),
+  );
+  if (decided.status !== 200 || decided.body.record.status !== "applied") {
+    throw new Error(`change ${id} did not apply: ${JSON.stringify(decided.body)}`);
+  }
 }

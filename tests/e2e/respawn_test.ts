@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
-import { diagnose, nextReplies, openHost, until } from "./harness.ts";
-import { answered, okBody, sentSession } from "../support/api.ts";
+import { approveChange, diagnose, nextReplies, openHost, pendingChanges } from "./harness.ts";
+import { answered, sentSession } from "../support/api.ts";
 
 function launches(metrics: string): number {
   return Number(/^ironclaw_sandbox_launches_total (\d+)$/m.exec(metrics)?.[1] ?? 0);
@@ -32,11 +32,7 @@ Deno.test("e2e: an agent's capability request, approved, respawns its sandbox wi
   assert.match(reply, /^mock-agent tool result: persona change submitted for human approval/);
 
   // The agent writes its request's system row after the reply: the change waits for a human once it lands.
-  const pending = await until(async () => {
-    await host.plane.delivery.deliverAll();
-    const body = await okBody(host.api.v1.changes.pending.$get());
-    return body.length > 0 ? body : undefined;
-  }, () => diagnose(host));
+  const pending = await pendingChanges(host);
   assert.equal(pending.length, 1, JSON.stringify(pending));
   const change = pending[0];
   assert.equal(change.request.kind, "persona");
@@ -45,17 +41,7 @@ Deno.test("e2e: an agent's capability request, approved, respawns its sandbox wi
   assert.equal(launches(host.plane.metrics.render()), 1);
   assert.ok(await host.plane.sandboxes.isRunning(sessionId));
 
-  const decided = await answered(
-    host.api.v1.changes[":id"].decision.$post({
-      param: { id: change.request.id },
-      json: {
-        outcome: "approve",
-        decidedBy: "test:human",
-      },
-    }),
-  );
-  assert.equal(decided.status, 200, JSON.stringify(decided.body));
-  assert.equal(decided.body.record.status, "applied", JSON.stringify(decided.body));
+  await approveChange(host, change.request.id);
   assert.match(host.plane.registry.getAgentGroup(DEMO_AGENT_ID).personaDocs.instructions ?? "", /one short/);
 
   // The approval restarted the group's sandbox: a second launch, running, and not counted as a failure.
