@@ -14,7 +14,7 @@ import { type AuditAnchor, AuditLog, entryHash, importAuditKey, verifyAuditFile 
 import { AUDIT_KEY_ID, KeyCustodian } from "../keys/mod.ts";
 import type { AuditEntry } from "../../contract/gateway.ts";
 import type { ArmedWalls, WallKit } from "./wall_kit.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** The audit kit. */
 export const auditWalls: WallKit = { name: "audit", arm };

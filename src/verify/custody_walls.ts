@@ -19,7 +19,7 @@ import {
   STATE_DB_KEY_ID,
 } from "../keys/mod.ts";
 import type { ArmedWalls, WallKit, WallRun } from "./wall_kit.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** The plain (file custody) master key file starts with this. */
 const PLAIN_MAGIC = new TextEncoder().encode("ICKMASTER1");

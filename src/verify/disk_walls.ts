@@ -14,10 +14,10 @@
  */
 import { SANDBOX_ENV } from "../../isolator/plan.ts";
 import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
-import { FreeSpaceWatch } from "./observe.ts";
+import { FreeSpaceWatch } from "./witnesses.ts";
 import { VERIFY_VOLUME_BYTES } from "./stage.ts";
 import type { WallKit } from "./wall_kit.ts";
-import { decideWall, pickAttempts } from "./walls.ts";
+import { decideWall, pickAttempts } from "./verdict.ts";
 
 const MIB = 1024 * 1024;
 

@@ -24,10 +24,10 @@
 import { EGRESS_SOCKET_NAME } from "../../contract/sockets.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { EgressBroker, type EgressRecord, systemResolver } from "../egress/mod.ts";
-import { CountingTcpListener } from "./observe.ts";
+import { CountingTcpListener } from "./witnesses.ts";
 import { randomHex } from "./stage.ts";
 import type { ArmedWalls, WallKit, WallRun } from "./wall_kit.ts";
-import { decideWall, pickAttempts, type Wall } from "./walls.ts";
+import { decideWall, pickAttempts, type Wall } from "./verdict.ts";
 
 /** Files larger than this are not scanned for the secret. */
 const SCAN_LIMIT = 8 << 20;

@@ -16,26 +16,16 @@ import { SANDBOX_AGENT } from "../../isolator/plan.ts";
 import { releaseFileName } from "../../isolator/probe/report.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
 import { DEFAULT_SOCKET_MODE, type ModelCallRecord, ModelProxy } from "../model_proxy/mod.ts";
+import { armAccessTime, changed, exists, fileHash, fingerprint, sizeOf, wasRead } from "./file_evidence.ts";
 import {
-  armAccessTime,
   cgroupLimits,
-  changed,
-  CountingTcpListener,
-  CountingUdpSocket,
-  CountingUnixRelay,
   environHas,
-  exists,
-  fileHash,
-  fingerprint,
   hostListeningInodes,
   interfacesOf,
   procStatus,
-  reachable,
-  sizeOf,
   socketInodes,
-  Victim,
-  wasRead,
-} from "./observe.ts";
+} from "./host_processes.ts";
+import { CountingTcpListener, CountingUdpSocket, CountingUnixRelay, reachable, Victim } from "./witnesses.ts";
 import { probeSpawnCandidates } from "./probe_program.ts";
 import { randomHex } from "./stage.ts";
 import type { ArmedWalls, WallKit, WallRun } from "./wall_kit.ts";

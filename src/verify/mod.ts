@@ -30,5 +30,5 @@ export {
   type Evidence,
   IDENTITY_CLAIMS,
   type ModelProxyEvidence,
-  type Wall,
 } from "./walls.ts";
+export type { Wall } from "./verdict.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import type { EndLook } from "./wall_kit.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** How a not-proven wall's detail begins (inside the signed detail, so a report cannot be relabelled). */
 export const NOT_PROVEN = "not proven: ";

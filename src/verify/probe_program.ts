@@ -18,7 +18,7 @@ import {
   type ReleaseExecutableOptions,
   type ReleaseProgram,
 } from "../sandbox/agent_program.ts";
-import { agentSideProcesses, type HostProcess, withDescendants } from "./observe.ts";
+import { agentSideProcesses, type HostProcess, withDescendants } from "./host_processes.ts";
 
 /** The probe's source entry point. */
 export const PROBE_SOURCE = new URL("../../isolator/probe/main.ts", import.meta.url).pathname;

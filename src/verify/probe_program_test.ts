@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SANDBOX_AGENT, SANDBOX_DENO } from "../../isolator/plan.ts";
 import { tempDir } from "../../tests/support/mod.ts";
-import type { HostProcess } from "./observe.ts";
+import type { HostProcess } from "./host_processes.ts";
 import {
   chooseProbeProgram,
   PROBE_SOURCE,

@@ -20,7 +20,7 @@ import {
   type Limits,
   type SandboxHandle,
 } from "../../isolator/types.ts";
-import { sandboxProcesses } from "./observe.ts";
+import { sandboxProcesses } from "./host_processes.ts";
 import {
   chooseProbeProgram,
   probeProcesses,
@@ -33,7 +33,7 @@ import { randomHex, stageSession } from "./stage.ts";
 import type { ArmedWalls, WallRun } from "./wall_kit.ts";
 import { WALL_KITS } from "./wall_kits.ts";
 import { mountRunDisk } from "./disk_walls.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** How to verify. */
 export interface VerifyOptions {

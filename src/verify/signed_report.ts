@@ -10,7 +10,7 @@
  */
 import { KEY_PURPOSES, type KeyCustodian } from "../keys/mod.ts";
 import type { VerifyResult, VerifyRun } from "./run.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** Which probe program attacked: its mode, and the compiled probe, or the probe source that was bundled. */
 export interface ReportProbe {

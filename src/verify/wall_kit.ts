@@ -20,7 +20,7 @@
  *    - `whileHeld(look)` (optional): what must be seen while the probe holds
  *      its resources (its processes are in `look.agents`);
  *    - `decide(end)`: the walls, each decided from the host's own evidence
- *      with `decideWall` and `pickAttempts` (`walls.ts`) (every expected attempt present and refused,
+ *      with `decideWall` and `pickAttempts` (`verdict.ts`) (every expected attempt present and refused,
  *      no breach seen; a missing attempt fails closed).
  * 3. **One line** in `WALL_KITS` (`wall_kits.ts`).
  * 4. The wall's name in `tests/redteam/verify_test.ts` (`ALL_WALLS`, and in
@@ -32,10 +32,10 @@
 import type { ProbeReport, ProbeTargets } from "../../isolator/probe/report.ts";
 import type { Limits } from "../../isolator/types.ts";
 import type { Volume } from "../../isolator/volume.ts";
-import type { HostProcess } from "./observe.ts";
+import type { HostProcess } from "./host_processes.ts";
 import type { ProbeProgram } from "./probe_program.ts";
 import type { Stage } from "./stage.ts";
-import type { Wall } from "./walls.ts";
+import type { Wall } from "./verdict.ts";
 
 /** What a kit is given to arm itself: the run so far. */
 export interface WallRun {
