@@ -6,6 +6,7 @@
 import type { ControlPlane } from "../control_plane/mod.ts";
 import { logger } from "../log/mod.ts";
 import { type ApiOptions, createApiApp } from "./app.ts";
+import { type ApiFront, type FrontLimits, startFront } from "./front.ts";
 import { allowedHostNames } from "./middleware/edge_guard.ts";
 
 /** `--api-addr` when none is given: loopback only. */
@@ -33,6 +34,8 @@ export interface ApiServerOptions extends ApiOptions {
   port: number;
   /** Aborting it shuts the server down. */
   signal?: AbortSignal;
+  /** Connection cap and header, body and idle timeouts (default `DEFAULT_FRONT_LIMITS`). */
+  connectionLimits?: Partial<FrontLimits>;
   /** Names besides the bound address (and, on loopback, `localhost`) the `Host` header may carry. */
   hostNames?: readonly string[];
 }
@@ -53,13 +56,38 @@ export function startApiServer(plane: ControlPlane, options: ApiServerOptions): 
     ...options,
     allowedHosts: options.allowedHosts ?? allowedHostNames(options.hostname, options.hostNames),
   });
+  // Deno.serve listens on a loopback port behind the front, which bounds connections (see front.ts).
+  let front: ApiFront | undefined;
   const server = Deno.serve(
-    { hostname: options.hostname, port: options.port, signal: options.signal, onListen: () => {} },
-    (request, info) => app.fetch(request, info),
+    { hostname: "127.0.0.1", port: 0, signal: options.signal, onListen: () => {} },
+    (request, info) => {
+      const client = front?.clientOf(info.remoteAddr.port);
+      if (!client) return Response.json({ error: "connect through the API's own address" }, { status: 403 });
+      return app.fetch(request, { remoteAddr: client });
+    },
   );
-  const addr = server.addr;
+  try {
+    front = startFront({ hostname: options.hostname, port: options.port }, {
+      upstreamPort: server.addr.port,
+      limits: options.connectionLimits,
+      signal: options.signal,
+    });
+  } catch (err) {
+    void server.shutdown();
+    throw err;
+  }
+  const addr = front.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const url = `http://${host}:${addr.port}`;
   logger("api").info("listening on {url}", { url });
-  return { url, shutdown: () => server.shutdown(), finished: server.finished };
+  const opened = front;
+  return {
+    url,
+    shutdown: async () => {
+      opened.stopAccepting();
+      await server.shutdown();
+      opened.close();
+    },
+    finished: server.finished.then(() => opened.close()),
+  };
 }

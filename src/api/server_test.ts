@@ -124,3 +124,59 @@ Deno.test("the edge: TRACE/TRACK are 405, a foreign Host is 421, and token-less 
     await plane.close();
   }
 });
+
+/** Reads `conn` until the server closes it; resolves to what it sent (the front closes slow connections). */
+async function untilClosed(conn: Deno.TcpConn): Promise<string> {
+  const chunks: number[] = [];
+  const buf = new Uint8Array(4096);
+  while (true) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) break;
+    chunks.push(...buf.subarray(0, n));
+  }
+  conn.close();
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+Deno.test("slow headers and slow bodies are cut off, and connections past the cap are refused", async () => {
+  using dir = tempDir();
+  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true, library: LIBRARY });
+  const server = startApiServer(plane, {
+    hostname: "127.0.0.1",
+    port: 0,
+    token: TEST_TOKEN,
+    connectionLimits: { maxConnections: 3, headerTimeoutMs: 400, bodyTimeoutMs: 400, idleTimeoutMs: 5_000 },
+  });
+  try {
+    const { port } = new URL(server.url);
+    const open = () => Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    const encode = (text: string) => new TextEncoder().encode(text);
+
+    const slowHead = await open();
+    await slowHead.write(encode("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
+    const slowBody = await open();
+    await slowBody.write(
+      encode(
+        `POST /v1/changes HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\n` +
+          "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+      ),
+    );
+    const third = await open();
+    // The cap (3) is reached: a fourth connection is answered 503 and closed.
+    const fourth = await open();
+    assert.match(await untilClosed(fourth), /^HTTP\/1\.1 503 Service Unavailable/);
+    const started = performance.now();
+    const [head, body] = await Promise.all([untilClosed(slowHead), untilClosed(slowBody)]);
+    assert.equal(head, "", "the slow head got no answer: it was closed");
+    assert.equal(body, "", "the slow body never reached the route");
+    assert.ok(performance.now() - started < 4_000, "closed by the head/body deadlines, not the idle limit");
+    third.close();
+    // A well-behaved client is served once the slow ones are gone.
+    const health = await fetch(`${server.url}/healthz`);
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+  } finally {
+    await server.shutdown();
+    await plane.close();
+  }
+});
