@@ -16,6 +16,7 @@
  */
 import type { SearchHit, SearchRequest, SearchResult } from "../../contract/egress.ts";
 import { bareHostname, EgressRefused, portOf } from "./address_guard.ts";
+import { REDACTED } from "../model_proxy/mod.ts";
 import { parseDocument } from "./dom.ts";
 import type { FetchedResponse } from "./guarded_fetch.ts";
 
@@ -154,10 +155,12 @@ async function brave(base: URL, key: string, req: Req, get: BackendGet): Promise
   const body = parseJson(response) as {
     web?: { results?: { title?: string; url?: string; description?: string }[] };
   };
+  // An API that echoes its key must not hand it to the agent.
+  const scrub = (text: string) => text.replaceAll(key, REDACTED);
   const hits = (body.web?.results ?? []).map((r) => ({
-    title: clean(stripTags(r.title)),
-    url: r.url ?? "",
-    snippet: clean(stripTags(r.description)),
+    title: scrub(clean(stripTags(r.title))),
+    url: scrub(r.url ?? ""),
+    snippet: scrub(clean(stripTags(r.description))),
   }));
   return finish("brave", hits, req);
 }

@@ -55,6 +55,13 @@ const BRAVE_JSON = {
         title: "Deno - Wikipedia",
         url: "https://en.wikipedia.org/wiki/Deno_(software)",
         description: "<strong>Deno</strong> is a runtime for JavaScript, TypeScript, and WebAssembly.",
+        extra_snippets: ["not read"],
+        type: "search_result",
+      },
+      {
+        title: "Debug echo",
+        url: "https://echo.example/",
+        description: "your token is brave-key-123",
         type: "search_result",
       },
     ],
@@ -227,4 +234,13 @@ Deno.test("each agent group searches with its own backend, else the host's, else
     () => chooseSearchBackends({ perGroup: ["duckduckgo"] }, secrets),
     /--search-backend-for takes GROUP=BACKEND/,
   );
+});
+
+Deno.test("brave: a result echoing the key shows it redacted", async () => {
+  await withFakes(async (origin) => {
+    const { json } = await search(`brave=${origin}/res/v1/web/search`, { query: "deno" });
+    assert.equal(json.results.length, 3);
+    assert.equal(json.results[2].snippet, "your token is [REDACTED]");
+    assert.doesNotMatch(JSON.stringify(json), /brave-key-123/);
+  });
 });
