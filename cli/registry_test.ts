@@ -42,3 +42,16 @@ Deno.test("operator registry edits are in the audit chain, and one that changes 
   assert.match(providerEdit.detail!, /"provider":"mock".*→.*"provider":"anthropic"/);
   assert.match(await cli("audit", "verify"), /^audit chain ok: \d+ lines verified/);
 });
+
+Deno.test("deleting an agent group through the API is the operator's audit line", async () => {
+  await using t = await servedFakePlane();
+  const io = captureIo();
+  assert.equal(await runCli(["registry", "put-agent-group", "temp", "--name", "Temp", ...t.flags], io), 0);
+  const res = await fetch(`${t.server.url}/v1/registry/agent-groups/temp`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${t.token}` },
+  });
+  assert.equal(res.status, 200, await res.text());
+  const audit = await t.plane.audit.tail(10);
+  assert.match(audit.at(-1)!.detail!, /^operator delete-agent-group agent group temp: \{.*\} → null$/);
+});

@@ -332,11 +332,13 @@ export class ControlPlane {
   /**
    * Deletes an agent group: its running sandboxes are stopped first, then
    * the group and its sessions go, and their queue handles are closed.
-   * Returns the deleted sessions.
+   * Returns the deleted sessions. `by` is who deletes it, as its audit line
+   * names them (default: the host).
    */
-  async deleteAgentGroup(agentGroupId: string): Promise<SessionId[]> {
+  async deleteAgentGroup(agentGroupId: string, options: { by?: string } = {}): Promise<SessionId[]> {
     for (const sessionId of this.sandboxes.sessions(agentGroupId)) await this.waker.stop(sessionId);
-    const sessions = this.registry.deleteAgentGroup(agentGroupId);
+    const registry = options.by === undefined ? this.registry : this.registry.as(options.by);
+    const sessions = registry.deleteAgentGroup(agentGroupId);
     for (const sessionId of sessions) {
       await this.sandboxes.stop(sessionId);
       await this.queues.forget(sessionId);

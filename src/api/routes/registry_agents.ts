@@ -81,7 +81,7 @@ export function agentRoutes(plane: ControlPlane) {
     .openapi(remove, async (c) => {
       const { id } = c.req.valid("param");
       // Through the plane: the group's sandboxes are stopped and its queue handles closed.
-      return c.json({ deleted: id, sessions: await plane.deleteAgentGroup(id) }, 200);
+      return c.json({ deleted: id, sessions: await plane.deleteAgentGroup(id, { by: registry.by }) }, 200);
     })
     .openapi(sessions, (c) => {
       const { agentGroupId } = c.req.valid("query");
