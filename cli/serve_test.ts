@@ -10,7 +10,34 @@ import {
 import { lockHolder } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { floodLimitsOption, inboundBacklogOption, isLoopbackHost, runServe } from "./serve.ts";
+import {
+  floodLimitsOption,
+  inboundBacklogOption,
+  isLoopbackHost,
+  runServe,
+  type ServeFlags,
+} from "./serve.ts";
+
+/** `serve` running until `stop` aborts; `listening` resolves with its URL (and rejects if it returns first). */
+function serveInBackground(flags: ServeFlags) {
+  const stop = new AbortController();
+  const io = captureIo();
+  const { promise: url, resolve } = Promise.withResolvers<string>();
+  const watched = {
+    ...io,
+    out: (line: string) => {
+      io.out(line);
+      const found = /listening on (\S+)/.exec(line)?.[1];
+      if (found) resolve(found);
+    },
+  };
+  const running = runServe(watched, flags, stop.signal);
+  const listening = Promise.race([
+    url,
+    running.then(() => Promise.reject(new Error(`serve returned early: ${io.stderr.join("\n")}`))),
+  ]);
+  return { io, listening, running, stop };
+}
 
 Deno.test("loopback means 127/8, ::1 and localhost only", () => {
   for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"]) {
@@ -55,23 +82,8 @@ Deno.test("serve --inbound-backlog takes a whole number from 1 and refuses the r
 Deno.test("serve mints the token once, serves until stopped, and releases the state directory", async () => {
   using dir = tempDir();
   const stateDir = `${dir.path}/s`;
-  const stop = new AbortController();
-  const io = captureIo();
-  // Resolves with the URL when the listening line is written.
-  const { promise: listening, resolve } = Promise.withResolvers<string>();
-  const watched = {
-    ...io,
-    out: (line: string) => {
-      io.out(line);
-      const url = /listening on (\S+)/.exec(line)?.[1];
-      if (url) resolve(url);
-    },
-  };
-  const running = runServe(watched, { dev: true, stateDir, apiAddr: "127.0.0.1:0" }, stop.signal);
-  const url = await Promise.race([
-    listening,
-    running.then(() => Promise.reject(new Error("serve returned early"))),
-  ]);
+  const { io, listening, running, stop } = serveInBackground({ dev: true, stateDir, apiAddr: "127.0.0.1:0" });
+  const url = await listening;
   const token = Deno.readTextFileSync(`${stateDir}/api-token`).trim();
   assert.ok(
     io.stdout[0].startsWith(`API token (shown once; kept in ${stateDir}/api-token, mode 0600): ${token}`),
@@ -128,31 +140,16 @@ Deno.test({
     using dir = tempDir();
     await using fake = await FakeKubernetes.start();
     fake.addRuntimeClass(DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER);
-    const saved = { KUBECONFIG: Deno.env.get("KUBECONFIG"), [NODE_NAME_ENV]: Deno.env.get(NODE_NAME_ENV) };
-    Deno.env.set("KUBECONFIG", fake.writeKubeconfig(`${dir.path}/kubeconfig`));
-    Deno.env.set(NODE_NAME_ENV, "node-a");
+    using _env = fake.environment(dir.path, { [NODE_NAME_ENV]: "node-a" });
     const stateDir = `${dir.path}/s`;
-    const stop = new AbortController();
-    const io = captureIo();
-    const { promise: listening, resolve } = Promise.withResolvers<string>();
-    const watched = {
-      ...io,
-      out: (line: string) => {
-        io.out(line);
-        const url = /listening on (\S+)/.exec(line)?.[1];
-        if (url) resolve(url);
-      },
-    };
-    const running = runServe(
-      watched,
-      { dev: true, stateDir, apiAddr: "127.0.0.1:0", isolator: "kubernetes" },
-      stop.signal,
-    );
+    const { io, listening, running, stop } = serveInBackground({
+      dev: true,
+      stateDir,
+      apiAddr: "127.0.0.1:0",
+      isolator: "kubernetes",
+    });
     try {
-      const url = await Promise.race([
-        listening,
-        running.then(() => Promise.reject(new Error(`serve returned early: ${io.stderr.join("\n")}`))),
-      ]);
+      const url = await listening;
       assert.ok(
         io.stdout.some((l) =>
           l.startsWith("agents run in: isolator kubernetes (gvisor): kubernetes as configured")
@@ -179,7 +176,6 @@ Deno.test({
     } finally {
       stop.abort();
       await running;
-      for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
     }
     assert.equal(io.stdout.at(-1), "ironclaw stopped");
   },

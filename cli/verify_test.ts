@@ -166,8 +166,7 @@ Deno.test({
     using dir = tempDir();
     await using fake = await FakeKubernetes.start();
     fake.addRuntimeClass(DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER);
-    const saved = Deno.env.get("KUBECONFIG");
-    Deno.env.set("KUBECONFIG", fake.writeKubeconfig(`${dir.path}/kubeconfig`));
+    using _env = fake.environment(dir.path);
     // The fake has no kubelet: the probe's Pod is created, then cannot start, as on a node without runsc.
     let kubelet = true;
     const noKubelet = (async () => {
@@ -208,7 +207,6 @@ Deno.test({
     } finally {
       kubelet = false;
       await noKubelet;
-      saved === undefined ? Deno.env.delete("KUBECONFIG") : Deno.env.set("KUBECONFIG", saved);
     }
   },
 });

@@ -146,6 +146,23 @@ export class FakeKubernetes implements AsyncDisposable {
     return path;
   }
 
+  /**
+   * Points `$KUBECONFIG` (and any `extra` variables) at this server until
+   * disposed, for code that finds its cluster the way `ironclaw` does.
+   */
+  environment(dir: string, extra: Record<string, string> = {}): Disposable {
+    const vars = { KUBECONFIG: this.writeKubeconfig(`${dir}/kubeconfig`), ...extra };
+    const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, Deno.env.get(name)]));
+    for (const [name, value] of Object.entries(vars)) Deno.env.set(name, value);
+    return {
+      [Symbol.dispose]: () => {
+        for (const [name, value] of Object.entries(saved)) {
+          value === undefined ? Deno.env.delete(name) : Deno.env.set(name, value);
+        }
+      },
+    };
+  }
+
   /** A loaded kubeconfig for this server. */
   async kubeConfig(): Promise<KubeConfig> {
     const { KubeConfig } = await import("@kubernetes/client-node");
