@@ -59,10 +59,11 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     return all.length >= kinds.length ? all : undefined;
   }, () => diagnose(host));
   const byKind = new Map(records.map((r: { request: { kind: string } }) => [r.request.kind, r]));
-  // Every kind an agent can ask for (mcp_register is the operator's) was asked for.
+  // Every kind an agent can ask for (mcp_register and vault_grant are the operator's) was asked for.
+  const operatorKinds: readonly string[] = ["mcp_register", "vault_grant"];
   assert.deepEqual(
     [...byKind.keys()].sort(),
-    ChangeKind.options.filter((k) => k !== "mcp_register").sort(),
+    ChangeKind.options.filter((k) => !operatorKinds.includes(k)).sort(),
   );
   for (const r of records) {
     assert.match(r.request.requestedBy, /^sandbox:ses_/, JSON.stringify(r));

@@ -139,6 +139,8 @@ async function openFuzzApi(): Promise<FuzzApi> {
     after: { soul: "calm" },
   });
   plane.registry.putUser({ id: "slack:alice" as never, kind: "human", displayName: "Alice" });
+  // The write's audit line is appended after it: the snapshots must start from a settled state.
+  await plane.registryEdits.settled();
   return {
     app,
     plane,

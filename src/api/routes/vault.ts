@@ -40,7 +40,7 @@ const set = createRoute({
   request: { params: NameParam, body: jsonBody(SetBody) },
   responses: {
     200: jsonAnswer(z.object({ name: z.string(), rotated: z.boolean() }), "stored, sealed"),
-    ...errorAnswers(400),
+    ...errorAnswers(400, 413, 415),
   },
 });
 
@@ -49,7 +49,7 @@ const remove = createRoute({
   path: "/v1/vault/secrets/{name}",
   summary: "Remove a secret and its grants",
   request: { params: NameParam },
-  responses: { 200: jsonAnswer(z.object({ name: z.string() }), "removed"), ...errorAnswers(404) },
+  responses: { 200: jsonAnswer(z.object({ name: z.string() }), "removed"), ...errorAnswers(400, 404) },
 });
 
 /** The vault routes. */
