@@ -49,6 +49,16 @@ export function floodLimitsOption(flags: ServeFlags): { floodLimits: FloodLimits
   }
 }
 
+/** What the egress broker lets through, for the start-up line. */
+export function describeEgress(egress: EgressSettings): string {
+  const search = [
+    egress.searchBackend ? `web_search via ${egress.searchBackend.split("=")[0]}` : "no web_search backend",
+    ...(egress.searchBackendFor ?? []).map((entry) => `${entry.split("=")[0]}: ${entry.split("=")[1]}`),
+  ];
+  const privates = egress.allowPrivate ? `; private exceptions ${egress.allowPrivate}` : "";
+  return `hosts a human approved per agent, public addresses only${privates}; ${search.join(", ")}`;
+}
+
 /** The egress flags, checked now so a typo fails at start-up as one line. */
 export function egressOption(flags: ServeFlags): { egress: EgressSettings } {
   const egress = {
@@ -192,6 +202,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     // Which agent program the sandboxes run: the compiled agent directly, or Deno with the bundle.
     io.out(`agent program: ${plane.agentProgram.description}`);
     io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
+    io.out(`egress: ${describeEgress(egress.egress)}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, {

@@ -11,6 +11,8 @@ import { lockHolder } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import {
+  describeEgress,
+  egressOption,
   floodLimitsOption,
   inboundBacklogOption,
   isLoopbackHost,
@@ -179,4 +181,23 @@ Deno.test({
     }
     assert.equal(io.stdout.at(-1), "ironclaw stopped");
   },
+});
+
+Deno.test("the egress flags are checked at start-up and named in one line", () => {
+  const { egress } = egressOption({
+    egressAllowPrivate: "127.0.0.1:8080",
+    searchBackend: "duckduckgo",
+    searchBackendFor: ["research=searxng=https://searx.example.org"],
+  });
+  assert.equal(
+    describeEgress(egress),
+    "hosts a human approved per agent, public addresses only; private exceptions 127.0.0.1:8080; " +
+      "web_search via duckduckgo, research: searxng",
+  );
+  assert.throws(
+    () => egressOption({ egressAllowPrivate: "127.0.0.1" }),
+    /--egress-allow-private: .* is not HOST:PORT/,
+  );
+  assert.throws(() => egressOption({ searchBackend: "bing" }), /--search-backend takes/);
+  assert.throws(() => egressOption({ searchBackendFor: ["x"] }), /--search-backend-for takes GROUP=BACKEND/);
 });
