@@ -1,8 +1,9 @@
 /**
  * The `audit-keyed` wall: someone who can write the audit log (but holds
  * neither the audit key nor the state database) cannot rewrite history. On a
- * fresh log written exactly as the control plane writes it (HMAC lines under
- * the custodian's `audit-hmac` key, the head anchored after every append),
+ * fresh log written as the control plane writes it (HMAC lines under the
+ * custodian's `audit-hmac` key, the head anchored after every append; here in
+ * memory, where the plane uses its state database),
  * three rewrites are tried: an edited line with the chain recomputed as plain
  * SHA-256, the same recomputed under a key of the attacker's own, and the last
  * line dropped. The wall holds when verification refuses all three and accepts
@@ -62,9 +63,10 @@ export async function auditKeyedWall(): Promise<Wall> {
     return {
       name: "audit-keyed",
       held: true,
-      detail: `HMAC chain under the custodian's audit key, head anchored in the state database; caught: ${
-        caught.join("; ")
-      }`,
+      detail:
+        `a fresh log: HMAC chain under the custodian's audit key, its head anchored after each append (the plane keeps the anchor in its state database); caught: ${
+          caught.join("; ")
+        }`,
     };
   } finally {
     await Deno.remove(dir, { recursive: true });
