@@ -7,7 +7,9 @@
 #
 # Layout (PREFIX is /usr/local/lib/ironclaw as root, else ~/.local/lib/ironclaw):
 #   PREFIX/releases/<version>/   the release archive's files: ironclaw, ironclaw-agent, ironclaw-probe,
-#                                libsqlcipher.so, and this installer (what `ironclaw rollback` runs)
+#                                libsqlcipher.so, ironclaw.service and this installer (what
+#                                `ironclaw rollback` runs)
+# As root also /etc/systemd/system/ironclaw.service and /etc/ironclaw/{ironclaw.env,master-passphrase}.
 #   PREFIX/current -> releases/<version>     (switched with one rename)
 #   PREFIX/previous -> releases/<older>      (what --rollback and `ironclaw rollback` return to)
 #   BINDIR/ironclaw -> PREFIX/current/ironclaw
@@ -29,12 +31,15 @@ Installs (or upgrades to) an IronClaw release for this machine (Linux x64 or arm
 
 Environment:
   IRONCLAW_VERSION      the version to install (default: the latest release)
-  IRONCLAW_RELEASE_URL  where the archives and SHA256SUMS are (default: the project's GitHub releases)
+  IRONCLAW_RELEASE_URL  where the archives and SHA256SUMS are (default: the GitHub releases of
+                        IRONCLAW_REPO, which a released install.sh names: the repository it came from)
   IRONCLAW_BINDIR       where the ironclaw command goes (default /usr/local/bin as root, else ~/.local/bin)
   IRONCLAW_PREFIX       where the releases are kept (default /usr/local/lib/ironclaw as root,
                         else ~/.local/lib/ironclaw)
   IRONCLAW_STATE_DIR    the state directory whose schema an install must understand
                         (default /var/lib/ironclaw as root, else ~/.local/state/ironclaw)
+  IRONCLAW_CONFIG_DIR   as root: configuration and secrets (default /etc/ironclaw)
+  IRONCLAW_UNIT_DIR     as root: where ironclaw.service goes (default /etc/systemd/system)
 EOF
 }
 
@@ -48,12 +53,14 @@ if [ "$(id -u)" -eq 0 ]; then
 	BINDIR=${IRONCLAW_BINDIR:-/usr/local/bin}
 	PREFIX=${IRONCLAW_PREFIX:-/usr/local/lib/ironclaw}
 	STATE_DIR=${IRONCLAW_STATE_DIR:-/var/lib/ironclaw}
-	CONFIG_DIR=/etc/ironclaw
+	CONFIG_DIR=${IRONCLAW_CONFIG_DIR:-/etc/ironclaw}
+	UNIT_DIR=${IRONCLAW_UNIT_DIR:-/etc/systemd/system}
 else
 	BINDIR=${IRONCLAW_BINDIR:-$HOME/.local/bin}
 	PREFIX=${IRONCLAW_PREFIX:-$HOME/.local/lib/ironclaw}
 	STATE_DIR=${IRONCLAW_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/ironclaw}
 	CONFIG_DIR=""
+	UNIT_DIR=""
 fi
 
 release_arch() {
@@ -129,6 +136,31 @@ restart_service() {
 	fi
 }
 
+# As root: the unit (its ExecStart naming this BINDIR), /etc/ironclaw (0700) with an empty ironclaw.env and a
+# random master-key passphrase (both 0600, never overwritten: they may hold the only copy).
+install_service() {
+	[ -n "$UNIT_DIR" ] || return 0
+	# No systemd here (and no directory named): no unit.
+	if [ -z "${IRONCLAW_UNIT_DIR:-}" ] && [ ! -d /etc/systemd ]; then return 0; fi
+	mkdir -p "$UNIT_DIR"
+	sed "s#/usr/local/bin/ironclaw #$BINDIR/ironclaw #" "$PREFIX/current/ironclaw.service" >"$UNIT_DIR/.ironclaw.service.new"
+	mv -f "$UNIT_DIR/.ironclaw.service.new" "$UNIT_DIR/ironclaw.service"
+	(
+		umask 077
+		mkdir -p "$CONFIG_DIR"
+		chmod 700 "$CONFIG_DIR"
+		if [ ! -e "$CONFIG_DIR/ironclaw.env" ]; then
+			printf '# Variables for ironclaw serve, e.g. TELEGRAM_BOT_TOKEN=..., ANTHROPIC_API_KEY=...\n' >"$CONFIG_DIR/ironclaw.env"
+		fi
+		if [ ! -e "$CONFIG_DIR/master-passphrase" ]; then
+			od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$CONFIG_DIR/master-passphrase"
+			say "wrote a random master-key passphrase to $CONFIG_DIR/master-passphrase (0600): keep a copy somewhere safe"
+		fi
+	)
+	if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload 2>/dev/null || true; fi
+	say "installed $UNIT_DIR/ironclaw.service: systemctl enable --now ironclaw"
+}
+
 check_runtime() {
 	if ! command -v runsc >/dev/null 2>&1 && ! command -v bwrap >/dev/null 2>&1; then
 		say "no sandbox runtime found: IronClaw runs every agent under gVisor (runsc) or bubblewrap."
@@ -174,7 +206,7 @@ install_release() {
 	mkdir "$tmp/unpacked"
 	tar -xzf "$tmp/$archive" -C "$tmp/unpacked" --no-same-owner
 	unpacked="$tmp/unpacked/ironclaw_${version}_linux-$arch"
-	for file in ironclaw ironclaw-agent ironclaw-probe libsqlcipher.so install.sh; do
+	for file in ironclaw ironclaw-agent ironclaw-probe libsqlcipher.so install.sh ironclaw.service; do
 		[ -f "$unpacked/$file" ] || die "$archive holds no $file; nothing was installed"
 	done
 	runs=$("$unpacked/ironclaw" version 2>&1) || die "the release's ironclaw does not run here: $runs; nothing was installed"
@@ -214,6 +246,7 @@ install_release() {
 	*":$BINDIR:"*) ;;
 	*) say "$BINDIR is not in your PATH: export PATH=\"$BINDIR:\$PATH\"" ;;
 	esac
+	install_service
 	check_runtime
 	restart_service
 	say "next: ironclaw doctor"
@@ -234,10 +267,10 @@ rollback() {
 
 uninstall() {
 	purge=$1
-	if [ "$(id -u)" -eq 0 ] && command -v systemctl >/dev/null 2>&1 && [ -f /etc/systemd/system/ironclaw.service ]; then
-		systemctl disable --now ironclaw.service 2>/dev/null || true
-		rm -f /etc/systemd/system/ironclaw.service
-		systemctl daemon-reload 2>/dev/null || true
+	if [ -n "$UNIT_DIR" ] && [ -f "$UNIT_DIR/ironclaw.service" ]; then
+		if command -v systemctl >/dev/null 2>&1; then systemctl disable --now ironclaw.service 2>/dev/null || true; fi
+		rm -f "$UNIT_DIR/ironclaw.service"
+		if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload 2>/dev/null || true; fi
 	fi
 	if [ -L "$BINDIR/ironclaw" ]; then rm -f "$BINDIR/ironclaw"; fi
 	rm -rf "$PREFIX"

@@ -3,13 +3,17 @@
  * release`'s own code packages two versions of compiled stand-ins
  * (`tests/support/standin_release.ts`), a loopback server serves them, and
  * `deploy/install.sh` installs, refuses a tampered archive with nothing
- * installed, upgrades keeping the state, rolls back through `ironclaw
- * rollback`, refuses binaries older than the state's schema, and uninstalls
- * keeping the state unless `--purge`.
+ * installed, installs the unit that `systemd-analyze verify` accepts (as
+ * root), serves and answers a chat under runsc as the unit's `ExecStart`
+ * runs it (root, runsc), upgrades keeping the state, rolls back through
+ * `ironclaw rollback`, refuses binaries older than the state's schema, and
+ * uninstalls keeping the state unless `--purge`.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import config from "../deno.json" with { type: "json" };
-import { SCHEMA_VERSION } from "../src/state/mod.ts";
+import { SCHEMA_VERSION, STATE_DB_FILE } from "../src/state/mod.ts";
+import { isolators } from "../isolator/mod.ts";
 import { releaseArch, releaseName } from "../scripts/release.ts";
 import { canBuildCompiledStandin } from "../tests/support/compiled_standin.ts";
 import { buildStandinRelease } from "../tests/support/standin_release.ts";
@@ -54,9 +58,101 @@ function serveDir(dir: string): Deno.HttpServer<Deno.NetAddr> {
   });
 }
 
+/** Whether the suite may run the installed binaries' serve under runsc here (root, runsc works). */
+async function runscWorks(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  const dir = Deno.makeTempDirSync({ prefix: "ironclaw-runsc-check-" });
+  try {
+    return (await isolators({ stateDir: dir }).runsc.check()).ok;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** The `[Service]` settings of a unit file: each key's values, in order. */
+function unitSettings(path: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const line of Deno.readTextFileSync(path).split("\n")) {
+    const match = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (match) settings.set(match[1], [...(settings.get(match[1]) ?? []), match[2]]);
+  }
+  return settings;
+}
+
+function sha256(path: string): string {
+  return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+}
+
+/**
+ * Runs the installed unit's `ExecStart` as systemd would, as far as this
+ * machine can without systemd as PID 1: the unit's capability bounding set
+ * and no_new_privs (setpriv), its credential in `$CREDENTIALS_DIRECTORY`,
+ * its `EnvironmentFile`. Three things differ, named here: the state
+ * directory and the API port (this test's), and `$IRONCLAW_AGENT_PROGRAM`
+ * naming the installed `ironclaw-agent`, which a real compiled `ironclaw`
+ * finds beside itself but the stand-in (not `Deno.build.standalone`) does
+ * not. Returns the server and the environment the CLI needs to reach it.
+ */
+async function serveAsTheUnit(
+  unitPath: string,
+  options: { stateDir: string; credentials: string; env: Record<string, string>; agent: string },
+): Promise<{ server: Deno.ChildProcess; log: () => string; env: Record<string, string> }> {
+  const unit = unitSettings(unitPath);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const [execStart] = unit.get("ExecStart")!;
+  const argv = execStart.split(" ")
+    .map((arg) =>
+      arg === "/var/lib/ironclaw" ? options.stateDir : arg === "127.0.0.1:8787" ? `127.0.0.1:${port}` : arg
+    );
+  const caps = unit.get("CapabilityBoundingSet")![0].split(" ").map((c) =>
+    `+${c.replace(/^CAP_/, "").toLowerCase()}`
+  );
+  assert.deepEqual(unit.get("NoNewPrivileges"), ["yes"]);
+  const [credential, source] = unit.get("LoadCredential")![0].split(":");
+  Deno.mkdirSync(options.credentials, { mode: 0o700 });
+  Deno.copyFileSync(
+    source.replace("/etc/ironclaw", options.env.IRONCLAW_CONFIG_DIR),
+    `${options.credentials}/${credential}`,
+  );
+  const fromFile = Deno.readTextFileSync(`${options.env.IRONCLAW_CONFIG_DIR}/ironclaw.env`).split("\n")
+    .filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split("=", 2));
+  const server = new Deno.Command("setpriv", {
+    args: ["--no-new-privs", `--bounding-set=-all,${caps.join(",")}`, ...argv],
+    env: {
+      ...Object.fromEntries(fromFile),
+      CREDENTIALS_DIRECTORY: options.credentials,
+      IRONCLAW_AGENT_PROGRAM: options.agent,
+      PATH: options.env.PATH,
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) lines.push(chunk);
+  };
+  collect(server.stdout);
+  collect(server.stderr);
+  for (let i = 0; i < 600 && !lines.join("").includes("listening on"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.match(lines.join(""), /listening on/, lines.join(""));
+  return {
+    server,
+    log: () => lines.join(""),
+    env: {
+      ...options.env,
+      IRONCLAW_API_URL: `http://127.0.0.1:${port}`,
+      IRONCLAW_STATE_DIR: options.stateDir,
+    },
+  };
+}
+
 Deno.test({
   name:
-    "install.sh: checksum before unpacking, install, upgrade keeping state, rollback, schema guard, uninstall",
+    "install.sh: checksum before unpacking, install, the unit serves a chat under runsc, upgrade keeping state, rollback, schema guard, uninstall",
   ignore: !(await canBuildCompiledStandin()),
   async fn() {
     const dir = Deno.makeTempDirSync({ prefix: "ironclaw-install-test-" });
@@ -83,6 +179,9 @@ Deno.test({
         IRONCLAW_PREFIX: prefix,
         IRONCLAW_BINDIR: bin,
         IRONCLAW_STATE_DIR: state,
+        // As root the installer also writes these: here, into the test's directory.
+        IRONCLAW_CONFIG_DIR: `${dir}/etc/ironclaw`,
+        IRONCLAW_UNIT_DIR: `${dir}/etc/systemd/system`,
       };
       const install = (from: string, extra: Record<string, string> = {}) =>
         run("sh", [INSTALLER], { ...env, IRONCLAW_RELEASE_URL: `${base}/${from}`, ...extra });
@@ -106,16 +205,69 @@ Deno.test({
         0o644,
       );
 
+      if (Deno.uid() === 0) {
+        // As root: the unit, with ExecStart naming this BINDIR, and /etc/ironclaw's files, 0600.
+        const unit = `${env.IRONCLAW_UNIT_DIR}/ironclaw.service`;
+        assert.deepEqual(unitSettings(unit).get("ExecStart"), [
+          `${bin}/ironclaw serve --state-dir /var/lib/ironclaw --api-addr 127.0.0.1:8787`,
+        ]);
+        for (const file of ["master-passphrase", "ironclaw.env"]) {
+          assert.equal(Deno.statSync(`${env.IRONCLAW_CONFIG_DIR}/${file}`).mode! & 0o777, 0o600, file);
+        }
+        assert.match(Deno.readTextFileSync(`${env.IRONCLAW_CONFIG_DIR}/master-passphrase`), /^[0-9a-f]{64}$/);
+        const verify = await run("systemd-analyze", ["verify", unit], env);
+        assert.equal(verify.code, 0, verify.stderr);
+        assert.equal(verify.stderr.trim(), "", "systemd-analyze verify warns");
+      }
+
       // The state a running install has: an upgrade and a rollback leave it alone.
-      Deno.mkdirSync(state);
-      Deno.writeTextFileSync(`${state}/schema-version`, `${SCHEMA_VERSION}\n`);
-      Deno.writeTextFileSync(`${state}/state.db`, "the state");
+      if (await runscWorks()) {
+        // The installed binaries serve as the unit runs them, and answer a chat under runsc.
+        const served = await serveAsTheUnit(`${env.IRONCLAW_UNIT_DIR}/ironclaw.service`, {
+          stateDir: state,
+          credentials: `${dir}/credentials`,
+          env,
+          agent: `${prefix}/current/ironclaw-agent`,
+        });
+        try {
+          const cli = (...args: string[]) => run(`${bin}/ironclaw`, args, served.env);
+          const created = await cli(
+            "agent",
+            "create",
+            "--name",
+            "helper",
+            "--template",
+            "blank",
+            "--provider",
+            "mock",
+            "--json",
+          );
+          assert.equal(created.code, 0, created.stderr);
+          const approved = await cli("change", "approve", JSON.parse(created.stdout).request.id);
+          assert.equal(approved.code, 0, approved.stderr);
+          const member = await cli("registry", "add-member", "--user", "web:console", "--agent", "helper");
+          assert.equal(member.code, 0, member.stderr);
+          const chat = await cli("chat", "helper", "--message", "hello from the unit");
+          assert.equal(chat.code, 0, `${chat.stderr}\n${served.log()}`);
+          assert.equal(chat.stdout.trim(), "mock-agent received: hello from the unit");
+          assert.match(served.log(), /agents run in: isolator runsc/);
+        } finally {
+          served.server.kill("SIGTERM");
+          await served.server.status;
+        }
+        assert.equal(Deno.readTextFileSync(`${state}/schema-version`), `${SCHEMA_VERSION}\n`);
+      } else {
+        Deno.mkdirSync(state);
+        Deno.writeTextFileSync(`${state}/schema-version`, `${SCHEMA_VERSION}\n`);
+        Deno.writeTextFileSync(`${state}/${STATE_DB_FILE}`, "the state");
+      }
+      const stateHash = sha256(`${state}/${STATE_DB_FILE}`);
       const upgrade = await install("next", { IRONCLAW_VERSION: NEXT });
       assert.equal(upgrade.code, 0, upgrade.stderr);
       assert.match(upgrade.stderr, new RegExp(`kept ${config.version.replaceAll(".", "\\.")} for rollback`));
       assert.equal((await ironclaw("version")).stdout.trim(), `ironclaw ${NEXT}`);
       assert.equal(Deno.readLinkSync(`${prefix}/previous`), `releases/${config.version}`);
-      assert.equal(Deno.readTextFileSync(`${state}/state.db`), "the state");
+      assert.equal(sha256(`${state}/${STATE_DB_FILE}`), stateHash);
 
       const back = await ironclaw("rollback");
       assert.equal(back.code, 0, back.stderr);
@@ -125,7 +277,7 @@ Deno.test({
       );
       assert.equal((await ironclaw("version")).stdout.trim(), `ironclaw ${config.version}`);
       assert.equal(Deno.readLinkSync(`${prefix}/previous`), `releases/${NEXT}`);
-      assert.equal(Deno.readTextFileSync(`${state}/state.db`), "the state");
+      assert.equal(sha256(`${state}/${STATE_DB_FILE}`), stateHash);
 
       // A state migrated by a newer build: neither the installer nor rollback puts older binaries on it.
       Deno.writeTextFileSync(`${state}/schema-version`, `${SCHEMA_VERSION + 1}\n`);
@@ -143,10 +295,19 @@ Deno.test({
       for (const path of [prefix, `${bin}/ironclaw`]) {
         assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound);
       }
-      assert.equal(Deno.readTextFileSync(`${state}/state.db`), "the state");
+      assert.equal(sha256(`${state}/${STATE_DB_FILE}`), stateHash);
+      if (Deno.uid() === 0) {
+        assert.throws(
+          () => Deno.lstatSync(`${env.IRONCLAW_UNIT_DIR}/ironclaw.service`),
+          Deno.errors.NotFound,
+        );
+        assert.ok(Deno.statSync(`${env.IRONCLAW_CONFIG_DIR}/master-passphrase`).isFile);
+      }
       const purge = await run("sh", [INSTALLER, "--uninstall", "--purge"], env);
       assert.equal(purge.code, 0, purge.stderr);
-      assert.throws(() => Deno.lstatSync(state), Deno.errors.NotFound);
+      for (const path of [state, env.IRONCLAW_CONFIG_DIR]) {
+        assert.throws(() => Deno.lstatSync(path), Deno.errors.NotFound, path);
+      }
     } finally {
       await server.shutdown();
       Deno.removeSync(dir, { recursive: true });

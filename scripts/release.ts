@@ -32,7 +32,7 @@ const root = new URL("../", import.meta.url).pathname;
 export const RELEASE_FILES: readonly string[] = [...TARGETS.map((t) => t.name), SQLCIPHER_LIB_NAME];
 
 /** `deploy/` files that go into the archive too, with their modes: the installer and the service unit. */
-export const DEPLOY_FILES: Readonly<Record<string, number>> = { "install.sh": 0o755 };
+export const DEPLOY_FILES: Readonly<Record<string, number>> = { "install.sh": 0o755, "ironclaw.service": 0o644 };
 
 /** The release's name for this machine's architecture (`x64`, `arm64`), as `install.sh` computes it. */
 export function releaseArch(arch: string = Deno.build.arch): string {
@@ -85,6 +85,19 @@ async function opensslVersion(): Promise<string | undefined> {
   return version.trim() || undefined;
 }
 
+/** The installer's default repository line: the release workflow names its own (`$GITHUB_REPOSITORY`). */
+const INSTALLER_REPO_LINE = "IRONCLAW_REPO=${IRONCLAW_REPO:-ironclaw/ironclaw}";
+
+/** `deploy/<name>`'s text as the release ships it: the installer downloads from the repository it came from. */
+function deployFile(name: string): string {
+  const text = Deno.readTextFileSync(`${root}deploy/${name}`);
+  const repo = Deno.env.get("GITHUB_REPOSITORY");
+  if (name !== "install.sh" || !repo) return text;
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`GITHUB_REPOSITORY is not owner/name: ${repo}`);
+  if (!text.includes(INSTALLER_REPO_LINE)) throw new Error(`deploy/install.sh lacks ${INSTALLER_REPO_LINE}`);
+  return text.replace(INSTALLER_REPO_LINE, `IRONCLAW_REPO=\${IRONCLAW_REPO:-${repo}}`);
+}
+
 /** Fills `dir` with the release's four files: copied from `from`, or compiled and copied from the cache. */
 async function gatherBinaries(dir: string, from: string | undefined): Promise<void> {
   if (from) {
@@ -98,7 +111,7 @@ async function gatherBinaries(dir: string, from: string | undefined): Promise<vo
     await Deno.copyFile(resolveLibraryPath(), `${dir}/${SQLCIPHER_LIB_NAME}`);
   }
   for (const [name, mode] of Object.entries(DEPLOY_FILES)) {
-    await Deno.copyFile(`${root}deploy/${name}`, `${dir}/${name}`);
+    await Deno.writeTextFile(`${dir}/${name}`, deployFile(name));
     await Deno.chmod(`${dir}/${name}`, mode);
   }
   for (const t of TARGETS) await Deno.chmod(`${dir}/${t.name}`, 0o755);
@@ -151,7 +164,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
       }),
     );
 
-    await Deno.copyFile(`${root}deploy/install.sh`, `${staging}/install.sh`);
+    await Deno.writeTextFile(`${staging}/install.sh`, deployFile("install.sh"));
     const sums = [archive, sbom, "install.sh"].map((file) =>
       `${sha256(Deno.readFileSync(`${staging}/${file}`))}  ${file}\n`
     );

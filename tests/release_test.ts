@@ -46,6 +46,7 @@ Deno.test("release: one archive of the four files, its SBOM and SHA256SUMS that 
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw` },
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw-agent` },
       { mode: "-rwxr-xr-x", owner: "0/0", path: `${name}/ironclaw-probe` },
+      { mode: "-rw-r--r--", owner: "0/0", path: `${name}/ironclaw.service` },
       { mode: "-rw-r--r--", owner: "0/0", path: `${name}/libsqlcipher.so` },
     ]);
 
@@ -92,6 +93,25 @@ Deno.test("release: a missing binary stops it with its name, and nothing is writ
     );
     assert.deepEqual([...Deno.readDirSync(`${dir}/out`)], []);
   } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("release: the workflow's installer downloads from the repository it was released from", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "ironclaw-release-test-" });
+  Deno.env.set("GITHUB_REPOSITORY", "acme/claw");
+  try {
+    Deno.mkdirSync(`${dir}/bins`);
+    binariesIn(`${dir}/bins`);
+    const release = await buildRelease({ out: `${dir}/out`, binaries: `${dir}/bins`, gzipLevel: 1 });
+    assert.match(
+      Deno.readTextFileSync(release.installer),
+      /^IRONCLAW_REPO=\$\{IRONCLAW_REPO:-acme\/claw\}$/m,
+    );
+    const check = command("sha256sum", ["-c", "SHA256SUMS"], `${dir}/out`);
+    assert.ok(check.ok, check.out);
+  } finally {
+    Deno.env.delete("GITHUB_REPOSITORY");
     Deno.removeSync(dir, { recursive: true });
   }
 });
