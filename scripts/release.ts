@@ -32,7 +32,10 @@ const root = new URL("../", import.meta.url).pathname;
 export const RELEASE_FILES: readonly string[] = [...TARGETS.map((t) => t.name), SQLCIPHER_LIB_NAME];
 
 /** `deploy/` files that go into the archive too, with their modes: the installer and the service unit. */
-export const DEPLOY_FILES: Readonly<Record<string, number>> = { "install.sh": 0o755, "ironclaw.service": 0o644 };
+export const DEPLOY_FILES: Readonly<Record<string, number>> = {
+  "install.sh": 0o755,
+  "ironclaw.service": 0o644,
+};
 
 /** The release's name for this machine's architecture (`x64`, `arm64`), as `install.sh` computes it. */
 export function releaseArch(arch: string = Deno.build.arch): string {
