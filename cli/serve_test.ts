@@ -19,6 +19,7 @@ import {
   runServe,
   type ServeFlags,
 } from "./serve.ts";
+import { answered, okBody, typedApi } from "../tests/support/api.ts";
 
 /** `serve` running until `stop` aborts; `listening` resolves with its URL (and rejects if it returns first). */
 function serveInBackground(flags: ServeFlags) {
@@ -90,10 +91,8 @@ Deno.test("serve mints the token once, serves until stopped, and releases the st
   assert.ok(
     io.stdout[0].startsWith(`API token (shown once; kept in ${stateDir}/api-token, mode 0600): ${token}`),
   );
-  const res = await fetch(`${url}/v1/registry/agent-groups`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  assert.deepEqual((await res.json()).map((g: { id: string }) => g.id), ["demo"]);
+  const groups = await okBody(typedApi(url, token).v1.registry["agent-groups"].$get());
+  assert.deepEqual(groups.map((g) => g.id), ["demo"]);
   stop.abort();
   await running;
   assert.equal(io.stdout.at(-1), "ironclaw stopped");
@@ -159,13 +158,12 @@ Deno.test({
         io.stdout.join("\n"),
       );
       const token = Deno.readTextFileSync(`${stateDir}/api-token`).trim();
-      const res = await fetch(`${url}/v1/ui/chat/send`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ agentGroupId: "demo", text: "hello from the cluster" }),
-      });
-      assert.equal(res.status, 202, await res.clone().text());
-      await res.body?.cancel();
+      const sent = await answered(
+        typedApi(url, token).v1.ui.chat.send.$post({
+          json: { agentGroupId: "demo", text: "hello from the cluster" },
+        }),
+      );
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
       for (let i = 0; i < 3000 && fake.created.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
       const pod = fake.created[0];
       assert.ok(pod, "a sandbox Pod was created");

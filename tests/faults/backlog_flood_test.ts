@@ -18,6 +18,7 @@ import { LIBRARY } from "../support/mod.ts";
 import { agentPids, drainReplies } from "./inplane.ts";
 import { faultDir, type ServeProcess, startServe, waitFor } from "./serve_process.ts";
 import { answered, sentSession } from "../support/api.ts";
+import { apiClient } from "../../src/api/mod.ts";
 
 const CLIENTS = 40;
 const CHAT = "flood";
@@ -47,17 +48,18 @@ async function wave(serve: ServeProcess, wave: string, count: number) {
   const answers: { status: number; error?: string; retryAfter: string | null }[] = [];
   await Promise.all(Array.from({ length: CLIENTS }, async (_, i) => {
     using client = Deno.createHttpClient({ localAddress: `127.0.0.${i + 2}` });
+    const api = apiClient(serve.url, {
+      headers: { authorization: `Bearer ${serve.token}` },
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, client }),
+    });
     for (let n = 0; n < count; n++) {
-      const response = await fetch(`${serve.url}/v1/ui/chat/send`, {
-        method: "POST",
-        client,
-        headers: { authorization: `Bearer ${serve.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ agentGroupId: "demo", chatId: CHAT, text: `${wave} ${i}.${n}` }),
+      const response = await api.v1.ui.chat.send.$post({
+        json: { agentGroupId: "demo", chatId: CHAT, text: `${wave} ${i}.${n}` },
       });
       const body = await response.json();
       answers.push({
         status: response.status,
-        error: body.error,
+        error: "error" in body ? body.error : undefined,
         retryAfter: response.headers.get("retry-after"),
       });
     }
