@@ -32,6 +32,12 @@ export type ChatReply = InferResponseType<
   200
 >["messages"][number];
 
+/** An open question the agent asked in the chat's conversation. */
+export type ChatQuestion = InferResponseType<ApiRpc["v1"]["questions"]["$get"], 200>[number];
+
+/** How often a turn in flight looks for a question the agent asked instead of answering. */
+export const QUESTION_POLL_MS = 1_000;
+
 /** `chat`'s flags. */
 export interface ChatFlags extends ClientFlags {
   message?: string;
@@ -97,8 +103,24 @@ export function grantAccessCommand(agent: string): string {
   return `ironclaw registry add-member --user ${CONSOLE_USER_ID} --agent ${agent}`;
 }
 
-/** The chat's conversation with one agent over the API. */
+/** How `chat` is reopened on this conversation (with `--chat-id` when it is not the default one). */
+export function reopenCommand(agent: string, chatId: string): string {
+  return `ironclaw chat ${agent}${chatId === defaultChatId(agent) ? "" : ` --chat-id ${chatId}`}`;
+}
+
+/**
+ * The chat's conversation with one agent over the API. Replies stay on the
+ * server until this client has shown them: each drain acknowledges (`after=`)
+ * the replies the previous one returned, and {@link ChatSession.close}
+ * acknowledges the last, so a client killed mid-wait loses nothing.
+ */
 export class ChatSession {
+  /** Cursor of the last reply handed to this client (acknowledged by the next drain). */
+  #after: number | undefined;
+  /** The conversation's session, once a send has named it (its questions are looked up by it). */
+  #sessionId: string | undefined;
+  readonly #stop = new AbortController();
+
   constructor(
     private readonly client: ApiClient,
     readonly agent: string,
@@ -120,16 +142,25 @@ export class ChatSession {
           (denied ? `; grant yourself access with: ${grantAccessCommand(this.agent)}` : ""),
       );
     }
+    this.#sessionId = sent.outcomes.find((o) => o.engaged && o.sessionId)?.sessionId ?? this.#sessionId;
     return sent;
   }
 
-  /** Replies waiting now (each returned once), or within `waitMs`. */
+  /**
+   * Replies not yet shown, waiting now or within `waitMs`; acknowledges the
+   * ones the previous drain returned (the caller has shown them).
+   */
   async drain(waitMs = 0): Promise<ChatReply[]> {
     const answer = await this.client.call((api) =>
       api.v1.ui.chat.drain.$get({
-        query: { chatId: this.chatId, wait: waitMs > 0 ? String(waitMs) : undefined },
-      })
+        query: {
+          chatId: this.chatId,
+          wait: waitMs > 0 ? String(waitMs) : undefined,
+          after: this.#after === undefined ? undefined : String(this.#after),
+        },
+      }, { init: { signal: this.#stop.signal } })
     );
+    if (answer.messages.length) this.#after = answer.messages.at(-1)!.seq;
     return answer.messages;
   }
 
@@ -142,6 +173,39 @@ export class ChatSession {
     }
     return [];
   }
+
+  /** The questions the agent asked in this conversation and nobody answered yet, oldest first. */
+  async openQuestions(): Promise<ChatQuestion[]> {
+    if (this.#sessionId === undefined) return [];
+    const open = await this.client.call((api) => api.v1.questions.$get());
+    return open.filter((q) => q.sessionId === this.#sessionId);
+  }
+
+  /** Answers question `id`; the agent is woken with the answer. */
+  async answer(id: string, text: string): Promise<void> {
+    await this.client.call((api) =>
+      api.v1.questions[":id"].answer.$post({
+        param: { id: encodeURIComponent(id) },
+        json: { answer: text, answeredBy: CONSOLE_USER_ID },
+      })
+    );
+  }
+
+  /** Ends a waiting drain, and acknowledges the replies shown so far (the server drops them). */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    if (this.#after === undefined) return;
+    const after = String(this.#after);
+    await this.client.call((api) => api.v1.ui.chat.drain.$get({ query: { chatId: this.chatId, after } }));
+  }
+}
+
+/** The lines showing a question and how to answer it. */
+export function describeQuestion(agent: string, q: ChatQuestion): string[] {
+  const choices = q.options.length === 0
+    ? "type your answer"
+    : `answer ${q.options.join(" | ")}${q.allowFreeform ? ", or type your own" : ""}`;
+  return [`${agent} asks: ${q.question}`, `  (${choices})`];
 }
 
 /** Sends one message and prints the reply; fails when none comes in time. */
@@ -151,24 +215,29 @@ export async function chatOnce(
   text: string,
   opts: { timeoutMs: number; json?: boolean; spinner?: Spinner },
 ): Promise<ChatReply[]> {
-  // A reply left over from an earlier, abandoned wait must not pass for this one's.
-  await session.drain();
-  await session.send(text);
-  opts.spinner?.start(`waiting for ${session.agent}…`);
+  // Replies left over from an earlier, abandoned wait must not pass for this one's: shown apart, on stderr.
+  for (const earlier of await session.drain()) io.err(`(earlier reply) ${session.agent}> ${earlier.content}`);
   let replies: ChatReply[];
   try {
+    await session.send(text);
+    opts.spinner?.start(`waiting for ${session.agent}…`);
     replies = await session.awaitReplies(opts.timeoutMs);
+  } catch (err) {
+    await session.close().catch(() => {});
+    throw err;
   } finally {
     opts.spinner?.stop();
   }
   if (replies.length === 0) {
+    await session.close();
     throw new CliError(
       `no reply from ${session.agent} within ${opts.timeoutMs / 1000}s (it may still answer: ` +
-        `ironclaw chat ${session.agent} shows late replies)`,
+        `${reopenCommand(session.agent, session.chatId)} shows late replies)`,
     );
   }
   if (opts.json) printJson(io, replies);
   else for (const reply of replies) io.out(reply.content);
+  await session.close();
   return replies;
 }
 
@@ -190,53 +259,143 @@ export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGener
 export interface ChatTerminal {
   lines: AsyncIterable<string>;
   prompt(text: string): void;
+  /** Clears the line the cursor is on (the prompt), so a message that arrives is printed on its own. */
+  clearLine?(): void;
   spinner: Spinner;
 }
 
-/** The interactive loop: prompt, send, wait with a spinner, print; `/quit` or end of input stops it. */
+/** `chatLoop`'s settings. */
+export interface ChatLoopOptions {
+  /** How long one turn waits for a reply. */
+  timeoutMs: number;
+  /** How often a turn in flight looks for a question (default {@link QUESTION_POLL_MS}). */
+  questionPollMs?: number;
+}
+
+/**
+ * The conversation: prompt, send, wait with a spinner, print. Between turns
+ * it keeps listening, so a message that arrives while the prompt waits (a
+ * scheduled task's output, a late reply) is shown at once; a question the
+ * agent asks is shown with its choices and the next line answers it. `/quit`
+ * or the end of input stops it; what was shown is acknowledged on the way out.
+ */
 export async function chatLoop(
   io: CliIo,
   session: ChatSession,
   terminal: ChatTerminal,
-  timeoutMs: number,
+  opts: ChatLoopOptions,
 ): Promise<void> {
   io.out(`chatting with ${session.agent} (chat ${session.chatId}); /quit or Ctrl-D to leave`);
-  const printReplies = (replies: ChatReply[]) => {
-    for (const reply of replies) io.out(`${session.agent}> ${reply.content}`);
+  const asked = new Set<string>();
+  let question: ChatQuestion | undefined;
+  let turn: Turn | undefined;
+  let leaving = false;
+  const promptText = () => (question ? "answer> " : "you> ");
+  /** Prints lines between prompts: over the spinner or the waiting prompt, which comes back after. */
+  const print = (lines: string[]) => {
+    if (lines.length === 0) return;
+    terminal.spinner.stop();
+    terminal.clearLine?.();
+    for (const line of lines) io.out(line);
+    if (turn) turn.done();
+    else terminal.prompt(promptText());
   };
-  printReplies(await session.drain());
-  terminal.prompt("you> ");
-  for await (const line of terminal.lines) {
-    const text = line.trim();
-    if (text === "/quit" || text === "/exit") break;
-    if (text !== "") {
+  const showQuestions = async () => {
+    const lines: string[] = [];
+    for (const q of await session.openQuestions()) {
+      if (asked.has(q.id)) continue;
+      asked.add(q.id);
+      question ??= q;
+      lines.push(...describeQuestion(session.agent, q));
+    }
+    print(lines);
+  };
+
+  // What waited for this client (a reply an earlier, killed chat never showed) comes first, before any turn.
+  print((await session.drain()).map((r) => `${session.agent}> ${r.content}`));
+  // Then it listens for replies the whole time, one long poll after another.
+  const listening = (async () => {
+    while (!leaving) {
       try {
-        await session.send(text);
-        terminal.spinner.start(`${session.agent} is working…`);
-        let replies: ChatReply[];
+        print((await session.drain(DRAIN_WINDOW_MS)).map((r) => `${session.agent}> ${r.content}`));
+        if (!turn) await showQuestions();
+      } catch (err) {
+        if (leaving) return;
+        io.err(err instanceof CliError ? err.message : String(err));
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+
+  /** A turn: settles when a reply or a question comes (true), or at the timeout (false). */
+  const beginTurn = (): Turn & { answered: Promise<boolean> } => {
+    let settle!: (came: boolean) => void;
+    const answered = new Promise<boolean>((resolve) => settle = resolve);
+    const timer = setTimeout(() => end(false), opts.timeoutMs);
+    const poll = setInterval(
+      () => void showQuestions().catch(() => {}),
+      opts.questionPollMs ?? QUESTION_POLL_MS,
+    );
+    const end = (came: boolean) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      turn = undefined;
+      settle(came);
+    };
+    return { answered, done: () => end(true), cancel: () => end(false) };
+  };
+
+  try {
+    terminal.prompt(promptText());
+    for await (const line of terminal.lines) {
+      const text = line.trim();
+      if (text === "/quit" || text === "/exit") break;
+      if (text !== "") {
+        // The turn starts before the send, so a reply faster than the send's answer still ends it.
+        const current = turn = beginTurn();
         try {
-          replies = await session.awaitReplies(timeoutMs);
+          const q = question;
+          question = undefined;
+          if (q) await session.answer(q.id, text);
+          else await session.send(text);
+          if (turn === current) terminal.spinner.start(`${session.agent} is working…`);
+          if (!await current.answered) {
+            io.err(
+              `(no reply within ${opts.timeoutMs / 1000}s; it may still come here, or later with: ` +
+                `${reopenCommand(session.agent, session.chatId)})`,
+            );
+          }
+        } catch (err) {
+          current.cancel();
+          if (!(err instanceof CliError)) throw err;
+          io.err(err.message);
         } finally {
           terminal.spinner.stop();
         }
-        if (replies.length === 0) io.err(`(no reply within ${timeoutMs / 1000}s; it may still come)`);
-        printReplies(replies);
-      } catch (err) {
-        if (!(err instanceof CliError)) throw err;
-        io.err(err.message);
       }
+      terminal.prompt(promptText());
     }
-    printReplies(await session.drain());
-    terminal.prompt("you> ");
+  } finally {
+    leaving = true;
+    await session.close();
+    await listening;
   }
 }
 
-function stdinTerminal(): ChatTerminal {
+/** A turn in flight: `done` when the agent answered (a reply or a question), `cancel` when the send failed. */
+interface Turn {
+  done(): void;
+  cancel(): void;
+}
+
+function stdinTerminal(interactive: boolean): ChatTerminal {
   const encoder = new TextEncoder();
   return {
     lines: readLines(Deno.stdin.readable),
-    prompt: (text) => void Deno.stdout.writeSync(encoder.encode(text)),
-    spinner: terminalSpinner(),
+    // Piped input (a script) gets no prompt and no spinner: only the conversation.
+    prompt: (text) => void (interactive && Deno.stdout.writeSync(encoder.encode(text))),
+    clearLine: () => void (interactive && Deno.stdout.writeSync(encoder.encode("\r\x1b[2K"))),
+    spinner: interactive ? terminalSpinner() : { start() {}, stop() {} },
   };
 }
 
@@ -244,7 +403,10 @@ function stdinTerminal(): ChatTerminal {
 export function registerChatCommands(program: Command, io: CliIo): void {
   withClientFlags(
     program.command("chat")
-      .description("chat with an agent through the running control plane (as the local operator)")
+      .description(
+        "chat with an agent through the running control plane (as the local operator); " +
+          "reads lines from standard input when it is not a terminal",
+      )
       .argument("<agent>", "the agent group id, e.g. demo")
       .option("-m, --message <text>", "send one message, print the reply and exit (no prompt)")
       .option("--timeout <seconds>", `how long to wait for a reply (default ${DEFAULT_CHAT_TIMEOUT_S})`)
@@ -265,11 +427,6 @@ export function registerChatCommands(program: Command, io: CliIo): void {
       await chatOnce(io, session, opts.message, { timeoutMs, json: opts.json, spinner: terminalSpinner() });
       return;
     }
-    if (!io.interactive) {
-      throw new CliError(
-        "chat needs a terminal for the conversation; use --message TEXT to send one message",
-      );
-    }
-    await chatLoop(io, session, stdinTerminal(), timeoutMs);
+    await chatLoop(io, session, stdinTerminal(io.interactive), { timeoutMs });
   });
 }

@@ -120,9 +120,16 @@ export class ApiClient {
     if (this.token) headers.set("authorization", `Bearer ${this.token}`);
     const method = init.method ?? "GET";
     const path = new URL(input instanceof Request ? input.url : input).pathname;
+    const deadline = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
-      return await this.fetchFn(input, { ...init, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      return await this.fetchFn(input, {
+        ...init,
+        headers,
+        signal: init.signal ? AbortSignal.any([init.signal, deadline]) : deadline,
+      });
     } catch (err) {
+      // The caller called it off (e.g. `chat` leaving): not a failure to report.
+      if (init.signal?.aborted) throw init.signal.reason;
       if (err instanceof DOMException && err.name === "TimeoutError") {
         throw new CliError(`the control plane at ${this.baseUrl} did not answer ${method} ${path} in time`);
       }

@@ -12,9 +12,13 @@
  * marks the outbound row delivered, so a crash loses no accepted reply. The
  * insert is keyed by the outbound row's id and ignores a row already there,
  * so a redelivery after a crash (accepted here, not yet marked delivered)
- * never shows a reply twice. A drain returns the waiting replies and marks
- * them drained in one transaction; drained rows are kept a day (the id
- * guard against redelivery), then pruned. Only the waits live in memory.
+ * never shows a reply twice. A drain returns the waiting replies without
+ * removing them: each carries a cursor (`seq`), and only a client's
+ * acknowledgement ({@link WebChat.acknowledge}, the API's `after=`) removes
+ * a reply, so one handed to a client that died before showing it (Ctrl-C
+ * during a long poll) is still there for the next. An acknowledged reply's
+ * content is deleted at once; its id is kept a day (the guard against
+ * redelivery), then pruned. Only the waits live in memory.
  *
  * Past {@link WEB_CHAT_BUFFER} undrained replies in one conversation the
  * adapter refuses the reply ({@link WebChatFullError}): nothing is dropped,
@@ -57,11 +61,21 @@ export class WebChatFullError extends Error {
 
 /** One reply waiting for the console. */
 export interface WebChatItem {
+  /** The reply's cursor: acknowledging up to it removes it and every earlier one. */
+  seq: number;
   id: string;
   conversationId: string;
   threadId: string | null;
   content: string;
   timestamp: Timestamp;
+}
+
+/** How long a drain may wait for a reply. */
+export interface WebChatDrainOptions {
+  /** Wait up to this many ms when no reply is waiting (default 0: answer at once). */
+  waitMs?: number;
+  /** Ends the wait early (the client that asked went away). */
+  signal?: AbortSignal;
 }
 
 /** A message from the console. */
@@ -93,6 +107,7 @@ export interface WebChatDeps {
 }
 
 type OutboxRow = {
+  seq: number;
   id: string;
   conversation_id: string;
   thread_id: string | null;
@@ -203,20 +218,22 @@ export class WebChat implements ChannelAdapter {
   }
 
   /**
-   * The conversation's waiting replies, oldest first; each is returned once
-   * (marked drained atomically). With none waiting, waits up to `waitMs`
-   * (capped at {@link MAX_DRAIN_WAIT_MS}) for the next one; an empty list
-   * means none came in time.
+   * The conversation's unacknowledged replies, oldest first (they stay until
+   * {@link acknowledge}d). With none waiting, waits up to `waitMs` (capped at
+   * {@link MAX_DRAIN_WAIT_MS}) for the next one, or until `signal` aborts (the
+   * client went away); an empty list means none came in time.
    */
-  async drain(conversationId: string, waitMs = 0): Promise<WebChatItem[]> {
-    const ready = this.#take(conversationId);
-    const wait = Math.min(Math.max(0, waitMs), MAX_DRAIN_WAIT_MS);
-    if (ready.length > 0 || wait === 0 || this.#closed) return ready;
+  async drain(conversationId: string, options: WebChatDrainOptions = {}): Promise<WebChatItem[]> {
+    const ready = this.#waiting(conversationId);
+    const wait = Math.min(Math.max(0, options.waitMs ?? 0), MAX_DRAIN_WAIT_MS);
+    const { signal } = options;
+    if (ready.length > 0 || wait === 0 || this.#closed || signal?.aborted) return ready;
     await new Promise<void>((resolve) => {
       const waiters = this.#waiters.get(conversationId) ?? new Set();
       this.#waiters.set(conversationId, waiters);
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
         waiters.delete(done);
         if (waiters.size === 0 && this.#waiters.get(conversationId) === waiters) {
           this.#waiters.delete(conversationId);
@@ -224,9 +241,32 @@ export class WebChat implements ChannelAdapter {
         resolve();
       };
       const timer = setTimeout(done, wait);
+      signal?.addEventListener("abort", done);
       waiters.add(done);
     });
-    return this.#take(conversationId);
+    return this.#waiting(conversationId);
+  }
+
+  /**
+   * A client has shown the conversation's replies up to cursor `throughSeq`:
+   * they are removed (content deleted now, the id kept a day against
+   * redelivery), and ids acknowledged over a day ago are pruned.
+   */
+  acknowledge(conversationId: string, throughSeq: number): void {
+    const db = this.#db;
+    const now = nowTimestamp();
+    db.transaction(() => {
+      db.run(
+        `UPDATE web_chat_outbox SET drained_at = ?, content = ''
+         WHERE conversation_id = ? AND seq <= ? AND drained_at IS NULL`,
+        [now, conversationId, throughSeq],
+      );
+      const horizon = new Date(Date.parse(now) - DRAINED_KEEP_MS).toISOString();
+      db.run("DELETE FROM web_chat_outbox WHERE conversation_id = ? AND drained_at < ?", [
+        conversationId,
+        horizon,
+      ]);
+    });
   }
 
   /** Ends every wait (they return what is there); later drains do not wait. */
@@ -239,34 +279,19 @@ export class WebChat implements ChannelAdapter {
     for (const done of [...this.#waiters.get(conversationId) ?? []]) done();
   }
 
-  /** Takes the conversation's undrained replies (marked drained), and prunes old drained ones. */
-  #take(conversationId: string): WebChatItem[] {
-    const db = this.#db;
-    return db.transaction(() => {
-      const rows = db.all<OutboxRow>(
-        `SELECT id, conversation_id, thread_id, content, timestamp FROM web_chat_outbox
-         WHERE conversation_id = ? AND drained_at IS NULL ORDER BY seq`,
-        [conversationId],
-      );
-      const now = nowTimestamp();
-      if (rows.length > 0) {
-        db.run("UPDATE web_chat_outbox SET drained_at = ? WHERE conversation_id = ? AND drained_at IS NULL", [
-          now,
-          conversationId,
-        ]);
-      }
-      const horizon = new Date(Date.parse(now) - DRAINED_KEEP_MS).toISOString();
-      db.run("DELETE FROM web_chat_outbox WHERE conversation_id = ? AND drained_at < ?", [
-        conversationId,
-        horizon,
-      ]);
-      return rows.map((r) => ({
-        id: r.id,
-        conversationId: r.conversation_id,
-        threadId: r.thread_id,
-        content: r.content,
-        timestamp: r.timestamp as Timestamp,
-      }));
-    });
+  /** The conversation's unacknowledged replies, oldest first. */
+  #waiting(conversationId: string): WebChatItem[] {
+    return this.#db.all<OutboxRow>(
+      `SELECT seq, id, conversation_id, thread_id, content, timestamp FROM web_chat_outbox
+       WHERE conversation_id = ? AND drained_at IS NULL ORDER BY seq`,
+      [conversationId],
+    ).map((r) => ({
+      seq: r.seq,
+      id: r.id,
+      conversationId: r.conversation_id,
+      threadId: r.thread_id,
+      content: r.content,
+      timestamp: r.timestamp as Timestamp,
+    }));
   }
 }

@@ -4,6 +4,13 @@ import { HostFixture } from "../../tests/support/host.ts";
 import { NotFoundError } from "../state/mod.ts";
 import { WebChat, WebChatFullError } from "./web_chat.ts";
 
+/** Drains the conversation and acknowledges what came, as a client that shows it does. */
+async function take(web: WebChat, conversationId: string) {
+  const items = await web.drain(conversationId);
+  if (items.length) web.acknowledge(conversationId, items.at(-1)!.seq);
+  return items;
+}
+
 /** A host with agent `demo`, and a web chat of its own that buffers two replies. */
 async function open(dir: string) {
   const host = await HostFixture.open(dir);
@@ -27,14 +34,14 @@ Deno.test("web chat: a console message reaches the agent and its reply is draine
   assert.deepEqual([m.channelType, m.platformId, m.content], ["web", "demo", "hello agent"]);
   agent.outbound.writeMessageOut({ id: "r1", kind: "chat", inReplyTo: m.id, content: "hi human" });
   await delivery.deliverAll();
-  assert.deepEqual((await web.drain("demo")).map((i) => [i.id, i.conversationId, i.content]), [[
+  assert.deepEqual((await take(web, "demo")).map((i) => [i.id, i.conversationId, i.content]), [[
     "r1",
     "demo",
     "hi human",
   ]]);
-  assert.deepEqual(await web.drain("demo"), []);
+  assert.deepEqual(await take(web, "demo"), []);
   await delivery.deliverAll();
-  assert.deepEqual(await web.drain("demo"), [], "a delivered reply is not buffered again");
+  assert.deepEqual(await take(web, "demo"), [], "a delivered reply is not buffered again");
   // A second send reuses the conversation and its wiring.
   const again = await web.send({ agentGroupId: "demo", text: "more" });
   assert.equal(again.outcomes.length, 1);
@@ -72,9 +79,9 @@ Deno.test("web chat: strangers are refused, unknown agents are not found, buffer
   // Full: refused (delivery retries it later), nothing dropped; a redelivery of a taken reply is still fine.
   await assert.rejects(reply("c"), WebChatFullError);
   assert.equal(await reply("b"), "b");
-  assert.deepEqual((await web.drain("c1")).map((i) => i.id), ["a", "b"]);
+  assert.deepEqual((await take(web, "c1")).map((i) => i.id), ["a", "b"]);
   await reply("c");
-  assert.deepEqual((await web.drain("c1")).map((i) => i.id), ["c"]);
+  assert.deepEqual((await take(web, "c1")).map((i) => i.id), ["c"]);
 });
 
 Deno.test("web chat: the outbox survives a reopen, and a redelivered reply is never shown twice", async () => {
@@ -101,13 +108,13 @@ Deno.test("web chat: the outbox survives a reopen, and a redelivered reply is ne
     const host = await HostFixture.open(dir.path);
     await using _ = host;
     const web = new WebChat({ registry: host.registry, router: host.router, state: host.state });
-    assert.deepEqual((await web.drain("c1")).map((i) => [i.id, i.conversationId, i.threadId, i.content]), [
+    assert.deepEqual((await take(web, "c1")).map((i) => [i.id, i.conversationId, i.threadId, i.content]), [
       ["r1", "c1", "t1", "one"],
       ["r2", "c1", "t1", "two"],
     ]);
     // Redelivered after it was drained (a crash before delivery marked it): ignored.
     await web.deliver({ ...base, id: "r2", content: "two" });
-    assert.deepEqual(await web.drain("c1"), []);
-    assert.deepEqual(await web.drain("other"), []);
+    assert.deepEqual(await take(web, "c1"), []);
+    assert.deepEqual(await take(web, "other"), []);
   }
 });

@@ -69,7 +69,12 @@ async function turn(chat: number, i: number): Promise<Turn> {
       const wait = Math.max(1, Math.min(20_000, Math.round(deadline - performance.now())));
       const drained = await call("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=${wait}`);
       if (drained.status !== 200) return result(false, `drain answered ${drained.status}`);
-      const contents: string[] = drained.body.messages.map((m: { content: string }) => m.content);
+      const messages: { seq: number; content: string }[] = drained.body.messages;
+      // Acknowledged at once (the client has them), so the next turn's drain starts after them.
+      if (messages.length) {
+        await call("GET", `/v1/ui/chat/drain?chatId=${chatId}&after=${messages.at(-1)!.seq}`);
+      }
+      const contents = messages.map((m) => m.content);
       if (contents.includes(expectedReply(text))) return result(true);
       const stray = contents.find((c) => c !== expectedReply(text));
       if (stray !== undefined) return result(false, `unexpected reply: ${stray.slice(0, 120)}`);

@@ -42,7 +42,7 @@ async function chatJourney(isolator: "process" | "bwrap" | "runsc") {
   assert.deepEqual(await nextReplies(host, chatId), ["mock-agent received: and a second one"]);
   assert.ok(await host.plane.sandboxes.isRunning(sessionId), await diagnose(host));
   assert.equal(host.plane.registry.getSession(sessionId).containerStatus, "running");
-  // Each reply is handed out once.
+  // Each reply is handed out until acknowledged, and nextReplies acknowledged it.
   assert.deepEqual(
     (await okBody(host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId } }))).messages,
     [],

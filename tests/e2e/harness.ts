@@ -10,6 +10,7 @@ import type { IsolatorPreference } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
 import { answered, okBody } from "../support/api.ts";
+import { drainChat } from "../support/web_chat_client.ts";
 
 export { E2E_TOKEN };
 export type { E2eHost };
@@ -38,11 +39,8 @@ export async function openHost(isolator: IsolatorPreference): Promise<E2eHost> {
  */
 export async function nextReplies(host: E2eHost, chatId: string, polls = 6): Promise<string[]> {
   for (let i = 0; i < polls; i++) {
-    const { status, body } = await answered(
-      host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: "20000" } }),
-    );
-    if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
-    if (body.messages.length > 0) return body.messages.map((m: { content: string }) => m.content);
+    const messages = await drainChat(host.api, { chatId, waitMs: 20_000 });
+    if (messages.length > 0) return messages.map((m) => m.content);
     if (host.plane.waker.parked().length > 0) break;
   }
   throw new Error(`no reply in chat ${chatId}:\n${await diagnose(host)}`);

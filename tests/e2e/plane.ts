@@ -11,8 +11,9 @@ import type { IsolatorPreference } from "../../isolator/mod.ts";
 import { type ApiRpc, type ApiServer, startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
 import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
-import { answered, typedApi } from "../support/api.ts";
+import { typedApi } from "../support/api.ts";
 import { LIBRARY } from "../support/mod.ts";
+import { drainChat } from "../support/web_chat_client.ts";
 
 /** The API token of every end-to-end host. */
 export const E2E_TOKEN = "e2e-token-0123456789abcdef";
@@ -94,11 +95,7 @@ export async function collectReplies(
   const replies: string[] = [];
   let idle = 0;
   while (!done(replies)) {
-    const { status, body } = await answered(
-      host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: "20000" } }),
-    );
-    if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
-    const got = body.messages.map((m: { content: string }) => m.content);
+    const got = (await drainChat(host.api, { chatId, waitMs: 20_000 })).map((m) => m.content);
     replies.push(...got);
     idle = got.length > 0 ? 0 : idle + 1;
     if (idle >= polls || host.plane.waker.parked().length > 0) {

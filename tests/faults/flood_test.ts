@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { faultDir, startServe } from "./serve_process.ts";
-import { answered, okBody } from "../support/api.ts";
+import { answered } from "../support/api.ts";
+import { drainChat } from "../support/web_chat_client.ts";
 
 function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -40,10 +41,8 @@ Deno.test("fault: 2,000 messages flooding one agent are shed with 429, memory st
   assert.equal((await send("after the flood")).status, 202);
   const seen: string[] = [];
   for (let i = 0; i < 8 && !seen.some((r) => r.includes("after the flood")); i++) {
-    const body = await okBody(
-      serve.api.v1.ui.chat.drain.$get({ query: { chatId: "flood", wait: "15000" } }),
-    );
-    seen.push(...body.messages.map((m: { content: string }) => m.content));
+    const messages = await drainChat(serve.api, { chatId: "flood", waitMs: 15_000 });
+    seen.push(...messages.map((m) => m.content));
   }
   assert.ok(
     seen.some((r) => r.includes("after the flood")),

@@ -8,6 +8,7 @@
 import type { E2eHost } from "../e2e/harness.ts";
 import { openPlane, type PlaneOptions } from "../e2e/plane.ts";
 import { answered, sentSession } from "../support/api.ts";
+import { drainChat } from "../support/web_chat_client.ts";
 
 export type { E2eHost };
 
@@ -50,11 +51,7 @@ export async function drainReplies(
 }
 
 async function drainOnce(host: Pick<E2eHost, "api">, chatId: string, waitMs: number): Promise<string[]> {
-  const { status, body } = await answered(
-    host.api.v1.ui.chat.drain.$get({ query: { chatId: chatId, wait: String(waitMs) } }),
-  );
-  if (status !== 200) throw new Error(`drain answered ${status}: ${JSON.stringify(body)}`);
-  return body.messages.map((m: { content: string }) => m.content);
+  return (await drainChat(host.api, { chatId, waitMs })).map((m) => m.content);
 }
 
 /** The pids of the agent processes serving `sessionId` (found by its id on their command line). */

@@ -1,7 +1,8 @@
 /**
  * The web chat over HTTP: the console (or `ironclaw chat`) sends a message
  * to an agent as the local operator (`web:console`), and drains the agent's
- * replies, optionally waiting for the next one.
+ * replies, optionally waiting for the next one; a reply stays until the
+ * client acknowledges it (`after=`).
  *
  * @module
  */
@@ -51,6 +52,8 @@ const SendAnswer = z.object({
 }).openapi("ChatSendAnswer");
 
 const ChatItem = z.object({
+  /** The reply's cursor: `after=<seq>` on the next drain acknowledges it and every earlier one. */
+  seq: z.number().int(),
   id: z.string(),
   chatId: z.string(),
   threadId: z.string().nullable(),
@@ -64,6 +67,12 @@ const DrainQuery = z.object({
   chatId: ChatId,
   /** Wait up to this many ms for a reply when none is waiting (0: answer at once). */
   wait: z.coerce.number().int().min(0).max(MAX_DRAIN_WAIT_MS).optional(),
+  /**
+   * Acknowledges the replies up to this cursor (the last `seq` the client
+   * showed): they are removed before the answer. Replies are only removed so,
+   * never by being handed out, so a client that dies mid-poll loses none.
+   */
+  after: z.coerce.number().int().min(0).optional(),
 });
 
 const send = createRoute({
@@ -82,7 +91,8 @@ const send = createRoute({
 const drain = createRoute({
   method: "get",
   path: "/v1/ui/chat/drain",
-  summary: "The chat's replies, oldest first, each returned once; optionally waits for the next",
+  summary:
+    "The chat's unacknowledged replies, oldest first (after= acknowledges the ones shown); optionally waits for the next",
   request: { query: DrainQuery },
   responses: {
     200: jsonAnswer(DrainAnswer, "the replies (none when none came in time)"),
@@ -111,11 +121,14 @@ export function webChatRoutes(plane: ControlPlane) {
       }
     })
     .openapi(drain, async (c) => {
-      const { chatId, wait } = c.req.valid("query");
-      const items = await plane.webChat.drain(chatId, wait ?? 0);
+      const { chatId, wait, after } = c.req.valid("query");
+      if (after !== undefined) plane.webChat.acknowledge(chatId, after);
+      // A client that goes away ends its wait: nothing is held for it (and nothing is removed).
+      const items = await plane.webChat.drain(chatId, { waitMs: wait ?? 0, signal: c.req.raw.signal });
       return c.json({
         chatId,
         messages: items.map((i) => ({
+          seq: i.seq,
           id: i.id,
           chatId: i.conversationId,
           threadId: i.threadId,

@@ -52,7 +52,7 @@ Deno.test("chat send refuses bad bodies and unknown agents, and changes nothing"
   assert.equal(api.isolator.launches.length, 0);
 });
 
-Deno.test("GET /v1/ui/chat/drain hands each reply out once, and can wait for the next", async () => {
+Deno.test("GET /v1/ui/chat/drain hands replies out until acknowledged (after=), and can wait for the next", async () => {
   await using api = await openApi();
   const reply = (content: string) =>
     api.plane.webChat.deliver(
@@ -70,13 +70,25 @@ Deno.test("GET /v1/ui/chat/drain hands each reply out once, and can wait for the
   assert.equal(first.status, 200);
   assert.deepEqual(first.body.messages.map((m: { content: string }) => m.content), ["one"]);
   assert.equal(first.body.messages[0].chatId, "c1");
-  assert.deepEqual((await api.call("GET", "/v1/ui/chat/drain?chatId=c1")).body.messages, []);
+  const seq = first.body.messages[0].seq;
+  // Not acknowledged: handed out again (a client that died before showing it loses nothing).
+  assert.deepEqual((await api.call("GET", "/v1/ui/chat/drain?chatId=c1")).body.messages, first.body.messages);
+  assert.deepEqual((await api.call("GET", `/v1/ui/chat/drain?chatId=c1&after=${seq}`)).body.messages, []);
 
-  const waiting = api.call("GET", "/v1/ui/chat/drain?chatId=c1&wait=30000");
+  const waiting = api.call("GET", `/v1/ui/chat/drain?chatId=c1&wait=30000&after=${seq}`);
   await reply("two");
   assert.deepEqual((await waiting).body.messages.map((m: { content: string }) => m.content), ["two"]);
 
-  for (const query of ["", "?chatId=", "?chatId=c1&wait=-1", "?chatId=c1&wait=30001", "?chatId=c1&wait=x"]) {
+  for (
+    const query of [
+      "",
+      "?chatId=",
+      "?chatId=c1&wait=-1",
+      "?chatId=c1&wait=30001",
+      "?chatId=c1&wait=x",
+      "?chatId=c1&after=-1",
+    ]
+  ) {
     assert.equal((await api.call("GET", `/v1/ui/chat/drain${query}`)).status, 400, query);
   }
 });
