@@ -246,7 +246,7 @@ export class KubernetesIsolator implements Isolator {
       };
       const pod = sandboxPod({ ...placement, bundle });
       // Fails closed: a Pod that would break an invariant is never sent.
-      const violations = podViolations(pod, podBinds(bundle));
+      const violations = podViolations(pod, { binds: podBinds(bundle), limits: s.limits });
       if (violations.length) {
         throw new LaunchError(s.sessionId, `the sandbox Pod is unsafe: ${violations.join("; ")}`);
       }

@@ -271,11 +271,12 @@ Deno.test("the stored Pod keeps every invariant, and an extra hostPath, capabili
       isFile: v.hostPath!.type === "File",
     };
   });
-  assert.deepEqual(podViolations(pod, binds), []);
+  const limits = { memoryMiB: 512, pids: 256, cpus: 1 };
+  assert.deepEqual(podViolations(pod, { binds, limits }), []);
   const broken = (change: (p: typeof pod) => void) => {
     const copy = structuredClone(pod);
     change(copy);
-    return podViolations(copy, binds);
+    return podViolations(copy, { binds, limits });
   };
   assert.deepEqual(
     broken((p) => {
@@ -291,6 +292,9 @@ Deno.test("the stored Pod keeps every invariant, and an extra hostPath, capabili
   assert.ok(broken((p) => p.spec!.containers[0].volumeMounts![0].readOnly = false).length > 0);
   assert.ok(broken((p) => p.spec!.containers[0].ports = [{ containerPort: 80 }]).length > 0);
   assert.ok(broken((p) => p.spec!.hostNetwork = true).length > 0);
+  assert.ok(broken((p) => p.spec!.containers[0].resources!.limits!.memory = "8Gi").length > 0);
+  assert.ok(broken((p) => delete p.spec!.containers[0].resources!.requests).length > 0);
+  assert.ok(broken((p) => p.spec!.containers[0].resources!.limits!["nvidia.com/gpu"] = "1").length > 0);
   await handle.stop();
 });
 
@@ -386,4 +390,13 @@ Deno.test("stop gives a sandbox up when the API stays unreachable past the stop 
   const again = await isolator.launch(r.spec);
   assert.equal(r.fake.created.length, 3);
   await again.stop();
+});
+
+Deno.test("the Pod's limits and requests are the spec's", async () => {
+  await using r = await rig();
+  const handle = await r.isolator.launch({ ...r.spec, limits: { memoryMiB: 256, cpus: 2 } });
+  const resources = r.fake.pod(NS, r.name)!.spec!.containers[0].resources!;
+  assert.deepEqual(resources.limits, { memory: "256Mi", cpu: "2" });
+  assert.deepEqual(resources.requests, resources.limits);
+  await handle.stop();
 });

@@ -15,7 +15,7 @@ export {
   podOutcome,
   RUNSC_HANDLER,
 } from "./isolator.ts";
-export { podViolations } from "./pod_policy.ts";
+export { type PodExpectation, podViolations } from "./pod_policy.ts";
 export { loadKubeConfig, NoKubeconfigError } from "./client.ts";
 export {
   AGENT_CONTAINER,

@@ -8,6 +8,7 @@
  */
 import type { V1Container, V1Pod, V1SecurityContext } from "@kubernetes/client-node";
 import type { BindMount } from "../plan.ts";
+import type { Limits } from "../types.ts";
 import { SANDBOX_ENV, SANDBOX_GID, SANDBOX_UID } from "../plan.ts";
 import { SECCOMP_PROFILE_PATH } from "./pod.ts";
 
@@ -54,12 +55,17 @@ function containerViolations(c: V1Container, say: (v: string) => void): void {
   }
 }
 
+/** What a session's Pod must hold: every bind (library directories included) and the limits. */
+export interface PodExpectation {
+  binds: readonly BindMount[];
+  limits: Limits;
+}
+
 /**
- * What is wrong with `pod` as the sandbox of a session whose bundle binds
- * are `binds` (library directories included): an empty list means every
- * invariant holds. Checks the Pod's fields, not the node's behaviour.
+ * What is wrong with `pod` as the sandbox of a session: an empty list means
+ * every invariant holds. Checks the Pod's fields, not the node's behaviour.
  */
-export function podViolations(pod: V1Pod, binds: readonly BindMount[]): string[] {
+export function podViolations(pod: V1Pod, { binds, limits }: PodExpectation): string[] {
   const out: string[] = [];
   const say = (v: string) => out.push(v);
   const spec = pod.spec;
@@ -90,6 +96,18 @@ export function podViolations(pod: V1Pod, binds: readonly BindMount[]): string[]
     say(`the Pod's seccomp must be the Localhost profile ${SECCOMP_PROFILE_PATH}`);
   }
   for (const c of spec.containers) containerViolations(c, say);
+  // Limits from the spec, and requests equal to them (the sandbox is sized, not scheduled on hope).
+  const resources = JSON.stringify({ cpu: String(limits.cpus), memory: `${limits.memoryMiB}Mi` });
+  for (const c of spec.containers) {
+    const sorted = (r?: Record<string, string>) => JSON.stringify({ cpu: r?.cpu, memory: r?.memory });
+    if (sorted(c.resources?.limits) !== resources || sorted(c.resources?.requests) !== resources) {
+      say(`container ${c.name}: limits and requests must be ${resources}`);
+    }
+    const extra = Object.keys({ ...c.resources?.limits, ...c.resources?.requests }).filter((k) =>
+      k !== "cpu" && k !== "memory"
+    );
+    if (extra.length) say(`container ${c.name}: unexpected resources ${extra.join(", ")}`);
+  }
 
   // Volumes: one hostPath per bind, nothing else but /tmp.
   const wanted = new Map(binds.map((b) => [b.destination, b]));
