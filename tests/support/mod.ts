@@ -5,6 +5,8 @@
  */
 import { asSessionKey, type SessionKey } from "../../contract/cipher.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+// The agent's tests cannot import this folder (the seam), so the one copy lives on their side.
+export { deadline } from "../../sandbox-agent/testing.ts";
 
 /** The built libsqlcipher. */
 export const LIBRARY = resolveLibraryPath();
@@ -18,23 +20,6 @@ export function fixedKey(byte: number): SessionKey {
 export function tempDir(prefix = "ironclaw-test-"): { path: string } & Disposable {
   const path = Deno.makeTempDirSync({ prefix });
   return { path, [Symbol.dispose]: () => Deno.removeSync(path, { recursive: true }) };
-}
-
-/**
- * `promise`, or a rejection naming `what` once `ms` pass first: a test that
- * waits on it fails instead of hanging.
- */
-export async function deadline<T>(promise: Promise<T>, options: { what: string; ms?: number }): Promise<T> {
-  const ms = options.ms ?? 10_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${options.what} did not happen within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** True when `needle` occurs anywhere in the raw bytes of `path` (and its journal). */
