@@ -35,7 +35,9 @@ async function readValue(io: CliIo, name: string, stdin: ReadableStream<Uint8Arr
 
 const COLUMNS = [
   { header: "NAME", cell: (e: VaultEntry) => e.name },
-  { header: "UPDATED", cell: (e: VaultEntry) => e.updatedAt },
+  { header: "CREATED", cell: (e: VaultEntry) => e.createdAt },
+  // A rotation moves it.
+  { header: "SET", cell: (e: VaultEntry) => e.updatedAt },
   {
     header: "GRANTED TO",
     cell: (e: VaultEntry) =>
