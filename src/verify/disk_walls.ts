@@ -92,15 +92,16 @@ export const diskWalls: WallKit = {
         const where = run.disk.limited
           ? "the run's own disk"
           : `the host's disk, shared with every other writer (${run.disk.reason})`;
-        return [decideWall(
-          "out-disk",
-          pickAttempts(end.report, "disk.fill:"),
-          EXPECTED_FILLS,
-          breaches,
-          `every writable path filled until refused; the free space of ${where} fell by at most ${
-            mib(Math.max(drop, 0))
-          } (cap ${mib(cap)}: the run's size-limited volumes)`,
-        )];
+        return [
+          decideWall("out-disk", {
+            attempts: pickAttempts(end.report, "disk.fill:"),
+            expected: EXPECTED_FILLS,
+            breaches: breaches,
+            heldNote: `every writable path filled until refused; the free space of ${where} fell by at most ${
+              mib(Math.max(drop, 0))
+            } (cap ${mib(cap)}: the run's size-limited volumes)`,
+          }),
+        ];
       },
     };
   },

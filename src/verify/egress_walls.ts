@@ -93,34 +93,34 @@ async function arm(run: WallRun): Promise<ArmedWalls> {
     async decide(end): Promise<Wall[]> {
       const refused = calls.filter((c) => !c.allowed || c.status >= 400);
       const through = calls.filter((c) => c.allowed && c.status < 400 && c.host !== echoHost);
-      const ssrf = decideWall(
-        "egress-ssrf",
-        pickAttempts(end.report, "egress.ssrf:"),
-        ssrfUrls.length,
-        [
+      const ssrf = decideWall("egress-ssrf", {
+        attempts: pickAttempts(end.report, "egress.ssrf:"),
+        expected: ssrfUrls.length,
+        breaches: [
           ...(internal.accepted ? [`the internal listener accepted ${internal.accepted} connection(s)`] : []),
           ...through.map((c) => `the broker fetched ${c.host}${c.path} (HTTP ${c.status})`),
           ...(refused.length < ssrfUrls.length
             ? [`the broker refused ${refused.length} of ${ssrfUrls.length} requests (fail closed)`]
             : []),
         ],
-        `the broker refused ${refused.length} request(s) (every spelling, the rebinding name, a redirect); ` +
+        heldNote:
+          `the broker refused ${refused.length} request(s) (every spelling, the rebinding name, a redirect); ` +
           "the internal listener accepted 0 connections",
-      );
+      });
       const leaks = await secretLeaks(secret, run, JSON.stringify(end.report ?? {}), end.log);
-      const vault = decideWall(
-        "egress-vault-secret",
-        pickAttempts(end.report, "egress.secret_echo"),
-        1,
-        [
+      const vault = decideWall("egress-vault-secret", {
+        attempts: pickAttempts(end.report, "egress.secret_echo"),
+        expected: 1,
+        breaches: [
           ...(echoSaw.includes(secret)
             ? []
             : ["the echo server never received the secret, so nothing was tested"]),
           ...leaks.map((where) => `the secret reached ${where}`),
         ],
-        "the echo server received the granted secret; it is in none of the probe's report, outbound " +
+        heldNote:
+          "the echo server received the granted secret; it is in none of the probe's report, outbound " +
           "directory, workspace or log",
-      );
+      });
       return [ssrf, vault];
     },
   };

@@ -30,17 +30,24 @@ export function summarize(attempts: Attempt[]): string {
   return [...shown, ...(attempts.length > 3 ? [`and ${attempts.length - 3} more`] : [])].join("; ");
 }
 
+/** What one wall is decided on. */
+export interface WallEvidence {
+  /** The probe's attempts against the wall (`pickAttempts`). */
+  attempts: Attempt[];
+  /** How many attempts the probe must have reported; fewer fails closed. */
+  expected: number;
+  /** What the host saw that a breach leaves (empty: nothing). */
+  breaches: string[];
+  /** The evidence, in words, that the wall held. */
+  heldNote: string;
+}
+
 /**
  * The common rule: every expected attempt is present and failed, and the
  * host's `breaches` list is empty.
  */
-export function decideWall(
-  name: string,
-  attempts: Attempt[],
-  expected: number,
-  breaches: string[],
-  evidenceNote: string,
-): Wall {
+export function decideWall(name: string, evidence: WallEvidence): Wall {
+  const { attempts, expected, breaches, heldNote: evidenceNote } = evidence;
   const through = attempts.filter((a) => a.succeeded);
   const problems = [...breaches];
   if (attempts.length < expected) {

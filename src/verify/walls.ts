@@ -98,31 +98,30 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
   {
     const c = e.tcpConnections;
     const total = c.fetch + c.denoConnect + c.libcConnect + c.afterRequest;
-    walls.push(decideWall(
-      "network-tcp",
-      pickAttempts(report, "tcp."),
-      4,
-      total ? [`host listeners accepted ${total} connection(s) (${JSON.stringify(c)})`] : [],
-      "host loopback listeners accepted 0 connections (fetch, Deno.connect, libc connect, after a permission request)",
-    ));
+    walls.push(decideWall("network-tcp", {
+      attempts: pickAttempts(report, "tcp."),
+      expected: 4,
+      breaches: total ? [`host listeners accepted ${total} connection(s) (${JSON.stringify(c)})`] : [],
+      heldNote:
+        "host loopback listeners accepted 0 connections (fetch, Deno.connect, libc connect, after a permission request)",
+    }));
   }
   {
     const { datagram, dns } = e.udpDatagrams;
     // A datagram "sent" into the sandbox's own empty network reaches no one: the host's socket decides.
     const sends = pickAttempts(report, "udp.");
     const resolves = pickAttempts(report, "dns.");
-    const wall = decideWall(
-      "network-udp-dns",
-      resolves,
-      2,
-      [
+    const wall = decideWall("network-udp-dns", {
+      attempts: resolves,
+      expected: 2,
+      breaches: [
         ...(datagram + dns
           ? [`host UDP sockets received ${datagram} datagram(s) and ${dns} DNS quer(ies)`]
           : []),
         ...(sends.length < 1 ? ["the probe reported no UDP send (fail closed)"] : []),
       ],
-      "host UDP socket and fake DNS server received nothing",
-    );
+      heldNote: "host UDP socket and fake DNS server received nothing",
+    });
     const sent = sends.filter((a) => a.succeeded);
     if (wall.held && sent.length) wall.detail += ` (${summarize(sent)} inside the sandbox's own network)`;
     else if (wall.held) wall.detail += ` (${summarize(sends)})`;
@@ -162,15 +161,16 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
         breaches.push(`${p.comm} (pid ${p.pid}) runs in a network namespace with ${p.interfaces.join(",")}`);
       }
     }
-    walls.push(decideWall(
-      "network-interfaces",
-      pickAttempts(report, "ifaces."),
-      4,
-      breaches,
-      `the agent's host-side process(es) (${
-        e.agentProcesses.map((p) => `${p.comm} ${p.pid}`).join(", ")
-      }) see only lo`,
-    ));
+    walls.push(
+      decideWall("network-interfaces", {
+        attempts: pickAttempts(report, "ifaces."),
+        expected: 4,
+        breaches: breaches,
+        heldNote: `the agent's host-side process(es) (${
+          e.agentProcesses.map((p) => `${p.comm} ${p.pid}`).join(", ")
+        }) see only lo`,
+      }),
+    );
   }
   {
     const breaches: string[] = [];
@@ -181,58 +181,65 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
       breaches.push(`the report holds the hash of ${e.secretHashesSeen.join(", ")}`);
     }
     const attempts = pickAttempts(report, "read.");
-    walls.push(decideWall(
-      "host-files",
-      attempts,
-      1,
-      breaches,
-      "no planted secret's access time moved, no secret's hash in the report (/etc/shadow, state dir, " +
-        "master key, another session's queue and key)",
-    ));
+    walls.push(
+      decideWall("host-files", {
+        attempts: attempts,
+        expected: 1,
+        breaches: breaches,
+        heldNote:
+          "no planted secret's access time moved, no secret's hash in the report (/etc/shadow, state dir, " +
+          "master key, another session's queue and key)",
+      }),
+    );
   }
-  walls.push(decideWall(
-    "inbound-readonly",
-    pickAttempts(report, "inbound."),
-    3,
-    [
-      ...(e.inboundChanged ? ["inbound.db changed"] : []),
-      ...(e.inboundDirExtra.length ? [`new file(s) beside inbound.db: ${e.inboundDirExtra.join(", ")}`] : []),
-    ],
-    "inbound.db unchanged (hash, size, mode, mtime), nothing added beside it",
-  ));
-  walls.push(decideWall(
-    "rootfs-readonly",
-    pickAttempts(report, "rootfs."),
-    2,
-    e.rootfsMarkers.length ? [`marker file(s) written: ${e.rootfsMarkers.join(", ")}`] : [],
-    "no marker file on the host's root, the sandbox's root or the bundle's rootfs",
-  ));
-  walls.push(decideWall(
-    "agent-program",
-    pickAttempts(report, "program."),
-    2,
-    e.programChanged ? ["the agent program file changed"] : [],
-    "the agent program file is unchanged",
-  ));
-  walls.push(decideWall(
-    "own-config",
-    pickAttempts(report, "config."),
-    4,
-    [
+  walls.push(
+    decideWall("inbound-readonly", {
+      attempts: pickAttempts(report, "inbound."),
+      expected: 3,
+      breaches: [
+        ...(e.inboundChanged ? ["inbound.db changed"] : []),
+        ...(e.inboundDirExtra.length
+          ? [`new file(s) beside inbound.db: ${e.inboundDirExtra.join(", ")}`]
+          : []),
+      ],
+      heldNote: "inbound.db unchanged (hash, size, mode, mtime), nothing added beside it",
+    }),
+  );
+  walls.push(
+    decideWall("rootfs-readonly", {
+      attempts: pickAttempts(report, "rootfs."),
+      expected: 2,
+      breaches: e.rootfsMarkers.length ? [`marker file(s) written: ${e.rootfsMarkers.join(", ")}`] : [],
+      heldNote: "no marker file on the host's root, the sandbox's root or the bundle's rootfs",
+    }),
+  );
+  walls.push(
+    decideWall("agent-program", {
+      attempts: pickAttempts(report, "program."),
+      expected: 2,
+      breaches: e.programChanged ? ["the agent program file changed"] : [],
+      heldNote: "the agent program file is unchanged",
+    }),
+  );
+  walls.push(decideWall("own-config", {
+    attempts: pickAttempts(report, "config."),
+    expected: 4,
+    breaches: [
       ...(e.keyChanged ? ["the session key file changed (content or mode)"] : []),
       ...(e.tcpConnections.afterRequest ? ["a permission request opened the network"] : []),
     ],
-    "the key file kept its content and mode; permission requests granted nothing usable",
-  ));
+    heldNote: "the key file kept its content and mode; permission requests granted nothing usable",
+  }));
   {
     const found = e.markers.filter((m) => m.startsWith("spawn-"));
-    walls.push(decideWall(
-      "processes",
-      pickAttempts(report, "spawn."),
-      4,
-      found.length ? [`a started program left its marker: ${found.join(", ")}`] : [],
-      "no started program left a marker",
-    ));
+    walls.push(
+      decideWall("processes", {
+        attempts: pickAttempts(report, "spawn."),
+        expected: 4,
+        breaches: found.length ? [`a started program left its marker: ${found.join(", ")}`] : [],
+        heldNote: "no started program left a marker",
+      }),
+    );
   }
   {
     const found = e.markers.filter((m) => m.startsWith("ffi-dlopen"));
@@ -240,25 +247,27 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     const routeNote = e.markers.includes("ffi-libc")
       ? "libc is reachable through libsqlcipher's dependencies (confirmed by its marker; the sandbox must hold)"
       : `libc through libsqlcipher: ${route ? route.detail : "not reported"}`;
-    walls.push(decideWall(
-      "ffi-scope",
-      pickAttempts(report, "ffi.dlopen_"),
-      2,
-      found.length ? [`another library was loaded and used: ${found.join(", ")}`] : [],
-      `Deno refused every library but libsqlcipher, no marker; ${routeNote}`,
-    ));
+    walls.push(
+      decideWall("ffi-scope", {
+        attempts: pickAttempts(report, "ffi.dlopen_"),
+        expected: 2,
+        breaches: found.length ? [`another library was loaded and used: ${found.join(", ")}`] : [],
+        heldNote: `Deno refused every library but libsqlcipher, no marker; ${routeNote}`,
+      }),
+    );
   }
   {
     const attempts = pickAttempts(report, "env.");
     const breaches = [...noProcs];
     if (e.canarySeen.length) breaches.push(`the canary secret was found in ${e.canarySeen.join(", ")}`);
-    walls.push(decideWall(
-      "environment",
-      attempts,
-      3,
-      breaches,
-      "the host's canary secret is in no sandbox process's environment, report, log or file",
-    ));
+    walls.push(
+      decideWall("environment", {
+        attempts: attempts,
+        expected: 3,
+        breaches: breaches,
+        heldNote: "the host's canary secret is in no sandbox process's environment, report, log or file",
+      }),
+    );
   }
   {
     const breaches: string[] = [];
@@ -267,15 +276,16 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
       breaches.push(`the host's victim process was traced by pid ${e.ptraceVictimTracer}`);
     }
     const visible = pickAttempts(report, "signal.host_pid_visible")[0];
-    walls.push(decideWall(
-      "signals-ptrace",
-      pickAttempts(report, "signal.deno_kill", "signal.libc_"),
-      3,
-      breaches,
-      `the victims lived, untraced${
-        visible?.succeeded ? " (the host's pid is visible)" : ", host pids invisible"
-      }`,
-    ));
+    walls.push(
+      decideWall("signals-ptrace", {
+        attempts: pickAttempts(report, "signal.deno_kill", "signal.libc_"),
+        expected: 3,
+        breaches: breaches,
+        heldNote: `the victims lived, untraced${
+          visible?.succeeded ? " (the host's pid is visible)" : ", host pids invisible"
+        }`,
+      }),
+    );
   }
   walls.push(modelProxyWall(report, e.modelProxy));
   walls.push(limitWall(
@@ -317,7 +327,12 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
       breaches.push(`the host sees ${e.tmpBytesVisible / MIB} MiB in the probe's /tmp file`);
     }
     walls.push(
-      decideWall("tmp-disk", attempt ? [attempt] : [], 1, breaches, "/tmp filled up before the cap"),
+      decideWall("tmp-disk", {
+        attempts: attempt ? [attempt] : [],
+        expected: 1,
+        breaches: breaches,
+        heldNote: "/tmp filled up before the cap",
+      }),
     );
   }
   {
@@ -332,17 +347,18 @@ export function decideWalls(report: ProbeReport | undefined, e: Evidence): Wall[
     } else if (quota.limited && e.workspaceBytes > quota.bytes) {
       breaches.push(`the workspace file (${e.workspaceBytes} bytes) outgrew its ${quota.bytes}-byte volume`);
     }
-    walls.push(decideWall(
-      "workspace-disk",
-      attempt ? [attempt] : [],
-      1,
-      breaches,
-      quota.limited
-        ? `/workspace is a ${quota.bytes / MIB} MiB ext4 volume and filled up at ${
-          Math.floor(e.workspaceBytes / MIB)
-        } MiB, before the ${e.caps.workspaceBytes / MIB} MiB cap`
-        : "/workspace filled up before the cap",
-    ));
+    walls.push(
+      decideWall("workspace-disk", {
+        attempts: attempt ? [attempt] : [],
+        expected: 1,
+        breaches: breaches,
+        heldNote: quota.limited
+          ? `/workspace is a ${quota.bytes / MIB} MiB ext4 volume and filled up at ${
+            Math.floor(e.workspaceBytes / MIB)
+          } MiB, before the ${e.caps.workspaceBytes / MIB} MiB cap`
+          : "/workspace filled up before the cap",
+      }),
+    );
   }
   return walls;
 }
@@ -367,13 +383,12 @@ function limitWall(
       })`,
     );
   }
-  return decideWall(
-    name,
-    attempt ? [attempt] : [],
-    1,
-    breaches,
-    `kernel limit ${configured} ${unit} on the agent's processes`,
-  );
+  return decideWall(name, {
+    attempts: attempt ? [attempt] : [],
+    expected: 1,
+    breaches: breaches,
+    heldNote: `kernel limit ${configured} ${unit} on the agent's processes`,
+  });
 }
 
 /** Calls the probe makes on its own socket while claiming another identity. */
@@ -418,14 +433,14 @@ function modelProxyWall(report: ProbeReport | undefined, m: ModelProxyEvidence):
       `the proxy booked ${own} call(s) to the probe's session, fewer than the ${answered.length} it answered there`,
     );
   }
-  return decideWall(
-    "model-proxy-identity",
-    pickAttempts(report, "proxy."),
-    8,
-    breaches,
-    `no other session's model socket reached (${m.decoyConnections} connections); all ${own} call(s) on the ` +
+  return decideWall("model-proxy-identity", {
+    attempts: pickAttempts(report, "proxy."),
+    expected: 8,
+    breaches: breaches,
+    heldNote:
+      `no other session's model socket reached (${m.decoyConnections} connections); all ${own} call(s) on the ` +
       `probe's socket booked to its own session, ${answered.length} of them claiming the other's ` +
       "(session and agent-group headers, made-up credentials, forwarded headers, another Host; answered " +
       `${[...new Set(answered.map((a) => a.data?.status))].join(",")})`,
-  );
+  });
 }
