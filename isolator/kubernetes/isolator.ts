@@ -45,7 +45,7 @@ import { podViolations } from "./pod_policy.ts";
 export const RUNSC_HANDLER = "runsc";
 /** The RuntimeClass of `deploy/k8s/runtime-class.yaml`. */
 export const DEFAULT_RUNTIME_CLASS = "ironclaw-gvisor";
-/** The namespace of `deploy/k8s/namespace.yaml`. */
+/** The sandbox namespace of `deploy/k8s/namespaces.yaml`. */
 export const DEFAULT_NAMESPACE = "ironclaw-sandboxes";
 /** The environment variable the DaemonSet fills with the node's name (downward API). */
 export const NODE_NAME_ENV = "IRONCLAW_NODE_NAME";
@@ -405,11 +405,9 @@ class PodSupervisor {
       } catch (err) {
         const why = apiMessage(err, this.#api.server);
         if (Date.now() + wait > deadline) {
+          const seconds = this.#stopTimeoutMs / 1000;
           await this.#note(
-            `${what} failed for ${
-              this.#stopTimeoutMs / 1000
-            } s (${why}): given up; the next launch of this ` +
-              "session deletes the Pod",
+            `${what} failed for ${seconds} s (${why}): given up; the session's next launch deletes it`,
           );
           return false;
         }
