@@ -5,7 +5,12 @@
  * @module
  */
 import type { Command } from "commander";
-import { type AgentTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
+import {
+  type AgentTemplate,
+  LEAST_PRIVILEGE_TOOLS,
+  PERSONA_SECTIONS,
+  TEMPLATES,
+} from "../src/catalog/mod.ts";
 import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { type AgentProposal, buildAgentProposal, describeProposal } from "./agent_proposal.ts";
 import { runAgentWizard } from "./agent_wizard.ts";
@@ -50,7 +55,7 @@ export async function submitAgentProposal(
 const TEMPLATE_COLUMNS: Column<AgentTemplate>[] = [
   { header: "ID", cell: (t) => t.id },
   { header: "NAME", cell: (t) => t.name },
-  { header: "TOOLS", cell: (t) => (t.tools.length ? t.tools.length : "all") },
+  { header: "TOOLS", cell: (t) => t.tools.length },
   { header: "DESCRIPTION", cell: (t) => t.description },
 ];
 
@@ -59,6 +64,7 @@ type CreateFlags = ClientFlags & {
   folder?: string;
   template?: string;
   tools?: string;
+  allTools?: boolean;
   personaDir?: string;
   model?: string;
   provider?: string;
@@ -74,6 +80,7 @@ function hasShapingFlags(opts: CreateFlags): boolean {
     opts.folder,
     opts.template,
     opts.tools,
+    opts.allTools,
     opts.personaDir,
     opts.model,
     opts.provider,
@@ -94,7 +101,12 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       .option("--name <name>", "the agent's name (its id is derived from it)")
       .option("--folder <folder>", "folder and id (default: the name, lower-cased, spaces as '-')")
       .option("--template <id>", `starting point: ${TEMPLATES.map((t) => t.id).join(", ")}`, undefined)
-      .option("--tools <list>", "comma-separated tools added to the template's (see `ironclaw tools`)")
+      .option(
+        "--tools <list>",
+        "comma-separated tools added to the template's (see `ironclaw tools`); without a template or " +
+          `tools, the least-privilege set: ${[...LEAST_PRIVILEGE_TOOLS].join(", ")}`,
+      )
+      .option("--all-tools", "every built-in tool, now and future (an explicit choice, never the default)")
       .option("--persona-dir <dir>", "directory holding IDENTITY.md, SOUL.md and/or AGENTS.md")
       .option("--model <model>", "model (default: the control plane's)")
       .option("--provider <provider>", "model provider (default: the control plane's)")
@@ -119,6 +131,7 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
         folder: opts.folder,
         template: opts.template,
         tools: opts.tools === undefined ? undefined : splitList(opts.tools),
+        allTools: opts.allTools,
         persona: opts.personaDir === undefined ? undefined : await readPersonaDir(opts.personaDir),
         model: opts.model,
         provider: opts.provider,
@@ -165,7 +178,9 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
     io.out(`folder:   ${g.folder}`);
     io.out(`model:    ${g.model ?? "(control-plane default)"}${g.provider ? ` via ${g.provider}` : ""}`);
     io.out(
-      `tools:    ${g.enabledTools === null ? "every built-in tool" : g.enabledTools.join(", ") || "none"}`,
+      `tools:    ${
+        g.enabledTools === null ? "ALL built-in tools, now and future" : g.enabledTools.join(", ") || "none"
+      }`,
     );
     if (g.packages.apt.length || g.packages.npm.length) {
       io.out(

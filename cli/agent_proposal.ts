@@ -8,7 +8,13 @@
 import { CreateAgentPayload, deriveAgentGroupId, type PersonaDocs } from "../contract/changes.ts";
 import { MANDATORY_TOOLS, ToolName } from "../contract/tools.ts";
 import { describeIssue } from "../src/audit/entry.ts";
-import { type AgentTemplate, findTemplate, PERSONA_SECTIONS, TEMPLATES } from "../src/catalog/mod.ts";
+import {
+  type AgentTemplate,
+  findTemplate,
+  LEAST_PRIVILEGE_TOOLS,
+  PERSONA_SECTIONS,
+  TEMPLATES,
+} from "../src/catalog/mod.ts";
 import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { CliError } from "./errors.ts";
 
@@ -19,8 +25,12 @@ export interface AgentDraft {
   folder?: string;
   /** Template id (default `blank`). */
   template?: string;
-  /** Tools added to the template's list; with an unrestricted template, the whole list. */
+  /** Tools added to the template's list (with `exactTools`, the whole list). */
   tools?: readonly string[];
+  /** `tools` is the whole list, not an addition; none chosen means the least-privilege set. */
+  exactTools?: boolean;
+  /** Every built-in tool, now and later: an explicit choice (`--all-tools`), never a default. */
+  allTools?: boolean;
   /** Persona documents laid over the template's. An empty document removes the template's. */
   persona?: PersonaDocs;
   model?: string;
@@ -62,23 +72,27 @@ export function parseTools(names: readonly string[]): ToolName[] {
 
 /**
  * Lays the draft over its template (template documents, then the draft's;
- * empty documents dropped; tools unioned, in catalog order) and validates
- * the result as a `create_agent` payload.
+ * empty documents dropped; tools unioned, in catalog order; none at all is
+ * the least-privilege set) and validates the result as a `create_agent`
+ * payload. Every tool only with `allTools`.
  */
 export function buildAgentProposal(draft: AgentDraft): AgentProposal {
   const template = templateOrFail(draft.template ?? "blank");
   const extra = parseTools(draft.tools ?? []);
+  if (draft.allTools && extra.length) throw new CliError("--all-tools and --tools exclude each other");
   const merged = { ...template.personaDocs, ...draft.persona };
   const persona = Object.fromEntries(
     PERSONA_SECTIONS.flatMap((s) => (merged[s.key]?.trim() ? [[s.key, merged[s.key]!.trim()]] : [])),
   ) as PersonaDocs;
-  const chosen = new Set<string>([...template.tools, ...extra]);
+  const chosen = new Set<string>([...(draft.exactTools ? [] : template.tools), ...extra]);
+  if (chosen.size === 0) { for (const t of LEAST_PRIVILEGE_TOOLS) chosen.add(t); }
   const tools = ToolName.options.filter((t) => chosen.has(t));
   const candidate = {
     name: draft.name.trim(),
     folder: draft.folder,
     persona: Object.keys(persona).length ? persona : undefined,
-    enabled_tools: tools.length ? tools : undefined,
+    // No list is every tool: only when asked for.
+    enabled_tools: draft.allTools ? undefined : tools,
     model: draft.model || undefined,
     provider: draft.provider || undefined,
     members: draft.members?.length === 0 ? undefined : [...draft.members ?? [CONSOLE_USER_ID]],
@@ -99,7 +113,7 @@ export function describeProposal(p: AgentProposal): string[] {
     `tools:   ${
       tools
         ? [...tools, ...MANDATORY_TOOLS.filter((t) => !tools.includes(t))].join(", ")
-        : "every built-in tool"
+        : "ALL built-in tools, now and future (--all-tools)"
     }`,
     `persona: ${
       PERSONA_SECTIONS.filter((s) => p.payload.persona?.[s.key]).map((s) => s.filename).join(", ") || "none"

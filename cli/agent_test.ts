@@ -35,12 +35,25 @@ Deno.test("a proposal lays flags over the template and derives the id", () => {
   assert.match(describeProposal(p).join("\n"), /request_capability_change/);
 });
 
-Deno.test("the blank template with no tools allows every tool and has no persona", () => {
+Deno.test("a bare agent gets the least-privilege tools; every tool only with --all-tools, shown as such", () => {
   const p = buildAgentProposal({ name: "plain", folder: "plain-1" });
   assert.equal(p.agentGroupId, "plain-1");
-  assert.equal(p.payload.enabled_tools, undefined);
+  assert.deepEqual(p.payload.enabled_tools, ["read_file", "write_file", "list_dir", "send_message"]);
   assert.equal(p.payload.persona, undefined);
-  assert.match(describeProposal(p).join("\n"), /every built-in tool/);
+  assert.match(
+    describeProposal(p).join("\n"),
+    /^tools: {3}read_file, write_file, list_dir, send_message, request_capability_change, ask_user_question$/m,
+  );
+  const all = buildAgentProposal({ name: "wide", allTools: true });
+  assert.equal(all.payload.enabled_tools, undefined);
+  assert.match(
+    describeProposal(all).join("\n"),
+    /^tools: {3}ALL built-in tools, now and future \(--all-tools\)$/m,
+  );
+  assert.throws(
+    () => buildAgentProposal({ name: "x", allTools: true, tools: ["read_file"] }),
+    /--all-tools and --tools exclude each other/,
+  );
 });
 
 Deno.test("unknown tools and templates, and bad names, are refused with one line", () => {
@@ -146,6 +159,7 @@ Deno.test("the wizard builds the same proposal the flags would", async () => {
     CLEAR_ANSWER, // soul: clear
     "Cite sources.", // instructions
     "", // model: default
+    false, // not every tool
     ["read_file", "list_dir"], // tools
     true, // confirm
   ]);
@@ -159,8 +173,19 @@ Deno.test("the wizard builds the same proposal the flags would", async () => {
   });
   assert.equal(proposal.payload.model, undefined);
   assert.ok(io.stdout.includes("→ id: research-bot"));
-  assert.equal(prompter.asked.length, 8);
+  assert.equal(prompter.asked.length, 9);
 
-  const declined = await runAgentWizard(captureIo(true), scripted(["x", "blank", "", "", "", "", [], false]));
+  const declined = await runAgentWizard(
+    captureIo(true),
+    scripted(["x", "blank", "", "", "", "", false, [], false]),
+  );
   assert.equal(declined, undefined);
+  // None selected is the least-privilege set; every tool is its own explicit answer.
+  const none = await runAgentWizard(
+    captureIo(true),
+    scripted(["x", "blank", "", "", "", "", false, [], true]),
+  );
+  assert.deepEqual(none?.payload.enabled_tools, ["read_file", "write_file", "list_dir", "send_message"]);
+  const all = await runAgentWizard(captureIo(true), scripted(["x", "blank", "", "", "", "", true, true]));
+  assert.equal(all?.payload.enabled_tools, undefined);
 });

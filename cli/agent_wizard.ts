@@ -7,7 +7,7 @@
  */
 import { checkbox, confirm, input, select } from "@inquirer/prompts";
 import { AGENT_NAME, deriveAgentGroupId, type PersonaDocs } from "../contract/changes.ts";
-import { PERSONA_SECTIONS, TEMPLATES, toolCatalog } from "../src/catalog/mod.ts";
+import { LEAST_PRIVILEGE_TOOLS, PERSONA_SECTIONS, TEMPLATES, toolCatalog } from "../src/catalog/mod.ts";
 import { type AgentProposal, buildAgentProposal, describeProposal } from "./agent_proposal.ts";
 import { CliError } from "./errors.ts";
 import type { CliIo } from "./output.ts";
@@ -91,9 +91,15 @@ async function ask(io: CliIo, prompter: Prompter): Promise<AgentProposal | undef
 
   const model = await prompter.input({ message: "Model (blank: the control plane's default)" });
 
+  const allTools = await prompter.confirm({
+    message: "Allow ALL built-in tools, now and future? (No: pick them; least privilege)",
+    default: false,
+  });
   const selectable = toolCatalog().filter((t) => !t.mandatory);
-  const tools = await prompter.checkbox({
-    message: "Tools (none selected: every built-in tool; asking a human is always available)",
+  const tools = allTools ? [] : await prompter.checkbox({
+    message: `Tools (none selected: the least-privilege set, ${
+      [...LEAST_PRIVILEGE_TOOLS].join(", ")
+    }; asking a human is always available)`,
     choices: selectable.map((t) => ({
       name: `${t.name} — ${t.description}`,
       value: t.name,
@@ -106,6 +112,8 @@ async function ask(io: CliIo, prompter: Prompter): Promise<AgentProposal | undef
     name,
     template: "blank",
     tools,
+    exactTools: true,
+    allTools,
     persona,
     model: model.trim() || undefined,
   });

@@ -12,9 +12,21 @@ export interface AgentTemplate {
   name: string;
   description: string;
   personaDocs: PersonaDocs;
-  /** The tool allowlist; empty allows every tool. */
+  /** The tool allowlist (never empty: every tool is only ever an explicit choice, `--all-tools`). */
   tools: ToolName[];
 }
+
+/**
+ * What a new agent gets when nobody chose its tools: replying and its own
+ * workspace files (asking a human and requesting a capability change are
+ * always there). Anything more is asked for and approved.
+ */
+export const LEAST_PRIVILEGE_TOOLS: readonly ToolName[] = [
+  "send_message",
+  "read_file",
+  "write_file",
+  "list_dir",
+];
 
 const TASK_TOOLS: ToolName[] = [
   "schedule_task",
@@ -30,9 +42,9 @@ export const TEMPLATES: readonly AgentTemplate[] = [
   {
     id: "blank",
     name: "Blank agent",
-    description: "No persona, every built-in tool.",
+    description: "No persona; the least-privilege tools (reply, its workspace files).",
     personaDocs: {},
-    tools: [],
+    tools: [...LEAST_PRIVILEGE_TOOLS],
   },
   {
     id: "assistant",
