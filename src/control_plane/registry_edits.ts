@@ -101,10 +101,12 @@ function launchChanged(write: RegistryWrite): boolean {
   return !sameJson(launchPart(write.before), launchPart(write.after));
 }
 
-/** An agent group record without what a launch does not read (its id and timestamps). */
+/** What a sandbox is launched with, of an agent group record (its name, folder and timestamps are not). */
+const LAUNCH_FIELDS = ["provider", "model", "personaDocs", "enabledTools", "packages", "mounts", "mcpGrants"];
+
 function launchPart(group: JsonValue): JsonValue {
-  const { id: _id, createdAt: _created, updatedAt: _updated, ...rest } = group as Record<string, JsonValue>;
-  return rest;
+  const record = group as Record<string, JsonValue>;
+  return Object.fromEntries(LAUNCH_FIELDS.map((field) => [field, record[field] ?? null]));
 }
 
 function sameJson(a: JsonValue | null, b: JsonValue | null): boolean {

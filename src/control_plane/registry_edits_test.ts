@@ -65,3 +65,13 @@ Deno.test("a change's writes are audited under its id and left to the gateway to
   assert.deepEqual(f.calls, ["respawn main"]);
   assert.match(f.lines[2].changeId, /^reg_[0-9a-f]{16}$/);
 });
+
+Deno.test("renaming an agent is audited but restarts nothing: its sandboxes do not run with the name", async () => {
+  using f = fixture();
+  f.registry.putAgentGroup({ id: "main", name: "Main", provider: "mock" });
+  f.registry.putAgentGroup({ id: "main", name: "Main renamed" });
+  f.registry.putAgentGroup({ id: "main", name: "Main renamed", model: "m2" });
+  await f.edits.settled();
+  assert.equal(f.lines.length, 3);
+  assert.deepEqual(f.calls, ["respawn main"], "only the model change restarts");
+});
