@@ -28,6 +28,7 @@ export interface ServeFlags {
   isolator?: string;
   agentProgram?: string;
   inboundBacklog?: string;
+  maxSandboxes?: string;
   egressAllowPrivate?: string;
   searchBackend?: string;
   searchBackendFor?: string[];
@@ -78,17 +79,26 @@ export function egressOption(flags: ServeFlags): { egress: EgressSettings } {
   return { egress };
 }
 
+/** A flag's whole number from 1 up, or a one-line error naming the flag, the value and `noun`. */
+function countFlag(flag: string, value: string, noun: string): number {
+  const text = value.trim();
+  const count = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(count) || count < 1) {
+    throw new CliError(`${flag} ${value}: expected a whole number of ${noun}, 1 or more`);
+  }
+  return count;
+}
+
 /** `--inbound-backlog N`: a whole number from 1 up; absent gives the plane's default. */
 export function inboundBacklogOption(flags: ServeFlags): { inboundBacklogCap?: number } {
   if (flags.inboundBacklog === undefined) return {};
-  const text = flags.inboundBacklog.trim();
-  const cap = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(cap) || cap < 1) {
-    throw new CliError(
-      `--inbound-backlog ${flags.inboundBacklog}: expected a whole number of messages, 1 or more`,
-    );
-  }
-  return { inboundBacklogCap: cap };
+  return { inboundBacklogCap: countFlag("--inbound-backlog", flags.inboundBacklog, "messages") };
+}
+
+/** `--max-sandboxes N`: a whole number from 1 up; absent gives the plane's default. */
+export function maxSandboxesOption(flags: ServeFlags): { maxSandboxes?: number } {
+  if (flags.maxSandboxes === undefined) return {};
+  return { maxSandboxes: countFlag("--max-sandboxes", flags.maxSandboxes, "sandboxes") };
 }
 
 /**
@@ -155,6 +165,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     }
   }
   const backlog = inboundBacklogOption(flags);
+  const maxSandboxes = maxSandboxesOption(flags);
   const egress = egressOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
   const limits = floodLimitsOption(flags);
@@ -181,6 +192,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       isolator,
       ...agentExecutableOption(flags),
       ...backlog,
+      ...maxSandboxes,
       ...egress,
       keyCustody,
       ...limits,
@@ -257,6 +269,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--inbound-backlog <n>",
       `unanswered messages a session may hold before new ones are refused with 429 (default ${DEFAULT_INBOUND_BACKLOG_CAP})`,
+    )
+    .option(
+      "--max-sandboxes <n>",
+      "live sandboxes at most; at the cap the least recently used idle one is stopped, its messages kept " +
+        "(default: half the host's memory at 256 MiB each)",
     )
     .option(
       "--egress-allow-private <host:port,...>",

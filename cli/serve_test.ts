@@ -16,6 +16,7 @@ import {
   floodLimitsOption,
   inboundBacklogOption,
   isLoopbackHost,
+  maxSandboxesOption,
   runServe,
   type ServeFlags,
 } from "./serve.ts";
@@ -80,6 +81,17 @@ Deno.test("serve --inbound-backlog takes a whole number from 1 and refuses the r
     ]);
   }
   assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+});
+
+Deno.test("serve --max-sandboxes takes a whole number from 1 and refuses the rest in one line", async () => {
+  assert.deepEqual(maxSandboxesOption({}), {});
+  assert.deepEqual(maxSandboxesOption({ maxSandboxes: "8" }), { maxSandboxes: 8 });
+  using dir = tempDir();
+  const io = captureIo();
+  assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--max-sandboxes", "0"], io), 1);
+  assert.deepEqual(io.stderr, [
+    "ironclaw: --max-sandboxes 0: expected a whole number of sandboxes, 1 or more",
+  ]);
 });
 
 Deno.test("serve mints the token once, serves until stopped, and releases the state directory", async () => {

@@ -94,6 +94,8 @@ export interface ControlPlaneOptions {
   agentProgram?: string;
   /** The agent's fallback poll interval in ms (default: the agent's own). */
   agentPollMs?: number;
+  /** How many sandboxes may be live at once (`serve --max-sandboxes`; default: half the host's memory at 256 MiB each). */
+  maxSandboxes?: number;
   /** Channel adapters besides the web chat (delivery sends replies to them by channel type). */
   channels?: readonly ChannelAdapter[];
   /** Start the background loops: delivery, scheduler, sweep (default true). */
@@ -210,6 +212,7 @@ export class ControlPlane {
           program: () => program.path(),
           defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
           pollMs: options.agentPollMs,
+          maxSandboxes: options.maxSandboxes,
           relaunchOnExit: () => this.#ready,
         }),
       channels: options.channels,

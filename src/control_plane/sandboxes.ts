@@ -36,6 +36,8 @@ export interface PlaneSandboxOptions {
   defaultProvider: ProviderKind;
   /** The agent's fallback poll interval in ms (default: the agent's own). */
   pollMs?: number;
+  /** How many sandboxes may be live at once (default: the manager's). */
+  maxSandboxes?: number;
   /** Whether a sandbox that ended should come back (false while the plane opens or closes). */
   relaunchOnExit: () => boolean;
 }
@@ -66,6 +68,9 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     program: options.program,
     defaultProvider: options.defaultProvider,
     pollMs: options.pollMs,
+    maxSandboxes: options.maxSandboxes,
+    // Through the waker: a sandbox stopped for room is a deliberate stop, and the next message wakes it.
+    evict: (sessionId) => waker.stop(sessionId),
     sandboxOwner: ctx.sandboxOwner,
   });
   const waker = new GuardedWaker({ control: manager, backoff, registry, metrics: ctx.metrics });

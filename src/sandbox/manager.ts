@@ -25,6 +25,7 @@ import { agentArgs } from "./agent_args.ts";
 import { ensureSessionDirs, outboxDir, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
+import { defaultMaxSandboxes, SandboxCap } from "./sandbox_cap.ts";
 
 /** The session's queue files and key (the session queue store). */
 export interface QueueSource {
@@ -33,6 +34,8 @@ export interface QueueSource {
   paths(sessionId: SessionId): QueuePaths;
   /** The session's queue lease, served beside the doorbell (the host's lock over the queue files). */
   lease?(sessionId: SessionId): DoorbellOptions["lease"];
+  /** Whether the session has a message or due task waiting or in progress (its sandbox is not idle). */
+  hasOpenWork?(sessionId: SessionId): Promise<boolean>;
 }
 
 /** The model proxy's per-session sockets. */
@@ -93,6 +96,16 @@ export interface SandboxManagerDeps {
    */
   startSlots?: number;
   startSlotCapMs?: number;
+  /**
+   * How many sandboxes may be live at once (default {@link defaultMaxSandboxes});
+   * at the cap a launch first stops the least recently used idle one (see `sandbox_cap.ts`).
+   */
+  maxSandboxes?: number;
+  /**
+   * How a sandbox is stopped to make room: through the waker, so the stop is
+   * deliberate, not a crash (default: this manager's `stop`).
+   */
+  evict?: (sessionId: SessionId) => Promise<void>;
 }
 
 /** The longest one start holds its slot (a sandbox whose agent never comes up must not hold the others back). */
@@ -125,10 +138,12 @@ export class SandboxManager implements SandboxControl {
   #closed = false;
   #volumes: GroupVolumes;
   #startSlots: StartSlots;
+  #cap: SandboxCap;
 
   constructor(deps: SandboxManagerDeps) {
     this.#d = deps;
     this.#startSlots = new StartSlots(deps.startSlots ?? navigator.hardwareConcurrency);
+    this.#cap = new SandboxCap(deps.maxSandboxes ?? defaultMaxSandboxes());
     this.#volumes = new GroupVolumes(deps.root, deps.volumes ?? DEFAULT_VOLUME_SIZES, {
       mode: deps.sandboxOwner ? 0o711 : 0o700,
     });
@@ -175,12 +190,48 @@ export class SandboxManager implements SandboxControl {
         if (!previous.stopping && await previous.handle.alive()) return;
         await this.#teardown(sessionId, previous);
       }
-      this.#running.set(sessionId, await this.#start(sessionId));
+      await this.#makeRoom(sessionId);
+      try {
+        this.#running.set(sessionId, await this.#start(sessionId));
+      } finally {
+        this.#cap.started(sessionId);
+      }
     });
   }
 
+  /** At the cap, stops the least recently used idle sandbox(es) before `sessionId`'s starts. */
+  async #makeRoom(sessionId: SessionId): Promise<void> {
+    const evict = this.#d.evict ?? ((id: SessionId) => this.stop(id));
+    const evicted = await this.#cap.admit(sessionId, {
+      live: () => [...this.#running].filter(([, r]) => !r.stopping && !r.exited).map(([id]) => id),
+      busy: (id) => this.#d.queues.hasOpenWork?.(id) ?? Promise.resolve(false),
+      evict,
+    });
+    for (const id of evicted) {
+      this.#log.info(
+        "stopped the idle sandbox of session {evicted} to make room for {sessionId} ({max} at most)",
+        {
+          evicted: id,
+          sessionId,
+          max: this.#cap.max,
+        },
+      );
+    }
+    const live = this.sessions().filter((id) => id !== sessionId).length;
+    if (live >= this.#cap.max) {
+      this.#log.warn("all {live} live sandboxes are busy: session {sessionId} starts over the cap of {max}", {
+        live,
+        sessionId,
+        max: this.#cap.max,
+      });
+    }
+  }
+
   ring(sessionId: SessionId): void {
-    this.#running.get(sessionId)?.doorbell.ring();
+    const running = this.#running.get(sessionId);
+    if (!running) return;
+    this.#cap.touch(sessionId);
+    running.doorbell.ring();
   }
 
   stop(sessionId: SessionId): Promise<void> {
@@ -248,7 +299,10 @@ export class SandboxManager implements SandboxControl {
     await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
     const lease = d.queues.lease?.(sessionId);
     const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {
-      onOutbound: () => d.onOutbound(sessionId),
+      onOutbound: () => {
+        this.#cap.touch(sessionId);
+        d.onOutbound(sessionId);
+      },
       lease,
     });
     // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
@@ -344,7 +398,10 @@ export class SandboxManager implements SandboxControl {
     try {
       await running.handle.stop();
     } finally {
-      if (this.#running.get(sessionId) === running) this.#running.delete(sessionId);
+      if (this.#running.get(sessionId) === running) {
+        this.#running.delete(sessionId);
+        this.#cap.forget(sessionId);
+      }
       await running.doorbell.close();
       await this.#d.proxy.closeSession(sessionId);
       await this.#d.egress?.closeSession(sessionId);

@@ -302,3 +302,61 @@ Deno.test("starts are not limited outside gVisor, and a stopped start gives its 
     await host[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("at --max-sandboxes a launch stops the least recently used idle sandbox; its next message wakes it", async () => {
+  using dir = tempDir();
+  const host = await HostFixture.open(dir.path);
+  // One session per chat, each with its "hi" answered (completed): idle.
+  const sessions: SessionId[] = [];
+  for (const chat of ["C1", "C2", "C3"]) {
+    host.seedChat("fake", chat);
+    const routed = await host.router.route({
+      channelType: "fake",
+      platformId: chat,
+      senderHandle: "alice",
+      text: "hi",
+    });
+    const { sessionId, messageId } = routed.outcomes[0];
+    await host.queues.advanceStatuses(sessionId!, [{ messageId: messageId!, status: "completed" }]);
+    sessions.push(sessionId!);
+  }
+  const isolator = new FakeIsolator();
+  const evicted: SessionId[] = [];
+  const manager = new SandboxManager({
+    registry: host.registry,
+    queues: host.queues,
+    isolator: () => Promise.resolve(isolator),
+    proxy: new FakeProxy(),
+    onOutbound: () => {},
+    root: `${dir.path}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir.path}/agent.js`),
+    defaultProvider: "mock",
+    volumes: false,
+    maxSandboxes: 2,
+    evict: async (sessionId) => {
+      evicted.push(sessionId);
+      await manager.stop(sessionId);
+    },
+  });
+  try {
+    const [s1, s2, s3] = sessions;
+    await manager.launch(s1);
+    await manager.launch(s2);
+    // s1 is the least recently used, but a message waits for it: s2 is stopped instead.
+    await host.router.route({ channelType: "fake", platformId: "C1", senderHandle: "alice", text: "again" });
+    await manager.launch(s3);
+    assert.deepEqual(evicted, [s2]);
+    assert.deepEqual(manager.sessions().sort(), [s1, s3].sort());
+    assert.ok(isolator.of(s2)[0].stopped);
+    // Its queue is untouched, and the next message for it launches it again (stopping the idle s3).
+    await host.router.route({ channelType: "fake", platformId: "C2", senderHandle: "alice", text: "back" });
+    await manager.launch(s2);
+    assert.deepEqual(evicted, [s2, s3]);
+    assert.equal(isolator.of(s2).length, 2);
+    assert.ok(await host.queues.hasOpenWork(s2));
+  } finally {
+    await manager.close();
+    await host[Symbol.asyncDispose]();
+  }
+});

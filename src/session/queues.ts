@@ -262,6 +262,20 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
     ) !== undefined;
   }
 
+  /**
+   * Whether the session has work waiting or in progress: a queued triggering
+   * message or due task, or a row its agent is processing. Read without the
+   * lease (only the host writes inbound), so asking never waits for a turn.
+   */
+  async hasOpenWork(sessionId: SessionId, now: Timestamp = nowTimestamp()): Promise<boolean> {
+    const { status } = await this.#open(sessionId);
+    return status.get(
+      `SELECT 1 AS open FROM messages_in WHERE status = 'processing'
+         OR (status = 'queued' AND ("trigger" = 1 OR (process_after IS NOT NULL AND process_after <= ?))) LIMIT 1`,
+      [now],
+    ) !== undefined;
+  }
+
   /** Closes a session's handles (after its deletion); the next use reopens them. */
   async forget(sessionId: SessionId): Promise<void> {
     const handles = this.#sessions.get(sessionId);
