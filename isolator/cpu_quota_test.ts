@@ -84,10 +84,12 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 
 Deno.test("runsc: a sandbox starts on every core and is held to its CPU limit after the start window", async () => {
   using state = tempDir("ironclaw-runsc-cpu-");
-  await using session = await probeSession("ses_cpu_window", await idleProgram());
+  // A fresh id each run: a cgroup left by an interrupted run would otherwise answer with its old quota.
+  const sessionId = `ses_cpu_window_${crypto.randomUUID().slice(0, 8)}`;
+  await using session = await probeSession(sessionId, await idleProgram());
   // A window long enough that a loaded machine still shows the start quota before it ends.
   const isolator = new RunscIsolator({ stateDir: state.path, platform: "ptrace", startWindowMs: 4_000 });
-  const { file } = cpuQuotaControl("/ironclaw/ses_cpu_window", 1);
+  const { file } = cpuQuotaControl(`/ironclaw/${sessionId}`, 1);
   const quota = () => {
     try {
       const value = Deno.readTextFileSync(file).trim().split(" ")[0];
