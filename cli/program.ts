@@ -23,6 +23,7 @@ import { registerStatusCommand } from "./status.ts";
 import { registerToolsCommand } from "./tools.ts";
 import { registerVerifyCommand } from "./verify.ts";
 import { registerVaultCommands } from "./vault.ts";
+import { registerEgressCommands } from "./egress.ts";
 import { VERSION } from "./version.ts";
 import { SCHEMA_VERSION } from "../src/state/mod.ts";
 
@@ -61,6 +62,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerChannelCommands(program, io);
   registerKeysCommands(program, io);
   registerVaultCommands(program, io);
+  registerEgressCommands(program, io);
   registerRollbackCommand(program);
 
   program.command("version").description("print the version (--json: also the state schema it migrates to)")

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
+import type { ChangeId } from "../contract/ids.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { servedFakePlane } from "./test_helpers.ts";
@@ -57,4 +58,26 @@ Deno.test("vault set reads stdin, list shows names and grants but no value, gran
   assert.deepEqual((await vault(t.flags, ["list"])).stdout, [
     "The vault is empty. Add a secret with: ironclaw vault set NAME",
   ]);
+});
+
+Deno.test("egress hosts lists an agent's approved hosts; egress revoke takes one away", async () => {
+  await using t = await servedFakePlane();
+  const { runCli } = await import("./program.ts");
+  t.plane.egress.hosts.allow(DEMO_AGENT_ID, ["api.github.com", "127.0.0.1"], "chg_cli_test" as ChangeId);
+  const hosts = captureIo();
+  assert.equal(await runCli(["egress", "hosts", "--agent", DEMO_AGENT_ID, ...t.flags], hosts), 0);
+  assert.deepEqual(hosts.stdout, ["127.0.0.1", "api.github.com"]);
+  const revoked = captureIo();
+  assert.equal(
+    await runCli(["egress", "revoke", "api.github.com", "--agent", DEMO_AGENT_ID, ...t.flags], revoked),
+    0,
+  );
+  assert.deepEqual(revoked.stdout, ["revoked api.github.com for demo; it may still fetch from: 127.0.0.1"]);
+  assert.equal(t.plane.egress.hosts.allows(DEMO_AGENT_ID, "api.github.com"), false);
+  const again = captureIo();
+  assert.equal(
+    await runCli(["egress", "revoke", "api.github.com", "--agent", DEMO_AGENT_ID, ...t.flags], again),
+    1,
+  );
+  assert.match(again.stderr.join("\n"), /api\.github\.com is not approved for demo/);
 });

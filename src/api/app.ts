@@ -35,6 +35,7 @@ import { webChatRoutes } from "./routes/chat.ts";
 import { questionRoutes } from "./routes/questions.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { vaultRoutes } from "./routes/vault.ts";
+import { egressRoutes } from "./routes/egress.ts";
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
 
 /** How the API is guarded. */
@@ -101,6 +102,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", questionRoutes(plane))
     .route("/", sessionRoutes(plane))
     .route("/", vaultRoutes(plane))
+    .route("/", egressRoutes(plane))
     .route("/", telegramWebhookRoutes(plane));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

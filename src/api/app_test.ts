@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { ChangeId } from "../../contract/ids.ts";
 import { openTestApi, type TestApi } from "../../tests/support/api.ts";
 import { OPENAPI_PATH } from "./mod.ts";
 
@@ -356,6 +357,17 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   ]]);
   assert.doesNotMatch(JSON.stringify(secrets), /ghp_app-test/);
   assert.deepEqual(await ok(api, 200, "DELETE", "/v1/vault/secrets/github"), { name: "github" });
+
+  // Egress hosts: approved through the gateway, revoked directly.
+  api.plane.egress.hosts.allow("research", ["api.example.com"], "chg_app_test" as ChangeId);
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/egress/research/hosts"), {
+    agentGroupId: "research",
+    hosts: ["api.example.com"],
+  });
+  assert.deepEqual(await ok(api, 200, "DELETE", "/v1/egress/research/hosts/api.example.com"), {
+    agentGroupId: "research",
+    hosts: [],
+  });
 
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");

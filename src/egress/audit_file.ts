@@ -1,6 +1,7 @@
 /**
  * The broker's audit trail: one JSON line per request, allowed or refused,
- * and one per vault secret set, rotated or removed, in
+ * one per vault secret set, rotated or removed, and one per approved host
+ * an operator revoked, in
  * `<state-dir>/egress-audit.jsonl` (0600, append-only, written in arrival
  * order). Metadata only: no bodies, no query strings, no secrets.
  *
@@ -13,6 +14,14 @@ export interface VaultEvent {
   time: string;
   action: "vault.set" | "vault.rotate" | "vault.remove";
   name: string;
+}
+
+/** An operator's revocation of an agent group's approved host. */
+export interface EgressRevocation {
+  time: string;
+  action: "egress.revoke";
+  agentGroup: string;
+  host: string;
 }
 
 /** File name of the egress audit inside the state directory. */
@@ -33,7 +42,7 @@ export class EgressAuditFile {
   }
 
   /** Appends `record` as one line; lines never interleave. Resolves once written. */
-  append(record: EgressRecord | VaultEvent): Promise<void> {
+  append(record: EgressRecord | VaultEvent | EgressRevocation): Promise<void> {
     const line = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
     this.#tail = this.#tail.then(async () => {
       for (let written = 0; written < line.length;) written += await this.#file.write(line.subarray(written));

@@ -26,6 +26,14 @@ export class HostGrants {
     }
   }
 
+  /** Takes `host` away from `agentGroupId`; false when it was not approved. */
+  revoke(agentGroupId: string, host: string): boolean {
+    return this.#state.db.run(
+      "DELETE FROM egress_hosts WHERE agent_group_id = ? AND host = ?",
+      [agentGroupId, host.toLowerCase()],
+    ) === 1;
+  }
+
   /** True when `host` (the URL's host name, IPv6 without brackets) is approved for `agentGroupId`. */
   allows(agentGroupId: string, host: string): boolean {
     return this.#state.db.get(

@@ -39,6 +39,8 @@ export interface EgressSources {
 /** The broker and its audit file; close both with {@link OpenEgress.close}. */
 export interface OpenEgress {
   broker: EgressBroker;
+  /** The hosts a human approved, per agent group. */
+  hosts: HostGrants;
   /** The egress audit, which also records the vault's sets, rotations and removals. */
   audit: EgressAuditFile;
   close(): Promise<void>;
@@ -72,6 +74,7 @@ export function openEgress(stateDir: string, options: EgressSettings & EgressSou
   });
   return {
     broker,
+    hosts,
     audit,
     async close() {
       await broker.close();
