@@ -107,6 +107,10 @@ export async function checkAuditChain(
       "the log was altered or torn: keep a copy for investigation and restore it from backup",
     );
   } catch (err) {
+    // Opening the keys failed (a passphrase is needed, or the given one is wrong): the message says which.
+    if (err instanceof CliError) {
+      return fail(err.message, "give doctor the master-key passphrase (--passphrase-file FILE)");
+    }
     return fail(`${where}: ${describeError(err)}`, `check the permissions of ${where}`);
   }
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../tests/support/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
-import { MASTER_KEY_FILE } from "../src/keys/mod.ts";
+import { KeyCustodian, MASTER_KEY_FILE } from "../src/keys/mod.ts";
 import { ApiClient } from "./client.ts";
 import {
   checkApi,
@@ -156,4 +156,25 @@ Deno.test("doctor checks a configured Telegram channel's token with getMe, even 
     Deno.env.delete("IRONCLAW_DOCTOR_TG_TOKEN");
     await plane.close();
   }
+});
+
+Deno.test("under passphrase custody the audit check asks for the passphrase, and passes with it", async () => {
+  using dir = tempDir();
+  const custodian = await KeyCustodian.open(dir.path, {
+    mode: "passphrase",
+    passphrase: () => Promise.resolve("correct horse battery"),
+    scryptLog2N: 14,
+  });
+  assert.equal(custodian.custody, "passphrase");
+  Deno.writeTextFileSync(`${dir.path}/audit.jsonl`, "", { mode: 0o600 });
+  const locked = await checkAuditChain(dir.path);
+  assert.equal(locked.ok, false);
+  assert.match(locked.detail, /is under a passphrase and no passphrase was given/);
+  assert.match(locked.fix ?? "", /--passphrase-file/);
+  const passphraseFile = `${dir.path}/pass`;
+  Deno.writeTextFileSync(passphraseFile, "correct horse battery", { mode: 0o600 });
+  const checked = await checkAuditChain(dir.path, { flags: { passphraseFile } });
+  assert.equal(checked.ok, true, checked.detail);
+  const master = await checkMasterKey(dir.path);
+  assert.match(master.detail, /custody passphrase/);
 });
