@@ -8,9 +8,14 @@
  *
  * const stateDir = await Deno.makeTempDir();
  * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
- * const signal = AbortSignal.timeout(100); // serve for a moment
- * const server = startApiServer(plane, { ...parseApiAddr("127.0.0.1:0"), token: "example-token", signal });
+ * const stop = new AbortController();
+ * const server = startApiServer(plane, {
+ *   ...parseApiAddr("127.0.0.1:0"),
+ *   token: "example-token",
+ *   signal: stop.signal,
+ * });
  * console.log(await (await fetch(`${server.url}/healthz`)).json());
+ * stop.abort();
  * await server.finished;
  * await plane.close();
  * await Deno.remove(stateDir, { recursive: true });
