@@ -127,10 +127,15 @@ link_command() {
 	mv -T "$BINDIR/.ironclaw.new" "$BINDIR/ironclaw"
 }
 
+# Whether systemd runs the unit this installer manages: as root, with systemctl, and the unit where systemd
+# reads it (an IRONCLAW_UNIT_DIR elsewhere, as in tests, is left to whoever named it).
+systemd_manages() {
+	[ "$(id -u)" -eq 0 ] && [ -z "${IRONCLAW_UNIT_DIR:-}" ] && command -v systemctl >/dev/null 2>&1
+}
+
 # A running service picks up the switch (root, systemd, the unit installed and active).
 restart_service() {
-	if [ "$(id -u)" -eq 0 ] && command -v systemctl >/dev/null 2>&1 &&
-		systemctl is-active --quiet ironclaw.service 2>/dev/null; then
+	if systemd_manages && systemctl is-active --quiet ironclaw.service 2>/dev/null; then
 		say "restarting ironclaw.service"
 		systemctl restart ironclaw.service
 	fi
@@ -157,7 +162,7 @@ install_service() {
 			say "wrote a random master-key passphrase to $CONFIG_DIR/master-passphrase (0600): keep a copy somewhere safe"
 		fi
 	)
-	if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload 2>/dev/null || true; fi
+	if systemd_manages; then systemctl daemon-reload 2>/dev/null || true; fi
 	say "installed $UNIT_DIR/ironclaw.service: systemctl enable --now ironclaw"
 }
 
@@ -268,9 +273,9 @@ rollback() {
 uninstall() {
 	purge=$1
 	if [ -n "$UNIT_DIR" ] && [ -f "$UNIT_DIR/ironclaw.service" ]; then
-		if command -v systemctl >/dev/null 2>&1; then systemctl disable --now ironclaw.service 2>/dev/null || true; fi
+		if systemd_manages; then systemctl disable --now ironclaw.service 2>/dev/null || true; fi
 		rm -f "$UNIT_DIR/ironclaw.service"
-		if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload 2>/dev/null || true; fi
+		if systemd_manages; then systemctl daemon-reload 2>/dev/null || true; fi
 	fi
 	if [ -L "$BINDIR/ironclaw" ]; then rm -f "$BINDIR/ironclaw"; fi
 	rm -rf "$PREFIX"
