@@ -173,6 +173,8 @@ int main(int argc, char **argv, char **envp) {
 
   char bundle_path[64];
   snprintf(bundle_path, sizeof bundle_path, "/tmp/ironclaw-standin-%d.js", (int)getpid());
+  /* A file of this name is a dead process's (this pid is ours; the host's stand-ins share /tmp). */
+  unlink(bundle_path);
   int bundle = open(bundle_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0400);
   if (bundle < 0) die("create the bundle");
   static char buf[1 << 16];
