@@ -7,7 +7,7 @@
  */
 import { CreateAgentPayload, deriveAgentGroupId, type PersonaDocs } from "../contract/changes.ts";
 import { MANDATORY_TOOLS, ToolName } from "../contract/tools.ts";
-import { describeIssue } from "../src/audit/entry.ts";
+import { describeIssue } from "../src/audit/mod.ts";
 import {
   type AgentTemplate,
   findTemplate,

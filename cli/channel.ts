@@ -18,13 +18,15 @@ import { defaultStateDir, lockStateDir, StateDirBusyError } from "../src/control
 import { MASTER_KEY_FILE, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
 import { openStateKeys, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { StateDb } from "../src/state/mod.ts";
-import { API_ROOT_ENV, TELEGRAM_API_ROOT } from "../src/channels/telegram/api_root.ts";
 import {
+  API_ROOT_ENV,
   CHANNEL_TYPES,
   type ChannelConfig,
   ChannelConfigStore,
-} from "../src/channels/telegram/channel_config.ts";
-import type { TelegramCheck, TelegramCheckInput } from "../src/channels/telegram/doctor.ts";
+  TELEGRAM_API_ROOT,
+  type TelegramCheck,
+  type TelegramCheckInput,
+} from "../src/channels/telegram/mod.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, printJson, printListing, processIo } from "./output.ts";
 
@@ -101,7 +103,7 @@ function row(c: ChannelConfig, env: { get(name: string): string | undefined }): 
  * first use so the CLI starts without it.
  */
 export async function checkTelegramToken(input: TelegramCheckInput): Promise<TelegramCheck> {
-  const { checkTelegramToken: check } = await import("../src/channels/telegram/doctor.ts");
+  const { checkTelegramToken: check } = await import("../src/channels/telegram/mod.ts");
   return await check(input);
 }
 

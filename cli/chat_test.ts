@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
-import type { ChannelMessage } from "../src/delivery/adapter.ts";
+import type { ChannelMessage } from "../src/delivery/mod.ts";
 import { runCli } from "./program.ts";
 import { chatLoop, ChatSession, defaultChatId, parseTimeout, readLines, type Spinner } from "./chat.ts";
 import { ApiClient } from "./client.ts";

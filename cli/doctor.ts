@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { TELEGRAM_CHANNEL } from "../src/channels/telegram/inbound.ts";
+import { TELEGRAM_CHANNEL } from "../src/channels/telegram/mod.ts";
 import { checkTelegramToken, withChannels } from "./channel.ts";
 import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";

@@ -15,7 +15,7 @@ import {
   describeCheck,
 } from "./doctor.ts";
 import { FakeTelegram } from "../tests/support/fake_telegram.ts";
-import { ChannelConfigStore } from "../src/channels/telegram/channel_config.ts";
+import { ChannelConfigStore } from "../src/channels/telegram/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import { closedPortUrl } from "./test_helpers.ts";

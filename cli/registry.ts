@@ -14,7 +14,7 @@ import {
   UnknownSenderPolicy,
 } from "../contract/enums.ts";
 import { RoleName } from "../contract/changes.ts";
-import type { AgentGroup, MessagingGroup, Session, Wiring } from "../src/registry/schemas.ts";
+import type { AgentGroup, MessagingGroup, Session, Wiring } from "../src/registry/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, type Column, formatAge, printJson, printListing, splitList } from "./output.ts";

@@ -9,10 +9,10 @@
  */
 import type { Command } from "commander";
 import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
-import { AGENT_PROGRAM_ENV } from "../src/sandbox/agent_program.ts";
+import { AGENT_PROGRAM_ENV } from "../src/sandbox/mod.ts";
 import { loadKubeConfig } from "../isolator/mod.ts";
 import { configureLogging } from "../src/log/mod.ts";
-import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/backlog.ts";
+import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/mod.ts";
 import { chooseSearchBackends, type EgressSettings, parseAllowPrivate } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, splitList } from "./output.ts";

@@ -14,8 +14,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { selectIsolator } from "../isolator/select.ts";
-import type { IsolatorKind } from "../isolator/types.ts";
+import { type IsolatorKind, selectIsolator } from "../isolator/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import { MASTER_KEY_FILE } from "../src/keys/mod.ts";
 import { openStateKeys, withPassphraseFlag } from "./key_custody.ts";

@@ -54,3 +54,36 @@ export {
   selectIsolator,
   type SelectOptions,
 } from "./select.ts";
+export {
+  MODULE_INFO_CACHE,
+  programCacheDir,
+  SANDBOX_AGENT,
+  SANDBOX_DENO,
+  SANDBOX_ENV,
+  SANDBOX_PROGRAM,
+} from "./plan.ts";
+export { ensurePrivateDir, exists, removeIfPresent } from "./host_dirs.ts";
+export {
+  createImage,
+  DEFAULT_MEMORY_BYTES,
+  DEFAULT_OUTBOX_BYTES,
+  DEFAULT_WORKSPACE_BYTES,
+  ensureVolume,
+  imageMountedAt,
+  MIN_VOLUME_BYTES,
+  mountPointsUnder,
+  mountsAt,
+  mountTmpfs,
+  releaseVolume,
+  type Volume,
+  volumesUnavailable,
+} from "./volume.ts";
+export { defaultKeyRoot, filesystemType } from "./key.ts";
+export {
+  type Attempt,
+  type ProbeReport,
+  type ProbeTargets,
+  releaseFileName,
+  REPORT_FILE,
+  TARGETS_FLAG,
+} from "./probe/report.ts";

@@ -11,7 +11,7 @@ import {
   SQLCIPHER_CACHE_DIR,
   SQLCIPHER_LIB_NAME,
   SQLCIPHER_VERSION,
-} from "../contract/sqlite/library.ts";
+} from "../contract/sqlite/mod.ts";
 
 /** Compiler flags: OpenSSL crypto, FTS5, temp store in memory, no extension loading. */
 export const SQLCIPHER_CFLAGS = [

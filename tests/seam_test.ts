@@ -199,3 +199,69 @@ Deno.test("the circle check finds circles (it can fail)", () => {
   graph.set("contract/ids.ts", [...graph.get("contract/ids.ts")!, "contract/mod.ts"]);
   assert.ok(importCycles(graph).some((c) => c.includes("contract/ids.ts") && c.includes("contract/mod.ts")));
 });
+
+/**
+ * Faces a folder offers besides its `mod.ts`, as std's packages list theirs in
+ * an `exports` map: each file of `contract/` is one item of the frozen seam
+ * (`docs/contract.md` lists them; the agent imports only the items it needs),
+ * the queue's two role modules are how each side imports its half ("import
+ * the side you are"), and `tests/support/` is a shelf of separate helpers,
+ * each its own entry (as std's `testing/` offers `bdd.ts`, `mock.ts`, …).
+ */
+function isFace(target: string): boolean {
+  return /^contract\/[^/]+\.ts$/.test(target) || /^contract\/queue\/(host|sandbox)\.ts$/.test(target) ||
+    /^tests\/support\/[^/]+\.ts$/.test(target);
+}
+
+/**
+ * Imports that reach into a folder from outside it. A target's folder is the
+ * nearest one above it with a `mod.ts` (a folder without one, up to the top,
+ * is a program's or the tests', and has no face to keep); from outside that
+ * folder only its `mod.ts` or a declared {@link isFace face} may be imported,
+ * and, as std's `_util.ts`, a `_`-named file only from within its parent.
+ */
+function insideReaches(graph: ReadonlyMap<string, readonly string[]>): string[] {
+  const found: string[] = [];
+  const folderOf = (target: string): string | undefined => {
+    for (
+      let dir = target.slice(0, target.lastIndexOf("/"));
+      dir;
+      dir = dir.slice(0, Math.max(0, dir.lastIndexOf("/")))
+    ) {
+      if (graph.has(`${dir}/mod.ts`)) return dir;
+    }
+    return undefined;
+  };
+  for (const [file, targets] of graph) {
+    for (const target of targets) {
+      const folder = folderOf(target);
+      if (!graph.has(target) || folder === undefined || file.startsWith(`${folder}/`)) continue;
+      if (target === `${folder}/mod.ts` || isFace(target)) continue;
+      const name = target.slice(target.lastIndexOf("/") + 1);
+      const parent = folder.slice(0, folder.lastIndexOf("/"));
+      if (name.startsWith("_") && parent && file.startsWith(`${parent}/`)) continue;
+      found.push(`${file} -> ${target}`);
+    }
+  }
+  return found;
+}
+
+Deno.test("a folder's insides are reached through its mod.ts from outside it", () => {
+  assert.deepEqual(insideReaches(importGraph()), []);
+});
+
+Deno.test("the mod.ts check sees a reach inside (it can fail)", () => {
+  const graph = new Map<string, string[]>([
+    ["a/mod.ts", ["a/x.ts"]],
+    ["a/x.ts", ["a/b/y.ts"]],
+    ["a/b/y.ts", []],
+    ["a/b/_util.ts", []],
+    ["a/c/z.ts", ["a/b/_util.ts", "a/b/y.ts"]],
+    ["d/main.ts", ["a/mod.ts", "a/x.ts", "a/b/y.ts", "e/f.ts", "contract/ids.ts"]],
+    ["e/f.ts", []],
+    ["contract/mod.ts", []],
+    ["contract/ids.ts", []],
+  ]);
+  assert.deepEqual(insideReaches(graph), ["d/main.ts -> a/x.ts", "d/main.ts -> a/b/y.ts"]);
+  assert.ok(isFace("contract/queue/sandbox.ts") && !isFace("contract/queue/open.ts"));
+});

@@ -24,3 +24,4 @@ export {
 } from "./corruption.ts";
 export { queuePaths } from "./open.ts";
 export type { QueueOpenOptions, QueuePaths } from "./open.ts";
+export { openReader, openWriter } from "./open.ts";

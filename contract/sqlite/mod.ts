@@ -20,3 +20,4 @@ export type { BindValue, ColumnValue, OpenOptions, Params, Row } from "./databas
 export { SqliteError } from "./errors.ts";
 export type { SqliteErrorKind } from "./errors.ts";
 export { resolveLibraryPath, SQLCIPHER_LIB_ENV, SQLCIPHER_LIB_NAME, SQLCIPHER_VERSION } from "./library.ts";
+export { repoRoot, SQLCIPHER_CACHE_DIR } from "./library.ts";

@@ -18,7 +18,7 @@ import type { AgentLayout } from "../../contract/permissions.ts";
 import { openInboundReader, openOutboundWriter } from "../../contract/queue/sandbox.ts";
 import { DOORBELL, DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
-import { LeaseClient } from "../../sandbox-agent/loop/lease.ts";
+import { LeaseClient } from "../../sandbox-agent/loop/mod.ts";
 
 const layoutArg = Deno.args.find((a) => a.startsWith("--layout="));
 if (!layoutArg) throw new Error("probe: missing --layout=<json>");

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Message } from "../model/conversation.ts";
+import type { Message } from "../model/mod.ts";
 
 /** One engagement's messages, starting with the user's prompt. */
 export type Exchange = Message[];

@@ -23,18 +23,9 @@ import { newMessageId } from "../../contract/ids.ts";
 import { CorruptionStreakError } from "../../contract/queue/mod.ts";
 import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox.ts";
 import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
-import {
-  type Block,
-  type Message,
-  type ModelClient,
-  ModelError,
-  textOf,
-  userText,
-} from "../model/conversation.ts";
+import { type Block, type Message, type ModelClient, ModelError, textOf, userText } from "../model/mod.ts";
 import type { Logger } from "../log.ts";
-import type { Jail } from "../tools/jail.ts";
-import type { ToolRegistry } from "../tools/registry.ts";
-import type { OutboundChat, ToolContext } from "../tools/tool.ts";
+import type { Jail, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
 import { ModelBreaker } from "./backoff.ts";
 import type { Doorbell } from "./doorbell.ts";
 import type { Heartbeat } from "./heartbeat.ts";

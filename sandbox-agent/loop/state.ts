@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { MessageIn } from "../../contract/rows.ts";
 import type { OutboundWriter } from "../../contract/queue/sandbox.ts";
-import { Message } from "../model/conversation.ts";
+import { Message } from "../model/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Exchange } from "./history.ts";
 

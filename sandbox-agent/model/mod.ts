@@ -9,3 +9,5 @@ export { createModelClient, DEFAULT_MODELS, PROVIDER_KINDS } from "./providers.t
 export type { ModelClientOptions } from "./providers.ts";
 export { hideDeniedEnvironment } from "./environment.ts";
 export { unixSocketFetch } from "./unix_fetch.ts";
+export { PLACEHOLDER_API_KEY } from "./sdk_options.ts";
+export { fromOpenAIChoice, toOpenAIMessages } from "./openai.ts";

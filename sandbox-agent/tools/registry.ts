@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { FORBIDDEN_TOOL_NAMES, MANDATORY_TOOLS } from "../../contract/tools.ts";
-import type { ToolSpec } from "../model/conversation.ts";
+import type { ToolSpec } from "../model/mod.ts";
 import { type Tool, type ToolContext, ToolError, type ToolOutput } from "./tool.ts";
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;

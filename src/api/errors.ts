@@ -14,8 +14,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { logger } from "../log/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../state/mod.ts";
-import { QueueDamagedError } from "../session/queues.ts";
-import { SessionBacklogFullError } from "../session/backlog.ts";
+import { QueueDamagedError, SessionBacklogFullError } from "../session/mod.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
 
 /** A failure with the status and message the client should see. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { StateDb } from "../state/state_db.ts";
+import type { StateDb } from "../state/mod.ts";
 
 /** Where the chain ended at the last append. */
 export interface AuditAnchor {

@@ -17,7 +17,7 @@
 import { dirname } from "node:path";
 import type { AuditEntry } from "../../contract/gateway.ts";
 import { nowTimestamp } from "../../contract/time.ts";
-import { PRIVATE_MODE, privateFileProblem, syncDir, writeAll } from "../keys/private_file.ts";
+import { PRIVATE_MODE, privateFileProblem, syncDir, writeAll } from "../keys/mod.ts";
 import type { AuditAnchorStore } from "./anchor.ts";
 import {
   AuditInput,

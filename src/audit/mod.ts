@@ -19,3 +19,4 @@ export { AuditInput, type AuditKey, entryHash, importAuditKey } from "./entry.ts
 export { AuditLogError } from "./errors.ts";
 export { readAuditTail } from "./tail.ts";
 export { verifyAuditFile, type VerifyOptions, type VerifyResult } from "./verify.ts";
+export { describeIssue } from "./entry.ts";

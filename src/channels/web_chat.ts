@@ -30,12 +30,11 @@
 import type { AgentGroupId } from "../../contract/ids.ts";
 import type { Database } from "../../contract/sqlite/mod.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
-import type { ChannelAdapter, ChannelMessage } from "../delivery/adapter.ts";
-import type { Registry } from "../registry/registry.ts";
-import type { Router, RouteResult } from "../router/router.ts";
+import type { ChannelAdapter, ChannelMessage } from "../delivery/mod.ts";
+import type { Registry } from "../registry/mod.ts";
+import type { Router, RouteResult } from "../router/mod.ts";
 import { stableId } from "../idempotent/mod.ts";
-import { NotFoundError } from "../state/errors.ts";
-import type { StateDb } from "../state/state_db.ts";
+import { NotFoundError, type StateDb } from "../state/mod.ts";
 
 /** The channel type of the web chat. */
 export const WEB_CHANNEL = "web";

@@ -19,10 +19,8 @@ import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
-import { ChannelConfigStore } from "../channels/telegram/channel_config.ts";
-import { TELEGRAM_CHANNEL } from "../channels/telegram/inbound.ts";
-import type { TelegramAdapter } from "../channels/telegram/mod.ts";
-import type { WebChat } from "../channels/web_chat.ts";
+import { ChannelConfigStore, TELEGRAM_CHANNEL, type TelegramAdapter } from "../channels/telegram/mod.ts";
+import type { WebChat } from "../channels/mod.ts";
 import type { ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
 import type { Gateway } from "../gateway/mod.ts";
 import type { CustodyOptions, KeyCustodian } from "../keys/mod.ts";
@@ -38,11 +36,15 @@ import type { QuestionDesk, QuestionStore } from "../questions/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { Router } from "../router/mod.ts";
 import { type PlaneKeyRoots, planeKeyRoots, removeLeftovers, removeLeftoversOfLastRun } from "./leftovers.ts";
-import { chooseIsolator, givenIsolator, type IsolatorChoice, type SandboxManager } from "../sandbox/mod.ts";
-import { AgentProgram } from "../sandbox/agent_program.ts";
+import {
+  AgentProgram,
+  chooseIsolator,
+  givenIsolator,
+  type IsolatorChoice,
+  type SandboxManager,
+} from "../sandbox/mod.ts";
 import type { FloodLimits, Scheduler, TaskStore } from "../scheduling/mod.ts";
-import type { SessionQueueStore } from "../session/queues.ts";
-import type { BacklogGate } from "../session/backlog.ts";
+import type { BacklogGate, SessionQueueStore } from "../session/mod.ts";
 import type { ChangeStore, StateDb } from "../state/mod.ts";
 import type { Sweep } from "../sweep/mod.ts";
 import type { GuardedWaker, RespawnBackoff } from "../wake/mod.ts";
@@ -413,8 +415,8 @@ export class ControlPlane {
    */
   async #startTelegram(): Promise<void> {
     if (!new ChannelConfigStore(this.state).find(TELEGRAM_CHANNEL)) return;
-    const { openTelegramChannel } = await import("../channels/telegram/open.ts");
-    const { WorkspaceFiles } = await import("../channels/telegram/workspace_files.ts");
+    const { openTelegramChannel } = await import("../channels/telegram/mod.ts");
+    const { WorkspaceFiles } = await import("../channels/telegram/mod.ts");
     const files = new WorkspaceFiles({
       root: this.#sandboxRoot,
       sandboxOwner: this.#flow.sandboxOwner,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
-import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
-import { groupVolumeDirs } from "../sandbox/session_dirs.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/mod.ts";
+import { groupVolumeDirs } from "../sandbox/mod.ts";
 import { CONSOLE_USER_ID, ControlPlane, DEMO_AGENT_ID, resolveApiToken, StateDirBusyError } from "./mod.ts";
 import { openFakeSandboxPlane } from "../../tests/support/plane.ts";
 import { sessionKeyId } from "../keys/mod.ts";

@@ -39,7 +39,7 @@ import type { ChangeRequest } from "../../contract/gateway.ts";
 import type { AgentGroupId, SessionId } from "../../contract/ids.ts";
 import type { Timestamp } from "../../contract/time.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
-import { WebChat } from "../channels/web_chat.ts";
+import { WebChat } from "../channels/mod.ts";
 import { type ChannelAdapter, ChannelAdapters, Delivery, type DeliveryDeps } from "../delivery/mod.ts";
 import {
   captureBefore,
@@ -55,9 +55,7 @@ import { QuestionDesk } from "../questions/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import { Router } from "../router/mod.ts";
 import { Scheduler } from "../scheduling/mod.ts";
-import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
-import { BacklogGate } from "../session/backlog.ts";
-import type { SessionWaker } from "../session/types.ts";
+import { BacklogGate, type QueueDamagedError, SessionQueueStore, type SessionWaker } from "../session/mod.ts";
 import { RegistryParking, RespawnBackoff } from "../wake/mod.ts";
 import { RegistryEdits } from "./registry_edits.ts";
 import type { Stores } from "./stores.ts";

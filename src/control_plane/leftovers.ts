@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { defaultKeyRoot, filesystemType } from "../../isolator/key.ts";
-import { mountPointsUnder, releaseVolume } from "../../isolator/volume.ts";
+import { defaultKeyRoot, filesystemType, mountPointsUnder, releaseVolume } from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 
 /** Where the control plane of a state directory has its sandboxes put session-key copies. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createImage, mountPointsUnder, mountTmpfs, volumesUnavailable } from "../../isolator/volume.ts";
+import { createImage, mountPointsUnder, mountTmpfs, volumesUnavailable } from "../../isolator/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { FakeIsolator } from "../../tests/support/fake_isolator.ts";
 import { ControlPlane } from "./control_plane.ts";

@@ -16,3 +16,4 @@ export { defaultStateDir, LOCK_FILE, lockHolder, lockStateDir, StateDirBusyError
 export { API_TOKEN_FILE, readClientToken, resolveApiToken } from "./api_token.ts";
 export type { ApiToken } from "./api_token.ts";
 export { CONSOLE_USER_ID, DEMO_AGENT_ID, seedDevDefaults } from "./seed.ts";
+export { planeKeyRoots } from "./leftovers.ts";

@@ -8,9 +8,9 @@
  */
 import type { AgentGroupId } from "../../contract/ids.ts";
 import { findTemplate } from "../catalog/mod.ts";
-import { WEB_CHANNEL } from "../channels/web_chat.ts";
+import { WEB_CHANNEL } from "../channels/mod.ts";
 import type { Registry } from "../registry/mod.ts";
-import { NotFoundError } from "../state/errors.ts";
+import { NotFoundError } from "../state/mod.ts";
 
 /** The dev agent's id. */
 export const DEMO_AGENT_ID = "demo" as AgentGroupId;

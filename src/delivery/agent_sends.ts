@@ -10,11 +10,14 @@ import type { MessageOut } from "../../contract/mod.ts";
 import type { NewMessageIn } from "../../contract/rows.ts";
 import { stableId, writeOnce } from "../idempotent/mod.ts";
 import { logger } from "../log/mod.ts";
-import type { Registry } from "../registry/registry.ts";
-import type { Session } from "../registry/schemas.ts";
-import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
-import { AGENT_CHANNEL } from "../session/queues.ts";
-import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import type { Registry, Session } from "../registry/mod.ts";
+import {
+  AGENT_CHANNEL,
+  type BacklogGate,
+  SessionBacklogFullError,
+  type SessionQueues,
+  type SessionWaker,
+} from "../session/mod.ts";
 import { type A2aLimitOptions, A2aLimits } from "./a2a_limits.ts";
 import { type Handled, Refused, tellAgent } from "./outcome.ts";
 

@@ -34,3 +34,4 @@ export { A2A_DEFAULTS, A2aLimits } from "./a2a_limits.ts";
 export type { A2aLimitOptions, A2aVerdict } from "./a2a_limits.ts";
 export { extractAfter, routeAction } from "./system_actions.ts";
 export type { ActionRoute } from "./system_actions.ts";
+export { type ChannelFile, type ChannelTarget } from "./adapter.ts";

@@ -8,7 +8,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import { stableId, writeOnce } from "../idempotent/mod.ts";
-import type { SessionQueues } from "../session/types.ts";
+import type { SessionQueues } from "../session/mod.ts";
 
 /** How one row ended. */
 export type RowOutcome =

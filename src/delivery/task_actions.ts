@@ -14,10 +14,10 @@ import {
   TaskPayload,
 } from "../../contract/mod.ts";
 import { stableId, writeOnce } from "../idempotent/mod.ts";
-import type { Session } from "../registry/schemas.ts";
-import type { Task, TaskStore } from "../scheduling/task_store.ts";
-import type { SessionQueues } from "../session/types.ts";
-import { ConflictError, InvalidInputError } from "../state/errors.ts";
+import type { Session } from "../registry/mod.ts";
+import type { Task, TaskStore } from "../scheduling/mod.ts";
+import type { SessionQueues } from "../session/mod.ts";
+import { ConflictError, InvalidInputError } from "../state/mod.ts";
 import { firstIssue, type Handled, parseJsonObject, Refused } from "./outcome.ts";
 
 /** What the scheduler does for delivery after a task changes. */

@@ -11,7 +11,7 @@
  */
 import { dirname } from "node:path";
 import { DOORBELL, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
-import type { QueueLease } from "../session/queue_lease.ts";
+import type { QueueLease } from "../session/mod.ts";
 import { SocketServer } from "../unix_socket/mod.ts";
 import { LeaseServer } from "./lease_server.ts";
 

@@ -12,7 +12,7 @@
  */
 import { LEASE } from "../../contract/sockets.ts";
 import { logger } from "../log/mod.ts";
-import type { AgentLease, QueueLease } from "../session/queue_lease.ts";
+import type { AgentLease, QueueLease } from "../session/mod.ts";
 import { SocketServer } from "../unix_socket/mod.ts";
 
 /** How the lease socket is exposed. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LEASE } from "../../contract/sockets.ts";
 import { tempDir } from "../../tests/support/mod.ts";
-import { QueueLease } from "../session/queue_lease.ts";
+import { QueueLease } from "../session/mod.ts";
 import { LeaseServer } from "./lease_server.ts";
 
 async function started(path: string, capMs?: number) {

@@ -24,3 +24,4 @@ export {
   type CreateAgentTargetProblem,
   createdAgentId,
 } from "./create_agent_target.ts";
+export { payloadSchemaVerifier } from "./verifiers.ts";

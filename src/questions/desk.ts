@@ -7,7 +7,7 @@
  * @module
  */
 import type { MessageIn } from "../../contract/rows.ts";
-import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import type { SessionQueues, SessionWaker } from "../session/mod.ts";
 import { writeOnce } from "../idempotent/mod.ts";
 import type { Question, QuestionStore } from "./question_store.ts";
 

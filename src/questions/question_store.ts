@@ -8,8 +8,7 @@
 import type { AgentGroupId, SessionId } from "../../contract/ids.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { Database, Row } from "../../contract/sqlite/mod.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../state/errors.ts";
-import type { StateDb } from "../state/state_db.ts";
+import { ConflictError, InvalidInputError, NotFoundError, type StateDb } from "../state/mod.ts";
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits } from "../scheduling/mod.ts";
 
 /** One question. */

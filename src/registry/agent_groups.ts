@@ -7,7 +7,7 @@
  */
 import { PersonaDocs } from "../../contract/mod.ts";
 import type { Row } from "../../contract/sqlite/mod.ts";
-import { ConflictError, NotFoundError, validate } from "../state/errors.ts";
+import { ConflictError, NotFoundError, validate } from "../state/mod.ts";
 import { asJson, type RegistryBase, unique } from "./core.ts";
 import { composePersona } from "./persona.ts";
 import { decodeAgentGroup } from "./rows.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { newMessagingGroupId, newWiringId, UnknownSenderPolicy } from "../../contract/mod.ts";
-import { NotFoundError, validate } from "../state/errors.ts";
+import { NotFoundError, validate } from "../state/mod.ts";
 import { asJson, type RegistryBase } from "./core.ts";
 import { decodeDestination, decodeMessagingGroup, decodeWiring } from "./rows.ts";
 import {

@@ -15,8 +15,7 @@
 import { type JsonValue, nowTimestamp, type Timestamp } from "../../contract/mod.ts";
 import type { AgentGroupId } from "../../contract/ids.ts";
 import type { Database, Row } from "../../contract/sqlite/mod.ts";
-import { NotFoundError } from "../state/errors.ts";
-import type { StateDb } from "../state/state_db.ts";
+import { NotFoundError, type StateDb } from "../state/mod.ts";
 
 /** Registry construction options. */
 export interface RegistryOptions {

@@ -7,7 +7,7 @@
  * @module
  */
 import { UserId } from "../../contract/ids.ts";
-import { validate } from "../state/errors.ts";
+import { validate } from "../state/mod.ts";
 
 /**
  * The user id of `handle` on `channel`: the handle up to its first `:`,

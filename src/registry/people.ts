@@ -5,7 +5,7 @@
  * @module
  */
 import { UserId } from "../../contract/mod.ts";
-import { ConflictError, NotFoundError, validate } from "../state/errors.ts";
+import { ConflictError, NotFoundError, validate } from "../state/mod.ts";
 import { asJson, type RegistryBase } from "./core.ts";
 import { decodeUser } from "./rows.ts";
 import { type Access, RoleGrant, type User, UserInput } from "./schemas.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { newSessionId, SessionMode } from "../../contract/mod.ts";
-import { NotFoundError, validate } from "../state/errors.ts";
+import { NotFoundError, validate } from "../state/mod.ts";
 import type { RegistryBase } from "./core.ts";
 import { partitionKey } from "./partition.ts";
 import { decodeSession } from "./rows.ts";

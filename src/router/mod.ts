@@ -32,6 +32,7 @@ export type {
   RoutingOutcome,
 } from "./router.ts";
 // The error `route()` throws when back-pressure left a message queued nowhere.
-export { SessionBacklogFullError } from "../session/backlog.ts";
+export { SessionBacklogFullError } from "../session/mod.ts";
 export { ENGAGE_TEXT_CAP, EngageModeError, evaluateEngage } from "./engage.ts";
 export type { EngageInput } from "./engage.ts";
+export { type RoutedSession } from "./router.ts";

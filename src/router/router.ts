@@ -27,21 +27,28 @@
  *
  * @module
  */
-import type { AgentGroupId, SessionId, UserId, WiringId } from "../../contract/ids.ts";
-import { newMessageId } from "../../contract/ids.ts";
+import {
+  type AgentGroupId,
+  newMessageId,
+  type SessionId,
+  type UserId,
+  type WiringId,
+} from "../../contract/ids.ts";
 import type { ChangeRecord } from "../../contract/gateway.ts";
 import type { NewMessageIn } from "../../contract/rows.ts";
 import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
-import { namespaceUserId } from "../registry/identity.ts";
-import type { Registry } from "../registry/registry.ts";
-import type { MessagingGroup, Wiring } from "../registry/schemas.ts";
-import type { SubmitInput } from "../gateway/gateway.ts";
+import { type MessagingGroup, namespaceUserId, type Registry, type Wiring } from "../registry/mod.ts";
+import type { SubmitInput } from "../gateway/mod.ts";
 import { stableId } from "../idempotent/mod.ts";
-import { isQueueDamage, QueueDamagedError } from "../session/queues.ts";
-import { type BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
+import {
+  type BacklogGate,
+  isQueueDamage,
+  QueueDamagedError,
+  SessionBacklogFullError,
+  type SessionWaker,
+} from "../session/mod.ts";
 import { SqliteError } from "../../contract/sqlite/mod.ts";
-import type { SessionWaker } from "../session/types.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 
 /** A message as a channel reports it. */

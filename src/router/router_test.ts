@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
-import { type QueueDamagedError, SessionQueueStore } from "../session/queues.ts";
+import {
+  BacklogGate,
+  type QueueDamagedError,
+  SessionBacklogFullError,
+  SessionQueueStore,
+} from "../session/mod.ts";
 import { EngageModeError, evaluateEngage } from "./engage.ts";
 import { Router } from "./router.ts";
-import { BacklogGate, SessionBacklogFullError } from "../session/backlog.ts";
 
 const event = (text: string, extra: Record<string, unknown> = {}) => ({
   channelType: "slack",

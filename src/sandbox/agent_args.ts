@@ -8,7 +8,7 @@
  */
 import { MANDATORY_TOOLS } from "../../contract/tools.ts";
 import { PROVIDER_HOSTS, type ProviderKind } from "../../contract/sockets.ts";
-import type { LaunchSpec } from "../registry/schemas.ts";
+import type { LaunchSpec } from "../registry/mod.ts";
 
 /** A launch spec the agent cannot run with (an unknown provider). */
 export class LaunchSpecError extends Error {

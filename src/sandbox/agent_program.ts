@@ -25,9 +25,15 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
-import { ensurePrivateDir, exists, removeIfPresent } from "../../isolator/host_dirs.ts";
-import { MODULE_INFO_CACHE, programCacheDir, SANDBOX_PROGRAM } from "../../isolator/plan.ts";
-import type { AgentProgramKind } from "../../isolator/types.ts";
+import {
+  type AgentProgramKind,
+  ensurePrivateDir,
+  exists,
+  MODULE_INFO_CACHE,
+  programCacheDir,
+  removeIfPresent,
+  SANDBOX_PROGRAM,
+} from "../../isolator/mod.ts";
 
 /** The agent's source entry point in this checkout. */
 export const AGENT_SOURCE = new URL(`../../${ENTRYPOINTS.agent}`, import.meta.url).pathname;

@@ -24,7 +24,7 @@ import {
   ensureVolume,
   releaseVolume,
   type Volume,
-} from "../../isolator/volume.ts";
+} from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 import { groupVolumeDirs } from "./session_dirs.ts";
 

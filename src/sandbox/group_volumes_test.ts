@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/mod.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { GroupVolumes } from "./group_volumes.ts";
 import { groupVolumeDirs, sessionDirs } from "./session_dirs.ts";

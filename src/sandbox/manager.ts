@@ -11,14 +11,18 @@
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
-import type { ProviderKind } from "../../contract/sockets.ts";
-import { DOORBELL_SOCKET_NAME, EGRESS_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import {
+  DOORBELL_SOCKET_NAME,
+  EGRESS_SOCKET_NAME,
+  MODEL_SOCKET_NAME,
+  type ProviderKind,
+} from "../../contract/sockets.ts";
 import type { SessionKey } from "../../contract/cipher.ts";
 import type { QueuePaths } from "../../contract/queue/mod.ts";
 import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
 import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
-import type { Registry } from "../registry/registry.ts";
+import type { Registry } from "../registry/mod.ts";
 import { KeyedLock } from "../async/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";

@@ -6,7 +6,7 @@ import { GuardedWaker, RespawnBackoff } from "../wake/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { SandboxManager } from "./manager.ts";
 import { groupVolumeDirs } from "./session_dirs.ts";
-import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/volume.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../isolator/mod.ts";
 import { FakeIsolator } from "../../tests/support/fake_isolator.ts";
 
 /** Records which sessions have a model socket open. */

@@ -48,3 +48,12 @@ export { chooseIsolator, givenIsolator, UnsandboxedRefusedError } from "./isolat
 export type { IsolatorChoice, IsolatorChoiceOptions } from "./isolator_choice.ts";
 export { ensureSessionDirs, sessionDirs } from "./session_dirs.ts";
 export type { SessionDirs } from "./session_dirs.ts";
+export { groupVolumeDirs, outboxDir, workspaceStagingDir } from "./session_dirs.ts";
+export { ensureGroupVolumes, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
+export {
+  AGENT_PROGRAM_ENV,
+  chooseReleaseExecutable,
+  prepareModuleInfo,
+  type ReleaseExecutableOptions,
+  type ReleaseProgram,
+} from "./agent_program.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { normalizeRfc3339, Recurrence, recurrenceMs, type Timestamp } from "../../contract/time.ts";
-import { InvalidInputError } from "../state/errors.ts";
+import { InvalidInputError } from "../state/mod.ts";
 
 /** Longest prompt a task may hold (the contract's `schedule_task` limit). */
 export const MAX_TASK_PROMPT_CHARS = 16_384;

@@ -14,7 +14,7 @@
 import type { SessionId } from "../../contract/ids.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import { logger } from "../log/mod.ts";
-import type { SessionQueues, SessionWaker } from "../session/types.ts";
+import type { SessionQueues, SessionWaker } from "../session/mod.ts";
 import { writeOnce } from "../idempotent/mod.ts";
 import { Pacer } from "../async/mod.ts";
 import type { Task, TaskStore } from "./task_store.ts";

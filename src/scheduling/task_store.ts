@@ -12,8 +12,7 @@ import type { TaskRow } from "../../contract/rows.ts";
 import { nowTimestamp, recurrenceMs, type Timestamp } from "../../contract/time.ts";
 import { DEFAULT_FLOOD_LIMITS, describeDuration, type FloodLimits } from "./flood_limits.ts";
 import type { Database, Row } from "../../contract/sqlite/mod.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../state/errors.ts";
-import type { StateDb } from "../state/state_db.ts";
+import { ConflictError, InvalidInputError, NotFoundError, type StateDb } from "../state/mod.ts";
 import {
   followingRun,
   validatePrompt,

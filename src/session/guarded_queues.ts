@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { isHotJournal } from "../../contract/queue/corruption.ts";
-import type { InboundWriter, OutboundReader } from "../../contract/queue/mod.ts";
+import { type InboundWriter, isHotJournal, type OutboundReader } from "../../contract/queue/mod.ts";
 import type { QueueLease } from "./queue_lease.ts";
 
 /** A host queue call while the agent held the lease (the handle was kept across an `await`). */

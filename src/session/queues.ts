@@ -31,10 +31,15 @@
  */
 import type { SessionKey } from "../../contract/cipher.ts";
 import { isSafeId, type SessionId } from "../../contract/ids.ts";
-import type { Destination as QueueDestination, ProcessingAck } from "../../contract/rows.ts";
-import type { InboundWriter, OutboundReader, QueuePaths } from "../../contract/queue/mod.ts";
-import { isCorruption } from "../../contract/queue/corruption.ts";
-import { SqliteError } from "../../contract/sqlite/mod.ts";
+import type { Destination as QueueDestination, ProcessingAck, TaskRow } from "../../contract/rows.ts";
+import {
+  type InboundWriter,
+  isCorruption,
+  openWriter,
+  type OutboundReader,
+  type QueuePaths,
+} from "../../contract/queue/mod.ts";
+import { type Database, SqliteError } from "../../contract/sqlite/mod.ts";
 import {
   openInboundWriter,
   openOutboundReader,
@@ -42,11 +47,8 @@ import {
   sessionQueuePaths,
   withOutboundDir,
 } from "../../contract/queue/host.ts";
-import { openWriter } from "../../contract/queue/open.ts";
-import type { Database } from "../../contract/sqlite/mod.ts";
-import { type KeyId, sessionKeyId } from "../keys/key_id.ts";
-import type { Registry } from "../registry/registry.ts";
-import type { TaskRow } from "../../contract/rows.ts";
+import { type KeyId, sessionKeyId } from "../keys/mod.ts";
+import type { Registry } from "../registry/mod.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
 import type { SessionQueues } from "./types.ts";
 import { countBacklog, type InboundTurn, type InboundTurns } from "./backlog.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
-import type { SessionQueues } from "../session/types.ts";
+import type { SessionQueues } from "../session/mod.ts";
 
 /** Ages in milliseconds; -1 means unknown (no heartbeat file, no open claim). */
 export interface ProbeResult {

@@ -11,7 +11,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import { logger } from "../log/mod.ts";
-import type { Registry } from "../registry/registry.ts";
+import type { Registry } from "../registry/mod.ts";
 import { Pacer } from "../async/mod.ts";
 import type { GuardedWaker, RespawnBackoff, SandboxControl } from "../wake/mod.ts";
 import type { ProbeResult, SessionProbe } from "./probe.ts";

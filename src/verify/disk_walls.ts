@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { SANDBOX_ENV } from "../../isolator/plan.ts";
-import { ensureVolume, releaseVolume, type Volume } from "../../isolator/volume.ts";
+import { ensureVolume, releaseVolume, SANDBOX_ENV, type Volume } from "../../isolator/mod.ts";
 import { FreeSpaceWatch } from "./witnesses.ts";
 import { VERIFY_VOLUME_BYTES } from "./stage.ts";
 import type { WallKit } from "./wall_kit.ts";

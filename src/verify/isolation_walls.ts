@@ -12,8 +12,7 @@
 import { sessionKeyHex } from "../../contract/cipher.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
-import { SANDBOX_AGENT } from "../../isolator/plan.ts";
-import { releaseFileName } from "../../isolator/probe/report.ts";
+import { releaseFileName, SANDBOX_AGENT } from "../../isolator/mod.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
 import { DEFAULT_SOCKET_MODE, type ModelCallRecord, ModelProxy } from "../model_proxy/mod.ts";
 import { armAccessTime, changed, exists, fileHash, fingerprint, sizeOf, wasRead } from "./file_evidence.ts";

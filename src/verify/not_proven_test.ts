@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ProbeReport } from "../../isolator/probe/report.ts";
+import type { ProbeReport } from "../../isolator/mod.ts";
 import { isNotProven, NOT_PROVEN, withoutHostObservations } from "./not_proven.ts";
 
 const walls = [

@@ -10,14 +10,13 @@
  *
  * @module
  */
-import type { AgentProgramKind } from "../../isolator/types.ts";
-import { SANDBOX_AGENT, SANDBOX_DENO } from "../../isolator/plan.ts";
+import { type AgentProgramKind, SANDBOX_AGENT, SANDBOX_DENO } from "../../isolator/mod.ts";
 import {
   bundleAgent,
   chooseReleaseExecutable,
   type ReleaseExecutableOptions,
   type ReleaseProgram,
-} from "../sandbox/agent_program.ts";
+} from "../sandbox/mod.ts";
 import { agentSideProcesses, type HostProcess, withDescendants } from "./host_processes.ts";
 
 /** The probe's source entry point. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SANDBOX_AGENT, SANDBOX_DENO } from "../../isolator/plan.ts";
+import { SANDBOX_AGENT, SANDBOX_DENO } from "../../isolator/mod.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import type { HostProcess } from "./host_processes.ts";
 import {

@@ -9,17 +9,21 @@
  *
  * @module
  */
-import type { ProbeReport, ProbeTargets } from "../../isolator/probe/report.ts";
-import { releaseFileName, REPORT_FILE, TARGETS_FLAG } from "../../isolator/probe/report.ts";
-import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
-import { isolators, type SelectOptions } from "../../isolator/select.ts";
 import {
   DEFAULT_LIMITS,
   type Isolator,
   type IsolatorKind,
+  isolators,
   type Limits,
+  type ProbeReport,
+  type ProbeTargets,
+  releaseFileName,
+  REPORT_FILE,
   type SandboxHandle,
-} from "../../isolator/types.ts";
+  type SelectOptions,
+  TARGETS_FLAG,
+} from "../../isolator/mod.ts";
+import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import { sandboxProcesses } from "./host_processes.ts";
 import {
   chooseProbeProgram,

@@ -9,12 +9,10 @@
  */
 import { asSessionKey, type SessionKey } from "../../contract/cipher.ts";
 import { provisionSession, type QueuePaths, sessionQueuePaths } from "../../contract/queue/host.ts";
-import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
-import type { Volume } from "../../isolator/volume.ts";
+import { SANDBOX_GID, SANDBOX_UID, type Volume } from "../../isolator/mod.ts";
 import { MASTER_KEY_FILE } from "../keys/mod.ts";
-import { GroupVolumes } from "../sandbox/group_volumes.ts";
-import { ensureSessionDirs, outboxDir, type SessionDirs, sessionDirs } from "../sandbox/session_dirs.ts";
-import { homeOutbound } from "../session/outbound_home.ts";
+import { ensureSessionDirs, GroupVolumes, outboxDir, type SessionDirs, sessionDirs } from "../sandbox/mod.ts";
+import { homeOutbound } from "../session/mod.ts";
 
 /**
  * The workspace volume of a verification run: as an agent group's, but small,

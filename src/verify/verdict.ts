@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
+import type { Attempt, ProbeReport } from "../../isolator/mod.ts";
 
 /** One wall's verdict. */
 export interface Wall {

@@ -29,9 +29,7 @@
  *
  * @module
  */
-import type { ProbeReport, ProbeTargets } from "../../isolator/probe/report.ts";
-import type { Limits } from "../../isolator/types.ts";
-import type { Volume } from "../../isolator/volume.ts";
+import type { Limits, ProbeReport, ProbeTargets, Volume } from "../../isolator/mod.ts";
 import type { HostProcess } from "./host_processes.ts";
 import type { ProbeProgram } from "./probe_program.ts";
 import type { Stage } from "./stage.ts";

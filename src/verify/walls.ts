@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
+import type { Attempt, ProbeReport } from "../../isolator/mod.ts";
 import { decideWall, pickAttempts, summarize, type Wall } from "./verdict.ts";
 
 /** What one agent-side host process looked like (the Deno process, or gVisor's Sentry). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Attempt, ProbeReport } from "../../isolator/probe/report.ts";
+import type { Attempt, ProbeReport } from "../../isolator/mod.ts";
 import { decideWalls, type Evidence, IDENTITY_CLAIMS } from "./walls.ts";
 
 const MIB = 1024 * 1024;

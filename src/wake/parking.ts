@@ -6,7 +6,7 @@
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
-import type { Registry } from "../registry/registry.ts";
+import type { Registry } from "../registry/mod.ts";
 import type { ParkingLot } from "./backoff.ts";
 
 /** A {@link ParkingLot} over the registry's sessions. */

@@ -12,10 +12,9 @@
 import type { SessionId } from "../../contract/ids.ts";
 import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
-import type { Registry } from "../registry/registry.ts";
-import type { ContainerStatus } from "../registry/schemas.ts";
+import type { ContainerStatus, Registry } from "../registry/mod.ts";
 import { KeyedLock } from "../async/mod.ts";
-import type { SessionWaker } from "../session/types.ts";
+import type { SessionWaker } from "../session/mod.ts";
 import type { LaunchGate, ParkedSession, RespawnBackoff } from "./backoff.ts";
 
 /** What the waker drives: the session manager's sandbox operations (isolator + doorbell). */

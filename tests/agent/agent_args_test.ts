@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { MANDATORY_TOOLS } from "../../contract/tools.ts";
 import { parseArgs } from "../../sandbox-agent/config.ts";
-import type { LaunchSpec } from "../../src/registry/schemas.ts";
-import { agentArgs, LaunchSpecError } from "../../src/sandbox/agent_args.ts";
+import type { LaunchSpec } from "../../src/registry/mod.ts";
+import { agentArgs, LaunchSpecError } from "../../src/sandbox/mod.ts";
 
 const LAYOUT = "--layout=" + JSON.stringify({
   inboundDir: "/in",

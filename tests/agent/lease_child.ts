@@ -9,7 +9,7 @@
 import { parseSessionKeyFile } from "../../contract/cipher.ts";
 import { openOutboundWriter } from "../../contract/queue/sandbox.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
-import { LeaseClient } from "../../sandbox-agent/loop/lease.ts";
+import { LeaseClient } from "../../sandbox-agent/loop/mod.ts";
 
 const [socket, marker, outbound, library, keyHex, count] = Deno.args;
 const key = parseSessionKeyFile(new TextEncoder().encode(keyHex));

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { sessionKeyHex } from "../../contract/cipher.ts";
 import { openOutboundReader, provisionSession } from "../../contract/queue/host.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
-import { LeaseClient, leased } from "../../sandbox-agent/loop/lease.ts";
+import { LeaseClient, leased } from "../../sandbox-agent/loop/mod.ts";
 import { LeaseServer } from "../../src/doorbell/mod.ts";
-import { QueueLease } from "../../src/session/queue_lease.ts";
+import { QueueLease } from "../../src/session/mod.ts";
 import { fixedKey, LIBRARY, tempDir } from "../support/mod.ts";
 
 const CHILD = new URL("./lease_child.ts", import.meta.url).pathname;

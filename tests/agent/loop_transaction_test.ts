@@ -8,13 +8,9 @@ import { openInboundReader, openOutboundWriter, type OutboundWriter } from "../.
 import { LoopHarness } from "../support/agent_loop_harness.ts";
 import { fixedKey, LIBRARY } from "../support/mod.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
-import { createModelClient } from "../../sandbox-agent/model/providers.ts";
-import { builtinRegistry } from "../../sandbox-agent/tools/builtin.ts";
-import { Jail } from "../../sandbox-agent/tools/jail.ts";
-import { Heartbeat } from "../../sandbox-agent/loop/heartbeat.ts";
-import { AgentLoop } from "../../sandbox-agent/loop/loop.ts";
-import { systemPrompt } from "../../sandbox-agent/loop/prompt.ts";
-import { STATE_KEYS } from "../../sandbox-agent/loop/state.ts";
+import { createModelClient } from "../../sandbox-agent/model/mod.ts";
+import { builtinRegistry, Jail } from "../../sandbox-agent/tools/mod.ts";
+import { AgentLoop, Heartbeat, STATE_KEYS, systemPrompt } from "../../sandbox-agent/loop/mod.ts";
 
 const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
 

@@ -15,7 +15,7 @@ import { DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "../.
 import { ProcessIsolator } from "../../isolator/mod.ts";
 import { Doorbell, LeaseServer } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";
-import { QueueLease } from "../../src/session/queue_lease.ts";
+import { QueueLease } from "../../src/session/mod.ts";
 import { awaitReply, bundledProgram, probeSession, writeInbound } from "../support/isolator_harness.ts";
 import { fixedKey, LIBRARY } from "../support/mod.ts";
 

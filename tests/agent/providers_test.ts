@@ -5,13 +5,14 @@ import { anthropicError, serveFakeModel } from "../support/agent_model_server.ts
 import { tempDir } from "../support/mod.ts";
 import {
   type ConverseRequest,
+  createModelClient,
+  fromOpenAIChoice,
   ModelError,
+  PLACEHOLDER_API_KEY,
   type ToolSpec,
+  toOpenAIMessages,
   userText,
-} from "../../sandbox-agent/model/conversation.ts";
-import { fromOpenAIChoice, toOpenAIMessages } from "../../sandbox-agent/model/openai.ts";
-import { createModelClient } from "../../sandbox-agent/model/providers.ts";
-import { PLACEHOLDER_API_KEY } from "../../sandbox-agent/model/sdk_options.ts";
+} from "../../sandbox-agent/model/mod.ts";
 
 const ECHO_TOOL: ToolSpec = {
   name: "echo_upper",

@@ -13,9 +13,14 @@ import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
 import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
-import { BwrapIsolator, type Isolator, RunscIsolator } from "../../isolator/mod.ts";
-import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/plan.ts";
-import type { SandboxHandle } from "../../isolator/types.ts";
+import {
+  BwrapIsolator,
+  type Isolator,
+  RunscIsolator,
+  SANDBOX_GID,
+  SANDBOX_UID,
+  type SandboxHandle,
+} from "../../isolator/mod.ts";
 import { HostFixture } from "../support/host.ts";
 import { Doorbell } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";

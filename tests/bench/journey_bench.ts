@@ -36,11 +36,16 @@
  * @module
  */
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
-import { type Isolator, type IsolatorKind, isolators, type SandboxHandle } from "../../isolator/mod.ts";
-import { releaseVolume } from "../../isolator/volume.ts";
+import {
+  type Isolator,
+  type IsolatorKind,
+  isolators,
+  releaseVolume,
+  type SandboxHandle,
+} from "../../isolator/mod.ts";
 import { startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
-import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
+import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/mod.ts";
 import { DEFAULT_POLL_MS } from "../../sandbox-agent/config.ts";
 import { keyRootFor } from "../support/isolator_harness.ts";
 import { type CgroupStats, cgroupStats, memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";

@@ -30,7 +30,7 @@
  * @module
  */
 import { type Isolator, type IsolatorKind, isolators } from "../../isolator/mod.ts";
-import { AGENT_SOURCE, bundleAgent, prepareModuleInfo } from "../../src/sandbox/agent_program.ts";
+import { AGENT_SOURCE, bundleAgent, prepareModuleInfo } from "../../src/sandbox/mod.ts";
 import { keyRootFor, probeSession } from "../support/isolator_harness.ts";
 import { type CgroupStats, cgroupStats, memoryOf, processTree } from "./journey_procs.ts";
 import { type BenchResult, percentile, printResult } from "./report.ts";

@@ -12,12 +12,18 @@
  */
 import assert from "node:assert/strict";
 import { agentPermissionFlags, SANDBOX_LAYOUT } from "../../contract/permissions.ts";
-import { isolators, SANDBOX_UID } from "../../isolator/mod.ts";
-import { SANDBOX_AGENT, SANDBOX_DENO, SANDBOX_ENV, SANDBOX_PROGRAM } from "../../isolator/plan.ts";
+import {
+  isolators,
+  SANDBOX_AGENT,
+  SANDBOX_DENO,
+  SANDBOX_ENV,
+  SANDBOX_PROGRAM,
+  SANDBOX_UID,
+} from "../../isolator/mod.ts";
 import { runServe } from "../../cli/serve.ts";
 import { captureIo } from "../../cli/output.ts";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
-import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
+import { sessionDirs } from "../../src/sandbox/mod.ts";
 import {
   buildCompiledStandin,
   canBuildCompiledStandin,

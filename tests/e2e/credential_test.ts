@@ -10,14 +10,13 @@
  * allowlist is refused with 403 and audited.
  */
 import assert from "node:assert/strict";
-import { reset } from "@logtape/logtape";
-import type { LogRecord } from "@logtape/logtape";
+import { type LogRecord, reset } from "@logtape/logtape";
 import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { openInboundReader } from "../../contract/queue/sandbox.ts";
 import { isolators } from "../../isolator/mod.ts";
 import { CONSOLE_USER_ID } from "../../src/control_plane/mod.ts";
 import { configureLogging } from "../../src/log/mod.ts";
-import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
+import { sessionDirs } from "../../src/sandbox/mod.ts";
 import { unixSocketFetch } from "../support/model_proxy_unix_fetch.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies } from "./harness.ts";

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { FakeAdapter } from "../support/host.ts";
-import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
+import { sessionDirs } from "../../src/sandbox/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies, until } from "./harness.ts";
 import { collectReplies, openPlane } from "./plane.ts";

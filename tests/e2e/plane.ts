@@ -10,7 +10,7 @@
 import type { IsolatorPreference } from "../../isolator/mod.ts";
 import { type ApiRpc, type ApiServer, startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
-import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/agent_program.ts";
+import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/mod.ts";
 import { typedApi } from "../support/api.ts";
 import { LIBRARY } from "../support/mod.ts";
 import { drainChat } from "../support/web_chat_client.ts";

@@ -10,10 +10,9 @@
  */
 import assert from "node:assert/strict";
 import { isolators } from "../../isolator/mod.ts";
-import { sessionDirs } from "../../src/sandbox/session_dirs.ts";
-import { startApiServer } from "../../src/api/mod.ts";
-import { TELEGRAM_WEBHOOK_PATH } from "../../src/api/routes/telegram_webhook.ts";
-import { ChannelConfigStore } from "../../src/channels/telegram/channel_config.ts";
+import { sessionDirs } from "../../src/sandbox/mod.ts";
+import { startApiServer, TELEGRAM_WEBHOOK_PATH } from "../../src/api/mod.ts";
+import { ChannelConfigStore } from "../../src/channels/telegram/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { FakeTelegram } from "../support/fake_telegram.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";

@@ -14,9 +14,7 @@ import assert from "node:assert/strict";
 import { captureIo } from "../../cli/output.ts";
 import { runCli } from "../../cli/program.ts";
 import { agentPermissionFlags, SANDBOX_LAYOUT } from "../../contract/permissions.ts";
-import { SANDBOX_AGENT } from "../../isolator/plan.ts";
-import { isolators } from "../../isolator/select.ts";
-import type { IsolatorKind } from "../../isolator/types.ts";
+import { type IsolatorKind, isolators, SANDBOX_AGENT } from "../../isolator/mod.ts";
 import { PROBE_EXECUTABLE_NAME, probeProgram } from "../../src/verify/mod.ts";
 import {
   buildCompiledStandin,

@@ -10,10 +10,9 @@
  * it answers its backlog, and the chat takes and answers messages again.
  */
 import assert from "node:assert/strict";
-import { openReader } from "../../contract/queue/open.ts";
-import { sessionKeyId } from "../../src/keys/mod.ts";
-import { KeyCustodian } from "../../src/keys/mod.ts";
-import { DEFAULT_INBOUND_BACKLOG_CAP } from "../../src/session/backlog.ts";
+import { openReader } from "../../contract/queue/mod.ts";
+import { KeyCustodian, sessionKeyId } from "../../src/keys/mod.ts";
+import { DEFAULT_INBOUND_BACKLOG_CAP } from "../../src/session/mod.ts";
 import { LIBRARY } from "../support/mod.ts";
 import { agentPids, drainReplies } from "./inplane.ts";
 import { faultDir, type ServeProcess, startServe, waitFor } from "./serve_process.ts";

@@ -6,8 +6,8 @@
  * removes what a SIGKILLed run left) is `src/control_plane/leftovers_test.ts`.
  */
 import assert from "node:assert/strict";
-import { mountPointsUnder, volumesUnavailable } from "../../isolator/volume.ts";
-import { planeKeyRoots } from "../../src/control_plane/leftovers.ts";
+import { mountPointsUnder, volumesUnavailable } from "../../isolator/mod.ts";
+import { planeKeyRoots } from "../../src/control_plane/mod.ts";
 import { drainReplies } from "./inplane.ts";
 import { faultDir, startServe } from "./serve_process.ts";
 import { answered, sentSession } from "../support/api.ts";

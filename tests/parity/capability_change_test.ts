@@ -22,10 +22,8 @@ import type { ChangeKind } from "../../contract/enums.ts";
 import type { ChangeRequest } from "../../contract/gateway.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { HostFixture } from "../support/host.ts";
-import { payloadSchemaVerifier } from "../../src/gateway/verifiers.ts";
-import { builtinRegistry } from "../../sandbox-agent/tools/builtin.ts";
-import { Jail } from "../../sandbox-agent/tools/jail.ts";
-import type { ToolContext } from "../../sandbox-agent/tools/tool.ts";
+import { payloadSchemaVerifier } from "../../src/gateway/mod.ts";
+import { builtinRegistry, Jail, type ToolContext } from "../../sandbox-agent/tools/mod.ts";
 import { tempDir } from "../support/mod.ts";
 
 /** What the capability tools are called with (they look at none of it). */

@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { parseSystemAction } from "../../contract/actions.ts";
-import { ModelBreaker } from "../../sandbox-agent/loop/backoff.ts";
+import { ModelBreaker } from "../../sandbox-agent/loop/mod.ts";
 import { anthropicError, contentText, type ModelCall } from "../support/agent_model_server.ts";
 import { LoopHarness } from "../support/agent_loop_harness.ts";
 

@@ -8,9 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { isolators } from "../../isolator/select.ts";
-import type { IsolatorKind } from "../../isolator/types.ts";
-import { volumesUnavailable } from "../../isolator/volume.ts";
+import { type IsolatorKind, isolators, volumesUnavailable } from "../../isolator/mod.ts";
 import { verify } from "../../src/verify/mod.ts";
 
 const ALL_WALLS = [

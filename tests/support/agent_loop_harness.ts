@@ -15,15 +15,16 @@ import { openInboundReader, openOutboundWriter } from "../../contract/queue/sand
 import type { InboundWriter } from "../../contract/queue/mod.ts";
 import type { MessageOut, NewMessageIn, ProcessingAck, SessionRouting } from "../../contract/rows.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
-import { ModelBreaker } from "../../sandbox-agent/loop/backoff.ts";
-import type { Doorbell } from "../../sandbox-agent/loop/doorbell.ts";
-import { Heartbeat } from "../../sandbox-agent/loop/heartbeat.ts";
-import type { HistoryLimits } from "../../sandbox-agent/loop/history.ts";
-import { AgentLoop } from "../../sandbox-agent/loop/loop.ts";
-import { systemPrompt } from "../../sandbox-agent/loop/prompt.ts";
-import { createModelClient } from "../../sandbox-agent/model/providers.ts";
-import { builtinRegistry } from "../../sandbox-agent/tools/builtin.ts";
-import { Jail } from "../../sandbox-agent/tools/jail.ts";
+import {
+  AgentLoop,
+  type Doorbell,
+  Heartbeat,
+  type HistoryLimits,
+  ModelBreaker,
+  systemPrompt,
+} from "../../sandbox-agent/loop/mod.ts";
+import { createModelClient } from "../../sandbox-agent/model/mod.ts";
+import { builtinRegistry, Jail } from "../../sandbox-agent/tools/mod.ts";
 import { type FakeModelServer, type Responder, serveFakeModel } from "./agent_model_server.ts";
 import { fixedKey, LIBRARY } from "./mod.ts";
 

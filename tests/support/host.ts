@@ -24,7 +24,7 @@ import {
 } from "../../src/control_plane/mod.ts";
 import type { ChannelAdapter, ChannelMessage } from "../../src/delivery/mod.ts";
 import type { MessagingGroup, Wiring } from "../../src/registry/mod.ts";
-import type { SessionWaker } from "../../src/session/types.ts";
+import type { SessionWaker } from "../../src/session/mod.ts";
 import { LIBRARY } from "./mod.ts";
 
 /** Records wakes; can be told to fail. */

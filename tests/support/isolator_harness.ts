@@ -12,10 +12,10 @@ import {
 } from "../../contract/queue/host.ts";
 import type { MessageOut } from "../../contract/rows.ts";
 import { LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
-import type { IsolatorKind, LaunchSpec, SandboxHandle } from "../../isolator/types.ts";
-import { LeaseServer } from "../../src/doorbell/lease_server.ts";
-import { prepareModuleInfo } from "../../src/sandbox/agent_program.ts";
-import { QueueLease } from "../../src/session/queue_lease.ts";
+import type { IsolatorKind, LaunchSpec, SandboxHandle } from "../../isolator/mod.ts";
+import { LeaseServer } from "../../src/doorbell/mod.ts";
+import { prepareModuleInfo } from "../../src/sandbox/mod.ts";
+import { QueueLease } from "../../src/session/mod.ts";
 import { fixedKey, LIBRARY } from "./mod.ts";
 
 const PROBE_SOURCE = new URL("../../isolator/testdata/probe_agent.ts", import.meta.url).pathname;

@@ -4,14 +4,13 @@
  * of errors and log lines.
  */
 import assert from "node:assert/strict";
-import { reset } from "@logtape/logtape";
-import type { LogRecord } from "@logtape/logtape";
+import { type LogRecord, reset } from "@logtape/logtape";
 import { configureLogging, REDACTED } from "../../src/log/mod.ts";
 import { TelegramAdapter, TelegramApiError, WorkspaceFiles } from "../../src/channels/telegram/mod.ts";
-import { imageMountedAt, MIN_VOLUME_BYTES, volumesUnavailable } from "../../isolator/volume.ts";
-import type { Router } from "../../src/router/router.ts";
-import type { Session } from "../../src/registry/schemas.ts";
-import { groupVolumeDirs, sessionDirs, workspaceStagingDir } from "../../src/sandbox/session_dirs.ts";
+import { imageMountedAt, MIN_VOLUME_BYTES, volumesUnavailable } from "../../isolator/mod.ts";
+import type { Router } from "../../src/router/mod.ts";
+import type { Session } from "../../src/registry/mod.ts";
+import { groupVolumeDirs, sessionDirs, workspaceStagingDir } from "../../src/sandbox/mod.ts";
 import { HostFixture } from "../support/host.ts";
 import { closedPortUrl } from "../../cli/test_helpers.ts";
 import { tempDir } from "../support/mod.ts";

@@ -14,7 +14,7 @@ import {
   type TelegramAdapterDeps,
   WorkspaceFiles,
 } from "../../src/channels/telegram/mod.ts";
-import { GroupVolumes, type VolumeSizes } from "../../src/sandbox/group_volumes.ts";
+import { GroupVolumes, type VolumeSizes } from "../../src/sandbox/mod.ts";
 import type { FakeTelegram } from "../support/fake_telegram.ts";
 
 /** A wait the retry transformer asked for, with how many calls the fake had seen then. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { TokenBucket } from "../../model_proxy/token_bucket.ts";
+import { TokenBucket } from "../../model_proxy/mod.ts";
 import { type ApiEnv, clientAddress } from "../env.ts";
 import { fail } from "../errors.ts";
 

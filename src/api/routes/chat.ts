@@ -12,7 +12,7 @@ import { isSafeId } from "../../../contract/ids.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { MAX_DRAIN_WAIT_MS } from "../../channels/mod.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
-import { NotFoundError } from "../../state/errors.ts";
+import { NotFoundError } from "../../state/mod.ts";
 import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";

@@ -45,13 +45,13 @@
  */
 import type { Message, Update } from "grammy/types";
 import { nowTimestamp, type Timestamp } from "../../../contract/time.ts";
-import type { ChannelAdapter, ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/adapter.ts";
+import type { ChannelAdapter, ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/mod.ts";
 import { logger } from "../../log/mod.ts";
 import type { QuestionDesk } from "../../questions/mod.ts";
-import type { Registry } from "../../registry/registry.ts";
-import type { Router, RouteResult } from "../../router/router.ts";
-import { SessionBacklogFullError } from "../../session/backlog.ts";
-import type { StateDb } from "../../state/state_db.ts";
+import type { Registry } from "../../registry/mod.ts";
+import type { Router, RouteResult } from "../../router/mod.ts";
+import { SessionBacklogFullError } from "../../session/mod.ts";
+import type { StateDb } from "../../state/mod.ts";
 import { AttachmentIntake, type Placement } from "./attachments.ts";
 import { BacklogNotices } from "./backlog_notices.ts";
 import { TelegramClient } from "./bot_client.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidInputError } from "../../state/errors.ts";
+import { InvalidInputError } from "../../state/mod.ts";
 
 /** Telegram's public Bot API server. */
 export const TELEGRAM_API_ROOT = "https://api.telegram.org";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { InboundEvent, RoutedSession } from "../../router/router.ts";
+import type { InboundEvent, RoutedSession } from "../../router/mod.ts";
 import { readCapped } from "../../http/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import {

@@ -15,8 +15,7 @@
 import { z } from "zod";
 import { nowTimestamp, type Timestamp } from "../../../contract/time.ts";
 import type { Database, Row } from "../../../contract/sqlite/mod.ts";
-import { InvalidInputError, NotFoundError } from "../../state/errors.ts";
-import type { StateDb } from "../../state/state_db.ts";
+import { InvalidInputError, NotFoundError, type StateDb } from "../../state/mod.ts";
 import { API_ROOT_ENV, checkApiRoot, TELEGRAM_API_ROOT } from "./api_root.ts";
 
 /** Channel types this build can run. */

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Message } from "grammy/types";
-import type { RoutedSession } from "../../router/router.ts";
+import type { RoutedSession } from "../../router/mod.ts";
 
 /** An attachment of a message, before download. */
 export interface Attachment {

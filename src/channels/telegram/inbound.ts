@@ -8,7 +8,7 @@
  * @module
  */
 import type { Message, MessageEntity } from "grammy/types";
-import type { InboundEvent } from "../../router/router.ts";
+import type { InboundEvent } from "../../router/mod.ts";
 
 /** The channel type, and so the namespace of Telegram user ids (`telegram:<id>`). */
 export const TELEGRAM_CHANNEL = "telegram";

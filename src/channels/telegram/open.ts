@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { InvalidInputError } from "../../state/errors.ts";
+import { InvalidInputError } from "../../state/mod.ts";
 import { TelegramAdapter, type TelegramAdapterDeps } from "./adapter.ts";
 import { ChannelConfigStore, resolveTelegramSettings } from "./channel_config.ts";
 import { TELEGRAM_CHANNEL } from "./inbound.ts";

@@ -11,9 +11,8 @@
  */
 import type { CallbackQuery, User } from "grammy/types";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
-import { namespaceUserId } from "../../registry/identity.ts";
-import type { Registry } from "../../registry/registry.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../../state/errors.ts";
+import { namespaceUserId, type Registry } from "../../registry/mod.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { answeredText, decodeAnswer, questionKeyboard, questionText } from "./questions.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/adapter.ts";
+import type { ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { parseFileReply, safeFileName } from "./files.ts";
 import { apiSignal, InputFile } from "./grammy.ts";

@@ -9,7 +9,7 @@
  */
 import { nowTimestamp, type Timestamp } from "../../../contract/time.ts";
 import type { Database } from "../../../contract/sqlite/mod.ts";
-import type { StateDb } from "../../state/state_db.ts";
+import type { StateDb } from "../../state/mod.ts";
 
 /** A Telegram message as stored: its chat and its id there. */
 export interface PlatformMessage {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../../tests/support/mod.ts";
 import { openTestState } from "../../../tests/support/state.ts";
-import { InvalidInputError, NotFoundError } from "../../state/errors.ts";
+import { InvalidInputError, NotFoundError } from "../../state/mod.ts";
 import { ChannelConfigStore, resolveTelegramSettings } from "./channel_config.ts";
 import { ChannelStore } from "./store.ts";
 

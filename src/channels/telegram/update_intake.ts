@@ -11,7 +11,7 @@
  */
 import type { Update } from "grammy/types";
 import type { logger } from "../../log/mod.ts";
-import type { RouteResult } from "../../router/router.ts";
+import type { RouteResult } from "../../router/mod.ts";
 import type { ChannelStore } from "./store.ts";
 
 /** Attempts at one update before it is skipped. */

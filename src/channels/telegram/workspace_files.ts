@@ -19,9 +19,13 @@
  * @module
  */
 import { logger } from "../../log/mod.ts";
-import type { RoutedSession } from "../../router/router.ts";
-import { ensureGroupVolumes } from "../../sandbox/group_volumes.ts";
-import { ensureSessionDirs, sessionDirs, workspaceStagingDir } from "../../sandbox/session_dirs.ts";
+import type { RoutedSession } from "../../router/mod.ts";
+import {
+  ensureGroupVolumes,
+  ensureSessionDirs,
+  sessionDirs,
+  workspaceStagingDir,
+} from "../../sandbox/mod.ts";
 import { DEFAULT_MAX_FILE_BYTES, type InboundFiles, type PlacedFile, safeFileName } from "./files.ts";
 
 /** Names tried for one file (the name, then `-1` … suffixed) before giving up. */

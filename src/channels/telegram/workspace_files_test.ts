@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import type { AgentGroupId, SessionId } from "../../../contract/ids.ts";
-import { imageMountedAt, mountsAt, volumesUnavailable } from "../../../isolator/volume.ts";
+import { imageMountedAt, mountsAt, volumesUnavailable } from "../../../isolator/mod.ts";
 import { tempDir } from "../../../tests/support/mod.ts";
-import { GroupVolumes } from "../../sandbox/group_volumes.ts";
-import { groupVolumeDirs, sessionDirs, workspaceStagingDir } from "../../sandbox/session_dirs.ts";
+import { groupVolumeDirs, GroupVolumes, sessionDirs, workspaceStagingDir } from "../../sandbox/mod.ts";
 import { WorkspaceFiles } from "./workspace_files.ts";
 
 const target = { sessionId: "s1" as SessionId, agentGroupId: "g1" as AgentGroupId, engaged: true };
