@@ -60,7 +60,8 @@ const PENDING_COLUMNS: Column<ChangeView>[] = [
   { header: "AGENT", cell: (r) => r.request.agentGroupId },
   { header: "REQUESTED-BY", cell: (r) => r.request.requestedBy },
   { header: "AGE", cell: age },
-  { header: "WHY", cell: (r) => r.reason },
+  { header: "REASON", cell: (r) => r.request.rationale },
+  { header: "CHANGE", cell: (r) => r.diff.join("; ") },
 ];
 
 const HISTORY_COLUMNS: Column<ChangeView>[] = [
@@ -79,18 +80,18 @@ export function describeRecord(r: ChangeView): string[] {
     `kind:         ${r.request.kind}`,
     `agent group:  ${r.request.agentGroupId}`,
     `requested by: ${r.request.requestedBy}`,
+    `reason:       ${r.request.rationale ?? "(none given)"}`,
     `created:      ${r.request.createdAt}`,
     `status:       ${r.status}`,
   ];
-  if (r.verdict) lines.push(`verdict:      ${r.verdict}${r.reason ? ` (${r.reason})` : ""}`);
+  if (r.verdict) {
+    lines.push(`verdict:      ${r.verdict}${r.reason ? ` (${r.reason}, said the verifiers)` : ""}`);
+  }
   if (r.decision) {
     lines.push(`decision:     ${r.decision.outcome} by ${r.decision.decidedBy} at ${r.decision.decidedAt}`);
   }
   if (r.appliedAt) lines.push(`applied:      ${r.appliedAt}`);
-  lines.push(
-    `before:       ${JSON.stringify(r.request.before)}`,
-    `after:        ${JSON.stringify(r.request.after)}`,
-  );
+  lines.push("what it does:", ...r.diff.map((l) => `  ${l}`));
   return lines;
 }
 
@@ -128,6 +129,7 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
       .requiredOption("--agent <group>", "the agent group it applies to")
       .requiredOption("--after <json>", "the payload: inline JSON or @file")
       .option("--requested-by <who>", "who proposes it (default cli:$USER)")
+      .option("--reason <text>", "why it is needed (the approver sees it)")
       .option("--json", "print the change record as JSON"),
   ).action(async (
     opts: ClientFlags & {
@@ -135,6 +137,7 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
       agent: string;
       after: string;
       requestedBy?: string;
+      reason?: string;
       json?: boolean;
     },
   ) => {
@@ -143,7 +146,13 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
     const client = ApiClient.fromFlags(opts);
     const record = await client.call((api) =>
       api.v1.changes.$post({
-        json: { kind, agentGroupId: opts.agent, requestedBy: opts.requestedBy ?? defaultActor(), after },
+        json: {
+          kind,
+          agentGroupId: opts.agent,
+          requestedBy: opts.requestedBy ?? defaultActor(),
+          rationale: opts.reason,
+          after,
+        },
       })
     );
     if (opts.json) return printJson(io, record);

@@ -4,7 +4,7 @@ import { parseAfter, parseKind } from "./change.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
 
 Deno.test("--kind accepts the gateway's kinds only", () => {
   assert.equal(parseKind("enabled_tools"), "enabled_tools");
@@ -65,4 +65,39 @@ Deno.test("a control plane that is not running is named with a hint", async () =
       `ironclaw: cannot reach the control plane at ${url}: is \`ironclaw serve\` running?`,
     ]);
   }
+});
+
+Deno.test("an approver sees the requester, the stated reason and what the change does (change show, pending)", async () => {
+  await using s = await servedFakePlane();
+  const submitted = captureIo();
+  const submit = [
+    "change",
+    "submit",
+    "--kind",
+    "enabled_tools",
+    "--agent",
+    "demo",
+    "--after",
+    '["read_file"]',
+  ];
+  assert.equal(
+    await runCli(
+      [...submit, "--reason", "only needs its notes", "--requested-by", "cli:ana", ...s.flags],
+      submitted,
+    ),
+    0,
+    submitted.stderr.join("\n"),
+  );
+  const id = submitted.stdout[0].match(/^submitted (\S+) /)![1];
+  const show = captureIo();
+  assert.equal(await runCli(["change", "show", id, ...s.flags], show), 0);
+  const text = show.stdout.join("\n");
+  assert.match(text, /^requested by: cli:ana$/m);
+  assert.match(text, /^reason: {7}only needs its notes$/m);
+  assert.match(text, /^what it does:\n {2}tools removed \(16\): write_file, list_dir, send_message, /m);
+  assert.match(text, /^ {2}tools after: read_file, ask_user_question, request_capability_change$/m);
+  const pending = captureIo();
+  assert.equal(await runCli(["change", "pending", ...s.flags], pending), 0);
+  assert.match(pending.stdout[0], /REQUESTED-BY +AGE +REASON +CHANGE/);
+  assert.match(pending.stdout[1], /cli:ana .* only needs its notes +tools removed \(16\)/);
 });

@@ -19,6 +19,8 @@ export const ChangeRequest = z.strictObject({
   kind: ChangeKind,
   agentGroupId: AgentGroupId,
   requestedBy: z.string().min(1).max(200),
+  /** Why the requester says it is needed (the agent's `reason`), shown to whoever decides. */
+  rationale: z.string().max(2000).optional(),
   before: Json.nullable(),
   after: Json,
   createdAt: Timestamp,

@@ -80,6 +80,8 @@ export const SubmitChangeBody = edgeBody(
     kind: ChangeKind,
     agentGroupId: AgentGroupId,
     requestedBy: Actor,
+    /** Why it is needed, shown to whoever decides. */
+    rationale: z.string().trim().max(2000).optional(),
     after: ChangeRequest.shape.after,
   }).superRefine(checkPayload),
 ).openapi("SubmitChange");
@@ -110,9 +112,6 @@ export const DecisionBody = edgeBody(
   z.strictObject({ outcome: Decision.shape.outcome, decidedBy: Actor }),
 ).openapi("DecisionInput");
 
-/** The answer to a decision. */
-export const DecisionAnswer = z.object({ record: ChangeRecord, applyError: z.string().optional() });
-
 /** A path naming one change. */
 export const ChangeIdParam = z.object({ id: ChangeId });
 
@@ -136,6 +135,14 @@ export const AuditVerifyAnswer = z.union([
 ]);
 
 export { AuditEntry, ChangeRecord };
+
+/** A change as the API shows it: its record and what it does, in lines an approver reads. */
+export const ChangeView = ChangeRecord.extend({
+  diff: z.array(z.string()).describe("tools added/removed, persona lines changed, or before/after"),
+}).openapi("ChangeView");
+
+/** The answer to a decision. */
+export const DecisionAnswer = z.object({ record: ChangeView, applyError: z.string().optional() });
 
 /** `PUT /v1/registry/agent-groups/{id}`: an `id` in the body is allowed and ignored (the path wins). */
 export const AgentGroupBody = edgeBody(AgentGroupInput.extend({ id: AgentGroupId.optional() }))

@@ -48,7 +48,7 @@ import type { ChannelAdapters, ChannelMessage } from "./adapter.ts";
 import type { A2aLimitOptions } from "./a2a_limits.ts";
 import { AgentSends } from "./agent_sends.ts";
 import { firstIssue, type Handled, parseJsonObject, Refused, type RowOutcome, tellAgent } from "./outcome.ts";
-import { extractAfter, routeAction } from "./system_actions.ts";
+import { extractAfter, routeAction, statedReason } from "./system_actions.ts";
 import { TaskActions, type TaskSync } from "./task_actions.ts";
 
 /** Mirrors the sandbox's acknowledgements into inbound statuses (see `SessionQueueStore.advanceStatuses`). */
@@ -343,6 +343,10 @@ export class Delivery {
         } holds a control character (not allowed)`,
       );
     }
+    const rationale = statedReason(message.content);
+    if (rationale !== undefined && controlCharacterPath(rationale)) {
+      throw new Refused("change refused: reason holds a control character (not allowed)");
+    }
     const agentGroupId = (kind === "create_agent" ? createdAgentId(after) : undefined) ??
       session.agentGroupId;
     const record = await gateway.submit({
@@ -350,6 +354,7 @@ export class Delivery {
       kind,
       agentGroupId,
       requestedBy: `sandbox:${session.id}`,
+      rationale: rationale?.slice(0, 2000),
       after,
     });
     return { outcome: "submitted", detail: `${record.request.id} ${kind} ${record.status}` };

@@ -107,7 +107,7 @@ Deno.test("privileged system actions become pending gateway changes, never deliv
     agent.outbound.writeMessageOut({
       id: `sys_${kind}`,
       kind: "system",
-      content: formatSystemAction({ action: kind, payload }),
+      content: formatSystemAction({ action: kind, payload, reason: `the user asked for ${kind}` }),
     });
   }
   agent.outbound.writeMessageOut({
@@ -126,6 +126,7 @@ Deno.test("privileged system actions become pending gateway changes, never deliv
     const change = byKind.get(`${kind}:${JSON.stringify(payload)}`);
     assert.ok(change, `a ${kind} change was filed`);
     assert.equal(change.request.requestedBy, `sandbox:${sessionId}`);
+    assert.equal(change.request.rationale, `the user asked for ${kind}`, "the agent's stated reason is kept");
     assert.equal(change.request.agentGroupId, "g1");
     assert.notEqual(change.status, "applied");
   }

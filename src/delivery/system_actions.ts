@@ -70,3 +70,8 @@ export function extractAfter(body: string): JsonValue {
   } catch { /* not JSON */ }
   return body;
 }
+
+/** The `reason` a system-action body states for its change, when it states one. */
+export function statedReason(body: string): string | undefined {
+  return parseSystemAction(body).reason;
+}

@@ -71,6 +71,8 @@ export interface SubmitInput {
   kind: ChangeKind;
   agentGroupId: AgentGroupId;
   requestedBy: string;
+  /** Why the requester says it is needed (shown to the approver; empty is none). */
+  rationale?: string;
   after: unknown;
 }
 
@@ -101,6 +103,7 @@ export class Gateway {
       kind: input.kind,
       agentGroupId: input.agentGroupId,
       requestedBy: input.requestedBy,
+      ...(input.rationale?.trim() ? { rationale: input.rationale.trim() } : {}),
       before: this.#deps.captureBefore(input.kind, input.agentGroupId),
       after: JSON.parse(canonicalJson(input.after)) as JsonValue,
       createdAt: nowTimestamp(),

@@ -32,6 +32,7 @@ type ChangeRow = {
   kind: string;
   agent_group_id: string;
   requested_by: string;
+  rationale: string | null;
   before_json: string | null;
   after_json: string;
   created_at: string;
@@ -60,14 +61,15 @@ export class ChangeStore {
     const req = r.request;
     return this.#db.transaction(() => {
       const inserted = this.#db.run(
-        `INSERT INTO changes (id, kind, agent_group_id, requested_by, before_json, after_json, created_at,
-           status, verdict, reason, decision, applied_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO changes (id, kind, agent_group_id, requested_by, rationale, before_json, after_json,
+           created_at, status, verdict, reason, decision, applied_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         [
           req.id,
           req.kind,
           req.agentGroupId,
           req.requestedBy,
+          req.rationale ?? null,
           req.before === null ? null : canonicalJson(req.before),
           canonicalJson(req.after),
           req.createdAt,
@@ -180,6 +182,7 @@ function decode(row: ChangeRow): ChangeRecord {
     kind: row.kind as ChangeRequest["kind"],
     agentGroupId: row.agent_group_id as ChangeRequest["agentGroupId"],
     requestedBy: row.requested_by,
+    ...(row.rationale === null ? {} : { rationale: row.rationale }),
     before: row.before_json === null ? null : JSON.parse(row.before_json) as JsonValue,
     after: JSON.parse(row.after_json) as JsonValue,
     createdAt: row.created_at,

@@ -257,6 +257,11 @@ CREATE TABLE audit_anchor (
 ) STRICT;
 `,
   },
+  {
+    version: 7,
+    name: "change rationale",
+    sql: `ALTER TABLE changes ADD COLUMN rationale TEXT;`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -10,7 +10,14 @@ import { checkCreateAgentTarget, type SubmitInput } from "../../gateway/mod.ts";
 import { routeGroup } from "../route_group.ts";
 import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
-import { ChangeIdParam, ChangeRecord, DecisionAnswer, DecisionBody, SubmitChangeBody } from "../schemas.ts";
+import { ChangeIdParam, ChangeView, DecisionAnswer, DecisionBody, SubmitChangeBody } from "../schemas.ts";
+import type { ChangeRecord } from "../../../contract/gateway.ts";
+import { describeChangeDiff } from "../../gateway/mod.ts";
+
+/** `record` with its readable diff. */
+export function changeView(record: ChangeRecord) {
+  return { ...record, diff: describeChangeDiff(record.request) };
+}
 
 /** A route at `path` that submits a change validated by `body` and answers 202 with its record. */
 export function submitRoute<P extends string, B extends z.ZodType>(
@@ -24,7 +31,7 @@ export function submitRoute<P extends string, B extends z.ZodType>(
     summary,
     request: { body: jsonBody(body) },
     responses: {
-      202: jsonAnswer(ChangeRecord, "recorded: pending, or rejected by a verifier"),
+      202: jsonAnswer(ChangeView, "recorded: pending, or rejected by a verifier"),
       ...errorAnswers(400, 409, 413, 415),
     },
   });
@@ -33,7 +40,7 @@ export function submitRoute<P extends string, B extends z.ZodType>(
 /** Checks the target, then submits: the handler of every {@linkcode submitRoute}. */
 export async function submitChange(plane: ControlPlane, input: SubmitInput) {
   checkTarget(plane, input);
-  return await plane.gateway.submit(input);
+  return changeView(await plane.gateway.submit(input));
 }
 
 const submit = submitRoute(
@@ -46,14 +53,14 @@ const pending = createRoute({
   method: "get",
   path: "/v1/changes/pending",
   summary: "Changes awaiting a human decision, oldest first",
-  responses: { 200: jsonAnswer(z.array(ChangeRecord), "pending changes"), ...errorAnswers() },
+  responses: { 200: jsonAnswer(z.array(ChangeView), "pending changes"), ...errorAnswers() },
 });
 
 const history = createRoute({
   method: "get",
   path: "/v1/changes/history",
   summary: "Decided changes (approved, rejected, applied), oldest first",
-  responses: { 200: jsonAnswer(z.array(ChangeRecord), "decided changes"), ...errorAnswers() },
+  responses: { 200: jsonAnswer(z.array(ChangeView), "decided changes"), ...errorAnswers() },
 });
 
 const one = createRoute({
@@ -61,7 +68,7 @@ const one = createRoute({
   path: "/v1/changes/{id}",
   summary: "One change",
   request: { params: ChangeIdParam },
-  responses: { 200: jsonAnswer(ChangeRecord, "the change"), ...errorAnswers(400, 404) },
+  responses: { 200: jsonAnswer(ChangeView, "the change"), ...errorAnswers(400, 404) },
 });
 
 const decide = createRoute({
@@ -97,11 +104,12 @@ export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
 export function changeRoutes(plane: ControlPlane) {
   return routeGroup()
     .openapi(submit, async (c) => c.json(await submitChange(plane, c.req.valid("json")), 202))
-    .openapi(pending, (c) => c.json(plane.gateway.pending(), 200))
-    .openapi(history, (c) => c.json(plane.gateway.history(), 200))
-    .openapi(one, (c) => c.json(plane.gateway.get(c.req.valid("param").id), 200))
+    .openapi(pending, (c) => c.json(plane.gateway.pending().map(changeView), 200))
+    .openapi(history, (c) => c.json(plane.gateway.history().map(changeView), 200))
+    .openapi(one, (c) => c.json(changeView(plane.gateway.get(c.req.valid("param").id)), 200))
     .openapi(decide, async (c) => {
       const { outcome, decidedBy } = c.req.valid("json");
-      return c.json(await plane.gateway.decide(c.req.valid("param").id, outcome, decidedBy), 200);
+      const decided = await plane.gateway.decide(c.req.valid("param").id, outcome, decidedBy);
+      return c.json({ ...decided, record: changeView(decided.record) }, 200);
     });
 }

@@ -1,0 +1,92 @@
+/**
+ * What a change does, in lines an approver reads: tools added and removed,
+ * persona lines taken out and put in, the agent a `create_agent` makes; the
+ * other kinds as their `before` and `after`. A request that silently drops
+ * nine tools must look like one.
+ *
+ * @module
+ */
+import type { ChangeRequest } from "../../contract/gateway.ts";
+import { CreateAgentPayload, EnabledToolsPayload, PersonaPayload } from "../../contract/changes.ts";
+import { effectiveTools, ToolName } from "../../contract/tools.ts";
+import { PERSONA_SECTIONS } from "../catalog/mod.ts";
+
+/** The readable diff of `req` (never empty). */
+export function describeChangeDiff(req: Pick<ChangeRequest, "kind" | "before" | "after">): string[] {
+  const lines = req.kind === "enabled_tools"
+    ? toolsDiff(req.before, req.after)
+    : req.kind === "persona"
+    ? personaDiff(req.before, req.after)
+    : req.kind === "create_agent"
+    ? createAgentSummary(req.after)
+    : undefined;
+  return lines ?? [`before: ${JSON.stringify(req.before)}`, `after:  ${JSON.stringify(req.after)}`];
+}
+
+const ALL_TOOLS: readonly string[] = ToolName.options;
+
+function toolsDiff(before: unknown, after: unknown): string[] | undefined {
+  const payload = EnabledToolsPayload.safeParse(after);
+  if (!payload.success) return undefined;
+  // `null` before is an unrestricted agent: every tool.
+  const old = before === null ? ALL_TOOLS : effectiveTools(before as string[]);
+  const p = payload.data;
+  const wanted = Array.isArray(p) ? p : "tools" in p ? p.tools : before === null ? [] : [...old, ...p.add];
+  const next: readonly string[] = effectiveTools(wanted);
+  const added = next.filter((t) => !old.includes(t));
+  const removed = old.filter((t) => !next.includes(t));
+  const lines = [];
+  if (removed.length) lines.push(`tools removed (${removed.length}): ${removed.join(", ")}`);
+  if (added.length) lines.push(`tools added (${added.length}): ${added.join(", ")}`);
+  if (!lines.length) lines.push("tools unchanged");
+  lines.push(
+    `tools after: ${next.length === ALL_TOOLS.length ? "every built-in tool" : next.join(", ")}`,
+  );
+  return lines;
+}
+
+function personaDiff(before: unknown, after: unknown): string[] | undefined {
+  const payload = PersonaPayload.safeParse(after);
+  if (!payload.success) return undefined;
+  const { persona, ...docs } = payload.data;
+  const next: Record<string, string | undefined> = persona === undefined
+    ? docs
+    : { instructions: persona, ...docs };
+  const old = (before ?? {}) as Record<string, string | undefined>;
+  const lines: string[] = [];
+  for (const section of PERSONA_SECTIONS) {
+    if (!(section.key in next)) continue;
+    const was = splitLines(old[section.key]);
+    const now = splitLines(next[section.key]);
+    const removed = was.filter((l) => !now.includes(l));
+    const added = now.filter((l) => !was.includes(l));
+    if (!removed.length && !added.length) continue;
+    lines.push(`${section.filename}:`, ...removed.map((l) => `  - ${l}`), ...added.map((l) => `  + ${l}`));
+  }
+  return lines.length ? lines : ["persona unchanged"];
+}
+
+function createAgentSummary(after: unknown): string[] | undefined {
+  const payload = CreateAgentPayload.safeParse(after);
+  if (!payload.success) return undefined;
+  const p = payload.data;
+  return [
+    `new agent: ${p.name}${
+      p.provider || p.model ? ` (${[p.provider, p.model].filter(Boolean).join(" ")})` : ""
+    }`,
+    `tools: ${
+      p.enabled_tools === undefined
+        ? "ALL built-in tools, now and future"
+        : effectiveTools(p.enabled_tools).join(", ")
+    }`,
+    `members: ${p.members?.join(", ") || "none"}`,
+    `persona: ${
+      PERSONA_SECTIONS.filter((s) => p.persona?.[s.key]).map((s) => s.filename).join(", ") || "none"
+    }`,
+    ...(p.wirings?.length ? [`wired to: ${p.wirings.map((w) => w.messagingGroupId).join(", ")}`] : []),
+  ];
+}
+
+function splitLines(text: string | undefined): string[] {
+  return (text ?? "").split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
+}
