@@ -9,6 +9,12 @@
  * packages, mounts, MCP grants, provider, model), or a destination (the
  * session queues' copy is refreshed first).
  *
+ * A write stays in the registry's audit outbox until its line is written, so
+ * a crash in between loses nothing: at construction (before this process
+ * writes) the writes left there are audited first, marked as recovered (a
+ * crash after the line but before the outbox row went can repeat a line,
+ * never drop one). They restart nothing: no sandbox outlived the crash.
+ *
  * @module
  */
 import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
@@ -41,14 +47,14 @@ const LAUNCH_ACTIONS: ReadonlySet<RegistryAction> = new Set([
 const DESTINATION_ACTIONS: ReadonlySet<RegistryAction> = new Set(["add-destination", "remove-destination"]);
 
 /** The audit line of one registry write. */
-export function registryAuditLine(write: RegistryWrite): AuditInput {
+export function registryAuditLine(write: RegistryWrite, options: { recovered?: boolean } = {}): AuditInput {
   return {
     stage: "registry",
     // A change's writes carry its id; an edit outside the gateway gets an id of its own.
     changeId: changeOfActor(write.by) ?? newWriteId(),
     detail: `${write.by} ${write.action} ${write.subject}: ${canonicalJson(write.before)} → ${
       canonicalJson(write.after)
-    }`,
+    }${options.recovered ? " (recovered after a restart)" : ""}`,
   };
 }
 
@@ -58,9 +64,15 @@ export class RegistryEdits {
   #pending = new Set<Promise<void>>();
   #log = logger("registry");
 
+  #registry: Registry;
+
   constructor(registry: Registry, deps: RegistryEditDeps) {
     this.#deps = deps;
+    this.#registry = registry;
+    // Read before listening: what is in the outbox now was left by an earlier run.
+    const left = registry.unaudited();
     registry.onWrite((write) => this.#follow(write));
+    if (left.length > 0) this.#track(this.#recover(left), "recovering the audit lines of earlier writes");
   }
 
   /** Resolves once every write so far has its audit line (and restart); the API waits for it before answering. */
@@ -69,21 +81,32 @@ export class RegistryEdits {
   }
 
   #follow(write: RegistryWrite): void {
-    const done: Promise<void> = this.#handle(write)
-      .catch((err) =>
-        this.#log.error("registry write {action} {subject} by {by}: its follow-up failed: {error}", {
-          action: write.action,
-          subject: write.subject,
-          by: write.by,
-          error: String(err),
-        })
-      )
+    this.#track(
+      this.#handle(write),
+      `registry write ${write.action} ${write.subject} by ${write.by}: its follow-up`,
+    );
+  }
+
+  #track(work: Promise<void>, what: string): void {
+    const done: Promise<void> = work
+      .catch((err) => this.#log.error("{what} failed: {error}", { what, error: String(err) }))
       .finally(() => this.#pending.delete(done));
     this.#pending.add(done);
   }
 
+  async #recover(writes: readonly RegistryWrite[]): Promise<void> {
+    for (const write of writes) {
+      await this.#deps.audit.append(registryAuditLine(write, { recovered: true }));
+      this.#registry.markAudited(write.seq);
+    }
+    this.#log.warn("{count} registry write(s) committed before a crash got their audit lines now", {
+      count: writes.length,
+    });
+  }
+
   async #handle(write: RegistryWrite): Promise<void> {
     await this.#deps.audit.append(registryAuditLine(write));
+    this.#registry.markAudited(write.seq);
     const group = write.agentGroupId;
     if (group === null || changeOfActor(write.by) !== undefined) return;
     if (DESTINATION_ACTIONS.has(write.action) && !sameJson(write.before, write.after)) {

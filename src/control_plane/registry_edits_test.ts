@@ -75,3 +75,35 @@ Deno.test("renaming an agent is audited but restarts nothing: its sandboxes do n
   assert.equal(f.lines.length, 3);
   assert.deepEqual(f.calls, ["respawn main"], "only the model change restarts");
 });
+
+Deno.test("a write committed before a crash cut off its audit line gets the line at the next start, once", async () => {
+  using dir = tempDir();
+  const state = openTestState(dir.path);
+  try {
+    // The crashed run: the write commits, and no follow-up ran (no RegistryEdits listened).
+    new Registry(state).as("operator").putAgentGroup({ id: "main", name: "Main" });
+    const lines: AuditInput[] = [];
+    const deps = {
+      audit: { append: (entry: AuditInput) => Promise.resolve(void lines.push(entry)) },
+      respawnGroup: () => Promise.resolve(0),
+      refreshDestinations: () => Promise.resolve(),
+    };
+    // The next start.
+    const registry = new Registry(state);
+    const edits = new RegistryEdits(registry, deps);
+    await edits.settled();
+    assert.deepEqual(lines.map((l) => l.detail?.split(":")[0]), [
+      "operator put-agent-group agent group main",
+    ]);
+    assert.match(lines[0].detail!, /\(recovered after a restart\)$/);
+    assert.deepEqual(registry.unaudited(), []);
+    // An audited write leaves nothing behind for a later start.
+    registry.as("operator").putAgentGroup({ id: "main", name: "Renamed" });
+    await edits.settled();
+    assert.equal(lines.length, 2);
+    assert.doesNotMatch(lines[1].detail!, /recovered/);
+    assert.deepEqual(registry.unaudited(), []);
+  } finally {
+    state.close();
+  }
+});

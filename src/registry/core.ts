@@ -6,6 +6,10 @@
  * reads its subject before and after, and once the transaction commits hands
  * a {@link RegistryWrite} (who, what, before → after) to every listener
  * ({@link RegistryCore.onWrite}). A rolled-back write is never reported.
+ * The same transaction keeps the report in an outbox table until a
+ * listener says it is audited ({@link RegistryCore.markAudited}), so a crash
+ * between the commit and the audit line loses no line: the next start finds
+ * the write in {@link RegistryCore.unaudited}.
  * Session bookkeeping (last activity, sandbox status) changes on every
  * message: it is runtime state, not configuration, and goes through
  * {@link RegistryCore.bookkeep}, unreported.
@@ -58,6 +62,8 @@ export interface RegistryWrite {
   /** The subject's state before and after (null: it did not exist). */
   before: JsonValue | null;
   after: JsonValue | null;
+  /** Its row in the audit outbox, removed by {@link RegistryCore.markAudited}. */
+  seq: number;
 }
 
 /** A write about to be made: what it is, and how to read its subject's state. */
@@ -136,16 +142,35 @@ export class RegistryCore {
     return this.transaction(() => {
       const before = what.read();
       const result = apply();
-      this.#log.pending.push({
+      const report = {
         by: this.by,
         action: what.action,
         subject: what.subject,
         agentGroupId: (what.agentGroupId ?? null) as AgentGroupId | null,
         before,
         after: what.read(),
-      });
+      };
+      // In the write's own transaction: committed together or not at all.
+      const { seq } = this.db.get<{ seq: number }>(
+        "INSERT INTO registry_audit_outbox (write) VALUES (?) RETURNING seq",
+        [JSON.stringify(report)],
+      )!;
+      this.#log.pending.push({ ...report, seq });
       return result;
     });
+  }
+
+  /** Committed writes no listener has marked audited yet (a crash came between), oldest first. */
+  unaudited(): RegistryWrite[] {
+    return this.db.all<{ seq: number; write: string }>(
+      "SELECT seq, write FROM registry_audit_outbox ORDER BY seq",
+    )
+      .map((row) => ({ ...JSON.parse(row.write), seq: row.seq }));
+  }
+
+  /** Removes write `seq` from the audit outbox once its audit line is written. */
+  markAudited(seq: number): void {
+    this.db.run("DELETE FROM registry_audit_outbox WHERE seq = ?", [seq]);
   }
 
   /** Session bookkeeping: a transaction, not reported (see the module doc). */

@@ -262,6 +262,16 @@ CREATE TABLE audit_anchor (
     name: "change rationale",
     sql: `ALTER TABLE changes ADD COLUMN rationale TEXT;`,
   },
+  {
+    version: 8,
+    name: "registry audit outbox",
+    sql: `
+CREATE TABLE registry_audit_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  write TEXT NOT NULL CHECK (json_valid(write))
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */
