@@ -261,6 +261,18 @@ export function registerRegistryCommands(program: Command, io: CliIo): void {
   });
 
   withClientFlags(
+    registry.command("remove-member")
+      .description("end a user's membership of an agent group (audited; idempotent)")
+      .requiredOption("--user <id>", "user id")
+      .requiredOption("--agent <group>", "agent group id"),
+  ).action(async (opts: ClientFlags & { user: string; agent: string }) => {
+    await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.registry.members.remove.$post({ json: { userId: opts.user, agentGroupId: opts.agent } })
+    );
+    io.out(`${opts.user} is no longer a member of ${opts.agent}`);
+  });
+
+  withClientFlags(
     registry.command("add-destination")
       .description("allow an agent group to send to a chat")
       .requiredOption("--agent <group>", "agent group id")

@@ -55,3 +55,23 @@ Deno.test("deleting an agent group through the API is the operator's audit line"
   const audit = await t.plane.audit.tail(10);
   assert.match(audit.at(-1)!.detail!, /^operator delete-agent-group agent group temp: \{.*\} → null$/);
 });
+
+Deno.test("registry remove-member ends a membership: the next chat is refused, with the command that grants it back", async () => {
+  await using t = await servedFakePlane();
+  const io = captureIo();
+  const args = ["registry", "remove-member", "--user", "web:console", "--agent", DEMO_AGENT_ID, ...t.flags];
+  assert.equal(await runCli(args, io), 0, io.stderr.join("\n"));
+  assert.deepEqual(io.stdout, ["web:console is no longer a member of demo"]);
+  assert.equal(t.plane.registry.canAccess("web:console", DEMO_AGENT_ID).allowed, false);
+  const chat = captureIo();
+  assert.equal(await runCli(["chat", DEMO_AGENT_ID, "-m", "hi", ...t.flags], chat), 1);
+  assert.match(
+    chat.stderr[0],
+    /grant yourself access with: ironclaw registry add-member --user web:console --agent demo$/,
+  );
+  const audit = await t.plane.audit.tail(5);
+  assert.ok(
+    audit.some((e) => e.detail?.startsWith("operator remove-member member web:console")),
+    JSON.stringify(audit),
+  );
+});
