@@ -18,6 +18,7 @@ import { CliError } from "./errors.ts";
 import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits, parseMinRecurrence } from "../src/scheduling/mod.ts";
+import { loadPriceFile, type PriceTable, UsageDay } from "../src/usage/mod.ts";
 import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
 
 /** `serve`'s flags. */
@@ -36,6 +37,8 @@ export interface ServeFlags {
   passphraseFile?: string;
   apiHost?: string;
   minRecurrence?: string;
+  modelPrices?: string;
+  usageDayOffset?: string;
 }
 
 /** `--min-recurrence D`: the shortest task recurrence agents may ask for (default 5m). */
@@ -99,6 +102,32 @@ export function inboundBacklogOption(flags: ServeFlags): { inboundBacklogCap?: n
 export function maxSandboxesOption(flags: ServeFlags): { maxSandboxes?: number } {
   if (flags.maxSandboxes === undefined) return {};
   return { maxSandboxes: countFlag("--max-sandboxes", flags.maxSandboxes, "sandboxes") };
+}
+
+/** `--model-prices FILE` and `--usage-day-offset MINUTES`: how model usage is priced and when its day ends. */
+export async function usageOptions(
+  flags: ServeFlags,
+): Promise<{ modelPrices?: PriceTable; usageDayOffsetMinutes?: number }> {
+  const options: { modelPrices?: PriceTable; usageDayOffsetMinutes?: number } = {};
+  if (flags.modelPrices !== undefined) {
+    try {
+      options.modelPrices = await loadPriceFile(flags.modelPrices);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  if (flags.usageDayOffset !== undefined) {
+    const minutes = Number(flags.usageDayOffset);
+    try {
+      new UsageDay(minutes);
+    } catch {
+      throw new CliError(
+        `--usage-day-offset ${flags.usageDayOffset}: expected whole minutes from UTC within ±840, e.g. 60 for UTC+1`,
+      );
+    }
+    options.usageDayOffsetMinutes = minutes;
+  }
+  return options;
 }
 
 /**
@@ -169,6 +198,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const egress = egressOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
   const limits = floodLimitsOption(flags);
+  const usage = await usageOptions(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
   await configureLogging();
   // Listening before the plane opens: a signal during start-up (a mount, a sandbox check) waits for the
@@ -196,6 +226,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...egress,
       keyCustody,
       ...limits,
+      ...usage,
     });
   } catch (err) {
     unlisten();
@@ -291,6 +322,15 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--min-recurrence <duration>",
       "the shortest recurrence an agent's scheduled task may have, e.g. 5m (default), 30m, 1h; each run is a model turn",
+    )
+    .option(
+      "--model-prices <file>",
+      'JSON prices overriding the shipped table, USD per million tokens: {"my-model": {"input": 3, "output": 15}}; ' +
+        '"prefix*" matches a family, "*" any other model',
+    )
+    .option(
+      "--usage-day-offset <minutes>",
+      "where the usage day (and daily budgets) ends, in minutes from UTC midnight, e.g. 60 for UTC+1 (default 0)",
     )
     .option(
       "--api-host <names>",

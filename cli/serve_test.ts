@@ -19,6 +19,7 @@ import {
   maxSandboxesOption,
   runServe,
   type ServeFlags,
+  usageOptions,
 } from "./serve.ts";
 import { answered, okBody, typedApi } from "../tests/support/api.ts";
 
@@ -141,6 +142,25 @@ Deno.test("serve --min-recurrence takes a duration and refuses the rest", () => 
   assert.throws(
     () => floodLimitsOption({ minRecurrence: "often" }),
     /--min-recurrence often: expected a positive duration/,
+  );
+});
+
+Deno.test("serve --model-prices reads a price file and --usage-day-offset takes minutes; bad input is one line", async () => {
+  using dir = tempDir();
+  const file = `${dir.path}/prices.json`;
+  await Deno.writeTextFile(file, JSON.stringify({ "house-model": { input: 1, output: 2 } }));
+  assert.deepEqual(await usageOptions({ modelPrices: file, usageDayOffset: "60" }), {
+    modelPrices: { "house-model": { input: 1, output: 2 } },
+    usageDayOffsetMinutes: 60,
+  });
+  await Deno.writeTextFile(file, JSON.stringify({ "house-model": { input: "cheap" } }));
+  await assert.rejects(
+    () => usageOptions({ modelPrices: file }),
+    /model prices: .*prices.json must map model names/,
+  );
+  await assert.rejects(
+    () => usageOptions({ usageDayOffset: "1.5" }),
+    /--usage-day-offset 1.5: expected whole minutes/,
   );
 });
 

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { Prices, type PriceTable, UsageDay, UsageMeter } from "../usage/mod.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import type { ProviderKind } from "../../contract/sockets.ts";
 import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
@@ -113,6 +114,10 @@ export interface ControlPlaneOptions {
   egress?: EgressSettings;
   /** How the master key is kept (default: file custody for a new key; an existing key as found). */
   keyCustody?: CustodyOptions;
+  /** Model prices overriding the shipped table (`serve --model-prices FILE`). */
+  modelPrices?: PriceTable;
+  /** The usage day's offset from UTC in minutes (`serve --usage-day-offset`; default 0: days end at UTC midnight). */
+  usageDayOffsetMinutes?: number;
 }
 
 /** What {@link ControlPlane.open} has opened before it builds the plane. */
@@ -144,6 +149,8 @@ export class ControlPlane {
   /** The per-session inbound backlog cap (back-pressure), shared by the router and delivery. */
   readonly backlog: BacklogGate;
   readonly proxy: ModelProxy;
+  /** Model usage per agent group and day, fed by the proxy. */
+  readonly usage: UsageMeter;
   /** The egress broker with its audit file. */
   readonly egress: OpenEgress;
   readonly sandboxes: SandboxManager;
@@ -192,10 +199,19 @@ export class ControlPlane {
     this.#options = options;
     this.agentProgram = opened.agentProgram;
     this.#sandboxRoot = `${stores.stateDir}/sandbox`;
+    this.usage = new UsageMeter({
+      store: stores.usage,
+      groupOf: (session) => stores.registry.getSession(session).agentGroupId,
+      prices: new Prices(options.modelPrices),
+      day: new UsageDay(options.usageDayOffsetMinutes),
+      onError: (error) =>
+        logger("model-proxy").error("counting model usage: {error}", { error: String(error) }),
+    });
     this.proxy = new ModelProxy({
       credentials: options.credentials ?? envCredentials(),
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
+      usage: this.usage,
     });
     this.egress = openEgress(stores.stateDir, {
       ...options.egress,
@@ -223,6 +239,7 @@ export class ControlPlane {
     });
     this.#flow = flow;
     this.metrics = flow.metrics;
+    this.metrics.collect(this.usage);
     this.decisions = flow.decisions;
     this.gateway = flow.gateway;
     this.queues = flow.queues;

@@ -1,8 +1,8 @@
 /**
  * The host's durable stores over one state directory, opened together and
  * closed together: key custody, the encrypted state database, the audit log,
- * and the stores that live in the database (registry, change, task and
- * question stores). The plane and every test harness open them here.
+ * and the stores that live in the database (registry, change, task,
+ * question and usage stores). The plane and every test harness open them here.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { type FloodLimits, TaskStore } from "../scheduling/mod.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { HostGrants } from "../egress/mod.ts";
 import { VAULT_KEY_ID, VaultStore } from "../vault/mod.ts";
+import { UsageStore } from "../usage/mod.ts";
 
 /** How to open the stores. */
 export interface StoresOptions {
@@ -43,6 +44,8 @@ export interface Stores {
   egressHosts: HostGrants;
   /** Third-party API secrets, sealed under the custodian's vault key, and their grants. */
   vault: VaultStore;
+  /** Model tokens and cost per agent group, day and model. */
+  usage: UsageStore;
   /** Closes the audit log, then the state database. */
   close(): Promise<void>;
 }
@@ -85,6 +88,7 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     questions: new QuestionStore(state, { now, limits: options.floodLimits }),
     egressHosts: new HostGrants(state),
     vault: new VaultStore(state, vaultKey),
+    usage: new UsageStore(state),
     async close() {
       await audit.close();
       state.close();

@@ -12,6 +12,7 @@ import { isEventStream, redactSecrets, sandboxResponseHeaders, upstreamRequestHe
 import { mockUpstream } from "./mock/mod.ts";
 import type { TokenBucket } from "./token_bucket.ts";
 import type { Allowlist } from "./upstreams.ts";
+import { modelUsage, prepareRequest, responseUsage, StreamUsage, type UsageSink } from "./usage.ts";
 
 /** One request's audit record: metadata only, never payloads or credentials. */
 export interface ModelCallRecord {
@@ -60,6 +61,8 @@ export interface ProxyConfig {
   allowlist: Allowlist;
   limits: ModelProxyLimits;
   record(record: ModelCallRecord): void;
+  /** Where each call's token usage goes (absent: not counted). */
+  usage?: UsageSink;
 }
 
 /** Per-session state: the socket is the caller's identity. */
@@ -128,17 +131,22 @@ export async function handleModelRequest(
     const body = await readCapped(req.body, maxRequestBytes);
     if (body === undefined) return refuse(413, "model-proxy: request body too large", true);
     requestBytes = body.length;
+    const prepared = prepareRequest(url.pathname, body);
+    const reportUsage = (tokens: Parameters<typeof modelUsage>[1]) => {
+      const usage = modelUsage(prepared.model, tokens);
+      if (usage) config.usage?.record(session.id, usage);
+    };
 
     let upstream: Response;
     if (destination.kind === "mock") {
-      upstream = mockUpstream(req.method, url.pathname, body);
+      upstream = mockUpstream(req.method, url.pathname, prepared.body);
     } else {
       const headers = upstreamRequestHeaders(req.headers);
       if (destination.secret !== undefined) injectCredential(headers, destination.host, destination.secret);
       upstream = await fetch(destination.url, {
         method: req.method,
         headers,
-        body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+        body: req.method === "GET" || req.method === "HEAD" ? undefined : prepared.body,
         // A redirect is the sandbox's to follow: the proxy never carries credentials elsewhere.
         redirect: "manual",
         // Not req.signal: Deno aborts it once a response is sent. A sandbox that hangs up
@@ -154,8 +162,12 @@ export async function handleModelRequest(
     }
     const init = { status: upstream.status, statusText: upstream.statusText, headers };
     if (upstream.body !== null && isEventStream(headers)) {
+      const scanner = new StreamUsage();
       return new Response(
-        countingStream(upstream.body, (n) => record(upstream.status, true, false, n)),
+        countingStream(upstream.body.pipeThrough(scanner.transform()), (n) => {
+          record(upstream.status, true, false, n);
+          reportUsage(scanner.tokens());
+        }),
         init,
       );
     }
@@ -163,6 +175,7 @@ export async function handleModelRequest(
     if (raw === undefined) return refuse(502, "model-proxy: upstream response too large", true);
     const out = raw.length <= maxRedactedBytes ? redactSecrets(raw, config.allowlist.secrets()) : raw;
     record(upstream.status, true, false, out.length);
+    reportUsage(responseUsage(raw));
     return new Response(NULL_BODY_STATUSES.includes(upstream.status) ? null : out, init);
   } catch {
     return refuse(502, "model-proxy: upstream request failed", true);

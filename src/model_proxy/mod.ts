@@ -31,6 +31,7 @@ export {
 export type { UpstreamConfig } from "./upstreams.ts";
 export { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
 export { MODEL_CALL_DURATION_BUCKETS, MODEL_METRIC_NAMES, type ModelCallMetricsSnapshot } from "./metrics.ts";
+export type { ModelUsage, UsageSink } from "./usage.ts";
 export { REDACTED, redactSecrets } from "./harden.ts";
 export { DEFAULT_SOCKET_MODE } from "../unix_socket/mod.ts";
 export { MOCK_TOOL_CALL_ID, mockUpstream } from "./mock/mod.ts";

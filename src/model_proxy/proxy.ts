@@ -19,6 +19,7 @@ import { ModelCallMetrics, type ModelCallMetricsSnapshot } from "./metrics.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
 import { DEFAULT_SOCKET_MODE, SessionServers } from "../unix_socket/mod.ts";
 import { Allowlist, type UpstreamConfig } from "./upstreams.ts";
+import type { UsageSink } from "./usage.ts";
 
 /** How the proxy is set up; every field has a default. */
 export interface ModelProxyOptions {
@@ -34,6 +35,8 @@ export interface ModelProxyOptions {
   socketMode?: number;
   /** Called once per request when it finishes (for a stream, when the stream ends). Must not throw. */
   onAudit?: (record: ModelCallRecord) => void;
+  /** Where each call's token usage, read from the upstream's own usage fields, goes (absent: not counted). */
+  usage?: UsageSink;
 }
 
 /** The model proxy. */
@@ -49,6 +52,7 @@ export class ModelProxy {
     this.#config = {
       allowlist: new Allowlist(options.upstreams ?? [], options.credentials ?? envCredentials()),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      usage: options.usage,
       record: (record) => {
         this.#metrics.observe(record.durationMs / 1000, record.status >= 400 || !record.allowed);
         options.onAudit?.(record);

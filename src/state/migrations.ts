@@ -272,6 +272,23 @@ CREATE TABLE registry_audit_outbox (
 ) STRICT;
 `,
   },
+  {
+    version: 9,
+    name: "model usage",
+    // No foreign key: a group's spending history outlives the group.
+    sql: `
+CREATE TABLE model_usage (
+  agent_group_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  model TEXT NOT NULL,
+  calls INTEGER NOT NULL,
+  input_tokens INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cost_micro_usd INTEGER NOT NULL,
+  PRIMARY KEY (agent_group_id, day, model)
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */
