@@ -30,6 +30,10 @@ export interface StatusReport {
   isolatorError: string | null;
   /** How the control plane keeps its master key. */
   keyCustody: StatusAnswer["keyCustody"];
+  /** Per model host: calls, errors, the last error, failing now (as the model proxy saw them). */
+  providers: StatusAnswer["providers"];
+  /** Sessions parked after repeated sandbox failures. */
+  parked: StatusAnswer["parked"];
 }
 
 /** Gathers the report from the API. */
@@ -52,7 +56,32 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
     isolator: status.isolator,
     isolatorError: status.isolatorError ?? null,
     keyCustody: status.keyCustody,
+    providers: status.providers,
+    parked: status.parked,
   };
+}
+
+/** One line per model host: `ok` or `FAILING`, its counts and its last error. */
+function describeProviders(providers: StatusReport["providers"]): string[] {
+  if (providers.length === 0) return ["models:        no model calls yet"];
+  return providers.map((p, i) => {
+    const state = p.failing ? `FAILING (${p.consecutiveFailures} in a row)` : "ok";
+    const last = p.lastError ? `; last error ${p.lastError.time}: ${p.lastError.cause}` : "";
+    const label = i === 0 ? "models:       " : "             ";
+    return `${label} ${p.host} ${state}, ${p.calls} calls, ${p.errors} errors${last}`;
+  });
+}
+
+/** One line per parked session, with the command that releases it. */
+function describeParked(parked: StatusReport["parked"]): string[] {
+  if (parked.length === 0) return ["parked:        none"];
+  return parked.map((p, i) =>
+    `${
+      i === 0 ? "parked:       " : "             "
+    } ${p.sessionId} (agent ${p.agentGroupId}, ${p.failures} failures${
+      p.reason ? `: ${p.reason}` : ""
+    }); release with \`ironclaw session unpark ${p.sessionId}\``
+  );
 }
 
 /** The report as lines for people. */
@@ -64,6 +93,8 @@ export function describeStatus(s: StatusReport): string[] {
     `pending:       ${s.pendingChanges} change${s.pendingChanges === 1 ? "" : "s"} awaiting approval`,
     `sandbox:       ${s.isolator?.label ?? `none (${s.isolatorError ?? "not reported"})`}`,
     `key custody:   ${describeCustody(s.keyCustody)}`,
+    ...describeProviders(s.providers),
+    ...describeParked(s.parked),
   ];
 }
 

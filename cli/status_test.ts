@@ -18,6 +18,8 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "process as given",
     "key custody:   file (WEAK, development: the master key is plaintext beside the data; " +
     "`ironclaw keys protect` wraps it)",
+    "models:        no model calls yet",
+    "parked:        none",
   ]);
 
   const json = captureIo();

@@ -22,7 +22,13 @@ import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
 import { ChannelConfigStore, TELEGRAM_CHANNEL, type TelegramAdapter } from "../channels/telegram/mod.ts";
 import type { WebChat } from "../channels/mod.ts";
-import type { ChannelAdapter, ChannelAdapters, Delivery } from "../delivery/mod.ts";
+import {
+  type ChannelAdapter,
+  type ChannelAdapters,
+  type Delivery,
+  modelFailureNotice,
+  type SessionNotices,
+} from "../delivery/mod.ts";
 import type { Gateway } from "../gateway/mod.ts";
 import type { CustodyOptions, KeyCustodian } from "../keys/mod.ts";
 import { logger } from "../log/mod.ts";
@@ -163,6 +169,8 @@ export class ControlPlane {
   /** Delivery's adapters by channel type (a channel may add itself after open). */
   readonly adapters: ChannelAdapters;
   readonly delivery: Delivery;
+  /** Host notices to a session's chat (model failures, a sandbox that cannot start), rate-limited. */
+  readonly notices: SessionNotices;
   readonly scheduler: Scheduler;
   readonly desk: QuestionDesk;
   /** Every registry write's audit line and restart; the API waits on `settled()` before answering a write. */
@@ -212,6 +220,11 @@ export class ControlPlane {
       upstreams: options.upstreams,
       onAudit: (record) => logger("model-proxy").debug("model call {host}{path} {status}", { ...record }),
       usage: this.usage,
+      // Host-side, from the proxy's own view of the call: the chat hears why it gets no answer.
+      onOperatorFailure: (session, cause) => {
+        logger("model-proxy").warn("model call of session {session} failed: {cause}", { session, cause });
+        void this.#flow.notices.notify(session, modelFailureNotice(cause));
+      },
     });
     this.egress = openEgress(stores.stateDir, {
       ...options.egress,
@@ -253,6 +266,7 @@ export class ControlPlane {
     this.webChat = flow.webChat;
     this.adapters = flow.adapters;
     this.delivery = flow.delivery;
+    this.notices = flow.notices;
     this.desk = flow.desk;
     this.registryEdits = flow.registryEdits;
   }

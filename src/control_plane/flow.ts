@@ -1,7 +1,8 @@
 /**
  * The host's message path, wired once: session queues, the backlog gate,
  * the gateway, the respawn backoff, the scheduler, the router, the web chat,
- * delivery and the question desk, with the plane's glue between them (an
+ * delivery, host notices and the question desk, with the plane's glue
+ * between them (a failed launch or a parked session tells its chat; an
  * applied change refreshes destinations and respawns the group's sandboxes;
  * every registry write gets its audit line, and an operator's edit of what a
  * sandbox runs with respawns it too;
@@ -40,7 +41,15 @@ import type { AgentGroupId, SessionId } from "../../contract/ids.ts";
 import type { Timestamp } from "../../contract/time.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../isolator/mod.ts";
 import { WebChat } from "../channels/mod.ts";
-import { type ChannelAdapter, ChannelAdapters, Delivery, type DeliveryDeps } from "../delivery/mod.ts";
+import {
+  type ChannelAdapter,
+  ChannelAdapters,
+  Delivery,
+  type DeliveryDeps,
+  parkedNotice,
+  sandboxStartNotice,
+  SessionNotices,
+} from "../delivery/mod.ts";
 import {
   captureBefore,
   Gateway,
@@ -95,6 +104,8 @@ export interface SandboxContext {
   sandboxOwner?: { uid: number; gid: number };
   /** Tells delivery that a session has new outbound rows. */
   notifyOutbound(sessionId: SessionId): void;
+  /** Tells the session's chat that its sandbox could not start (a waker calls it when a launch fails). */
+  onLaunchFailure(sessionId: SessionId): void;
 }
 
 /** How to wire the message path. */
@@ -134,6 +145,11 @@ export interface Flow<S extends SandboxSide> {
   /** Delivery's adapters by channel type (a channel may add itself later). */
   adapters: ChannelAdapters;
   delivery: Delivery;
+  /**
+   * Host notices to a session's chat (rate-limited): a parked session and a
+   * failed launch are wired here; the plane's model proxy adds model failures.
+   */
+  notices: SessionNotices;
   desk: QuestionDesk;
   /** Every registry write's audit line, and the restart an edit outside the gateway calls for. */
   registryEdits: RegistryEdits;
@@ -158,11 +174,14 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
   const owner = sandboxOwner();
   const backoff = new RespawnBackoff({
     parking: new RegistryParking(registry),
-    onPark: (sessionId, reason) =>
+    onPark: (sessionId, reason) => {
       log.error("session {sessionId} parked, it needs an operator (then unpark it): {reason}", {
         sessionId,
         reason,
-      }),
+      });
+      // Notices are built below; a session parks only once the path runs.
+      void notices.notify(sessionId, parkedNotice(sessionId));
+    },
   });
   // Parks a damaged queue's session durably (the registry's `parked`), so `GET /v1/sessions/parked` names it.
   const parkDamaged = (err: QueueDamagedError) =>
@@ -190,6 +209,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     sandboxOwner: owner,
     // Delivery is built below; the sandboxes ring only once they run.
     notifyOutbound: (sessionId) => delivery.notify(sessionId),
+    onLaunchFailure: (sessionId) => void notices.notify(sessionId, sandboxStartNotice()),
   });
   const { waker } = sandboxes;
   const registryEdits = new RegistryEdits(registry, {
@@ -235,6 +255,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     backlog,
     ...options.delivery,
   });
+  const notices = new SessionNotices({ registry, adapters });
   const desk = new QuestionDesk({ store: questions, queues, waker });
   const loops: Loop[] = [delivery, scheduler, ...sandboxes.loops ?? []];
   return {
@@ -250,6 +271,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     webChat,
     adapters,
     delivery,
+    notices,
     desk,
     registryEdits,
     sandboxOwner: owner,

@@ -73,7 +73,13 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     evict: (sessionId) => waker.stop(sessionId),
     sandboxOwner: ctx.sandboxOwner,
   });
-  const waker = new GuardedWaker({ control: manager, backoff, registry, metrics: ctx.metrics });
+  const waker = new GuardedWaker({
+    control: manager,
+    backoff,
+    registry,
+    metrics: ctx.metrics,
+    onLaunchFailure: ctx.onLaunchFailure,
+  });
   const sweep = new Sweep({
     registry,
     control: manager,

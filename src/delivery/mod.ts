@@ -29,6 +29,15 @@ export type { RowOutcome } from "./outcome.ts";
 export { formatTaskList } from "./task_actions.ts";
 export type { TaskSync } from "./task_actions.ts";
 export { ChannelAdapters } from "./adapter.ts";
+export {
+  modelFailureNotice,
+  NOTICE_INTERVAL_MS,
+  type NoticeTopic,
+  parkedNotice,
+  sandboxStartNotice,
+  type SentNotice,
+  SessionNotices,
+} from "./notices.ts";
 export type { ChannelAdapter, ChannelMessage } from "./adapter.ts";
 export { A2A_DEFAULTS, A2aLimits } from "./a2a_limits.ts";
 export type { A2aLimitOptions, A2aVerdict } from "./a2a_limits.ts";

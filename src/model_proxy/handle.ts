@@ -31,6 +31,8 @@ export interface ModelCallRecord {
   allowed: boolean;
   /** The session's rate cap refused the request. */
   rateLimited: boolean;
+  /** The upstream could not be reached (no such host, refused, reset): the proxy answered 502 itself. */
+  unreachable: boolean;
   /** Request body bytes read from the sandbox. */
   requestBytes: number;
   /** Response body bytes sent to the sandbox. */
@@ -97,7 +99,13 @@ export async function handleModelRequest(
   const parsed = URL.parse(req.url);
   const url = parsed?.protocol === "http:" || parsed?.protocol === "https:" ? parsed : undefined;
   let requestBytes = 0;
-  const record = (status: number, allowed: boolean, rateLimited: boolean, responseBytes: number) =>
+  const record = (
+    status: number,
+    allowed: boolean,
+    rateLimited: boolean,
+    responseBytes: number,
+    unreachable = false,
+  ) =>
     config.record({
       time,
       session: session.id,
@@ -107,13 +115,20 @@ export async function handleModelRequest(
       status,
       allowed,
       rateLimited,
+      unreachable,
       requestBytes,
       responseBytes,
       durationMs: performance.now() - started,
     });
-  const refuse = (status: number, message: string, allowed: boolean, rateLimited = false) => {
+  const refuse = (
+    status: number,
+    message: string,
+    allowed: boolean,
+    rateLimited = false,
+    unreachable = false,
+  ) => {
     const { response, bytes } = proxyError(status, message);
-    record(status, allowed, rateLimited, bytes);
+    record(status, allowed, rateLimited, bytes, unreachable);
     return response;
   };
 
@@ -178,6 +193,6 @@ export async function handleModelRequest(
     reportUsage(responseUsage(raw));
     return new Response(NULL_BODY_STATUSES.includes(upstream.status) ? null : out, init);
   } catch {
-    return refuse(502, "model-proxy: upstream request failed", true);
+    return refuse(502, "model-proxy: upstream request failed", true, false, true);
   }
 }

@@ -28,6 +28,7 @@ export {
   envCredentials,
   PROVIDER_CREDENTIAL_ENV,
 } from "./credentials.ts";
+export { operatorCause, type ProviderHealthView } from "./health.ts";
 export type { UpstreamConfig } from "./upstreams.ts";
 export { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
 export { MODEL_CALL_DURATION_BUCKETS, MODEL_METRIC_NAMES, type ModelCallMetricsSnapshot } from "./metrics.ts";

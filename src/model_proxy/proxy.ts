@@ -15,6 +15,7 @@ import {
   type ModelProxyLimits,
   type ProxyConfig,
 } from "./handle.ts";
+import { ProviderHealth, type ProviderHealthView } from "./health.ts";
 import { ModelCallMetrics, type ModelCallMetricsSnapshot } from "./metrics.ts";
 import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from "./token_bucket.ts";
 import { DEFAULT_SOCKET_MODE, SessionServers } from "../unix_socket/mod.ts";
@@ -37,12 +38,18 @@ export interface ModelProxyOptions {
   onAudit?: (record: ModelCallRecord) => void;
   /** Where each call's token usage, read from the upstream's own usage fields, goes (absent: not counted). */
   usage?: UsageSink;
+  /**
+   * Called when a call fails for a reason the operator must fix (see
+   * `operatorCause`), with that cause in plain words. Must not throw.
+   */
+  onOperatorFailure?: (session: SessionId, cause: string) => void;
 }
 
 /** The model proxy. */
 export class ModelProxy {
   readonly #servers: SessionServers;
   readonly #metrics = new ModelCallMetrics();
+  readonly #health = new ProviderHealth();
   readonly #config: ProxyConfig;
   readonly #rateLimit: RateLimit;
 
@@ -55,7 +62,9 @@ export class ModelProxy {
       usage: options.usage,
       record: (record) => {
         this.#metrics.observe(record.durationMs / 1000, record.status >= 400 || !record.allowed);
+        const cause = this.#health.observe(record);
         options.onAudit?.(record);
+        if (cause !== undefined) options.onOperatorFailure?.(record.session, cause);
       },
     };
   }
@@ -81,6 +90,11 @@ export class ModelProxy {
   /** Closes every session. */
   async close(): Promise<void> {
     await this.#servers.closeAll();
+  }
+
+  /** Per upstream host: calls, errors, the last error and whether it is failing now. */
+  health(): ProviderHealthView[] {
+    return this.#health.snapshot();
   }
 
   /** Counters for `/metrics`. */

@@ -138,6 +138,7 @@ Deno.test("the sandbox's key is swapped for the host's, and echoed secrets come 
     "session",
     "status",
     "time",
+    "unreachable",
   ]);
   assert.deepEqual({ ...fx.audit[1], time: "", durationMs: 0, responseBytes: 0 }, {
     time: "",
@@ -148,6 +149,7 @@ Deno.test("the sandbox's key is swapped for the host's, and echoed secrets come 
     status: 200,
     allowed: true,
     rateLimited: false,
+    unreachable: false,
     requestBytes: 2,
     responseBytes: 0,
     durationMs: 0,
@@ -416,4 +418,57 @@ Deno.test("closing a session cuts its streams short instead of waiting for the u
     200,
   ]]);
   release();
+});
+
+Deno.test("operator failures: a 401 upstream, a missing key and an unreachable host are named per session, and health shows them", async () => {
+  await using upstream = fakeUpstream(() =>
+    Response.json(
+      { type: "error", error: { type: "authentication_error", message: "invalid x-api-key" } },
+      { status: 401 },
+    )
+  );
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadUrl = `http://127.0.0.1:${closed.addr.port}`;
+  closed.close();
+  const causes: { session: SessionId; cause: string }[] = [];
+  await using fx = startProxy({
+    // openai's key is missing; the local upstream's host is unreachable.
+    credentials: (host) => host === "api.anthropic.com" ? "sk-wrong" : undefined,
+    upstreams: [
+      { host: "api.anthropic.com", baseUrl: upstream.baseUrl },
+      { host: "llm.local", baseUrl: deadUrl },
+    ],
+    onOperatorFailure: (session, cause) => causes.push({ session, cause }),
+  });
+  const fetch = await fx.session("ses_a");
+  const client = (baseURL: string) => new Anthropic({ apiKey: SANDBOX_KEY, baseURL, fetch, maxRetries: 0 });
+  const ask = (baseURL: string) =>
+    client(baseURL).messages.create({ model: "m", max_tokens: 8, messages: [{ role: "user", content: "x" }] })
+      .catch((e) => e);
+
+  assert.equal((await ask("http://api.anthropic.com")).status, 401);
+  assert.equal((await ask("http://api.openai.com")).status, 403);
+  assert.equal((await ask("http://llm.local")).status, 502);
+  const mock = await fetch(`http://${MOCK_MODEL_HOST}/v1/messages`, mockRequest);
+  assert.equal(mock.status, 200);
+  await mock.body?.cancel();
+
+  assert.deepEqual(causes, [
+    {
+      session: "ses_a",
+      cause: "401 from api.anthropic.com — is ANTHROPIC_API_KEY set for the control plane?",
+    },
+    {
+      session: "ses_a",
+      cause: "no OPENAI_API_KEY is set for the control plane, so api.openai.com cannot be called",
+    },
+    { session: "ses_a", cause: "llm.local could not be reached — is the host right and the network up?" },
+  ]);
+  const health = fx.proxy.health();
+  assert.deepEqual(health.map((h) => [h.host, h.failing, h.calls, h.lastError?.status ?? null]), [
+    ["api.anthropic.com", true, 1, 401],
+    ["api.openai.com", true, 1, 403],
+    ["llm.local", true, 1, 502],
+    [MOCK_MODEL_HOST, false, 1, null],
+  ]);
 });

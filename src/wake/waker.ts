@@ -49,6 +49,8 @@ export interface GuardedWakerDeps {
   /** Where container statuses are recorded (optional: the control may record them itself). */
   registry?: Registry;
   metrics?: MetricsRegistry;
+  /** Told when a launch fails (after the backoff counted it); must not throw. */
+  onLaunchFailure?: (sessionId: SessionId, error: unknown) => void;
   /** Retry deferred wakes on a timer (default true; tests call {@link GuardedWaker.retryDeferred}). */
   autoRetry?: boolean;
   /** Epoch-millisecond clock (tests pin it). */
@@ -170,6 +172,7 @@ export class GuardedWaker implements SessionWaker {
         `launch failed: ${err instanceof Error ? err.message : String(err)}`,
       );
       if (!after.allowed && !after.parked) this.#defer(sessionId, after.waitMs);
+      this.#d.onLaunchFailure?.(sessionId, err);
       throw err;
     }
     this.#launches?.inc();

@@ -11,6 +11,7 @@ import type { ControlPlane } from "../../control_plane/mod.ts";
 import { KEY_CUSTODY_MODES } from "../../keys/mod.ts";
 import { routeGroup } from "../route_group.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
+import { parkedSessions, ParkedView } from "./sessions.ts";
 
 /** IronClaw's version, as `/healthz` reports it. */
 export const API_VERSION: string = config.version;
@@ -41,8 +42,22 @@ const IsolatorStatus = z.object({
   weaker: z.boolean().describe("true for the process backend: no sandbox, development only"),
   label: z.string().describe("the line `serve` printed at start: backend, strength and why it was chosen"),
 });
+const ProviderHealth = z.object({
+  host: z.string().describe("the model host the sandboxes addressed"),
+  calls: z.number().int(),
+  errors: z.number().int(),
+  consecutiveFailures: z.number().int(),
+  failing: z.boolean().describe("the last call to it failed"),
+  lastError: z.object({ time: z.string(), status: z.number().int(), cause: z.string() }).nullable(),
+}).openapi("ProviderHealth");
 const Status = z.object({
   version: z.string(),
+  providers: z.array(ProviderHealth).describe(
+    "per model host, as the model proxy saw its calls (failing first)",
+  ),
+  parked: z.array(ParkedView).describe(
+    "sessions parked after repeated sandbox failures (`ironclaw session unpark`)",
+  ),
   isolator: IsolatorStatus.nullable(),
   isolatorError: z.string().optional().describe("why no backend could be chosen (isolator is null then)"),
   keyCustody: z.enum(KEY_CUSTODY_MODES).describe(
@@ -78,19 +93,23 @@ export function healthRoutes(plane: ControlPlane) {
         : c.json({ status: "not ready" as const, reason: state.reason }, 503);
     })
     .openapi(status, async (c) => {
+      const common = {
+        version: API_VERSION,
+        providers: plane.proxy.health(),
+        parked: parkedSessions(plane),
+        keyCustody: plane.keys.custody,
+      };
       try {
         const { isolator, weaker, label } = await plane.isolator();
         return c.json({
-          version: API_VERSION,
+          ...common,
           isolator: { kind: isolator.kind, strength: isolator.strength, weaker, label },
-          keyCustody: plane.keys.custody,
         }, 200);
       } catch (err) {
         return c.json({
-          version: API_VERSION,
+          ...common,
           isolator: null,
           isolatorError: (err as Error).message,
-          keyCustody: plane.keys.custody,
         }, 200);
       }
     })

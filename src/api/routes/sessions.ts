@@ -11,7 +11,8 @@ import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { SessionIdParam } from "../schemas.ts";
 
-const ParkedView = z.object({
+/** A parked session, as `GET /v1/sessions/parked` and `/v1/status` show it. */
+export const ParkedView = z.object({
   sessionId: z.string(),
   agentGroupId: z.string(),
   /** Failures in a row when it was parked. */
@@ -45,19 +46,20 @@ const unpark = createRoute({
   },
 });
 
+/** The parked sessions with their agents. */
+export function parkedSessions(plane: ControlPlane): z.infer<typeof ParkedView>[] {
+  return plane.waker.parked().map((p) => ({
+    sessionId: p.sessionId,
+    agentGroupId: plane.registry.getSession(p.sessionId).agentGroupId,
+    failures: p.failures,
+    reason: p.reason,
+  }));
+}
+
 /** The session operation routes. */
 export function sessionRoutes(plane: ControlPlane) {
   return routeGroup()
-    .openapi(parked, (c) =>
-      c.json(
-        plane.waker.parked().map((p) => ({
-          sessionId: p.sessionId,
-          agentGroupId: plane.registry.getSession(p.sessionId).agentGroupId,
-          failures: p.failures,
-          reason: p.reason,
-        })),
-        200,
-      ))
+    .openapi(parked, (c) => c.json(parkedSessions(plane), 200))
     .openapi(unpark, async (c) => {
       const { id } = c.req.valid("param");
       plane.registry.getSession(id); // 404 for an unknown session
