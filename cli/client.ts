@@ -98,18 +98,19 @@ export class ApiClient {
     allow: readonly S[] = [],
   ): Promise<ApiResponse<BodyOf<R, SuccessStatusCode | S>>> {
     const response = await send(this.#api);
-    const text = await response.text();
-    let body: unknown = undefined;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON: reported below by status, or returned as text.
-      body = text;
-    }
+    const body = parseBody(await response.text());
     if (response.ok || (allow as readonly number[]).includes(response.status)) {
       // The route's own answer schema types it (the server validated what it sent against nothing else).
       return { status: response.status, body: body as BodyOf<R, SuccessStatusCode | S> };
     }
+    throw new CliError(describeFailure(response.status, response.statusText, body, this.token !== undefined));
+  }
+
+  /** Sends one typed request whose answer is a file (e.g. a backup); returns its bytes. Failures throw as in `call`. */
+  async download<R extends ClientResponse<unknown>>(send: ApiCall<R>): Promise<Uint8Array<ArrayBuffer>> {
+    const response = await send(this.#api);
+    if (response.ok) return new Uint8Array(await response.arrayBuffer());
+    const body = parseBody(await response.text());
     throw new CliError(describeFailure(response.status, response.statusText, body, this.token !== undefined));
   }
 
@@ -135,6 +136,15 @@ export class ApiClient {
       }
       throw new CliError(`cannot reach the control plane at ${this.baseUrl}: is \`ironclaw serve\` running?`);
     }
+  }
+}
+
+/** An answer's body: its JSON, else the text itself (reported by status, or returned as text). */
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
   }
 }
 

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from "commander";
 import { registerAgentCommands } from "./agent.ts";
 import { registerAuditCommands } from "./audit.ts";
+import { registerBackupCommands } from "./backup.ts";
 import { registerChangeCommands } from "./change.ts";
 import { registerChannelCommands } from "./channel.ts";
 import { registerChatCommands } from "./chat.ts";
@@ -63,6 +64,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerKeysCommands(program, io);
   registerVaultCommands(program, io);
   registerEgressCommands(program, io);
+  registerBackupCommands(program, io);
   registerRollbackCommand(program);
 
   program.command("version").description("print the version (--json: also the state schema it migrates to)")

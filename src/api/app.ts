@@ -25,6 +25,7 @@ import {
 } from "./middleware/rate_limit.ts";
 import { requireReady } from "./middleware/readiness.ts";
 import { auditRoutes } from "./routes/audit.ts";
+import { backupRoutes } from "./routes/backup.ts";
 import { changeRoutes } from "./routes/changes.ts";
 import { API_VERSION, healthRoutes } from "./routes/health.ts";
 import { agentRoutes } from "./routes/registry_agents.ts";
@@ -94,6 +95,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", healthRoutes(plane))
     .route("/", changeRoutes(plane))
     .route("/", auditRoutes(plane))
+    .route("/", backupRoutes(plane))
     .route("/", agentRoutes(plane))
     .route("/", chatRoutes(plane))
     .route("/", peopleRoutes(plane))

@@ -266,6 +266,11 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     legacyLines: 0,
     anchored: true,
   });
+  // Backup: the still-encrypted snapshot file itself (src/backup and cli/backup_test.ts test its content).
+  const backup = await api.call("POST", "/v1/backup");
+  assert.equal(backup.status, 200);
+  assert.equal(backup.headers.get("content-type"), "application/vnd.ironclaw.backup");
+  assert.match(String(backup.body), /^IRONCLAW-BACKUP\/1 [0-9a-f]{64}\n\{"format":"ironclaw-backup"/);
 
   // Console views.
   assert.deepEqual((await ok(api, 200, "GET", "/v1/ui/agents"))[1], {

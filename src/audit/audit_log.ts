@@ -163,6 +163,15 @@ export class AuditLog {
     );
   }
 
+  /**
+   * Runs `fn` between appends: every earlier append is in the file and the
+   * anchor, and none starts until `fn` is done, so a copy of the file taken
+   * synchronously in `fn` agrees with the anchor read in `fn` (a backup).
+   */
+  atRest<T>(fn: () => T): Promise<T> {
+    return this.#serial(fn);
+  }
+
   /** Waits for pending appends, then closes the file. */
   close(): Promise<void> {
     return this.#serial(() => {
