@@ -15,7 +15,7 @@ import {
 } from "../src/audit/mod.ts";
 import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_KEY_ID, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
-import { StateDb } from "../src/state/mod.ts";
+import { STATE_DB_FILE, StateDb } from "../src/state/mod.ts";
 import { openStateKeys, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
 import type { InferResponseType } from "hono/client";
@@ -59,6 +59,7 @@ export async function verifyOffline(
   keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
 ): Promise<VerifyResult> {
   const path = `${stateDir}/${AUDIT_LOG_FILE}`;
+  requireState(stateDir);
   const custodian = await openStateKeys(stateDir, {
     flags: keys.flags ?? {},
     interactive: keys.interactive ?? false,
@@ -72,6 +73,28 @@ export async function verifyOffline(
     anchor = stateAuditAnchor(state).read();
   }
   return await verifyAuditFile(path, { key: auditKey && await importAuditKey(auditKey), anchor });
+}
+
+/**
+ * Throws one line when `stateDir` holds no IronClaw state (a mistyped
+ * `--state-dir`), rather than letting the missing files read as a broken
+ * audit chain.
+ */
+export function requireState(stateDir: string): void {
+  const holds = (name: string) => {
+    try {
+      Deno.statSync(`${stateDir}/${name}`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!holds(STATE_DB_FILE) && !holds(AUDIT_LOG_FILE)) {
+    throw new CliError(
+      `no IronClaw state here: ${stateDir} holds no ${STATE_DB_FILE} or ${AUDIT_LOG_FILE} ` +
+        `(--state-dir names the directory \`ironclaw serve\` uses; default ${defaultStateDir()})`,
+    );
+  }
 }
 
 /** The one line a verification result is reported as. */

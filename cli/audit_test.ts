@@ -65,3 +65,14 @@ Deno.test("audit verify --offline reads the file with no server, and reports a b
   assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], rewritten), 2);
   assert.match(rewritten.stderr[0], /audit chain broken at line 6 .*the state database records 6 lines/);
 });
+
+Deno.test("a --state-dir with no IronClaw state in it says so, not that the chain is broken", async () => {
+  using dir = tempDir();
+  const io = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", dir.path], io), 1);
+  assert.equal(io.stderr.length, 1);
+  assert.match(
+    io.stderr[0],
+    new RegExp(`^ironclaw: no IronClaw state here: ${dir.path} holds no state\\.db or audit\\.jsonl`),
+  );
+});

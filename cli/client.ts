@@ -164,6 +164,22 @@ export function describeFailure(
   const error = body !== null && typeof body === "object" && "error" in body
     ? String((body as { error: unknown }).error)
     : undefined;
-  const line = (error ?? `HTTP ${status} ${statusText}`.trim()).split("\n")[0];
+  const line = flagNames((error ?? `HTTP ${status} ${statusText}`.trim()).split("\n")[0]);
   return status === 429 ? `${line} (rate limited; try again shortly)` : line;
+}
+
+/** The CLI flag that carries each API body field, so an error names what the user typed. */
+const FIELD_FLAGS: Record<string, string> = {
+  agentGroupId: "--agent",
+  userId: "--user",
+  requestedBy: "--requested-by",
+  decidedBy: "--by",
+  chatId: "--chat-id",
+  messagingGroupId: "--messaging-group",
+  after: "--after",
+};
+
+/** `line` with a leading API field name (`agentGroupId: …`, `after.tools: …`) given as its flag. */
+export function flagNames(line: string): string {
+  return line.replace(/^([A-Za-z]+)(?=[.:])/, (field) => FIELD_FLAGS[field] ?? field);
 }

@@ -90,3 +90,15 @@ Deno.test("failure lines never span lines", () => {
   assert.equal(describeFailure(409, "Conflict", { error: "already decided" }, true), "already decided");
   assert.equal(describeFailure(502, "Bad Gateway", "x\ny", true), "HTTP 502 Bad Gateway");
 });
+
+Deno.test("an API error names the CLI flag, not the API's field", () => {
+  assert.equal(
+    describeFailure(400, "Bad Request", { error: 'agentGroupId: agent group "nope" not found' }, true),
+    '--agent: agent group "nope" not found',
+  );
+  assert.equal(
+    describeFailure(400, "", { error: "after.tools: unknown tool" }, true),
+    "--after.tools: unknown tool",
+  );
+  assert.equal(describeFailure(400, "", { error: "kind: invalid" }, true), "kind: invalid");
+});

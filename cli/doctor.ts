@@ -13,7 +13,7 @@ import { defaultStateDir } from "../src/control_plane/mod.ts";
 import { inspectMasterKeyFile, MASTER_KEY_FILE, MasterKeyError } from "../src/keys/mod.ts";
 import { describeCustody, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { AgentProgram, chooseIsolator } from "../src/sandbox/mod.ts";
-import { describeVerification, verifyOffline } from "./audit.ts";
+import { describeVerification, requireState, verifyOffline } from "./audit.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError, describeError } from "./errors.ts";
 import { agentExecutableOption } from "./serve.ts";
@@ -98,6 +98,11 @@ export async function checkAuditChain(
   keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
 ): Promise<Outcome> {
   const where = `${stateDir}/${AUDIT_LOG_FILE}`;
+  try {
+    requireState(stateDir);
+  } catch (err) {
+    return fail((err as Error).message, createHint(stateDir));
+  }
   try {
     const result = await verifyOffline(stateDir, keys);
     if (result.ok) return pass(describeVerification(result, where));

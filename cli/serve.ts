@@ -181,6 +181,15 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       `--dev listens on loopback only; refusing --api-addr ${addrText} (use 127.0.0.1:PORT)`,
     );
   }
+  // The port first: a taken one is one line before anything opens, and before a one-time token is shown.
+  try {
+    Deno.listen({ hostname: addr.hostname, port: addr.port }).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new CliError(`cannot listen on ${addrText}: address in use`);
+    }
+    throw new CliError(`cannot listen on ${addrText}: ${(err as Error).message}`);
+  }
   const isolator = flags.isolator ?? "auto";
   if (!isIsolatorFlag(isolator)) {
     throw new CliError(`--isolator ${isolator}: expected one of ${ISOLATOR_CHOICES.join(", ")}`);

@@ -231,3 +231,14 @@ Deno.test("the egress flags are checked at start-up and named in one line", () =
   assert.throws(() => egressOption({ searchBackend: "bing" }), /--search-backend takes/);
   assert.throws(() => egressOption({ searchBackendFor: ["x"] }), /--search-backend-for takes GROUP=BACKEND/);
 });
+
+Deno.test("serve checks its port before it opens anything or shows a one-time token", async () => {
+  using dir = tempDir();
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const addr = `127.0.0.1:${(taken.addr as Deno.NetAddr).port}`;
+  const io = captureIo();
+  assert.equal(await runCli(["serve", "--dev", "--state-dir", `${dir.path}/s`, "--api-addr", addr], io), 1);
+  assert.deepEqual(io.stdout, []);
+  assert.deepEqual(io.stderr, [`ironclaw: cannot listen on ${addr}: address in use`]);
+  assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+});
