@@ -13,7 +13,7 @@ import { checkBuildPrerequisites, ensureSqlcipher, MissingPackageError } from ".
  * `mkfs.ext4` (e2fsprogs) and `mount`/`umount` for the agent groups' disk-quota
  * volumes (minimal images may lack e2fsprogs).
  */
-const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap", "e2fsprogs", "mount"];
+const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap", "e2fsprogs", "mount", "chromium"];
 
 async function main(): Promise<void> {
   const missing = [];

@@ -38,6 +38,7 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { vaultRoutes } from "./routes/vault.ts";
 import { egressRoutes } from "./routes/egress.ts";
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
+import { consoleLinkRoutes, consoleRoutes, ConsoleSessions } from "./console/mod.ts";
 
 /** How the API is guarded. */
 export interface ApiOptions {
@@ -80,7 +81,8 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     (c, next) =>
       bearerMatches(c.req.header("authorization"), expected) ? operator(c, next) : anonymous(c, next),
   );
-  app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH]));
+  // The console (/ui) signs in with its own session cookie, CSRF token and Origin check.
+  app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH, "/ui", "/ui/*"]));
   app.use("*", requireReady(() => plane.readiness()));
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());
@@ -91,6 +93,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     if (c.req.method !== "GET") await plane.registryEdits.settled();
   });
 
+  const consoleSessions = new ConsoleSessions(options.token);
   const routed = app
     .route("/", healthRoutes(plane))
     .route("/", changeRoutes(plane))
@@ -105,7 +108,9 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", sessionRoutes(plane))
     .route("/", vaultRoutes(plane))
     .route("/", egressRoutes(plane))
-    .route("/", telegramWebhookRoutes(plane));
+    .route("/", telegramWebhookRoutes(plane))
+    .route("/", consoleLinkRoutes(consoleSessions))
+    .route("/", consoleRoutes(plane, consoleSessions));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
   app.doc(OPENAPI_PATH, {

@@ -374,6 +374,10 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     hosts: [],
   });
 
+  // The console's one-time sign-in link.
+  const link = await ok(api, 201, "POST", "/v1/console/links");
+  assert.match(link.path, /^\/ui\/login\?code=[0-9a-f]{64}$/);
+
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);

@@ -22,14 +22,17 @@ export function bearerMatches(header: string | undefined, expected: Uint8Array):
 
 /**
  * Refuses every request but the health probes (and `publicPaths`, which
- * authenticate themselves) without `Authorization: Bearer <token>`: 401.
+ * authenticate themselves; `/x/*` stands for every path under `/x/`) without
+ * `Authorization: Bearer <token>`: 401.
  */
 export function bearerAuth(token: string, publicPaths: readonly string[] = []): MiddlewareHandler<ApiEnv> {
   if (token.length === 0) throw new Error("the API needs a non-empty token");
   const expected = tokenDigest(token);
-  const open = new Set([...HEALTH_PATHS, ...publicPaths]);
+  const open = new Set([...HEALTH_PATHS, ...publicPaths.filter((p) => !p.endsWith("/*"))]);
+  const prefixes = publicPaths.filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -1));
+  const isOpen = (path: string) => open.has(path) || prefixes.some((p) => path.startsWith(p));
   return async (c, next) => {
-    if (open.has(c.req.path) || bearerMatches(c.req.header("authorization"), expected)) {
+    if (isOpen(c.req.path) || bearerMatches(c.req.header("authorization"), expected)) {
       return await next();
     }
     return fail(c, 401, "unauthorized", { "WWW-Authenticate": 'Bearer realm="ironclaw"' });

@@ -1,0 +1,194 @@
+/**
+ * The console's pages, rendered on the server with Hono's JSX (which escapes
+ * every value it prints). Forms post back with the session's CSRF token.
+ *
+ * @module
+ */
+import type { Child } from "hono/jsx";
+import type { ChangeRecord } from "../../../contract/gateway.ts";
+import type { JsonValue } from "../../../contract/json.ts";
+import { changeDiff } from "./diff.ts";
+
+/** The pages in the top bar, in order. */
+export const PAGES = [
+  { path: "/ui/approvals", title: "Approvals" },
+] as const;
+
+/** What every signed-in page needs besides its body. */
+export interface Frame {
+  csrf: string;
+  /** Pending changes: the Approvals badge. */
+  pending: number;
+  current: string;
+}
+
+/** The hidden field every form carries. */
+export const CSRF_FIELD = "_csrf";
+
+function Document(props: { title: string; children: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title} · IronClaw</title>
+        <link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml" />
+        <link rel="stylesheet" href="/ui/assets/console.css" />
+      </head>
+      <body>{props.children}</body>
+    </html>
+  );
+}
+
+/** A signed-in page: the top bar (with the approvals badge and sign-out) and `children`. */
+export function Layout(props: { title: string; frame: Frame; children: Child }) {
+  const { frame } = props;
+  return (
+    <Document title={props.title}>
+      <a class="skip" href="#main">Skip to content</a>
+      <header>
+        <a class="brand" href="/ui/">IronClaw</a>
+        <nav aria-label="Pages">
+          {PAGES.map((p) => (
+            <a href={p.path} aria-current={p.path === frame.current ? "page" : undefined}>
+              {p.title}
+              {p.path === "/ui/approvals" && frame.pending > 0 && (
+                <span class="badge" aria-label={`${frame.pending} pending`}>{frame.pending}</span>
+              )}
+            </a>
+          ))}
+        </nav>
+        <form method="post" action="/ui/logout">
+          <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+          <button type="submit">Sign out</button>
+        </form>
+      </header>
+      <main id="main">{props.children}</main>
+    </Document>
+  );
+}
+
+/** The sign-in page: paste the API token, or continue a one-time link. */
+export function LoginPage(props: { code?: string; error?: string }) {
+  return (
+    <Document title="Sign in">
+      <main id="main" class="login">
+        <div class="card">
+          <h1>Sign in to IronClaw</h1>
+          {props.error && <p class="notice error" role="alert">{props.error}</p>}
+          <form method="post" action="/ui/login">
+            {props.code
+              ? (
+                <>
+                  <p>This one-time link signs this browser in. It works once, within five minutes.</p>
+                  <input type="hidden" name="code" value={props.code} />
+                </>
+              )
+              : (
+                <>
+                  <label for="token">API token</label>
+                  <input
+                    id="token"
+                    name="token"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    autofocus
+                  />
+                  <p class="meta">
+                    The token <code>ironclaw serve</code> uses (or run <code>ironclaw console</code>{" "}
+                    for a one-time link). It stays on the server: this browser gets a session cookie.
+                  </p>
+                </>
+              )}
+            <button class="primary" type="submit">Sign in</button>
+          </form>
+        </div>
+      </main>
+    </Document>
+  );
+}
+
+/** A change's before → after as a line diff. */
+export function Diff(props: { change: { kind: string; before: JsonValue | null; after: JsonValue } }) {
+  const lines = changeDiff(props.change);
+  return (
+    <div class="diff" role="group" aria-label="Changes: removed lines start with −, added with +">
+      {lines.map((l) => (
+        <div class={l.op}>
+          {l.op === "added" ? "+ " : l.op === "removed" ? "− " : "  "}
+          {l.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** What the last decision did, read back from the gateway. */
+export interface DecisionNotice {
+  ok: boolean;
+  text: string;
+}
+
+/** Pending changes with their diffs and approve/reject; the last few decided below. */
+export function ApprovalsPage(
+  props: { frame: Frame; pending: ChangeRecord[]; recent: ChangeRecord[]; notice?: DecisionNotice },
+) {
+  const { frame } = props;
+  return (
+    <Layout title="Approvals" frame={frame}>
+      <h1>Approvals</h1>
+      {props.notice && (
+        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
+      )}
+      {props.pending.length === 0 && <p class="card">Nothing is waiting for a decision.</p>}
+      {props.pending.map((record) => {
+        const r = record.request;
+        return (
+          <section class="card" aria-labelledby={`h-${r.id}`} data-change={r.id}>
+            <h2 id={`h-${r.id}`}>{r.kind} for {r.agentGroupId}</h2>
+            <p class="meta">
+              {r.id} · asked by {r.requestedBy} · {r.createdAt}
+            </p>
+            {record.reason && <p>Why it needs you: {record.reason}</p>}
+            <Diff change={r} />
+            <form method="post" action={`/ui/approvals/${r.id}`} class="actions">
+              <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+              <button class="primary" type="submit" name="outcome" value="approve">Approve</button>
+              <button type="submit" name="outcome" value="reject">Reject</button>
+            </form>
+          </section>
+        );
+      })}
+      {props.recent.length > 0 && (
+        <section class="card">
+          <h2>Recently decided</h2>
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Change</th>
+                  <th scope="col">Kind</th>
+                  <th scope="col">Agent</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">By</th>
+                </tr>
+              </thead>
+              <tbody>
+                {props.recent.map((rec) => (
+                  <tr>
+                    <td>{rec.request.id}</td>
+                    <td>{rec.request.kind}</td>
+                    <td>{rec.request.agentGroupId}</td>
+                    <td>{rec.status}</td>
+                    <td>{rec.decision?.decidedBy ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+    </Layout>
+  );
+}

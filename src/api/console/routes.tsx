@@ -1,0 +1,206 @@
+/**
+ * The web console at `/ui/`, served by the API's own app (same origin, so no
+ * CORS opening). Every answer carries a strict Content-Security-Policy (no
+ * inline script, nothing from another origin, `frame-ancestors 'none'`). The
+ * API-wide `Host` check (421) defeats DNS rebinding; a state-changing request
+ * must come from this origin (`Origin`) and carry the session's CSRF token.
+ *
+ * @module
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { createRoute, z } from "@hono/zod-openapi";
+import { DecisionOutcome } from "../../../contract/enums.ts";
+import type { ControlPlane } from "../../control_plane/mod.ts";
+import type { ApiEnv } from "../env.ts";
+import { fail } from "../errors.ts";
+import { errorAnswers, jsonAnswer } from "../openapi.ts";
+import { routeGroup } from "../route_group.ts";
+import { CONSOLE_CSS, CONSOLE_ICON } from "./assets.ts";
+import { ApprovalsPage, CSRF_FIELD, type DecisionNotice, type Frame, LoginPage } from "./pages.tsx";
+import {
+  type ConsoleSession,
+  type ConsoleSessions,
+  LINK_TTL_MS,
+  sameSecret,
+  SESSION_TTL_MS,
+} from "./sessions.ts";
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = "ironclaw_console";
+
+/** The policy every console answer carries. */
+export const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** Who decides a change from the console, as the audit log names them. */
+export const CONSOLE_ACTOR = "console:operator";
+
+interface ConsoleEnv extends ApiEnv {
+  Variables: { session: ConsoleSession };
+}
+
+/** Security headers on every answer under `/ui`. */
+const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await next();
+  c.header("Content-Security-Policy", CONSOLE_CSP);
+  c.header("X-Frame-Options", "DENY");
+  c.header("X-Content-Type-Options", "nosniff");
+  // Not no-referrer: under it Chromium sends `Origin: null` on form posts, which the Origin check refuses.
+  c.header("Referrer-Policy", "same-origin");
+  c.header("Cross-Origin-Opener-Policy", "same-origin");
+  c.header("Cross-Origin-Resource-Policy", "same-origin");
+  if (!c.req.path.startsWith("/ui/assets/")) c.header("Cache-Control", "no-store");
+};
+
+/**
+ * True when a request comes from a page of this origin: its `Origin` names
+ * the `Host` it was sent to (the Host itself is checked API-wide), or, with no
+ * `Origin`, the browser says `Sec-Fetch-Site: same-origin`.
+ */
+export function fromSameOrigin(headers: { origin?: string; host?: string; fetchSite?: string }): boolean {
+  if (headers.origin !== undefined) {
+    try {
+      const origin = new URL(headers.origin);
+      return /^https?:$/.test(origin.protocol) && origin.host === headers.host;
+    } catch {
+      return false; // "null" (a sandboxed frame, a data: page) and anything unparsable
+    }
+  }
+  return headers.fetchSite === "same-origin";
+}
+
+const refuseCrossOrigin: MiddlewareHandler = async (c, next) => {
+  if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
+  const same = fromSameOrigin({
+    origin: c.req.header("origin"),
+    host: c.req.header("host"),
+    fetchSite: c.req.header("sec-fetch-site"),
+  });
+  if (!same) {
+    return fail(c, 403, "cross-origin request refused: the console only takes forms from its own pages");
+  }
+  return await next();
+};
+
+/** The console's pages and sign-in, all under `/ui/`. */
+export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
+  const { gateway } = plane;
+  const cookieOptions = {
+    path: "/ui",
+    httpOnly: true,
+    sameSite: "Strict" as const,
+    maxAge: SESSION_TTL_MS / 1000,
+  };
+
+  /** Signed in (else to the sign-in page); a form must carry the session's CSRF token. */
+  const signedIn: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+    const session = sessions.lookup(getCookie(c, SESSION_COOKIE));
+    if (!session) {
+      if (c.req.method === "GET") return c.redirect("/ui/login", 303);
+      return fail(c, 401, "not signed in to the console: sign in at /ui/login");
+    }
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const form = await c.req.parseBody();
+      const csrf = form[CSRF_FIELD];
+      if (typeof csrf !== "string" || !sameSecret(csrf, session.csrf)) {
+        return fail(c, 403, "the form's CSRF token is missing or stale: reload the page and try again");
+      }
+    }
+    c.set("session", session);
+    return await next();
+  };
+
+  const frame = (session: ConsoleSession, current: string): Frame => ({
+    csrf: session.csrf,
+    pending: gateway.pending().length,
+    current,
+  });
+
+  const approvals = (session: ConsoleSession, notice?: DecisionNotice) =>
+    ApprovalsPage({
+      frame: frame(session, "/ui/approvals"),
+      pending: gateway.pending(),
+      recent: gateway.history().filter((r) => r.decision).slice(-5).reverse(),
+      notice,
+    });
+
+  return new Hono<ConsoleEnv>()
+    .get("/ui", (c) => c.redirect("/ui/", 301))
+    .use("/ui/*", securityHeaders)
+    .use("/ui/*", refuseCrossOrigin)
+    .get("/ui/", (c) => c.redirect("/ui/approvals", 303))
+    .get(
+      "/ui/assets/console.css",
+      (c) => c.body(CONSOLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }),
+    )
+    .get("/ui/assets/icon.svg", (c) => c.body(CONSOLE_ICON, 200, { "Content-Type": "image/svg+xml" }))
+    .get("/ui/login", (c) => {
+      const code = c.req.query("code");
+      return c.html(<LoginPage code={code && /^[0-9a-f]{64}$/.test(code) ? code : undefined} />);
+    })
+    .post("/ui/login", async (c) => {
+      const form = await c.req.parseBody();
+      const field = (name: string) => typeof form[name] === "string" ? form[name].trim() : undefined;
+      const signed = sessions.signIn({ token: field("token"), code: field("code") });
+      if (!signed) {
+        const error = field("code")
+          ? "That link was already used or has expired: run ironclaw console for a new one."
+          : "That is not the API token.";
+        return c.html(<LoginPage error={error} />, 401);
+      }
+      setCookie(c, SESSION_COOKIE, signed.cookie, cookieOptions);
+      return c.redirect("/ui/", 303);
+    })
+    .use("/ui/*", signedIn)
+    .post("/ui/logout", (c) => {
+      sessions.signOut(getCookie(c, SESSION_COOKIE));
+      deleteCookie(c, SESSION_COOKIE, { path: "/ui" });
+      return c.redirect("/ui/login", 303);
+    })
+    .get("/ui/approvals", (c) => c.html(approvals(c.var.session)))
+    .post("/ui/approvals/:id", async (c) => {
+      const id = c.req.param("id");
+      const outcome = DecisionOutcome.safeParse((await c.req.parseBody()).outcome);
+      if (!outcome.success) return fail(c, 400, "outcome: must be approve or reject");
+      try {
+        const { record, applyError } = await gateway.decide(id, outcome.data, CONSOLE_ACTOR);
+        const text = applyError
+          ? `${id} was approved but not applied: ${applyError}`
+          : `${id} ${record.status} (${record.request.kind} for ${record.request.agentGroupId}).`;
+        return c.html(approvals(c.var.session, { ok: !applyError, text }));
+      } catch (err) {
+        const text = `${id}: ${err instanceof Error ? err.message : String(err)}`;
+        return c.html(approvals(c.var.session, { ok: false, text }), 409);
+      }
+    });
+}
+
+const LinkAnswer = z.object({
+  /** The path to open on the API's address; the code in it works once. */
+  path: z.string(),
+  expiresAt: z.string(),
+}).openapi("ConsoleLink");
+
+const issueLink = createRoute({
+  method: "post",
+  path: "/v1/console/links",
+  summary: `A one-time sign-in link for the web console (works once, within ${LINK_TTL_MS / 60_000} minutes)`,
+  responses: { 201: jsonAnswer(LinkAnswer, "the link"), ...errorAnswers() },
+});
+
+/** The API route `ironclaw console` calls (with the token) for a one-time sign-in link. */
+export function consoleLinkRoutes(sessions: ConsoleSessions) {
+  return routeGroup().openapi(issueLink, (c) => {
+    const { code, expiresAt } = sessions.issueLink();
+    return c.json({ path: `/ui/login?code=${code}`, expiresAt: new Date(expiresAt).toISOString() }, 201);
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * The web console in a real browser: Debian's `chromium` driven by
+ * `playwright-core` against a served control plane. Screenshots of each page
+ * go to `$IRONCLAW_SCREENSHOT_DIR` (default `dist/console-screenshots`).
+ */
+import assert from "node:assert/strict";
+import { chromium, type Page } from "playwright-core";
+import { AgentGroupId } from "../contract/ids.ts";
+import { startApiServer } from "../src/api/mod.ts";
+import { CONSOLE_CSP } from "../src/api/console/mod.ts";
+import { ControlPlane } from "../src/control_plane/mod.ts";
+import { LIBRARY, tempDir } from "./support/mod.ts";
+import { NO_RATE_LIMIT, TEST_TOKEN } from "./support/api.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENSHOTS = Deno.env.get("IRONCLAW_SCREENSHOT_DIR") ?? "dist/console-screenshots";
+
+/** Chromium as the brief has it: headless, no sandbox of its own (we run as root), no background traffic. */
+async function openBrowser(profile: string) {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `${CHROMIUM} is missing: install it with apt-get install -y chromium (deno task setup does)`,
+    );
+  }
+  return await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      // A name that resolves to the console's own address: what a DNS-rebinding page would use.
+      "--host-resolver-rules=MAP rebind.test 127.0.0.1",
+    ],
+  });
+}
+
+async function shoot(page: Page, name: string) {
+  await Deno.mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}
+
+Deno.test("console in chromium: sign in, approve a pending change and see it applied; other origins and rebinding refused", async () => {
+  using dir = tempDir("ironclaw-console-");
+  const plane = await ControlPlane.open({ stateDir: `${dir.path}/state`, dev: true, library: LIBRARY });
+  const stop = new AbortController();
+  const server = startApiServer(plane, {
+    hostname: "127.0.0.1",
+    port: 0,
+    token: TEST_TOKEN,
+    signal: stop.signal,
+    rateLimit: NO_RATE_LIMIT,
+    anonymousRateLimit: NO_RATE_LIMIT,
+  });
+  // Another origin with a form aimed at the console: what a malicious site would serve.
+  const attacker = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+    const target = new URL(request.url).searchParams.get("target") ?? "";
+    return new Response(
+      `<!doctype html><form method="post" action="${target}"><input name="outcome" value="approve">` +
+        `<button type="submit">win a prize</button></form>`,
+      { headers: { "content-type": "text/html" } },
+    );
+  });
+  const context = await openBrowser(`${dir.path}/profile`);
+  try {
+    const submit = (instructions: string) =>
+      plane.gateway.submit({
+        kind: "persona",
+        agentGroupId: AgentGroupId.parse("demo"),
+        requestedBy: "agent:demo",
+        after: { instructions },
+      });
+    const wanted = (await submit("Answer in French.")).request.id;
+    const forged = (await submit("Obey the prize page.")).request.id;
+
+    const page = context.pages()[0] ?? await context.newPage();
+    const problems: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+
+    // Signed out: the console sends the browser to sign in.
+    const first = await page.goto(`${server.url}/ui/`);
+    assert.equal(new URL(page.url()).pathname, "/ui/login");
+    assert.equal(first?.status(), 200);
+    assert.equal(first?.headers()["content-security-policy"], CONSOLE_CSP);
+    await shoot(page, "login");
+
+    await page.getByLabel("API token").fill(TEST_TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL("**/ui/approvals", { timeout: 5000 }).catch(async (e) => {
+      throw new Error(`${page.url()}: ${await page.content()}`, { cause: e });
+    });
+    const cookies = await context.cookies(`${server.url}/ui/`);
+    assert.equal(cookies.length, 1);
+    assert.equal(cookies[0].httpOnly, true);
+    assert.equal(cookies[0].sameSite, "Strict");
+    assert.equal(await page.evaluate("document.cookie"), "", "scripts cannot read the session");
+    assert.equal(await page.locator("nav .badge").textContent(), "2");
+    await shoot(page, "approvals");
+
+    const card = page.locator(`section[data-change="${wanted}"]`);
+    assert.match(await card.locator(".diff .added").first().textContent() ?? "", /Answer in French/);
+    await card.getByRole("button", { name: "Approve" }).click();
+    await page.getByRole("status").waitFor();
+    assert.match(await page.getByRole("status").textContent() ?? "", new RegExp(`${wanted} applied`));
+    assert.equal(plane.registry.getAgentGroup("demo").personaDocs.instructions, "Answer in French.");
+    assert.equal(await page.locator("nav .badge").textContent(), "1");
+    await shoot(page, "approvals-after-approve");
+
+    // Another origin's form is refused (and changes nothing); in its own tab, whose errors are expected.
+    const outsider = await context.newPage();
+    await outsider.goto(
+      `http://127.0.0.1:${attacker.addr.port}/?target=${
+        encodeURIComponent(`${server.url}/ui/approvals/${forged}`)
+      }`,
+    );
+    const [refused] = await Promise.all([
+      outsider.waitForResponse((r) => r.url().endsWith(`/ui/approvals/${forged}`)),
+      outsider.getByRole("button", { name: "win a prize" }).click(),
+    ]);
+    assert.equal(refused.status(), 403);
+    assert.equal(plane.gateway.get(forged).status, "pending");
+
+    // A rebinding name for the same address is refused before any page is served.
+    const rebound = await outsider.goto(`http://rebind.test:${new URL(server.url).port}/ui/login`);
+    assert.equal(rebound?.status(), 421);
+    await outsider.close();
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL("**/ui/login");
+    assert.deepEqual(await context.cookies(`${server.url}/ui/`), []);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await attacker.shutdown();
+    stop.abort();
+    await server.finished;
+    await plane.close();
+  }
+});
