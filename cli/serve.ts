@@ -21,6 +21,16 @@ import { DEFAULT_FLOOD_LIMITS, type FloodLimits, parseMinRecurrence } from "../s
 import { loadPriceFile, type PriceTable, UsageDay } from "../src/usage/mod.ts";
 import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
 
+const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
+
+/** `--log-level`, checked. */
+export function logLevelOption(flags: ServeFlags): (typeof LOG_LEVELS)[number] {
+  const level = flags.logLevel ?? "info";
+  const known = LOG_LEVELS.find((l) => l === level);
+  if (!known) throw new CliError(`--log-level ${level}: expected one of ${LOG_LEVELS.join(", ")}`);
+  return known;
+}
+
 /** `serve`'s flags. */
 export interface ServeFlags {
   stateDir?: string;
@@ -36,6 +46,7 @@ export interface ServeFlags {
   keyCustody?: string;
   passphraseFile?: string;
   apiHost?: string;
+  logLevel?: string;
   minRecurrence?: string;
   modelPrices?: string;
   usageDayOffset?: string;
@@ -209,7 +220,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const limits = floodLimitsOption(flags);
   const usage = await usageOptions(flags);
   const stateDir = flags.stateDir ?? defaultStateDir();
-  await configureLogging();
+  await configureLogging({ level: logLevelOption(flags) });
   // Listening before the plane opens: a signal during start-up (a mount, a sandbox check) waits for the
   // plane and closes it, rather than killing the process with its mounts and key copies in place.
   const signals = new AbortController();
@@ -340,6 +351,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--usage-day-offset <minutes>",
       "where the usage day (and daily budgets) ends, in minutes from UTC midnight, e.g. 60 for UTC+1 (default 0)",
+    )
+    .option(
+      "--log-level <level>",
+      `what the log shows: ${LOG_LEVELS.join(", ")} (default info; debug adds a line per API request)`,
     )
     .option(
       "--api-host <names>",

@@ -71,6 +71,7 @@ export function observe(metrics: ApiMetrics): MiddlewareHandler<ApiEnv> {
     };
     if (status >= 500) log.error("{method} {path} → {status} in {durationMs} ms", fields);
     else if (status >= 400) log.warn("{method} {path} → {status} in {durationMs} ms", fields);
-    else log.info("{method} {path} → {status} in {durationMs} ms", fields);
+    // A success is routine: one line per request would drown the warnings, so it is debug (`serve --log-level debug`).
+    else log.debug("{method} {path} → {status} in {durationMs} ms", fields);
   };
 }
