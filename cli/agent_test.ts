@@ -5,7 +5,7 @@ import { CLEAR_ANSWER, type Prompter, runAgentWizard, validateAgentName } from "
 import { readPersonaDir } from "./files.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
 
 Deno.test("a proposal lays flags over the template and derives the id", () => {
   const p = buildAgentProposal({
@@ -188,4 +188,23 @@ Deno.test("the wizard builds the same proposal the flags would", async () => {
   assert.deepEqual(none?.payload.enabled_tools, ["read_file", "write_file", "list_dir", "send_message"]);
   const all = await runAgentWizard(captureIo(true), scripted(["x", "blank", "", "", "", "", true, true]));
   assert.equal(all?.payload.enabled_tools, undefined);
+});
+
+Deno.test("an unknown provider is refused at submit, by the gateway and by the registry API, naming the known ones", async () => {
+  await using t = await servedFakePlane();
+  const known = /unknown provider "gemini": the known providers are anthropic, openai, openrouter, mock/;
+  const created = captureIo();
+  assert.equal(
+    await runCli(["agent", "create", "--name", "Gem", "--provider", "gemini", ...t.flags], created),
+    1,
+  );
+  assert.match(created.stderr.join("\n"), /rejected by a verifier/);
+  assert.match(created.stderr.join("\n"), known);
+  assert.deepEqual(t.plane.changes.pending(), []);
+
+  const put = captureIo();
+  const args = ["registry", "put-agent-group", "gem", "--name", "Gem", "--provider", "gemini", ...t.flags];
+  assert.equal(await runCli(args, put), 1);
+  assert.match(put.stderr.join("\n"), known);
+  assert.throws(() => t.plane.registry.getAgentGroup("gem"));
 });

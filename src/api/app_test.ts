@@ -314,12 +314,18 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     lastActive: session.lastActive,
   }]);
 
-  // Web chat, questions and parked sessions. No sandbox starts: the console is not a member of research,
-  // and research names a provider no agent knows, so its launches fail before any isolator runs.
-  await ok(api, 200, "PUT", "/v1/registry/agent-groups/research", {
-    name: "Research 2",
-    provider: "nowhere",
+  // Web chat, questions and parked sessions. No sandbox starts: the console is not a member of research.
+  // A provider no agent knows is refused, naming the known ones.
+  const unknown = await api.call("PUT", "/v1/registry/agent-groups/research", {
+    body: { name: "Research 2", provider: "nowhere" },
   });
+  assert.equal(unknown.status, 400);
+  assert.match(
+    JSON.stringify(unknown.body),
+    /unknown provider \\"nowhere\\": the known providers are anthropic, openai/,
+  );
+  // A group stored before providers were checked still names one: its launches fail before any isolator runs.
+  api.plane.state.db.run("UPDATE agent_groups SET provider = 'nowhere' WHERE id = 'research'");
   const sent = await ok(api, 202, "POST", "/v1/ui/chat/send", { agentGroupId: "research", text: "hello" });
   assert.equal(sent.chatId, "research");
   assert.equal(sent.engaged, false);

@@ -18,7 +18,7 @@ import {
   type VerifierResult,
   WiringPayload,
 } from "../../contract/mod.ts";
-import type { Registry } from "../registry/mod.ts";
+import { ProviderName, type Registry } from "../registry/mod.ts";
 import { checkCreateAgentTarget } from "./create_agent_target.ts";
 
 const pass = (reason = "ok"): VerifierResult => ({ verdict: "pass", reason });
@@ -151,6 +151,8 @@ export function createAgentVerifier(registry: Registry): Verifier {
       const p = CreateAgentPayload.parse(req.after);
       const unknownTools = (p.enabled_tools ?? []).filter((t) => !ToolName.safeParse(t).success);
       if (unknownTools.length) return reject(`unknown tools: ${unknownTools.join(", ")}`);
+      const provider = p.provider === undefined ? undefined : ProviderName.safeParse(p.provider);
+      if (provider?.success === false) return reject(provider.error.issues[0].message);
       for (const w of p.wirings ?? []) {
         try {
           registry.getMessagingGroup(w.messagingGroupId);

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { noControlChars } from "../../contract/ids.ts";
+import { PROVIDER_HOSTS, type ProviderKind } from "../../contract/sockets.ts";
 import {
   AGENT_NAME,
   AgentGroupId,
@@ -110,6 +111,15 @@ export const AgentGroup = z.strictObject({
 });
 export type AgentGroup = z.infer<typeof AgentGroup>;
 
+/** The model providers the agent program knows. */
+export const KNOWN_PROVIDERS = Object.keys(PROVIDER_HOSTS) as [ProviderKind, ...ProviderKind[]];
+
+/** A provider an agent may name: one the agent program knows, else a one-line error listing them. */
+export const ProviderName = z.enum(KNOWN_PROVIDERS, {
+  error: (issue) =>
+    `unknown provider ${JSON.stringify(issue.input)}: the known providers are ${KNOWN_PROVIDERS.join(", ")}`,
+});
+
 /**
  * Input of `putAgentGroup`. On create, omitted fields take defaults (folder =
  * id, no persona, every tool); on update they keep their stored values, so a
@@ -121,7 +131,7 @@ export const AgentGroupInput = z.strictObject({
   id: AgentGroupId,
   name: AgentName,
   folder: Folder.optional(),
-  provider: z.string().min(1).max(64).nullable().optional(),
+  provider: z.string().pipe(ProviderName).nullable().optional(),
   model: z.string().min(1).max(128).nullable().optional(),
   personaDocs: PersonaDocs.optional(),
   enabledTools: ToolList.nullable().optional(),
