@@ -15,6 +15,7 @@ import { runQueueDemo } from "./demo.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { CliError, describeError } from "./errors.ts";
 import { registerKeysCommands } from "./keys.ts";
+import { registerOnboardCommand } from "./onboard.ts";
 import { type CliIo, processIo } from "./output.ts";
 import { registerQuestionCommands } from "./question.ts";
 import { registerRegistryCommands } from "./registry.ts";
@@ -49,6 +50,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
       outputError: (s, write) => write(`ironclaw: ${s.trim().replace(/^error: /, "")} (see --help)\n`),
     });
 
+  registerOnboardCommand(program, io);
   registerServeCommand(program, io);
   registerChangeCommands(program, io);
   registerAuditCommands(program, io);

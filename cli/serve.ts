@@ -8,7 +8,14 @@
  * @module
  */
 import type { Command } from "commander";
-import { API_TOKEN_FILE, ControlPlane, defaultStateDir, resolveApiToken } from "../src/control_plane/mod.ts";
+import {
+  API_TOKEN_FILE,
+  ControlPlane,
+  defaultStateDir,
+  modelProxyOptions,
+  readModelConfig,
+  resolveApiToken,
+} from "../src/control_plane/mod.ts";
 import { AGENT_PROGRAM_ENV } from "../src/sandbox/mod.ts";
 import { loadKubeConfig } from "../isolator/mod.ts";
 import { configureLogging } from "../src/log/mod.ts";
@@ -233,6 +240,8 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
     }
   };
+  // The provider `ironclaw onboard` chose: a local server's base URL and the key's variable.
+  const modelConfig = readModelConfig(stateDir);
   let plane: ControlPlane;
   try {
     // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -247,6 +256,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       keyCustody,
       ...limits,
       ...usage,
+      ...(modelConfig ? modelProxyOptions(modelConfig) : {}),
     });
   } catch (err) {
     unlisten();

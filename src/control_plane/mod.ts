@@ -17,3 +17,13 @@ export { API_TOKEN_FILE, readClientToken, resolveApiToken } from "./api_token.ts
 export type { ApiToken } from "./api_token.ts";
 export { CONSOLE_USER_ID, DEMO_AGENT_ID, seedDevDefaults } from "./seed.ts";
 export { planeKeyRoots } from "./leftovers.ts";
+export {
+  MODEL_CONFIG_FILE,
+  MODEL_PROVIDERS,
+  ModelConfig,
+  modelKeyEnv,
+  modelProxyOptions,
+  providerHost,
+  readModelConfig,
+  writeModelConfig,
+} from "./model_config.ts";
