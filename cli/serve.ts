@@ -22,11 +22,38 @@ import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/mod.ts";
 import { chooseSearchBackends, type EgressSettings, parseAllowPrivate } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
+import type { UpstreamConfig } from "../src/model_proxy/mod.ts";
 import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits, parseMinRecurrence } from "../src/scheduling/mod.ts";
 import { loadPriceFile, type PriceTable, UsageDay } from "../src/usage/mod.ts";
 import { custodyError, describeCustody, serveCustody, withPassphraseFlag } from "./key_custody.ts";
+
+/**
+ * `--model-upstream HOST=URL`: requests an agent addresses to HOST (a
+ * provider's, e.g. api.openai.com) go to URL instead, e.g. a local
+ * OpenAI-compatible server; the HOST's key (OPENAI_API_KEY…) is still added
+ * when set.
+ */
+export function modelUpstreamsOption(flags: ServeFlags): { upstreams: UpstreamConfig[] } {
+  return {
+    upstreams: (flags.modelUpstream ?? []).map((entry) => {
+      const at = entry.indexOf("=");
+      const host = entry.slice(0, at).trim().toLowerCase();
+      const baseUrl = entry.slice(at + 1).trim();
+      let url: URL | undefined;
+      try {
+        url = new URL(baseUrl);
+      } catch { /* reported below */ }
+      if (at <= 0 || !/^[a-z0-9.-]+(:\d+)?$/.test(host) || !url || !/^https?:$/.test(url.protocol)) {
+        throw new CliError(
+          `--model-upstream ${entry}: expected HOST=URL, e.g. api.openai.com=http://127.0.0.1:11434`,
+        );
+      }
+      return { host, baseUrl: baseUrl.replace(/\/+$/, "") };
+    }),
+  };
+}
 
 const LOG_LEVELS = ["debug", "info", "warning", "error"] as const;
 
@@ -50,6 +77,7 @@ export interface ServeFlags {
   egressAllowPrivate?: string;
   searchBackend?: string;
   searchBackendFor?: string[];
+  modelUpstream?: string[];
   keyCustody?: string;
   passphraseFile?: string;
   apiHost?: string;
@@ -223,6 +251,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const backlog = inboundBacklogOption(flags);
   const maxSandboxes = maxSandboxesOption(flags);
   const egress = egressOption(flags);
+  const upstreams = modelUpstreamsOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
   const limits = floodLimitsOption(flags);
   const usage = await usageOptions(flags);
@@ -253,6 +282,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...backlog,
       ...maxSandboxes,
       ...egress,
+      ...upstreams,
       keyCustody,
       ...limits,
       ...usage,
@@ -276,6 +306,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`agent program: ${plane.agentProgram.description}`);
     io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
     io.out(`egress: ${describeEgress(egress.egress)}`);
+    for (const u of upstreams.upstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, {
@@ -347,6 +378,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--search-backend-for <group=backend>",
       "an agent group's own web_search backend (repeatable), e.g. research=searxng=https://search.example.org",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      "--model-upstream <host=url>",
+      "send agents' model calls addressed to HOST to URL instead (repeatable), e.g. " +
+        "api.openai.com=http://127.0.0.1:11434 for a local OpenAI-compatible server (agents on --provider openai)",
       (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(

@@ -17,6 +17,7 @@ import {
   inboundBacklogOption,
   isLoopbackHost,
   maxSandboxesOption,
+  modelUpstreamsOption,
   runServe,
   type ServeFlags,
   usageOptions,
@@ -241,4 +242,28 @@ Deno.test("serve checks its port before it opens anything or shows a one-time to
   assert.deepEqual(io.stdout, []);
   assert.deepEqual(io.stderr, [`ironclaw: cannot listen on ${addr}: address in use`]);
   assert.throws(() => Deno.statSync(`${dir.path}/s`), Deno.errors.NotFound);
+});
+
+Deno.test("serve --model-upstream takes HOST=URL (a local OpenAI-compatible server) and refuses the rest in one line", () => {
+  assert.deepEqual(
+    modelUpstreamsOption({
+      modelUpstream: ["API.openai.com=http://127.0.0.1:11434/", "localhost:8080=https://x.test"],
+    }),
+    {
+      upstreams: [
+        { host: "api.openai.com", baseUrl: "http://127.0.0.1:11434" },
+        { host: "localhost:8080", baseUrl: "https://x.test" },
+      ],
+    },
+  );
+  assert.deepEqual(modelUpstreamsOption({}), { upstreams: [] });
+  for (
+    const bad of ["api.openai.com", "=http://x", "api.openai.com=ftp://x", "a b=http://x", "h=not a url"]
+  ) {
+    assert.throws(
+      () => modelUpstreamsOption({ modelUpstream: [bad] }),
+      /--model-upstream .*: expected HOST=URL/,
+      bad,
+    );
+  }
 });
