@@ -1,16 +1,17 @@
 /**
  * The web console in a real browser: Debian's `chromium` driven by
- * `playwright-core` against a served control plane. Screenshots of each page
- * go to `$IRONCLAW_SCREENSHOT_DIR` (default `dist/console-screenshots`).
+ * `playwright-core` against a served dev control plane whose `demo` agent
+ * runs under runsc (where gVisor runs; the process backend elsewhere).
+ * Screenshots of each page go to `$IRONCLAW_SCREENSHOT_DIR` (default
+ * `dist/console-screenshots`).
  */
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import { AgentGroupId } from "../contract/ids.ts";
-import { startApiServer } from "../src/api/mod.ts";
 import { CONSOLE_CSP } from "../src/api/console/mod.ts";
-import { ControlPlane } from "../src/control_plane/mod.ts";
-import { LIBRARY, tempDir } from "./support/mod.ts";
-import { NO_RATE_LIMIT, TEST_TOKEN } from "./support/api.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
+import { tempDir } from "./support/mod.ts";
+import { backendWorks, E2E_TOKEN, openHost } from "./e2e/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = Deno.env.get("IRONCLAW_SCREENSHOT_DIR") ?? "dist/console-screenshots";
@@ -46,18 +47,10 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
 
-Deno.test("console in chromium: sign in, approve a pending change and see it applied; other origins and rebinding refused", async () => {
+Deno.test("console in chromium: sign in, approve a change and see it applied, chat with the sandboxed demo agent; other origins and rebinding refused", async () => {
   using dir = tempDir("ironclaw-console-");
-  const plane = await ControlPlane.open({ stateDir: `${dir.path}/state`, dev: true, library: LIBRARY });
-  const stop = new AbortController();
-  const server = startApiServer(plane, {
-    hostname: "127.0.0.1",
-    port: 0,
-    token: TEST_TOKEN,
-    signal: stop.signal,
-    rateLimit: NO_RATE_LIMIT,
-    anonymousRateLimit: NO_RATE_LIMIT,
-  });
+  await using host = await openHost((await backendWorks("runsc")) ? "runsc" : "process");
+  const { plane, server } = host;
   // Another origin with a form aimed at the console: what a malicious site would serve.
   const attacker = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
     const target = new URL(request.url).searchParams.get("target") ?? "";
@@ -93,7 +86,7 @@ Deno.test("console in chromium: sign in, approve a pending change and see it app
     assert.equal(first?.headers()["content-security-policy"], CONSOLE_CSP);
     await shoot(page, "login");
 
-    await page.getByLabel("API token").fill(TEST_TOKEN);
+    await page.getByLabel("API token").fill(E2E_TOKEN);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL("**/ui/approvals", { timeout: 5000 }).catch(async (e) => {
       throw new Error(`${page.url()}: ${await page.content()}`, { cause: e });
@@ -114,6 +107,19 @@ Deno.test("console in chromium: sign in, approve a pending change and see it app
     assert.equal(plane.registry.getAgentGroup("demo").personaDocs.instructions, "Answer in French.");
     assert.equal(await page.locator("nav .badge").textContent(), "1");
     await shoot(page, "approvals-after-approve");
+
+    // Chat with the demo agent in its sandbox: "working…" until the reply shows, without a reload.
+    await page.getByRole("link", { name: "Chat" }).click();
+    await page.waitForURL(`**/ui/chat`);
+    assert.equal(await page.locator("#chat").getAttribute("data-agent"), DEMO_AGENT_ID);
+    await page.getByLabel("Message").fill("hello from the browser");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.locator(".msg.me", { hasText: "hello from the browser" }).waitFor();
+    await page.getByRole("status").filter({ hasText: "working…" }).waitFor();
+    await page.locator(".msg.agent", { hasText: "mock-agent received: hello from the browser" })
+      .waitFor({ timeout: 120_000 });
+    assert.equal(await page.getByRole("status").textContent(), "");
+    await shoot(page, "chat");
 
     // Another origin's form is refused (and changes nothing); in its own tab, whose errors are expected.
     const outsider = await context.newPage();
@@ -141,8 +147,5 @@ Deno.test("console in chromium: sign in, approve a pending change and see it app
   } finally {
     await context.close();
     await attacker.shutdown();
-    stop.abort();
-    await server.finished;
-    await plane.close();
   }
 });

@@ -9,6 +9,8 @@
  *
  * @module
  */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
 import type { ControlPlane } from "../control_plane/mod.ts";
 import { fail, handleError } from "./errors.ts";
 import { routeGroup } from "./route_group.ts";
@@ -38,7 +40,8 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { vaultRoutes } from "./routes/vault.ts";
 import { egressRoutes } from "./routes/egress.ts";
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
-import { consoleLinkRoutes, consoleRoutes, ConsoleSessions } from "./console/mod.ts";
+import { consoleLinkRoutes, consoleRoutes, ConsoleSessions, SESSION_COOKIE } from "./console/mod.ts";
+import type { ApiEnv } from "./env.ts";
 
 /** How the API is guarded. */
 export interface ApiOptions {
@@ -76,11 +79,12 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
   const operator = rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
   const anonymous = rateLimit(options.anonymousRateLimit ?? DEFAULT_ANONYMOUS_RATE_LIMIT);
   const expected = tokenDigest(options.token);
-  app.use(
-    "*",
-    (c, next) =>
-      bearerMatches(c.req.header("authorization"), expected) ? operator(c, next) : anonymous(c, next),
-  );
+  const consoleSessions = new ConsoleSessions(options.token);
+  // A signed-in console is the operator too (its page loads and long polls are not anonymous traffic).
+  const isOperator = (c: Context<ApiEnv>) =>
+    bearerMatches(c.req.header("authorization"), expected) ||
+    consoleSessions.lookup(getCookie(c, SESSION_COOKIE)) !== undefined;
+  app.use("*", (c, next) => isOperator(c) ? operator(c, next) : anonymous(c, next));
   // The console (/ui) signs in with its own session cookie, CSRF token and Origin check.
   app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH, "/ui", "/ui/*"]));
   app.use("*", requireReady(() => plane.readiness()));
@@ -93,7 +97,6 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     if (c.req.method !== "GET") await plane.registryEdits.settled();
   });
 
-  const consoleSessions = new ConsoleSessions(options.token);
   const routed = app
     .route("/", healthRoutes(plane))
     .route("/", changeRoutes(plane))

@@ -6,7 +6,7 @@
  * @module
  */
 import { HOST_PERMISSION_FLAGS } from "../../contract/permissions.ts";
-import type { IsolatorPreference } from "../../isolator/mod.ts";
+import { type IsolatorPreference, isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
 import { answered, okBody } from "../support/api.ts";
@@ -122,4 +122,11 @@ export async function approveChange(host: E2eHost, id: string): Promise<void> {
   if (decided.status !== 200 || decided.body.record.status !== "applied") {
     throw new Error(`change ${id} did not apply: ${JSON.stringify(decided.body)}`);
   }
+}
+
+/** Whether a sandbox backend runs here at all (installed, root for the sandboxes, its smoke launch passes). */
+export async function backendWorks(kind: "runsc" | "bwrap"): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  using dir = tempDir(`ironclaw-${kind}-check-`);
+  return (await isolators({ stateDir: dir.path })[kind].check()).ok;
 }

@@ -49,9 +49,84 @@ table { width: 100%; border-collapse: collapse; font-size: 0.92em; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 .table-wrap { overflow-x: auto; }
 .login { max-width: 420px; margin: 10vh auto; }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.chat .log { display: flex; flex-direction: column; gap: 8px; max-height: 60vh; overflow-y: auto; margin-bottom: 8px; }
+.msg { padding: 8px 12px; border-radius: 10px; max-width: 85%; white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg.me { align-self: flex-end; background: var(--accent); color: #fff; }
+.msg.agent { align-self: flex-start; background: var(--bg); border: 1px solid var(--line); }
+.msg.error { align-self: stretch; background: var(--del); color: var(--del-fg); }
 `;
 
 /** The tab icon (served so the browser does not ask for a missing `/favicon.ico`). */
 export const CONSOLE_ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">` +
   `<rect width="16" height="16" rx="3" fill="#0b5cad"/><path d="M4 11V5l4 3 4-3v6" stroke="#fff" ` +
   `stroke-width="1.6" fill="none"/></svg>`;
+
+/**
+ * The console's only script. Chat: sends with `fetch` (the form's CSRF
+ * token goes along), then long-polls the drain, acknowledging each reply it
+ * showed with `after=<seq>` on the next poll, so a reply is never lost.
+ */
+export const CONSOLE_JS = `"use strict";
+(() => {
+  const chat = document.getElementById("chat");
+  if (!chat) return;
+  const agent = chat.dataset.agent;
+  const log = chat.querySelector("[data-log]");
+  const status = chat.querySelector("[data-status]");
+  const form = chat.querySelector("form[data-send]");
+  const text = form.querySelector("textarea");
+  let after = 0;
+  let since = 0;
+  const show = (who, content) => {
+    const line = document.createElement("div");
+    line.className = "msg " + who;
+    line.textContent = content;
+    log.append(line);
+    log.scrollTop = log.scrollHeight;
+  };
+  const tick = () => {
+    status.textContent = since ? "working… (" + Math.round((Date.now() - since) / 1000) + " s)" : "";
+  };
+  setInterval(tick, 1000);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = new URLSearchParams(new FormData(form));
+    if (!text.value.trim()) return;
+    try {
+      const answer = await fetch("/ui/chat/send", { method: "POST", body });
+      const sent = await answer.json();
+      if (!answer.ok) return show("error", sent.error);
+      show("me", text.value.trim());
+      text.value = "";
+      if (sent.engaged) since = since || Date.now();
+      else show("error", "Not delivered: " + sent.reason);
+      tick();
+    } catch (err) {
+      show("error", "Not sent: " + err.message);
+    }
+  });
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  const poll = async () => {
+    for (;;) {
+      try {
+        const query = "agent=" + encodeURIComponent(agent) + (after ? "&after=" + after : "");
+        const answer = await fetch("/ui/chat/drain?" + query);
+        if (answer.status === 401) return location.assign("/ui/login");
+        if (!answer.ok) throw new Error(String(answer.status));
+        for (const reply of (await answer.json()).messages) {
+          show("agent", reply.content);
+          after = reply.seq;
+          since = 0;
+        }
+        tick();
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+  };
+  poll();
+})();
+`;

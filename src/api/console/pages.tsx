@@ -7,11 +7,13 @@
 import type { Child } from "hono/jsx";
 import type { ChangeRecord } from "../../../contract/gateway.ts";
 import type { JsonValue } from "../../../contract/json.ts";
+import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { changeDiff } from "./diff.ts";
 
 /** The pages in the top bar, in order. */
 export const PAGES = [
   { path: "/ui/approvals", title: "Approvals" },
+  { path: "/ui/chat", title: "Chat" },
 ] as const;
 
 /** What every signed-in page needs besides its body. */
@@ -34,6 +36,7 @@ function Document(props: { title: string; children: Child }) {
         <title>{props.title} · IronClaw</title>
         <link rel="icon" href="/ui/assets/icon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/ui/assets/console.css" />
+        <script src="/ui/assets/console.js" defer></script>
       </head>
       <body>{props.children}</body>
     </html>
@@ -187,6 +190,45 @@ export function ApprovalsPage(
               </tbody>
             </table>
           </div>
+        </section>
+      )}
+    </Layout>
+  );
+}
+
+/** Chat with one agent: replies arrive without a reload (`console.js` long-polls the drain). */
+export function ChatPage(
+  props: { frame: Frame; agents: { id: string; name: string }[]; agent?: { id: string; name: string } },
+) {
+  const { frame, agent } = props;
+  return (
+    <Layout title={agent ? `Chat with ${agent.name}` : "Chat"} frame={frame}>
+      <h1>Chat</h1>
+      <form method="get" action="/ui/chat" class="card actions">
+        <label for="agent" class="sr-only">Agent</label>
+        <select id="agent" name="agent">
+          {props.agents.map((a) => (
+            <option value={a.id} selected={a.id === agent?.id}>{a.name} ({a.id})</option>
+          ))}
+        </select>
+        <button type="submit">Open</button>
+      </form>
+      {agent && (
+        <section class="card chat" id="chat" data-agent={agent.id} aria-label={`Chat with ${agent.name}`}>
+          <div class="log" data-log role="log" aria-live="polite"></div>
+          <p class="meta" data-status role="status"></p>
+          <noscript>
+            <p class="notice error">The chat needs JavaScript (the console's own script; nothing else).</p>
+          </noscript>
+          <form method="post" action="/ui/chat/send" data-send>
+            <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+            <input type="hidden" name="agent" value={agent.id} />
+            <label for="text">Message</label>
+            <textarea id="text" name="text" rows={3} required maxlength={MAX_CONTENT_CHARS}></textarea>
+            <div class="actions">
+              <button class="primary" type="submit">Send</button>
+            </div>
+          </form>
         </section>
       )}
     </Layout>

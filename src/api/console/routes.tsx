@@ -11,13 +11,15 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRoute, z } from "@hono/zod-openapi";
 import { DecisionOutcome } from "../../../contract/enums.ts";
+import { AgentGroupId } from "../../../contract/ids.ts";
+import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
-import { fail } from "../errors.ts";
+import { ApiError, describeIssues, fail } from "../errors.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { routeGroup } from "../route_group.ts";
-import { CONSOLE_CSS, CONSOLE_ICON } from "./assets.ts";
-import { ApprovalsPage, CSRF_FIELD, type DecisionNotice, type Frame, LoginPage } from "./pages.tsx";
+import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from "./assets.ts";
+import { ApprovalsPage, ChatPage, CSRF_FIELD, type DecisionNotice, type Frame, LoginPage } from "./pages.tsx";
 import {
   type ConsoleSession,
   type ConsoleSessions,
@@ -93,7 +95,7 @@ const refuseCrossOrigin: MiddlewareHandler = async (c, next) => {
 
 /** The console's pages and sign-in, all under `/ui/`. */
 export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
-  const { gateway } = plane;
+  const { gateway, registry } = plane;
   const cookieOptions = {
     path: "/ui",
     httpOnly: true,
@@ -142,6 +144,10 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       "/ui/assets/console.css",
       (c) => c.body(CONSOLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }),
     )
+    .get(
+      "/ui/assets/console.js",
+      (c) => c.body(CONSOLE_JS, 200, { "Content-Type": "text/javascript; charset=utf-8" }),
+    )
     .get("/ui/assets/icon.svg", (c) => c.body(CONSOLE_ICON, 200, { "Content-Type": "image/svg+xml" }))
     .get("/ui/login", (c) => {
       const code = c.req.query("code");
@@ -181,7 +187,53 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         const text = `${id}: ${err instanceof Error ? err.message : String(err)}`;
         return c.html(approvals(c.var.session, { ok: false, text }), 409);
       }
+    })
+    .get("/ui/chat", (c) => {
+      const agents = registry.listAgentGroups().map(({ id, name }) => ({ id, name }));
+      const wanted = c.req.query("agent") ?? agents[0]?.id;
+      const agent = agents.find((a) => a.id === wanted);
+      return c.html(ChatPage({ frame: frame(c.var.session, "/ui/chat"), agents, agent }));
+    })
+    .post("/ui/chat/send", async (c) => {
+      const { agent, text } = parseOr400(ChatSendForm, await c.req.parseBody());
+      if (!registry.hasAgentGroup(agent)) throw new ApiError(400, `agent: no agent ${JSON.stringify(agent)}`);
+      // One console chat per agent: the web chat's default conversation (the agent's id).
+      const sent = await plane.webChat.send({ agentGroupId: agent, text });
+      const refused = sent.outcomes.find((o) => !o.engaged);
+      return c.json(
+        { chatId: sent.conversationId, engaged: sent.engaged, reason: refused?.reason ?? null },
+        202,
+      );
+    })
+    .get("/ui/chat/drain", async (c) => {
+      const { agent, after } = parseOr400(ChatDrainQuery, c.req.query());
+      if (after !== undefined) plane.webChat.acknowledge(agent, after);
+      const items = await plane.webChat.drain(agent, {
+        waitMs: CONSOLE_DRAIN_WAIT_MS,
+        signal: c.req.raw.signal,
+      });
+      return c.json(
+        { messages: items.map(({ seq, content, timestamp }) => ({ seq, content, timestamp })) },
+        200,
+      );
     });
+}
+
+/** A long poll's wait: under the front's idle limit (60 s) and the drain's cap (30 s). */
+const CONSOLE_DRAIN_WAIT_MS = 25_000;
+
+const ChatSendForm = z.object({
+  agent: AgentGroupId,
+  text: z.string().trim().min(1, "must not be empty").max(MAX_CONTENT_CHARS),
+});
+
+const ChatDrainQuery = z.object({ agent: AgentGroupId, after: z.coerce.number().int().min(1).optional() });
+
+/** `input` parsed by `schema`, or a 400 naming the field. */
+function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ApiError(400, describeIssues(parsed.error));
+  return parsed.data;
 }
 
 const LinkAnswer = z.object({
