@@ -138,6 +138,29 @@ export async function checkApi(client: ApiClient): Promise<Outcome> {
   return pass(`${client.baseUrl} answers and accepts the token`);
 }
 
+/**
+ * No model host is failing, as the running control plane's model proxy saw
+ * its calls (`/v1/status`); undefined when the API cannot be asked (the api
+ * check says why).
+ */
+export async function checkModels(client: ApiClient): Promise<Outcome | undefined> {
+  let providers;
+  try {
+    providers = (await client.call((api) => api.v1.status.$get())).providers;
+  } catch {
+    return undefined;
+  }
+  const failing = providers.filter((p) => p.failing);
+  if (failing.length > 0) {
+    return fail(
+      failing.map((p) => `${p.host} failing: ${p.lastError?.cause ?? "its last call failed"}`).join("; "),
+      "fix the provider's key or host for the control plane and restart it; `ironclaw status` shows each host",
+    );
+  }
+  if (providers.length === 0) return pass("no model calls yet");
+  return pass(`${providers.map((p) => p.host).join(", ")}: the last call succeeded`);
+}
+
 const sandboxHint = "run as root, with gVisor (`apt-get install runsc`) or else bubblewrap " +
   "(`apt-get install bubblewrap`) installed";
 
@@ -217,6 +240,8 @@ export async function runChecks(
     { name: "sandbox", ...await checkSandbox() },
     { name: "api", ...await checkApi(client) },
   ];
+  const models = await checkModels(client);
+  if (models) results.push({ name: "models", ...models });
   const telegram = await checkTelegram(stateDir, keys);
   if (telegram) results.push({ name: "telegram", ...telegram });
   return results;

@@ -8,6 +8,7 @@ import {
   checkApi,
   checkAuditChain,
   checkMasterKey,
+  checkModels,
   checkSandbox,
   checkSqlcipher,
   checkStateDir,
@@ -91,6 +92,11 @@ Deno.test("a missing state directory and an unreachable API fail with how to fix
   assert.match(
     describeCheck({ name: "api", ...api }),
     /^FAIL {2}api {10}cannot reach .* — fix: start it with `ironclaw serve`/,
+  );
+  assert.equal(
+    await checkModels(new ApiClient(closedPortUrl(), undefined)),
+    undefined,
+    "left to the api check",
   );
 });
 

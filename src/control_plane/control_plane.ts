@@ -253,6 +253,7 @@ export class ControlPlane {
     this.#flow = flow;
     this.metrics = flow.metrics;
     this.metrics.collect(this.usage);
+    this.metrics.collect(this.proxy);
     this.decisions = flow.decisions;
     this.gateway = flow.gateway;
     this.queues = flow.queues;

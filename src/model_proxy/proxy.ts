@@ -61,7 +61,7 @@ export class ModelProxy {
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       usage: options.usage,
       record: (record) => {
-        this.#metrics.observe(record.durationMs / 1000, record.status >= 400 || !record.allowed);
+        this.#metrics.observe(record);
         const cause = this.#health.observe(record);
         options.onAudit?.(record);
         if (cause !== undefined) options.onOperatorFailure?.(record.session, cause);
@@ -97,8 +97,13 @@ export class ModelProxy {
     return this.#health.snapshot();
   }
 
-  /** Counters for `/metrics`. */
+  /** The call and error totals. */
   metrics(): ModelCallMetricsSnapshot {
     return this.#metrics.snapshot();
+  }
+
+  /** Exposition lines for `/metrics` (calls and errors by host and status, latency by host). */
+  render(): string[] {
+    return this.#metrics.render();
   }
 }

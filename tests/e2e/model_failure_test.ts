@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { describeStatus, gatherStatus } from "../../cli/status.ts";
 import { ApiClient } from "../../cli/client.ts";
+import { checkModels } from "../../cli/doctor.ts";
 import { CONSOLE_USER_ID } from "../../src/control_plane/mod.ts";
 import { answered } from "../support/api.ts";
 import { tempDir } from "../support/mod.ts";
@@ -52,7 +53,8 @@ Deno.test("e2e (process backend): a 401 from the model's upstream reaches the ch
     assert.deepEqual(replies, [NOTICE]);
     assert.ok(upstream.calls() >= 1, "the call reached the upstream");
 
-    const report = await gatherStatus(new ApiClient(host.server.url, E2E_TOKEN));
+    const client = new ApiClient(host.server.url, E2E_TOKEN);
+    const report = await gatherStatus(client);
     const anthropic = report.providers.find((p) => p.host === "api.anthropic.com");
     assert.equal(anthropic?.failing, true);
     assert.equal(anthropic?.lastError?.status, 401);
@@ -62,6 +64,18 @@ Deno.test("e2e (process backend): a 401 from the model's upstream reaches the ch
       /api\.anthropic\.com FAILING \(\d+ in a row\), \d+ calls, \d+ errors; last error .*: 401 from/,
     );
     assert.deepEqual(report.parked, []);
+
+    const doctor = await checkModels(client);
+    assert.equal(doctor?.ok, false, "doctor goes red");
+    assert.match(doctor?.detail ?? "", /api\.anthropic\.com failing: 401 from api\.anthropic\.com/);
+
+    const metrics = await fetch(`${host.server.url}/metrics`, {
+      headers: { authorization: `Bearer ${E2E_TOKEN}` },
+    });
+    assert.match(
+      await metrics.text(),
+      /^ironclaw_model_call_errors_total\{host="api.anthropic.com",status="401"\} [1-9]/m,
+    );
   } finally {
     await upstream.close();
   }
