@@ -11,6 +11,7 @@ import {
   PERSONA_SECTIONS,
   TEMPLATES,
 } from "../src/catalog/mod.ts";
+import type { MemoryPartition } from "../contract/mod.ts";
 import { CONSOLE_USER_ID } from "../src/control_plane/mod.ts";
 import { type AgentProposal, buildAgentProposal, describeProposal } from "./agent_proposal.ts";
 import { runAgentWizard } from "./agent_wizard.ts";
@@ -88,6 +89,13 @@ function hasShapingFlags(opts: CreateFlags): boolean {
   ]
     .some((v) => v !== undefined);
 }
+
+/** What each memory partition means, for `agent show`. */
+const MEMORY_PARTITION_WORDS: Record<MemoryPartition, string> = {
+  group: "group: every conversation shares one /memory",
+  user: "user: one /memory per person (a chat where several people talk gets its own)",
+  session: "session: one /memory per conversation",
+};
 
 /** Registers `agent` and its subcommands on `program`. */
 export function registerAgentCommands(program: Command, io: CliIo): void {
@@ -195,6 +203,11 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
     for (const m of g.mounts) {
       io.out(`mount:    ${m.source} → ${m.target ?? "(default)"}${m.readonly ? " (ro)" : ""}`);
     }
+    io.out(
+      `memory:   ${MEMORY_PARTITION_WORDS[g.memoryPartition]}${
+        g.memoryPartitionChosen ? "" : " (the default for its members; choose with a permissions change)"
+      }`,
+    );
     for (const s of PERSONA_SECTIONS) {
       io.out(`${s.filename}:`);
       io.out(g.personaDocs[s.key] ? g.personaDocs[s.key].replace(/^/gm, "  ") : "  (none)");

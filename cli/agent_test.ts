@@ -6,6 +6,7 @@ import { readPersonaDir } from "./files.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 
 Deno.test("a proposal lays flags over the template and derives the id", () => {
   const p = buildAgentProposal({
@@ -207,4 +208,46 @@ Deno.test("an unknown provider is refused at submit, by the gateway and by the r
   assert.equal(await runCli(args, put), 1);
   assert.match(put.stderr.join("\n"), known);
   assert.throws(() => t.plane.registry.getAgentGroup("gem"));
+});
+
+Deno.test("agent show names the memory partition; a permissions change through the gateway sets it and restarts the sandbox", async () => {
+  await using t = await servedFakePlane();
+  const cli = async (...args: string[]) => {
+    const io = captureIo();
+    assert.equal(await runCli([...args, ...t.flags], io), 0, io.stderr.join("\n"));
+    return io.stdout.join("\n");
+  };
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  const sessionId = sent.outcomes[0].sessionId!;
+  assert.match(await cli("agent", "show", DEMO_AGENT_ID), /^memory: +group: every conversation shares one/m);
+  const [before] = t.isolator.of(sessionId);
+
+  const change = JSON.parse(
+    await cli(
+      "change",
+      "submit",
+      "--kind",
+      "permissions",
+      "--agent",
+      DEMO_AGENT_ID,
+      "--after",
+      '{"memoryPartition":"session"}',
+      "--json",
+    ),
+  );
+  await cli("change", "approve", change.request.id);
+  const shown = JSON.parse(await cli("agent", "show", DEMO_AGENT_ID, "--json"));
+  assert.equal(shown.memoryPartition, "session");
+  assert.equal(shown.memoryPartitionChosen, true);
+  assert.match(
+    await cli("agent", "show", DEMO_AGENT_ID),
+    /^memory: +session: one \/memory per conversation$/m,
+  );
+  const after = t.isolator.of(sessionId).at(-1)!;
+  assert.ok(before.stopped);
+  assert.notEqual(after.spec.memoryDir, before.spec.memoryDir);
+  assert.match(
+    after.spec.memoryDir,
+    new RegExp(`/partitioned-memory/${DEMO_AGENT_ID}/session/${sessionId}$`),
+  );
 });

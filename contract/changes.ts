@@ -7,7 +7,14 @@
  */
 import { z } from "zod";
 import { AgentGroupId, UserId } from "./ids.ts";
-import { EngageMode, IgnoredMessagePolicy, SenderScope, SessionMode, UnknownSenderPolicy } from "./enums.ts";
+import {
+  EngageMode,
+  IgnoredMessagePolicy,
+  MemoryPartition,
+  SenderScope,
+  SessionMode,
+  UnknownSenderPolicy,
+} from "./enums.ts";
 
 /** A package name: no shell metacharacters, spaces or control characters. */
 export const PACKAGE_NAME = /^[A-Za-z0-9@][A-Za-z0-9._@/+-]*$/;
@@ -93,7 +100,10 @@ export type WiringPayload = z.infer<typeof WiringPayload>;
 export const RoleName = z.enum(["owner", "admin"]);
 export type RoleName = z.infer<typeof RoleName>;
 
-/** `permissions`: membership and role grants on the target agent group. */
+/**
+ * `permissions`: membership and role grants on the target agent group, and
+ * who shares its `/memory` (`memoryPartition`).
+ */
 export const PermissionsPayload = z.strictObject({
   addMembers: z.array(UserId).optional(),
   removeMembers: z.array(UserId).optional(),
@@ -103,6 +113,7 @@ export const PermissionsPayload = z.strictObject({
     z.strictObject({ channelType: z.string().min(1).max(64), platformId: z.string().min(1).max(256) }),
   )
     .optional(),
+  memoryPartition: MemoryPartition.optional(),
 });
 export type PermissionsPayload = z.infer<typeof PermissionsPayload>;
 

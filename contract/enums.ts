@@ -30,6 +30,15 @@ export type UnknownSenderPolicy = z.infer<typeof UnknownSenderPolicy>;
 export const SessionMode = z.enum(["shared", "per-thread", "agent-shared"]);
 export type SessionMode = z.infer<typeof SessionMode>;
 
+/**
+ * Whose `/memory` a session's agent sees: `group` one directory for every
+ * conversation of the agent group, `user` one per person (a direct chat's
+ * human; a chat where several people talk gets its session's own), `session`
+ * one per session.
+ */
+export const MemoryPartition = z.enum(["group", "user", "session"]);
+export type MemoryPartition = z.infer<typeof MemoryPartition>;
+
 /** What a gateway change alters. */
 export const ChangeKind = z.enum([
   "persona",

@@ -9,7 +9,7 @@ import { defineTool, type Tool, type ToolContext, ToolError } from "./tool.ts";
 import type { Jail } from "./jail.ts";
 
 const Area = z.enum(["workspace", "memory"]).default("workspace").describe(
-  "workspace (default): this conversation's files; memory: notes kept across all of this agent's conversations",
+  "workspace (default): this conversation's files; memory: notes kept across conversations (the operator chooses who shares them: everyone, one person, or only this conversation)",
 );
 
 /** The folder `path` is in: an absolute path names its own (`/memory/…`), a relative one is in `area`. */

@@ -6,7 +6,7 @@
  * that changes what a sandbox runs with restarts its group's sandboxes, as
  * an applied change does (the gateway's `onApplied` restarts those, once
  * per change): a launch-spec field of the agent group (persona, tools,
- * packages, mounts, MCP grants, provider, model), or a destination (the
+ * packages, mounts, MCP grants, provider, model, memory partition), or a destination (the
  * session queues' copy is refreshed first).
  *
  * A write stays in the registry's audit outbox until its line is written, so
@@ -42,6 +42,7 @@ const LAUNCH_ACTIONS: ReadonlySet<RegistryAction> = new Set([
   "set-packages",
   "set-mounts",
   "set-mcp-grant",
+  "set-memory-partition",
 ]);
 
 const DESTINATION_ACTIONS: ReadonlySet<RegistryAction> = new Set(["add-destination", "remove-destination"]);
@@ -125,7 +126,16 @@ function launchChanged(write: RegistryWrite): boolean {
 }
 
 /** What a sandbox is launched with, of an agent group record (its name, folder and timestamps are not). */
-const LAUNCH_FIELDS = ["provider", "model", "personaDocs", "enabledTools", "packages", "mounts", "mcpGrants"];
+const LAUNCH_FIELDS = [
+  "provider",
+  "model",
+  "personaDocs",
+  "enabledTools",
+  "packages",
+  "mounts",
+  "mcpGrants",
+  "memoryPartition",
+];
 
 function launchPart(group: JsonValue): JsonValue {
   const record = group as Record<string, JsonValue>;

@@ -134,6 +134,7 @@ const applyPermissions: Apply = (registry, req) => {
     registry.revokeRole({ userId: g.userId, role: g.role, agentGroupId: group });
   }
   for (const d of p.addDestinations ?? []) registry.addDestination({ agentGroupId: group, ...d });
+  if (p.memoryPartition !== undefined) registry.setMemoryPartition(group, p.memoryPartition);
 };
 
 const applyCreateAgent: Apply = (registry, req) => {
@@ -249,6 +250,7 @@ export function captureBefore(registry: Registry, kind: ChangeKind, group: Agent
         members: registry.listMembers(group),
         roles: registry.listRoles(group),
         destinations: registry.listDestinations(group),
+        memoryPartition: g.memoryPartition,
       } as unknown as JsonValue;
   }
 }

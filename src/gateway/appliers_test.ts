@@ -110,6 +110,17 @@ Deno.test("permissions add and remove members, scoped roles and destinations", (
   assert.equal(f.registry.canAccess("slack:cat", "g1").allowed, false);
 });
 
+Deno.test("permissions choose the memory partition; a change naming none leaves it", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("permissions", { addMembers: ["slack:amy", "slack:bob"] }));
+  assert.equal(f.registry.getAgentGroup("g1").memoryPartition, "user");
+  f.apply(req("permissions", { memoryPartition: "session" }));
+  f.apply(req("permissions", { addMembers: ["slack:cat"] }));
+  assert.equal(f.registry.getAgentGroup("g1").memoryPartition, "session");
+  assert.equal(f.registry.getAgentGroup("g1").memoryPartitionChosen, true);
+});
+
 Deno.test("create_agent materialises name, folder, persona, tools, model, members and wirings", () => {
   using dir = tempDir();
   using f = fixture(dir.path);
@@ -167,5 +178,6 @@ Deno.test("before captures what the change would replace", () => {
     members: [],
     roles: [],
     destinations: [],
+    memoryPartition: "group",
   });
 });

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { PersonaDocs } from "../../contract/mod.ts";
+import { MemoryPartition, PersonaDocs } from "../../contract/mod.ts";
 import type { Row } from "../../contract/sqlite/mod.ts";
 import { ConflictError, NotFoundError, validate } from "../state/mod.ts";
 import { asJson, type RegistryBase, unique } from "./core.ts";
@@ -21,6 +21,10 @@ import {
   type Session,
   ToolList,
 } from "./schemas.ts";
+
+/** Agent-group rows with their member count, which the default memory partition follows. */
+const AGENT_GROUP_SELECT =
+  "SELECT *, (SELECT count(*) FROM members m WHERE m.agent_group_id = agent_groups.id) AS member_count FROM agent_groups";
 
 /** Adds the agent-group tables to a registry base. */
 export function agentGroupTables<B extends RegistryBase>(Base: B) {
@@ -83,7 +87,7 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
 
     /** Every agent group, by id. */
     listAgentGroups(): AgentGroup[] {
-      return this.db.all("SELECT * FROM agent_groups ORDER BY id").map(decodeAgentGroup);
+      return this.db.all(`${AGENT_GROUP_SELECT} ORDER BY id`).map(decodeAgentGroup);
     }
 
     /**
@@ -159,6 +163,19 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
       });
     }
 
+    /**
+     * Chooses whose `/memory` the agent's sessions see; `null` returns to the
+     * default rule (`user` with more than one member, else `group`). Files
+     * stay where they are: each partition keeps its own directory.
+     */
+    setMemoryPartition(id: string, partition: MemoryPartition | null): AgentGroup {
+      const value = validate(MemoryPartition.nullable(), partition, "memory partition");
+      return this.#updateAgentGroup("set-memory-partition", id, {
+        assignments: "memory_partition = :value",
+        params: { value },
+      });
+    }
+
     /** Everything a sandbox launch of agent `id` needs, persona composed. */
     getLaunchSpec(id: string): LaunchSpec {
       const g = this.getAgentGroup(id);
@@ -174,11 +191,12 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
         packages: g.packages,
         mounts: g.mounts,
         mcpGrants: g.mcpGrants,
+        memoryPartition: g.memoryPartition,
       };
     }
 
     #findAgentGroup(id: string): AgentGroup | undefined {
-      const row = this.db.get("SELECT * FROM agent_groups WHERE id = ?", [id]);
+      const row = this.db.get(`${AGENT_GROUP_SELECT} WHERE id = ?`, [id]);
       return row && decodeAgentGroup(row);
     }
 
@@ -188,7 +206,7 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
         action,
         subject: `agent group ${id}`,
         agentGroupId: id,
-        read: () => asJson(this.db.get("SELECT * FROM agent_groups WHERE id = ?", [id]), decodeAgentGroup),
+        read: () => asJson(this.db.get(`${AGENT_GROUP_SELECT} WHERE id = ?`, [id]), decodeAgentGroup),
       };
     }
 
@@ -213,7 +231,13 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
   return AgentGroupTables;
 }
 
-type UpdateAction = "set-persona" | "set-enabled-tools" | "set-packages" | "set-mounts" | "set-mcp-grant";
+type UpdateAction =
+  | "set-persona"
+  | "set-enabled-tools"
+  | "set-packages"
+  | "set-mounts"
+  | "set-mcp-grant"
+  | "set-memory-partition";
 
 /** An allowlist in stored form: duplicates dropped in order; none or empty means every tool (null). */
 function normalizeTools(tools: readonly string[] | null): string[] | null {

@@ -38,6 +38,7 @@ export type RegistryAction =
   | "set-packages"
   | "set-mounts"
   | "set-mcp-grant"
+  | "set-memory-partition"
   | "create-messaging-group"
   | "set-unknown-sender-policy"
   | "put-wiring"

@@ -24,4 +24,6 @@ export { Registry } from "./registry.ts";
 export type { DestinationKey, RegistryAction, RegistryOptions, RegistryWrite } from "./registry.ts";
 export { namespaceUserId } from "./identity.ts";
 export { composePersona, truncateUtf8 } from "./persona.ts";
+export { defaultMemoryPartition, memoryOwner, SEVERAL_SENDERS } from "./partition.ts";
+export type { MemoryOwner } from "./partition.ts";
 export * from "./schemas.ts";

@@ -106,6 +106,7 @@ Deno.test("registry launch spec carries persona, tools, packages, mounts and gra
     packages: { apt: [], npm: ["zod"] },
     mounts: [{ source: "/srv/mounts/docs", target: null, readonly: true }],
     mcpGrants: [{ server: "github", tools: ["search"] }, { server: "jira", tools: ["get_issue"] }],
+    memoryPartition: "group",
   });
   r.setPersonaDocs("main", { identity: "I am Ada.", soul: "" });
   assert.deepEqual(r.getAgentGroup("main").personaDocs, {

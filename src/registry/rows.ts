@@ -6,6 +6,7 @@
  */
 import type {
   AgentGroupId,
+  MemoryPartition,
   MessagingGroupId,
   SessionId,
   SessionMode,
@@ -14,6 +15,7 @@ import type {
   WiringId,
 } from "../../contract/mod.ts";
 import type { Row } from "../../contract/sqlite/mod.ts";
+import { defaultMemoryPartition } from "./partition.ts";
 import type {
   AgentGroup,
   ContainerStatus,
@@ -31,8 +33,9 @@ import type {
 const text = (v: unknown): string => v as string;
 const nullableText = (v: unknown): string | null => v as string | null;
 
-/** An `agent_groups` row. */
+/** An `agent_groups` row with its `member_count` (see `AGENT_GROUP_SELECT` in `agent_groups.ts`). */
 export function decodeAgentGroup(r: Row): AgentGroup {
+  const chosen = r.memory_partition as MemoryPartition | null;
   return {
     id: r.id as AgentGroupId,
     name: text(r.name),
@@ -48,6 +51,8 @@ export function decodeAgentGroup(r: Row): AgentGroup {
     packages: JSON.parse(text(r.packages)) as Packages,
     mounts: JSON.parse(text(r.mounts)) as Mount[],
     mcpGrants: JSON.parse(text(r.mcp_grants)) as McpGrant[],
+    memoryPartition: chosen ?? defaultMemoryPartition(r.member_count as number),
+    memoryPartitionChosen: chosen !== null,
     createdAt: text(r.created_at),
     updatedAt: text(r.updated_at),
   };
@@ -103,6 +108,7 @@ export function decodeSession(r: Row): Session {
     messagingGroupId: r.messaging_group_id as MessagingGroupId,
     threadId: nullableText(r.thread_id),
     sessionMode: r.session_mode as SessionMode,
+    memoryUser: nullableText(r.memory_user),
     containerStatus: r.container_status as ContainerStatus,
     lastActive: text(r.last_active),
     createdAt: text(r.created_at),

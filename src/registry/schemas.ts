@@ -15,6 +15,7 @@ import {
   EngageMode,
   IgnoredMessagePolicy,
   McpAccessPayload,
+  MemoryPartition,
   MessagingGroupId,
   MountsPayload,
   PackagesPayload,
@@ -106,6 +107,10 @@ export const AgentGroup = z.strictObject({
   packages: Packages,
   mounts: z.array(Mount),
   mcpGrants: z.array(McpGrant),
+  /** Whose `/memory` each session's agent sees (see `partition.ts`). */
+  memoryPartition: MemoryPartition,
+  /** False: no partition was chosen, and the default rule gives it (`user` with more than one member, else `group`). */
+  memoryPartitionChosen: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -152,6 +157,7 @@ export const LaunchSpec = z.strictObject({
   packages: Packages,
   mounts: z.array(Mount),
   mcpGrants: z.array(McpGrant),
+  memoryPartition: MemoryPartition,
 });
 export type LaunchSpec = z.infer<typeof LaunchSpec>;
 
@@ -286,6 +292,12 @@ export const Session = z.strictObject({
   /** The thread of a `per-thread` session; null otherwise. */
   threadId: z.string().nullable(),
   sessionMode: SessionMode,
+  /**
+   * Who has written to this session: the one sender seen so far, `*` once a
+   * second one was, null before the first message. A `user` memory partition
+   * keys on it (see `partition.ts`).
+   */
+  memoryUser: z.string().nullable(),
   containerStatus: ContainerStatus,
   lastActive: Timestamp,
   createdAt: Timestamp,

@@ -9,7 +9,7 @@
 import { newSessionId, SessionMode } from "../../contract/mod.ts";
 import { NotFoundError, validate } from "../state/mod.ts";
 import type { RegistryBase } from "./core.ts";
-import { partitionKey } from "./partition.ts";
+import { partitionKey, SEVERAL_SENDERS } from "./partition.ts";
 import { decodeSession } from "./rows.ts";
 import { ContainerStatus, type Session, ThreadId } from "./schemas.ts";
 
@@ -80,6 +80,24 @@ export function sessionTables<B extends RegistryBase>(Base: B) {
       return this.db.all(`SELECT * FROM sessions WHERE agent_group_id = ? ${order}`, [agentGroupId]).map(
         decodeSession,
       );
+    }
+
+    /**
+     * Records that `sender` wrote to session `id` (its `memoryUser`: the one
+     * sender so far, or {@link SEVERAL_SENDERS}). True when this made a
+     * one-person session a several-people one: a sandbox already running
+     * with that person's memory must stop before the message reaches it.
+     */
+    noteSender(id: string, sender: string): boolean {
+      return this.bookkeep(() => {
+        const before = this.getSession(id).memoryUser;
+        if (before === sender || before === SEVERAL_SENDERS) return false;
+        this.db.run("UPDATE sessions SET memory_user = ? WHERE id = ?", [
+          before === null ? sender : SEVERAL_SENDERS,
+          id,
+        ]);
+        return before !== null;
+      });
     }
 
     /** Records where the session's sandbox is in its life. */

@@ -240,6 +240,13 @@ export class Router {
         sessionId: session.id,
       };
     }
+    // A second person in a one-person session: its sandbox has the first one's memory, and must not read this.
+    if (
+      registry.noteSender(session.id, sender) &&
+      registry.getAgentGroup(wiring.agentGroupId).memoryPartition === "user"
+    ) {
+      await this.#d.waker.stop?.(session.id);
+    }
     const { backlog } = this.#d;
     const admission = { engaging: engaged, channel: event.channelType };
     if (event.contentFor) {

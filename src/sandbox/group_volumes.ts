@@ -2,7 +2,9 @@
  * Each agent group's disk quota: its sessions' workspaces live on one
  * size-limited image, its memory on another, its sessions' outbound queues
  * on a third (`isolator/volume.ts`): every path a sandbox writes durably is
- * on one of them. They are mounted
+ * on one of them. A group whose memory is partitioned per person or per
+ * session has its partitions on a fourth, of the memory's size, mounted only
+ * when a session first needs one. They are mounted
  * on the first launch of the group and reused by its later sessions,
  * unmounted when the sandbox manager closes. Where loop mounts are not
  * possible (not root, no loop devices) the directories stay plain, and a
@@ -66,6 +68,7 @@ export class GroupVolumes {
   #sizes: VolumeSizes | false;
   #mode: number;
   #groups = new Map<string, Promise<GroupVolume>>();
+  #partitioned = new Map<string, Promise<Volume>>();
   #warned = false;
   #closed = false;
   #log = logger("sandbox");
@@ -84,13 +87,33 @@ export class GroupVolumes {
    * must not mount what nothing would unmount.
    */
   ensure(agentGroupId: string): Promise<GroupVolume> {
+    return this.#once(this.#groups, agentGroupId, () => this.#mount(agentGroupId));
+  }
+
+  /**
+   * The group's partitioned-memory volume (its `user` and `session` memory
+   * partitions), mounted (or reused) on the first call, like {@link ensure}.
+   */
+  ensurePartitioned(agentGroupId: string): Promise<Volume> {
+    return this.#once(this.#partitioned, agentGroupId, async () => {
+      const dirs = groupVolumeDirs(this.#root, agentGroupId);
+      const [volume] = await this.#mountAll(agentGroupId, [[
+        "memory",
+        dirs.partitionedMemoryImage,
+        dirs.partitionedMemoryMount,
+      ]]);
+      return volume;
+    });
+  }
+
+  #once<T>(map: Map<string, Promise<T>>, agentGroupId: string, mount: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error(`the sandbox volumes under ${this.#root} are closed`));
-    let pending = this.#groups.get(agentGroupId);
+    let pending = map.get(agentGroupId);
     if (!pending) {
-      pending = this.#mount(agentGroupId);
-      this.#groups.set(agentGroupId, pending);
+      pending = mount();
+      map.set(agentGroupId, pending);
       pending.catch(() => {
-        if (this.#groups.get(agentGroupId) === pending) this.#groups.delete(agentGroupId);
+        if (map.get(agentGroupId) === pending) map.delete(agentGroupId);
       });
     }
     return pending;
@@ -98,26 +121,29 @@ export class GroupVolumes {
 
   async #mount(agentGroupId: string): Promise<GroupVolume> {
     const dirs = groupVolumeDirs(this.#root, agentGroupId);
-    const plan = [
+    const [workspace, memory, outbox] = await this.#mountAll(agentGroupId, [
       ["workspace", dirs.workspaceImage, dirs.workspaceMount],
       ["memory", dirs.memoryImage, dirs.memoryMount],
       ["outbox", dirs.outboxImage, dirs.outboxMount],
-    ] as const;
+    ]);
+    return { workspace, memory, outbox };
+  }
+
+  /** Mounts each `[size, image, mount point]` of `plan` in order (all or none), or makes plain directories. */
+  async #mountAll(
+    agentGroupId: string,
+    plan: readonly (readonly ["workspace" | "memory" | "outbox", string, string])[],
+  ): Promise<Volume[]> {
     if (this.#sizes === false) {
       const reason = "disk quotas are turned off";
       this.#warnOnce(reason);
-      const plain = (mountPoint: string): Volume => {
+      return plan.map(([, , mountPoint]) => {
         Deno.mkdirSync(mountPoint, { recursive: true, mode: this.#mode });
         return { limited: false, mountPoint, reason };
-      };
-      return {
-        workspace: plain(dirs.workspaceMount),
-        memory: plain(dirs.memoryMount),
-        outbox: plain(dirs.outboxMount),
-      };
+      });
     }
     const sizes = this.#sizes;
-    Deno.mkdirSync(dirs.imageDir, { recursive: true, mode: 0o700 });
+    Deno.mkdirSync(groupVolumeDirs(this.#root, agentGroupId).imageDir, { recursive: true, mode: 0o700 });
     const mounted: Volume[] = [];
     try {
       for (const [name, image, mountPoint] of plan) {
@@ -139,8 +165,7 @@ export class GroupVolumes {
         });
       } else this.#warnOnce(volume.reason);
     }
-    const [workspace, memory, outbox] = mounted;
-    return { workspace, memory, outbox };
+    return mounted;
   }
 
   #warnOnce(reason: string): void {
@@ -157,11 +182,15 @@ export class GroupVolumes {
   async close(): Promise<void> {
     this.#closed = true;
     if (OPEN.get(resolve(this.#root)) === this) OPEN.delete(resolve(this.#root));
-    const groups = [...this.#groups.values()];
+    const groups = [...this.#groups.values(), ...this.#partitioned.values()];
     this.#groups.clear();
+    this.#partitioned.clear();
     for (const settled of await Promise.allSettled(groups)) {
       if (settled.status !== "fulfilled") continue;
-      for (const volume of Object.values(settled.value)) {
+      const volumes: Volume[] = "mountPoint" in settled.value
+        ? [settled.value]
+        : Object.values(settled.value);
+      for (const volume of volumes) {
         if (!volume.limited) continue;
         try {
           await releaseVolume(volume.mountPoint);

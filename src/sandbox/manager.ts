@@ -22,11 +22,12 @@ import type { QueuePaths } from "../../contract/queue/mod.ts";
 import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
 import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
-import type { Registry } from "../registry/mod.ts";
+import { memoryOwner, type Registry, type Session } from "../registry/mod.ts";
+import type { MemoryPartition } from "../../contract/mod.ts";
 import { KeyedLock } from "../async/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
-import { ensureSessionDirs, outboxDir, sessionDirs } from "./session_dirs.ts";
+import { ensureSessionDirs, outboxDir, partitionedMemoryDir, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
 import { defaultMaxSandboxes, SandboxCap } from "./sandbox_cap.ts";
@@ -294,7 +295,10 @@ export class SandboxManager implements SandboxControl {
       d.program(),
     ]);
     const paths = d.queues.paths(sessionId);
-    const dirs = sessionDirs(d.root, sessionId, session.agentGroupId);
+    const dirs = {
+      ...sessionDirs(d.root, sessionId, session.agentGroupId),
+      memoryDir: await this.#memoryDir(session, spec.memoryPartition),
+    };
     // The group's workspace and memory volumes first: the session's directories go on them.
     await this.#volumes.ensure(session.agentGroupId);
     ensureSessionDirs(dirs, d.sandboxOwner);
@@ -359,6 +363,19 @@ export class SandboxManager implements SandboxControl {
       await d.egress?.closeSession(sessionId).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The memory directory session `session` binds at `/memory` under its
+   * group's `partition`: the group's shared volume, or its own person's or
+   * session's directory on the group's partitioned-memory volume (mounted here).
+   */
+  async #memoryDir(session: Session, partition: MemoryPartition): Promise<string> {
+    const chat = this.#d.registry.getMessagingGroup(session.messagingGroupId);
+    const owner = memoryOwner(partition, { session, chat });
+    if (owner.kind === "group") return sessionDirs(this.#d.root, session.id, session.agentGroupId).memoryDir;
+    await this.#volumes.ensurePartitioned(session.agentGroupId);
+    return await partitionedMemoryDir(this.#d.root, { agentGroupId: session.agentGroupId, owner });
   }
 
   /**

@@ -17,7 +17,7 @@ export interface SessionDirs {
   socketDir: string;
   /** The session's workspace (on its group's workspace volume): the user's files only. */
   workspaceDir: string;
-  /** The agent group's memory, shared by its sessions. */
+  /** The agent group's memory, shared by its sessions (`group` partition; see {@link partitionedMemoryDir}). */
   memoryDir: string;
 }
 
@@ -41,11 +41,14 @@ export function sessionDirs(root: string, sessionId: string, agentGroupId: strin
 export interface GroupVolumeDirs {
   workspaceMount: string;
   memoryMount: string;
+  /** The group's `user` and `session` memory partitions, one directory each (see {@link partitionedMemoryDir}). */
+  partitionedMemoryMount: string;
   /** The group's sessions' outbound queues, one directory each (see {@link outboxDir}). */
   outboxMount: string;
   imageDir: string;
   workspaceImage: string;
   memoryImage: string;
+  partitionedMemoryImage: string;
   outboxImage: string;
 }
 
@@ -55,12 +58,40 @@ export function groupVolumeDirs(root: string, agentGroupId: string): GroupVolume
   return {
     workspaceMount: `${root}/workspaces/${group}`,
     memoryMount: `${root}/memory/${group}`,
+    partitionedMemoryMount: `${root}/partitioned-memory/${group}`,
     outboxMount: `${root}/outbox/${group}`,
     imageDir: `${root}/volumes`,
     workspaceImage: `${root}/volumes/${group}.workspace.img`,
     memoryImage: `${root}/volumes/${group}.memory.img`,
+    partitionedMemoryImage: `${root}/volumes/${group}.partitioned-memory.img`,
     outboxImage: `${root}/volumes/${group}.outbox.img`,
   };
+}
+
+/**
+ * The memory directory of one person or one session of agent group
+ * `agentGroupId` under `root` (nothing is created): on the group's
+ * partitioned-memory volume, never its shared one, so no partition can
+ * see another's or the group's files (the volume's root, which holds them
+ * all, is host-owned and never bound into a sandbox). A person is named by a
+ * hash of their user id (user ids hold `:` and any other printable
+ * character); a session by its safe id.
+ */
+export async function partitionedMemoryDir(
+  root: string,
+  at: {
+    agentGroupId: string;
+    owner: { kind: "user"; userId: string } | { kind: "session"; sessionId: string };
+  },
+): Promise<string> {
+  const mount = groupVolumeDirs(root, at.agentGroupId).partitionedMemoryMount;
+  const { owner } = at;
+  if (owner.kind === "session") return `${mount}/session/${safe("session id", owner.sessionId)}`;
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(owner.userId)),
+  );
+  const hex = Array.from(digest.slice(0, 16), (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${mount}/user/${hex}`;
 }
 
 /**

@@ -22,4 +22,6 @@ export interface SessionQueues {
 /** Wakes a session: starts its sandbox when it is not running, and rings its doorbell. */
 export interface SessionWaker {
   wake(sessionId: SessionId): Promise<void>;
+  /** Stops a session's sandbox, deliberately (absent where no sandbox outlives a message: a harness's waker). */
+  stop?(sessionId: SessionId): Promise<void>;
 }

@@ -289,6 +289,16 @@ CREATE TABLE model_usage (
 ) STRICT;
 `,
   },
+  {
+    version: 10,
+    name: "memory partition",
+    // Groups that exist keep today's shared /memory; a new group's null follows its member count.
+    sql: `
+ALTER TABLE agent_groups ADD COLUMN memory_partition TEXT CHECK (memory_partition IN ('group', 'user', 'session'));
+UPDATE agent_groups SET memory_partition = 'group';
+ALTER TABLE sessions ADD COLUMN memory_user TEXT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

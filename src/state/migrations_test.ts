@@ -40,3 +40,22 @@ Deno.test("migrate refuses a file whose recorded migrations differ from the buil
     (err) => err instanceof StateSchemaError && /migration 1/.test(err.message),
   );
 });
+
+Deno.test("memory partition migration: a group that existed keeps its shared memory; a new one follows the default", () => {
+  using db = memory();
+  const before = MIGRATIONS.findIndex((m) => m.name === "memory partition");
+  migrate(db, MIGRATIONS.slice(0, before));
+  const group = (id: string) =>
+    db.run(
+      `INSERT INTO agent_groups (id, name, folder, persona_identity, persona_soul, persona_instructions, created_at,
+         updated_at) VALUES (?, ?, ?, '', '', '', 'now', 'now')`,
+      [id, id, id],
+    );
+  group("old");
+  migrate(db, MIGRATIONS);
+  group("new");
+  assert.deepEqual(
+    db.all("SELECT id, memory_partition FROM agent_groups ORDER BY id"),
+    [{ id: "new", memory_partition: null }, { id: "old", memory_partition: "group" }],
+  );
+});

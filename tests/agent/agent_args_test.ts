@@ -31,6 +31,7 @@ function spec(over: Partial<LaunchSpec> = {}): LaunchSpec {
     packages: { apt: [], npm: [] } as unknown as LaunchSpec["packages"],
     mounts: [],
     mcpGrants: [],
+    memoryPartition: "group",
     ...over,
   };
 }

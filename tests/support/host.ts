@@ -36,6 +36,13 @@ export class RecordingWaker implements SessionWaker {
     this.wakes.push(sessionId);
     return this.failWith ? Promise.reject(this.failWith) : Promise.resolve();
   }
+
+  readonly stops: SessionId[] = [];
+
+  stop(sessionId: SessionId): Promise<void> {
+    this.stops.push(sessionId);
+    return Promise.resolve();
+  }
 }
 
 /** Records deliveries and returns `<name>-msg-<n>`; can be told to fail. */
