@@ -7,10 +7,8 @@
  */
 import assert from "node:assert/strict";
 import type { SessionId } from "../contract/ids.ts";
-import { Jail } from "../sandbox-agent/tools/jail.ts";
-import { ToolError } from "../sandbox-agent/tools/tool.ts";
-import { SandboxManager } from "../src/sandbox/mod.ts";
-import { groupVolumeDirs } from "../src/sandbox/session_dirs.ts";
+import { Jail, ToolError } from "../sandbox-agent/tools/mod.ts";
+import { groupVolumeDirs, SandboxManager } from "../src/sandbox/mod.ts";
 import { FakeIsolator } from "./support/fake_isolator.ts";
 import { HostFixture } from "./support/host.ts";
 import { LIBRARY, tempDir } from "./support/mod.ts";
