@@ -8,6 +8,7 @@
  * @module
  */
 import type { Command } from "commander";
+import { recurrenceMs } from "../contract/time.ts";
 import {
   API_TOKEN_FILE,
   ControlPlane,
@@ -74,6 +75,7 @@ export interface ServeFlags {
   agentProgram?: string;
   inboundBacklog?: string;
   maxSandboxes?: string;
+  idleStop?: string;
   egressAllowPrivate?: string;
   searchBackend?: string;
   searchBackendFor?: string[];
@@ -176,6 +178,20 @@ export async function usageOptions(
   return options;
 }
 
+/** `--idle-stop D`: stop a sandbox idle this long (`10m`, `1h`; `0` keeps them up); absent gives 10 min. */
+export function idleStopOption(flags: ServeFlags): { idleStopMs?: number } {
+  if (flags.idleStop === undefined) return {};
+  const text = flags.idleStop.trim();
+  if (text === "0") return { idleStopMs: 0 };
+  const ms = recurrenceMs(text);
+  if (ms === undefined) {
+    throw new CliError(
+      `--idle-stop ${flags.idleStop}: expected a duration such as 10m, 30s or 1h, or 0 to keep sandboxes up`,
+    );
+  }
+  return { idleStopMs: ms };
+}
+
 /**
  * The compiled agent to run, and where it was named: `--agent-program`, else
  * `$IRONCLAW_AGENT_PROGRAM`; neither gives the default (beside a compiled
@@ -250,6 +266,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   }
   const backlog = inboundBacklogOption(flags);
   const maxSandboxes = maxSandboxesOption(flags);
+  const idleStop = idleStopOption(flags);
   const egress = egressOption(flags);
   const upstreams = modelUpstreamsOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
@@ -281,6 +298,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...agentExecutableOption(flags),
       ...backlog,
       ...maxSandboxes,
+      ...idleStop,
       ...egress,
       ...upstreams,
       keyCustody,
@@ -366,6 +384,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       "--max-sandboxes <n>",
       "live sandboxes at most; at the cap the least recently used idle one is stopped, its messages kept " +
         "(default: half the host's memory at 256 MiB each)",
+    )
+    .option(
+      "--idle-stop <duration>",
+      "stop a sandbox idle this long, e.g. 10m (default), 1h; its next message wakes it; 0 keeps sandboxes up",
     )
     .option(
       "--egress-allow-private <host:port,...>",

@@ -14,6 +14,7 @@ import {
   describeEgress,
   egressOption,
   floodLimitsOption,
+  idleStopOption,
   inboundBacklogOption,
   isLoopbackHost,
   maxSandboxesOption,
@@ -93,6 +94,18 @@ Deno.test("serve --max-sandboxes takes a whole number from 1 and refuses the res
   assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--max-sandboxes", "0"], io), 1);
   assert.deepEqual(io.stderr, [
     "ironclaw: --max-sandboxes 0: expected a whole number of sandboxes, 1 or more",
+  ]);
+});
+
+Deno.test("serve --idle-stop takes a duration or 0 and refuses the rest in one line", async () => {
+  assert.deepEqual(idleStopOption({}), {});
+  assert.deepEqual(idleStopOption({ idleStop: "30m" }), { idleStopMs: 30 * 60_000 });
+  assert.deepEqual(idleStopOption({ idleStop: "0" }), { idleStopMs: 0 });
+  using dir = tempDir();
+  const io = captureIo();
+  assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--idle-stop", "soon"], io), 1);
+  assert.deepEqual(io.stderr, [
+    "ironclaw: --idle-stop soon: expected a duration such as 10m, 30s or 1h, or 0 to keep sandboxes up",
   ]);
 });
 

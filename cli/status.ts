@@ -34,6 +34,8 @@ export interface StatusReport {
   providers: StatusAnswer["providers"];
   /** Sessions parked after repeated sandbox failures. */
   parked: StatusAnswer["parked"];
+  /** Live sandboxes, and the sessions whose idle sandbox was stopped until their next message. */
+  sandboxes: StatusAnswer["sandboxes"];
 }
 
 /** Gathers the report from the API. */
@@ -58,6 +60,7 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
     keyCustody: status.keyCustody,
     providers: status.providers,
     parked: status.parked,
+    sandboxes: status.sandboxes,
   };
 }
 
@@ -95,6 +98,7 @@ export function describeStatus(s: StatusReport): string[] {
     `key custody:   ${describeCustody(s.keyCustody)}`,
     ...describeProviders(s.providers),
     ...describeParked(s.parked),
+    `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message)`,
   ];
 }
 

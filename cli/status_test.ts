@@ -20,6 +20,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "`ironclaw keys protect` wraps it)",
     "models:        no model calls yet",
     "parked:        none",
+    "sandboxes:     0 live, 0 hibernated (idle, woken by their next message)",
   ]);
 
   const json = captureIo();
@@ -33,6 +34,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
   });
   assert.equal(report.isolatorError, null);
   assert.equal(report.keyCustody, "file");
+  assert.deepEqual(report.sandboxes, { live: 0, hibernated: [] });
 
   const unauthorized = captureIo();
   const code = await runCli(

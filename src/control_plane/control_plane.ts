@@ -105,6 +105,8 @@ export interface ControlPlaneOptions {
   agentPollMs?: number;
   /** How many sandboxes may be live at once (`serve --max-sandboxes`; default: half the host's memory at 256 MiB each). */
   maxSandboxes?: number;
+  /** Stop a sandbox idle this long, in ms (`serve --idle-stop`; 0 keeps sandboxes up; default 10 min). */
+  idleStopMs?: number;
   /** Channel adapters besides the web chat (delivery sends replies to them by channel type). */
   channels?: readonly ChannelAdapter[];
   /** Start the background loops: delivery, scheduler, sweep (default true). */
@@ -244,6 +246,7 @@ export class ControlPlane {
           defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
           pollMs: options.agentPollMs,
           maxSandboxes: options.maxSandboxes,
+          idleStopMs: options.idleStopMs,
           relaunchOnExit: () => this.#ready,
         }),
       channels: options.channels,

@@ -11,7 +11,7 @@ import type { Isolator } from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { ModelProxy } from "../model_proxy/mod.ts";
 import { type EgressSockets, SandboxManager } from "../sandbox/mod.ts";
-import { QueueProbe, Sweep } from "../sweep/mod.ts";
+import { DEFAULT_IDLE_STOP_MS, QueueProbe, Sweep } from "../sweep/mod.ts";
 import { GuardedWaker } from "../wake/mod.ts";
 import type { SandboxContext, SandboxSide } from "./flow.ts";
 
@@ -38,6 +38,8 @@ export interface PlaneSandboxOptions {
   pollMs?: number;
   /** How many sandboxes may be live at once (default: the manager's). */
   maxSandboxes?: number;
+  /** Stop a sandbox idle this long, in ms (`serve --idle-stop`; 0 keeps them up; default 10 min). */
+  idleStopMs?: number;
   /** Whether a sandbox that ended should come back (false while the plane opens or closes). */
   relaunchOnExit: () => boolean;
 }
@@ -46,6 +48,7 @@ export interface PlaneSandboxOptions {
 export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions): PlaneSandboxes {
   const log = logger("control-plane");
   const { registry, queues, backoff } = ctx;
+  const idleStopMs = options.idleStopMs ?? DEFAULT_IDLE_STOP_MS;
   const manager: SandboxManager = new SandboxManager({
     registry,
     queues,
@@ -86,6 +89,13 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     probe: new QueueProbe({ queues, heartbeatPath: (sessionId) => manager.heartbeatPath(sessionId) }),
     backoff,
     waker,
+    idle: idleStopMs > 0
+      ? {
+        afterMs: idleStopMs,
+        idleMs: (sessionId) => manager.idleMs(sessionId),
+        busy: (sessionId) => queues.hasOpenWork(sessionId),
+      }
+      : undefined,
   });
   return {
     manager,

@@ -172,6 +172,11 @@ export class SandboxManager implements SandboxControl {
       .map(([id]) => id);
   }
 
+  /** Milliseconds since a running session's sandbox was last used (launched, rung, or wrote outbound). */
+  idleMs(sessionId: SessionId): number | undefined {
+    return this.#running.has(sessionId) ? this.#cap.idleMs(sessionId) : undefined;
+  }
+
   /** The agent's log file of a running session, if any. */
   logPath(sessionId: SessionId): string | undefined {
     return this.#running.get(sessionId)?.handle.logPath;

@@ -33,6 +33,8 @@ export interface AdmitOptions {
 export class SandboxCap {
   readonly max: number;
   #lastUsed = new Map<SessionId, number>();
+  /** Wall-clock time of each session's last use, for idle hibernation (`idleMs`). */
+  #lastUsedAt = new Map<SessionId, number>();
   #clock = 0;
   /** Sessions admitted whose sandbox is still starting: they count against the cap. */
   #starting = new Set<SessionId>();
@@ -48,11 +50,19 @@ export class SandboxCap {
   /** Marks `sessionId` as used now (a launch, a message to it, a reply from it). */
   touch(sessionId: SessionId): void {
     this.#lastUsed.set(sessionId, ++this.#clock);
+    this.#lastUsedAt.set(sessionId, Date.now());
+  }
+
+  /** Milliseconds since `sessionId` was last used (undefined when it has no live sandbox here). */
+  idleMs(sessionId: SessionId, now: number = Date.now()): number | undefined {
+    const at = this.#lastUsedAt.get(sessionId);
+    return at === undefined ? undefined : now - at;
   }
 
   /** Forgets a session whose sandbox is gone. */
   forget(sessionId: SessionId): void {
     this.#lastUsed.delete(sessionId);
+    this.#lastUsedAt.delete(sessionId);
   }
 
   /**

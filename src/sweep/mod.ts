@@ -24,5 +24,5 @@
  */
 export { QueueProbe } from "./probe.ts";
 export type { ProbeResult, QueueProbeDeps, SessionProbe } from "./probe.ts";
-export { decideStuckAction, STUCK_LIMITS, Sweep } from "./sweep.ts";
-export type { StuckAction, SweepDeps, SweepReport } from "./sweep.ts";
+export { decideStuckAction, DEFAULT_IDLE_STOP_MS, STUCK_LIMITS, Sweep } from "./sweep.ts";
+export type { IdleStop, StuckAction, SweepDeps, SweepReport } from "./sweep.ts";

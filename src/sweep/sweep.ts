@@ -7,6 +7,11 @@
  * for over a minute while the heartbeat is also over a minute old (the
  * agent took work and stopped). Unknown ages never condemn a sandbox.
  *
+ * Idle hibernation (`serve --idle-stop`): a healthy sandbox unused for the
+ * idle limit, with no message or due task waiting or in progress, is stopped
+ * through the waker (a deliberate stop, not a crash). Its queues and state are
+ * durable, so the next message wakes it again; meanwhile it holds no memory.
+ *
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
@@ -35,6 +40,19 @@ export function decideStuckAction({ heartbeatAgeMs, claimAgeMs }: ProbeResult): 
   return "none";
 }
 
+/** Idle hibernation: when a live sandbox counts as idle long enough to stop. */
+export interface IdleStop {
+  /** Stop a sandbox unused for this long (milliseconds, more than 0). */
+  afterMs: number;
+  /** Milliseconds since the session's sandbox was last used (undefined: unknown, never stopped). */
+  idleMs(sessionId: SessionId): number | undefined;
+  /** Whether the session has work waiting or in progress (a busy sandbox is never stopped). */
+  busy(sessionId: SessionId): Promise<boolean>;
+}
+
+/** The default idle limit of `serve --idle-stop`: 10 minutes. */
+export const DEFAULT_IDLE_STOP_MS = 10 * 60_000;
+
 /** What the sweep is built from. */
 export interface SweepDeps {
   registry: Registry;
@@ -42,8 +60,10 @@ export interface SweepDeps {
   probe: SessionProbe;
   backoff: RespawnBackoff;
   waker: GuardedWaker;
-  /** Interval of the background loop (default 60 s). */
+  /** Interval of the background loop (default 60 s, or half the idle limit when that is shorter). */
   intervalMs?: number;
+  /** Idle hibernation (absent: sandboxes stay up while healthy). */
+  idle?: IdleStop;
 }
 
 /** What one sweep did. */
@@ -51,6 +71,8 @@ export interface SweepReport {
   probed: { sessionId: SessionId; probe: ProbeResult; action: StuckAction }[];
   killed: SessionId[];
   healthy: SessionId[];
+  /** Stopped as idle this pass (they wake with their next message). */
+  hibernated: SessionId[];
   rewoken: SessionId[];
   errors: { sessionId: SessionId; error: string }[];
 }
@@ -60,12 +82,14 @@ export class Sweep {
   #d: SweepDeps;
   #log = logger("sweep");
   #pacer: Pacer;
+  /** Sessions this sweep stopped as idle, until their sandbox runs again. */
+  #hibernated = new Set<SessionId>();
 
   constructor(deps: SweepDeps) {
     this.#d = deps;
     this.#pacer = new Pacer({
       run: async () => void await this.runOnce(),
-      fallbackMs: deps.intervalMs ?? 60_000,
+      fallbackMs: deps.intervalMs ?? Math.min(60_000, Math.max(1_000, (deps.idle?.afterMs ?? Infinity) / 2)),
       onError: (err) => this.#log.error("sweep failed: {error}", { error: String(err) }),
     });
   }
@@ -80,12 +104,28 @@ export class Sweep {
     return this.#pacer.stop();
   }
 
+  /** Sessions stopped as idle whose sandbox has not run since (what `status` calls hibernated). */
+  async hibernated(): Promise<SessionId[]> {
+    for (const id of this.#hibernated) {
+      if (await this.#d.control.isRunning(id, { probe: false })) this.#hibernated.delete(id);
+    }
+    return [...this.#hibernated];
+  }
+
   /** One pass; a failing session is reported and the others proceed. */
   async runOnce(): Promise<SweepReport> {
-    const report: SweepReport = { probed: [], killed: [], healthy: [], rewoken: [], errors: [] };
+    const report: SweepReport = {
+      probed: [],
+      killed: [],
+      healthy: [],
+      hibernated: [],
+      rewoken: [],
+      errors: [],
+    };
     for (const session of this.#d.registry.listSessions()) {
       try {
         if (!await this.#d.control.isRunning(session.id)) continue;
+        this.#hibernated.delete(session.id);
         const probe = await this.#d.probe.probe(session.id);
         const action = decideStuckAction(probe);
         report.probed.push({ sessionId: session.id, probe, action });
@@ -104,6 +144,23 @@ export class Sweep {
         } else if (probe.heartbeatAgeMs >= 0 && probe.heartbeatAgeMs <= STUCK_LIMITS.heartbeatStaleMs) {
           this.#d.backoff.success(session.id);
           report.healthy.push(session.id);
+          if (await this.#idleLongEnough(session.id)) {
+            await this.#d.waker.stop(session.id);
+            // A message that arrived while it stopped must not wait for the next one: wake it again.
+            if (await this.#d.idle!.busy(session.id)) {
+              await this.#d.waker.wake(session.id);
+              continue;
+            }
+            this.#hibernated.add(session.id);
+            report.hibernated.push(session.id);
+            this.#log.info(
+              "session {sessionId} idle for {minutes} min: its sandbox is stopped until the next message",
+              {
+                sessionId: session.id,
+                minutes: Math.round(this.#d.idle!.afterMs / 60_000),
+              },
+            );
+          }
         }
       } catch (err) {
         report.errors.push({
@@ -114,5 +171,12 @@ export class Sweep {
     }
     report.rewoken = await this.#d.waker.retryDeferred();
     return report;
+  }
+
+  async #idleLongEnough(sessionId: SessionId): Promise<boolean> {
+    const idle = this.#d.idle;
+    if (!idle) return false;
+    const ms = idle.idleMs(sessionId);
+    return ms !== undefined && ms >= idle.afterMs && !await idle.busy(sessionId);
   }
 }

@@ -64,3 +64,63 @@ Deno.test("the queue probe reads the heartbeat file and the oldest open claim", 
   agent.outbound.markCompleted(["m1"]);
   assert.equal((await probe.probe(sessionId)).claimAgeMs, -1);
 });
+
+Deno.test("idle hibernation: an idle sandbox with nothing waiting is stopped, a busy or recent one is not, and status lists it until it runs again", async () => {
+  using dir = tempDir();
+  const { host, sessionId, control, backoff, waker } = await openWakePath(dir.path);
+  await using _ = host;
+  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
+  let idleMs = 0;
+  let busy = false;
+  const sweep = new Sweep({
+    registry: host.registry,
+    control,
+    probe,
+    backoff,
+    waker,
+    idle: { afterMs: 600_000, idleMs: () => idleMs, busy: () => Promise.resolve(busy) },
+  });
+  await waker.wake(sessionId);
+
+  idleMs = 599_000;
+  assert.deepEqual((await sweep.runOnce()).hibernated, [], "not idle long enough");
+  idleMs = 600_000;
+  busy = true;
+  assert.deepEqual((await sweep.runOnce()).hibernated, [], "work waiting or in progress");
+  assert.deepEqual(control.stops, []);
+
+  busy = false;
+  const report = await sweep.runOnce();
+  assert.deepEqual(report.hibernated, [sessionId]);
+  assert.deepEqual(control.stops, [sessionId]);
+  assert.equal(backoff.failures(sessionId), 0, "a deliberate stop, not a crash");
+  assert.deepEqual(await sweep.hibernated(), [sessionId]);
+
+  // The next message wakes it: no longer hibernated.
+  await waker.wake(sessionId);
+  assert.deepEqual(control.launches, [sessionId, sessionId]);
+  assert.deepEqual(await sweep.hibernated(), []);
+});
+
+Deno.test("idle hibernation: a message that arrives while the idle sandbox stops wakes it again at once", async () => {
+  using dir = tempDir();
+  const { host, sessionId, control, backoff, waker } = await openWakePath(dir.path);
+  await using _ = host;
+  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
+  let checks = 0;
+  const sweep = new Sweep({
+    registry: host.registry,
+    control,
+    probe,
+    backoff,
+    waker,
+    // Idle when asked before the stop; a message is waiting when asked after it.
+    idle: { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(++checks > 1) },
+  });
+  await waker.wake(sessionId);
+  const report = await sweep.runOnce();
+  assert.deepEqual(report.hibernated, []);
+  assert.deepEqual(control.stops, [sessionId]);
+  assert.deepEqual(control.launches, [sessionId, sessionId], "woken again after the stop");
+  assert.deepEqual(await sweep.hibernated(), []);
+});

@@ -198,3 +198,32 @@ Deno.test({
     ]]);
   },
 });
+
+Deno.test("e2e journey: an idle sandbox is hibernated and the next message wakes it; nothing lost or duplicated", async () => {
+  using dir = tempDir("ironclaw-e2e-");
+  const fake = new FakeAdapter("fake");
+  // Any sandbox idle for 1 ms with nothing waiting counts as idle: the sweep below stops it.
+  await using host = await openPlane(dir.path, { isolator: "process", channels: [fake], idleStopMs: 1 });
+  const one = (await fakeChat(host)("one")).outcomes[0];
+  await fake.until(1);
+  const sessionId = one.sessionId!;
+  // This pass or the background sweep's (every second here) stops it.
+  const hibernated = await until(async () => {
+    await host.plane.sweep.runOnce();
+    const ids = await host.plane.sweep.hibernated();
+    return ids.length > 0 ? ids : undefined;
+  }, () => diagnose(host));
+  assert.deepEqual(hibernated, [sessionId]);
+  assert.deepEqual(host.plane.sandboxes.sessions(), [], "no sandbox holds memory for it now");
+
+  const two = (await fakeChat(host)("two")).outcomes[0];
+  assert.equal(two.sessionId, sessionId, "the same session, woken");
+  await fake.until(2);
+  await host.plane.delivery.deliverAll();
+  assert.deepEqual(fake.delivered.map((m) => [m.inReplyTo, m.content]), [
+    [one.messageId, "mock-agent received: one"],
+    [two.messageId, "mock-agent received: two"],
+  ]);
+  const out = (await host.plane.queues.outboundReader(sessionId)).dueMessages().messages;
+  assert.equal(out.filter((m) => m.kind === "chat").length, 2, "the agent answered each message once");
+});

@@ -63,6 +63,12 @@ const Status = z.object({
   keyCustody: z.enum(KEY_CUSTODY_MODES).describe(
     "how the master key is kept: passphrase (wrapped), or file (plaintext beside the data: development, weak)",
   ),
+  sandboxes: z.object({
+    live: z.number().int().describe("sessions with a sandbox running now"),
+    hibernated: z.array(z.string()).describe(
+      "sessions whose idle sandbox was stopped (serve --idle-stop); the next message wakes each",
+    ),
+  }),
 });
 
 const status = createRoute({
@@ -98,6 +104,7 @@ export function healthRoutes(plane: ControlPlane) {
         providers: plane.proxy.health(),
         parked: parkedSessions(plane),
         keyCustody: plane.keys.custody,
+        sandboxes: { live: plane.sandboxes.sessions().length, hibernated: await plane.sweep.hibernated() },
       };
       try {
         const { isolator, weaker, label } = await plane.isolator();
