@@ -209,14 +209,21 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
       ),
     );
 
-    // An agent proposed from a template, approved, then listed.
+    // README "Your own agent": proposed from a template, approved, and it answers its creator at once.
     const created = JSON.parse(
-      await ok("agent", "create", "--name", "Night Owl", "--template", "reminders", "--json", ...api),
+      await ok("agent", "create", "--name", "Home Helper", "--template", "assistant", "--json", ...api),
     );
-    assert.equal(created.request.agentGroupId, "night-owl");
-    await ok("change", "approve", created.request.id, ...api);
+    assert.equal(created.request.agentGroupId, "home-helper");
+    assert.match(
+      await ok("change", "approve", created.request.id, ...api),
+      /\ntalk to it with: ironclaw chat home-helper\n$/,
+    );
+    assert.equal(
+      (await ok("chat", "home-helper", "--message", "hello, new agent", "--timeout", "120", ...api)).trim(),
+      "mock-agent received: hello, new agent",
+    );
     const agents = JSON.parse(await ok("agent", "list", "--json", ...api));
-    assert.deepEqual(agents.map((a: { id: string }) => a.id).sort(), ["demo", "night-owl"]);
+    assert.deepEqual(agents.map((a: { id: string }) => a.id).sort(), ["demo", "home-helper"]);
 
     auditLines = JSON.parse(await ok("audit", "--json", "--limit", "2000", ...api)).length;
     const status = JSON.parse(await ok("status", "--json", ...api));
@@ -257,7 +264,11 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
   );
   const rotation = JSON.parse(await ok("keys", "rotate", "--state-dir", stateDir, "--json"));
   assert.notEqual(rotation.previousMaster, rotation.currentMaster);
-  assert.equal(rotation.rewrapped, 4, "the state database, vault and audit keys, and the chat session's key");
+  assert.equal(
+    rotation.rewrapped,
+    5,
+    "the state database, vault and audit keys, and the two chat sessions' keys",
+  );
   const doctor = await ironclaw("doctor", "--state-dir", stateDir, "--api-url", url);
   assert.equal(doctor.code, 1);
   assert.deepEqual(doctor.stdout.trim().split("\n").map((l) => l.split(/\s+/).slice(0, 2).join(" ")), [
@@ -280,7 +291,7 @@ Deno.test("README quickstart: serve --dev, submit → pending → approve → hi
     const agents = JSON.parse(
       await ok("agent", "list", "--json", "--api-url", `http://127.0.0.1:${port2}`, "--state-dir", stateDir),
     );
-    assert.ok(agents.some((a: { id: string }) => a.id === "night-owl"));
+    assert.ok(agents.some((a: { id: string }) => a.id === "home-helper"));
   } finally {
     again.kill("SIGTERM");
     assert.equal((await again.status).code, 0, await againErr);
