@@ -121,6 +121,19 @@ Deno.test("console in chromium: sign in, approve a change and see it applied, ch
     assert.equal(await page.getByRole("status").textContent(), "");
     await shoot(page, "chat");
 
+    // The audit log: the approval above is on it, the chain checks out, and the export is the whole file.
+    await page.getByRole("link", { name: "Audit" }).click();
+    await page.waitForURL("**/ui/audit");
+    assert.match(await page.locator("[data-chain]").getAttribute("data-chain") ?? "", /^ok$/);
+    assert.ok(await page.locator("td", { hasText: wanted }).count() > 0);
+    await shoot(page, "audit");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: /Export the whole log/ }).click(),
+    ]);
+    const exported = await Deno.readTextFile(await download.path());
+    assert.equal(exported, await Deno.readTextFile(plane.audit.path));
+
     // Another origin's form is refused (and changes nothing); in its own tab, whose errors are expected.
     const outsider = await context.newPage();
     await outsider.goto(

@@ -115,6 +115,22 @@ Deno.test("approving from the console applies the change; a form without the CSR
   assert.equal(api.plane.registry.getAgentGroup("demo").personaDocs.instructions, "Answer in French.");
   assert.equal(api.plane.gateway.get(id).decision?.decidedBy, CONSOLE_ACTOR);
   assert.doesNotMatch(approved.text, /class="badge"/, "the badge is gone with the last pending change");
+
+  const audit = await browse(api, "GET", "/ui/audit", { cookie });
+  assert.match(audit.text, /data-chain="ok"/);
+  assert.match(audit.text, new RegExp(`<td>${id}</td>`));
+  const exported = await browse(api, "GET", "/ui/audit/export", { cookie });
+  assert.equal(exported.text, await Deno.readTextFile(api.plane.audit.path));
+  assert.match(exported.headers.get("content-disposition")!, /attachment/);
+
+  // A line changed behind the log's back: the page says where the chain breaks.
+  const lines = (await Deno.readTextFile(api.plane.audit.path)).split("\n");
+  lines[0] = lines[0].replace('"stage":"', '"stage":"x');
+  await Deno.writeTextFile(api.plane.audit.path, lines.join("\n"));
+  assert.match(
+    (await browse(api, "GET", "/ui/audit", { cookie })).text,
+    /data-chain="broken"[^>]*>Chain broken at line 1/,
+  );
 });
 
 Deno.test("a one-time link signs in once; sign-out ends the session", async () => {

@@ -5,7 +5,8 @@
  * @module
  */
 import type { Child } from "hono/jsx";
-import type { ChangeRecord } from "../../../contract/gateway.ts";
+import type { AuditEntry, ChangeRecord } from "../../../contract/gateway.ts";
+import type { VerifyResult } from "../../audit/mod.ts";
 import type { JsonValue } from "../../../contract/json.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { changeDiff } from "./diff.ts";
@@ -14,6 +15,7 @@ import { changeDiff } from "./diff.ts";
 export const PAGES = [
   { path: "/ui/approvals", title: "Approvals" },
   { path: "/ui/chat", title: "Chat" },
+  { path: "/ui/audit", title: "Audit" },
 ] as const;
 
 /** What every signed-in page needs besides its body. */
@@ -231,6 +233,60 @@ export function ChatPage(
           </form>
         </section>
       )}
+    </Layout>
+  );
+}
+
+/** The audit log: the chain's status, the newest lines (newest first) and the whole file to download. */
+export function AuditPage(props: { frame: Frame; chain: VerifyResult; entries: AuditEntry[] }) {
+  const { chain } = props;
+  return (
+    <Layout title="Audit" frame={props.frame}>
+      <h1>Audit</h1>
+      <section class="card" aria-label="Chain status">
+        {chain.ok
+          ? (
+            <p class="notice" data-chain="ok">
+              Chain intact: {chain.lines} lines, every hash checked
+              {chain.anchored ? ", the head matches the state database's anchor" : " (no anchor to compare)"}.
+              {chain.legacyLines > 0 && ` ${chain.legacyLines} early lines predate the keyed chain.`}
+            </p>
+          )
+          : (
+            <p class="notice error" data-chain="broken" role="alert">
+              Chain broken at line {chain.line}: {chain.reason}
+            </p>
+          )}
+        {chain.ok && <p class="meta">Head: {chain.head}</p>}
+        <p>
+          <a href="/ui/audit/export" download="audit.jsonl">Export the whole log (JSON lines)</a>
+        </p>
+      </section>
+      <div class="card table-wrap">
+        <table>
+          <caption class="sr-only">The newest {props.entries.length} audit lines, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Time</th>
+              <th scope="col">Stage</th>
+              <th scope="col">Change</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Detail</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.entries.map((e) => (
+              <tr>
+                <td>{e.time}</td>
+                <td>{e.stage}</td>
+                <td>{e.changeId}</td>
+                <td>{e.kind ?? ""}</td>
+                <td>{e.detail ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </Layout>
   );
 }

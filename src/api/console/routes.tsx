@@ -19,7 +19,15 @@ import { ApiError, describeIssues, fail } from "../errors.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { routeGroup } from "../route_group.ts";
 import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from "./assets.ts";
-import { ApprovalsPage, ChatPage, CSRF_FIELD, type DecisionNotice, type Frame, LoginPage } from "./pages.tsx";
+import {
+  ApprovalsPage,
+  AuditPage,
+  ChatPage,
+  CSRF_FIELD,
+  type DecisionNotice,
+  type Frame,
+  LoginPage,
+} from "./pages.tsx";
 import {
   type ConsoleSession,
   type ConsoleSessions,
@@ -188,6 +196,19 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         return c.html(approvals(c.var.session, { ok: false, text }), 409);
       }
     })
+    .get("/ui/audit", async (c) => {
+      const chain = await plane.audit.verify();
+      // A damaged line also stops the tail: the page still shows where the chain breaks.
+      const entries = await plane.audit.tail(AUDIT_PAGE_LINES).then((e) => e.reverse(), () => []);
+      return c.html(AuditPage({ frame: frame(c.var.session, "/ui/audit"), chain, entries }));
+    })
+    .get("/ui/audit/export", async (c) => {
+      const file = await Deno.open(plane.audit.path, { read: true });
+      return c.body(file.readable, 200, {
+        "Content-Type": "application/x-ndjson",
+        "Content-Disposition": 'attachment; filename="audit.jsonl"',
+      });
+    })
     .get("/ui/chat", (c) => {
       const agents = registry.listAgentGroups().map(({ id, name }) => ({ id, name }));
       const wanted = c.req.query("agent") ?? agents[0]?.id;
@@ -218,6 +239,9 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       );
     });
 }
+
+/** Audit lines on the page (the export has them all). */
+const AUDIT_PAGE_LINES = 200;
 
 /** A long poll's wait: under the front's idle limit (60 s) and the drain's cap (30 s). */
 const CONSOLE_DRAIN_WAIT_MS = 25_000;
