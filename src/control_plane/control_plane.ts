@@ -351,8 +351,9 @@ export class ControlPlane {
         });
       this.#isolator = choosing;
       choosing.then(
+        // Debug: `serve` prints the same at start (`agents run in: …`), and once is enough.
         (choice) =>
-          this.#log.info("sandboxes: {label}; agent program: {program}", {
+          this.#log.debug("sandboxes: {label}; agent program: {program}", {
             label: choice.label,
             program: this.agentProgram.description,
           }),
