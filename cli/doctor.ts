@@ -9,7 +9,14 @@ import { TELEGRAM_CHANNEL } from "../src/channels/telegram/mod.ts";
 import { checkTelegramToken, withChannels } from "./channel.ts";
 import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
-import { defaultStateDir } from "../src/control_plane/mod.ts";
+import {
+  defaultStateDir,
+  MODEL_PROVIDERS,
+  type ModelConfig,
+  modelKeyEnv,
+  readModelConfig,
+} from "../src/control_plane/mod.ts";
+import { checkModelCredential } from "./model_check.ts";
 import { inspectMasterKeyFile, MASTER_KEY_FILE, MasterKeyError } from "../src/keys/mod.ts";
 import { describeCustody, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { AgentProgram, chooseIsolator } from "../src/sandbox/mod.ts";
@@ -226,6 +233,44 @@ export async function checkTelegram(
   return result.ok ? pass(result.detail) : fail(result.detail, result.fix ?? "check the bot token");
 }
 
+/**
+ * One real call per configured model provider: the one `ironclaw onboard`
+ * chose (a chat with its model), else each provider whose key variable is set
+ * (its model list). None configured: no check (`--dev` runs the mock model).
+ * (`checkModels` reports what the running plane saw; this asks the provider now.)
+ */
+export async function checkModelCredentials(
+  stateDir: string,
+  env: { get(name: string): string | undefined } = Deno.env,
+): Promise<CheckResult[]> {
+  let chosen: ModelConfig | undefined;
+  try {
+    chosen = readModelConfig(stateDir);
+  } catch (err) {
+    return [{
+      name: "model",
+      ...fail(describeError(err), `rerun \`ironclaw onboard --state-dir ${stateDir}\``),
+    }];
+  }
+  const configs: (Pick<ModelConfig, "provider" | "baseUrl" | "keyEnv"> & { model?: string })[] = chosen
+    ? [chosen]
+    : MODEL_PROVIDERS.filter((provider) => env.get(modelKeyEnv({ provider }))).map((provider) => ({
+      provider,
+    }));
+  return await Promise.all(configs.map(async (config) => {
+    const problem = await checkModelCredential(config, env);
+    const what = `${config.provider}${config.model ? ` ${config.model}` : ""}${
+      config.baseUrl ? ` at ${config.baseUrl}` : ""
+    }`;
+    return {
+      name: "model-key",
+      ...(problem
+        ? fail(`${what}: ${problem.detail}`, problem.fix)
+        : pass(`${what} answered (key from $${modelKeyEnv(config)})`)),
+    };
+  }));
+}
+
 /** Runs every check, in order. */
 export async function runChecks(
   stateDir: string,
@@ -242,6 +287,7 @@ export async function runChecks(
   ];
   const models = await checkModels(client);
   if (models) results.push({ name: "models", ...models });
+  results.push(...await checkModelCredentials(stateDir));
   const telegram = await checkTelegram(stateDir, keys);
   if (telegram) results.push({ name: "telegram", ...telegram });
   return results;
@@ -261,7 +307,8 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
   withClientFlags(withPassphraseFlag(
     program.command("doctor")
       .description(
-        "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, and the API",
+        "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, the API, " +
+          "and each configured model provider and Telegram bot with one real call",
       )
       .option("--json", "machine-readable output"),
   )).action(async (opts: ClientFlags & PassphraseFlags & { json?: boolean }) => {

@@ -9,10 +9,7 @@
  *
  * @module
  */
-import Anthropic from "@anthropic-ai/sdk";
 import type { Command } from "commander";
-import OpenAI from "openai";
-import { PROVIDER_HOSTS } from "../contract/sockets.ts";
 import { TEMPLATES } from "../src/catalog/mod.ts";
 import {
   defaultStateDir,
@@ -27,6 +24,7 @@ import { type Prompter, terminalPrompter } from "./agent_wizard.ts";
 import { defaultActor } from "./change.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
+import { checkModelCredential } from "./model_check.ts";
 import type { CliIo } from "./output.ts";
 
 /** The providers onboarding offers; `local` is an OpenAI-compatible server (Ollama, llama.cpp) by base URL. */
@@ -51,57 +49,6 @@ export interface OnboardFlags extends ClientFlags {
   telegramTokenEnv?: string;
   skipCheck?: boolean;
   nonInteractive?: boolean;
-}
-
-/** How long the one checking call may take. */
-const CHECK_TIMEOUT_MS = 30_000;
-
-/**
- * One real call to the provider `config` names, with the key from its
- * variable: a one-token chat through the provider's official client. Returns
- * undefined when it answers, else the one-line problem with its fix.
- */
-export async function checkModelCredential(
-  config: ModelConfig,
-  env: { get(name: string): string | undefined } = Deno.env,
-): Promise<string | undefined> {
-  const keyEnv = modelKeyEnv(config);
-  const key = env.get(keyEnv) || undefined;
-  const where = config.baseUrl ?? `https://${PROVIDER_HOSTS[config.provider]}`;
-  if (!key && !config.baseUrl) return `$${keyEnv} is not set: export ${keyEnv}=<your ${config.provider} key>`;
-  const prompt = [{ role: "user" as const, content: "Reply with OK." }];
-  try {
-    if (config.provider === "anthropic") {
-      const client = new Anthropic({
-        apiKey: key,
-        baseURL: config.baseUrl,
-        timeout: CHECK_TIMEOUT_MS,
-        maxRetries: 0,
-      });
-      await client.messages.create({ model: config.model, max_tokens: 5, messages: prompt });
-    } else {
-      const path = config.provider === "openrouter" ? "/api/v1" : "/v1";
-      // A local server takes any key; the SDK insists on one.
-      const client = new OpenAI({
-        apiKey: key ?? "none",
-        baseURL: `${where}${path}`,
-        timeout: CHECK_TIMEOUT_MS,
-        maxRetries: 0,
-      });
-      await client.chat.completions.create({ model: config.model, max_tokens: 5, messages: prompt });
-    }
-    return undefined;
-  } catch (err) {
-    const status = (err as { status?: number }).status;
-    if (status === 401 || status === 403) {
-      return `${where} refused the key in $${keyEnv} (${status}): set ${keyEnv} to a valid ${config.provider} key`;
-    }
-    if (status === 404) return `${where} does not know model ${config.model} (404): pass another --model`;
-    if (status) return `${where} answered ${status}: ${String((err as Error).message).split("\n")[0]}`;
-    return `cannot reach ${where} (${
-      String((err as Error).message).split("\n")[0]
-    }): is it running and the URL right?`;
-  }
 }
 
 /** The provider config the flags and (on a terminal) the answers describe. */
@@ -155,7 +102,9 @@ export async function runOnboard(io: CliIo, flags: OnboardFlags, ask?: Prompter)
   if (!flags.skipCheck) {
     io.out(`checking ${config.model} with one call…`);
     const problem = await checkModelCredential(config);
-    if (problem) throw new CliError(`model check failed: ${problem} (nothing was saved)`);
+    if (problem) {
+      throw new CliError(`model check failed: ${problem.detail}: ${problem.fix} (nothing was saved)`);
+    }
     io.out(`model ok: ${config.model} answered`);
   }
   await writeModelConfig(stateDir, config);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import OpenAI from "openai";
 import type { SessionId } from "../contract/ids.ts";
 import { ModelProxy } from "../src/model_proxy/mod.ts";
-import { modelProxyOptions, readModelConfig } from "../src/control_plane/mod.ts";
+import { modelProxyOptions, readModelConfig, writeModelConfig } from "../src/control_plane/mod.ts";
+import { checkModelCredentials, describeCheck } from "./doctor.ts";
 import { unixSocketFetch } from "../tests/support/model_proxy_unix_fetch.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
@@ -41,7 +42,7 @@ function fakeOpenAiServer() {
   return { calls, url: `http://127.0.0.1:${server.addr.port}`, server };
 }
 
-Deno.test("onboard --non-interactive against a local OpenAI-compatible server configures a working agent", async () => {
+Deno.test("onboard --non-interactive against a local OpenAI-compatible server configures a working agent; doctor checks the provider", async () => {
   const fake = fakeOpenAiServer();
   try {
     await using s = await servedFakePlane();
@@ -107,6 +108,25 @@ Deno.test("onboard --non-interactive against a local OpenAI-compatible server co
     } finally {
       await proxy.close();
     }
+
+    // doctor makes the same one call per configured provider; red with the fix in one line.
+    assert.deepEqual(await checkModelCredentials(s.stateDir, new Map()), [{
+      name: "model-key",
+      ok: true,
+      detail: `openai llama3.2 at ${fake.url} answered (key from $OPENAI_API_KEY)`,
+    }]);
+    assert.equal(fake.calls.length, 4);
+    await writeModelConfig(s.stateDir, {
+      provider: "anthropic",
+      model: "claude-x",
+      keyEnv: "IRONCLAW_TEST_UNSET_KEY",
+    });
+    const [red] = await checkModelCredentials(s.stateDir, new Map());
+    assert.equal(red.ok, false);
+    assert.equal(
+      describeCheck(red),
+      "FAIL  model-key    anthropic claude-x: $IRONCLAW_TEST_UNSET_KEY is not set — fix: export IRONCLAW_TEST_UNSET_KEY=<your anthropic key> where serve runs",
+    );
   } finally {
     await fake.server.shutdown();
   }

@@ -38,7 +38,7 @@ export function providerHost(provider: ModelConfig["provider"]): string {
 }
 
 /** The environment variable the key of `config` is read from. */
-export function modelKeyEnv(config: ModelConfig): string {
+export function modelKeyEnv(config: Pick<ModelConfig, "provider" | "keyEnv">): string {
   return config.keyEnv ?? PROVIDER_CREDENTIAL_ENV[providerHost(config.provider)];
 }
 
