@@ -9,6 +9,7 @@ import { ChangeKind } from "../contract/enums.ts";
 import type { InferResponseType } from "hono/client";
 import type { DecisionOutcome, JsonValue } from "../contract/mod.ts";
 import type { ApiRpc } from "../src/api/mod.ts";
+import type { OfferedTool } from "../src/mcp/mod.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { readSmallText } from "./files.ts";
@@ -72,6 +73,27 @@ const HISTORY_COLUMNS: Column<ChangeView>[] = [
   { header: "DECIDED-BY", cell: (r) => r.decision?.decidedBy },
   { header: "AGE", cell: age },
 ];
+
+/** The lines that show one tool: its name, description and input schema. */
+export function describeTools(tools: readonly OfferedTool[]): string[] {
+  return tools.flatMap((t) => [
+    `${t.name}: ${t.description || "(no description)"}`,
+    `  input schema: ${JSON.stringify(t.inputSchema)}`,
+    `  hash:         ${t.hash}`,
+  ]);
+}
+
+/** An `mcp_access` change's tools as its approver is shown them (and the approval pins). */
+async function showOfferedTools(io: CliIo, opts: ClientFlags, id: string): Promise<void> {
+  const answer = await ApiClient.fromFlags(opts).call((api) =>
+    api.v1.mcp.offers[":id"].$get({ param: { id: encodeURIComponent(id) } })
+  ).catch(() => undefined);
+  if (!answer) {
+    return io.out("tools:        none recorded (approving it grants nothing until proposed with mcp grant)");
+  }
+  io.out(`tools offered by ${answer.server} when proposed (approval pins these):`);
+  for (const line of describeTools(answer.tools)) io.out(`  ${line}`);
+}
 
 /** The lines `change show` prints for one record. */
 export function describeRecord(r: ChangeView): string[] {
@@ -195,6 +217,7 @@ export function registerChangeCommands(program: Command, io: CliIo): void {
     );
     if (opts.json) return printJson(io, record);
     for (const line of describeRecord(record)) io.out(line);
+    if (record.request.kind === "mcp_access") await showOfferedTools(io, opts, record.request.id);
   });
 
   for (const [name, outcome] of [["approve", "approve"], ["reject", "reject"]] as const) {

@@ -26,6 +26,7 @@ import { registerToolsCommand } from "./tools.ts";
 import { registerVerifyCommand } from "./verify.ts";
 import { registerVaultCommands } from "./vault.ts";
 import { registerEgressCommands } from "./egress.ts";
+import { registerMcpCommands } from "./mcp.ts";
 import { VERSION } from "./version.ts";
 import { SCHEMA_VERSION } from "../src/state/mod.ts";
 
@@ -67,6 +68,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerVaultCommands(program, io);
   registerEgressCommands(program, io);
   registerBackupCommands(program, io);
+  registerMcpCommands(program, io);
   registerRollbackCommand(program);
 
   program.command("version").description("print the version (--json: also the state schema it migrates to)")

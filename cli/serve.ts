@@ -87,6 +87,7 @@ export interface ServeFlags {
   minRecurrence?: string;
   modelPrices?: string;
   usageDayOffset?: string;
+  mcpAllowHostProcess?: boolean;
 }
 
 /** `--min-recurrence D`: the shortest task recurrence agents may ask for (default 5m). */
@@ -109,6 +110,13 @@ export function describeEgress(egress: EgressSettings): string {
   ];
   const privates = egress.allowPrivate ? `; private exceptions ${egress.allowPrivate}` : "";
   return `hosts a human approved per agent, public addresses only${privates}; ${search.join(", ")}`;
+}
+
+/** Where MCP servers run, for the start-up line. */
+export function describeMcp(flags: ServeFlags): string {
+  return flags.mcpAllowHostProcess
+    ? "stdio servers as bare host processes (--mcp-allow-host-process: WEAKER, no sandbox); remote servers over HTTPS or let-through private ports"
+    : "remote servers over HTTPS or let-through private ports; stdio servers refused (no --mcp-allow-host-process)";
 }
 
 /** The egress flags, checked now so a typo fails at start-up as one line. */
@@ -305,6 +313,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...limits,
       ...usage,
       ...(modelConfig ? modelProxyOptions(modelConfig) : {}),
+      mcpAllowHostProcess: flags.mcpAllowHostProcess,
     });
   } catch (err) {
     unlisten();
@@ -325,6 +334,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
     io.out(`egress: ${describeEgress(egress.egress)}`);
     for (const u of upstreams.upstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
+    io.out(`mcp: ${describeMcp(flags)}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, {
@@ -392,6 +402,10 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--egress-allow-private <host:port,...>",
       "let agents' approved fetches reach these exact private HOST:PORT services (default: public addresses only)",
+    )
+    .option(
+      "--mcp-allow-host-process",
+      "run registered stdio MCP servers as bare host processes (WEAKER isolation: no sandbox; minimal environment)",
     )
     .option(
       "--search-backend <backend>",

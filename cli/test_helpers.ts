@@ -16,8 +16,8 @@ export function closedPortUrl(): string {
 }
 
 /** A fake-sandbox control plane behind a real API server on loopback, with the CLI flags that reach it. */
-export async function servedFakePlane() {
-  const plane = await openFakeSandboxPlane();
+export async function servedFakePlane(options: Parameters<typeof openFakeSandboxPlane>[0] = {}) {
+  const plane = await openFakeSandboxPlane(options);
   const { token } = await resolveApiToken(plane.stateDir, undefined);
   const server = startApiServer(plane.plane, { token, hostname: "127.0.0.1", port: 0 });
   return {

@@ -29,7 +29,7 @@ function answered2xx(api: TestApi): Set<string> {
 }
 
 Deno.test("every documented route answers its happy path with the shapes docs/api.md gives", async () => {
-  await using api = await openTestApi();
+  await using api = await openTestApi({}, { mcpAllowHostProcess: true });
 
   assert.deepEqual(await ok(api, 200, "GET", "/healthz"), { status: "ok", version: "0.1.0" });
   assert.deepEqual(await ok(api, 200, "GET", "/readyz"), { status: "ready" });
@@ -383,12 +383,37 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   // The console's one-time sign-in link.
   const link = await ok(api, 201, "POST", "/v1/console/links");
   assert.match(link.path, /^\/ui\/login\?code=[0-9a-f]{64}$/);
+  // MCP: registered through the gateway; a grant's proposal records the tools as offered, to show and pin.
+  const sample = new URL("../mcp/sample/server.ts", import.meta.url).pathname;
+  const registered = await ok(api, 202, "POST", "/v1/mcp/servers", {
+    server: { name: "sample", transport: "stdio", command: Deno.execPath(), args: ["run", "-A", sample] },
+    requestedBy: "web:op",
+  });
+  await ok(api, 200, "POST", `/v1/changes/${registered.request.id}/decision`, {
+    outcome: "approve",
+    decidedBy: "web:op",
+  });
+  const servers = await ok(api, 200, "GET", "/v1/mcp/servers");
+  assert.deepEqual(servers.map((s: { name: string; envNames: string[] }) => [s.name, s.envNames]), [[
+    "sample",
+    [],
+  ]]);
+  const offered = await ok(api, 200, "GET", "/v1/mcp/servers/sample/tools");
+  assert.deepEqual(offered.tools.map((t: { name: string }) => t.name), ["add", "echo", "slow"]);
+  const grant = await ok(api, 202, "POST", "/v1/mcp/servers/sample/grants", {
+    agentGroupId: "research",
+    tools: ["echo"],
+    requestedBy: "web:op",
+  });
+  assert.deepEqual(grant.request.after, { server: "sample", tools: ["echo"] });
+  assert.deepEqual(await ok(api, 200, "GET", `/v1/mcp/offers/${grant.request.id}`), offered);
+  assert.deepEqual(await ok(api, 200, "DELETE", "/v1/mcp/servers/sample"), { name: "sample" });
 
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
-  assert.match(metrics.body, /ironclaw_gateway_decisions_total\{decision="approved"\} 1/);
+  assert.match(metrics.body, /ironclaw_gateway_decisions_total\{decision="approved"\} 2/);
   assert.deepEqual(await ok(api, 200, "DELETE", "/v1/registry/agent-groups/research"), {
     deleted: "research",
     sessions: [session.id],

@@ -25,6 +25,7 @@ const ERROR_DESCRIPTIONS = {
   413: "request body over the size cap",
   415: "the body is not JSON",
   429: "over the per-client rate limit (see Retry-After)",
+  502: "an upstream (an MCP server) could not be reached or failed",
   503: "not ready",
 } as const;
 

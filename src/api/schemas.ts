@@ -51,7 +51,7 @@ export function edgeBody<S extends z.ZodType>(schema: S): S {
 }
 
 /** Who asks or decides: 1–200 characters on one line. */
-const Actor = ChangeRequest.shape.requestedBy.regex(noControlChars(), {
+export const Actor = ChangeRequest.shape.requestedBy.regex(noControlChars(), {
   message: "must be one line with no control characters",
 });
 

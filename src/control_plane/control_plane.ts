@@ -61,6 +61,8 @@ import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
 import type { VaultStore } from "../vault/mod.ts";
+import { type McpCatalog, McpConnections, type McpPins, mcpTransports } from "../mcp/mod.ts";
+import { parseAllowPrivate, PrivateAllowance } from "../egress/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
 
@@ -126,6 +128,8 @@ export interface ControlPlaneOptions {
   modelPrices?: PriceTable;
   /** The usage day's offset from UTC in minutes (`serve --usage-day-offset`; default 0: days end at UTC midnight). */
   usageDayOffsetMinutes?: number;
+  /** MCP: run stdio servers as bare host processes (`serve --mcp-allow-host-process`; weaker, labelled in `status`). */
+  mcpAllowHostProcess?: boolean;
 }
 
 /** What {@link ControlPlane.open} has opened before it builds the plane. */
@@ -161,6 +165,12 @@ export class ControlPlane {
   readonly usage: UsageMeter;
   /** The egress broker with its audit file. */
   readonly egress: OpenEgress;
+  /** The MCP servers a human registered. */
+  readonly mcpCatalog: McpCatalog;
+  /** What each MCP grant showed the human, and the pins of approved ones. */
+  readonly mcpPins: McpPins;
+  /** The host's SDK client connections to the catalogued MCP servers. */
+  readonly mcp: McpConnections;
   readonly sandboxes: SandboxManager;
   readonly backoff: RespawnBackoff;
   readonly waker: GuardedWaker;
@@ -233,6 +243,15 @@ export class ControlPlane {
       hosts: stores.egressHosts,
       credentials: (group, url) => stores.vault.headersFor(group, url),
       secrets: (name) => stores.vault.reveal(name),
+    });
+    this.mcpCatalog = stores.mcpCatalog;
+    this.mcpPins = stores.mcpPins;
+    this.mcp = new McpConnections((name) => stores.mcpCatalog.get(name)?.config, {
+      transports: mcpTransports({
+        allowHostProcess: options.mcpAllowHostProcess,
+        allowPrivate: new PrivateAllowance(parseAllowPrivate(options.egress?.allowPrivate ?? "")),
+        resolve: options.egress?.resolve,
+      }),
     });
     const program = opened.agentProgram;
     const flow = wireFlow(stores, {
@@ -407,6 +426,7 @@ export class ControlPlane {
       await this.#flow.close();
       await this.proxy.close();
       await this.egress.close();
+      await this.mcp.close();
       await this.#stores.close();
     } finally {
       // Whatever failed above, nothing of this run stays mounted and no key copy stays in /dev/shm.

@@ -118,8 +118,8 @@ export interface FlowOptions<S extends SandboxSide> {
   now?: () => Timestamp;
   /** Host directories under which approved mounts may lie (default `<state-dir>/mounts`). */
   mountPrefixes?: readonly string[];
-  /** The host's curated MCP server catalog (default: none, so MCP requests are refused). */
-  mcpServers?: ReadonlySet<string>;
+  /** The MCP server names the gateway knows (default: the stores' catalog). */
+  mcpServers?: { has(name: string): boolean };
   /** Unanswered inbound messages a session may hold before new ones are refused (default: the gate's). */
   inboundBacklogCap?: number;
   /** Delivery's tuning: its fallback poll and agent-to-agent limits. */
@@ -223,7 +223,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
   );
   const gateway = hostGateway(stores, {
     mountPrefixes: options.mountPrefixes ?? [`${stores.stateDir}/mounts`],
-    mcpServers: options.mcpServers ?? new Set(),
+    mcpServers: options.mcpServers ?? stores.mcpCatalog,
     onDecision: (decision) => decisions.inc({ decision }),
     onApplied: async (req: ChangeRequest) => {
       if (req.kind === "permissions") await queues.refreshDestinations(req.agentGroupId);
@@ -291,7 +291,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
 /** What the gateway is told besides the stores. */
 interface GatewayOptions {
   mountPrefixes: readonly string[];
-  mcpServers: ReadonlySet<string>;
+  mcpServers: { has(name: string): boolean };
   onDecision: NonNullable<GatewayDeps["onDecision"]>;
   onApplied: (req: ChangeRequest) => Promise<void>;
 }
@@ -310,7 +310,12 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
       mcpServers: options.mcpServers,
       vaultSecrets: stores.vault,
     }),
-    apply: registryApplier(registry, { egressHosts: stores.egressHosts, vault: stores.vault }),
+    apply: registryApplier(registry, {
+      egressHosts: stores.egressHosts,
+      vault: stores.vault,
+      mcpCatalog: stores.mcpCatalog,
+      mcpPins: stores.mcpPins,
+    }),
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,
     onApplied: options.onApplied,

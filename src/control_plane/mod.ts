@@ -27,3 +27,4 @@ export {
   readModelConfig,
   writeModelConfig,
 } from "./model_config.ts";
+export { newWriteId } from "./registry_edits.ts";

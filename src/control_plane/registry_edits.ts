@@ -146,6 +146,7 @@ function sameJson(a: JsonValue | null, b: JsonValue | null): boolean {
   return canonicalJson(a) === canonicalJson(b);
 }
 
-function newWriteId(): ChangeId {
+/** An audit id of its own for a write made outside the gateway. */
+export function newWriteId(): ChangeId {
   return `reg_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}` as ChangeId;
 }

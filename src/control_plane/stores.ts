@@ -16,6 +16,7 @@ import { ChangeStore, StateDb } from "../state/mod.ts";
 import { HostGrants } from "../egress/mod.ts";
 import { VAULT_KEY_ID, VaultStore } from "../vault/mod.ts";
 import { UsageStore } from "../usage/mod.ts";
+import { McpCatalog, McpPins } from "../mcp/mod.ts";
 
 /** How to open the stores. */
 export interface StoresOptions {
@@ -46,6 +47,10 @@ export interface Stores {
   vault: VaultStore;
   /** Model tokens and cost per agent group, day and model. */
   usage: UsageStore;
+  /** The MCP servers a human registered. */
+  mcpCatalog: McpCatalog;
+  /** What each MCP grant showed and pinned. */
+  mcpPins: McpPins;
   /** Closes the audit log, then the state database. */
   close(): Promise<void>;
 }
@@ -89,6 +94,8 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     egressHosts: new HostGrants(state),
     vault: new VaultStore(state, vaultKey),
     usage: new UsageStore(state),
+    mcpCatalog: new McpCatalog(state),
+    mcpPins: new McpPins(state),
     async close() {
       await audit.close();
       state.close();

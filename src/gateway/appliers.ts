@@ -13,6 +13,7 @@ import {
   EnabledToolsPayload,
   type JsonValue,
   McpAccessPayload,
+  McpRegisterPayload,
   MountsPayload,
   PackagesPayload,
   PermissionsPayload,
@@ -30,6 +31,10 @@ export interface ApplySinks {
   egressHosts?: { allow(agentGroupId: string, hosts: readonly string[], changeId: ChangeId): void };
   /** The vault's grants. */
   vault?: { grant(agentGroupId: string, grant: VaultGrantPayload, changeId: ChangeId): void };
+  /** The MCP catalog (`mcp_register`). */
+  mcpCatalog?: { put(config: McpRegisterPayload, changeId: ChangeId): void };
+  /** The MCP pins: an approved `mcp_access` pins each granted tool as the human was shown it. */
+  mcpPins?: { pin(agentGroupId: string, changeId: ChangeId, granted: readonly string[] | undefined): void };
 }
 
 type Apply = (registry: Registry, req: ChangeRequest, sinks: ApplySinks) => void;
@@ -166,8 +171,15 @@ const applyCreateAgent: Apply = (registry, req) => {
   );
 };
 
-const applyMcpAccess: Apply = (registry, req) => {
-  registry.setMcpGrant(req.agentGroupId, McpAccessPayload.parse(req.after));
+const applyMcpAccess: Apply = (registry, req, { mcpPins }) => {
+  const grant = McpAccessPayload.parse(req.after);
+  registry.setMcpGrant(req.agentGroupId, grant);
+  mcpPins?.pin(req.agentGroupId, req.id, grant.tools);
+};
+
+const applyMcpRegister: Apply = (_registry, req, { mcpCatalog }) => {
+  if (!mcpCatalog) throw new Error("no MCP catalog on this host");
+  mcpCatalog.put(McpRegisterPayload.parse(req.after), req.id);
 };
 
 const applyVaultGrant: Apply = (_registry, req, { vault }) => {
@@ -184,8 +196,7 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   permissions: applyPermissions,
   create_agent: applyCreateAgent,
   mcp_access: applyMcpAccess,
-  // Refused by the chain while MCP is off; there is no catalog to write to.
-  mcp_register: undefined,
+  mcp_register: applyMcpRegister,
   vault_grant: applyVaultGrant,
 };
 

@@ -161,7 +161,7 @@ Deno.test("a failing apply changes nothing (one transaction)", () => {
     )
   );
   assert.deepEqual(f.registry.listMembers("g1"), []);
-  assert.throws(() => f.apply(req("mcp_register", {})), /no applier/);
+  assert.throws(() => f.apply(req("mcp_register", {})), /no MCP catalog/);
 });
 
 Deno.test("before captures what the change would replace", () => {

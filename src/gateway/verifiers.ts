@@ -39,8 +39,8 @@ export interface VerifierContext {
   mounts: MountPolicy;
   /** True when an egress broker exists to enforce approved hosts. */
   egressEnabled: boolean;
-  /** Names of MCP servers in the host catalog (empty: MCP is off). */
-  mcpServers: ReadonlySet<string>;
+  /** The host's MCP server catalog (absent: MCP is off). */
+  mcpServers?: { has(name: string): boolean };
   /** The vault's secret names (absent: no vault, so grants are refused). */
   vaultSecrets?: { has(name: string): boolean };
 }
@@ -58,12 +58,16 @@ export function payloadSchemaVerifier(): Verifier {
   };
 }
 
-/** `agent-group`: a change targets an existing agent, except `create_agent`, which targets a new one. */
+/**
+ * `agent-group`: a change targets an existing agent, except `create_agent`,
+ * which targets a new one, and `mcp_register`, which changes the host's
+ * catalog and grants its target nothing.
+ */
 export function agentGroupVerifier(registry: Registry): Verifier {
   return {
     name: "agent-group",
     verify(req) {
-      if (req.kind === "create_agent") return pass();
+      if (req.kind === "create_agent" || req.kind === "mcp_register") return pass();
       return registry.hasAgentGroup(req.agentGroupId)
         ? pass()
         : reject(`unknown agent group ${req.agentGroupId}`);
@@ -235,12 +239,12 @@ export function permissionsVerifier(): Verifier {
 }
 
 /** `mcp`: MCP access and registration need a host MCP catalog; unknown servers are refused. */
-export function mcpVerifier(mcpServers: ReadonlySet<string>): Verifier {
+export function mcpVerifier(mcpServers: VerifierContext["mcpServers"]): Verifier {
   return {
     name: "mcp",
     verify(req) {
       if (req.kind !== "mcp_access" && req.kind !== "mcp_register") return pass();
-      if (mcpServers.size === 0) return reject("MCP is not enabled on this host (no server catalog)");
+      if (!mcpServers) return reject("MCP is not enabled on this host (no server catalog)");
       if (req.kind === "mcp_access") {
         const server = (req.after as { server?: unknown })?.server;
         if (typeof server !== "string" || !mcpServers.has(server)) {

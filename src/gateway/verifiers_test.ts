@@ -188,10 +188,10 @@ Deno.test("permissions: admin grants pass, owner through a change is refused", a
 });
 
 Deno.test("mcp: refused while MCP is off; unknown servers refused when on", async () => {
-  assert.equal(await verdict(mcpVerifier(new Set()), req("mcp_access", { server: "github" })), "reject");
+  assert.equal(await verdict(mcpVerifier(undefined), req("mcp_access", { server: "github" })), "reject");
   assert.equal(
     await verdict(
-      mcpVerifier(new Set()),
+      mcpVerifier(undefined),
       req("mcp_register", { name: "x", transport: "stdio", command: "x" }),
     ),
     "reject",
@@ -213,7 +213,7 @@ Deno.test("the standard chain: rejecters short-circuit, valid changes wait for a
     registry: f.registry,
     mounts: { allowedSourcePrefixes: ["/srv"], targetPrefix: "/mnt" },
     egressEnabled: false,
-    mcpServers: new Set(),
+    mcpServers: undefined,
   });
   assert.deepEqual(await runChain(chain, req("packages", { apt: ["ripgrep"], npm: ["@scope/pkg"] })), {
     verdict: "require-human",

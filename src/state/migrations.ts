@@ -299,6 +299,31 @@ UPDATE agent_groups SET memory_partition = 'group';
 ALTER TABLE sessions ADD COLUMN memory_user TEXT;
 `,
   },
+  {
+    version: 11,
+    name: "mcp catalog and pins",
+    sql: `
+CREATE TABLE mcp_servers (
+  name TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  change_id TEXT NOT NULL,
+  registered_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE mcp_offers (
+  change_id TEXT PRIMARY KEY,
+  server TEXT NOT NULL,
+  tools TEXT NOT NULL
+) STRICT;
+CREATE TABLE mcp_pins (
+  agent_group_id TEXT NOT NULL REFERENCES agent_groups(id) ON DELETE CASCADE,
+  server TEXT NOT NULL,
+  tool TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  change_id TEXT NOT NULL,
+  PRIMARY KEY (agent_group_id, server, tool)
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -9,7 +9,7 @@ import type { ClientResponse } from "hono/client";
 import type { SuccessStatusCode } from "hono/utils/http-status";
 import { type ApiApp, apiClient, type ApiOptions, type ApiRpc, createApiApp } from "../../src/api/mod.ts";
 import { SessionId } from "../../contract/ids.ts";
-import { ControlPlane } from "../../src/control_plane/mod.ts";
+import { ControlPlane, type ControlPlaneOptions } from "../../src/control_plane/mod.ts";
 import { LIBRARY, tempDir } from "./mod.ts";
 
 /** The token test APIs accept. */
@@ -117,9 +117,12 @@ export function sentSession(sent: { outcomes: { sessionId: string | null }[] }):
 export const NO_RATE_LIMIT = { ratePerSecond: 1e6, burst: 1e6 };
 
 /** Opens a dev control plane (the `demo` agent seeded) and an API over it (rate limit lifted unless given). */
-export async function openTestApi(options: Partial<ApiOptions> = {}): Promise<TestApi> {
+export async function openTestApi(
+  options: Partial<ApiOptions> = {},
+  planeOptions: Pick<ControlPlaneOptions, "mcpAllowHostProcess"> = {},
+): Promise<TestApi> {
   const dir = tempDir("ironclaw-api-");
-  const plane = await ControlPlane.open({ stateDir: dir.path, dev: true, library: LIBRARY });
+  const plane = await ControlPlane.open({ ...planeOptions, stateDir: dir.path, dev: true, library: LIBRARY });
   const app = createApiApp(plane, { token: TEST_TOKEN, rateLimit: NO_RATE_LIMIT, ...options });
   let closed = false;
   return {

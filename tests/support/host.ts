@@ -101,7 +101,7 @@ export interface HostFixtureOptions {
   /** The per-session inbound backlog cap of the router and delivery (default: the production one). */
   backlogCap?: number;
   /** The gateway's curated MCP server catalog (default: none). */
-  mcpServers?: ReadonlySet<string>;
+  mcpServers?: { has(name: string): boolean };
 }
 
 /** Everything on the host's message path, and the agent's side of it. */

@@ -20,7 +20,7 @@ export interface FakeSandboxPlane extends AsyncDisposable {
  * a {@link FakeIsolator}; `options` sets the plane's limits (e.g. `inboundBacklogCap`).
  */
 export async function openFakeSandboxPlane(
-  options: Pick<ControlPlaneOptions, "inboundBacklogCap"> = {},
+  options: Pick<ControlPlaneOptions, "inboundBacklogCap" | "mcpAllowHostProcess" | "egress"> = {},
 ): Promise<FakeSandboxPlane> {
   const dir = tempDir("ironclaw-plane-");
   const isolator = new FakeIsolator();

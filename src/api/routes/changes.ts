@@ -88,6 +88,8 @@ const decide = createRoute({
  * payload names and not exist yet.
  */
 export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
+  // The catalog is the host's: a registration grants its target nothing.
+  if (input.kind === "mcp_register") return;
   if (input.kind !== "create_agent") {
     if (!plane.registry.hasAgentGroup(input.agentGroupId)) {
       throw new ApiError(400, `agentGroupId: agent group ${JSON.stringify(input.agentGroupId)} not found`);

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import type { ChangeId } from "../contract/ids.ts";
+import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
+import { registerChangeCommands } from "./change.ts";
+import { registerMcpCommands } from "./mcp.ts";
+import { captureIo } from "./output.ts";
+import { servedFakePlane } from "./test_helpers.ts";
+
+const SAMPLE = new URL("../src/mcp/sample/server.ts", import.meta.url).pathname;
+
+async function run(flags: string[], args: string[]) {
+  const io = captureIo();
+  const program = new Command().exitOverride();
+  registerMcpCommands(program, io);
+  registerChangeCommands(program, io);
+  let error: unknown;
+  // Flags right after the subcommand: what follows `--` belongs to the server.
+  await program.parseAsync([...args.slice(0, 2), ...flags, ...args.slice(2)], { from: "user" }).catch((err) =>
+    error = err
+  );
+  return { ...io, error: error as Error | undefined };
+}
+
+Deno.test("mcp add → approve → list, tools (the sample's real tools), grant shows each tool and pins it, remove", async () => {
+  await using t = await servedFakePlane({ mcpAllowHostProcess: true });
+  const add = await run(t.flags, [
+    "mcp",
+    "add",
+    "sample",
+    "--command",
+    Deno.execPath(),
+    "--",
+    "run",
+    "-A",
+    SAMPLE,
+  ]);
+  assert.equal(add.error, undefined, String(add.error));
+  const [register] = t.plane.gateway.pending();
+  assert.equal(register.request.kind, "mcp_register");
+  assert.deepEqual(register.request.after, {
+    name: "sample",
+    transport: "stdio",
+    command: Deno.execPath(),
+    args: ["run", "-A", SAMPLE],
+  });
+  // Nothing is catalogued before a human approves.
+  assert.match((await run(t.flags, ["mcp", "list"])).stdout[0], /No MCP server is registered/);
+  await t.plane.gateway.decide(register.request.id, "approve", "test:human");
+
+  const list = await run(t.flags, ["mcp", "list"]);
+  assert.match(list.stdout[1], /^sample\s+stdio\s+\S+ run -A \S+server\.ts\s+\S+$/);
+
+  const tools = await run(t.flags, ["mcp", "tools", "sample"]);
+  assert.equal(tools.error, undefined, String(tools.error));
+  assert.deepEqual(tools.stdout.filter((l) => !l.startsWith(" ")), [
+    "add: Adds two numbers.",
+    "echo: Repeats the text it is given.",
+    "slow: Waits the given milliseconds, then answers 'done' (for timeouts and crashes).",
+  ]);
+  assert.match(
+    tools.stdout.join("\n"),
+    /input schema: .*"text":\{"type":"string","description":"what to repeat"\}/,
+  );
+
+  const bad = await run(t.flags, [
+    "mcp",
+    "grant",
+    "sample",
+    "--agent",
+    DEMO_AGENT_ID,
+    "--tools",
+    "echo,nope",
+  ]);
+  assert.match(bad.error!.message, /sample offers no nope \(it offers add, echo, slow\)/);
+
+  const grant = await run(t.flags, [
+    "mcp",
+    "grant",
+    "sample",
+    "--agent",
+    DEMO_AGENT_ID,
+    "--tools",
+    "echo,add",
+  ]);
+  assert.equal(grant.error, undefined, String(grant.error));
+  const [access] = t.plane.gateway.pending();
+  assert.deepEqual(access.request.after, { server: "sample", tools: ["echo", "add"] });
+  const show = await run(t.flags, ["change", "show", access.request.id]);
+  const shown = show.stdout.join("\n");
+  assert.match(shown, /tools offered by sample when proposed \(approval pins these\):/);
+  assert.match(shown, /echo: Repeats the text it is given\.\n\s+input schema: \{.*"what to repeat"/);
+  await t.plane.gateway.decide(access.request.id as ChangeId, "approve", "test:human");
+  const pins = t.plane.mcpPins.pins(DEMO_AGENT_ID, "sample");
+  assert.deepEqual([...pins.keys()].sort(), ["add", "echo"]);
+  const offered = await t.plane.mcp.listTools("sample");
+  assert.equal(pins.get("echo"), offered.find((x) => x.name === "echo")!.hash);
+  assert.deepEqual(t.plane.registry.getAgentGroup(DEMO_AGENT_ID).mcpGrants, [{
+    server: "sample",
+    tools: ["echo", "add"],
+  }]);
+
+  assert.deepEqual((await run(t.flags, ["mcp", "remove", "sample"])).stdout, ["removed sample"]);
+  assert.match((await run(t.flags, ["mcp", "tools", "sample"])).error!.message, /no MCP server sample/);
+});
+
+Deno.test("mcp add needs exactly one of --command and --url; a bad name is one line", async () => {
+  await using t = await servedFakePlane();
+  assert.match((await run(t.flags, ["mcp", "add", "x"])).error!.message, /exactly one of --command/);
+  assert.match(
+    (await run(t.flags, ["mcp", "add", "Bad_Name", "--url", "https://x.example/mcp"])).error!.message,
+    /^name: /,
+  );
+});

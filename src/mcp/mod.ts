@@ -1,0 +1,31 @@
+/**
+ * MCP on the host: the catalog of servers a human registered, the offers and
+ * pins of per-tool grants, and the SDK client connections the broker uses.
+ *
+ * @example
+ * ```ts ignore
+ * const catalog = new McpCatalog(state);
+ * const connections = new McpConnections((name) => catalog.get(name)?.config, {
+ *   transports: mcpTransports({ allowHostProcess: true }),
+ * });
+ * const tools = await connections.listTools("sample");
+ * ```
+ *
+ * @module
+ */
+export { McpCatalog, type McpServerEntry } from "./catalog.ts";
+export { McpPins } from "./pins.ts";
+export { type ListedTool, offered, OfferedTool, toolHash } from "./offered_tools.ts";
+export {
+  DEFAULT_MCP_LIMITS,
+  type McpCallResult,
+  McpConnections,
+  type McpLimits,
+  type McpTransportOptions,
+  type McpTransports,
+  mcpTransports,
+  McpUnavailable,
+} from "./connections.ts";
+
+/** The agent group an `mcp_register` change names: the host's catalog, not an agent. */
+export const MCP_CATALOG_TARGET = "host";
