@@ -28,6 +28,14 @@ Deno.test({
       assert.equal(s1.memoryDir, paths.memoryMount);
       await volumes.ensure("g2");
       assert.equal(mountsAt(Deno.realPathSync(groupVolumeDirs(root, "g2").workspaceMount)).length, 1);
+      // The per-person and per-session memory partitions: a fourth image, mounted only when asked for.
+      assert.throws(() => Deno.statSync(paths.partitionedMemoryImage), Deno.errors.NotFound);
+      const partitioned = await volumes.ensurePartitioned("g1");
+      assert.ok(partitioned.limited);
+      assert.ok(
+        imageMountedAt(paths.partitionedMemoryImage, Deno.realPathSync(paths.partitionedMemoryMount)),
+      );
+      assert.equal(await volumes.ensurePartitioned("g1"), partitioned);
     } finally {
       await volumes.close();
     }
@@ -37,6 +45,7 @@ Deno.test({
       assert.equal(mountsAt(Deno.realPathSync(paths.memoryMount)).length, 0, group);
       assert.equal(mountsAt(Deno.realPathSync(paths.outboxMount)).length, 0, group);
     }
+    assert.equal(mountsAt(Deno.realPathSync(groupVolumeDirs(root, "g1").partitionedMemoryMount)).length, 0);
 
     // After a crash (mounted, never closed) a new instance takes the mounts over, and the data is there.
     const crashed = new GroupVolumes(root, SIZES, { mode: 0o711 });
