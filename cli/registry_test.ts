@@ -12,6 +12,8 @@ Deno.test("operator registry edits are in the audit chain, and one that changes 
     assert.equal(await runCli([...args, ...t.flags], io), 0, io.stderr.join("\n"));
     return io.stdout.join("\n");
   };
+  // A chosen memory partition: a second member does not move it (that restart is tested below).
+  t.plane.registry.setMemoryPartition(DEMO_AGENT_ID, "group");
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const sessionId = sent.outcomes[0].sessionId!;
   assert.equal(t.isolator.of(sessionId).length, 1);
@@ -74,4 +76,30 @@ Deno.test("registry remove-member ends a membership: the next chat is refused, w
     audit.some((e) => e.detail?.startsWith("operator remove-member member web:console")),
     JSON.stringify(audit),
   );
+});
+
+Deno.test("a membership edit that moves the default memory partition restarts the group's sandboxes with the other /memory", async () => {
+  await using t = await servedFakePlane();
+  const cli = async (...args: string[]) => {
+    const io = captureIo();
+    assert.equal(await runCli([...args, ...t.flags], io), 0, io.stderr.join("\n"));
+  };
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  const sessionId = sent.outcomes[0].sessionId!;
+  const memory = () => t.isolator.of(sessionId).map((h) => h.spec.memoryDir);
+  assert.equal(
+    t.plane.registry.listMembers(DEMO_AGENT_ID).length,
+    1,
+    "the operator is the demo's one member",
+  );
+  assert.match(memory()[0], new RegExp(`/memory/${DEMO_AGENT_ID}$`));
+  await cli("registry", "add-member", "--user", "web:ann", "--agent", DEMO_AGENT_ID);
+  assert.equal(memory().length, 2);
+  assert.match(memory()[1], new RegExp(`/partitioned-memory/${DEMO_AGENT_ID}/user/[0-9a-f]{32}$`));
+  await cli("registry", "add-member", "--user", "web:bob", "--agent", DEMO_AGENT_ID);
+  assert.equal(memory().length, 2, "a third member moves nothing: no restart");
+  await cli("registry", "remove-member", "--user", "web:bob", "--agent", DEMO_AGENT_ID);
+  await cli("registry", "remove-member", "--user", "web:ann", "--agent", DEMO_AGENT_ID);
+  assert.equal(memory().length, 3);
+  assert.equal(memory()[2], memory()[0]);
 });

@@ -6,8 +6,9 @@
  * that changes what a sandbox runs with restarts its group's sandboxes, as
  * an applied change does (the gateway's `onApplied` restarts those, once
  * per change): a launch-spec field of the agent group (persona, tools,
- * packages, mounts, MCP grants, provider, model, memory partition), or a destination (the
- * session queues' copy is refreshed first).
+ * packages, mounts, MCP grants, provider, model, memory partition), a
+ * destination (the session queues' copy is refreshed first), or a membership
+ * that moves a group's default memory partition.
  *
  * A write stays in the registry's audit outbox until its line is written, so
  * a crash in between loses nothing: at construction (before this process
@@ -115,9 +116,25 @@ export class RegistryEdits {
       await this.#deps.respawnGroup(group);
     } else if (LAUNCH_ACTIONS.has(write.action) && launchChanged(write)) {
       await this.#deps.respawnGroup(group);
+    } else if (MEMBER_ACTIONS.has(write.action) && !sameJson(write.before, write.after)) {
+      if (this.#defaultPartitionFlipped(group, write.before === null)) await this.#deps.respawnGroup(group);
     }
   }
+
+  /**
+   * Whether a membership write just moved a group without a chosen memory
+   * partition across the default rule's line (one member ↔ two): its
+   * sandboxes must come back with the other partition's `/memory`.
+   */
+  #defaultPartitionFlipped(group: AgentGroupId, added: boolean): boolean {
+    if (!this.#registry.hasAgentGroup(group) || this.#registry.getAgentGroup(group).memoryPartitionChosen) {
+      return false;
+    }
+    return this.#registry.listMembers(group).length === (added ? 2 : 1);
+  }
 }
+
+const MEMBER_ACTIONS: ReadonlySet<RegistryAction> = new Set(["add-member", "remove-member"]);
 
 /** Whether an agent group's write changed what its existing sandboxes launch with. */
 function launchChanged(write: RegistryWrite): boolean {
