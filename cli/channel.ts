@@ -172,10 +172,11 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
       .option("--json", "machine-readable output"),
   )
     .action(async (opts: { stateDir?: string; json?: boolean } & PassphraseFlags) => {
+      // Reading needs no stop: alongside a running control plane, SQLite's own locks suffice.
       const rows = await withChannels(
         opts.stateDir ?? defaultStateDir(),
         (c) => c.list().map((x) => row(x, env)),
-        { flags: opts, interactive: io.interactive },
+        { flags: opts, interactive: io.interactive, readOnly: true },
       );
       printListing(io, opts, rows, [
         { header: "NAME", cell: (r) => r.name },

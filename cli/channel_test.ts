@@ -108,7 +108,7 @@ Deno.test("channel add/list/remove: persisted host-side with the variable's name
   }
 });
 
-Deno.test("channel commands refuse a directory in use, or one never initialised", async () => {
+Deno.test("channel list reads a directory in use; changes to it, and a directory never initialised, are refused", async () => {
   using fresh = tempDir();
   const none = await run("channel", "list", "--state-dir", fresh.path);
   assert.match((none.error as Error).message, /holds no IronClaw state yet/);
@@ -116,8 +116,15 @@ Deno.test("channel commands refuse a directory in use, or one never initialised"
   await initialised(dir.path);
   const release = lockStateDir(dir.path);
   try {
-    const busy = await run("channel", "list", "--state-dir", dir.path);
-    assert.match((busy.error as Error).message, /in use by a running control plane/);
+    // Reading works beside a running control plane; a change says to stop it first (it takes effect at start).
+    const listed = await run("channel", "list", "--state-dir", dir.path);
+    assert.equal(listed.error, undefined);
+    assert.match(listed.stdout[0], /^no channels/);
+    const busy = await run("channel", "remove", "telegram", "--state-dir", dir.path);
+    assert.match(
+      (busy.error as Error).message,
+      /in use by a running control plane \(pid \d+\): stop it, change channels, start it again/,
+    );
   } finally {
     release();
   }
