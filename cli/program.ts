@@ -19,6 +19,7 @@ import { registerOnboardCommand } from "./onboard.ts";
 import { type CliIo, processIo } from "./output.ts";
 import { registerQuestionCommands } from "./question.ts";
 import { registerRegistryCommands } from "./registry.ts";
+import { registerSessionCommands } from "./session.ts";
 import { registerRollbackCommand } from "./rollback.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
@@ -59,6 +60,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerChatCommands(program, io);
   registerQuestionCommands(program, io);
   registerRegistryCommands(program, io);
+  registerSessionCommands(program, io);
   registerToolsCommand(program, io);
   registerStatusCommand(program, io);
   registerDoctorCommand(program, io);

@@ -355,6 +355,15 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   const unparked = await ok(api, 200, "POST", `/v1/sessions/${session.id}/unpark`);
   assert.equal(unparked.status, "unparked");
   assert.match(unparked.wakeError, /provider "nowhere"/);
+  const listed = await ok(api, 200, "GET", `/v1/sessions?agentGroupId=research`);
+  assert.deepEqual(listed.map((s: { id: string }) => s.id), [session.id]);
+  const shown = await ok(api, 200, "GET", `/v1/sessions/${session.id}`);
+  assert.equal(shown.running, false);
+  assert.equal(shown.logPath, null);
+  assert.deepEqual(await ok(api, 200, "POST", `/v1/sessions/${session.id}/stop`), {
+    id: session.id,
+    status: "stopped",
+  });
 
   // The vault: the value goes in, never comes out.
   assert.deepEqual(await ok(api, 200, "PUT", "/v1/vault/secrets/github", { value: "ghp_app-test" }), {
