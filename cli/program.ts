@@ -28,6 +28,7 @@ import { registerVerifyCommand } from "./verify.ts";
 import { registerVaultCommands } from "./vault.ts";
 import { registerEgressCommands } from "./egress.ts";
 import { registerMcpCommands } from "./mcp.ts";
+import { registerBudgetCommands } from "./budget.ts";
 import { VERSION } from "./version.ts";
 import { SCHEMA_VERSION } from "../src/state/mod.ts";
 
@@ -71,6 +72,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerEgressCommands(program, io);
   registerBackupCommands(program, io);
   registerMcpCommands(program, io);
+  registerBudgetCommands(program, io);
   registerRollbackCommand(program);
 
   program.command("version").description("print the version (--json: also the state schema it migrates to)")

@@ -199,6 +199,18 @@ export const VaultGrantPayload = z.strictObject({
 });
 export type VaultGrantPayload = z.infer<typeof VaultGrantPayload>;
 
+/**
+ * `budget`: the agent group's daily caps, replacing its budget as a whole (a
+ * cap left out is no cap): model tokens in and out together, and USD at the
+ * host's price table. Over a cap the model proxy refuses the group's calls
+ * until the usage day ends. Not requestable by an agent.
+ */
+export const BudgetPayload = z.strictObject({
+  dailyTokens: z.number().int().positive().optional(),
+  dailyUsd: z.number().positive().max(1_000_000).optional(),
+});
+export type BudgetPayload = z.infer<typeof BudgetPayload>;
+
 /** The payload schema of each change kind. */
 export const CHANGE_PAYLOADS = {
   persona: PersonaPayload,
@@ -211,4 +223,5 @@ export const CHANGE_PAYLOADS = {
   mcp_access: McpAccessPayload,
   mcp_register: McpRegisterPayload,
   vault_grant: VaultGrantPayload,
+  budget: BudgetPayload,
 } as const;

@@ -51,6 +51,7 @@ export const ChangeKind = z.enum([
   "mcp_access",
   "mcp_register",
   "vault_grant",
+  "budget",
 ]);
 export type ChangeKind = z.infer<typeof ChangeKind>;
 
@@ -66,8 +67,11 @@ export type DecisionOutcome = z.infer<typeof DecisionOutcome>;
 export const ChangeStatus = z.enum(["pending", "approved", "rejected", "applied"]);
 export type ChangeStatus = z.infer<typeof ChangeStatus>;
 
-/** An audit line's stage: a change's step through the gateway, or (`registry`) one write to the registry. */
-export const AuditStage = z.enum(["submit", "verdict", "decision", "apply", "registry"]);
+/**
+ * An audit line's stage: a change's step through the gateway, (`registry`) one write to the registry, or
+ * (`budget`) an agent group spending the daily budget an approved `budget` change set.
+ */
+export const AuditStage = z.enum(["submit", "verdict", "decision", "apply", "registry", "budget"]);
 export type AuditStage = z.infer<typeof AuditStage>;
 
 /**

@@ -55,6 +55,14 @@ export const LEASE_CAP_MS = 5000;
  */
 export const MOCK_MODEL_HOST = "mock.ironclaw.internal";
 
+/**
+ * The model proxy's refusal of a call over the agent group's daily budget:
+ * this status, and this error `type` in the body (`{error: {type, message}}`,
+ * both SDKs read it); the message says what was spent and when it resets.
+ * Final for the turn: retrying cannot succeed before the reset.
+ */
+export const MODEL_BUDGET_ERROR = { status: 402, type: "budget_exceeded" } as const;
+
 /** Default upstream hosts of the providers the agent knows. */
 export const PROVIDER_HOSTS = {
   anthropic: "api.anthropic.com",

@@ -20,6 +20,7 @@
  */
 import { systemActionName } from "../../contract/actions.ts";
 import { newMessageId } from "../../contract/ids.ts";
+import { MODEL_BUDGET_ERROR } from "../../contract/sockets.ts";
 import { CorruptionStreakError } from "../../contract/queue/mod.ts";
 import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox.ts";
 import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
@@ -76,8 +77,24 @@ export type PollOutcome = "idle" | "accumulating" | "engaged";
 /** One model answer after its tool calls. */
 interface Answer {
   text: string;
-  exchange: Exchange;
+  /** Absent when the model was not reached (a spent budget): the history is left as it was. */
+  exchange?: Exchange;
   actions: string[];
+}
+
+/**
+ * The model turn, or, when the proxy refused it over the group's daily
+ * budget, the proxy's notice as the answer: final for this turn (retrying
+ * cannot succeed before the reset), so the conversation hears why at once.
+ */
+async function respondOrBudgetNotice(respond: () => Promise<Answer>, log: Logger): Promise<Answer> {
+  try {
+    return await respond();
+  } catch (err) {
+    if (!(err instanceof ModelError) || err.kind !== MODEL_BUDGET_ERROR.type) throw err;
+    log.warn("model.budget_spent", { status: err.status });
+    return { text: err.message, actions: [] };
+  }
 }
 
 /** An engagement opened in the poll's lease turn: the prompts for the model, and what the commands did. */
@@ -233,7 +250,10 @@ export class AgentLoop {
   async #engage({ prompts, routing, reset }: Engagement): Promise<void> {
     if (!reset && prompts.length > 0) {
       this.#retry = true;
-      const answer = await this.#respond(formatPrompt(prompts), routing);
+      const answer = await respondOrBudgetNotice(
+        () => this.#respond(formatPrompt(prompts), routing),
+        this.#o.log,
+      );
       const replyTo = prompts.findLast((m) => m.kind === "chat") ?? prompts[prompts.length - 1];
       await this.#lease.run(() =>
         this.#atomically(() => {
@@ -250,12 +270,14 @@ export class AgentLoop {
               bytes: byteLength(action),
             });
           }
-          this.#history = appendExchange(
-            this.#history,
-            answer.exchange,
-            this.#o.historyLimits ?? HISTORY_LIMITS,
-          );
-          this.#store.save("history", this.#history);
+          if (answer.exchange) {
+            this.#history = appendExchange(
+              this.#history,
+              answer.exchange,
+              this.#o.historyLimits ?? HISTORY_LIMITS,
+            );
+            this.#store.save("history", this.#history);
+          }
           this.#complete(prompts);
         })
       );

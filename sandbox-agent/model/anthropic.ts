@@ -5,7 +5,7 @@
  * @module
  */
 import Anthropic from "@anthropic-ai/sdk";
-import type { ProviderKind } from "../../contract/sockets.ts";
+import { MODEL_BUDGET_ERROR, type ProviderKind } from "../../contract/sockets.ts";
 import type { Block, ModelClient } from "./conversation.ts";
 import { type SdkErrors, sdkModelClient } from "./sdk_client.ts";
 import { DEFAULT_MAX_TOKENS, PLACEHOLDER_API_KEY, SDK_OPTIONS } from "./sdk_options.ts";
@@ -48,7 +48,9 @@ const ANTHROPIC_ERRORS: SdkErrors<InstanceType<typeof Anthropic.APIError>> = {
   APIConnectionError: Anthropic.APIConnectionError,
   APIError: Anthropic.APIError,
   describe: (err) => {
-    const kind = err.type ?? "api_error";
+    const kind: string = err.type ?? "api_error";
+    // The proxy's budget notice is for the conversation, word for word.
+    if (kind === MODEL_BUDGET_ERROR.type && err.apiMessage) return { kind, message: err.apiMessage };
     return { kind, message: `model answered ${err.status}: ${kind}: ${err.apiMessage ?? ""}` };
   },
 };

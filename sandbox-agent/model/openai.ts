@@ -5,7 +5,7 @@
  * @module
  */
 import OpenAI from "openai";
-import type { ProviderKind } from "../../contract/sockets.ts";
+import { MODEL_BUDGET_ERROR, type ProviderKind } from "../../contract/sockets.ts";
 import {
   type Block,
   type Message,
@@ -58,6 +58,9 @@ const OPENAI_ERRORS: SdkErrors<InstanceType<typeof OpenAI.APIError>> = {
   APIError: OpenAI.APIError,
   describe: (err) => {
     const kind = err.type ?? err.code ?? "api_error";
+    const notice = (err.error as { message?: unknown } | undefined)?.message;
+    // The proxy's budget notice is for the conversation, word for word.
+    if (kind === MODEL_BUDGET_ERROR.type && typeof notice === "string") return { kind, message: notice };
     return { kind, message: `model answered ${err.status}: ${kind}` };
   },
 };

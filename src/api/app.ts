@@ -40,6 +40,7 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { vaultRoutes } from "./routes/vault.ts";
 import { egressRoutes } from "./routes/egress.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
+import { usageRoutes } from "./routes/usage.ts";
 import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
 import { consoleLinkRoutes, consoleRoutes, ConsoleSessions, SESSION_COOKIE } from "./console/mod.ts";
 import type { ApiEnv } from "./env.ts";
@@ -113,6 +114,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", vaultRoutes(plane))
     .route("/", egressRoutes(plane))
     .route("/", mcpRoutes(plane))
+    .route("/", usageRoutes(plane))
     .route("/", telegramWebhookRoutes(plane))
     .route("/", consoleLinkRoutes(consoleSessions))
     .route("/", consoleRoutes(plane, consoleSessions));

@@ -418,6 +418,21 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   assert.deepEqual(await ok(api, 200, "GET", `/v1/mcp/offers/${grant.request.id}`), offered);
   assert.deepEqual(await ok(api, 200, "DELETE", "/v1/mcp/servers/sample"), { name: "sample" });
 
+  // Usage: what the model proxy counted, and the budget an approved change set.
+  api.plane.usage.record(session.id, { model: "mock-agent", inputTokens: 30, outputTokens: 12 });
+  api.plane.usage.budgets!.set("research", { dailyTokens: 1000 }, "chg_app_test" as ChangeId);
+  const usage = await ok(api, 200, "GET", "/v1/usage?agent=research&days=1");
+  assert.deepEqual(usage.rows.map((r: { model: string; inputTokens: number }) => [r.model, r.inputTokens]), [[
+    "mock-agent",
+    30,
+  ]]);
+  assert.deepEqual(usage.budgets, [{
+    agentGroupId: "research",
+    dailyTokens: 1000,
+    dailyUsd: null,
+    changeId: "chg_app_test",
+  }]);
+
   // Metrics, then deleting the agent.
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);

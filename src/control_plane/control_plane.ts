@@ -221,6 +221,13 @@ export class ControlPlane {
     this.#sandboxRoot = `${stores.stateDir}/sandbox`;
     this.usage = new UsageMeter({
       store: stores.usage,
+      budgets: stores.budgets,
+      onBudgetSpent: ({ agentGroupId, changeId, message }) => {
+        logger("model-proxy").warn("agent group {agentGroupId} spent its daily budget", { agentGroupId });
+        stores.audit.append({ stage: "budget", changeId, kind: "budget", detail: message }).catch((error) =>
+          logger("model-proxy").error("auditing a spent budget: {error}", { error: String(error) })
+        );
+      },
       groupOf: (session) => stores.registry.getSession(session).agentGroupId,
       prices: new Prices(options.modelPrices),
       day: new UsageDay(options.usageDayOffsetMinutes),

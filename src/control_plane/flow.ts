@@ -315,6 +315,7 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
       vault: stores.vault,
       mcpCatalog: stores.mcpCatalog,
       mcpPins: stores.mcpPins,
+      budgets: stores.budgets,
     }),
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,

@@ -15,7 +15,7 @@ import { type FloodLimits, TaskStore } from "../scheduling/mod.ts";
 import { ChangeStore, StateDb } from "../state/mod.ts";
 import { HostGrants } from "../egress/mod.ts";
 import { VAULT_KEY_ID, VaultStore } from "../vault/mod.ts";
-import { UsageStore } from "../usage/mod.ts";
+import { BudgetStore, UsageStore } from "../usage/mod.ts";
 import { McpCatalog, McpPins } from "../mcp/mod.ts";
 
 /** How to open the stores. */
@@ -51,6 +51,8 @@ export interface Stores {
   mcpCatalog: McpCatalog;
   /** What each MCP grant showed and pinned. */
   mcpPins: McpPins;
+  /** The agent groups' daily budgets (set by approved `budget` changes). */
+  budgets: BudgetStore;
   /** Closes the audit log, then the state database. */
   close(): Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function openStores(stateDir: string, options: StoresOptions): Prom
     usage: new UsageStore(state),
     mcpCatalog: new McpCatalog(state),
     mcpPins: new McpPins(state),
+    budgets: new BudgetStore(state),
     async close() {
       await audit.close();
       state.close();

@@ -7,6 +7,7 @@
  * @module
  */
 import {
+  BudgetPayload,
   type ChangeKind,
   type ChangeRequest,
   CreateAgentPayload,
@@ -35,6 +36,8 @@ export interface ApplySinks {
   mcpCatalog?: { put(config: McpRegisterPayload, changeId: ChangeId): void };
   /** The MCP pins: an approved `mcp_access` pins each granted tool as the human was shown it. */
   mcpPins?: { pin(agentGroupId: string, changeId: ChangeId, granted: readonly string[] | undefined): void };
+  /** The daily budgets. */
+  budgets?: { set(agentGroupId: string, budget: BudgetPayload, changeId: ChangeId): void };
 }
 
 type Apply = (registry: Registry, req: ChangeRequest, sinks: ApplySinks) => void;
@@ -187,6 +190,11 @@ const applyVaultGrant: Apply = (_registry, req, { vault }) => {
   vault.grant(req.agentGroupId, VaultGrantPayload.parse(req.after), req.id);
 };
 
+const applyBudget: Apply = (_registry, req, { budgets }) => {
+  if (!budgets) throw new Error("no budgets on this host");
+  budgets.set(req.agentGroupId, BudgetPayload.parse(req.after), req.id);
+};
+
 const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   persona: applyPersona,
   enabled_tools: applyEnabledTools,
@@ -198,6 +206,7 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   mcp_access: applyMcpAccess,
   mcp_register: applyMcpRegister,
   vault_grant: applyVaultGrant,
+  budget: applyBudget,
 };
 
 const CHANGE_ACTOR = "change ";
@@ -253,6 +262,7 @@ export function captureBefore(registry: Registry, kind: ChangeKind, group: Agent
       return g.mcpGrants;
     // The vault's grants are not the registry's; the audit line of the apply records this one.
     case "vault_grant":
+    case "budget":
       return null;
     case "wiring":
       return registry.listWirings().filter((w) => w.agentGroupId === group) as unknown as JsonValue;

@@ -6,6 +6,7 @@
  */
 import type { SessionId } from "../../contract/ids.ts";
 import { nowTimestamp, type Timestamp } from "../../contract/time.ts";
+import { MODEL_BUDGET_ERROR } from "../../contract/sockets.ts";
 import { countingStream, readCapped } from "../http/mod.ts";
 import { injectCredential } from "./credentials.ts";
 import { isEventStream, redactSecrets, sandboxResponseHeaders, upstreamRequestHeaders } from "./harden.ts";
@@ -79,8 +80,12 @@ export interface SessionContext {
 const NULL_BODY_STATUSES = [101, 204, 205, 304];
 
 /** The error body the proxy answers with; both SDKs surface `error.message`. */
-function proxyError(status: number, message: string): { response: Response; bytes: number } {
-  const body = new TextEncoder().encode(JSON.stringify({ error: { type: "model_proxy_error", message } }));
+function proxyError(
+  status: number,
+  message: string,
+  type = "model_proxy_error",
+): { response: Response; bytes: number } {
+  const body = new TextEncoder().encode(JSON.stringify({ error: { type, message } }));
   return {
     response: new Response(body, { status, headers: { "content-type": "application/json" } }),
     bytes: body.length,
@@ -126,8 +131,9 @@ export async function handleModelRequest(
     allowed: boolean,
     rateLimited = false,
     unreachable = false,
+    type?: string,
   ) => {
-    const { response, bytes } = proxyError(status, message);
+    const { response, bytes } = proxyError(status, message, type);
     record(status, allowed, rateLimited, bytes, unreachable);
     return response;
   };
@@ -137,6 +143,10 @@ export async function handleModelRequest(
   const destination = url && config.allowlist.resolve(url.host, url.pathname + url.search);
   if (rateLimited) return refuse(429, "model-proxy: rate limit exceeded", destination !== undefined, true);
   if (!url || !destination) return refuse(403, "model-proxy: destination not on allowlist", false);
+  const overBudget = config.usage?.refusal?.(session.id);
+  if (overBudget !== undefined) {
+    return refuse(MODEL_BUDGET_ERROR.status, overBudget, true, false, false, MODEL_BUDGET_ERROR.type);
+  }
 
   const { maxRequestBytes, maxResponseBytes, maxRedactedBytes } = config.limits;
   if (Number(req.headers.get("content-length") ?? 0) > maxRequestBytes) {

@@ -18,8 +18,10 @@ export interface ModelUsage {
   outputTokens: number;
 }
 
-/** Where the proxy reports usage. */
+/** Where the proxy reports usage, and asks whether a session may spend more. */
 export interface UsageSink {
+  /** Why `session` may not call a model now (its group's budget is spent); undefined when it may. */
+  refusal?(session: SessionId): string | undefined;
   /** One call's usage (called once per call that reported any). Must not throw. */
   record(session: SessionId, usage: ModelUsage): void;
 }

@@ -324,6 +324,18 @@ CREATE TABLE mcp_pins (
 ) STRICT;
 `,
   },
+  {
+    version: 12,
+    name: "budgets",
+    sql: `
+CREATE TABLE budgets (
+  agent_group_id TEXT PRIMARY KEY REFERENCES agent_groups(id) ON DELETE CASCADE,
+  daily_tokens INTEGER,
+  daily_micro_usd INTEGER,
+  change_id TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

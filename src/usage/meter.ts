@@ -11,10 +11,24 @@ import type { ModelUsage, UsageSink } from "../model_proxy/mod.ts";
 import { UsageDay } from "./day.ts";
 import { Prices } from "./prices.ts";
 import type { UsageStore } from "./store.ts";
+import type { Budget, BudgetStore } from "./budgets.ts";
+
+/** A group ran out of its daily budget. */
+export interface BudgetSpent {
+  agentGroupId: string;
+  /** The approved `budget` change that set the cap. */
+  changeId: Budget["changeId"];
+  /** What was spent of which cap, and when it resets (also what the conversation is told). */
+  message: string;
+}
 
 /** What the meter counts with. */
 export interface UsageMeterOptions {
   store: UsageStore;
+  /** The daily budgets (absent: none is enforced). */
+  budgets?: BudgetStore;
+  /** A group's call was refused over budget, the first time this day (for the audit line). Must not throw. */
+  onBudgetSpent?: (event: BudgetSpent) => void;
   /** The session's agent group (throws for an unknown session). */
   groupOf: (session: SessionId) => string;
   prices?: Prices;
@@ -25,10 +39,16 @@ export interface UsageMeterOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Counts model usage per agent group and day. */
+const usd = (microUsd: number) => (microUsd / 1e6).toFixed(2);
+
+/** Counts model usage per agent group and day, and refuses a group over its daily budget. */
 export class UsageMeter implements UsageSink {
   readonly prices: Prices;
   readonly day: UsageDay;
+  /** The counters it writes. */
+  readonly store: UsageStore;
+  /** The budgets it enforces (absent: none). */
+  readonly budgets?: BudgetStore;
   readonly #options: UsageMeterOptions;
   readonly #tokens = new Counter(
     "ironclaw_model_tokens_total",
@@ -38,9 +58,17 @@ export class UsageMeter implements UsageSink {
     "ironclaw_model_cost_usd_total",
     "Model cost in USD at the price table, by agent group",
   );
+  readonly #refused = new Counter(
+    "ironclaw_model_budget_refusals_total",
+    "Model calls the proxy refused because the agent group's daily budget was spent",
+  );
+  /** `group day` pairs already audited, so a spent budget is one audit line a day, not one a call. */
+  readonly #audited = new Set<string>();
 
   constructor(options: UsageMeterOptions) {
     this.#options = options;
+    this.store = options.store;
+    this.budgets = options.budgets;
     this.prices = options.prices ?? new Prices();
     this.day = options.day ?? new UsageDay();
   }
@@ -67,9 +95,48 @@ export class UsageMeter implements UsageSink {
     }
   }
 
+  /**
+   * Why `session`'s group may not call a model now: its tokens or cost today
+   * reached a cap of its budget. Unknown sessions and groups without a
+   * budget may.
+   */
+  refusal(session: SessionId): string | undefined {
+    const budgets = this.#options.budgets;
+    if (!budgets) return undefined;
+    let agentGroupId: string;
+    try {
+      agentGroupId = this.#options.groupOf(session);
+    } catch {
+      return undefined;
+    }
+    const budget = budgets.get(agentGroupId);
+    if (!budget) return undefined;
+    const now = this.#now();
+    const day = this.day.of(now);
+    const spent = this.#options.store.totals(agentGroupId, day);
+    const tokens = spent.inputTokens + spent.outputTokens;
+    let what: string | undefined;
+    if (budget.dailyTokens !== undefined && tokens >= budget.dailyTokens) {
+      what = `${tokens} of its ${budget.dailyTokens} tokens`;
+    } else if (budget.dailyMicroUsd !== undefined && spent.costMicroUsd >= budget.dailyMicroUsd) {
+      what = `$${usd(spent.costMicroUsd)} of its $${usd(budget.dailyMicroUsd)}`;
+    }
+    if (what === undefined) return undefined;
+    const resets = this.day.nextReset(now).toISOString().slice(0, 16).replace("T", " ");
+    const message = `The daily model budget of agent ${agentGroupId} is spent: ${what} today. ` +
+      `It resets at ${resets} UTC; until then I cannot answer (an operator can raise it with ironclaw budget set).`;
+    this.#refused.inc({ agent_group: agentGroupId });
+    const key = `${agentGroupId} ${day}`;
+    if (!this.#audited.has(key)) {
+      this.#audited.add(key);
+      this.#options.onBudgetSpent?.({ agentGroupId, changeId: budget.changeId, message });
+    }
+    return message;
+  }
+
   /** The Prometheus lines (register with `MetricsRegistry.collect`). */
   render(): string[] {
-    return [...this.#tokens.render(), ...this.#cost.render()];
+    return [...this.#tokens.render(), ...this.#cost.render(), ...this.#refused.render()];
   }
 
   #now(): Date {

@@ -11,7 +11,8 @@
  *
  * @module
  */
+export { type Budget, BudgetStore } from "./budgets.ts";
 export { UsageDay } from "./day.ts";
-export { UsageMeter, type UsageMeterOptions } from "./meter.ts";
+export { type BudgetSpent, UsageMeter, type UsageMeterOptions } from "./meter.ts";
 export { DEFAULT_PRICES, loadPriceFile, ModelPrice, Prices, PriceTable } from "./prices.ts";
 export { type UsageRow, UsageStore, type UsageTotals } from "./store.ts";

@@ -1,10 +1,10 @@
 /** The usage counters: durable per group and day, priced by model, reset at the configured boundary. */
 import assert from "node:assert/strict";
-import type { SessionId } from "../../contract/ids.ts";
+import type { ChangeId, SessionId } from "../../contract/ids.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
 import { MetricsRegistry } from "../metrics/mod.ts";
-import { Prices, UsageDay, UsageMeter, UsageStore } from "./mod.ts";
+import { type BudgetSpent, BudgetStore, Prices, UsageDay, UsageMeter, UsageStore } from "./mod.ts";
 
 Deno.test("the meter prices calls per group and day; the counters survive reopening the database", () => {
   using dir = tempDir();
@@ -70,4 +70,48 @@ Deno.test("the usage day resets at the configured offset", () => {
   assert.equal(day.of(at), "2026-12-07");
   assert.equal(day.nextReset(at).toISOString(), "2026-12-08T05:00:00.000Z");
   assert.deepEqual(day.recent(at, 2), ["2026-12-06", "2026-12-07"]);
+});
+
+Deno.test("a spent budget refuses the group's calls with when it resets, audited once a day, counted each time", () => {
+  using dir = tempDir();
+  const state = openTestState(dir.path);
+  try {
+    const budgets = new BudgetStore(state);
+    const spent: BudgetSpent[] = [];
+    let now = new Date("2026-12-07T10:00:00Z");
+    const meter = new UsageMeter({
+      store: new UsageStore(state),
+      budgets,
+      groupOf: (session) => session === "ses_a" ? "ag_a" : "ag_b",
+      onBudgetSpent: (event) => spent.push(event),
+      now: () => now,
+    });
+    const metrics = new MetricsRegistry();
+    metrics.collect(meter);
+    state.db.run(
+      "INSERT INTO agent_groups (id, name, folder, created_at, updated_at) VALUES ('ag_a', 'a', 'a', '', '')",
+    );
+    budgets.set("ag_a", { dailyTokens: 100 }, "chg_budget" as ChangeId);
+    assert.equal(meter.refusal("ses_a" as SessionId), undefined, "nothing spent yet");
+    meter.record("ses_a" as SessionId, { model: "mock-agent", inputTokens: 80, outputTokens: 20 });
+    const refusal = meter.refusal("ses_a" as SessionId);
+    assert.equal(
+      refusal,
+      "The daily model budget of agent ag_a is spent: 100 of its 100 tokens today. It resets at 2026-12-08 00:00 UTC; " +
+        "until then I cannot answer (an operator can raise it with ironclaw budget set).",
+    );
+    assert.equal(meter.refusal("ses_b" as SessionId), undefined, "another group has its own budget");
+    meter.refusal("ses_a" as SessionId);
+    assert.deepEqual(spent, [{ agentGroupId: "ag_a", changeId: "chg_budget", message: refusal }]);
+    assert.match(metrics.render(), /ironclaw_model_budget_refusals_total\{agent_group="ag_a"\} 2/);
+
+    budgets.set("ag_a", { dailyTokens: 1000, dailyUsd: 0.0001 }, "chg_usd" as ChangeId);
+    assert.match(meter.refusal("ses_a" as SessionId) ?? "", /spent: \$0\.00 of its \$0\.00 today/);
+    now = new Date("2026-12-08T00:00:00Z");
+    assert.equal(meter.refusal("ses_a" as SessionId), undefined, "a new day, a fresh budget");
+    budgets.set("ag_a", {}, "chg_off" as ChangeId);
+    assert.equal(budgets.get("ag_a"), undefined, "an empty budget removes it");
+  } finally {
+    state.close();
+  }
 });
