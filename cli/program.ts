@@ -11,6 +11,7 @@ import { registerBackupCommands } from "./backup.ts";
 import { registerChangeCommands } from "./change.ts";
 import { registerChannelCommands } from "./channel.ts";
 import { registerChatCommands } from "./chat.ts";
+import { registerConsoleCommand } from "./console.ts";
 import { runQueueDemo } from "./demo.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { CliError, describeError } from "./errors.ts";
@@ -59,6 +60,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerAuditCommands(program, io);
   registerAgentCommands(program, io);
   registerChatCommands(program, io);
+  registerConsoleCommand(program, io);
   registerQuestionCommands(program, io);
   registerRegistryCommands(program, io);
   registerSessionCommands(program, io);
