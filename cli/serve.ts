@@ -294,8 +294,14 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       for (const s of STOP_SIGNALS) Deno.removeSignalListener(s, onSignal);
     }
   };
-  // The provider `ironclaw onboard` chose: a local server's base URL and the key's variable.
+  // The provider `ironclaw onboard` chose (a local server's base URL, the key's variable); a flag wins for its host.
   const modelConfig = readModelConfig(stateDir);
+  const onboarded = modelConfig ? modelProxyOptions(modelConfig) : undefined;
+  const flagged = new Set(upstreams.upstreams.map((u) => u.host));
+  const allUpstreams = [
+    ...upstreams.upstreams,
+    ...(onboarded?.upstreams ?? []).filter((u) => !flagged.has(u.host)),
+  ];
   let plane: ControlPlane;
   try {
     // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -308,11 +314,11 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...maxSandboxes,
       ...idleStop,
       ...egress,
-      ...upstreams,
+      upstreams: allUpstreams,
+      ...(onboarded ? { credentials: onboarded.credentials } : {}),
       keyCustody,
       ...limits,
       ...usage,
-      ...(modelConfig ? modelProxyOptions(modelConfig) : {}),
       mcpAllowHostProcess: flags.mcpAllowHostProcess,
     });
   } catch (err) {
@@ -333,7 +339,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`agent program: ${plane.agentProgram.description}`);
     io.out(`key custody: ${describeCustody(plane.keys.custody)}`);
     io.out(`egress: ${describeEgress(egress.egress)}`);
-    for (const u of upstreams.upstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
+    for (const u of allUpstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
     io.out(`mcp: ${describeMcp(flags)}`);
     let server: import("../src/api/mod.ts").ApiServer;
     try {
