@@ -122,6 +122,38 @@ export function registerMcpCommands(program: Command, io: CliIo): void {
   });
 
   withClientFlags(
+    mcp.command("grants")
+      .description("an agent's granted tools: live, withheld (changed since approval) or gone")
+      .requiredOption("--agent <group>", "the agent group")
+      .option("--json", "machine-readable output"),
+  ).action(async (opts: ClientFlags & { agent: string; json?: boolean }) => {
+    const answer = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.mcp.grants[":id"].$get({ param: { id: opts.agent } })
+    );
+    if (opts.json) return printJson(io, answer);
+    printListing(
+      io,
+      opts,
+      answer.tools,
+      [
+        { header: "SERVER", cell: (t) => t.server },
+        { header: "TOOL", cell: (t) => t.tool },
+        {
+          header: "STATE",
+          cell: (t) => t.state === "withheld" ? "WITHHELD (changed since approval)" : t.state,
+        },
+      ],
+      `${opts.agent} has no MCP tools granted (propose some with: ironclaw mcp grant NAME --agent ${opts.agent})`,
+    );
+    for (const u of answer.unreachable) {
+      io.out(`${u.server}: unreachable, its tools are withheld: ${u.error}`);
+    }
+    if (answer.tools.some((t) => t.state === "withheld")) {
+      io.out(`re-approve a changed tool with: ironclaw mcp grant SERVER --agent ${opts.agent} --tools …`);
+    }
+  });
+
+  withClientFlags(
     mcp.command("grant")
       .description("propose that an agent may use a server's tools, as the server offers them now")
       .argument("<name>", "the server")

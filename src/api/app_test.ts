@@ -416,6 +416,15 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   });
   assert.deepEqual(grant.request.after, { server: "sample", tools: ["echo"] });
   assert.deepEqual(await ok(api, 200, "GET", `/v1/mcp/offers/${grant.request.id}`), offered);
+  await ok(api, 200, "POST", `/v1/changes/${grant.request.id}/decision`, {
+    outcome: "approve",
+    decidedBy: "web:op",
+  });
+  const granted = await ok(api, 200, "GET", "/v1/mcp/grants/research");
+  assert.deepEqual(granted.tools.map((t: { tool: string; state: string }) => [t.tool, t.state]), [[
+    "echo",
+    "live",
+  ]]);
   assert.deepEqual(await ok(api, 200, "DELETE", "/v1/mcp/servers/sample"), { name: "sample" });
 
   // Usage: what the model proxy counted, and the budget an approved change set.
@@ -437,7 +446,7 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
   const metrics = await api.call("GET", "/metrics");
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
-  assert.match(metrics.body, /ironclaw_gateway_decisions_total\{decision="approved"\} 2/);
+  assert.match(metrics.body, /ironclaw_gateway_decisions_total\{decision="approved"\} 3/);
   assert.deepEqual(await ok(api, 200, "DELETE", "/v1/registry/agent-groups/research"), {
     deleted: "research",
     sessions: [session.id],

@@ -61,7 +61,7 @@ import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
 import type { VaultStore } from "../vault/mod.ts";
-import { type McpCatalog, McpConnections, type McpPins, mcpTransports } from "../mcp/mod.ts";
+import { GrantedTools, type McpCatalog, McpConnections, type McpPins, mcpTransports } from "../mcp/mod.ts";
 import { parseAllowPrivate, PrivateAllowance } from "../egress/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
@@ -171,6 +171,8 @@ export class ControlPlane {
   readonly mcpPins: McpPins;
   /** The host's SDK client connections to the catalogued MCP servers. */
   readonly mcp: McpConnections;
+  /** Each agent's granted MCP tools against what their servers offer now (a changed one is withheld). */
+  readonly mcpGrants: GrantedTools;
   readonly sandboxes: SandboxManager;
   readonly backoff: RespawnBackoff;
   readonly waker: GuardedWaker;
@@ -259,6 +261,22 @@ export class ControlPlane {
         allowPrivate: new PrivateAllowance(parseAllowPrivate(options.egress?.allowPrivate ?? "")),
         resolve: options.egress?.resolve,
       }),
+    });
+    this.mcpGrants = new GrantedTools({
+      grants: (group) =>
+        stores.registry.hasAgentGroup(group) ? stores.registry.getAgentGroup(group).mcpGrants : [],
+      pins: (group, server) => stores.mcpPins.pins(group, server),
+      connections: this.mcp,
+      onWithheld: async ({ agentGroupId, server, tool, changeId }) => {
+        await stores.audit.append({
+          stage: "verdict",
+          changeId,
+          kind: "mcp_access",
+          detail:
+            `mcp tool withheld from ${agentGroupId}: ${server}/${tool} changed its description or schema ` +
+            "since this approval; re-approve with: ironclaw mcp grant",
+        });
+      },
     });
     const program = opened.agentProgram;
     const flow = wireFlow(stores, {

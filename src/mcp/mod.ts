@@ -15,6 +15,13 @@
  */
 export { McpCatalog, type McpServerEntry } from "./catalog.ts";
 export { McpPins } from "./pins.ts";
+export {
+  type GrantedTool,
+  GrantedTools,
+  type GrantedToolsDeps,
+  type GrantedToolState,
+  type UnreachableServer,
+} from "./granted_tools.ts";
 export { type ListedTool, offered, OfferedTool, toolHash } from "./offered_tools.ts";
 export {
   DEFAULT_MCP_LIMITS,

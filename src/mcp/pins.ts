@@ -55,13 +55,13 @@ export class McpPins {
     }
   }
 
-  /** The group's pinned hash of each tool on `server`, by tool name. */
-  pins(agentGroupId: string, server: string): Map<string, string> {
+  /** The group's pin of each tool on `server` (the hash and the approving change), by tool name. */
+  pins(agentGroupId: string, server: string): Map<string, { hash: string; changeId: string }> {
     return new Map(
-      this.#state.db.all<{ tool: string; hash: string }>(
-        "SELECT tool, hash FROM mcp_pins WHERE agent_group_id = ? AND server = ?",
+      this.#state.db.all<{ tool: string; hash: string; change_id: string }>(
+        "SELECT tool, hash, change_id FROM mcp_pins WHERE agent_group_id = ? AND server = ?",
         [agentGroupId, server],
-      ).map((r) => [r.tool, r.hash]),
+      ).map((r) => [r.tool, { hash: r.hash, changeId: r.change_id }]),
     );
   }
 }

@@ -98,6 +98,25 @@ const offer = createRoute({
   responses: { 200: jsonAnswer(ToolsView, "the tools shown"), ...errorAnswers(400, 404) },
 });
 
+const GrantsView = z.object({
+  agentGroupId: z.string(),
+  tools: z.array(z.object({
+    server: z.string(),
+    tool: z.string(),
+    state: z.enum(["live", "withheld", "gone"]),
+    description: z.string().optional(),
+  })),
+  unreachable: z.array(z.object({ server: z.string(), error: z.string() })),
+}).openapi("McpGrants");
+
+const grants = createRoute({
+  method: "get",
+  path: "/v1/mcp/grants/{id}",
+  summary: "An agent's granted MCP tools: live, withheld (changed since approval) or gone",
+  request: { params: z.object({ id: AgentGroupId }) },
+  responses: { 200: jsonAnswer(GrantsView, "the granted tools"), ...errorAnswers(400, 404) },
+});
+
 /** What the server offers now, or a 502 that says why not. */
 async function offeredNow(plane: ControlPlane, name: string) {
   if (!plane.mcpCatalog.has(name)) {
@@ -173,6 +192,23 @@ export function mcpRoutes(plane: ControlPlane) {
       // What the approver sees and the approval pins: the tools as offered now.
       plane.mcpPins.recordOffer(record.request.id, name, shown);
       return c.json(record, 202);
+    })
+    .openapi(grants, async (c) => {
+      const { id } = c.req.valid("param");
+      if (!plane.registry.hasAgentGroup(id)) {
+        throw new ApiError(404, `agent group ${JSON.stringify(id)} not found`);
+      }
+      const { tools, unreachable } = await plane.mcpGrants.resolve(id);
+      return c.json({
+        agentGroupId: id,
+        tools: tools.map((t) => ({
+          server: t.server,
+          tool: t.tool,
+          state: t.state,
+          description: t.offered?.description,
+        })),
+        unreachable,
+      }, 200);
     })
     .openapi(offer, (c) => {
       const shown = plane.mcpPins.offer(c.req.valid("param").id);

@@ -1,0 +1,82 @@
+/**
+ * Which MCP tools an agent may use right now: those of its grants whose
+ * server offers them with the description and schema a human approved (the
+ * pin). A tool the server now offers differently is withheld until a human
+ * approves the new version (`mcp grant` again); the first time a change is
+ * seen, an audit line records it against the approving change.
+ *
+ * @module
+ */
+import type { ChangeId } from "../../contract/ids.ts";
+import type { McpConnections } from "./connections.ts";
+import type { OfferedTool } from "./offered_tools.ts";
+
+/** A granted tool's state: `live` (offered as approved), `withheld` (changed since), `gone` (not offered). */
+export type GrantedToolState = "live" | "withheld" | "gone";
+
+/** One granted tool, as the agent would get it. */
+export interface GrantedTool {
+  server: string;
+  tool: string;
+  state: GrantedToolState;
+  /** What the server offers now (absent when gone). */
+  offered?: OfferedTool;
+}
+
+/** A server that could not be asked: its tools are neither listed nor callable. */
+export interface UnreachableServer {
+  server: string;
+  error: string;
+}
+
+/** What the resolver reads. */
+export interface GrantedToolsDeps {
+  grants(agentGroupId: string): readonly { server: string }[];
+  pins(agentGroupId: string, server: string): Map<string, { hash: string; changeId: string }>;
+  connections: Pick<McpConnections, "listTools">;
+  /** Told once per newly seen changed tool (the plane: an audit line). */
+  onWithheld(
+    event: { agentGroupId: string; server: string; tool: string; changeId: ChangeId },
+  ): Promise<void>;
+}
+
+/** Resolves an agent's granted tools against what their servers offer now. */
+export class GrantedTools {
+  readonly #deps: GrantedToolsDeps;
+  readonly #reported = new Set<string>();
+
+  constructor(deps: GrantedToolsDeps) {
+    this.#deps = deps;
+  }
+
+  /** Every pinned tool of the agent's grants, with its state; servers that failed are listed apart. */
+  async resolve(agentGroupId: string): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[] }> {
+    const tools: GrantedTool[] = [];
+    const unreachable: UnreachableServer[] = [];
+    for (const { server } of this.#deps.grants(agentGroupId)) {
+      const pins = this.#deps.pins(agentGroupId, server);
+      if (pins.size === 0) continue;
+      let offered: OfferedTool[];
+      try {
+        offered = await this.#deps.connections.listTools(server);
+      } catch (err) {
+        unreachable.push({ server, error: (err as Error).message });
+        continue;
+      }
+      for (const [tool, pin] of [...pins].sort(([a], [b]) => a.localeCompare(b))) {
+        const now = offered.find((t) => t.name === tool);
+        const state: GrantedToolState = !now ? "gone" : now.hash === pin.hash ? "live" : "withheld";
+        if (state === "withheld") await this.#report(agentGroupId, server, tool, pin.changeId, now!.hash);
+        tools.push({ server, tool, state, offered: now });
+      }
+    }
+    return { tools, unreachable };
+  }
+
+  async #report(agentGroupId: string, server: string, tool: string, changeId: string, hash: string) {
+    const key = `${agentGroupId}\0${server}\0${tool}\0${hash}`;
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    await this.#deps.onWithheld({ agentGroupId, server, tool, changeId: changeId as ChangeId });
+  }
+}
