@@ -23,7 +23,12 @@ import { configureLogging } from "../src/log/mod.ts";
 import { DEFAULT_INBOUND_BACKLOG_CAP } from "../src/session/mod.ts";
 import { chooseSearchBackends, type EgressSettings, parseAllowPrivate } from "../src/egress/mod.ts";
 import { CliError } from "./errors.ts";
-import type { UpstreamConfig } from "../src/model_proxy/mod.ts";
+import {
+  type CredentialSource,
+  envCredentials,
+  PROVIDER_CREDENTIAL_ENV,
+  type UpstreamConfig,
+} from "../src/model_proxy/mod.ts";
 import { type CliIo, splitList } from "./output.ts";
 import { namedProgram } from "./named_program.ts";
 import { DEFAULT_FLOOD_LIMITS, type FloodLimits, parseMinRecurrence } from "../src/scheduling/mod.ts";
@@ -233,6 +238,38 @@ export function isLoopbackHost(hostname: string): boolean {
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /**
+ * What a real (not `--dev`) start warns about: no model credential for any
+ * provider and no model upstream (every model call would fail), and no agent
+ * to talk to yet. Each warning says what to do.
+ *
+ * @example
+ * ```ts ignore
+ * startWarnings({ credentials: () => undefined, upstreams: [], agents: 0 });
+ * // ["warning: no model credential is set …", "warning: no agent exists yet …"]
+ * ```
+ */
+export function startWarnings(
+  state: { credentials: CredentialSource; upstreams: readonly UpstreamConfig[]; agents: number },
+): string[] {
+  const warnings: string[] = [];
+  const keyed = Object.keys(PROVIDER_CREDENTIAL_ENV).filter((host) => state.credentials(host) !== undefined);
+  if (keyed.length === 0 && state.upstreams.length === 0) {
+    warnings.push(
+      `warning: no model credential is set (${Object.values(PROVIDER_CREDENTIAL_ENV).join(", ")}), ` +
+        "nor a --model-upstream: every model call will fail (each conversation is told so); " +
+        "set one in this process's environment or run `ironclaw onboard`, then restart",
+    );
+  }
+  if (state.agents === 0) {
+    warnings.push(
+      "warning: no agent exists yet: propose one with `ironclaw agent create`, approve it with " +
+        "`ironclaw change approve <id>`, then `ironclaw chat <agent>`",
+    );
+  }
+  return warnings;
+}
+
+/**
  * Runs the control plane until `stop` aborts (by default: SIGINT, SIGTERM
  * or SIGHUP, also during start-up). Resolves once the API has drained and
  * the plane is closed.
@@ -341,6 +378,13 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`egress: ${describeEgress(egress.egress)}`);
     for (const u of allUpstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
     io.out(`mcp: ${describeMcp(flags)}`);
+    if (!flags.dev) {
+      const model = modelConfig
+        ? modelProxyOptions(modelConfig)
+        : { ...upstreams, credentials: envCredentials() };
+      const agents = plane.registry.listAgentGroups().length;
+      for (const line of startWarnings({ ...model, agents })) io.err(line);
+    }
     let server: import("../src/api/mod.ts").ApiServer;
     try {
       server = api.startApiServer(plane, {

@@ -21,6 +21,7 @@ import {
   modelUpstreamsOption,
   runServe,
   type ServeFlags,
+  startWarnings,
   usageOptions,
 } from "./serve.ts";
 import { answered, okBody, typedApi } from "../tests/support/api.ts";
@@ -279,4 +280,19 @@ Deno.test("serve --model-upstream takes HOST=URL (a local OpenAI-compatible serv
       bad,
     );
   }
+});
+
+Deno.test("a real start warns when no model credential or upstream is set, and when no agent exists", () => {
+  const none = startWarnings({ credentials: () => undefined, upstreams: [], agents: 0 });
+  assert.equal(none.length, 2);
+  assert.match(
+    none[0],
+    /^warning: no model credential is set \(ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENROUTER_API_KEY\)/,
+  );
+  assert.match(none[0], /ironclaw onboard/);
+  assert.match(none[1], /^warning: no agent exists yet: propose one with `ironclaw agent create`/);
+  const keyed = (host: string) => host === "api.openai.com" ? "sk-x" : undefined;
+  assert.deepEqual(startWarnings({ credentials: keyed, upstreams: [], agents: 1 }), []);
+  const local = [{ host: "llm.local", baseUrl: "http://127.0.0.1:11434" }];
+  assert.deepEqual(startWarnings({ credentials: () => undefined, upstreams: local, agents: 3 }), []);
 });
