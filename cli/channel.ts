@@ -103,7 +103,7 @@ function row(c: ChannelConfig, env: { get(name: string): string | undefined }): 
  * first use so the CLI starts without it.
  */
 export async function checkTelegramToken(input: TelegramCheckInput): Promise<TelegramCheck> {
-  const { checkTelegramToken: check } = await import("../src/channels/telegram/mod.ts");
+  const { checkTelegramToken: check } = await import("../src/channels/telegram/runtime.ts");
   return await check(input);
 }
 

@@ -205,12 +205,14 @@ Deno.test("the circle check finds circles (it can fail)", () => {
  * an `exports` map: each file of `contract/` is one item of the frozen seam
  * (`docs/contract.md` lists them; the agent imports only the items it needs),
  * the queue's two role modules are how each side imports its half ("import
- * the side you are"), and `tests/support/` is a shelf of separate helpers,
- * each its own entry (as std's `testing/` offers `bdd.ts`, `mock.ts`, …).
+ * the side you are"), a channel's `runtime.ts` is the part that loads its
+ * platform library, imported on demand, and `tests/support/` is a shelf of
+ * separate helpers, each its own entry (as std's `testing/` offers `bdd.ts`,
+ * `mock.ts`, …).
  */
 function isFace(target: string): boolean {
   return /^contract\/[^/]+\.ts$/.test(target) || /^contract\/queue\/(host|sandbox)\.ts$/.test(target) ||
-    /^tests\/support\/[^/]+\.ts$/.test(target);
+    /^src\/channels\/[a-z_]+\/runtime\.ts$/.test(target) || /^tests\/support\/[^/]+\.ts$/.test(target);
 }
 
 /**
@@ -264,4 +266,5 @@ Deno.test("the mod.ts check sees a reach inside (it can fail)", () => {
   ]);
   assert.deepEqual(insideReaches(graph), ["d/main.ts -> a/x.ts", "d/main.ts -> a/b/y.ts"]);
   assert.ok(isFace("contract/queue/sandbox.ts") && !isFace("contract/queue/open.ts"));
+  assert.ok(isFace("src/channels/telegram/runtime.ts") && !isFace("src/channels/telegram/adapter.ts"));
 });

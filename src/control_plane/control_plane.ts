@@ -496,7 +496,7 @@ export class ControlPlane {
    */
   async #startTelegram(): Promise<void> {
     if (!new ChannelConfigStore(this.state).find(TELEGRAM_CHANNEL)) return;
-    const { openTelegramChannel } = await import("../channels/telegram/mod.ts");
+    const { openTelegramChannel } = await import("../channels/telegram/runtime.ts");
     const { WorkspaceFiles } = await import("../channels/telegram/mod.ts");
     const files = new WorkspaceFiles({
       root: this.#sandboxRoot,

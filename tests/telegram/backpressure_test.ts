@@ -11,7 +11,7 @@ import { reset } from "@logtape/logtape";
 import type { LogRecord } from "@logtape/logtape";
 import type { Message } from "grammy/types";
 import type { SessionId } from "../../contract/ids.ts";
-import { BACKLOG_NOTICE } from "../../src/channels/telegram/mod.ts";
+import { BACKLOG_NOTICE } from "../../src/channels/telegram/runtime.ts";
 import { configureLogging } from "../../src/log/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { FakeTelegram, type RecordedCall } from "../support/fake_telegram.ts";

@@ -9,11 +9,8 @@
  * @module
  */
 import { HostFixture, type HostFixtureOptions } from "../support/host.ts";
-import {
-  TelegramAdapter,
-  type TelegramAdapterDeps,
-  WorkspaceFiles,
-} from "../../src/channels/telegram/mod.ts";
+import { type TelegramAdapterDeps, WorkspaceFiles } from "../../src/channels/telegram/mod.ts";
+import { TelegramAdapter } from "../../src/channels/telegram/runtime.ts";
 import { GroupVolumes, type VolumeSizes } from "../../src/sandbox/mod.ts";
 import type { FakeTelegram } from "../support/fake_telegram.ts";
 
