@@ -86,3 +86,25 @@ Deno.test("backup while serving, restore into a new directory: the audit chain v
     await plane.close();
   }
 });
+
+Deno.test("backup with nothing serving takes the snapshot offline under the state directory's lock", async () => {
+  using dir = tempDir("ironclaw-backup-offline-");
+  const stateDir = `${dir.path}/state`;
+  const plane = await ControlPlane.open({ stateDir, dev: true, library: LIBRARY });
+  await plane.close();
+
+  const io = captureIo();
+  const file = `${dir.path}/offline.icbackup`;
+  assert.equal(await runCli(["backup", "--out", file, "--state-dir", stateDir], io), 0, io.stderr.join("\n"));
+  assert.match(io.stdout[0], /taken by .*\(offline: nothing was serving it\)$/);
+  const again = captureIo();
+  assert.equal(await runCli(["backup", "--out", file, "--state-dir", stateDir], again), 1);
+  assert.match(again.stderr[0], /exists: choose a new --out/);
+
+  const restored = `${dir.path}/restored`;
+  const master = ["--master-key", `${stateDir}/${MASTER_KEY_FILE}`];
+  assert.equal(await runCli(["restore", file, "--state-dir", restored, ...master], captureIo()), 0);
+  const verify = captureIo();
+  assert.equal(await runCli(["audit", "verify", "--offline", "--state-dir", restored], verify), 0);
+  assert.match(verify.stdout[0], /\(matches the state database\)/);
+});
