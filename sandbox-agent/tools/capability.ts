@@ -14,7 +14,7 @@ import { defineTool, type Tool, ToolError } from "./tool.ts";
 
 /** Kinds `request_capability_change` proposes; a new agent has its own tool. */
 // A vault grant is the operator's to propose (`ironclaw vault grant`): an agent cannot ask for a secret.
-export const RequestableKind = ChangeKind.exclude(["create_agent", "vault_grant", "budget"]);
+export const RequestableKind = ChangeKind.exclude(["create_agent", "vault_grant", "budget", "packages"]);
 export type RequestableKind = z.infer<typeof RequestableKind>;
 
 const SUBMITTED = "submitted for human approval";
@@ -42,7 +42,6 @@ export const requestCapabilityChange: Tool = defineTool({
     "Payload by kind:",
     '- enabled_tools: {"add":["list_dir"]} adds tools; {"tools":[...]} replaces the set',
     '- wiring: {"egress":["api.example.com"]} for network access (request_api_access is simpler)',
-    '- packages: {"apt":["ripgrep"],"npm":["left-pad"]}',
     '- persona: {"instructions":"..."} (also "identity", "soul")',
     '- mounts: [{"source":"/absolute/host/path"}]',
     '- permissions: {"addMembers":["slack:alice"]} or {"grantRoles":[{"userId":"slack:alice","role":"admin"}]}',

@@ -482,6 +482,15 @@ Deno.test("a rejection is recorded, applies nothing, and a verifier's rejection 
   });
   assert.equal(outside.status, "rejected");
   assert.match(outside.reason, /outside the allowed prefixes/);
+  // packages: the sealed agent runs no programs, so the kind is refused at submit with that reason.
+  const packages = await api.call("POST", "/v1/changes", {
+    body: { kind: "packages", agentGroupId: "demo", requestedBy: "web:op", after: { apt: ["ripgrep"] } },
+  });
+  assert.equal(packages.status, 400);
+  assert.match(
+    JSON.stringify(packages.body),
+    /the sealed agent runs no programs, so there is nothing to install/,
+  );
   assert.deepEqual(await ok(api, 200, "GET", "/v1/changes/pending"), []);
 });
 

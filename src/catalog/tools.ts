@@ -72,8 +72,7 @@ const INFO: Record<ToolName, Omit<ToolInfo, "name" | "mandatory">> = {
   },
   request_capability_change: {
     title: "Request a capability change",
-    description:
-      "Ask a human to approve a change to this agent's persona, tools, packages, mounts or permissions.",
+    description: "Ask a human to approve a change to this agent's persona, tools, mounts or permissions.",
     category: "capabilities",
   },
   request_api_access: {

@@ -25,4 +25,4 @@ export {
   type CreateAgentTargetProblem,
   createdAgentId,
 } from "./create_agent_target.ts";
-export { payloadSchemaVerifier } from "./verifiers.ts";
+export { PACKAGES_REFUSAL, packagesVerifier, payloadSchemaVerifier } from "./verifiers.ts";

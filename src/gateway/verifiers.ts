@@ -45,6 +45,19 @@ export interface VerifierContext {
   vaultSecrets?: { has(name: string): boolean };
 }
 
+/** Why a `packages` change is refused: an approval that installs nothing would be worse than a refusal. */
+export const PACKAGES_REFUSAL =
+  "packages changes are refused: the sealed agent runs no programs, so there is nothing to install " +
+  "(its tools are built in; for more, grant a tool with enabled_tools or an MCP server with mcp_access)";
+
+/** `packages`: refused up front, whatever the payload (see {@link PACKAGES_REFUSAL}). */
+export function packagesVerifier(): Verifier {
+  return {
+    name: "packages-refused",
+    verify: (req) => req.kind === "packages" ? reject(PACKAGES_REFUSAL) : pass(),
+  };
+}
+
 /** `payload-schema`: the change's `after` must parse with its kind's schema (strict, typed). */
 export function payloadSchemaVerifier(): Verifier {
   return {
@@ -281,6 +294,7 @@ export function vaultGrantVerifier(secrets: VerifierContext["vaultSecrets"]): Ve
 
 export function standardVerifiers(ctx: VerifierContext): Verifier[] {
   return [
+    packagesVerifier(),
     payloadSchemaVerifier(),
     agentGroupVerifier(ctx.registry),
     mountAllowlistVerifier(ctx.mounts),

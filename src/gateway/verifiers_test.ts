@@ -10,6 +10,8 @@ import {
   enabledToolsVerifier,
   mcpVerifier,
   mountAllowlistVerifier,
+  PACKAGES_REFUSAL,
+  packagesVerifier,
   payloadSchemaVerifier,
   permissionsVerifier,
   standardVerifiers,
@@ -215,15 +217,25 @@ Deno.test("the standard chain: rejecters short-circuit, valid changes wait for a
     egressEnabled: false,
     mcpServers: undefined,
   });
-  assert.deepEqual(await runChain(chain, req("packages", { apt: ["ripgrep"], npm: ["@scope/pkg"] })), {
+  assert.deepEqual(await runChain(chain, req("persona", { instructions: "be terse" })), {
     verdict: "require-human",
     reason: "always-require-human: every change needs a human decision",
   });
-  const r = await runChain(chain, req("packages", { npm: ["left-pad; rm -rf /"] }));
+  const r = await runChain(chain, req("mounts", [{ source: "" }]));
   assert.equal(r.verdict, "reject");
   assert.match(r.reason, /^payload-schema: /);
+  assert.equal(
+    (await runChain(chain, req("packages", { apt: ["ripgrep"] }))).reason,
+    `packages-refused: ${PACKAGES_REFUSAL}`,
+  );
   assert.match(
     (await runChain(chain, req("create_agent", { name: "New" }, "new"))).reason,
     /^create-agent: /,
   );
+});
+
+Deno.test("packages: refused up front with the reason, whatever the payload", async () => {
+  const verdict = await packagesVerifier().verify({ kind: "packages", after: { apt: ["ripgrep"] } } as never);
+  assert.deepEqual(verdict, { verdict: "reject", reason: PACKAGES_REFUSAL });
+  assert.equal((await packagesVerifier().verify({ kind: "mounts", after: [] } as never)).verdict, "pass");
 });

@@ -12,7 +12,7 @@ import { ApiError } from "../errors.ts";
 import { errorAnswers, jsonAnswer, jsonBody } from "../openapi.ts";
 import { ChangeIdParam, ChangeView, DecisionAnswer, DecisionBody, SubmitChangeBody } from "../schemas.ts";
 import type { ChangeRecord } from "../../../contract/gateway.ts";
-import { describeChangeDiff } from "../../gateway/mod.ts";
+import { describeChangeDiff, PACKAGES_REFUSAL } from "../../gateway/mod.ts";
 
 /** `record` with its readable diff. */
 export function changeView(record: ChangeRecord) {
@@ -88,6 +88,7 @@ const decide = createRoute({
  * payload names and not exist yet.
  */
 export function checkTarget(plane: ControlPlane, input: SubmitInput): void {
+  if (input.kind === "packages") throw new ApiError(400, PACKAGES_REFUSAL);
   // The catalog is the host's: a registration grants its target nothing.
   if (input.kind === "mcp_register") return;
   if (input.kind !== "create_agent") {
