@@ -47,7 +47,7 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
 
-Deno.test("console in chromium: sign in, approve a change and see it applied, chat with the sandboxed demo agent; other origins and rebinding refused", async () => {
+Deno.test("console in chromium: sign in, approve a change and see it applied, chat with the sandboxed demo agent, create an agent from a template; other origins and rebinding refused", async () => {
   using dir = tempDir("ironclaw-console-");
   await using host = await openHost((await backendWorks("runsc")) ? "runsc" : "process");
   const { plane, server } = host;
@@ -133,6 +133,22 @@ Deno.test("console in chromium: sign in, approve a change and see it applied, ch
     ]);
     const exported = await Deno.readTextFile(await download.path());
     assert.equal(exported, await Deno.readTextFile(plane.audit.path));
+
+    // A new agent from a template: proposed on Agents, approved on Approvals, then listed.
+    await page.getByRole("link", { name: "Agents" }).click();
+    await page.waitForURL("**/ui/agents");
+    await page.getByLabel("Template").selectOption({ index: 1 });
+    await page.getByLabel("Name").fill("Research helper");
+    await page.getByRole("button", { name: "Propose agent" }).click();
+    assert.match(await page.getByRole("status").textContent() ?? "", /proposes Research helper/);
+    await page.getByRole("link", { name: "Approvals" }).click();
+    const proposal = page.locator("section", { hasText: "create_agent for research-helper" });
+    await proposal.getByRole("button", { name: "Approve" }).click();
+    assert.match(await page.getByRole("status").textContent() ?? "", /applied \(create_agent/);
+    await page.getByRole("link", { name: "Agents" }).click();
+    await page.locator("td", { hasText: /^research-helper$/ }).waitFor();
+    assert.equal(plane.registry.getAgentGroup("research-helper").name, "Research helper");
+    await shoot(page, "agents");
 
     // Another origin's form is refused (and changes nothing); in its own tab, whose errors are expected.
     const outsider = await context.newPage();

@@ -15,6 +15,7 @@ import { changeDiff } from "./diff.ts";
 export const PAGES = [
   { path: "/ui/approvals", title: "Approvals" },
   { path: "/ui/chat", title: "Chat" },
+  { path: "/ui/agents", title: "Agents" },
   { path: "/ui/audit", title: "Audit" },
 ] as const;
 
@@ -287,6 +288,63 @@ export function AuditPage(props: { frame: Frame; chain: VerifyResult; entries: A
           </tbody>
         </table>
       </div>
+    </Layout>
+  );
+}
+
+/** The agents, and a form that proposes a new one from a template (a `create_agent` change to approve). */
+export function AgentsPage(props: {
+  frame: Frame;
+  agents: { id: string; name: string; model: string | null; tools: number | null; sessions: number }[];
+  templates: { id: string; name: string; description: string }[];
+  notice?: DecisionNotice;
+}) {
+  return (
+    <Layout title="Agents" frame={props.frame}>
+      <h1>Agents</h1>
+      {props.notice && (
+        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
+      )}
+      <div class="card table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Id</th>
+              <th scope="col">Name</th>
+              <th scope="col">Model</th>
+              <th scope="col">Tools</th>
+              <th scope="col">Sessions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.agents.map((a) => (
+              <tr>
+                <td>{a.id}</td>
+                <td>{a.name}</td>
+                <td>{a.model ?? "default"}</td>
+                <td>{a.tools ?? "all built-in"}</td>
+                <td>{a.sessions}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <section class="card">
+        <h2>New agent from a template</h2>
+        <p class="meta">This proposes the agent; it exists once a human approves it under Approvals.</p>
+        <form method="post" action="/ui/agents">
+          <input type="hidden" name={CSRF_FIELD} value={props.frame.csrf} />
+          <label for="template">Template</label>
+          <select id="template" name="template">
+            {props.templates.map((t) => <option value={t.id}>{t.name}: {t.description}</option>)}
+          </select>
+          <label for="name">Name</label>
+          <input id="name" name="name" type="text" required maxlength={64} />
+          <div class="actions">
+            <button class="primary" type="submit">Propose agent</button>
+          </div>
+        </form>
+      </section>
     </Layout>
   );
 }

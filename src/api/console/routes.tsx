@@ -12,6 +12,9 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRoute, z } from "@hono/zod-openapi";
 import { DecisionOutcome } from "../../../contract/enums.ts";
 import { AgentGroupId } from "../../../contract/ids.ts";
+import { CreateAgentPayload, deriveAgentGroupId } from "../../../contract/changes.ts";
+import { TEMPLATES } from "../../catalog/mod.ts";
+import { submitChange } from "../routes/changes.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
@@ -20,6 +23,7 @@ import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { routeGroup } from "../route_group.ts";
 import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from "./assets.ts";
 import {
+  AgentsPage,
   ApprovalsPage,
   AuditPage,
   ChatPage,
@@ -135,6 +139,20 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
     current,
   });
 
+  const agentsPage = (session: ConsoleSession, notice?: DecisionNotice) =>
+    AgentsPage({
+      frame: frame(session, "/ui/agents"),
+      agents: registry.listAgentGroups().map((g) => ({
+        id: g.id,
+        name: g.name,
+        model: g.model,
+        tools: g.enabledTools?.length ?? null,
+        sessions: registry.listSessions(g.id).length,
+      })),
+      templates: TEMPLATES.map(({ id, name, description }) => ({ id, name, description })),
+      notice,
+    });
+
   const approvals = (session: ConsoleSession, notice?: DecisionNotice) =>
     ApprovalsPage({
       frame: frame(session, "/ui/approvals"),
@@ -196,6 +214,28 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         return c.html(approvals(c.var.session, { ok: false, text }), 409);
       }
     })
+    .get("/ui/agents", (c) => c.html(agentsPage(c.var.session)))
+    .post("/ui/agents", async (c) => {
+      const { template, name } = parseOr400(CreateAgentForm, await c.req.parseBody());
+      const chosen = TEMPLATES.find((t) => t.id === template);
+      if (!chosen) throw new ApiError(400, `template: no template ${JSON.stringify(template)}`);
+      const after = { name, persona: chosen.personaDocs, enabled_tools: [...chosen.tools] };
+      try {
+        const record = await submitChange(plane, {
+          kind: "create_agent",
+          agentGroupId: deriveAgentGroupId({ name }),
+          requestedBy: CONSOLE_ACTOR,
+          after,
+        });
+        const notice = record.status === "rejected"
+          ? { ok: false, text: `Refused by a verifier: ${record.reason ?? "no reason given"}` }
+          : { ok: true, text: `${record.request.id} proposes ${name}: approve it under Approvals.` };
+        return c.html(agentsPage(c.var.session, notice), record.status === "rejected" ? 400 : 202);
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        return c.html(agentsPage(c.var.session, { ok: false, text: err.message }), err.status);
+      }
+    })
     .get("/ui/audit", async (c) => {
       const chain = await plane.audit.verify();
       // A damaged line also stops the tail: the page still shows where the chain breaks.
@@ -249,6 +289,11 @@ const CONSOLE_DRAIN_WAIT_MS = 25_000;
 const ChatSendForm = z.object({
   agent: AgentGroupId,
   text: z.string().trim().min(1, "must not be empty").max(MAX_CONTENT_CHARS),
+});
+
+const CreateAgentForm = z.object({
+  template: z.string().min(1).max(64),
+  name: CreateAgentPayload.shape.name,
 });
 
 const ChatDrainQuery = z.object({ agent: AgentGroupId, after: z.coerce.number().int().min(1).optional() });
