@@ -336,7 +336,7 @@ export function AgentsPage(props: {
           <input type="hidden" name={CSRF_FIELD} value={props.frame.csrf} />
           <label for="template">Template</label>
           <select id="template" name="template">
-            {props.templates.map((t) => <option value={t.id}>{t.name}: {t.description}</option>)}
+            {props.templates.map((t) => <option key={t.id} value={t.id}>{t.name}: {t.description}</option>)}
           </select>
           <label for="name">Name</label>
           <input id="name" name="name" type="text" required maxlength={64} />
