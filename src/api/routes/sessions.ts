@@ -80,7 +80,7 @@ const list = createRoute({
   path: "/v1/sessions",
   summary: "Sessions (optionally one agent's) with their sandbox's state, most recently active first",
   request: { query: SessionsQuery },
-  responses: { 200: jsonAnswer(z.array(SessionView), "sessions"), ...errorAnswers(400) },
+  responses: { 200: jsonAnswer(z.array(SessionView), "sessions"), ...errorAnswers(400, 404) },
 });
 
 const show = createRoute({
