@@ -34,6 +34,8 @@ export interface StatusReport {
   providers: StatusAnswer["providers"];
   /** Sessions parked after repeated sandbox failures. */
   parked: StatusAnswer["parked"];
+  /** Registered MCP servers, and where stdio ones run. */
+  mcp: StatusAnswer["mcp"];
   /** Live sandboxes, and the sessions whose idle sandbox was stopped until their next message. */
   sandboxes: StatusAnswer["sandboxes"];
 }
@@ -60,6 +62,7 @@ export async function gatherStatus(client: ApiClient): Promise<StatusReport> {
     keyCustody: status.keyCustody,
     providers: status.providers,
     parked: status.parked,
+    mcp: status.mcp,
     sandboxes: status.sandboxes,
   };
 }
@@ -98,6 +101,9 @@ export function describeStatus(s: StatusReport): string[] {
     `key custody:   ${describeCustody(s.keyCustody)}`,
     ...describeProviders(s.providers),
     ...describeParked(s.parked),
+    `mcp:           ${s.mcp.servers} server${s.mcp.servers === 1 ? "" : "s"}; stdio servers ${
+      s.mcp.stdio === "host-process" ? "run as bare host processes (WEAKER: no sandbox)" : "refused"
+    }`,
     `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message)`,
   ];
 }

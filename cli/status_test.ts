@@ -20,6 +20,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "`ironclaw keys protect` wraps it)",
     "models:        no model calls yet",
     "parked:        none",
+    "mcp:           0 servers; stdio servers refused",
     "sandboxes:     0 live, 0 hibernated (idle, woken by their next message)",
   ]);
 

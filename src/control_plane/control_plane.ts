@@ -173,6 +173,8 @@ export class ControlPlane {
   readonly mcp: McpConnections;
   /** Each agent's granted MCP tools against what their servers offer now (a changed one is withheld). */
   readonly mcpGrants: GrantedTools;
+  /** Stdio MCP servers run as bare host processes (`--mcp-allow-host-process`: weaker). */
+  readonly mcpStdioOnHost: boolean;
   readonly sandboxes: SandboxManager;
   readonly backoff: RespawnBackoff;
   readonly waker: GuardedWaker;
@@ -262,6 +264,7 @@ export class ControlPlane {
         resolve: options.egress?.resolve,
       }),
     });
+    this.mcpStdioOnHost = options.mcpAllowHostProcess === true;
     this.mcpGrants = new GrantedTools({
       grants: (group) =>
         stores.registry.hasAgentGroup(group) ? stores.registry.getAgentGroup(group).mcpGrants : [],

@@ -63,6 +63,12 @@ const Status = z.object({
   keyCustody: z.enum(KEY_CUSTODY_MODES).describe(
     "how the master key is kept: passphrase (wrapped), or file (plaintext beside the data: development, weak)",
   ),
+  mcp: z.object({
+    servers: z.number().int().describe("registered MCP servers"),
+    stdio: z.enum(["host-process", "refused"]).describe(
+      "where stdio servers run: host-process (serve --mcp-allow-host-process: WEAKER, no sandbox) or refused",
+    ),
+  }),
   sandboxes: z.object({
     live: z.number().int().describe("sessions with a sandbox running now"),
     hibernated: z.array(z.string()).describe(
@@ -104,6 +110,10 @@ export function healthRoutes(plane: ControlPlane) {
         providers: plane.proxy.health(),
         parked: parkedSessions(plane),
         keyCustody: plane.keys.custody,
+        mcp: {
+          servers: plane.mcpCatalog.list().length,
+          stdio: plane.mcpStdioOnHost ? "host-process" as const : "refused" as const,
+        },
         sandboxes: { live: plane.sandboxes.sessions().length, hibernated: await plane.sweep.hibernated() },
       };
       try {
