@@ -12,7 +12,7 @@
  */
 import { BUSY_TIMEOUT_MS } from "../../contract/cipher.ts";
 import { Database } from "../../contract/sqlite/mod.ts";
-import { migrate } from "./migrations.ts";
+import { migrate, SCHEMA_VERSION } from "./migrations.ts";
 
 /** File name of the state database inside the state directory. */
 export const STATE_DB_FILE = "state.db";
@@ -22,6 +22,9 @@ export const STATE_DB_FILE = "state.db";
  * with: so an installer can refuse binaries too old for it without the key.
  */
 export const STATE_SCHEMA_FILE = "schema-version";
+
+/** Where a copy of the state database is kept before migrations change it (`<state-dir>/pre-migration/`). */
+export const PRE_MIGRATION_DIR = "pre-migration";
 
 /** Pragmas of every state connection: WAL, fsync at each commit, enforced foreign keys, no mmap. */
 export const STATE_PRAGMAS: readonly string[] = [
@@ -70,6 +73,7 @@ export class StateDb implements Disposable {
       pragmas: STATE_PRAGMAS,
     });
     try {
+      backUpBeforeMigrating(db, stateDir);
       const version = migrate(db);
       writeSchemaMarker(stateDir, version);
       return new StateDb(db, version);
@@ -95,6 +99,36 @@ export class StateDb implements Disposable {
 }
 
 /** Records `version` in {@link STATE_SCHEMA_FILE} (written aside and renamed in, only when it changes). */
+/**
+ * Before an upgrade's migrations touch an existing database, a copy of it as
+ * it was (`pre-migration/state-v<N>.db`, still encrypted under the same key,
+ * owner-only): a failed or regretted upgrade can go back to it with the
+ * release that wrote it. A new database, or one already current, is not copied.
+ */
+function backUpBeforeMigrating(db: Database, stateDir: string): void {
+  const from = appliedVersion(db);
+  if (from === 0 || from >= SCHEMA_VERSION) return;
+  const dir = `${stateDir}/${PRE_MIGRATION_DIR}`;
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  let target = `${dir}/state-v${from}.db`;
+  try {
+    if (Deno.statSync(target).size > 0) target = `${dir}/state-v${from}-${Date.now()}.db`;
+  } catch {
+    // not there yet
+  }
+  createPrivate(target);
+  db.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+}
+
+/** The newest migration applied to `db` (0 for a new file). */
+function appliedVersion(db: Database): number {
+  const table = db.get(
+    "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+  );
+  if (!table) return 0;
+  return Number(db.get("SELECT coalesce(max(version), 0) AS v FROM schema_migrations")?.v ?? 0);
+}
+
 function writeSchemaMarker(stateDir: string, version: number): void {
   const path = `${stateDir}/${STATE_SCHEMA_FILE}`;
   const text = `${version}\n`;

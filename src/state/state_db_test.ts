@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
-import { SqliteError } from "../../contract/sqlite/mod.ts";
-import { fileContains, fixedKey, tempDir } from "../../tests/support/mod.ts";
-import { openTestState } from "../../tests/support/state.ts";
-import { SCHEMA_VERSION, STATE_DB_FILE, STATE_SCHEMA_FILE, StateSchemaError } from "./mod.ts";
+import { Database, SqliteError } from "../../contract/sqlite/mod.ts";
+import { fileContains, fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { openTestState, STATE_TEST_KEY } from "../../tests/support/state.ts";
+import {
+  migrate,
+  MIGRATIONS,
+  PRE_MIGRATION_DIR,
+  SCHEMA_VERSION,
+  STATE_DB_FILE,
+  STATE_PRAGMAS,
+  STATE_SCHEMA_FILE,
+  StateSchemaError,
+} from "./mod.ts";
 
 Deno.test("state db is created owner-only, in WAL mode, with full sync and foreign keys", () => {
   using dir = tempDir();
@@ -80,4 +89,32 @@ Deno.test("state db from a newer build is refused and left as it was", () => {
     (err) => err instanceof StateSchemaError && /newer/.test(err.message),
   );
   assert.throws(() => openTestState(dir.path), StateSchemaError);
+});
+
+Deno.test("an upgrade's migrations run only after a copy of the database as it was is kept (encrypted, owner-only)", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/${STATE_DB_FILE}`;
+  // A database an older release wrote: the first five migrations, and a row.
+  Deno.writeFileSync(path, new Uint8Array(), { mode: 0o600 });
+  const old = Database.open(path, { library: LIBRARY, key: STATE_TEST_KEY, pragmas: STATE_PRAGMAS });
+  migrate(old, MIGRATIONS.slice(0, 5));
+  old.run("INSERT INTO users (id, kind) VALUES ('slack:ann', 'human')");
+  old.close();
+
+  openTestState(dir.path).close();
+  const copy = `${dir.path}/${PRE_MIGRATION_DIR}/state-v5.db`;
+  assert.equal(Deno.statSync(copy).mode! & 0o777, 0o600);
+  assert.ok(!fileContains(copy, "slack:ann"), "still encrypted");
+  using kept = Database.open(copy, { library: LIBRARY, key: STATE_TEST_KEY });
+  assert.equal(kept.get("SELECT max(version) AS v FROM schema_migrations")?.v, 5);
+  assert.equal(kept.get("SELECT id FROM users")?.id, "slack:ann");
+
+  // Current already, or new: nothing more is copied.
+  openTestState(dir.path).close();
+  using fresh = tempDir();
+  openTestState(fresh.path).close();
+  assert.deepEqual([...Deno.readDirSync(`${dir.path}/${PRE_MIGRATION_DIR}`)].map((e) => e.name), [
+    "state-v5.db",
+  ]);
+  assert.throws(() => Deno.statSync(`${fresh.path}/${PRE_MIGRATION_DIR}`), Deno.errors.NotFound);
 });
