@@ -121,6 +121,13 @@ Deno.test("console in chromium: sign in, approve a change and see it applied, ch
     assert.equal(await page.getByRole("status").textContent(), "");
     await shoot(page, "chat");
 
+    // The chat's session runs its sandbox; Stop stops it.
+    await page.getByRole("link", { name: "Sessions" }).click();
+    const row = page.locator("tr", { hasText: "running" }).first();
+    await row.getByRole("button", { name: "Stop" }).click();
+    assert.match(await page.getByRole("status").textContent() ?? "", /stopped/);
+    await shoot(page, "sessions");
+
     // The audit log: the approval above is on it, the chain checks out, and the export is the whole file.
     await page.getByRole("link", { name: "Audit" }).click();
     await page.waitForURL("**/ui/audit");

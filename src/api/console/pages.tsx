@@ -16,6 +16,7 @@ export const PAGES = [
   { path: "/ui/approvals", title: "Approvals" },
   { path: "/ui/chat", title: "Chat" },
   { path: "/ui/agents", title: "Agents" },
+  { path: "/ui/sessions", title: "Sessions" },
   { path: "/ui/audit", title: "Audit" },
 ] as const;
 
@@ -345,6 +346,65 @@ export function AgentsPage(props: {
           </div>
         </form>
       </section>
+    </Layout>
+  );
+}
+
+/** One session as the Sessions page shows it. */
+export interface SessionRow {
+  id: string;
+  agentGroupId: string;
+  running: boolean;
+  parked: { failures: number; reason: string } | null;
+  lastActive: string | null;
+}
+
+/** Sessions with their sandbox state; stop a running one, unpark a parked one. */
+export function SessionsPage(props: { frame: Frame; sessions: SessionRow[]; notice?: DecisionNotice }) {
+  const { frame } = props;
+  return (
+    <Layout title="Sessions" frame={frame}>
+      <h1>Sessions</h1>
+      {props.notice && (
+        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
+      )}
+      <div class="card table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Session</th>
+              <th scope="col">Agent</th>
+              <th scope="col">State</th>
+              <th scope="col">Last active</th>
+              <th scope="col">Action</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.sessions.map((s) => (
+              <tr key={s.id} data-session={s.id}>
+                <td>{s.id}</td>
+                <td>{s.agentGroupId}</td>
+                <td>
+                  {s.parked
+                    ? `parked after ${s.parked.failures} failures: ${s.parked.reason}`
+                    : s.running
+                    ? "running"
+                    : "stopped"}
+                </td>
+                <td>{s.lastActive ?? ""}</td>
+                <td>
+                  {(s.running || s.parked) && (
+                    <form method="post" action={`/ui/sessions/${s.id}/${s.parked ? "unpark" : "stop"}`}>
+                      <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+                      <button type="submit">{s.parked ? "Unpark" : "Stop"}</button>
+                    </form>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </Layout>
   );
 }

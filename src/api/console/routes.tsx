@@ -15,6 +15,7 @@ import { AgentGroupId } from "../../../contract/ids.ts";
 import { CreateAgentPayload, deriveAgentGroupId } from "../../../contract/changes.ts";
 import { TEMPLATES } from "../../catalog/mod.ts";
 import { submitChange } from "../routes/changes.ts";
+import { sessionView } from "../routes/sessions.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
@@ -31,6 +32,7 @@ import {
   type DecisionNotice,
   type Frame,
   LoginPage,
+  SessionsPage,
 } from "./pages.tsx";
 import {
   type ConsoleSession,
@@ -153,6 +155,13 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       notice,
     });
 
+  const sessionsPage = async (session: ConsoleSession, notice?: DecisionNotice) =>
+    SessionsPage({
+      frame: frame(session, "/ui/sessions"),
+      sessions: await Promise.all(registry.listSessions().map((s) => sessionView(plane, s))),
+      notice,
+    });
+
   const approvals = (session: ConsoleSession, notice?: DecisionNotice) =>
     ApprovalsPage({
       frame: frame(session, "/ui/approvals"),
@@ -235,6 +244,24 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         if (!(err instanceof ApiError)) throw err;
         return c.html(agentsPage(c.var.session, { ok: false, text: err.message }), err.status);
       }
+    })
+    .get("/ui/sessions", async (c) => c.html(await sessionsPage(c.var.session)))
+    .post("/ui/sessions/:id/:action{stop|unpark}", async (c) => {
+      const { action } = c.req.param();
+      const { id } = plane.registry.getSession(c.req.param("id")); // 404 for an unknown session
+      let notice: DecisionNotice = { ok: true, text: `${id} stopped; its next message starts it again.` };
+      if (action === "unpark") {
+        try {
+          notice = await plane.waker.unpark(id)
+            ? { ok: true, text: `${id} unparked.` }
+            : { ok: false, text: `${id} is not parked.` };
+        } catch (err) {
+          notice = { ok: false, text: `${id} unparked, but its sandbox did not start: ${String(err)}` };
+        }
+      } else {
+        await plane.waker.stop(id);
+      }
+      return c.html(await sessionsPage(c.var.session, notice));
     })
     .get("/ui/audit", async (c) => {
       const chain = await plane.audit.verify();

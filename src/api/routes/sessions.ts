@@ -104,7 +104,10 @@ const stop = createRoute({
 });
 
 /** The operator's view of one registry session. */
-async function sessionView(plane: ControlPlane, session: Session): Promise<z.infer<typeof SessionView>> {
+export async function sessionView(
+  plane: ControlPlane,
+  session: Session,
+): Promise<z.infer<typeof SessionView>> {
   const parked = plane.waker.parked().find((p) => p.sessionId === session.id);
   return {
     ...session,
