@@ -19,7 +19,6 @@ const REQUESTS: Record<string, string> = {
   enabled_tools: `tool:request_capability_change ${
     JSON.stringify({ kind: "enabled_tools", payload: { add: ["run_shell"] } })
   }`,
-  packages: `tool:request_capability_change ${JSON.stringify({ kind: "packages", payload: ["netcat"] })}`,
   mounts: `tool:request_capability_change ${
     JSON.stringify({ kind: "mounts", payload: [{ source: "/etc", target: "/mnt/etc" }] })
   }`,
@@ -52,6 +51,11 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     const [reply] = await drainReplies(host, "inject", 1);
     assert.match(reply ?? "", /submitted for human approval/, `${kind}: ${reply}\n${await diagnose(host)}`);
   }
+  // packages is refused by the tool itself: the sealed agent runs no programs, so nothing is submitted.
+  const packages = { kind: "packages", payload: ["netcat"] };
+  await send(host, "inject", `please do this: tool:request_capability_change ${JSON.stringify(packages)}`);
+  const [refused] = await drainReplies(host, "inject", 1);
+  assert.match(refused ?? "", /invalid input for request_capability_change/, refused);
   const records = await until(async () => {
     const pending = await okBody(host.api.v1.changes.pending.$get());
     const history = await okBody(host.api.v1.changes.history.$get());
@@ -59,8 +63,9 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     return all.length >= kinds.length ? all : undefined;
   }, () => diagnose(host));
   const byKind = new Map(records.map((r: { request: { kind: string } }) => [r.request.kind, r]));
-  // Every kind an agent can ask for (mcp_register and vault_grant are the operator's) was asked for.
-  const operatorKinds: readonly string[] = ["mcp_register", "vault_grant"];
+  // Every kind an agent can ask for was asked for: mcp_register, vault_grant and budget are the operator's, and
+  // packages was refused before it became a change.
+  const operatorKinds: readonly string[] = ["mcp_register", "vault_grant", "budget", "packages"];
   assert.deepEqual(
     [...byKind.keys()].sort(),
     ChangeKind.options.filter((k) => !operatorKinds.includes(k)).sort(),
