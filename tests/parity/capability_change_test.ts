@@ -71,7 +71,7 @@ Deno.test("parity #12: each capability request becomes exactly one pending chang
     ["persona", { instructions: "be terse" }],
     // Adapted: the enabled-tools verifier refuses tools the agent does not have; these two exist.
     ["enabled_tools", ["read_file", "list_dir"]],
-    ["packages", { apt: ["ripgrep"], npm: ["@scope/pkg"] }],
+    // Not packages: the sealed agent runs no programs, so the kind is refused up front (parity #14 below).
     // Adapted: a routing change must name the chat (or wiring) it changes; filled in per host below.
     ["wiring", { engage: "mention", pattern: "^hey" }],
     // Adapted to our permissions payload (members and role grants), same intent: admit a member.
@@ -181,47 +181,29 @@ Deno.test("parity #13 (adapted, no skills): a skill_install row is refused; a cu
   assert.deepEqual(host.registry.getLaunchSpec("g1").mcpGrants, [], "nothing was granted");
 });
 
-Deno.test("parity #14: the host verifies the sandbox's package payload itself", async () => {
+Deno.test("parity #14 (adapted): packages are refused up front, by the agent's tool and again at the host", async () => {
   using dir = tempDir();
   const { host, sessionId } = await chatting(dir.path);
   await using _host = host;
-  const schema = payloadSchemaVerifier();
   const good = { apt: ["ripgrep"], npm: ["@scope/pkg"] };
   const bad = { npm: ["left-pad; rm -rf /"] };
-  const request = (after: unknown) =>
-    ({
-      id: "c",
-      kind: "packages",
-      agentGroupId: "g1",
-      requestedBy: "sandbox:s",
-      before: null,
-      after,
-      createdAt: new Date().toISOString(),
-    }) as unknown as ChangeRequest;
-  assert.equal((await schema.verify(request(good))).verdict, "pass");
-  assert.equal((await schema.verify(request(bad))).verdict, "reject");
-
-  // The agent's tool refuses the bad name before it leaves…
-  const refused = await requestChange(dir.path, { kind: "packages", payload: bad });
+  // The agent's tool does not offer the kind: nothing leaves the sandbox…
+  const refused = await requestChange(dir.path, { kind: "packages", payload: good });
   assert.equal(refused.action, undefined);
-  assert.match(refused.error ?? "", /package names/);
-  // …and a compromised agent that writes it anyway is rejected at the host; the good one waits for a human.
-  const sent = await requestChange(dir.path, { kind: "packages", payload: good });
-  await writeSystemRow(host, sessionId, "sys_good", sent.action!);
-  await writeSystemRow(
-    host,
-    sessionId,
-    "sys_bad",
-    formatSystemAction({ action: "install_packages", payload: bad }),
-  );
+  assert.match(refused.error ?? "", /invalid input for request_capability_change/);
+  // …and a compromised agent that writes one anyway, well-formed or not, is rejected at the host with the reason.
+  for (const [id, payload] of [["sys_good", good], ["sys_bad", bad]] as const) {
+    await writeSystemRow(host, sessionId, id, formatSystemAction({ action: "install_packages", payload }));
+  }
   await host.delivery.deliverSession(sessionId);
   const all = [...host.gateway.pending(), ...host.gateway.history()];
+  assert.equal(host.gateway.pending().length, 0, "nothing waits for a human");
+  for (const payload of [good, bad]) {
+    const record = all.find((c) => JSON.stringify(c.request.after) === JSON.stringify(payload));
+    assert.equal(record?.status, "rejected", JSON.stringify(record));
+    assert.equal(record?.verdict, "reject");
+  }
   const goodRecord = all.find((c) => JSON.stringify(c.request.after) === JSON.stringify(good));
-  const badRecord = all.find((c) => JSON.stringify(c.request.after) === JSON.stringify(bad));
-  assert.equal(goodRecord?.status, "pending");
-  assert.equal(goodRecord?.verdict, "require-human");
-  assert.equal(badRecord?.status, "rejected");
-  assert.equal(badRecord?.verdict, "reject");
-  assert.match(badRecord?.reason ?? "", /package names/);
+  assert.match(goodRecord?.reason ?? "", /the sealed agent runs no programs/);
   assert.deepEqual(host.registry.getLaunchSpec("g1").packages, { apt: [], npm: [] }, "nothing installed");
 });
