@@ -19,10 +19,8 @@
 import assert from "node:assert/strict";
 import { formatSystemAction } from "../../contract/actions.ts";
 import type { ChangeKind } from "../../contract/enums.ts";
-import type { ChangeRequest } from "../../contract/gateway.ts";
 import type { SessionId } from "../../contract/ids.ts";
 import { HostFixture } from "../support/host.ts";
-import { payloadSchemaVerifier } from "../../src/gateway/mod.ts";
 import { builtinRegistry, Jail, type ToolContext } from "../../sandbox-agent/tools/mod.ts";
 import { tempDir } from "../support/mod.ts";
 
