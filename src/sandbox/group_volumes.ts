@@ -157,11 +157,12 @@ export class GroupVolumes {
     }
     for (const volume of mounted) {
       if (volume.limited) {
-        this.#log.info("agent group {agentGroupId}: {mountPoint} is a {mib} MiB ext4 image{how}", {
+        // In the message, not a property: an empty property is rendered as `""`.
+        const reused = volume.reused ? " (already mounted, reused)" : "";
+        this.#log.info(`agent group {agentGroupId}: {mountPoint} is a {mib} MiB ext4 image${reused}`, {
           agentGroupId,
           mountPoint: volume.mountPoint,
           mib: Math.round(volume.sizeBytes / 1024 / 1024),
-          how: volume.reused ? " (already mounted, reused)" : "",
         });
       } else this.#warnOnce(volume.reason);
     }
