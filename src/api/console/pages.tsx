@@ -75,6 +75,35 @@ export function Layout(props: { title: string; frame: Frame; children: Child }) 
   );
 }
 
+/** A page's one-line answer to the form just sent (green when it worked). */
+function Notice(props: { notice?: DecisionNotice }) {
+  if (!props.notice) return null;
+  return <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>;
+}
+
+/** A table of `rows`, one column per header, each row's cells from `cells` (attributes from `rowAttrs`). */
+function DataTable<T>(props: {
+  headers: readonly string[];
+  rows: readonly T[];
+  cells: (row: T) => Child[];
+  caption?: string;
+  rowAttrs?: (row: T) => Record<string, string>;
+}) {
+  // Named cell builders, not keyed elements: Hono renders a `key` into the HTML, and nothing here reconciles.
+  const headerCell = (header: string) => <th scope="col">{header}</th>;
+  const cell = (content: Child) => <td>{content}</td>;
+  const tableRow = (row: T) => <tr {...props.rowAttrs?.(row)}>{props.cells(row).map(cell)}</tr>;
+  return (
+    <table>
+      {props.caption && <caption class="sr-only">{props.caption}</caption>}
+      <thead>
+        <tr>{props.headers.map(headerCell)}</tr>
+      </thead>
+      <tbody>{props.rows.map(tableRow)}</tbody>
+    </table>
+  );
+}
+
 /** The sign-in page: paste the API token, or continue a one-time link. */
 export function LoginPage(props: { code?: string; error?: string }) {
   return (
@@ -145,9 +174,7 @@ export function ApprovalsPage(
   return (
     <Layout title="Approvals" frame={frame}>
       <h1>Approvals</h1>
-      {props.notice && (
-        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
-      )}
+      <Notice notice={props.notice} />
       {props.pending.length === 0 && <p class="card">Nothing is waiting for a decision.</p>}
       {props.pending.map((record) => {
         const r = record.request;
@@ -171,28 +198,17 @@ export function ApprovalsPage(
         <section class="card">
           <h2>Recently decided</h2>
           <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Change</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Agent</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">By</th>
-                </tr>
-              </thead>
-              <tbody>
-                {props.recent.map((rec) => (
-                  <tr>
-                    <td>{rec.request.id}</td>
-                    <td>{rec.request.kind}</td>
-                    <td>{rec.request.agentGroupId}</td>
-                    <td>{rec.status}</td>
-                    <td>{rec.decision?.decidedBy ?? ""}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable
+              headers={["Change", "Kind", "Agent", "Status", "By"]}
+              rows={props.recent}
+              cells={(rec) => [
+                rec.request.id,
+                rec.request.kind,
+                rec.request.agentGroupId,
+                rec.status,
+                rec.decision?.decidedBy ?? "",
+              ]}
+            />
           </div>
         </section>
       )}
@@ -265,29 +281,12 @@ export function AuditPage(props: { frame: Frame; chain: VerifyResult; entries: A
         </p>
       </section>
       <div class="card table-wrap">
-        <table>
-          <caption class="sr-only">The newest {props.entries.length} audit lines, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">Stage</th>
-              <th scope="col">Change</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.entries.map((e) => (
-              <tr>
-                <td>{e.time}</td>
-                <td>{e.stage}</td>
-                <td>{e.changeId}</td>
-                <td>{e.kind ?? ""}</td>
-                <td>{e.detail ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          caption={`The newest ${props.entries.length} audit lines, newest first`}
+          headers={["Time", "Stage", "Change", "Kind", "Detail"]}
+          rows={props.entries}
+          cells={(e) => [e.time, e.stage, e.changeId, e.kind ?? "", e.detail ?? ""]}
+        />
       </div>
     </Layout>
   );
@@ -303,32 +302,13 @@ export function AgentsPage(props: {
   return (
     <Layout title="Agents" frame={props.frame}>
       <h1>Agents</h1>
-      {props.notice && (
-        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
-      )}
+      <Notice notice={props.notice} />
       <div class="card table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Name</th>
-              <th scope="col">Model</th>
-              <th scope="col">Tools</th>
-              <th scope="col">Sessions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.agents.map((a) => (
-              <tr>
-                <td>{a.id}</td>
-                <td>{a.name}</td>
-                <td>{a.model ?? "default"}</td>
-                <td>{a.tools ?? "all built-in"}</td>
-                <td>{a.sessions}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          headers={["Id", "Name", "Model", "Tools", "Sessions"]}
+          rows={props.agents}
+          cells={(a) => [a.id, a.name, a.model ?? "default", a.tools ?? "all built-in", a.sessions]}
+        />
       </div>
       <section class="card">
         <h2>New agent from a template</h2>
@@ -365,45 +345,29 @@ export function SessionsPage(props: { frame: Frame; sessions: SessionRow[]; noti
   return (
     <Layout title="Sessions" frame={frame}>
       <h1>Sessions</h1>
-      {props.notice && (
-        <p class={props.notice.ok ? "notice" : "notice error"} role="status">{props.notice.text}</p>
-      )}
+      <Notice notice={props.notice} />
       <div class="card table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Session</th>
-              <th scope="col">Agent</th>
-              <th scope="col">State</th>
-              <th scope="col">Last active</th>
-              <th scope="col">Action</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.sessions.map((s) => (
-              <tr key={s.id} data-session={s.id}>
-                <td>{s.id}</td>
-                <td>{s.agentGroupId}</td>
-                <td>
-                  {s.parked
-                    ? `parked after ${s.parked.failures} failures: ${s.parked.reason}`
-                    : s.running
-                    ? "running"
-                    : "stopped"}
-                </td>
-                <td>{s.lastActive ?? ""}</td>
-                <td>
-                  {(s.running || s.parked) && (
-                    <form method="post" action={`/ui/sessions/${s.id}/${s.parked ? "unpark" : "stop"}`}>
-                      <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
-                      <button type="submit">{s.parked ? "Unpark" : "Stop"}</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          headers={["Session", "Agent", "State", "Last active", "Action"]}
+          rows={props.sessions}
+          rowAttrs={(s) => ({ "data-session": s.id })}
+          cells={(s) => [
+            s.id,
+            s.agentGroupId,
+            s.parked
+              ? `parked after ${s.parked.failures} failures: ${s.parked.reason}`
+              : s.running
+              ? "running"
+              : "stopped",
+            s.lastActive ?? "",
+            (s.running || s.parked) && (
+              <form method="post" action={`/ui/sessions/${s.id}/${s.parked ? "unpark" : "stop"}`}>
+                <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+                <button type="submit">{s.parked ? "Unpark" : "Stop"}</button>
+              </form>
+            ),
+          ]}
+        />
       </div>
     </Layout>
   );
