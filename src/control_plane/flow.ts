@@ -65,7 +65,7 @@ import type { Registry } from "../registry/mod.ts";
 import { Router } from "../router/mod.ts";
 import { Scheduler } from "../scheduling/mod.ts";
 import { BacklogGate, type QueueDamagedError, SessionQueueStore, type SessionWaker } from "../session/mod.ts";
-import { RegistryParking, RespawnBackoff } from "../wake/mod.ts";
+import { RegistryParking, RespawnBackoff, SessionParkedError } from "../wake/mod.ts";
 import { RegistryEdits } from "./registry_edits.ts";
 import type { Stores } from "./stores.ts";
 
@@ -233,7 +233,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
   const scheduler = new Scheduler({ tasks, queues, waker, now: options.now });
   const router = new Router({
     registry,
-    waker,
+    waker: tellingParked(waker, (sessionId) => void notices.notify(sessionId, parkedNotice(sessionId))),
     gateway,
     metrics,
     onQueueDamaged: parkDamaged,
@@ -285,6 +285,25 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
       await registryEdits.settled();
       await queues.close();
     },
+  };
+}
+
+/**
+ * The router's waker: a message to a session that is already parked tells
+ * its chat so (the notice at parking time went to an earlier message), still
+ * rate-limited per session by the notices; the wake fails as before.
+ */
+function tellingParked(waker: SessionWaker, onParked: (sessionId: SessionId) => void): SessionWaker {
+  return {
+    wake: async (sessionId) => {
+      try {
+        await waker.wake(sessionId);
+      } catch (err) {
+        if (err instanceof SessionParkedError) onParked(sessionId);
+        throw err;
+      }
+    },
+    stop: waker.stop && ((sessionId) => waker.stop!(sessionId)),
   };
 }
 
