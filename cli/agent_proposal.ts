@@ -91,8 +91,9 @@ export function buildAgentProposal(draft: AgentDraft): AgentProposal {
     name: draft.name.trim(),
     folder: draft.folder,
     persona: Object.keys(persona).length ? persona : undefined,
-    // No list is every tool: only when asked for.
+    // Every tool only when asked for; no list at all would be the least-privilege set.
     enabled_tools: draft.allTools ? undefined : tools,
+    all_tools: draft.allTools || undefined,
     model: draft.model || undefined,
     provider: draft.provider || undefined,
     members: draft.members?.length === 0 ? undefined : [...draft.members ?? [CONSOLE_USER_ID]],
@@ -111,7 +112,7 @@ export function describeProposal(p: AgentProposal): string[] {
       p.payload.provider ? ` via ${p.payload.provider}` : ""
     }`,
     `tools:   ${
-      tools
+      !p.payload.all_tools && tools
         ? [...tools, ...MANDATORY_TOOLS.filter((t) => !tools.includes(t))].join(", ")
         : "ALL built-in tools, now and future (--all-tools)"
     }`,

@@ -47,6 +47,11 @@ Deno.test("a bare agent gets the least-privilege tools; every tool only with --a
   );
   const all = buildAgentProposal({ name: "wide", allTools: true });
   assert.equal(all.payload.enabled_tools, undefined);
+  assert.equal(
+    all.payload.all_tools,
+    true,
+    "every tool is asked for explicitly: the host gives a bare payload the least",
+  );
   assert.match(
     describeProposal(all).join("\n"),
     /^tools: {3}ALL built-in tools, now and future \(--all-tools\)$/m,

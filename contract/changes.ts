@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { AgentGroupId, UserId } from "./ids.ts";
+import { LEAST_PRIVILEGE_TOOLS } from "./tools.ts";
 import {
   EngageMode,
   IgnoredMessagePolicy,
@@ -129,7 +130,10 @@ export const CreateAgentPayload = z.strictObject({
     message: "folder holds letters, digits, '.', '_' or '-'",
   }).optional(),
   persona: PersonaDocs.optional(),
+  /** The tool allowlist; absent or empty: the least-privilege set ({@link createdAgentTools}). */
   enabled_tools: z.array(ToolName).optional(),
+  /** Every built-in tool, now and future: only ever this explicit choice, never a default. */
+  all_tools: z.literal(true).optional(),
   members: z.array(UserId).optional(),
   wirings: z.array(z.strictObject({
     messagingGroupId: z.string().min(1).max(128),
@@ -141,6 +145,19 @@ export const CreateAgentPayload = z.strictObject({
   model: z.string().max(128).optional(),
 });
 export type CreateAgentPayload = z.infer<typeof CreateAgentPayload>;
+
+/**
+ * The tool allowlist a `create_agent` payload gives its agent: null (every
+ * tool) only for `all_tools`; its `enabled_tools`; none listed, the
+ * least-privilege set. Throws when it asks for both.
+ */
+export function createdAgentTools(p: CreateAgentPayload): string[] | null {
+  if (p.all_tools && p.enabled_tools?.length) {
+    throw new Error("all_tools and enabled_tools exclude each other");
+  }
+  if (p.all_tools) return null;
+  return p.enabled_tools?.length ? p.enabled_tools : [...LEAST_PRIVILEGE_TOOLS];
+}
 
 /** The agent group id `create_agent` derives: folder, else name, lower-cased, spaces as `-`. */
 export function deriveAgentGroupId(p: { name: string; folder?: string }): AgentGroupId {

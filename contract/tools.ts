@@ -34,6 +34,18 @@ export type ToolName = z.infer<typeof ToolName>;
 /** Tools present whatever the enabled-tools list says: the agent can always ask. */
 export const MANDATORY_TOOLS: readonly ToolName[] = ["request_capability_change", "ask_user_question"];
 
+/**
+ * What a new agent gets when nobody chose its tools: replying and its own
+ * workspace files (asking a human and requesting a capability change are
+ * always there). Anything more is asked for and approved.
+ */
+export const LEAST_PRIVILEGE_TOOLS: readonly ToolName[] = [
+  "send_message",
+  "read_file",
+  "write_file",
+  "list_dir",
+];
+
 /** Names no tool may take: self-modification stays impossible by construction. */
 export const FORBIDDEN_TOOL_NAMES: readonly string[] = [
   "install_packages",

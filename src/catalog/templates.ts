@@ -4,7 +4,7 @@
  * @module
  */
 import type { PersonaDocs } from "../../contract/changes.ts";
-import type { ToolName } from "../../contract/tools.ts";
+import { LEAST_PRIVILEGE_TOOLS, type ToolName } from "../../contract/tools.ts";
 
 /** A starting point for `agent create`. */
 export interface AgentTemplate {
@@ -16,17 +16,8 @@ export interface AgentTemplate {
   tools: ToolName[];
 }
 
-/**
- * What a new agent gets when nobody chose its tools: replying and its own
- * workspace files (asking a human and requesting a capability change are
- * always there). Anything more is asked for and approved.
- */
-export const LEAST_PRIVILEGE_TOOLS: readonly ToolName[] = [
-  "send_message",
-  "read_file",
-  "write_file",
-  "list_dir",
-];
+/** The tools a new agent gets when nobody chose them (named in the contract: the gateway applies it too). */
+export { LEAST_PRIVILEGE_TOOLS };
 
 const TASK_TOOLS: ToolName[] = [
   "schedule_task",

@@ -11,6 +11,7 @@ import {
   type ChangeKind,
   type ChangeRequest,
   CreateAgentPayload,
+  createdAgentTools,
   EnabledToolsPayload,
   type JsonValue,
   McpAccessPayload,
@@ -158,7 +159,7 @@ const applyCreateAgent: Apply = (registry, req) => {
     provider: p.provider ?? null,
     model: p.model ?? null,
     personaDocs: p.persona ?? {},
-    enabledTools: p.enabled_tools ?? null,
+    enabledTools: createdAgentTools(p),
   });
   for (const user of p.members ?? []) registry.addMember(user, id);
   (p.wirings ?? []).forEach((w, i) =>

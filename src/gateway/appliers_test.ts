@@ -3,6 +3,7 @@ import type { AgentGroupId, ChangeKind, ChangeRequest } from "../../contract/mod
 import { Registry } from "../registry/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
 import { tempDir } from "../../tests/support/mod.ts";
+import { LEAST_PRIVILEGE_TOOLS } from "../catalog/mod.ts";
 import { captureBefore, registryApplier } from "./appliers.ts";
 
 let counter = 0;
@@ -147,6 +148,22 @@ Deno.test("create_agent materialises name, folder, persona, tools, model, member
   const wirings = f.registry.listWiringsForMessagingGroup(mg.id);
   assert.equal(wirings.length, 1);
   assert.equal(wirings[0].agentGroupId, "research-bot");
+});
+
+Deno.test("create_agent without enabled_tools gets the least-privilege tools; every tool only with all_tools", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  f.apply(req("create_agent", { name: "Bare" }, "bare"));
+  assert.deepEqual(f.registry.getAgentGroup("bare").enabledTools, [...LEAST_PRIVILEGE_TOOLS]);
+  f.apply(req("create_agent", { name: "Empty", enabled_tools: [] }, "empty"));
+  assert.deepEqual(f.registry.getAgentGroup("empty").enabledTools, [...LEAST_PRIVILEGE_TOOLS]);
+  f.apply(req("create_agent", { name: "Wide", all_tools: true }, "wide"));
+  assert.equal(f.registry.getAgentGroup("wide").enabledTools, null, "all_tools is the every-tool list");
+  assert.throws(
+    () =>
+      f.apply(req("create_agent", { name: "Both", all_tools: true, enabled_tools: ["read_file"] }, "both")),
+    /exclude each other/,
+  );
 });
 
 Deno.test("a failing apply changes nothing (one transaction)", () => {

@@ -7,7 +7,12 @@
  * @module
  */
 import type { ChangeRequest } from "../../contract/gateway.ts";
-import { CreateAgentPayload, EnabledToolsPayload, PersonaPayload } from "../../contract/changes.ts";
+import {
+  CreateAgentPayload,
+  createdAgentTools,
+  EnabledToolsPayload,
+  PersonaPayload,
+} from "../../contract/changes.ts";
 import { effectiveTools, ToolName } from "../../contract/tools.ts";
 import { PERSONA_SECTIONS } from "../catalog/mod.ts";
 
@@ -75,9 +80,9 @@ function createAgentSummary(after: unknown): string[] | undefined {
       p.provider || p.model ? ` (${[p.provider, p.model].filter(Boolean).join(" ")})` : ""
     }`,
     `tools: ${
-      p.enabled_tools === undefined
+      p.all_tools
         ? "ALL built-in tools, now and future"
-        : effectiveTools(p.enabled_tools).join(", ")
+        : effectiveTools(createdAgentTools(p) ?? []).join(", ")
     }`,
     `members: ${p.members?.join(", ") || "none"}`,
     `persona: ${

@@ -50,6 +50,19 @@ Deno.test("a new agent reads as its tools, members and persona; other kinds as b
     }),
     [
       "new agent: Ops",
+      "tools: read_file, write_file, list_dir, send_message, ask_user_question, request_capability_change",
+      "members: web:console",
+      "persona: none",
+    ],
+  );
+  assert.deepEqual(
+    describeChangeDiff({
+      kind: "create_agent",
+      before: null,
+      after: { name: "Ops", all_tools: true, members: ["web:console"] },
+    }),
+    [
+      "new agent: Ops",
       "tools: ALL built-in tools, now and future",
       "members: web:console",
       "persona: none",

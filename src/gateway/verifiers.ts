@@ -166,6 +166,9 @@ export function createAgentVerifier(registry: Registry): Verifier {
         return target.problem === "payload" ? pass("left to payload-schema") : reject(target.reason);
       }
       const p = CreateAgentPayload.parse(req.after);
+      if (p.all_tools && p.enabled_tools?.length) {
+        return reject("all_tools and enabled_tools exclude each other");
+      }
       const unknownTools = (p.enabled_tools ?? []).filter((t) => !ToolName.safeParse(t).success);
       if (unknownTools.length) return reject(`unknown tools: ${unknownTools.join(", ")}`);
       const provider = p.provider === undefined ? undefined : ProviderName.safeParse(p.provider);

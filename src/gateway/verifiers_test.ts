@@ -150,6 +150,11 @@ Deno.test("create-agent: always a human when valid; rejects taken, mismatched, u
     await verdict(v, req("create_agent", { name: "B", wirings: [{ messagingGroupId: "mg_missing" }] }, "b")),
     "reject",
   );
+  assert.equal(
+    await verdict(v, req("create_agent", { name: "C", all_tools: true, enabled_tools: ["read_file"] }, "c")),
+    "reject",
+  );
+  assert.equal(await verdict(v, req("create_agent", { name: "D", all_tools: true }, "d")), "require-human");
 });
 
 Deno.test("wiring: own wirings and known chats only; egress needs a broker; pattern must compile", async () => {
