@@ -22,6 +22,7 @@ import {
   checkReport,
   chooseProbeProgram,
   isNotProven,
+  keptReportPath,
   NOT_PROVEN,
   PROBE_PROGRAM_ENV,
   PROBE_SOURCE,
@@ -150,7 +151,10 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       "--state-dir <dir>",
       "the state directory whose master key signs reports (default: the standard one)",
     )
-    .option("--report <file>", "write the signed report here (default: <state-dir>/verify-reports/)")
+    .option(
+      "--report <file>",
+      "write the signed report here too (it is always kept in <state-dir>/verify-reports/)",
+    )
     .option("--check <file>", "check a signed report's signature instead of running")
     .option(
       "--probe-program <file>",
@@ -196,11 +200,15 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
     let reportPath: string | undefined;
     if (custodian) {
       const signed = await signReport(result, reportProbe(result.probe, PROBE_SOURCE), custodian);
-      reportPath = flags.report ??
-        `${stateDir}/verify-reports/verify-${signed.createdAt.replace(/[:.]/g, "-")}.json`;
-      const dir = reportPath.replace(/\/[^/]*$/, "");
-      if (dir && dir !== reportPath) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(reportPath, `${JSON.stringify(signed, null, 2)}\n`, { mode: 0o600 });
+      const text = `${JSON.stringify(signed, null, 2)}\n`;
+      // Always kept in the state directory too: the console's Isolation page shows the newest one.
+      const kept = keptReportPath(stateDir, signed);
+      reportPath = flags.report ?? kept;
+      for (const path of new Set([kept, reportPath])) {
+        const dir = path.replace(/\/[^/]*$/, "");
+        if (dir && dir !== path) await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+        await Deno.writeTextFile(path, text, { mode: 0o600 });
+      }
     } else if (flags.report) {
       throw new CliError(
         `cannot sign ${flags.report}: ${stateDir} holds no ${MASTER_KEY_FILE} (pass --state-dir)`,

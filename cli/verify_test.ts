@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
-import { PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
+import { latestReport, PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { FakeKubernetes } from "../tests/support/fake_kubernetes.ts";
 import { DEFAULT_NAMESPACE, DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER } from "../isolator/kubernetes/mod.ts";
@@ -47,6 +47,10 @@ Deno.test({
     assert.equal(out.stderr.length, 1);
     assert.match(out.stderr[0], /^ironclaw: \d+ walls fell under process: network-tcp, /);
     assert.equal(Deno.statSync(reportFile).mode! & 0o777, 0o600);
+    // Kept in the state directory too, where the console's Isolation page reads the newest.
+    const latest = await latestReport(dir.path, await KeyCustodian.open(dir.path));
+    assert.equal(latest?.check.ok, true);
+    assert.equal(await Deno.readTextFile(latest!.path), await Deno.readTextFile(reportFile));
 
     const ok = await run(["verify", "--check", reportFile, "--state-dir", dir.path]);
     assert.equal(ok.code, 0, ok.stderr.join("\n"));

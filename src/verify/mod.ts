@@ -22,7 +22,14 @@ export {
   probeProgram,
   ProbeProgramError,
 } from "./probe_program.ts";
-export { checkReport, reportProbe, signReport } from "./signed_report.ts";
+export {
+  type CheckOutcome,
+  checkReport,
+  reportProbe,
+  type SignedReport,
+  signReport,
+} from "./signed_report.ts";
+export { keptReportPath, type LatestReport, latestReport, VERIFY_REPORTS_DIR } from "./latest_report.ts";
 export { isNotProven, NOT_PROVEN, withoutHostObservations } from "./not_proven.ts";
 export {
   type AgentProcessEvidence,

@@ -50,6 +50,11 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 .table-wrap { overflow-x: auto; }
 .login { max-width: 420px; margin: 10vh auto; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+.held { color: var(--add-fg); } .fallen { color: var(--del-fg); }
+.tools h3 { font-size: 1em; margin: 10px 0 6px; }
+.tool { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; margin: 6px 0; }
+.tool summary { cursor: pointer; }
+pre { font: 13px/1.4 ui-monospace, monospace; overflow-x: auto; margin: 4px 0; }
 .chat .log { display: flex; flex-direction: column; gap: 8px; max-height: 60vh; overflow-y: auto; margin-bottom: 8px; }
 .msg { padding: 8px 12px; border-radius: 10px; max-width: 85%; white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg.me { align-self: flex-end; background: var(--accent); color: #fff; }

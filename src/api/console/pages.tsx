@@ -7,6 +7,7 @@
 import type { Child } from "hono/jsx";
 import type { AuditEntry, ChangeRecord } from "../../../contract/gateway.ts";
 import type { VerifyResult } from "../../audit/mod.ts";
+import { isNotProven, type LatestReport, type Wall } from "../../verify/mod.ts";
 import type { JsonValue } from "../../../contract/json.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { changeDiff } from "./diff.ts";
@@ -18,6 +19,8 @@ export const PAGES = [
   { path: "/ui/agents", title: "Agents" },
   { path: "/ui/sessions", title: "Sessions" },
   { path: "/ui/audit", title: "Audit" },
+  { path: "/ui/isolation", title: "Isolation" },
+  { path: "/ui/usage", title: "Usage" },
 ] as const;
 
 /** What every signed-in page needs besides its body. */
@@ -168,7 +171,14 @@ export interface DecisionNotice {
 
 /** Pending changes with their diffs and approve/reject; the last few decided below. */
 export function ApprovalsPage(
-  props: { frame: Frame; pending: ChangeRecord[]; recent: ChangeRecord[]; notice?: DecisionNotice },
+  props: {
+    frame: Frame;
+    pending: ChangeRecord[];
+    recent: ChangeRecord[];
+    /** What each pending `mcp_access` change's server offered when it was proposed, by change id. */
+    offers: Map<string, McpOffer>;
+    notice?: DecisionNotice;
+  },
 ) {
   const { frame } = props;
   return (
@@ -186,6 +196,7 @@ export function ApprovalsPage(
             </p>
             {record.reason && <p>Why it needs you: {record.reason}</p>}
             <Diff change={r} />
+            {props.offers.has(r.id) && <OfferedTools offer={props.offers.get(r.id)!} after={r.after} />}
             <form method="post" action={`/ui/approvals/${r.id}`} class="actions">
               <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
               <button class="primary" type="submit" name="outcome" value="approve">Approve</button>
@@ -213,6 +224,39 @@ export function ApprovalsPage(
         </section>
       )}
     </Layout>
+  );
+}
+
+/** The tools an MCP server offered with a grant's proposal. */
+export interface McpOffer {
+  server: string;
+  tools: { name: string; description: string; inputSchema: Record<string, unknown>; hash: string }[];
+}
+
+/**
+ * What an `mcp_access` change grants, as the server offered it: each tool's
+ * description and input schema (what the agent will be told and may send),
+ * and the hash the approval pins. Tools the change does not name are left out.
+ */
+function OfferedTools(props: { offer: McpOffer; after: JsonValue }) {
+  const { offer } = props;
+  const named = (props.after as { tools?: string[] } | null)?.tools;
+  const granted = named && named.length > 0 ? offer.tools.filter((t) => named.includes(t.name)) : offer.tools;
+  return (
+    <div class="tools" data-offer={offer.server}>
+      <h3>
+        {granted.length} tool{granted.length === 1 ? "" : "s"} of {offer.server}, as the server offers them
+      </h3>
+      {granted.map((t) => (
+        <details class="tool" data-tool={t.name} open>
+          <summary>
+            <code>{t.name}</code>: {t.description || <em>no description</em>}
+          </summary>
+          <p class="meta">Input schema (pinned as {t.hash.slice(0, 12)}…):</p>
+          <pre>{JSON.stringify(t.inputSchema, null, 2)}</pre>
+        </details>
+      ))}
+    </div>
   );
 }
 
@@ -369,6 +413,172 @@ export function SessionsPage(props: { frame: Frame; sessions: SessionRow[]; noti
           ]}
         />
       </div>
+    </Layout>
+  );
+}
+
+/** A wall's status word, as `ironclaw verify` prints it. */
+function wallStatus(wall: Wall): "held" | "FALLEN" | "NOT PROVEN" {
+  return wall.held ? "held" : isNotProven(wall) ? "NOT PROVEN" : "FALLEN";
+}
+
+/** A wall's status, marked up for the eye (held reads differently from fallen). */
+function wallBadge(wall: Wall) {
+  return <strong class={wall.held ? "held" : "fallen"}>{wallStatus(wall)}</strong>;
+}
+
+/**
+ * The newest `ironclaw verify` report kept in the state directory: its
+ * signature check, the isolator, and each wall with its status and detail.
+ */
+export function IsolationPage(props: { frame: Frame; latest?: LatestReport }) {
+  const { latest } = props;
+  const report = latest?.check.ok ? latest.check.report : undefined;
+  const fallen = report?.walls.filter((w) => !w.held).length ?? 0;
+  return (
+    <Layout title="Isolation" frame={props.frame}>
+      <h1>Isolation</h1>
+      {!latest && (
+        <section class="card" data-report="none">
+          <p>
+            No <code>ironclaw verify</code> report is kept in this state directory yet. Run{" "}
+            <code>ironclaw verify</code>{" "}
+            on this host: it attacks a real sandbox from inside and keeps its signed report here.
+          </p>
+        </section>
+      )}
+      {latest && !latest.check.ok && (
+        <p class="notice error" role="alert" data-report="unsigned">
+          The newest report ({latest.path}) does not check:{" "}
+          {latest.check.reason}. Its walls are not shown; run <code>ironclaw verify</code> again.
+        </p>
+      )}
+      {report && (
+        <>
+          <section class="card" aria-label="Report" data-report="ok">
+            <p class={report.held ? "notice" : "notice error"} data-held={String(report.held)}>
+              {report.held
+                ? `Every wall held (${report.walls.length}).`
+                : `${fallen} of ${report.walls.length} walls did not hold.`}{" "}
+              Signature checked: signed by this host's master key ({report.master}).
+            </p>
+            <p class="meta">
+              {report.createdAt} · isolator {report.isolator.kind} (strength {report.isolator.strength}) ·
+              {" "}
+              {report.probe ? `probe ${report.probe.mode}` : "probe not recorded"} · {latest!.path}
+            </p>
+          </section>
+          <div class="card table-wrap">
+            <DataTable
+              caption="Each wall of the report"
+              headers={["Wall", "Status", "Detail"]}
+              rows={report.walls}
+              rowAttrs={(w) => ({ "data-wall": w.name, "data-status": wallStatus(w) })}
+              cells={(
+                w,
+              ) => [w.name, wallBadge(w), w.detail]}
+            />
+          </div>
+        </>
+      )}
+    </Layout>
+  );
+}
+
+/** One group's, day's and model's usage. */
+export interface UsageLine {
+  agentGroupId: string;
+  day: string;
+  model: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+/** A group's daily caps, what it spent of them today, and what is left. */
+export interface BudgetLine {
+  agentGroupId: string;
+  changeId: string;
+  tokens: { cap: number; spent: number } | null;
+  usd: { cap: number; spent: number } | null;
+}
+
+const usd = (value: number) => `$${value.toFixed(4)}`;
+
+/** What is left of a cap, or that it is spent. */
+function left(cap: { cap: number; spent: number } | null, show: (n: number) => string) {
+  if (!cap) return "no cap";
+  const rest = cap.cap - cap.spent;
+  return rest > 0
+    ? `${show(rest)} left of ${show(cap.cap)}`
+    : `SPENT (${show(cap.spent)} of ${show(cap.cap)})`;
+}
+
+/** Model tokens and cost per agent, day and model, and each budgeted agent's caps and what is left today. */
+export function UsagePage(props: {
+  frame: Frame;
+  days: number;
+  today: string;
+  resetsAt: string;
+  lines: UsageLine[];
+  budgets: BudgetLine[];
+}) {
+  return (
+    <Layout title="Usage" frame={props.frame}>
+      <h1>Usage</h1>
+      <section class="card" aria-labelledby="h-budgets">
+        <h2 id="h-budgets">Budgets today ({props.today})</h2>
+        {props.budgets.length === 0
+          ? (
+            <p>
+              No agent has a daily budget. Propose one with{" "}
+              <code>ironclaw budget set --agent ID --daily-tokens N</code>; it applies once approved.
+            </p>
+          )
+          : (
+            <div class="table-wrap">
+              <DataTable
+                caption="Each budgeted agent's caps and what is left today"
+                headers={["Agent", "Tokens", "USD", "Set by"]}
+                rows={props.budgets}
+                rowAttrs={(b) => ({ "data-budget": b.agentGroupId })}
+                cells={(b) => [
+                  b.agentGroupId,
+                  left(b.tokens, String),
+                  left(b.usd, usd),
+                  b.changeId,
+                ]}
+              />
+            </div>
+          )}
+        <p class="meta">
+          The usage day ends at {props.resetsAt}; a spent budget refuses the agent's model calls until then.
+        </p>
+      </section>
+      <section class="card" aria-labelledby="h-usage">
+        <h2 id="h-usage">Model calls, the last {props.days} days</h2>
+        {props.lines.length === 0
+          ? <p>No model usage in the last {props.days} days.</p>
+          : (
+            <div class="table-wrap">
+              <DataTable
+                caption="Tokens and cost per agent, day and model, newest day first"
+                headers={["Day", "Agent", "Model", "Calls", "Tokens in", "Tokens out", "Cost"]}
+                rows={props.lines}
+                rowAttrs={(l) => ({ "data-usage": `${l.agentGroupId} ${l.day}` })}
+                cells={(
+                  l,
+                ) => [l.day, l.agentGroupId, l.model, l.calls, l.inputTokens, l.outputTokens, usd(l.costUsd)]}
+              />
+            </div>
+          )}
+        <p class="meta">
+          Tokens as each provider reported them; cost at this host's price table (<code>
+            serve --model-prices
+          </code>).
+        </p>
+      </section>
     </Layout>
   );
 }

@@ -16,6 +16,8 @@ import { CreateAgentPayload, deriveAgentGroupId } from "../../../contract/change
 import { TEMPLATES } from "../../catalog/mod.ts";
 import { submitChange } from "../routes/changes.ts";
 import { sessionView } from "../routes/sessions.ts";
+import { usageReport } from "../routes/usage.ts";
+import { latestReport } from "../../verify/mod.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
@@ -31,8 +33,11 @@ import {
   CSRF_FIELD,
   type DecisionNotice,
   type Frame,
+  IsolationPage,
   LoginPage,
+  type McpOffer,
   SessionsPage,
+  UsagePage,
 } from "./pages.tsx";
 import {
   type ConsoleSession,
@@ -162,13 +167,48 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       notice,
     });
 
-  const approvals = (session: ConsoleSession, notice?: DecisionNotice) =>
-    ApprovalsPage({
+  const approvals = (session: ConsoleSession, notice?: DecisionNotice) => {
+    const pending = gateway.pending();
+    // A grant's approver sees the tools as the server offered them when it was proposed (what the approval pins).
+    const offers = new Map<string, McpOffer>();
+    for (const { request } of pending) {
+      const offer = request.kind === "mcp_access" ? plane.mcpPins.offer(request.id) : undefined;
+      if (offer) offers.set(request.id, offer);
+    }
+    return ApprovalsPage({
       frame: frame(session, "/ui/approvals"),
-      pending: gateway.pending(),
+      pending,
       recent: gateway.history().filter((r) => r.decision).slice(-5).reverse(),
+      offers,
       notice,
     });
+  };
+
+  const usagePage = (session: ConsoleSession, days: number) => {
+    const now = new Date();
+    const day = plane.usage.day;
+    const today = day.of(now);
+    const report = usageReport(plane, { days });
+    const spent = (id: string) => plane.usage.store.totals(id, today);
+    return UsagePage({
+      frame: frame(session, "/ui/usage"),
+      days,
+      today,
+      resetsAt: `${day.nextReset(now).toISOString().slice(0, 16).replace("T", " ")} UTC`,
+      lines: report.rows.reverse(),
+      budgets: report.budgets.map((b) => {
+        const used = spent(b.agentGroupId);
+        return {
+          agentGroupId: b.agentGroupId,
+          changeId: b.changeId,
+          tokens: b.dailyTokens === null
+            ? null
+            : { cap: b.dailyTokens, spent: used.inputTokens + used.outputTokens },
+          usd: b.dailyUsd === null ? null : { cap: b.dailyUsd, spent: used.costMicroUsd / 1e6 },
+        };
+      }),
+    });
+  };
 
   return new Hono<ConsoleEnv>()
     .get("/ui", (c) => c.redirect("/ui/", 301))
@@ -276,6 +316,15 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         "Content-Disposition": 'attachment; filename="audit.jsonl"',
       });
     })
+    .get("/ui/isolation", async (c) =>
+      c.html(IsolationPage({
+        frame: frame(c.var.session, "/ui/isolation"),
+        latest: await latestReport(plane.stateDir, plane.keys),
+      })))
+    .get("/ui/usage", (c) => {
+      const { days } = parseOr400(UsageDaysQuery, c.req.query());
+      return c.html(usagePage(c.var.session, days));
+    })
     .get("/ui/chat", (c) => {
       const agents = registry.listAgentGroups().map(({ id, name }) => ({ id, name }));
       const wanted = c.req.query("agent") ?? agents[0]?.id;
@@ -322,6 +371,8 @@ const CreateAgentForm = z.object({
   template: z.string().min(1).max(64),
   name: CreateAgentPayload.shape.name,
 });
+
+const UsageDaysQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(7) });
 
 const ChatDrainQuery = z.object({ agent: AgentGroupId, after: z.coerce.number().int().min(1).optional() });
 

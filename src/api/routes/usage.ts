@@ -49,26 +49,35 @@ const usage = createRoute({
   },
 });
 
+/** The last `days` usage days of one group (or all), oldest first, and the listed groups' budgets. */
+export function usageReport(
+  plane: ControlPlane,
+  query: { agent?: string; days: number },
+): z.infer<typeof UsageView> {
+  const { agent, days } = query;
+  const day = plane.usage.day;
+  const rows = plane.usage.store.list({ sinceDay: day.recent(new Date(), days)[0], agentGroupId: agent })
+    .map(({ costMicroUsd, ...row }) => ({ ...row, costUsd: costMicroUsd / 1e6 }));
+  const groups = agent !== undefined ? [agent] : plane.registry.listAgentGroups().map((g) => g.id);
+  const budgets = groups.flatMap((id) => {
+    const budget = plane.usage.budgets?.get(id);
+    return budget
+      ? [{
+        agentGroupId: id,
+        dailyTokens: budget.dailyTokens ?? null,
+        dailyUsd: budget.dailyMicroUsd === undefined ? null : budget.dailyMicroUsd / 1e6,
+        changeId: budget.changeId,
+      }]
+      : [];
+  });
+  return { dayOffsetMinutes: day.offsetMinutes, rows, budgets };
+}
+
 /** The usage route. */
 export function usageRoutes(plane: ControlPlane) {
   return routeGroup().openapi(usage, (c) => {
     const { agent, days } = c.req.valid("query");
     if (agent !== undefined) plane.registry.getAgentGroup(agent); // 404 for an unknown agent
-    const day = plane.usage.day;
-    const rows = plane.usage.store.list({ sinceDay: day.recent(new Date(), days)[0], agentGroupId: agent })
-      .map(({ costMicroUsd, ...row }) => ({ ...row, costUsd: costMicroUsd / 1e6 }));
-    const groups = agent !== undefined ? [agent] : plane.registry.listAgentGroups().map((g) => g.id);
-    const budgets = groups.flatMap((id) => {
-      const budget = plane.usage.budgets?.get(id);
-      return budget
-        ? [{
-          agentGroupId: id,
-          dailyTokens: budget.dailyTokens ?? null,
-          dailyUsd: budget.dailyMicroUsd === undefined ? null : budget.dailyMicroUsd / 1e6,
-          changeId: budget.changeId,
-        }]
-        : [];
-    });
-    return c.json({ dayOffsetMinutes: day.offsetMinutes, rows, budgets }, 200);
+    return c.json(usageReport(plane, { agent, days }), 200);
   });
 }
