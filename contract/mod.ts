@@ -22,3 +22,4 @@ export * from "./permissions.ts";
 export * from "./sockets.ts";
 export * from "./tools.ts";
 export * from "./egress.ts";
+export * from "./mcp.ts";

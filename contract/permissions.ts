@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { DOORBELL_SOCKET_NAME, EGRESS_SOCKET_NAME, LEASE_SOCKET_NAME, MODEL_SOCKET_NAME } from "./sockets.ts";
+import {
+  DOORBELL_SOCKET_NAME,
+  EGRESS_SOCKET_NAME,
+  LEASE_SOCKET_NAME,
+  MCP_SOCKET_NAME,
+  MODEL_SOCKET_NAME,
+} from "./sockets.ts";
 
 /** Where things are, as the agent sees them. */
 export interface AgentLayout {
@@ -19,7 +25,7 @@ export interface AgentLayout {
   workspace: string;
   /** The agent's durable memory. */
   memory: string;
-  /** Directory of host-owned unix sockets (model proxy, doorbell, queue lease, egress broker). */
+  /** Directory of host-owned unix sockets (model proxy, doorbell, queue lease, egress and MCP brokers). */
   socketDir: string;
   /** libsqlcipher, the only library the agent may load. */
   library: string;
@@ -37,7 +43,7 @@ export const SANDBOX_LAYOUT: AgentLayout = {
 };
 
 /**
- * The agent's flags: no network but connecting to the host's four sockets,
+ * The agent's flags: no network but connecting to the host's five sockets,
  * no environment, no subprocesses, no system information; it reads only its
  * queues, key, workspace and memory, writes only outbound, workspace and
  * memory, and may load only libsqlcipher.
@@ -50,9 +56,9 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
     // `--deny-net` still refuses every TCP/UDP host and every listen.
     "--deny-net",
     `--allow-net=${
-      [MODEL_SOCKET_NAME, DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, EGRESS_SOCKET_NAME].map((name) =>
-        `unix:${layout.socketDir}/${name}`
-      ).join(",")
+      [MODEL_SOCKET_NAME, DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, EGRESS_SOCKET_NAME, MCP_SOCKET_NAME].map((
+        name,
+      ) => `unix:${layout.socketDir}/${name}`).join(",")
     }`,
     "--deny-env",
     "--deny-run",

@@ -12,6 +12,12 @@ export const MODEL_SOCKET_NAME = "model.sock";
 /** The egress broker: HTTP/1.1 JSON calls for `http_fetch` and `web_search` (see `egress.ts`). */
 export const EGRESS_SOCKET_NAME = "egress.sock";
 
+/**
+ * The MCP broker: HTTP/1.1 JSON calls that list and call the MCP tools the
+ * session's agent group was granted (see `mcp.ts`).
+ */
+export const MCP_SOCKET_NAME = "mcp.sock";
+
 /** The doorbell: a byte stream of wake signals in both directions. */
 export const DOORBELL_SOCKET_NAME = "doorbell.sock";
 

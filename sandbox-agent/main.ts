@@ -22,13 +22,14 @@ import {
   DOORBELL_SOCKET_NAME,
   EGRESS_SOCKET_NAME,
   LEASE_SOCKET_NAME,
+  MCP_SOCKET_NAME,
   MODEL_SOCKET_NAME,
 } from "../contract/sockets.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
 import { createModelClient, hideDeniedEnvironment, unixSocketFetch } from "./model/mod.ts";
-import { builtinRegistry, Jail } from "./tools/mod.ts";
+import { builtinRegistry, Jail, McpTools } from "./tools/mod.ts";
 
 /** Exit code of a start that cannot work (bad flags, key or queue): respawning will not help. */
 export const EXIT_BAD_START = 2;
@@ -136,6 +137,7 @@ async function runLoop(
       memory: new Jail(layout.memory, { seenAs: SANDBOX_LAYOUT.memory }),
       persona: config.persona,
       egress: unixSocketFetch(`${layout.socketDir}/${EGRESS_SOCKET_NAME}`),
+      mcp: new McpTools(unixSocketFetch(`${layout.socketDir}/${MCP_SOCKET_NAME}`)),
       heartbeat: new Heartbeat(`${layout.outboundDir}/${QUEUE_FILES.heartbeat}`, log),
       log,
       pollMs: config.pollMs,

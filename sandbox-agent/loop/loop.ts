@@ -26,7 +26,7 @@ import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox
 import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
 import { type Block, type Message, type ModelClient, ModelError, textOf, userText } from "../model/mod.ts";
 import type { Logger } from "../log.ts";
-import type { Jail, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
+import type { Jail, McpTools, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
 import { ModelBreaker } from "./backoff.ts";
 import type { Doorbell } from "./doorbell.ts";
 import type { Heartbeat } from "./heartbeat.ts";
@@ -58,6 +58,8 @@ export interface LoopOptions {
   persona: string;
   /** A `fetch` to the host's egress broker, for the web tools. */
   egress?: typeof fetch;
+  /** The host's MCP broker: the granted MCP tools join `tools` for each answer. */
+  mcp?: Pick<McpTools, "list">;
   heartbeat: Heartbeat;
   log: Logger;
   /** Fallback poll interval, also the heartbeat interval and the backoff base. */
@@ -295,7 +297,8 @@ export class AgentLoop {
     const actions: string[] = [];
     const destinations = new DestinationSnapshot();
     const ctx = this.#toolContext(routing, destinations);
-    const tools = this.#o.tools.specs();
+    const registry = await this.#answerTools();
+    const tools = registry.specs();
     const maxTurns = this.#o.maxModelTurns ?? MAX_MODEL_TURNS;
     // The model may take minutes: keep the heartbeat fresh meanwhile.
     const beating = setInterval(() => this.#o.heartbeat.beat(), this.#o.pollMs);
@@ -315,7 +318,7 @@ export class AgentLoop {
         await this.#lease.run(() => destinations.refresh(() => this.#o.inbound.destinations()));
         const results: Block[] = [];
         for (const call of calls) {
-          const result = await this.#o.tools.call(call.name, call.input, ctx);
+          const result = await registry.call(call.name, call.input, ctx);
           const content = result.ok ? result.output.text : result.error;
           this.#o.log.info("tool", { tool: call.name, ok: result.ok, bytes: byteLength(content) });
           if (result.ok && result.output.message) {
@@ -338,6 +341,20 @@ export class AgentLoop {
       throw new ModelError(`the model was still calling tools after ${maxTurns} turns`, "tool_loop_limit");
     } finally {
       clearInterval(beating);
+    }
+  }
+
+  /** The built-in tools plus, when there is a broker, the MCP tools granted now. */
+  async #answerTools(): Promise<ToolRegistry> {
+    if (!this.#o.mcp) return this.#o.tools;
+    try {
+      const { tools, skipped } = await this.#o.mcp.list();
+      if (skipped.length) this.#o.log.warn("mcp.skipped", { count: skipped.length });
+      return this.#o.tools.with(tools);
+    } catch (err) {
+      // The answer goes ahead with the built-in tools: MCP is an extra, not a precondition.
+      this.#o.log.warn("mcp.unlisted", { error: err instanceof Error ? err.message : String(err) });
+      return this.#o.tools;
     }
   }
 

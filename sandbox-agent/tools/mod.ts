@@ -14,3 +14,5 @@ export type { DirEntry, JailOptions } from "./jail.ts";
 export { BUILTIN_TOOLS, builtinRegistry } from "./builtin.ts";
 export { normalizeHosts, RequestableKind, validatePayload } from "./capability.ts";
 export { AGENT_CHANNEL, CURRENT_CONVERSATION_ALIASES, resolveTarget } from "./messaging.ts";
+export { McpTools, type McpToolSet } from "./mcp.ts";
+export { untrustedOutput } from "./untrusted.ts";

@@ -48,7 +48,7 @@ export class ToolRegistry {
   specs(): ToolSpec[] {
     this.#specs ??= this.names.map((name) => {
       const tool = this.#tools.get(name)!;
-      const { $schema: _, ...schema } = z.toJSONSchema(tool.input, { io: "input" });
+      const { $schema: _, ...schema } = tool.inputSchema ?? z.toJSONSchema(tool.input, { io: "input" });
       return { name, description: tool.description, input_schema: { ...schema, type: "object" } };
     });
     return this.#specs;
@@ -63,6 +63,11 @@ export class ToolRegistry {
     if (enabled.length === 0) return this;
     const keep = new Set<string>([...enabled, ...MANDATORY_TOOLS]);
     return new ToolRegistry([...this.#tools.values()].filter((t) => keep.has(t.name)));
+  }
+
+  /** This registry's tools and `more` (whose names must not clash with them). */
+  with(more: Iterable<Tool>): ToolRegistry {
+    return new ToolRegistry([...this.#tools.values(), ...more]);
   }
 
   /** Validates `input` and runs the tool. Never throws: failures come back as text for the model. */

@@ -50,6 +50,8 @@ export interface Tool {
   readonly name: string;
   readonly description: string;
   readonly input: z.ZodType;
+  /** The JSON Schema the model sees, when it is not `input`'s (an MCP tool: its server's own). */
+  readonly inputSchema?: Record<string, unknown>;
   invoke(input: unknown, ctx: ToolContext): Promise<ToolOutput>;
 }
 

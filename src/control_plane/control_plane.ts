@@ -61,7 +61,15 @@ import { type PlaneSandboxes, planeSandboxes } from "./sandboxes.ts";
 import { openStores, type Stores } from "./stores.ts";
 import { type EgressSettings, type OpenEgress, openEgress } from "../egress/mod.ts";
 import type { VaultStore } from "../vault/mod.ts";
-import { GrantedTools, type McpCatalog, McpConnections, type McpPins, mcpTransports } from "../mcp/mod.ts";
+import {
+  GrantedTools,
+  type McpCatalog,
+  McpConnections,
+  type McpPins,
+  mcpTransports,
+  type OpenMcpBroker,
+  openMcpBroker,
+} from "../mcp/mod.ts";
 import { parseAllowPrivate, PrivateAllowance } from "../egress/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
 import { seedDevDefaults } from "./seed.ts";
@@ -173,6 +181,8 @@ export class ControlPlane {
   readonly mcp: McpConnections;
   /** Each agent's granted MCP tools against what their servers offer now (a changed one is withheld). */
   readonly mcpGrants: GrantedTools;
+  /** The per-session MCP broker (`mcp.sock`): sandboxes list and call their granted tools through it. */
+  readonly mcpBroker: OpenMcpBroker;
   /** Stdio MCP servers run as bare host processes (`--mcp-allow-host-process`: weaker). */
   readonly mcpStdioOnHost: boolean;
   readonly sandboxes: SandboxManager;
@@ -281,6 +291,7 @@ export class ControlPlane {
         });
       },
     });
+    this.mcpBroker = openMcpBroker(stores.stateDir, { granted: this.mcpGrants, connections: this.mcp });
     const program = opened.agentProgram;
     const flow = wireFlow(stores, {
       sandboxes: (ctx) =>
@@ -288,6 +299,7 @@ export class ControlPlane {
           isolator: async () => (await this.isolator()).isolator,
           proxy: this.proxy,
           egress: this.egress.broker,
+          mcp: this.mcpBroker.broker,
           root: this.#sandboxRoot,
           program: () => program.path(),
           defaultProvider: options.defaultProvider ?? (options.dev ? "mock" : "anthropic"),
@@ -454,6 +466,7 @@ export class ControlPlane {
       await this.#flow.close();
       await this.proxy.close();
       await this.egress.close();
+      await this.mcpBroker.close();
       await this.mcp.close();
       await this.#stores.close();
     } finally {

@@ -10,7 +10,7 @@ import type { ProviderKind } from "../../contract/sockets.ts";
 import type { Isolator } from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { ModelProxy } from "../model_proxy/mod.ts";
-import { type EgressSockets, SandboxManager } from "../sandbox/mod.ts";
+import { type BrokerSockets, SandboxManager } from "../sandbox/mod.ts";
 import { DEFAULT_IDLE_STOP_MS, QueueProbe, Sweep } from "../sweep/mod.ts";
 import { GuardedWaker } from "../wake/mod.ts";
 import type { SandboxContext, SandboxSide } from "./flow.ts";
@@ -28,7 +28,9 @@ export interface PlaneSandboxOptions {
   isolator: () => Promise<Isolator>;
   proxy: ModelProxy;
   /** The egress broker (each sandbox's `egress.sock`). */
-  egress: EgressSockets;
+  egress: BrokerSockets;
+  /** The MCP broker (each sandbox's `mcp.sock`). */
+  mcp: BrokerSockets;
   /** The sandboxes' root directory. */
   root: string;
   /** The agent program's path (built on the first launch). */
@@ -55,6 +57,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     isolator: options.isolator,
     proxy: options.proxy,
     egress: options.egress,
+    mcp: options.mcp,
     onOutbound: ctx.notifyOutbound,
     // A crashed sandbox comes back through the backoff (and is parked if it keeps crashing).
     onExit: (sessionId) => {

@@ -27,8 +27,14 @@ export interface EgressRevocation {
 /** File name of the egress audit inside the state directory. */
 export const EGRESS_AUDIT_FILE = "egress-audit.jsonl";
 
-/** An open egress audit file. */
-export class EgressAuditFile {
+/** What the egress audit holds. */
+export type EgressAuditLine = EgressRecord | VaultEvent | EgressRevocation;
+
+/**
+ * An open audit file of JSON lines; by default the egress audit's. The MCP
+ * broker keeps its calls in a file of the same kind (`mcp-audit.jsonl`).
+ */
+export class EgressAuditFile<T extends object = EgressAuditLine> {
   readonly #file: Deno.FsFile;
   #tail: Promise<void> = Promise.resolve();
 
@@ -37,12 +43,12 @@ export class EgressAuditFile {
   }
 
   /** Opens (creating 0600) `path` for appending. */
-  static open(path: string): EgressAuditFile {
-    return new EgressAuditFile(Deno.openSync(path, { create: true, append: true, mode: 0o600 }));
+  static open<T extends object = EgressAuditLine>(path: string): EgressAuditFile<T> {
+    return new EgressAuditFile<T>(Deno.openSync(path, { create: true, append: true, mode: 0o600 }));
   }
 
   /** Appends `record` as one line; lines never interleave. Resolves once written. */
-  append(record: EgressRecord | VaultEvent | EgressRevocation): Promise<void> {
+  append(record: T): Promise<void> {
     const line = new TextEncoder().encode(`${JSON.stringify(record)}\n`);
     this.#tail = this.#tail.then(async () => {
       for (let written = 0; written < line.length;) written += await this.#file.write(line.subarray(written));

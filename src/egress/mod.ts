@@ -42,5 +42,11 @@ export {
   type SearchBackendChoice,
   type SecretReader,
 } from "./search.ts";
-export { EGRESS_AUDIT_FILE, EgressAuditFile, type EgressRevocation, type VaultEvent } from "./audit_file.ts";
+export {
+  EGRESS_AUDIT_FILE,
+  EgressAuditFile,
+  type EgressAuditLine,
+  type EgressRevocation,
+  type VaultEvent,
+} from "./audit_file.ts";
 export { type EgressSettings, type OpenEgress, openEgress } from "./open.ts";

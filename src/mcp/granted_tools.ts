@@ -49,11 +49,18 @@ export class GrantedTools {
     this.#deps = deps;
   }
 
-  /** Every pinned tool of the agent's grants, with its state; servers that failed are listed apart. */
-  async resolve(agentGroupId: string): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[] }> {
+  /**
+   * Every pinned tool of the agent's grants (only `server`'s when given),
+   * with its state; servers that failed are listed apart.
+   */
+  async resolve(
+    agentGroupId: string,
+    only: { server?: string } = {},
+  ): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[] }> {
     const tools: GrantedTool[] = [];
     const unreachable: UnreachableServer[] = [];
     for (const { server } of this.#deps.grants(agentGroupId)) {
+      if (only.server !== undefined && server !== only.server) continue;
       const pins = this.#deps.pins(agentGroupId, server);
       if (pins.size === 0) continue;
       let offered: OfferedTool[];

@@ -1,6 +1,7 @@
 /**
  * MCP on the host: the catalog of servers a human registered, the offers and
- * pins of per-tool grants, and the SDK client connections the broker uses.
+ * pins of per-tool grants, the SDK client connections, and the per-session
+ * broker (`mcp.sock`) through which sandboxes list and call granted tools.
  *
  * @example
  * ```ts ignore
@@ -14,6 +15,14 @@
  * @module
  */
 export { McpCatalog, type McpServerEntry } from "./catalog.ts";
+export {
+  DEFAULT_MCP_RATE_LIMIT,
+  McpBroker,
+  type McpBrokerOptions,
+  type McpCallRecord,
+  resultText,
+} from "./broker.ts";
+export { MCP_AUDIT_FILE, type OpenMcpBroker, openMcpBroker } from "./open.ts";
 export { McpPins } from "./pins.ts";
 export {
   type GrantedTool,

@@ -14,6 +14,7 @@ import type { SessionId } from "../../contract/ids.ts";
 import {
   DOORBELL_SOCKET_NAME,
   EGRESS_SOCKET_NAME,
+  MCP_SOCKET_NAME,
   MODEL_SOCKET_NAME,
   type ProviderKind,
 } from "../../contract/sockets.ts";
@@ -49,8 +50,8 @@ export interface ModelSockets {
   closeSession(sessionId: SessionId): Promise<void>;
 }
 
-/** The egress broker's per-session sockets; a session's agent group is its identity there. */
-export interface EgressSockets {
+/** A host broker's per-session sockets (egress, MCP); a session's agent group is its identity there. */
+export interface BrokerSockets {
   openSession(sessionId: SessionId, at: { agentGroupId: string; socketPath: string }): Promise<void>;
   closeSession(sessionId: SessionId): Promise<void>;
 }
@@ -63,7 +64,9 @@ export interface SandboxManagerDeps {
   isolator: () => Promise<Isolator>;
   proxy: ModelSockets;
   /** The egress broker (absent: the sandboxes get no `egress.sock`). */
-  egress?: EgressSockets;
+  egress?: BrokerSockets;
+  /** The MCP broker (absent: the sandboxes get no `mcp.sock`). */
+  mcp?: BrokerSockets;
   /** The agent rang: it wrote outbound rows (hand them to delivery). Must not throw. */
   onOutbound: (sessionId: SessionId) => void;
   /**
@@ -321,10 +324,12 @@ export class SandboxManager implements SandboxControl {
     // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
     let endStart = () => {};
     try {
-      await d.egress?.openSession(sessionId, {
-        agentGroupId: session.agentGroupId,
-        socketPath: `${dirs.socketDir}/${EGRESS_SOCKET_NAME}`,
-      });
+      for (const [name, broker] of this.#brokers()) {
+        await broker.openSession(sessionId, {
+          agentGroupId: session.agentGroupId,
+          socketPath: `${dirs.socketDir}/${name}`,
+        });
+      }
       await doorbell.start();
       const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
       if (slot) endStart = slot;
@@ -365,7 +370,7 @@ export class SandboxManager implements SandboxControl {
       endStart();
       await doorbell.close().catch(() => {});
       await d.proxy.closeSession(sessionId).catch(() => {});
-      await d.egress?.closeSession(sessionId).catch(() => {});
+      for (const [, broker] of this.#brokers()) await broker.closeSession(sessionId).catch(() => {});
       throw err;
     }
   }
@@ -430,7 +435,16 @@ export class SandboxManager implements SandboxControl {
       }
       await running.doorbell.close();
       await this.#d.proxy.closeSession(sessionId);
-      await this.#d.egress?.closeSession(sessionId);
+      for (const [, broker] of this.#brokers()) await broker.closeSession(sessionId);
     }
+  }
+
+  /** The host brokers a sandbox reaches, each by its socket file in the session's socket directory. */
+  #brokers(): [string, BrokerSockets][] {
+    const { egress, mcp } = this.#d;
+    return [
+      ...(egress ? [[EGRESS_SOCKET_NAME, egress] as [string, BrokerSockets]] : []),
+      ...(mcp ? [[MCP_SOCKET_NAME, mcp] as [string, BrokerSockets]] : []),
+    ];
   }
 }

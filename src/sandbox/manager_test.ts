@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
-import { DOORBELL, DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import {
+  DOORBELL,
+  DOORBELL_SOCKET_NAME,
+  EGRESS_SOCKET_NAME,
+  MCP_SOCKET_NAME,
+  MODEL_SOCKET_NAME,
+} from "../../contract/sockets.ts";
 import { HostFixture } from "../../tests/support/host.ts";
 import { GuardedWaker, RespawnBackoff } from "../wake/mod.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
@@ -14,6 +20,19 @@ class FakeProxy {
   readonly open = new Map<SessionId, string>();
   openSession(sessionId: SessionId, socketPath: string): Promise<void> {
     this.open.set(sessionId, socketPath);
+    return Promise.resolve();
+  }
+  closeSession(sessionId: SessionId): Promise<void> {
+    this.open.delete(sessionId);
+    return Promise.resolve();
+  }
+}
+
+/** Records which sessions a broker serves, with their agent group and socket. */
+class FakeBroker {
+  readonly open = new Map<SessionId, { agentGroupId: string; socketPath: string }>();
+  openSession(sessionId: SessionId, at: { agentGroupId: string; socketPath: string }): Promise<void> {
+    this.open.set(sessionId, at);
     return Promise.resolve();
   }
   closeSession(sessionId: SessionId): Promise<void> {
@@ -50,6 +69,8 @@ async function setup(dir: string) {
   const sessionId = routed.outcomes[0].sessionId!;
   const isolator = new FakeIsolator();
   const proxy = new FakeProxy();
+  const egress = new FakeBroker();
+  const mcp = new FakeBroker();
   const outbound: SessionId[] = [];
   const exits: SessionId[] = [];
   const manager = new SandboxManager({
@@ -57,6 +78,8 @@ async function setup(dir: string) {
     queues: host.queues,
     isolator: () => Promise.resolve(isolator),
     proxy,
+    egress,
+    mcp,
     onOutbound: (sid) => outbound.push(sid),
     onExit: (sid) => exits.push(sid),
     root: `${dir}/sandbox`,
@@ -70,6 +93,8 @@ async function setup(dir: string) {
     sessionId,
     isolator,
     proxy,
+    egress,
+    mcp,
     outbound,
     exits,
     manager,
@@ -111,6 +136,13 @@ Deno.test("launch: queues, key, model socket and doorbell are ready, and the spe
   assert.equal(imageMountedAt(group.memoryImage, Deno.realPathSync(group.memoryMount)), quota);
   assert.equal(t.proxy.open.get(t.sessionId), `${spec.socketDir}/${MODEL_SOCKET_NAME}`);
   assert.ok(Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`).isSocket);
+  // Each broker serves the session in its socket directory, knowing its agent group from the socket.
+  for (const [broker, name] of [[t.egress, EGRESS_SOCKET_NAME], [t.mcp, MCP_SOCKET_NAME]] as const) {
+    assert.deepEqual(broker.open.get(t.sessionId), {
+      agentGroupId: "g1",
+      socketPath: `${spec.socketDir}/${name}`,
+    });
+  }
   assert.deepEqual(t.manager.sessions("g1"), [t.sessionId]);
   assert.deepEqual(t.manager.sessions("other"), []);
 
@@ -122,6 +154,7 @@ Deno.test("launch: queues, key, model socket and doorbell are ready, and the spe
   assert.ok(handle.stopped);
   assert.equal(await t.manager.isRunning(t.sessionId), false);
   assert.equal(t.proxy.open.size, 0);
+  assert.equal(t.egress.open.size + t.mcp.open.size, 0);
   assert.throws(() => Deno.statSync(`${spec.socketDir}/${DOORBELL_SOCKET_NAME}`), Deno.errors.NotFound);
   assert.deepEqual(t.exits, [], "a stop is not an exit on its own");
   await t.manager.close();

@@ -33,7 +33,7 @@
  * @module
  */
 export { SandboxManager } from "./manager.ts";
-export type { EgressSockets, ModelSockets, QueueSource, RespawnVia, SandboxManagerDeps } from "./manager.ts";
+export type { BrokerSockets, ModelSockets, QueueSource, RespawnVia, SandboxManagerDeps } from "./manager.ts";
 export { agentArgs, isProviderKind, LaunchSpecError } from "./agent_args.ts";
 export type { AgentArgOptions } from "./agent_args.ts";
 export {

@@ -1,0 +1,99 @@
+/**
+ * MCP tools: the tools of MCP servers a human granted this agent's group,
+ * listed by the host's MCP broker on `mcp.sock` (asked at the start of each
+ * answer, so a grant, a re-approval or a withheld tool takes effect at the
+ * next one) and offered to the model as `mcp__<server>__<tool>` with the
+ * server's own input schema. A call goes to the broker, which checks the
+ * grant and the approved version again; what the server answers comes back
+ * marked as untrusted tool output.
+ *
+ * @module
+ */
+import { z } from "zod";
+import {
+  MCP_BROKER_HOST,
+  MCP_CALL_PATH,
+  MCP_TOOLS_PATH,
+  McpBrokerError,
+  type McpBrokerTool,
+  McpCallAnswer,
+  McpToolList,
+  mcpToolName,
+} from "../../contract/mcp.ts";
+import { type Tool, ToolError } from "./tool.ts";
+import { untrustedOutput } from "./untrusted.ts";
+
+/** The granted tools now, and the granted ones that could not be offered (with why). */
+export interface McpToolSet {
+  tools: Tool[];
+  /** Servers the host could not ask, and tools whose names the model cannot take. */
+  skipped: string[];
+}
+
+/** The agent's side of the MCP broker. */
+export class McpTools {
+  readonly #fetch: typeof fetch;
+
+  /** `brokerFetch` reaches the host's MCP broker (a fetch over `mcp.sock`). */
+  constructor(brokerFetch: typeof fetch) {
+    this.#fetch = brokerFetch;
+  }
+
+  /** Asks the broker for the live granted tools; throws when it cannot be reached. */
+  async list(): Promise<McpToolSet> {
+    const listed = McpToolList.parse(await this.#ask(MCP_TOOLS_PATH));
+    const tools = new Map<string, Tool>();
+    const skipped = listed.unavailable.map((u) => `${u.server}: ${u.error}`);
+    for (const granted of listed.tools) {
+      const name = mcpToolName(granted.server, granted.tool);
+      if (name === undefined || tools.has(name)) {
+        skipped.push(`${granted.server}/${granted.tool}: no usable tool name`);
+        continue;
+      }
+      tools.set(name, this.#tool(name, granted));
+    }
+    return { tools: [...tools.values()], skipped };
+  }
+
+  #tool(name: string, granted: McpBrokerTool): Tool {
+    const source = `MCP server "${granted.server}", tool "${granted.tool}"`;
+    return {
+      name,
+      description: granted.description,
+      // The server validates its own arguments; the model is shown its schema as given.
+      input: z.looseObject({}),
+      inputSchema: { ...granted.inputSchema, type: "object" },
+      invoke: async (input) => {
+        const answer = McpCallAnswer.parse(
+          await this.#ask(MCP_CALL_PATH, { server: granted.server, tool: granted.tool, arguments: input }),
+        );
+        const text = untrustedOutput(source, answer.text);
+        if (answer.isError) throw new ToolError(text);
+        return { text };
+      },
+    };
+  }
+
+  async #ask(path: string, body?: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await this.#fetch(
+        `http://${MCP_BROKER_HOST}${path}`,
+        body === undefined ? undefined : {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        },
+      );
+    } catch {
+      throw new ToolError("the host's MCP broker is not reachable");
+    }
+    const json = await response.json().catch(() => ({ error: `MCP broker answered ${response.status}` }));
+    if (!response.ok) {
+      throw new ToolError(
+        McpBrokerError.safeParse(json).data?.error ?? `MCP broker answered ${response.status}`,
+      );
+    }
+    return json;
+  }
+}
