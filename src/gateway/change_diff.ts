@@ -30,14 +30,35 @@ export function describeChangeDiff(req: Pick<ChangeRequest, "kind" | "before" | 
 
 const ALL_TOOLS: readonly string[] = ToolName.options;
 
-function toolsDiff(before: unknown, after: unknown): string[] | undefined {
+/**
+ * The tools an agent has before an `enabled_tools` change and would have
+ * after it (mandatory tools included), and whether each side is
+ * unrestricted (every built-in tool, now and future: `null` before, an
+ * empty list after); undefined when `after` is not a tools payload.
+ */
+export function toolsBeforeAfter(
+  before: unknown,
+  after: unknown,
+):
+  | { old: readonly string[]; next: readonly string[]; unrestricted: { old: boolean; next: boolean } }
+  | undefined {
   const payload = EnabledToolsPayload.safeParse(after);
   if (!payload.success) return undefined;
-  // `null` before is an unrestricted agent: every tool.
   const old = before === null ? ALL_TOOLS : effectiveTools(before as string[]);
   const p = payload.data;
   const wanted = Array.isArray(p) ? p : "tools" in p ? p.tools : before === null ? [] : [...old, ...p.add];
-  const next: readonly string[] = effectiveTools(wanted);
+  // An empty list is no restriction: every built-in tool, now and future.
+  return {
+    old,
+    next: effectiveTools(wanted),
+    unrestricted: { old: before === null, next: wanted.length === 0 },
+  };
+}
+
+function toolsDiff(before: unknown, after: unknown): string[] | undefined {
+  const tools = toolsBeforeAfter(before, after);
+  if (!tools) return undefined;
+  const { old, next } = tools;
   const added = next.filter((t) => !old.includes(t));
   const removed = old.filter((t) => !next.includes(t));
   const lines = [];

@@ -18,7 +18,7 @@ export {
   RESPAWN_KINDS,
 } from "./appliers.ts";
 export { controlCharacterPath } from "./control_chars.ts";
-export { describeChangeDiff } from "./change_diff.ts";
+export { describeChangeDiff, toolsBeforeAfter } from "./change_diff.ts";
 export {
   checkCreateAgentTarget,
   type CreateAgentTarget,

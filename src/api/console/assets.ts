@@ -50,6 +50,11 @@ th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line
 .table-wrap { overflow-x: auto; }
 .login { max-width: 420px; margin: 10vh auto; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 10px 0; padding: 6px 12px; }
+legend { font-weight: 600; padding: 0 4px; }
+label.choice { display: flex; gap: 8px; align-items: flex-start; font-weight: normal; margin: 8px 0; }
+label.choice input { margin-top: 4px; flex: none; }
+label.choice .meta { display: block; }
 .held { color: var(--add-fg); } .fallen { color: var(--del-fg); }
 .tools h3 { font-size: 1em; margin: 10px 0 6px; }
 .tool { border: 1px solid var(--line); border-radius: 6px; padding: 6px 10px; margin: 6px 0; }

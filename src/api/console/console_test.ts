@@ -327,3 +327,80 @@ Deno.test("an MCP grant's approval card shows each granted tool's description an
   assert.match(card, /&quot;query&quot;: \{\n\s+&quot;type&quot;: &quot;string&quot;/, "the input schema");
   assert.doesNotMatch(card, /delete_all/, "a tool the change does not grant is not listed");
 });
+
+Deno.test("the agent editor proposes persona and tools changes with their diff; nothing changes until they are approved", async () => {
+  await using api = await openTestApi({ allowedHosts: ["127.0.0.1", "localhost"] });
+  const { cookie, csrf } = await signIn(api);
+  const agents = await browse(api, "GET", "/ui/agents", { cookie });
+  assert.match(agents.text, /<a href="\/ui\/agents\/demo" aria-label="Edit [^"]+">Edit<\/a>/);
+  const editor = await browse(api, "GET", "/ui/agents/demo", { cookie });
+  assert.equal(editor.status, 200);
+  const before = api.plane.registry.getAgentGroup("demo");
+  assert.match(editor.text, /<textarea id="persona-instructions" name="instructions"/);
+
+  const unchanged = await browse(api, "POST", "/ui/agents/demo/persona", {
+    cookie,
+    form: { _csrf: csrf, instructions: before.personaDocs.instructions ?? "" },
+  });
+  assert.equal(unchanged.status, 400);
+  assert.match(unchanged.text, /Nothing changed/);
+
+  const persona = await browse(api, "POST", "/ui/agents/demo/persona", {
+    cookie,
+    form: {
+      _csrf: csrf,
+      identity: before.personaDocs.identity ?? "",
+      soul: before.personaDocs.soul ?? "",
+      instructions: "Answer in French.\r\nBe brief.",
+    },
+  });
+  assert.equal(persona.status, 202, persona.text);
+  const [pending] = api.plane.gateway.pending();
+  assert.equal(pending.request.kind, "persona");
+  assert.deepEqual(
+    pending.request.after,
+    { instructions: "Answer in French.\nBe brief." },
+    "only what changed, LF",
+  );
+  assert.match(persona.text, new RegExp(`data-proposed="${pending.request.id}"`));
+  assert.match(persona.text, /class="added">\+ {3}\| Be brief\./);
+  assert.deepEqual(
+    api.plane.registry.getAgentGroup("demo").personaDocs,
+    before.personaDocs,
+    "not applied yet",
+  );
+
+  // Only read_file ticked: the mandatory tools stay, every other tool is removed, one tool a line.
+  const tools = await browse(api, "POST", "/ui/agents/demo/tools", {
+    cookie,
+    form: { _csrf: csrf, scope: "only", tool: "read_file" },
+  });
+  assert.equal(tools.status, 202, tools.text);
+  const toolsChange = api.plane.gateway.pending().find((r) => r.request.kind === "enabled_tools")!;
+  assert.deepEqual(toolsChange.request.after, {
+    tools: ["request_capability_change", "ask_user_question", "read_file"],
+  });
+  assert.match(tools.text, /class="removed">− tool write_file/);
+  assert.match(tools.text, /class="same"> {2}tool read_file/);
+  const bad = await browse(api, "POST", "/ui/agents/demo/tools", {
+    cookie,
+    form: { _csrf: csrf, scope: "only", tool: "rm_rf" },
+  });
+  assert.equal(bad.status, 400);
+
+  for (const { request } of api.plane.gateway.pending()) {
+    const approved = await browse(api, "POST", `/ui/approvals/${request.id}`, {
+      cookie,
+      form: { outcome: "approve", _csrf: csrf },
+    });
+    assert.match(approved.text, new RegExp(`${request.id} applied`));
+  }
+  const after = api.plane.registry.getAgentGroup("demo");
+  assert.equal(after.personaDocs.instructions, "Answer in French.\nBe brief.");
+  assert.deepEqual(after.enabledTools?.toSorted(), [
+    "ask_user_question",
+    "read_file",
+    "request_capability_change",
+  ]);
+  assert.equal(api.plane.gateway.get(toolsChange.request.id).request.requestedBy, CONSOLE_ACTOR);
+});

@@ -7,6 +7,7 @@
  * @module
  */
 import type { JsonValue } from "../../../contract/json.ts";
+import { toolsBeforeAfter } from "../../gateway/mod.ts";
 
 /** One line of a diff: kept, removed (only before) or added (only after). */
 export interface DiffLine {
@@ -74,11 +75,22 @@ export function diffLines(before: readonly string[], after: readonly string[]): 
   return out;
 }
 
-/** The diff of a change's two values. */
+/** The diff of a change's two values (a tools change: one tool a line). */
 export function changeDiff(change: { kind: string; before: JsonValue | null; after: JsonValue }): DiffLine[] {
+  const tools = change.kind === "enabled_tools" ? toolsBeforeAfter(change.before, change.after) : undefined;
+  if (tools) {
+    const lines = (list: readonly string[], unrestricted: boolean) => [
+      ...(unrestricted ? [EVERY_TOOL] : []),
+      ...list.map((t) => `tool ${t}`),
+    ];
+    return diffLines(lines(tools.old, tools.unrestricted.old), lines(tools.next, tools.unrestricted.next));
+  }
   const { before, after } = change.kind === "persona" ? personaFields(change.before, change.after) : change;
   return diffLines(valueLines(before), valueLines(after));
 }
+
+/** The line an unrestricted agent's tools begin with (so a move to a fixed list reads as a change). */
+const EVERY_TOOL = "every built-in tool, now and future:";
 
 type JsonObject = { [key: string]: JsonValue };
 const isObject = (v: JsonValue | null): v is JsonObject =>

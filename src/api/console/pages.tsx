@@ -11,6 +11,8 @@ import { isNotProven, type LatestReport, type Wall } from "../../verify/mod.ts";
 import type { JsonValue } from "../../../contract/json.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
 import { changeDiff } from "./diff.ts";
+import type { PersonaSection, ToolInfo } from "../../catalog/mod.ts";
+import { MAX_PERSONA_SECTION_BYTES } from "../../../contract/changes.ts";
 
 /** The pages in the top bar, in order. */
 export const PAGES = [
@@ -349,9 +351,16 @@ export function AgentsPage(props: {
       <Notice notice={props.notice} />
       <div class="card table-wrap">
         <DataTable
-          headers={["Id", "Name", "Model", "Tools", "Sessions"]}
+          headers={["Id", "Name", "Model", "Tools", "Sessions", "Persona and tools"]}
           rows={props.agents}
-          cells={(a) => [a.id, a.name, a.model ?? "default", a.tools ?? "all built-in", a.sessions]}
+          cells={(a) => [
+            a.id,
+            a.name,
+            a.model ?? "default",
+            a.tools ?? "all built-in",
+            a.sessions,
+            editLink(a),
+          ]}
         />
       </div>
       <section class="card">
@@ -367,6 +376,126 @@ export function AgentsPage(props: {
           <input id="name" name="name" type="text" required maxlength={64} />
           <div class="actions">
             <button class="primary" type="submit">Propose agent</button>
+          </div>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+/** The link to an agent's editor. */
+function editLink(agent: { id: string; name: string }) {
+  return <a href={`/ui/agents/${agent.id}`} aria-label={`Edit ${agent.name}`}>Edit</a>;
+}
+
+/** The agent the editor edits, as it is now. */
+export interface EditedAgent {
+  id: string;
+  name: string;
+  personaDocs: Partial<Record<PersonaSection["key"], string>>;
+  /** `null`: every built-in tool, now and future. */
+  enabledTools: string[] | null;
+}
+
+/** What the editor just proposed: the change, to show its diff. */
+export interface Proposed {
+  id: string;
+  kind: string;
+  before: JsonValue | null;
+  after: JsonValue;
+}
+
+/**
+ * One agent's persona documents and built-in tools, each form proposing a
+ * gateway change (`persona`, `enabled_tools`) that applies only once a human
+ * approves it under Approvals; the change just proposed is shown as its diff.
+ */
+export function AgentEditPage(props: {
+  frame: Frame;
+  agent: EditedAgent;
+  sections: readonly PersonaSection[];
+  tools: readonly ToolInfo[];
+  proposed?: Proposed;
+  notice?: DecisionNotice;
+}) {
+  const { agent, frame, proposed } = props;
+  const enabled = (name: string) => agent.enabledTools === null || agent.enabledTools.includes(name);
+  return (
+    <Layout title={`Edit ${agent.name}`} frame={frame}>
+      <h1>
+        {agent.name} <span class="meta">({agent.id})</span>
+      </h1>
+      <p class="meta">
+        <a href="/ui/agents">All agents</a>. Saving proposes a change; nothing changes until it is approved
+        under <a href="/ui/approvals">Approvals</a>.
+      </p>
+      <Notice notice={props.notice} />
+      {proposed && (
+        <section class="card" aria-labelledby="h-proposed" data-proposed={proposed.id}>
+          <h2 id="h-proposed">Proposed: {proposed.kind} ({proposed.id})</h2>
+          <Diff change={proposed} />
+        </section>
+      )}
+      <section class="card" aria-labelledby="h-persona">
+        <h2 id="h-persona">Persona</h2>
+        <form method="post" action={`/ui/agents/${agent.id}/persona`}>
+          <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+          {props.sections.map((section) => (
+            <>
+              <label for={`persona-${section.key}`}>{section.title} ({section.filename})</label>
+              <p class="meta" id={`help-${section.key}`}>{section.help}</p>
+              <textarea
+                id={`persona-${section.key}`}
+                name={section.key}
+                rows={5}
+                maxlength={MAX_PERSONA_SECTION_BYTES}
+                aria-describedby={`help-${section.key}`}
+              >
+                {agent.personaDocs[section.key] ?? ""}
+              </textarea>
+            </>
+          ))}
+          <div class="actions">
+            <button class="primary" type="submit">Propose persona change</button>
+          </div>
+        </form>
+      </section>
+      <section class="card" aria-labelledby="h-tools">
+        <h2 id="h-tools">Built-in tools</h2>
+        <form method="post" action={`/ui/agents/${agent.id}/tools`}>
+          <input type="hidden" name={CSRF_FIELD} value={frame.csrf} />
+          <fieldset>
+            <legend>Which tools</legend>
+            <label class="choice">
+              <input type="radio" name="scope" value="only" checked={agent.enabledTools !== null} />{" "}
+              Only the tools ticked below
+            </label>
+            <label class="choice">
+              <input type="radio" name="scope" value="all" checked={agent.enabledTools === null} />{" "}
+              Every built-in tool, now and future
+            </label>
+          </fieldset>
+          <fieldset>
+            <legend>Tools</legend>
+            {props.tools.map((tool) => (
+              <label class="choice">
+                <input
+                  type="checkbox"
+                  name="tool"
+                  value={tool.name}
+                  checked={tool.mandatory || enabled(tool.name)}
+                  disabled={tool.mandatory}
+                />{" "}
+                <span>
+                  <strong>{tool.title}</strong> <code>{tool.name}</code>
+                  {tool.mandatory && " (always on)"}
+                  <span class="meta">{tool.description}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+          <div class="actions">
+            <button class="primary" type="submit">Propose tools change</button>
           </div>
         </form>
       </section>

@@ -13,12 +13,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { DecisionOutcome } from "../../../contract/enums.ts";
 import { AgentGroupId } from "../../../contract/ids.ts";
 import { CreateAgentPayload, deriveAgentGroupId } from "../../../contract/changes.ts";
-import { TEMPLATES } from "../../catalog/mod.ts";
+import { PERSONA_SECTIONS, TEMPLATES, toolCatalog } from "../../catalog/mod.ts";
 import { submitChange } from "../routes/changes.ts";
 import { sessionView } from "../routes/sessions.ts";
 import { usageReport } from "../routes/usage.ts";
 import { latestReport } from "../../verify/mod.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
+import { MANDATORY_TOOLS, ToolName } from "../../../contract/tools.ts";
+import type { JsonValue } from "../../../contract/json.ts";
 import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
 import { ApiError, describeIssues, fail } from "../errors.ts";
@@ -26,6 +28,7 @@ import { errorAnswers, jsonAnswer } from "../openapi.ts";
 import { routeGroup } from "../route_group.ts";
 import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from "./assets.ts";
 import {
+  AgentEditPage,
   AgentsPage,
   ApprovalsPage,
   AuditPage,
@@ -36,6 +39,7 @@ import {
   IsolationPage,
   LoginPage,
   type McpOffer,
+  type Proposed,
   SessionsPage,
   UsagePage,
 } from "./pages.tsx";
@@ -159,6 +163,40 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       templates: TEMPLATES.map(({ id, name, description }) => ({ id, name, description })),
       notice,
     });
+
+  const agentEditPage = (session: ConsoleSession, id: string, answer?: EditAnswer) => {
+    const group = registry.getAgentGroup(id); // 404 for an unknown agent
+    return AgentEditPage({
+      frame: frame(session, "/ui/agents"),
+      agent: {
+        id: group.id,
+        name: group.name,
+        personaDocs: group.personaDocs,
+        enabledTools: group.enabledTools,
+      },
+      sections: PERSONA_SECTIONS,
+      tools: toolCatalog(),
+      ...answer,
+    });
+  };
+
+  /** Proposes `after` as a change of `kind` to agent `id` from its editor, and the editor's answer. */
+  const proposeEdit = async (id: string, kind: "persona" | "enabled_tools", after: JsonValue) => {
+    const record = await submitChange(plane, {
+      kind,
+      agentGroupId: AgentGroupId.parse(id),
+      requestedBy: CONSOLE_ACTOR,
+      after,
+    });
+    const { request } = record;
+    const answer: EditAnswer = record.status === "rejected"
+      ? { notice: { ok: false, text: `Refused by a verifier: ${record.reason ?? "no reason given"}` } }
+      : {
+        notice: { ok: true, text: `${request.id} proposed: approve it under Approvals to apply it.` },
+        proposed: { id: request.id, kind: request.kind, before: request.before, after: request.after },
+      };
+    return { answer, status: record.status === "rejected" ? 400 as const : 202 as const };
+  };
 
   const sessionsPage = async (session: ConsoleSession, notice?: DecisionNotice) =>
     SessionsPage({
@@ -285,6 +323,36 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
         return c.html(agentsPage(c.var.session, { ok: false, text: err.message }), err.status);
       }
     })
+    .get("/ui/agents/:id", (c) => c.html(agentEditPage(c.var.session, c.req.param("id"))))
+    .post("/ui/agents/:id/persona", async (c) => {
+      const id = c.req.param("id");
+      const current = registry.getAgentGroup(id).personaDocs;
+      const form = await c.req.parseBody();
+      const changed: Record<string, string> = {};
+      for (const { key } of PERSONA_SECTIONS) {
+        const value = form[key];
+        if (typeof value !== "string") continue;
+        // A textarea sends CRLF line ends; the documents are stored with LF.
+        const text = value.replace(/\r\n?/g, "\n");
+        if (text !== (current[key] ?? "")) changed[key] = text;
+      }
+      if (Object.keys(changed).length === 0) {
+        return c.html(
+          agentEditPage(c.var.session, id, { notice: { ok: false, text: "Nothing changed." } }),
+          400,
+        );
+      }
+      const { answer, status } = await proposeEdit(id, "persona", changed);
+      return c.html(agentEditPage(c.var.session, id, answer), status);
+    })
+    .post("/ui/agents/:id/tools", async (c) => {
+      const id = c.req.param("id");
+      const { scope, tool } = parseOr400(ToolsForm, await c.req.parseBody({ all: true }));
+      // Never an empty list for "only these": an empty list means every tool. The mandatory ones are always on.
+      const tools = scope === "all" ? [] : [...new Set([...MANDATORY_TOOLS, ...tool])];
+      const { answer, status } = await proposeEdit(id, "enabled_tools", { tools });
+      return c.html(agentEditPage(c.var.session, id, answer), status);
+    })
     .get("/ui/sessions", async (c) => c.html(await sessionsPage(c.var.session)))
     .post("/ui/sessions/:id/:action{stop|unpark}", async (c) => {
       const { action } = c.req.param();
@@ -371,6 +439,17 @@ const CreateAgentForm = z.object({
   template: z.string().min(1).max(64),
   name: CreateAgentPayload.shape.name,
 });
+
+const ToolsForm = z.object({
+  scope: z.enum(["only", "all"]),
+  tool: z.union([ToolName, z.array(ToolName)]).optional().transform((t) => t === undefined ? [] : [t].flat()),
+});
+
+/** What the editor says after a form: the notice, and the change proposed. */
+interface EditAnswer {
+  notice?: DecisionNotice;
+  proposed?: Proposed;
+}
 
 const UsageDaysQuery = z.object({ days: z.coerce.number().int().min(1).max(366).default(7) });
 
