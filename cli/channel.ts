@@ -1,13 +1,15 @@
 /**
  * `ironclaw channel add|list|remove`: the chat channels the control plane
- * runs (Telegram for now), kept in the encrypted state database.
+ * runs, generic over the channel registry (`src/channels/registry.ts`: each
+ * kind's secret options, API root and webhook option), kept in the
+ * encrypted state database.
  *
  * Offline, like `keys rotate`: the commands take the state directory's lock,
  * so they refuse while a control plane holds it (it reads its channels when
  * it starts). The token is never stored: a channel records the NAME of the
- * environment variable holding it (see `src/channels/telegram/channel_config.ts`).
+ * environment variable holding it (see `src/channels/kit/channel_config.ts`).
  *
- * This module does not load grammY; {@link checkTelegramToken} loads it on
+ * This module loads no platform library; a kind's `doctor` loads its own on
  * first use.
  *
  * @module
@@ -19,14 +21,13 @@ import { MASTER_KEY_FILE, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
 import { openStateKeys, type PassphraseFlags, withPassphraseFlag } from "./key_custody.ts";
 import { StateDb } from "../src/state/mod.ts";
 import {
-  API_ROOT_ENV,
-  CHANNEL_TYPES,
+  CHANNEL_KINDS,
   type ChannelConfig,
   ChannelConfigStore,
-  TELEGRAM_API_ROOT,
-  type TelegramCheck,
-  type TelegramCheckInput,
-} from "../src/channels/telegram/mod.ts";
+  type ChannelKind,
+  channelKind,
+  type Env,
+} from "../src/channels/mod.ts";
 import { CliError } from "./errors.ts";
 import { type CliIo, printJson, printListing, processIo } from "./output.ts";
 
@@ -79,32 +80,104 @@ export interface ChannelRow {
   tokenEnv: string;
   /** Whether the variable is set in this shell (the control plane's environment may differ). */
   tokenSet: boolean;
+  /** The variables of its other secrets, by role, and whether each is set here. */
+  secretEnvs: Record<string, { env: string; set: boolean }>;
   apiRoot: string;
-  mode: "polling" | "webhook";
+  mode: string;
   webhookUrl: string | null;
   updatedAt: string;
 }
 
-function row(c: ChannelConfig, env: { get(name: string): string | undefined }): ChannelRow {
+const isSet = (env: Env, name: string) => (env.get(name) ?? "").trim() !== "";
+
+function row(c: ChannelConfig, env: Env): ChannelRow {
+  const kind = channelKind(c.type);
   return {
     name: c.name,
     type: c.type,
     tokenEnv: c.tokenEnv,
-    tokenSet: (env.get(c.tokenEnv) ?? "").trim() !== "",
-    apiRoot: c.apiRoot ?? env.get(API_ROOT_ENV) ?? TELEGRAM_API_ROOT,
-    mode: c.webhookUrl ? "webhook" : "polling",
+    tokenSet: isSet(env, c.tokenEnv),
+    secretEnvs: Object.fromEntries(
+      Object.entries(c.secretEnvs).map(([role, name]) => [role, { env: name, set: isSet(env, name) }]),
+    ),
+    apiRoot: c.apiRoot ?? (kind && (env.get(kind.apiRoot.env) ?? kind.apiRoot.default)) ?? "",
+    mode: kind?.mode(c).name ?? "unknown type",
     webhookUrl: c.webhookUrl,
     updatedAt: c.updatedAt,
   };
 }
 
+/** Commander's property for option `flag` (`app-token-env` → `appTokenEnv`). */
+function optionKey(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Every registered kind's secret options, once each (kinds may share a flag, like `--token-env`). */
+function secretFlags(): Map<string, string> {
+  const flags = new Map<string, string>();
+  for (const kind of CHANNEL_KINDS) {
+    for (const s of kind.secrets) {
+      const help = flags.get(s.flag);
+      flags.set(
+        s.flag,
+        help ? `${help}; ${kind.type}: ${s.what}` : `${kind.type}: the variable holding ${s.what}`,
+      );
+    }
+  }
+  return flags;
+}
+
 /**
- * The doctor's Telegram check (`getMe` with the token); loads grammY on
- * first use so the CLI starts without it.
+ * The configuration `channel add` stores for `kind` from its options:
+ * each secret's variable name, refusing options of other kinds and a
+ * missing required one with the fix.
  */
-export async function checkTelegramToken(input: TelegramCheckInput): Promise<TelegramCheck> {
-  const { checkTelegramToken: check } = await import("../src/channels/telegram/runtime.ts");
-  return await check(input);
+function secretsFrom(
+  kind: ChannelKind,
+  opts: Record<string, unknown>,
+): { tokenEnv: string; secretEnvs: Record<string, string> } {
+  const own = new Set(kind.secrets.map((s) => s.flag));
+  for (const flag of secretFlags().keys()) {
+    if (!own.has(flag) && opts[optionKey(flag)] !== undefined) {
+      throw new CliError(
+        `--${flag} is not an option of a ${kind.type} channel (its: ${
+          kind.secrets.map((s) => `--${s.flag}`).join(", ")
+        })`,
+      );
+    }
+  }
+  let tokenEnv = "";
+  const secretEnvs: Record<string, string> = {};
+  for (const s of kind.secrets) {
+    const value = opts[optionKey(s.flag)] as string | undefined;
+    if (value === undefined) {
+      if (s.required) {
+        throw new CliError(
+          `a ${kind.type} channel needs --${s.flag} <var> (${s.what}), e.g. --${s.flag} ${s.example}`,
+        );
+      }
+      continue;
+    }
+    if (s.role === "token") tokenEnv = value;
+    else secretEnvs[s.role] = value;
+  }
+  return { tokenEnv, secretEnvs };
+}
+
+/** The doctor's check of a configured channel (one real call); loads the platform's library on first use. */
+export async function checkChannel(
+  config: ChannelConfig,
+  env?: Env,
+): Promise<{ ok: boolean; detail: string; fix?: string }> {
+  const kind = channelKind(config.type);
+  if (!kind) {
+    return {
+      ok: false,
+      detail: `channel ${config.name} is of a type this build does not run`,
+      fix: `ironclaw channel remove ${config.name}`,
+    };
+  }
+  return await kind.doctor(config, { env });
 }
 
 /** Registers `channel add|list|remove` on `program`. */
@@ -114,54 +187,77 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
     "chat channels the control plane runs (offline; stop the control plane first)",
   );
   const stateDirOption = ["--state-dir <dir>", "the state directory (default: the standard one)"] as const;
+  const types = CHANNEL_KINDS.map((k) => k.type).join(", ");
 
+  const add = channel.command("add")
+    .description(
+      "add (or reconfigure) a channel; its tokens stay in environment variables, never on disk",
+    )
+    .argument("<type>", `channel type (${types})`);
+  for (const [flag, help] of secretFlags()) add.option(`--${flag} <var>`, help);
   withPassphraseFlag(
-    channel.command("add")
-      .description(
-        "add (or reconfigure) a channel; its token stays in an environment variable, never on disk",
+    add
+      .option(
+        "--api-root <url>",
+        `API server (default the platform's: ${
+          CHANNEL_KINDS.map((k) => `${k.type} $${k.apiRoot.env}, else ${k.apiRoot.default}`).join("; ")
+        })`,
       )
-      .argument("<type>", `channel type (${CHANNEL_TYPES.join(", ")})`)
-      .requiredOption("--token-env <var>", "the environment variable holding the bot token")
-      .option("--api-root <url>", `Bot API server (default $${API_ROOT_ENV}, else ${TELEGRAM_API_ROOT})`)
       .option(
         "--webhook-url <url>",
-        "receive updates by webhook at this public https URL (default: long polling)",
+        `receive by webhook at this public https URL (${
+          CHANNEL_KINDS.filter((k) => k.webhook).map((k) => `${k.type}: ${k.webhook}`).join("; ")
+        })`,
       )
       .option(...stateDirOption)
       .option("--json", "print the channel as JSON"),
   )
     .action(async (
       type: string,
-      opts: {
-        tokenEnv: string;
-        apiRoot?: string;
-        webhookUrl?: string;
-        stateDir?: string;
-        json?: boolean;
-      } & PassphraseFlags,
+      opts:
+        & {
+          apiRoot?: string;
+          webhookUrl?: string;
+          stateDir?: string;
+          json?: boolean;
+        }
+        & PassphraseFlags
+        & Record<string, unknown>,
     ) => {
+      const kind = channelKind(type);
+      if (!kind) throw new CliError(`unknown channel type ${JSON.stringify(type)} (known: ${types})`);
+      if (opts.webhookUrl !== undefined && !kind.webhook) {
+        throw new CliError(`a ${type} channel cannot be posted to: leave out --webhook-url`);
+      }
+      const secrets = secretsFrom(kind, opts);
+      const webhookUrl = opts.webhookUrl ?? null;
+      try {
+        kind.check?.({ secretEnvs: secrets.secretEnvs, webhookUrl });
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
       const { channel: added, created } = await withChannels(
         opts.stateDir ?? defaultStateDir(),
         (channels) =>
           channels.put({
             type,
-            tokenEnv: opts.tokenEnv,
-            apiRoot: opts.apiRoot ?? env.get(API_ROOT_ENV) ?? null,
-            webhookUrl: opts.webhookUrl ?? null,
+            ...secrets,
+            apiRoot: opts.apiRoot ?? env.get(kind.apiRoot.env) ?? null,
+            webhookUrl,
           }),
         { flags: opts, interactive: io.interactive },
       );
       const shown = row(added, env);
       if (opts.json) return printJson(io, shown);
+      const others = Object.entries(shown.secretEnvs).map(([role, s]) =>
+        `, ${kind.secrets.find((k) => k.role === role)?.what ?? role} from $${s.env}`
+      ).join("");
       io.out(
-        `${created ? "added" : "updated"} channel ${shown.name}: token from $${shown.tokenEnv}, ` +
-          `${
-            shown.mode === "webhook" ? `webhook at ${shown.webhookUrl}` : "long polling"
-          } via ${shown.apiRoot}; ` +
-          "it starts with the control plane",
+        `${created ? "added" : "updated"} channel ${shown.name}: token from $${shown.tokenEnv}${others}, ` +
+          `${kind.mode(added).phrase} via ${shown.apiRoot}; it starts with the control plane`,
       );
-      if (!shown.tokenSet) {
-        io.err(`note: $${shown.tokenEnv} is not set in this shell; set it where IronClaw runs`);
+      for (const name of [shown.tokenEnv, ...Object.values(shown.secretEnvs).map((s) => s.env)]) {
+        if (!isSet(env, name)) io.err(`note: $${name} is not set in this shell; set it where IronClaw runs`);
       }
     });
 
@@ -178,9 +274,15 @@ export function registerChannelCommands(program: Command, io: CliIo = processIo(
         (c) => c.list().map((x) => row(x, env)),
         { flags: opts, interactive: io.interactive, readOnly: true },
       );
+      const unset = (name: string, set: boolean) => `$${name}${set ? "" : " (unset here)"}`;
       printListing(io, opts, rows, [
         { header: "NAME", cell: (r) => r.name },
-        { header: "TOKEN", cell: (r) => `$${r.tokenEnv}${r.tokenSet ? "" : " (unset here)"}` },
+        {
+          header: "TOKEN",
+          cell: (r) =>
+            [unset(r.tokenEnv, r.tokenSet), ...Object.values(r.secretEnvs).map((s) => unset(s.env, s.set))]
+              .join(" "),
+        },
         { header: "MODE", cell: (r) => r.mode },
         { header: "API", cell: (r) => r.apiRoot },
       ], "no channels (add one with `ironclaw channel add telegram --token-env VAR`)");

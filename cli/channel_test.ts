@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { nowTimestamp } from "../contract/time.ts";
 import { Command } from "commander";
 import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { lockStateDir } from "../src/control_plane/mod.ts";
@@ -6,7 +7,7 @@ import { KeyCustodian, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
 import { StateDb } from "../src/state/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { FakeTelegram } from "../tests/support/fake_telegram.ts";
-import { checkTelegramToken, registerChannelCommands } from "./channel.ts";
+import { checkChannel, registerChannelCommands } from "./channel.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
 
@@ -130,7 +131,7 @@ Deno.test("channel list reads a directory in use; changes to it, and a directory
   }
 });
 
-Deno.test("channel: the CLI module does not load grammY; the doctor check does, on demand", async () => {
+Deno.test("channel: the CLI module loads no platform library; the doctor check does, on demand", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", new URL("./channel.ts", import.meta.url).pathname],
     stdout: "piped",
@@ -159,6 +160,15 @@ Deno.test("channel: the CLI module does not load grammY; the doctor check does, 
   assert.ok(graph.modules.some((m) => m.specifier.includes("grammy")), "…only behind the dynamic import");
 
   await using fake = FakeTelegram.start();
-  const check = await checkTelegramToken({ token: fake.token, apiRoot: fake.apiRoot });
+  const check = await checkChannel({
+    name: "telegram",
+    type: "telegram",
+    tokenEnv: "TG",
+    secretEnvs: {},
+    apiRoot: fake.apiRoot,
+    webhookUrl: null,
+    createdAt: nowTimestamp(),
+    updatedAt: nowTimestamp(),
+  }, new Map([["TG", fake.token]]));
   assert.equal(check.ok, true);
 });

@@ -5,8 +5,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { TELEGRAM_CHANNEL } from "../src/channels/telegram/mod.ts";
-import { checkTelegramToken, withChannels } from "./channel.ts";
+import { checkChannel, withChannels } from "./channel.ts";
 import { Database, resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import { AUDIT_LOG_FILE } from "../src/audit/mod.ts";
 import {
@@ -203,34 +202,36 @@ export async function checkSandbox(
   }
 }
 
-/** The configured Telegram channel's token works (`getMe`); undefined when no channel is configured. */
-export async function checkTelegram(
+/**
+ * Each configured chat channel's secrets work (one real call per channel,
+ * its kind's check: Telegram's `getMe`, Slack's `auth.test`), one result
+ * named for the channel; none when no channel is configured.
+ */
+export async function checkChannels(
   stateDir: string,
   keys: { flags?: PassphraseFlags; interactive?: boolean } = {},
-): Promise<Outcome | undefined> {
+): Promise<CheckResult[]> {
   try {
     await Deno.lstat(`${stateDir}/${MASTER_KEY_FILE}`);
   } catch {
-    return undefined; // no state yet: the master-key check already says so
+    return []; // no state yet: the master-key check already says so
   }
-  let config;
+  let configs;
   try {
-    config = await withChannels(stateDir, (channels) => channels.find(TELEGRAM_CHANNEL), {
-      readOnly: true,
-      ...keys,
-    });
+    configs = await withChannels(stateDir, (channels) => channels.list(), { readOnly: true, ...keys });
   } catch (err) {
-    return fail(
-      `cannot read the channel configuration: ${describeError(err)}`,
-      "run `ironclaw channel list`",
-    );
+    return [{
+      name: "channels",
+      ...fail(`cannot read the channel configuration: ${describeError(err)}`, "run `ironclaw channel list`"),
+    }];
   }
-  if (!config) return undefined;
-  const result = await checkTelegramToken({
-    tokenEnv: config.tokenEnv,
-    apiRoot: config.apiRoot ?? undefined,
-  });
-  return result.ok ? pass(result.detail) : fail(result.detail, result.fix ?? "check the bot token");
+  return await Promise.all(configs.map(async (config) => {
+    const result = await checkChannel(config);
+    return {
+      name: config.name,
+      ...(result.ok ? pass(result.detail) : fail(result.detail, result.fix ?? "check the channel's tokens")),
+    };
+  }));
 }
 
 /**
@@ -288,8 +289,7 @@ export async function runChecks(
   const models = await checkModels(client);
   if (models) results.push({ name: "models", ...models });
   results.push(...await checkModelCredentials(stateDir));
-  const telegram = await checkTelegram(stateDir, keys);
-  if (telegram) results.push({ name: "telegram", ...telegram });
+  results.push(...await checkChannels(stateDir, keys));
   return results;
 }
 
@@ -308,7 +308,7 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
     program.command("doctor")
       .description(
         "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, the API, " +
-          "and each configured model provider and Telegram bot with one real call",
+          "and each configured model provider and chat channel with one real call",
       )
       .option("--json", "machine-readable output"),
   )).action(async (opts: ClientFlags & PassphraseFlags & { json?: boolean }) => {

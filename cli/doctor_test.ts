@@ -7,16 +7,16 @@ import { ApiClient } from "./client.ts";
 import {
   checkApi,
   checkAuditChain,
+  checkChannels,
   checkMasterKey,
   checkModels,
   checkSandbox,
   checkSqlcipher,
   checkStateDir,
-  checkTelegram,
   describeCheck,
 } from "./doctor.ts";
 import { FakeTelegram } from "../tests/support/fake_telegram.ts";
-import { ChannelConfigStore } from "../src/channels/telegram/mod.ts";
+import { ChannelConfigStore } from "../src/channels/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
 import { closedPortUrl } from "./test_helpers.ts";
@@ -144,7 +144,7 @@ Deno.test("doctor checks a configured Telegram channel's token with getMe, even 
   await using telegram = FakeTelegram.start();
   const plane = await ControlPlane.open({ stateDir: dir.path, dev: true });
   try {
-    assert.equal(await checkTelegram(dir.path), undefined, "no channel configured: no check");
+    assert.deepEqual(await checkChannels(dir.path), [], "no channel configured: no check");
     new ChannelConfigStore(plane.state).put({
       type: "telegram",
       tokenEnv: "IRONCLAW_DOCTOR_TG_TOKEN",
@@ -152,10 +152,11 @@ Deno.test("doctor checks a configured Telegram channel's token with getMe, even 
       webhookUrl: null,
     });
     Deno.env.set("IRONCLAW_DOCTOR_TG_TOKEN", telegram.token);
-    const ok = await checkTelegram(dir.path);
+    const [ok] = await checkChannels(dir.path);
+    assert.equal(ok?.name, "telegram");
     assert.equal(ok?.ok, true, ok?.detail);
     Deno.env.set("IRONCLAW_DOCTOR_TG_TOKEN", "999:AAwrong-token-that-the-fake-refuses");
-    const bad = await checkTelegram(dir.path);
+    const [bad] = await checkChannels(dir.path);
     assert.equal(bad?.ok, false);
     assert.ok(!bad!.detail.includes("AAwrong"), "the token never appears in the check's line");
   } finally {

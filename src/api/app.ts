@@ -2,7 +2,7 @@
  * The control plane's HTTP API as one Hono app. Requests pass, in order:
  * metrics and logging (outermost, so every answer is counted) → the
  * per-client rate limit (a bucket for requests with the token, a smaller one for those without, so
- * token-less requests cannot lock the operator out) → bearer auth (not for the health probes, nor Telegram's webhook, which
+ * token-less requests cannot lock the operator out) → bearer auth (not for the health probes, nor a chat platform's webhook, which
  * carries its own secret) →
  * readiness → the body cap and a JSON nesting bound → zod validation of path, query and body → the
  * route, which calls the gateway or the registry.
@@ -41,7 +41,7 @@ import { vaultRoutes } from "./routes/vault.ts";
 import { egressRoutes } from "./routes/egress.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
 import { usageRoutes } from "./routes/usage.ts";
-import { TELEGRAM_WEBHOOK_PATH, telegramWebhookRoutes } from "./routes/telegram_webhook.ts";
+import { CHANNEL_WEBHOOK_PATHS, channelWebhookRoutes } from "./routes/channel_webhook.ts";
 import { consoleLinkRoutes, consoleRoutes, ConsoleSessions, SESSION_COOKIE } from "./console/mod.ts";
 import type { ApiEnv } from "./env.ts";
 
@@ -88,7 +88,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     consoleSessions.lookup(getCookie(c, SESSION_COOKIE)) !== undefined;
   app.use("*", (c, next) => isOperator(c) ? operator(c, next) : anonymous(c, next));
   // The console (/ui) signs in with its own session cookie, CSRF token and Origin check.
-  app.use("*", bearerAuth(options.token, [TELEGRAM_WEBHOOK_PATH, "/ui", "/ui/*"]));
+  app.use("*", bearerAuth(options.token, [...CHANNEL_WEBHOOK_PATHS, "/ui", "/ui/*"]));
   app.use("*", requireReady(() => plane.readiness()));
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());
@@ -115,7 +115,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", egressRoutes(plane))
     .route("/", mcpRoutes(plane))
     .route("/", usageRoutes(plane))
-    .route("/", telegramWebhookRoutes(plane))
+    .route("/", channelWebhookRoutes(plane))
     .route("/", consoleLinkRoutes(consoleSessions))
     .route("/", consoleRoutes(plane, consoleSessions));
 

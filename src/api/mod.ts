@@ -32,4 +32,4 @@ export { DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";
 export { DEFAULT_API_RATE_LIMIT } from "./middleware/rate_limit.ts";
 export type { ApiRateLimit } from "./middleware/rate_limit.ts";
 export { API_VERSION } from "./routes/health.ts";
-export { TELEGRAM_WEBHOOK_PATH } from "./routes/telegram_webhook.ts";
+export { TELEGRAM_WEBHOOK_PATH } from "./routes/channel_webhook.ts";

@@ -20,8 +20,13 @@ import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
-import { ChannelConfigStore, TELEGRAM_CHANNEL, type TelegramAdapter } from "../channels/telegram/mod.ts";
-import type { WebChat } from "../channels/mod.ts";
+import {
+  ChannelConfigStore,
+  channelKind,
+  type RunningChannel,
+  type WebChat,
+  WorkspaceFiles,
+} from "../channels/mod.ts";
 import {
   type ChannelAdapter,
   type ChannelAdapters,
@@ -209,7 +214,8 @@ export class ControlPlane {
   #keyRoots: PlaneKeyRoots;
   #options: ControlPlaneOptions;
   #isolator?: Promise<IsolatorChoice>;
-  #telegram?: TelegramAdapter;
+  /** The configured chat channels (Telegram, Slack, …) this plane runs. */
+  #channels: RunningChannel[] = [];
   /** The sandboxes' root and owner, as the sandbox manager has them (inbound files are placed with them). */
   #sandboxRoot: string;
   #ready = false;
@@ -378,7 +384,7 @@ export class ControlPlane {
       }
       if (options.background ?? true) {
         plane.#flow.start();
-        await plane.#startTelegram();
+        await plane.#startChannels();
       }
       plane.#ready = true;
       if (options.background ?? true) plane.#wakeUnanswered();
@@ -452,7 +458,7 @@ export class ControlPlane {
   }
 
   /**
-   * Closes everything and releases the state directory: the Telegram channel,
+   * Closes everything and releases the state directory: the chat channels,
    * the message path (chat waits, the loops: sweep, scheduler, delivery;
    * every sandbox, the waker and the queues), the model proxy, the audit log
    * and state database, and last anything still mounted under the state
@@ -462,7 +468,7 @@ export class ControlPlane {
     this.#ready = false;
     this.#notReadyReason = "shutting down";
     try {
-      await this.#telegram?.stop();
+      for (const channel of this.#channels) await channel.stop();
       await this.#flow.close();
       await this.proxy.close();
       await this.egress.close();
@@ -499,21 +505,23 @@ export class ControlPlane {
     })();
   }
 
-  /** The configured Telegram channel's webhook endpoint, when it runs in webhook mode. */
-  telegramWebhook(): ((request: Request) => Promise<Response>) | undefined {
-    return this.#telegram?.webhookMode ? this.#telegram.webhookHandler() : undefined;
+  /** The webhook endpoint of the configured channel `type`, when it runs in webhook mode. */
+  channelWebhook(type: string): ((request: Request) => Promise<Response>) | undefined {
+    const channel = this.#channels.find((c) => c.name === type);
+    return channel?.mode === "webhook" ? channel.webhookHandler?.() : undefined;
   }
 
   /**
-   * Starts the Telegram channel when one is configured (`ironclaw channel add
-   * telegram`). grammY is loaded only then, so a plane without it starts lean.
-   * Inbound files go into the workspace of each session a message reaches,
-   * on its group's volume (mounted through the sandbox manager's instance).
+   * Starts every configured chat channel (`ironclaw channel add`), through
+   * the channel registry; a platform's library is loaded only then, so a
+   * plane without channels starts lean. Inbound files go into the workspace
+   * of each session a message reaches, on its group's volume (mounted
+   * through the sandbox manager's instance). A channel that cannot open (an
+   * unset token variable) fails the start, naming the variable.
    */
-  async #startTelegram(): Promise<void> {
-    if (!new ChannelConfigStore(this.state).find(TELEGRAM_CHANNEL)) return;
-    const { openTelegramChannel } = await import("../channels/telegram/runtime.ts");
-    const { WorkspaceFiles } = await import("../channels/telegram/mod.ts");
+  async #startChannels(): Promise<void> {
+    const configs = new ChannelConfigStore(this.state).list();
+    if (configs.length === 0) return;
     const files = new WorkspaceFiles({
       root: this.#sandboxRoot,
       sandboxOwner: this.#flow.sandboxOwner,
@@ -521,19 +529,27 @@ export class ControlPlane {
       agentWorkspace: async (hostDir) =>
         (await this.isolator()).isolator.kind === "process" ? hostDir : SANDBOX_LAYOUT.workspace,
     });
-    const telegram = openTelegramChannel({
-      state: this.state,
-      registry: this.registry,
-      router: this.router,
-      desk: this.desk,
-      files,
-    });
-    if (!telegram) return;
-    this.adapters.add(telegram);
-    await telegram.start();
-    this.#telegram = telegram;
-    this.#log.info("telegram channel started ({mode})", {
-      mode: telegram.webhookMode ? "webhook" : "polling",
-    });
+    const deps = { state: this.state, registry: this.registry, router: this.router, desk: this.desk, files };
+    try {
+      for (const config of configs) {
+        const kind = channelKind(config.type);
+        if (!kind) {
+          this.#log.warn("channel {name} is of a type this build does not run ({type}); skipped", {
+            name: config.name,
+            type: config.type,
+          });
+          continue;
+        }
+        const channel = await kind.open(config, deps);
+        this.adapters.add(channel);
+        await channel.start();
+        this.#channels.push(channel);
+        this.#log.info("{type} channel started ({mode})", { type: config.type, mode: channel.mode });
+      }
+    } catch (err) {
+      for (const channel of this.#channels) await channel.stop();
+      this.#channels = [];
+      throw err;
+    }
   }
 }

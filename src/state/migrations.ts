@@ -336,6 +336,14 @@ CREATE TABLE budgets (
 ) STRICT;
 `,
   },
+  {
+    version: 13,
+    name: "channel secret variables",
+    // A channel's other secrets (Slack's app token, its signing secret): variable NAMES by role, never values.
+    sql: `
+ALTER TABLE channels ADD COLUMN secret_envs TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(secret_envs));
+`,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { isolators } from "../../isolator/mod.ts";
 import { sessionDirs } from "../../src/sandbox/mod.ts";
 import { startApiServer, TELEGRAM_WEBHOOK_PATH } from "../../src/api/mod.ts";
-import { ChannelConfigStore } from "../../src/channels/telegram/mod.ts";
+import { ChannelConfigStore } from "../../src/channels/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { FakeTelegram } from "../support/fake_telegram.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";

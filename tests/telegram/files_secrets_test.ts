@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type LogRecord, reset } from "@logtape/logtape";
 import { configureLogging, REDACTED } from "../../src/log/mod.ts";
-import { WorkspaceFiles } from "../../src/channels/telegram/mod.ts";
+import { WorkspaceFiles } from "../../src/channels/mod.ts";
 import { TelegramAdapter, TelegramApiError } from "../../src/channels/telegram/runtime.ts";
 import { imageMountedAt, MIN_VOLUME_BYTES, volumesUnavailable } from "../../isolator/mod.ts";
 import type { Router } from "../../src/router/mod.ts";

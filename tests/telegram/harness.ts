@@ -9,7 +9,8 @@
  * @module
  */
 import { HostFixture, type HostFixtureOptions } from "../support/host.ts";
-import { type TelegramAdapterDeps, WorkspaceFiles } from "../../src/channels/telegram/mod.ts";
+import { WorkspaceFiles } from "../../src/channels/mod.ts";
+import type { TelegramAdapterDeps } from "../../src/channels/telegram/mod.ts";
 import { TelegramAdapter } from "../../src/channels/telegram/runtime.ts";
 import { GroupVolumes, type VolumeSizes } from "../../src/sandbox/mod.ts";
 import type { FakeTelegram } from "../support/fake_telegram.ts";

@@ -45,7 +45,7 @@
  */
 import type { Message, Update } from "grammy/types";
 import { nowTimestamp, type Timestamp } from "../../../contract/time.ts";
-import type { ChannelAdapter, ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/mod.ts";
+import type { ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/mod.ts";
 import { logger } from "../../log/mod.ts";
 import type { QuestionDesk } from "../../questions/mod.ts";
 import type { Registry } from "../../registry/mod.ts";
@@ -53,17 +53,21 @@ import type { Router, RouteResult } from "../../router/mod.ts";
 import { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import { AttachmentIntake, type Placement } from "./attachments.ts";
-import { BacklogNotices } from "./backlog_notices.ts";
 import { TelegramClient } from "./bot_client.ts";
-import { attachmentOf, type InboundFiles } from "./files.ts";
+import {
+  BacklogNotices,
+  ChannelStore,
+  type InboundFiles,
+  type RunningChannel,
+  TypingIndicator,
+} from "../kit/mod.ts";
+import { attachmentOf } from "./files.ts";
 import { apiSignal, webhookCallback } from "./grammy.ts";
 import { type BotIdentity, type ParsedMessage, parseMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { QuestionButtons } from "./question_buttons.ts";
 import { abortableSleep, type RetryOptions } from "./retry.ts";
 import { TelegramApiError } from "./secrets.ts";
 import { type Destination, TelegramSender, threadOf } from "./sender.ts";
-import { ChannelStore } from "./store.ts";
-import { TypingIndicator } from "./typing.ts";
 import { type HandledUpdate, UpdateIntake } from "./update_intake.ts";
 
 export { MAX_UPDATE_ATTEMPTS } from "./update_intake.ts";
@@ -113,7 +117,7 @@ export interface TelegramAdapterDeps {
 }
 
 /** The Telegram channel adapter. */
-export class TelegramAdapter implements ChannelAdapter {
+export class TelegramAdapter implements RunningChannel {
   readonly name = TELEGRAM_CHANNEL;
   #d: TelegramAdapterDeps;
   #log = logger("channel", "telegram");
@@ -277,6 +281,11 @@ export class TelegramAdapter implements ChannelAdapter {
   /** True when Telegram posts updates to our webhook instead of being polled. */
   get webhookMode(): boolean {
     return this.#d.webhook !== undefined;
+  }
+
+  /** How updates arrive: `webhook` or `polling`. */
+  get mode(): "webhook" | "polling" {
+    return this.webhookMode ? "webhook" : "polling";
   }
 
   /**

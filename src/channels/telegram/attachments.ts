@@ -18,7 +18,7 @@ import {
   DEFAULT_MAX_FILE_BYTES,
   type InboundFiles,
   tooLargeReason,
-} from "./files.ts";
+} from "../kit/mod.ts";
 import type { ParsedMessage } from "./inbound.ts";
 
 /** A file placed in a session's workspace for the message being routed. */

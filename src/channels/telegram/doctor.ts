@@ -4,17 +4,10 @@
  *
  * @module
  */
+import type { ChannelCheck } from "../kit/mod.ts";
 import { Api, apiSignal } from "./grammy.ts";
 import { API_ROOT_ENV, bridgedFetch, checkApiRoot, isBotToken, TELEGRAM_API_ROOT } from "./api.ts";
 import { describeTelegramError } from "./secrets.ts";
-
-/** A check's outcome, as `ironclaw doctor` prints it. */
-export interface TelegramCheck {
-  ok: boolean;
-  detail: string;
-  /** How to fix a failure. */
-  fix?: string;
-}
 
 /** What the check looks at. */
 export interface TelegramCheckInput {
@@ -30,7 +23,7 @@ export interface TelegramCheckInput {
 }
 
 /** Calls `getMe` with the configured token; never throws, never prints the token. */
-export async function checkTelegramToken(input: TelegramCheckInput): Promise<TelegramCheck> {
+export async function checkTelegramToken(input: TelegramCheckInput): Promise<ChannelCheck> {
   const env = input.env ?? Deno.env;
   const where = input.tokenEnv ? `$${input.tokenEnv}` : "the token";
   const token = input.token ?? (input.tokenEnv ? env.get(input.tokenEnv) : undefined) ?? "";

@@ -1,17 +1,18 @@
 /**
- * The control plane's way in: the configured Telegram channel (if any) as
- * a ready adapter, its token read from the environment variable the
- * configuration names.
+ * The control plane's way in: a configured Telegram channel as a ready
+ * adapter, its token read from the environment variable the configuration
+ * names.
  *
  * ```ts
  * import { ControlPlane } from "../../control_plane/mod.ts";
+ * import { ChannelConfigStore } from "../kit/mod.ts";
  *
  * const stateDir = await Deno.makeTempDir();
  * const plane = await ControlPlane.open({ stateDir, dev: true, background: false });
  * const { state, registry, router, desk } = plane;
- * // undefined until a Telegram channel is configured (`ironclaw channel add telegram`)
- * const telegram = openTelegramChannel({ state, registry, router, desk });
- * if (telegram) {
+ * const config = new ChannelConfigStore(state).find("telegram"); // `ironclaw channel add telegram`
+ * if (config) {
+ *   const telegram = openTelegramChannel(config, { state, registry, router, desk });
  *   plane.adapters.add(telegram);
  *   await telegram.start();
  * }
@@ -21,10 +22,10 @@
  *
  * @module
  */
+import type { ChannelConfig } from "../kit/mod.ts";
 import { InvalidInputError } from "../../state/mod.ts";
 import { TelegramAdapter, type TelegramAdapterDeps } from "./adapter.ts";
-import { ChannelConfigStore, resolveTelegramSettings } from "./channel_config.ts";
-import { TELEGRAM_CHANNEL } from "./inbound.ts";
+import { resolveTelegramSettings } from "./settings.ts";
 
 /** What opening needs: the adapter's parts except what the configuration says. */
 export type OpenTelegramDeps = Omit<TelegramAdapterDeps, "token" | "apiRoot" | "webhook"> & {
@@ -34,13 +35,11 @@ export type OpenTelegramDeps = Omit<TelegramAdapterDeps, "token" | "apiRoot" | "
 };
 
 /**
- * The adapter of the configured `telegram` channel, or undefined when none
- * is configured. Throws `InvalidInputError` when its token variable is
- * unset (naming the variable, never a value).
+ * The adapter of the configured channel `config`. Throws
+ * `InvalidInputError` when its token variable is unset (naming the
+ * variable, never a value).
  */
-export function openTelegramChannel(deps: OpenTelegramDeps): TelegramAdapter | undefined {
-  const config = new ChannelConfigStore(deps.state).find(TELEGRAM_CHANNEL);
-  if (!config) return undefined;
+export function openTelegramChannel(config: ChannelConfig, deps: OpenTelegramDeps): TelegramAdapter {
   const settings = resolveTelegramSettings(config, deps.env);
   if (settings.webhookUrl === null && deps.webhookSecret !== undefined) {
     throw new InvalidInputError("a webhook secret was given but the channel polls (no webhook URL)");

@@ -17,7 +17,7 @@ import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { answeredText, decodeAnswer, questionKeyboard, questionText } from "./questions.ts";
 import { type Destination, type TelegramSender, threadOf, threadOption } from "./sender.ts";
-import type { ChannelStore } from "./store.ts";
+import type { ChannelStore } from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
 
 /** What the buttons are built from. */

@@ -9,10 +9,9 @@
  */
 import type { ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
-import { parseFileReply, safeFileName } from "./files.ts";
+import { type ChannelStore, parseFileReply, safeFileName, splitMessage } from "../kit/mod.ts";
 import { apiSignal, InputFile } from "./grammy.ts";
-import { splitMessage, TELEGRAM_CAPTION_LIMIT } from "./split.ts";
-import type { ChannelStore } from "./store.ts";
+import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT } from "./limits.ts";
 
 /** Where a message goes on Telegram. */
 export interface Destination {
@@ -66,7 +65,7 @@ export class TelegramSender {
       );
     }
     const ids: string[] = [];
-    for (const [i, piece] of splitMessage(message.content).entries()) {
+    for (const [i, piece] of splitMessage(message.content, TELEGRAM_TEXT_LIMIT).entries()) {
       // Only the first piece threads onto the message it answers.
       const target = i === 0 ? dest : { ...dest, replyTo: undefined };
       ids.push(

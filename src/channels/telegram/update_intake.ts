@@ -12,7 +12,7 @@
 import type { Update } from "grammy/types";
 import type { logger } from "../../log/mod.ts";
 import type { RouteResult } from "../../router/mod.ts";
-import type { ChannelStore } from "./store.ts";
+import type { ChannelStore } from "../kit/mod.ts";
 
 /** Attempts at one update before it is skipped. */
 export const MAX_UPDATE_ATTEMPTS = 3;

@@ -1,7 +1,7 @@
 /**
- * The typing indicator while an agent works: `sendChatAction typing` when a
- * message engages it, repeated (Telegram shows it for about five seconds)
- * until the reply goes out or a ceiling passes.
+ * The typing indicator while an agent works: the platform's "typing" action
+ * when a message engages it, repeated (Telegram shows it for about five
+ * seconds, Discord ten) until the reply goes out or a ceiling passes.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
- * What the Telegram channel remembers across restarts, in the encrypted
- * state database: the `getUpdates` cursor (so no update is handled twice or
- * skipped), which Telegram message each routed row and each sent piece is
+ * What a channel remembers across restarts, in the encrypted state
+ * database: its update cursor, when its platform has one (Telegram's
+ * `getUpdates` offset: no update handled twice or skipped), which platform
+ * message each routed row and each sent piece is
  * (so replies thread onto the right message and a retried reply never sends
  * a piece twice), and where each question was posted.
  *
@@ -11,7 +12,7 @@ import { nowTimestamp, type Timestamp } from "../../../contract/time.ts";
 import type { Database } from "../../../contract/sqlite/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 
-/** A Telegram message as stored: its chat and its id there. */
+/** A platform message as stored: its chat and its id there. */
 export interface PlatformMessage {
   chatId: string;
   messageId: string;
@@ -42,7 +43,7 @@ export class ChannelStore {
     );
   }
 
-  /** Remembers that piece `part` of our row `ref` is Telegram message `messageId` in `chatId`. */
+  /** Remembers that piece `part` of our row `ref` is platform message `messageId` in `chatId`. */
   recordMessage(ref: string, part: number, chatId: string, messageId: string): void {
     this.#db.run(
       `INSERT INTO channel_messages (channel, ref, part, chat_id, platform_message_id, created_at)
@@ -51,7 +52,7 @@ export class ChannelStore {
     );
   }
 
-  /** The Telegram message of piece `part` of `ref`, if recorded. */
+  /** The platform message of piece `part` of `ref`, if recorded. */
   message(ref: string, part = 0): PlatformMessage | undefined {
     const row = this.#db.get(
       "SELECT chat_id, platform_message_id FROM channel_messages WHERE channel = ? AND ref = ? AND part = ?",
@@ -60,7 +61,7 @@ export class ChannelStore {
     return row && { chatId: row.chat_id as string, messageId: row.platform_message_id as string };
   }
 
-  /** Every recorded piece of `ref`: part → Telegram message id. */
+  /** Every recorded piece of `ref`: part → platform message id. */
   sentParts(ref: string): Map<number, string> {
     const rows = this.#db.all(
       "SELECT part, platform_message_id FROM channel_messages WHERE channel = ? AND ref = ? ORDER BY part",

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../../../tests/support/mod.ts";
 import { openTestState } from "../../../tests/support/state.ts";
 import { InvalidInputError, NotFoundError } from "../../state/mod.ts";
-import { ChannelConfigStore, resolveTelegramSettings } from "./channel_config.ts";
+import { ChannelConfigStore } from "./channel_config.ts";
 import { ChannelStore } from "./store.ts";
 
 Deno.test("channel store: the cursor only moves forward, and survives reopening", () => {
@@ -33,7 +33,7 @@ Deno.test("channel store: the cursor only moves forward, and survives reopening"
   assert.equal(store.message("in_1"), undefined);
 });
 
-Deno.test("channel config: the env var name is stored, never a token; settings resolve from the environment", () => {
+Deno.test("channel config: the env var names are stored, never a token", () => {
   using dir = tempDir();
   using state = openTestState(dir.path);
   const configs = new ChannelConfigStore(state);
@@ -51,7 +51,7 @@ Deno.test("channel config: the env var name is stored, never a token; settings r
     "OTHER",
     "http://127.0.0.1:8081",
   ]);
-  assert.throws(() => configs.put({ type: "slack", tokenEnv: "X" }), InvalidInputError);
+  assert.throws(() => configs.put({ type: "Not A Type", tokenEnv: "X" }), InvalidInputError);
   assert.throws(() => configs.put({ type: "telegram", tokenEnv: "1BAD-NAME" }), InvalidInputError);
   assert.throws(
     () => configs.put({ type: "telegram", tokenEnv: "X", apiRoot: "http://example.org" }),
@@ -62,19 +62,14 @@ Deno.test("channel config: the env var name is stored, never a token; settings r
     InvalidInputError,
   );
 
-  const env = new Map([["OTHER", " 1:tok "], ["IRONCLAW_TELEGRAM_API_ROOT", "https://tg.example.org"]]);
-  assert.deepEqual(resolveTelegramSettings(configs.get("telegram"), env), {
-    token: "1:tok",
-    apiRoot: "http://127.0.0.1:8081",
-    webhookUrl: null,
-  });
-  const plain = configs.put({ type: "telegram", tokenEnv: "OTHER" }).channel;
-  assert.equal(resolveTelegramSettings(plain, env).apiRoot, "https://tg.example.org");
-  assert.equal(
-    resolveTelegramSettings(plain, new Map([["OTHER", "1:t"]])).apiRoot,
-    "https://api.telegram.org",
+  const slack = configs.put({ type: "slack", tokenEnv: "SLACK_BOT", secretEnvs: { app: "SLACK_APP" } });
+  assert.deepEqual(slack.channel.secretEnvs, { app: "SLACK_APP" }, "other secrets: names by role");
+  assert.throws(
+    () => configs.put({ type: "slack", tokenEnv: "X", secretEnvs: { app: "no-good" } }),
+    /--app-env/,
   );
-  assert.throws(() => resolveTelegramSettings(plain, new Map()), /\$OTHER .* is not set/);
+  assert.deepEqual(configs.list().map((c) => c.name), ["slack", "telegram"]);
+  assert.equal(configs.remove("slack"), true);
 
   assert.equal(configs.remove("telegram"), true);
   assert.equal(configs.remove("telegram"), false);

@@ -1,25 +1,19 @@
 /**
- * Long replies cut to Telegram's message limit (4096 characters, counted in
- * UTF-16 code units like JavaScript strings), preferring a line break, then
- * a space, and never cutting a surrogate pair in half.
+ * Long replies cut to a platform's message limit (counted in UTF-16 code
+ * units like JavaScript strings), preferring a line break, then a space,
+ * and never cutting a surrogate pair in half.
  *
  * @module
  */
-
-/** Longest text of one Telegram message. */
-export const TELEGRAM_TEXT_LIMIT = 4096;
-
-/** Longest caption of a Telegram document. */
-export const TELEGRAM_CAPTION_LIMIT = 1024;
 
 /**
  * `text` in pieces of at most `limit` characters. A piece ends at the last
  * line break that keeps at least half the limit, else the last whitespace,
  * else at the limit; the break it ends at is dropped (one character), every
  * other character is kept in order. Pieces of only whitespace are left out,
- * since Telegram refuses empty messages.
+ * since the platforms refuse empty messages.
  */
-export function splitMessage(text: string, limit: number = TELEGRAM_TEXT_LIMIT): string[] {
+export function splitMessage(text: string, limit: number): string[] {
   if (!Number.isInteger(limit) || limit < 2) throw new RangeError("the split limit must be an integer ≥ 2");
   const pieces: string[] = [];
   let rest = text;
