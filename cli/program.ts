@@ -21,6 +21,7 @@ import { type CliIo, processIo } from "./output.ts";
 import { registerQuestionCommands } from "./question.ts";
 import { registerRegistryCommands } from "./registry.ts";
 import { registerSessionCommands } from "./session.ts";
+import { registerTaskCommands } from "./task.ts";
 import { registerRollbackCommand } from "./rollback.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
@@ -64,6 +65,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerQuestionCommands(program, io);
   registerRegistryCommands(program, io);
   registerSessionCommands(program, io);
+  registerTaskCommands(program, io);
   registerToolsCommand(program, io);
   registerStatusCommand(program, io);
   registerDoctorCommand(program, io);

@@ -42,6 +42,7 @@ import { egressRoutes } from "./routes/egress.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { CHANNEL_WEBHOOK_PATHS, channelWebhookRoutes } from "./routes/channel_webhook.ts";
+import { taskRoutes } from "./routes/tasks.ts";
 import { consoleLinkRoutes, consoleRoutes, ConsoleSessions, SESSION_COOKIE } from "./console/mod.ts";
 import type { ApiEnv } from "./env.ts";
 
@@ -115,6 +116,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", egressRoutes(plane))
     .route("/", mcpRoutes(plane))
     .route("/", usageRoutes(plane))
+    .route("/", taskRoutes(plane))
     .route("/", channelWebhookRoutes(plane))
     .route("/", consoleLinkRoutes(consoleSessions))
     .route("/", consoleRoutes(plane, consoleSessions));

@@ -176,6 +176,21 @@ export class TaskStore {
     ).map(decodeTask);
   }
 
+  /** Every session's live tasks (the operator's view), or those of `sessionIds`, by next run, then id. */
+  live(sessionIds?: readonly SessionId[]): Task[] {
+    const wanted = sessionIds && new Set<string>(sessionIds);
+    return this.#db.all(
+      `SELECT ${COLUMNS} FROM scheduled_tasks WHERE state IN ('active', 'paused') ORDER BY next_run, id`,
+    ).map(decodeTask).filter((t) => !wanted || wanted.has(t.sessionId));
+  }
+
+  /** Task `id` of any session (the operator's view); {@link NotFoundError} when there is none. */
+  byId(id: string): Task {
+    const task = this.#find(id);
+    if (!task) throw new NotFoundError("task", id);
+    return task;
+  }
+
   /** The session's live tasks in the contract's row form, for `InboundWriter.syncTasks`. */
   rows(sessionId: SessionId): TaskRow[] {
     return this.list(sessionId).map((t) => ({
