@@ -37,19 +37,53 @@ export function registerMcpCommands(program: Command, io: CliIo): void {
       .description("propose registering an MCP server: a local stdio command or a remote streamable-HTTP URL")
       .argument("<name>", "the server's name (lower-case letters, digits, -)")
       .argument("[args...]", "the command's arguments (after --)")
-      .option("--command <cmd>", "a local stdio server's program")
+      .option(
+        "--command <cmd>",
+        "a local stdio server's program: an absolute path or a name on the host's PATH",
+      )
+      .option(
+        "--path <dir>",
+        "a host file or directory the stdio server needs, bound read-only at the same path (repeatable)",
+        collect,
+        [],
+      )
       .option("--url <url>", "a remote server's streamable-HTTP endpoint")
       .option("--env <VAR=VALUE>", "an environment variable for a stdio server (repeatable)", collect, [])
+      .option(
+        "--env-secret <VAR=SECRET>",
+        "a stdio server's variable VAR set from vault secret SECRET at each start (repeatable; ironclaw vault set)",
+        collect,
+        [],
+      )
       .option("--header <NAME=VALUE>", "a header for a remote server (repeatable)", collect, [])
       .option("--description <text>", "what the server is for")
-      .option("--requested-by <who>", "who proposes it (default cli:$USER)"),
+      .option("--requested-by <who>", "who proposes it (default cli:$USER)")
+      .addHelpText(
+        "after",
+        `
+Where a stdio server runs: in a sandbox of its own, the agents' backend (runsc, else bwrap), with no
+network, a read-only root and uid 65532. It sees only the host's library directories, its program's
+directory and each --path, all read-only at their host paths, and a 64 MiB /tmp of its own (also HOME
+and its working directory), gone when it stops. So install the server first and register what runs:
+  a binary:        --command /opt/mcp/bin/server
+  a Node server:   --command node --path /opt/mcp/weather -- /opt/mcp/weather/dist/index.js
+  a Deno server:   --command deno --path /opt/mcp/notes -- run --allow-read=/opt/mcp/notes /opt/mcp/notes/main.js
+Launchers that download at start (npx -y, uvx) cannot: there is no network, and no process may start
+another. Its environment is exactly --env and --env-secret (plus PATH and HOME): never the host's, no
+model key, no other server's secrets; an --env-secret value is read from the vault at each start and is
+never in the catalog, argv or logs. serve --mcp-allow-host-process runs stdio servers as bare host
+processes instead (WEAKER). A remote server (--url) is reached from the host: https, or a private
+port let through with serve --egress-allow-private.`,
+      ),
   ).action(async (
     name: string,
     args: string[],
     opts: ClientFlags & {
       command?: string;
+      path: string[];
       url?: string;
       env: string[];
+      envSecret: string[];
       header: string[];
       description?: string;
       requestedBy?: string;
@@ -67,6 +101,8 @@ export function registerMcpCommands(program: Command, io: CliIo): void {
       args: opts.command !== undefined && args.length > 0 ? args : undefined,
       url: opts.url,
       env: pairs(opts.env, "--env"),
+      envSecrets: pairs(opts.envSecret, "--env-secret"),
+      paths: opts.path.length > 0 ? opts.path : undefined,
       headers: pairs(opts.header, "--header"),
       description: opts.description,
     });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
+import { McpRegisterPayload } from "../contract/changes.ts";
 import type { ChangeId } from "../contract/ids.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { registerChangeCommands } from "./change.ts";
@@ -150,5 +151,68 @@ Deno.test("mcp add needs exactly one of --command and --url; a bad name is one l
   assert.match(
     (await run(t.flags, ["mcp", "add", "Bad_Name", "--url", "https://x.example/mcp"])).error!.message,
     /^name: /,
+  );
+});
+
+Deno.test("mcp add --env-secret: the server gets the vault's value at start; the catalog, the change, argv and the audit log hold only its name", async () => {
+  await using t = await servedFakePlane({ mcpAllowHostProcess: true });
+  const value = "tok-3f9c1a7e55";
+  await t.plane.vault.set("sample-token", value);
+  const add = await run(t.flags, [
+    "mcp",
+    "add",
+    "sample",
+    "--command",
+    Deno.execPath(),
+    "--env-secret",
+    "SAMPLE_TOKEN=sample-token",
+    "--path",
+    SAMPLE.replace(/\/[^/]*$/, ""),
+    "--",
+    "run",
+    "-A",
+    SAMPLE,
+    "--env-tool",
+  ]);
+  assert.equal(add.error, undefined, String(add.error));
+  const [register] = t.plane.gateway.pending();
+  const proposed = McpRegisterPayload.parse(register.request.after);
+  assert.deepEqual(proposed.envSecrets, { SAMPLE_TOKEN: "sample-token" });
+  assert.deepEqual(proposed.paths, [SAMPLE.replace(/\/[^/]*$/, "")]);
+  await t.plane.gateway.decide(register.request.id, "approve", "test:human");
+  const list = await run(t.flags, ["mcp", "list", "--json"]);
+  assert.deepEqual(JSON.parse(list.stdout.join("\n"))[0].envSecrets, { SAMPLE_TOKEN: "sample-token" });
+
+  const env = JSON.parse(
+    (await t.plane.mcp.callTool("sample", "env", {})).content.map((c) => (c as { text: string }).text).join(
+      "",
+    ),
+  );
+  assert.equal(env.SAMPLE_TOKEN, value);
+  assert.equal(env.ANTHROPIC_API_KEY, undefined);
+  assert.ok(!JSON.stringify(t.plane.mcpCatalog.list()).includes(value));
+  assert.ok(!JSON.stringify(t.plane.changes.get(register.request.id)).includes(value));
+  assert.ok(!(await Deno.readTextFile(`${t.stateDir}/audit.jsonl`)).includes(value));
+  // Not on the server's command line either (what `ps` shows on the host).
+  const cmdlines = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).map((e) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+    } catch {
+      return "";
+    }
+  });
+  assert.ok(cmdlines.some((c) => c.includes("--env-tool")));
+  assert.ok(!cmdlines.some((c) => c.includes(value)));
+
+  // A secret that is not set: a clear error that says how to set it.
+  t.plane.vault.remove("sample-token");
+  await t.plane.mcp.invalidate("sample");
+  await assert.rejects(
+    () => t.plane.mcp.listTools("sample"),
+    /vault secret sample-token \(for SAMPLE_TOKEN\) is not set; set it with: ironclaw vault set sample-token/,
+  );
+  assert.match(
+    (await run(t.flags, ["mcp", "add", "x", "--command", "x", "--env-secret", "TOKEN"])).error!.message,
+    /--env-secret TOKEN: expected NAME=VALUE/,
   );
 });

@@ -121,7 +121,7 @@ export function describeEgress(egress: EgressSettings): string {
 export function describeMcp(flags: ServeFlags): string {
   return flags.mcpAllowHostProcess
     ? "stdio servers as bare host processes (--mcp-allow-host-process: WEAKER, no sandbox); remote servers over HTTPS or let-through private ports"
-    : "remote servers over HTTPS or let-through private ports; stdio servers refused (no --mcp-allow-host-process)";
+    : "stdio servers each in a sandbox of its own (the agents' backend, runsc or bwrap); remote servers over HTTPS or let-through private ports";
 }
 
 /** The egress flags, checked now so a typo fails at start-up as one line. */
@@ -455,7 +455,7 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     )
     .option(
       "--mcp-allow-host-process",
-      "run registered stdio MCP servers as bare host processes (WEAKER isolation: no sandbox; minimal environment)",
+      "run registered stdio MCP servers as bare host processes instead of their own sandboxes (WEAKER isolation; minimal environment)",
     )
     .option(
       "--search-backend <backend>",

@@ -102,8 +102,13 @@ export function describeStatus(s: StatusReport): string[] {
     ...describeProviders(s.providers),
     ...describeParked(s.parked),
     `mcp:           ${s.mcp.servers} server${s.mcp.servers === 1 ? "" : "s"}; stdio servers ${
-      s.mcp.stdio === "host-process" ? "run as bare host processes (WEAKER: no sandbox)" : "refused"
+      s.mcp.stdio === "sandbox"
+        ? `run each in its own sandbox: ${s.mcp.stdioDetail}`
+        : s.mcp.stdio === "host-process"
+        ? "run as bare host processes (WEAKER: no sandbox)"
+        : `refused (${s.mcp.stdioDetail})`
     }`,
+    ...s.mcp.each.map((server) => `               ${server.name}: ${server.runs}`),
     `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message)`,
   ];
 }

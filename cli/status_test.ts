@@ -20,7 +20,9 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "`ironclaw keys protect` wraps it)",
     "models:        no model calls yet",
     "parked:        none",
-    "mcp:           0 servers; stdio servers refused",
+    "mcp:           0 servers; stdio servers refused (stdio MCP servers run only in a runsc or bwrap sandbox, " +
+    "and the agents' sandboxes here are process; start serve with --mcp-allow-host-process to run them as " +
+    "host processes (weaker isolation))",
     "sandboxes:     0 live, 0 hibernated (idle, woken by their next message)",
   ]);
 

@@ -171,7 +171,23 @@ export const McpAccessPayload = z.strictObject({
 });
 export type McpAccessPayload = z.infer<typeof McpAccessPayload>;
 
-/** `mcp_register`: add an MCP server to the host catalog (grants nothing by itself). */
+/** A vault secret's name: lower-case letters, digits, `.`, `_`, `-`; no `..`. */
+export const VaultSecretName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
+  message: "secret names hold lower-case letters, digits, '.', '_' or '-' and start with a letter or digit",
+}).refine((s) => !s.includes(".."), { message: "secret names hold no '..'" });
+
+/** An environment variable's name, as a stdio MCP server gets it. */
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, {
+  message: "an environment variable's name holds letters, digits and '_' and does not start with a digit",
+});
+
+/**
+ * `mcp_register`: add an MCP server to the host catalog (grants nothing by
+ * itself). A stdio server runs in a sandbox of its own that holds its
+ * program's directory and `paths` (read-only); its environment is `env` plus
+ * `envSecrets` (variable → vault secret name, read from the host's vault at
+ * each start, never stored here).
+ */
 export const McpRegisterPayload = z.strictObject({
   name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/),
   displayName: z.string().max(128).optional(),
@@ -180,17 +196,18 @@ export const McpRegisterPayload = z.strictObject({
   command: z.string().max(1024).optional(),
   args: z.array(z.string().max(1024)).optional(),
   url: z.string().url().optional(),
-  env: z.record(z.string(), z.string()).optional(),
+  env: z.record(EnvName, z.string()).optional(),
+  envSecrets: z.record(EnvName, VaultSecretName).optional(),
+  paths: z.array(z.string().max(1024).regex(/^\//, { message: "a path is absolute" })).max(32).optional(),
   headers: z.record(z.string(), z.string()).optional(),
 }).refine((c) => (c.transport === "stdio") === (c.command !== undefined && c.url === undefined), {
   message: "stdio servers need a command and no url; http servers need a url and no command",
+}).refine((c) => c.transport === "stdio" || (c.envSecrets === undefined && c.paths === undefined), {
+  message: "environment secrets and paths are for stdio servers",
+}).refine((c) => !Object.keys(c.envSecrets ?? {}).some((name) => name in (c.env ?? {})), {
+  message: "a variable is given either a value (--env) or a secret (--env-secret), not both",
 });
 export type McpRegisterPayload = z.infer<typeof McpRegisterPayload>;
-
-/** A vault secret's name: lower-case letters, digits, `.`, `_`, `-`; no `..`. */
-export const VaultSecretName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, {
-  message: "secret names hold lower-case letters, digits, '.', '_' or '-' and start with a letter or digit",
-}).refine((s) => !s.includes(".."), { message: "secret names hold no '..'" });
 
 /** Where a vault grant applies: a bare host name or IPv4 address, with an optional port (exact match). */
 export const GrantHost = z.string().trim().toLowerCase().regex(

@@ -66,8 +66,28 @@ function which(binary: string): string {
   throw new Error(`${binary} is not installed`);
 }
 
+/** util-linux `setpriv` (a name on PATH or a path), bound into the sandbox where {@link bwrapArgs} runs it. */
+export function setprivBind(setpriv: string): BindMount {
+  return { source: which(setpriv), destination: SANDBOX_SETPRIV, writable: false, exec: true, isFile: true };
+}
+
+/** What differs between an agent's bwrap sandbox and a tool server's (defaults: the agent's). */
+export interface BwrapLayout {
+  /** The whole environment (default {@link SANDBOX_ENV}). */
+  env?: Readonly<Record<string, string>>;
+  /** The working directory (default {@link SANDBOX_CWD}), made if absent. */
+  cwd?: string;
+  /** The descriptor bwrap reads the seccomp program from (default 0: stdin). */
+  seccompFd?: number;
+}
+
 /** bwrap arguments for a sandbox running `argv` with `binds`; the seccomp program is read from stdin. */
-export function bwrapArgs(binds: readonly BindMount[], argv: readonly string[]): string[] {
+export function bwrapArgs(
+  binds: readonly BindMount[],
+  argv: readonly string[],
+  layout: BwrapLayout = {},
+): string[] {
+  const cwd = layout.cwd ?? SANDBOX_CWD;
   const system = systemLayout();
   const all = [...system.binds, ...binds];
   // bwrap makes missing parents 0700, which the sandbox uid could not traverse.
@@ -87,22 +107,23 @@ export function bwrapArgs(binds: readonly BindMount[], argv: readonly string[]):
     "--hostname",
     SANDBOX_HOSTNAME,
     "--clearenv",
-    ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ["--setenv", k, v]),
-    ...parents.flatMap((dir) => ["--perms", "0755", "--dir", dir]),
+    ...Object.entries(layout.env ?? SANDBOX_ENV).flatMap(([k, v]) => ["--setenv", k, v]),
     ...system.symlinks.flatMap((link) => ["--symlink", link.target, link.path]),
-    ...["--perms", "0755", "--dir", SANDBOX_CWD],
+    ...["--perms", "0755", "--dir", cwd],
     "--proc",
     "/proc",
     "--dev",
     "/dev",
     ...["--perms", "01777", "--size", String(TMP_BYTES), "--tmpfs", "/tmp"],
+    // After /tmp's tmpfs, so that a bind under /tmp (a tool server's declared path) has traversable parents.
+    ...parents.flatMap((dir) => ["--perms", "0755", "--dir", dir]),
     ...all.flatMap((b) => [b.writable ? "--bind" : "--ro-bind", b.source, b.destination]),
     "--remount-ro",
     "/",
     "--seccomp",
-    "0",
+    String(layout.seccompFd ?? 0),
     "--chdir",
-    SANDBOX_CWD,
+    cwd,
     "--",
     SANDBOX_SETPRIV,
     `--reuid=${SANDBOX_UID}`,
@@ -150,14 +171,7 @@ export class BwrapIsolator implements Isolator {
   }
 
   async #spawn(binds: BindMount[], argv: string[], logPath: string) {
-    const setpriv = which(this.#setpriv);
-    const all = [...binds, {
-      source: setpriv,
-      destination: SANDBOX_SETPRIV,
-      writable: false,
-      exec: true,
-      isFile: true,
-    }];
+    const all = [...binds, setprivBind(this.#setpriv)];
     return await spawnLogged(this.#prlimit, {
       // No core dumps: the key is in the agent's memory. bwrap reads the seccomp program from stdin.
       args: ["--core=0", "--nofile=1024:1024", "--", this.#bwrap, ...bwrapArgs(all, argv)],

@@ -26,7 +26,7 @@ export interface LoggedChild {
 }
 
 /** Appends each chunk as it arrives (`pipeTo` held the output back until the child exited). */
-async function appendTo(stream: ReadableStream<Uint8Array>, logPath: string): Promise<void> {
+export async function appendTo(stream: ReadableStream<Uint8Array>, logPath: string): Promise<void> {
   using file = await Deno.open(logPath, { append: true, create: true, mode: 0o600 });
   for await (const chunk of stream) {
     for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));

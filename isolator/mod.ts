@@ -87,3 +87,13 @@ export {
   REPORT_FILE,
   TARGETS_FLAG,
 } from "./probe/report.ts";
+export {
+  resolveCommand,
+  TOOL_SERVER_HOME,
+  type ToolServerKind,
+  type ToolServerOptions,
+  type ToolServerProcess,
+  type ToolServerSandbox,
+  toolServerSandbox,
+  type ToolServerSpec,
+} from "./tool_server.ts";

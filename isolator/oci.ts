@@ -87,6 +87,10 @@ export interface OciConfigInput {
   startCpus?: number;
   /** The cgroup runsc creates and enforces the limits in. */
   cgroupsPath: string;
+  /** The whole environment (default {@link SANDBOX_ENV}, the agent's). */
+  env?: Readonly<Record<string, string>>;
+  /** The working directory (default {@link SANDBOX_CWD}, the agent's workspace). */
+  cwd?: string;
 }
 
 /**
@@ -112,8 +116,8 @@ export function ociConfig(input: OciConfigInput): Record<string, unknown> {
       terminal: false,
       user: { uid: SANDBOX_UID, gid: SANDBOX_GID, additionalGids: [] },
       args: input.argv,
-      env: Object.entries(SANDBOX_ENV).map(([k, v]) => `${k}=${v}`),
-      cwd: SANDBOX_CWD,
+      env: Object.entries(input.env ?? SANDBOX_ENV).map(([k, v]) => `${k}=${v}`),
+      cwd: input.cwd ?? SANDBOX_CWD,
       capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
       noNewPrivileges: true,
       rlimits: [

@@ -18,7 +18,13 @@ import type { SessionId } from "../../contract/ids.ts";
 import type { ProviderKind } from "../../contract/sockets.ts";
 import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
-import type { Isolator, IsolatorPreference } from "../../isolator/mod.ts";
+import {
+  defaultKeyRoot,
+  type Isolator,
+  type IsolatorPreference,
+  type ToolServerSandbox,
+  toolServerSandbox,
+} from "../../isolator/mod.ts";
 import type { AuditLog } from "../audit/mod.ts";
 import {
   ChannelConfigStore,
@@ -71,9 +77,12 @@ import {
   type McpCatalog,
   McpConnections,
   type McpPins,
+  type McpTransportOptions,
   mcpTransports,
   type OpenMcpBroker,
   openMcpBroker,
+  type StdioPlacement,
+  stdioPlacement,
 } from "../mcp/mod.ts";
 import { parseAllowPrivate, PrivateAllowance } from "../egress/mod.ts";
 import { lockStateDir } from "./state_dir.ts";
@@ -216,6 +225,7 @@ export class ControlPlane {
   #isolator?: Promise<IsolatorChoice>;
   /** The configured chat channels (Telegram, Slack, …) this plane runs. */
   #channels: RunningChannel[] = [];
+  #mcpTransport: McpTransportOptions;
   /** The sandboxes' root and owner, as the sandbox manager has them (inbound files are placed with them). */
   #sandboxRoot: string;
   #ready = false;
@@ -273,12 +283,15 @@ export class ControlPlane {
     });
     this.mcpCatalog = stores.mcpCatalog;
     this.mcpPins = stores.mcpPins;
+    this.#mcpTransport = {
+      allowHostProcess: options.mcpAllowHostProcess,
+      sandbox: () => this.#mcpSandbox(),
+      secret: (name) => stores.vault.reveal(name),
+      allowPrivate: new PrivateAllowance(parseAllowPrivate(options.egress?.allowPrivate ?? "")),
+      resolve: options.egress?.resolve,
+    };
     this.mcp = new McpConnections((name) => stores.mcpCatalog.get(name)?.config, {
-      transports: mcpTransports({
-        allowHostProcess: options.mcpAllowHostProcess,
-        allowPrivate: new PrivateAllowance(parseAllowPrivate(options.egress?.allowPrivate ?? "")),
-        resolve: options.egress?.resolve,
-      }),
+      transports: mcpTransports(this.#mcpTransport),
     });
     this.mcpStdioOnHost = options.mcpAllowHostProcess === true;
     this.mcpGrants = new GrantedTools({
@@ -400,6 +413,29 @@ export class ControlPlane {
    * The sandbox backend, chosen once (a failed choice is retried on the next
    * call). `serve` asks at start-up to say which one runs the agents.
    */
+  /** Where stdio MCP servers run here: their own sandboxes, bare host processes (weaker), or refused. */
+  mcpStdioPlacement(): Promise<StdioPlacement> {
+    return stdioPlacement(this.#mcpTransport);
+  }
+
+  /** Stdio MCP servers run in sandboxes of the agents' backend when that is runsc or bwrap. */
+  async #mcpSandbox(): Promise<ToolServerSandbox | { unavailable: string }> {
+    let kind: string;
+    try {
+      kind = (await this.isolator()).isolator.kind;
+    } catch (err) {
+      return { unavailable: `no sandbox backend works here (${(err as Error).message})` };
+    }
+    if (kind !== "runsc" && kind !== "bwrap") {
+      return { unavailable: `the agents' sandboxes here are ${kind}` };
+    }
+    return toolServerSandbox(kind, {
+      stateDir: `${this.stateDir}/isolator/mcp`,
+      // A declared path may never hand a server the plane's state or the sandboxes' session keys.
+      forbiddenPaths: [Deno.realPathSync(this.stateDir), defaultKeyRoot(), ...Object.values(this.#keyRoots)],
+    });
+  }
+
   isolator(): Promise<IsolatorChoice> {
     if (!this.#isolator) {
       const { isolator } = this.#options;

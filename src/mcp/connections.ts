@@ -6,8 +6,11 @@
  *
  * Where a server runs is the transport's business ({@link McpTransports}): a
  * remote server over streamable HTTP behind the egress broker's address
- * guard; a local stdio server as a bare host process only when the operator
- * allowed it (`serve --mcp-allow-host-process`, labelled weaker in `status`).
+ * guard; a local stdio server in a sandbox of its own (the agents' backend,
+ * runsc or bwrap: see `isolator/tool_server.ts`), or as a bare host process
+ * only when the operator asked for that (`serve --mcp-allow-host-process`,
+ * labelled weaker in `status`). A stdio server's environment is exactly its
+ * registration's, its `--env-secret` values read from the vault at each start.
  *
  * @module
  */
@@ -17,8 +20,10 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { McpRegisterPayload } from "../../contract/changes.ts";
+import type { ToolServerSandbox } from "../../isolator/mod.ts";
 import { checkTarget, PrivateAllowance, type Resolver, systemResolver } from "../egress/mod.ts";
 import { offered, type OfferedTool } from "./offered_tools.ts";
+import { SandboxedStdioTransport } from "./sandboxed_stdio.ts";
 
 /** A server could not be reached, listed or called; the message says why and what to do. */
 export class McpUnavailable extends Error {
@@ -29,6 +34,13 @@ export class McpUnavailable extends Error {
 export interface McpTransportOptions {
   /** Run stdio servers as bare host processes (weaker; `serve --mcp-allow-host-process`). */
   allowHostProcess?: boolean;
+  /**
+   * The sandbox stdio servers run in, or why there is none here (the agents'
+   * backend is neither runsc nor bwrap). Unused with {@link allowHostProcess}.
+   */
+  sandbox?: () => Promise<ToolServerSandbox | { unavailable: string }>;
+  /** A vault secret's value (a registration's `envSecrets`), read at each start; undefined when not set. */
+  secret?: (name: string) => Promise<string | undefined>;
   /** Private `host:port` pairs a remote server may be at (`--egress-allow-private`). */
   allowPrivate?: PrivateAllowance;
   resolve?: Resolver;
@@ -36,6 +48,43 @@ export interface McpTransportOptions {
 
 /** Builds the transport to one server. */
 export type McpTransports = (config: McpRegisterPayload) => Promise<Transport>;
+
+/** Where stdio servers run: in a sandbox, as bare host processes (weaker), or nowhere (and why). */
+export type StdioPlacement =
+  | { kind: "sandbox"; sandbox: ToolServerSandbox }
+  | { kind: "host-process" }
+  | { kind: "refused"; reason: string };
+
+/** Where `options` put stdio servers (see {@link McpTransportOptions.sandbox}). */
+export async function stdioPlacement(options: McpTransportOptions): Promise<StdioPlacement> {
+  if (options.allowHostProcess) return { kind: "host-process" };
+  const sandbox = await options.sandbox?.();
+  if (sandbox && !("unavailable" in sandbox)) return { kind: "sandbox", sandbox };
+  return {
+    kind: "refused",
+    reason: `stdio MCP servers run only in a runsc or bwrap sandbox, and ${
+      sandbox?.unavailable ?? "this host has none"
+    }; start serve with --mcp-allow-host-process to run them as host processes (weaker isolation)`,
+  };
+}
+
+/** The environment a stdio server gets: its registration's values and its secrets from the vault. */
+async function serverEnv(
+  config: McpRegisterPayload,
+  secret: McpTransportOptions["secret"],
+): Promise<Record<string, string>> {
+  const env = { ...config.env };
+  for (const [variable, name] of Object.entries(config.envSecrets ?? {})) {
+    const value = await secret?.(name);
+    if (value === undefined) {
+      throw new McpUnavailable(
+        `${config.name}: vault secret ${name} (for ${variable}) is not set; set it with: ironclaw vault set ${name}`,
+      );
+    }
+    env[variable] = value;
+  }
+  return env;
+}
 
 /** The standard transports: see the module doc. */
 export function mcpTransports(options: McpTransportOptions = {}): McpTransports {
@@ -57,19 +106,22 @@ export function mcpTransports(options: McpTransportOptions = {}): McpTransports 
         requestInit: { headers: config.headers ?? {}, redirect: "error" },
       });
     }
-    if (!options.allowHostProcess) {
-      throw new McpUnavailable(
-        `${config.name}: stdio servers run only as host processes in this build; ` +
-          "start serve with --mcp-allow-host-process to allow that (weaker isolation)",
-      );
+    const placement = await stdioPlacement(options);
+    if (placement.kind === "refused") throw new McpUnavailable(`${config.name}: ${placement.reason}`);
+    // Never the host's environment: no model key, no other server's secrets.
+    const env = await serverEnv(config, options.secret);
+    if (placement.kind === "host-process") {
+      return new StdioClientTransport({
+        command: config.command!,
+        args: config.args ?? [],
+        env: { ...getDefaultEnvironment(), ...env },
+        stderr: "ignore",
+      });
     }
-    // A minimal environment (PATH, HOME…), never the host's: no model key, no other server's secrets.
-    return new StdioClientTransport({
-      command: config.command!,
-      args: config.args ?? [],
-      env: { ...getDefaultEnvironment(), ...config.env ?? {} },
-      stderr: "ignore",
-    });
+    const id = `mcp-${config.name}-${crypto.randomUUID().slice(0, 8)}`;
+    return new SandboxedStdioTransport(() =>
+      placement.sandbox.start({ id, command: config.command!, args: config.args, env, paths: config.paths })
+    );
   };
 }
 

@@ -40,7 +40,7 @@ Deno.test("the SDK client lists the sample server's three tools with hashes, cal
   }
 });
 
-Deno.test("a stdio server is refused without the operator's host-process flag", async () => {
+Deno.test("a stdio server with no sandbox here and no host-process flag is refused, with the fix", async () => {
   const connections = new McpConnections(() => sampleConfig(), { transports: mcpTransports() });
   await assert.rejects(
     () => connections.listTools("sample"),

@@ -41,7 +41,10 @@ export {
   type McpTransports,
   mcpTransports,
   McpUnavailable,
+  type StdioPlacement,
+  stdioPlacement,
 } from "./connections.ts";
+export { SandboxedStdioTransport } from "./sandboxed_stdio.ts";
 
 /** The agent group an `mcp_register` change names: the host's catalog, not an agent. */
 export const MCP_CATALOG_TARGET = "host";

@@ -65,8 +65,13 @@ const Status = z.object({
   ),
   mcp: z.object({
     servers: z.number().int().describe("registered MCP servers"),
-    stdio: z.enum(["host-process", "refused"]).describe(
-      "where stdio servers run: host-process (serve --mcp-allow-host-process: WEAKER, no sandbox) or refused",
+    stdio: z.enum(["sandbox", "host-process", "refused"]).describe(
+      "where stdio servers run: a sandbox of their own (runsc or bwrap, as the agents), host-process " +
+        "(serve --mcp-allow-host-process: WEAKER, no sandbox) or refused",
+    ),
+    stdioDetail: z.string().describe("the sandbox's walls, or why stdio servers are refused"),
+    each: z.array(z.object({ name: z.string(), runs: z.string() })).describe(
+      "per registered server, how it runs",
     ),
   }),
   sandboxes: z.object({
@@ -94,6 +99,32 @@ const metrics = createRoute({
   },
 });
 
+/** The registered MCP servers and how each runs. */
+async function mcpStatus(plane: ControlPlane) {
+  const servers = plane.mcpCatalog.list();
+  const placement = await plane.mcpStdioPlacement();
+  const stdio = placement.kind === "sandbox"
+    ? `its own ${placement.sandbox.kind} sandbox`
+    : placement.kind === "host-process"
+    ? "a bare host process (WEAKER: no sandbox)"
+    : "refused (no sandbox for it here)";
+  return {
+    servers: servers.length,
+    stdio: placement.kind,
+    stdioDetail: placement.kind === "sandbox"
+      ? placement.sandbox.description
+      : placement.kind === "host-process"
+      ? "serve --mcp-allow-host-process: stdio servers run as bare host processes with a minimal environment"
+      : placement.reason,
+    each: servers.map(({ config }) => ({
+      name: config.name,
+      runs: config.transport === "http"
+        ? `remote at ${new URL(config.url!).origin}, reached from the host through the address guard`
+        : stdio,
+    })),
+  };
+}
+
 /** The health and metrics routes. */
 export function healthRoutes(plane: ControlPlane) {
   return routeGroup()
@@ -110,10 +141,7 @@ export function healthRoutes(plane: ControlPlane) {
         providers: plane.proxy.health(),
         parked: parkedSessions(plane),
         keyCustody: plane.keys.custody,
-        mcp: {
-          servers: plane.mcpCatalog.list().length,
-          stdio: plane.mcpStdioOnHost ? "host-process" as const : "refused" as const,
-        },
+        mcp: await mcpStatus(plane),
         sandboxes: { live: plane.sandboxes.sessions().length, hibernated: await plane.sweep.hibernated() },
       };
       try {

@@ -30,6 +30,10 @@ const ServerView = z.object({
   url: z.string().optional(),
   /** The names of the environment variables it gets (values never shown). */
   envNames: z.array(z.string()),
+  /** Variables set from vault secrets at each start: variable → secret name (the value stays in the vault). */
+  envSecrets: z.record(z.string(), z.string()),
+  /** Host paths a stdio server's sandbox holds read-only, besides its program's directory. */
+  paths: z.array(z.string()),
   description: z.string().optional(),
   changeId: z.string(),
   registeredAt: z.string(),
@@ -144,7 +148,9 @@ export function mcpRoutes(plane: ControlPlane) {
           command: config.command,
           args: config.args,
           url: config.url,
-          envNames: Object.keys(config.env ?? {}).sort(),
+          envNames: Object.keys({ ...config.env, ...config.envSecrets }).sort(),
+          envSecrets: config.envSecrets ?? {},
+          paths: config.paths ?? [],
           description: config.description,
           changeId,
           registeredAt,

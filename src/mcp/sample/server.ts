@@ -3,6 +3,9 @@
  * tests: three tools (`echo`, `add`, `slow`) over stdio, or over streamable
  * HTTP on a loopback port with `--http PORT`.
  *
+ * `--env-tool`: a fourth tool, `env`, answers the server's whole environment
+ * as JSON (how a test sees what a sandboxed server was given).
+ *
  * `--description-file PATH`: when the file exists, its text is `echo`'s
  * description (looked at every 200 ms) — how a test (or a demo) plays a server
  * that changes a tool after it was approved (the "rug pull").
@@ -40,9 +43,11 @@ function echoDescription(descriptionFile: string | undefined): string {
 export interface SampleOptions {
   descriptionFile?: string;
   callsFile?: string;
+  /** Adds the fourth tool, `env`. */
+  envTool?: boolean;
 }
 
-/** The sample server's three tools on a fresh SDK server. */
+/** The sample server's three tools (four with `envTool`) on a fresh SDK server. */
 export function sampleServer(options: SampleOptions = {}): McpServer {
   const { descriptionFile, callsFile } = options;
   const called = (tool: string) => {
@@ -71,6 +76,12 @@ export function sampleServer(options: SampleOptions = {}): McpServer {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return { content: [{ type: "text", text: "done" }] };
   });
+  if (options.envTool) {
+    server.registerTool("env", {
+      description: "Answers this server's environment as JSON.",
+      inputSchema: {},
+    }, () => ({ content: [{ type: "text", text: JSON.stringify(Deno.env.toObject()) }] }));
+  }
   // Looks at the file now and then: a changed description is announced (tools/list_changed) like a real update.
   if (descriptionFile) {
     let current = echoDescription(descriptionFile);
@@ -105,6 +116,7 @@ if (import.meta.main) {
   const options = {
     descriptionFile: flag(Deno.args, "--description-file"),
     callsFile: flag(Deno.args, "--calls-file"),
+    envTool: Deno.args.includes("--env-tool"),
   };
   const port = flag(Deno.args, "--http");
   if (port) await serveHttp(Number(port), options);
