@@ -91,7 +91,7 @@ async function showOfferedTools(io: CliIo, opts: ClientFlags, id: string): Promi
   if (!answer) {
     return io.out("tools:        none recorded (approving it grants nothing until proposed with mcp grant)");
   }
-  io.out(`tools offered by ${answer.server} when proposed (approval pins these):`);
+  io.out(`tools granted, as ${answer.server} offered them when proposed (approval pins these):`);
   for (const line of describeTools(answer.tools)) io.out(`  ${line}`);
 }
 

@@ -92,7 +92,7 @@ Deno.test("mcp add → approve → list, tools (the sample's real tools), grant 
   assert.deepEqual(access.request.after, { server: "sample", tools: ["echo", "add"] });
   const show = await run(t.flags, ["change", "show", access.request.id]);
   const shown = show.stdout.join("\n");
-  assert.match(shown, /tools offered by sample when proposed \(approval pins these\):/);
+  assert.match(shown, /tools granted, as sample offered them when proposed \(approval pins these\):/);
   assert.match(shown, /echo: Repeats the text it is given\.\n\s+input schema: \{.*"what to repeat"/);
   await t.plane.gateway.decide(access.request.id as ChangeId, "approve", "test:human");
   const pins = t.plane.mcpPins.pins(DEMO_AGENT_ID, "sample");

@@ -415,7 +415,11 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     requestedBy: "web:op",
   });
   assert.deepEqual(grant.request.after, { server: "sample", tools: ["echo"] });
-  assert.deepEqual(await ok(api, 200, "GET", `/v1/mcp/offers/${grant.request.id}`), offered);
+  // What the approver is shown (and the approval pins): the granted tool, as offered.
+  assert.deepEqual(await ok(api, 200, "GET", `/v1/mcp/offers/${grant.request.id}`), {
+    server: "sample",
+    tools: offered.tools.filter((t: { name: string }) => t.name === "echo"),
+  });
   await ok(api, 200, "POST", `/v1/changes/${grant.request.id}/decision`, {
     outcome: "approve",
     decidedBy: "web:op",

@@ -76,6 +76,7 @@ import {
   GrantedTools,
   type McpCatalog,
   McpConnections,
+  McpOffers,
   type McpPins,
   type McpTransportOptions,
   mcpTransports,
@@ -329,6 +330,7 @@ export class ControlPlane {
         }),
       channels: options.channels,
       mountPrefixes: options.mountPrefixes,
+      mcpServers: new McpOffers({ catalog: stores.mcpCatalog, connections: this.mcp, pins: stores.mcpPins }),
       inboundBacklogCap: options.inboundBacklogCap,
     });
     this.#flow = flow;

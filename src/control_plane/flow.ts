@@ -54,6 +54,7 @@ import {
   captureBefore,
   Gateway,
   type GatewayDeps,
+  type McpCatalogView,
   registryApplier,
   RESPAWN_KINDS,
   standardVerifiers,
@@ -118,8 +119,11 @@ export interface FlowOptions<S extends SandboxSide> {
   now?: () => Timestamp;
   /** Host directories under which approved mounts may lie (default `<state-dir>/mounts`). */
   mountPrefixes?: readonly string[];
-  /** The MCP server names the gateway knows (default: the stores' catalog). */
-  mcpServers?: { has(name: string): boolean };
+  /**
+   * The MCP servers the gateway knows (default: the stores' catalog, with no
+   * offers recorded); the plane's also records what each grant's approver sees.
+   */
+  mcpServers?: McpCatalogView;
   /** Unanswered inbound messages a session may hold before new ones are refused (default: the gate's). */
   inboundBacklogCap?: number;
   /** Delivery's tuning: its fallback poll and agent-to-agent limits. */
@@ -310,7 +314,7 @@ function tellingParked(waker: SessionWaker, onParked: (sessionId: SessionId) => 
 /** What the gateway is told besides the stores. */
 interface GatewayOptions {
   mountPrefixes: readonly string[];
-  mcpServers: { has(name: string): boolean };
+  mcpServers: McpCatalogView;
   onDecision: NonNullable<GatewayDeps["onDecision"]>;
   onApplied: (req: ChangeRequest) => Promise<void>;
 }

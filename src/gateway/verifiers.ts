@@ -10,6 +10,7 @@ import {
   type ChangeRequest,
   CreateAgentPayload,
   EnabledToolsPayload,
+  McpAccessPayload,
   MountsPayload,
   PermissionsPayload,
   ToolName,
@@ -33,6 +34,18 @@ export interface MountPolicy {
   targetPrefix: string;
 }
 
+/** What the `mcp` verifier knows of the host's MCP servers. */
+export interface McpCatalogView {
+  has(name: string): boolean;
+  /**
+   * Records what the approver of `changeId` will be shown: each tool the
+   * grant names (every tool when it names none) as `server` offers it now.
+   * Returns why that cannot be done (the server cannot be asked, a named tool
+   * is not offered): nobody approves tools they cannot see.
+   */
+  recordOffer?(changeId: string, grant: McpAccessPayload): Promise<string | undefined>;
+}
+
 /** What the chain needs to know about the host. */
 export interface VerifierContext {
   registry: Registry;
@@ -40,7 +53,7 @@ export interface VerifierContext {
   /** True when an egress broker exists to enforce approved hosts. */
   egressEnabled: boolean;
   /** The host's MCP server catalog (absent: MCP is off). */
-  mcpServers?: { has(name: string): boolean };
+  mcpServers?: McpCatalogView;
   /** The vault's secret names (absent: no vault, so grants are refused). */
   vaultSecrets?: { has(name: string): boolean };
 }
@@ -264,7 +277,13 @@ export function mcpVerifier(mcpServers: VerifierContext["mcpServers"]): Verifier
       if (req.kind === "mcp_access") {
         const server = (req.after as { server?: unknown })?.server;
         if (typeof server !== "string" || !mcpServers.has(server)) {
-          return reject(`unknown MCP server ${String(server)}`);
+          return reject(`unknown MCP server ${String(server)} (see: ironclaw mcp list)`);
+        }
+        const grant = McpAccessPayload.safeParse(req.after);
+        if (grant.success && mcpServers.recordOffer) {
+          return mcpServers.recordOffer(req.id, grant.data).then((problem) =>
+            problem === undefined ? pass() : reject(problem)
+          );
         }
       }
       return pass();

@@ -211,6 +211,22 @@ Deno.test("mcp: refused while MCP is off; unknown servers refused when on", asyn
     await verdict(mcpVerifier(new Set(["github"])), req("mcp_access", { server: "gitlab" })),
     "reject",
   );
+  // A grant whose tools cannot be recorded for its approver is refused with why.
+  const recorded: string[] = [];
+  const catalog = {
+    has: (name: string) => name === "github",
+    recordOffer: (_id: string, grant: { tools?: string[] }) =>
+      Promise.resolve(
+        grant.tools?.includes("nope") ? "github offers no nope" : void recorded.push(...grant.tools ?? []),
+      ),
+  };
+  assert.equal(
+    await verdict(mcpVerifier(catalog), req("mcp_access", { server: "github", tools: ["a"] })),
+    "pass",
+  );
+  assert.deepEqual(recorded, ["a"]);
+  const refused = await mcpVerifier(catalog).verify(req("mcp_access", { server: "github", tools: ["nope"] }));
+  assert.deepEqual(refused, { verdict: "reject", reason: "github offers no nope" });
 });
 
 Deno.test("the standard chain: rejecters short-circuit, valid changes wait for a human", async () => {

@@ -24,6 +24,7 @@ export {
 } from "./broker.ts";
 export { MCP_AUDIT_FILE, type OpenMcpBroker, openMcpBroker } from "./open.ts";
 export { McpPins } from "./pins.ts";
+export { McpOffers, type McpOffersDeps } from "./offers.ts";
 export {
   type GrantedTool,
   GrantedTools,

@@ -9,14 +9,24 @@
  * `echo` is withheld (not offered, `mcp grants` says WITHHELD) until a human
  * approves the new version. A server killed mid-call gives the agent a tool
  * error, and the next call works with the server started again. Every call
- * leaves a line in `mcp-audit.jsonl`, without its arguments or results.
+ * leaves a line in `mcp-audit.jsonl`, without its arguments or results. The
+ * agent's own request for the third tool shows its approver that tool as
+ * offered, and once approved the agent can call it.
  */
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { MCP_AUDIT_FILE } from "../../src/mcp/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { answered } from "../support/api.ts";
-import { approveChange, backendWorks, diagnose, nextReplies, runIronclaw, until } from "./harness.ts";
+import {
+  approveChange,
+  backendWorks,
+  diagnose,
+  nextReplies,
+  pendingChanges,
+  runIronclaw,
+  until,
+} from "./harness.ts";
 import { type E2eHost, openPlane } from "./plane.ts";
 
 const SAMPLE = new URL("../../src/mcp/sample/server.ts", import.meta.url).pathname;
@@ -117,6 +127,28 @@ Deno.test({
     const reapproved = await say(host, 'tool:mcp__sample__echo {"text":"approved anew"}', chatId);
     assert.match(reapproved.reply, /\napproved anew\n/);
 
+    // The agent asks for the third tool itself: its request carries the tools, and the approver sees them as offered.
+    const asked = await say(
+      host,
+      `tool:request_capability_change ${
+        JSON.stringify({
+          kind: "mcp_access",
+          payload: { server: "sample", tools: ["add", "echo", "slow"] },
+          reason: "to add numbers",
+        })
+      }`,
+      chatId,
+    );
+    assert.match(asked.reply, /mcp_access change/);
+    const [request] = await pendingChanges(host);
+    assert.equal(request.request.kind, "mcp_access");
+    const shown = await ironclaw(host, "change", "show", request.request.id, ...state);
+    assert.match(shown, /tools granted, as sample offered them when proposed \(approval pins these\):/);
+    assert.match(shown, /add: Adds two numbers\.\n\s+input schema: \{"type":"object","properties":\{"a"/);
+    await approveChange(host, request.request.id);
+    const sum = await say(host, 'tool:mcp__sample__add {"a":2,"b":3}', chatId);
+    assert.match(sum.reply, /<untrusted-tool-output>\n5\n<\/untrusted-tool-output>/);
+
     // One audit line per call: who, what, how long, how big; never the arguments or the results.
     const audit = Deno.readTextFileSync(`${dir.path}/${MCP_AUDIT_FILE}`);
     const lines = audit.trim().split("\n").map((l) => JSON.parse(l));
@@ -125,6 +157,7 @@ Deno.test({
       ["sample", "slow", false, DEMO_AGENT_ID],
       ["sample", "echo", true, DEMO_AGENT_ID],
       ["sample", "echo", true, DEMO_AGENT_ID],
+      ["sample", "add", true, DEMO_AGENT_ID],
     ]);
     assert.ok(lines.every((l) => l.session && typeof l.ms === "number" && l.argumentBytes > 0));
     assert.ok(!/harbour|back again|approved anew/.test(audit), audit);

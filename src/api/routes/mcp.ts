@@ -181,22 +181,13 @@ export function mcpRoutes(plane: ControlPlane) {
     .openapi(grant, async (c) => {
       const { name } = c.req.valid("param");
       const { agentGroupId, tools, requestedBy } = c.req.valid("json");
-      const shown = await offeredNow(plane, name);
-      const unknown = (tools ?? []).filter((t) => !shown.some((s) => s.name === t));
-      if (unknown.length > 0) {
-        throw new ApiError(
-          400,
-          `tools: ${name} offers no ${unknown.join(", ")} (it offers ${shown.map((s) => s.name).join(", ")})`,
-        );
-      }
+      // The gateway's mcp verifier records what the approver sees (and the approval pins): the tools as offered now.
       const record = await submitChange(plane, {
         kind: "mcp_access",
         agentGroupId,
         requestedBy,
         after: tools && tools.length > 0 ? { server: name, tools } : { server: name },
       });
-      // What the approver sees and the approval pins: the tools as offered now.
-      plane.mcpPins.recordOffer(record.request.id, name, shown);
       return c.json(record, 202);
     })
     .openapi(grants, async (c) => {
