@@ -8,7 +8,13 @@
  * @module
  */
 import { http1Fetch } from "../../contract/http1_client.ts";
-import { checkTarget, EgressRefused, type PrivateAllowance, type Resolver } from "./address_guard.ts";
+import {
+  type CheckedTarget,
+  checkTarget,
+  EgressRefused,
+  type PrivateAllowance,
+  type Resolver,
+} from "./address_guard.ts";
 
 /** Caps on one exchange. */
 export interface FetchLimits {
@@ -80,14 +86,7 @@ export async function guardedFetch(
         body: method === "GET" || method === "HEAD" ? undefined : body,
         signal,
       }),
-      {
-        target: "origin",
-        connect: async () => {
-          const conn = await Deno.connect({ hostname: target.address, port: target.port });
-          if (url.protocol === "http:") return conn;
-          return await Deno.startTls(conn, { hostname: target.hostname, caCerts: options.caCerts });
-        },
-      },
+      { target: "origin", connect: () => connectChecked(url, target, options.caCerts) },
     );
     const location = response.headers.get("location");
     if (!REDIRECTS.includes(response.status) || location === null) {
@@ -109,6 +108,21 @@ export async function guardedFetch(
     }
     url = next;
   }
+}
+
+/**
+ * A connection to the address {@link checkTarget} checked for `url` (never
+ * a fresh lookup of its name: no DNS-rebinding window), TLS verified against
+ * the name for https (`caCerts`: extra trust anchors, else the system's).
+ */
+export async function connectChecked(
+  url: URL,
+  target: CheckedTarget,
+  caCerts?: string[],
+): Promise<Deno.Conn> {
+  const conn = await Deno.connect({ hostname: target.address, port: target.port });
+  if (url.protocol === "http:") return conn;
+  return await Deno.startTls(conn, { hostname: target.hostname, caCerts });
 }
 
 async function readCapped(

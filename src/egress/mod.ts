@@ -32,7 +32,7 @@ export {
   type EgressRecord,
   type InjectedHeader,
 } from "./broker.ts";
-export { DEFAULT_FETCH_LIMITS, type FetchLimits, guardedFetch } from "./guarded_fetch.ts";
+export { connectChecked, DEFAULT_FETCH_LIMITS, type FetchLimits, guardedFetch } from "./guarded_fetch.ts";
 export { HostGrants } from "./host_grants.ts";
 export { htmlToMarkdown } from "./readable.ts";
 export {

@@ -21,7 +21,14 @@ import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { McpRegisterPayload } from "../../contract/changes.ts";
 import type { ToolServerSandbox } from "../../isolator/mod.ts";
-import { checkTarget, PrivateAllowance, type Resolver, systemResolver } from "../egress/mod.ts";
+import { http1Fetch } from "../../contract/http1_client.ts";
+import {
+  checkTarget,
+  connectChecked,
+  PrivateAllowance,
+  type Resolver,
+  systemResolver,
+} from "../egress/mod.ts";
 import { offered, type OfferedTool } from "./offered_tools.ts";
 import { SandboxedStdioTransport } from "./sandboxed_stdio.ts";
 
@@ -44,6 +51,8 @@ export interface McpTransportOptions {
   /** Private `host:port` pairs a remote server may be at (`--egress-allow-private`). */
   allowPrivate?: PrivateAllowance;
   resolve?: Resolver;
+  /** Extra trust anchors (PEM) for remote servers' TLS, for tests' local servers; the system roots otherwise. */
+  caCerts?: string[];
 }
 
 /** Builds the transport to one server. */
@@ -86,6 +95,32 @@ async function serverEnv(
   return env;
 }
 
+/**
+ * The SDK's fetch for a remote server, with the egress broker's SSRF rule on
+ * every request: public addresses only unless the operator let the port
+ * through, the connection made to the very address checked (no second
+ * lookup, so no DNS-rebinding window), TLS verified against the name, and a
+ * redirect refused (it could point anywhere).
+ */
+function guardedMcpFetch(
+  options: { resolve: Resolver; allowPrivate: PrivateAllowance; caCerts?: string[] },
+): (input: string | URL | Request, init?: RequestInit) => Promise<Response> {
+  return async (input, init) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const target = await checkTarget(url, options);
+    const response = await http1Fetch(request, {
+      target: "origin",
+      connect: () => connectChecked(url, target, options.caCerts),
+    });
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new Error(`${url.origin} answered with a redirect (${response.status}), which is refused`);
+    }
+    return response;
+  };
+}
+
 /** The standard transports: see the module doc. */
 export function mcpTransports(options: McpTransportOptions = {}): McpTransports {
   const allowPrivate = options.allowPrivate ?? new PrivateAllowance();
@@ -98,12 +133,16 @@ export function mcpTransports(options: McpTransportOptions = {}): McpTransports 
           `${config.name}: ${url.origin} is plain http; only https, or a private port let through`,
         );
       }
-      // The same SSRF rule as the egress broker: public addresses only, unless the operator let this port through.
+      if (url.username || url.password) {
+        throw new McpUnavailable(`${config.name}: URLs with credentials are refused`);
+      }
+      // Refused before the client starts, so the error names the rule rather than a failed handshake.
       await checkTarget(url, { resolve, allowPrivate }).catch((err) => {
         throw new McpUnavailable(`${config.name}: ${(err as Error).message}`);
       });
       return new StreamableHTTPClientTransport(url, {
         requestInit: { headers: config.headers ?? {}, redirect: "error" },
+        fetch: guardedMcpFetch({ resolve, allowPrivate, caCerts: options.caCerts }),
       });
     }
     const placement = await stdioPlacement(options);

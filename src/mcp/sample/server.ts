@@ -99,17 +99,28 @@ function flag(args: readonly string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-async function serveHttp(port: number, options: SampleOptions): Promise<void> {
+/**
+ * The sample over streamable HTTP at `http(s)://127.0.0.1:<port>/mcp` (port 0:
+ * any free one, see `addr`), over TLS when given a certificate and key.
+ */
+export function serveSampleHttp(
+  options: SampleOptions & { port: number; tls?: { cert: string; key: string } },
+): Deno.HttpServer<Deno.NetAddr> {
   // Stateless: a fresh server and transport per request, as the SDK's examples do.
-  await Deno.serve(
-    { hostname: "127.0.0.1", port, onListen: () => console.error(`listening on ${port}`) },
+  return Deno.serve(
+    {
+      hostname: "127.0.0.1",
+      port: options.port,
+      ...options.tls,
+      onListen: ({ port }) => console.error(`listening on ${port}`),
+    },
     async (req) => {
       if (new URL(req.url).pathname !== "/mcp") return new Response("not found", { status: 404 });
       const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       await sampleServer(options).connect(transport);
       return await transport.handleRequest(req);
     },
-  ).finished;
+  );
 }
 
 if (import.meta.main) {
@@ -119,6 +130,6 @@ if (import.meta.main) {
     envTool: Deno.args.includes("--env-tool"),
   };
   const port = flag(Deno.args, "--http");
-  if (port) await serveHttp(Number(port), options);
+  if (port) await serveSampleHttp({ ...options, port: Number(port) }).finished;
   else await sampleServer(options).connect(new StdioServerTransport());
 }
