@@ -16,6 +16,7 @@
 import type { Command } from "commander";
 import { type IsolatorKind, selectIsolator } from "../isolator/mod.ts";
 import { defaultStateDir } from "../src/control_plane/mod.ts";
+import { consoleWalls } from "../src/api/mod.ts";
 import { MASTER_KEY_FILE } from "../src/keys/mod.ts";
 import { openStateKeys, withPassphraseFlag } from "./key_custody.ts";
 import {
@@ -191,6 +192,7 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
         stateDir,
         probe,
         backend: { platform: flags.runscPlatform },
+        kits: [consoleWalls],
       });
     } catch (err) {
       throw new CliError(`verify: ${describeError(err)}`);

@@ -44,6 +44,13 @@ Deno.test({
     assert.ok(json.walls.length > 10);
     for (const w of json.walls) assert.deepEqual(Object.keys(w).sort(), ["detail", "held", "name"]);
     assert.ok(json.walls.some((w: { held: boolean }) => !w.held));
+    // The web console's walls do not depend on the isolator: they hold under process too.
+    const consoleWalls = json.walls.filter((w: { name: string }) => w.name.startsWith("console-"));
+    assert.deepEqual(consoleWalls.map((w: { name: string; held: boolean }) => [w.name, w.held]), [
+      ["console-forgery", true],
+      ["console-session", true],
+      ["console-framing", true],
+    ]);
     assert.equal(out.stderr.length, 1);
     assert.match(out.stderr[0], /^ironclaw: \d+ walls fell under process: network-tcp, /);
     assert.equal(Deno.statSync(reportFile).mode! & 0o777, 0o600);

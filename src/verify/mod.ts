@@ -39,3 +39,4 @@ export {
   type ModelProxyEvidence,
 } from "./walls.ts";
 export type { Wall } from "./verdict.ts";
+export type { WallKit } from "./wall_kit.ts";

@@ -34,7 +34,7 @@ import {
 } from "./probe_program.ts";
 import { withoutHostObservations } from "./not_proven.ts";
 import { randomHex, stageSession } from "./stage.ts";
-import type { ArmedWalls, WallRun } from "./wall_kit.ts";
+import type { ArmedWalls, WallKit, WallRun } from "./wall_kit.ts";
 import { WALL_KITS } from "./wall_kits.ts";
 import { mountRunDisk } from "./disk_walls.ts";
 import type { Wall } from "./verdict.ts";
@@ -63,6 +63,12 @@ export interface VerifyOptions {
   limits?: Limits;
   /** Where temporary directories go (default: the system's). */
   tmpDir?: string;
+  /**
+   * Kits armed after `WALL_KITS`: the host's own surfaces whose code imports
+   * this engine, so it cannot import them (`ironclaw verify` passes the web
+   * console's).
+   */
+  kits?: readonly WallKit[];
 }
 
 /** A verification's outcome. */
@@ -113,7 +119,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       defer,
     };
     const kits: ArmedWalls[] = [];
-    for (const kit of WALL_KITS) kits.push(await kit.arm(run));
+    for (const kit of [...WALL_KITS, ...options.kits ?? []]) kits.push(await kit.arm(run));
     // Each kit fills its own fields of the targets; together they are the whole.
     const targets = Object.assign({}, ...kits.map((k) => k.targets)) as ProbeTargets;
 

@@ -22,7 +22,9 @@
  *    - `decide(end)`: the walls, each decided from the host's own evidence
  *      with `decideWall` and `pickAttempts` (`verdict.ts`) (every expected attempt present and refused,
  *      no breach seen; a missing attempt fails closed).
- * 3. **One line** in `WALL_KITS` (`wall_kits.ts`).
+ * 3. **One line** in `WALL_KITS` (`wall_kits.ts`); a kit whose code imports
+ *    this engine (the web console's, `src/api/console_walls.ts`) is handed in
+ *    by `ironclaw verify` instead (`VerifyOptions.kits`).
  * 4. The wall's name in `tests/redteam/verify_test.ts` (`ALL_WALLS`, and in
  *    `EXPECTED_FALLEN` for a backend that does not provide it), and a row in
  *    `docs/threat-model.md`.

@@ -401,3 +401,29 @@ Deno.test("the agent editor proposes persona and tools changes with their diff; 
   ]);
   assert.equal(api.plane.gateway.get(toolsChange.request.id).request.requestedBy, CONSOLE_ACTOR);
 });
+
+Deno.test("the session cookie is Secure unless the console is reached by a loopback name; a refused cookie is explained", async () => {
+  await using api = await openTestApi({ allowedHosts: ["127.0.0.1", "localhost", "console.example"] });
+  const loopback = await browse(api, "POST", "/ui/login", { form: { token: TEST_TOKEN } });
+  assert.doesNotMatch(loopback.headers.get("set-cookie")!, /Secure/);
+  assert.equal(loopback.headers.get("location"), "/ui/?signed-in");
+
+  // Behind a TLS proxy that passes the public name on (serve --api-host console.example).
+  const proxied = await browse(api, "POST", "/ui/login", {
+    form: { token: TEST_TOKEN },
+    headers: { host: "console.example", origin: "https://console.example", "x-forwarded-proto": "http" },
+  });
+  assert.equal(proxied.status, 303);
+  assert.match(proxied.headers.get("set-cookie")!, /; Secure/, "X-Forwarded-Proto is not trusted to drop it");
+  const cookie = proxied.headers.get("set-cookie")!.split(";")[0];
+  const welcome = await browse(api, "GET", "/ui/?signed-in", {
+    cookie,
+    headers: { host: "console.example" },
+  });
+  assert.equal(welcome.headers.get("location"), "/ui/approvals");
+
+  // Over plain HTTP the browser drops a Secure cookie: the page after sign-in says why, not a silent loop.
+  const dropped = await browse(api, "GET", "/ui/?signed-in", { headers: { host: "console.example" } });
+  assert.equal(dropped.status, 400);
+  assert.match(dropped.text, /did not keep the session cookie.*needs HTTPS/);
+});

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { createRoute, z } from "@hono/zod-openapi";
 import { DecisionOutcome } from "../../../contract/enums.ts";
@@ -25,6 +25,7 @@ import type { ControlPlane } from "../../control_plane/mod.ts";
 import type { ApiEnv } from "../env.ts";
 import { ApiError, describeIssues, fail } from "../errors.ts";
 import { errorAnswers, jsonAnswer } from "../openapi.ts";
+import { hostNameOf, isLoopbackName } from "../middleware/edge_guard.ts";
 import { routeGroup } from "../route_group.ts";
 import { CONSOLE_CSS, CONSOLE_ICON, CONSOLE_JS } from "./assets.ts";
 import {
@@ -119,12 +120,20 @@ const refuseCrossOrigin: MiddlewareHandler = async (c, next) => {
 /** The console's pages and sign-in, all under `/ui/`. */
 export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
   const { gateway, registry } = plane;
-  const cookieOptions = {
+  /**
+   * The session cookie's attributes for request `c`: `Secure` unless the
+   * browser reached the console by a loopback name. The `Host` is already one
+   * this API answers to (421 otherwise), so a TLS proxy in front must pass the
+   * public name on (`serve --api-host NAME`); `X-Forwarded-Proto` is not
+   * trusted, since nothing says which proxy sent it.
+   */
+  const cookieOptions = (c: Context) => ({
     path: "/ui",
     httpOnly: true,
     sameSite: "Strict" as const,
     maxAge: SESSION_TTL_MS / 1000,
-  };
+    secure: !isLoopbackName(hostNameOf(c.req.header("host") ?? "")),
+  });
 
   /** Signed in (else to the sign-in page); a form must carry the session's CSRF token. */
   const signedIn: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
@@ -252,7 +261,13 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
     .get("/ui", (c) => c.redirect("/ui/", 301))
     .use("/ui/*", securityHeaders)
     .use("/ui/*", refuseCrossOrigin)
-    .get("/ui/", (c) => c.redirect("/ui/approvals", 303))
+    .get("/ui/", (c) => {
+      // Just signed in but no cookie came back: the browser refused a Secure cookie over plain HTTP.
+      if (c.req.query(SIGNED_IN) !== undefined && !sessions.lookup(getCookie(c, SESSION_COOKIE))) {
+        return c.html(<LoginPage error={COOKIE_REFUSED} />, 400);
+      }
+      return c.redirect("/ui/approvals", 303);
+    })
     .get(
       "/ui/assets/console.css",
       (c) => c.body(CONSOLE_CSS, 200, { "Content-Type": "text/css; charset=utf-8" }),
@@ -276,13 +291,13 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
           : "That is not the API token.";
         return c.html(<LoginPage error={error} />, 401);
       }
-      setCookie(c, SESSION_COOKIE, signed.cookie, cookieOptions);
-      return c.redirect("/ui/", 303);
+      setCookie(c, SESSION_COOKIE, signed.cookie, cookieOptions(c));
+      return c.redirect(`/ui/?${SIGNED_IN}`, 303);
     })
     .use("/ui/*", signedIn)
     .post("/ui/logout", (c) => {
       sessions.signOut(getCookie(c, SESSION_COOKIE));
-      deleteCookie(c, SESSION_COOKIE, { path: "/ui" });
+      deleteCookie(c, SESSION_COOKIE, { path: "/ui", secure: cookieOptions(c).secure });
       return c.redirect("/ui/login", 303);
     })
     .get("/ui/approvals", (c) => c.html(approvals(c.var.session)))
@@ -423,6 +438,13 @@ export function consoleRoutes(plane: ControlPlane, sessions: ConsoleSessions) {
       );
     });
 }
+
+/** The query the sign-in's redirect carries, so `/ui/` can tell a refused cookie from never signing in. */
+const SIGNED_IN = "signed-in";
+
+const COOKIE_REFUSED = "You signed in, but this browser did not keep the session cookie. Reached by a name " +
+  "other than localhost or 127.0.0.1 the cookie is Secure, so the console needs HTTPS: put TLS in front of " +
+  "ironclaw serve (passing the public Host on, with serve --api-host NAME), or open it on 127.0.0.1.";
 
 /** Audit lines on the page (the export has them all). */
 const AUDIT_PAGE_LINES = 200;

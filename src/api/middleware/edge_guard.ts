@@ -32,10 +32,15 @@ export function hostNameOf(host: string): string {
   return host.replace(/:\d+$/, "").toLowerCase();
 }
 
+/** Whether a host name (as {@link hostNameOf} gives it) names this machine's loopback. */
+export function isLoopbackName(name: string): boolean {
+  return name === "localhost" || name === "::1" || /^127(?:\.\d{1,3}){3}$/.test(name);
+}
+
 /** The names a server bound to `hostname` answers to: it, the loopback names when it is loopback, and `extra`. */
 export function allowedHostNames(hostname: string, extra: readonly string[] = []): string[] {
   const bound = hostNameOf(hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname);
-  const loopback = bound === "localhost" || bound === "::1" || /^127(?:\.\d{1,3}){3}$/.test(bound);
+  const loopback = isLoopbackName(bound);
   return [
     ...new Set([bound, ...(loopback ? ["localhost", "127.0.0.1", "::1"] : []), ...extra.map(hostNameOf)]),
   ];
