@@ -6,11 +6,13 @@
  * @module
  */
 import type { ChannelKind } from "./kit/mod.ts";
+import { discordChannel } from "./discord/mod.ts";
 import { telegramChannel } from "./telegram/mod.ts";
 
 /** The registered channel kinds, by type. */
 export const CHANNEL_KINDS: readonly ChannelKind[] = [
   telegramChannel,
+  discordChannel,
 ];
 
 /** The kind of channel type `type`, if this build runs it. */

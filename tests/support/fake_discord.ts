@@ -7,7 +7,7 @@
  *   `POST channels/{id}/messages` (JSON, or multipart with `payload_json`
  *   and `files[n]`), `PATCH channels/{id}/messages/{id}`, `POST
  *   channels/{id}/typing`, `POST channels/{id}/messages/{id}/threads`, `POST
- *   interactions/{id}/{token}/callback`. `Authorization: Bot <token>` is
+ *   interactions/{id}/{token}/callback`, `GET applications/@me`, `GET channels/{id}` (a thread, or a text channel). `Authorization: Bot <token>` is
  *   checked (401 otherwise, interaction callbacks excepted as on Discord);
  *   every answer carries the `X-RateLimit-*` bucket headers, and a scripted
  *   429 carries `Retry-After`, `X-RateLimit-Scope` and the
@@ -60,6 +60,8 @@ export interface DiscordCall {
   files: Record<string, { name: string; bytes: Uint8Array; type: string }>;
   /** The HTTP status answered. */
   status: number;
+  /** The JSON answered, if any. */
+  response?: unknown;
 }
 
 /** A scripted failure for the next REST call whose method and route match. */
@@ -95,16 +97,22 @@ export interface GatewayLog {
 /** Discord's epoch (2015-01-01), the base of snowflakes. */
 const DISCORD_EPOCH = 1420070400000n;
 const JSON_HEADERS = { "content-type": "application/json" };
+/** The privileged MESSAGE_CONTENT intent, and the application flag that says it is enabled. */
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+const APP_FLAG_MESSAGE_CONTENT_LIMITED = 1 << 19;
 
 /** The fake. */
 export class FakeDiscord implements AsyncDisposable {
   /** Every REST call, in arrival order. */
   readonly calls: DiscordCall[] = [];
   readonly gateway: GatewayLog = { identifies: [], resumes: [], heartbeats: 0 };
+  /** Every attachment path downloaded, in order. */
+  readonly downloads: string[] = [];
   readonly bot: APIUser;
   readonly applicationId: string;
   #server: Deno.HttpServer<Deno.NetAddr>;
   #heartbeatMs: number;
+  #messageContent: boolean;
   #increment = 0n;
   #failures: DiscordFailure[] = [];
   #files = new Map<string, { bytes: Uint8Array; type: string }>();
@@ -116,8 +124,9 @@ export class FakeDiscord implements AsyncDisposable {
   #down = false;
   #waiters: (() => void)[] = [];
 
-  private constructor(readonly token: string, heartbeatMs: number) {
-    this.#heartbeatMs = heartbeatMs;
+  private constructor(readonly token: string, options: { heartbeatMs: number; messageContent: boolean }) {
+    this.#heartbeatMs = options.heartbeatMs;
+    this.#messageContent = options.messageContent;
     this.applicationId = this.snowflake();
     this.bot = {
       id: this.applicationId,
@@ -133,12 +142,23 @@ export class FakeDiscord implements AsyncDisposable {
     );
   }
 
-  /** Starts a server on a free loopback port; heartbeats every `heartbeatMs` (default 1 s). */
-  static start(options: { token?: string; heartbeatMs?: number } = {}): FakeDiscord {
+  /**
+   * Starts a server on a free loopback port; heartbeats every `heartbeatMs`
+   * (default 1 s). With `messageContent: false` the application has not
+   * enabled the privileged intent: its flags say so, and an IDENTIFY asking
+   * for it is closed with 4014 as Discord does.
+   */
+  static start(
+    options: { token?: string; heartbeatMs?: number; messageContent?: boolean } = {},
+  ): FakeDiscord {
     return new FakeDiscord(
       options.token ?? "MTIzNDU2Nzg5MDEyMzQ1Njc4.GfakeX.fake-discord-token-part-that-is-long",
-      options.heartbeatMs ?? 1_000,
+      { heartbeatMs: options.heartbeatMs ?? 1_000, messageContent: options.messageContent ?? true },
     );
+  }
+
+  #appFlags(): number {
+    return this.#messageContent ? APP_FLAG_MESSAGE_CONTENT_LIMITED : 0;
   }
 
   /** The API root to give the client (its REST is `${apiRoot}/api`). */
@@ -341,6 +361,10 @@ export class FakeDiscord implements AsyncDisposable {
           socket.close(4004, "Authentication failed.");
           break;
         }
+        if ((Number(frame.d.intents) & MESSAGE_CONTENT_INTENT) !== 0 && !this.#messageContent) {
+          socket.close(4014, "Disallowed intent(s).");
+          break;
+        }
         this.gateway.identifies.push({ intents: Number(frame.d.intents), token: String(frame.d.token) });
         this.#down = false;
         this.#sessionId = crypto.randomUUID().replaceAll("-", "");
@@ -397,11 +421,12 @@ export class FakeDiscord implements AsyncDisposable {
     }
     const file = this.#files.get(url.pathname);
     if (request.method === "GET" && file) {
+      this.downloads.push(url.pathname);
       return new Response(file.bytes.slice(), { headers: { "content-type": file.type } });
     }
     const prefix = "/api/v10";
     if (!url.pathname.startsWith(prefix)) return new Response("not found", { status: 404 });
-    const route = url.pathname.slice(prefix.length);
+    const route = decodeURIComponent(url.pathname.slice(prefix.length));
     const call: DiscordCall = {
       seq: this.calls.length,
       at: Date.now(),
@@ -416,6 +441,9 @@ export class FakeDiscord implements AsyncDisposable {
       await this.#readBody(request, call);
       const response = this.#answer(request, call, url);
       call.status = response.status;
+      if (response.headers.get("content-type") === JSON_HEADERS["content-type"]) {
+        call.response = await response.clone().json();
+      }
       return response;
     } finally {
       this.#wake();
@@ -488,6 +516,12 @@ export class FakeDiscord implements AsyncDisposable {
       );
     }
     if (method === "GET" && route === "/users/@me") return json(this.bot, 200, limits);
+    if (method === "GET" && route === "/applications/@me") {
+      return json({ id: this.applicationId, name: "IronClaw", flags: this.#appFlags() }, 200, limits);
+    }
+    if (method === "GET" && (m = route.match(/^\/channels\/(\d+)$/))) {
+      return json(this.#channel(m[1]), 200, limits);
+    }
     if (method === "POST" && (m = route.match(/^\/channels\/(\d+)\/typing$/))) {
       return new Response(null, { status: 204, headers: limits });
     }
@@ -518,6 +552,19 @@ export class FakeDiscord implements AsyncDisposable {
       return new Response(null, { status: 204 });
     }
     return json({ message: "404: Not Found", code: 0 }, 404);
+  }
+
+  /** A thread started here, or one made with {@link addThread}; any other id is a guild text channel. */
+  #channel(id: string): APIChannel {
+    const parent = this.#threads.get(id);
+    return (parent
+      ? { id, type: ChannelType.PublicThread, guild_id: "0", parent_id: parent, name: "thread" }
+      : { id, type: ChannelType.GuildText, guild_id: "0", name: "general" }) as APIChannel;
+  }
+
+  /** Makes `threadId` a thread of `parentId` (one a user started). */
+  addThread(threadId: string, parentId: string): void {
+    this.#threads.set(threadId, parentId);
   }
 
   #botMessage(channelId: string, call: DiscordCall): APIMessage {

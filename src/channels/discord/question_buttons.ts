@@ -1,0 +1,223 @@
+/**
+ * Questions the agents ask (`ask_user_question`) as Discord messages: each
+ * unanswered question of a Discord conversation is posted once (durably)
+ * with one button per option, in the thread the conversation went on in.
+ * A press arrives as an interaction, acknowledged within Discord's three
+ * seconds: an answer edits the question's message to show it (buttons
+ * gone), a refusal is told to the presser alone (ephemeral). A reply to the
+ * question's message answers it in words. Only someone who may reach the
+ * agent may answer (its sender policy: a role, a membership, or a public
+ * chat).
+ *
+ * @module
+ */
+import type { APIMessageComponentInteraction, APIUser } from "@discordjs/core";
+import type { Question, QuestionDesk } from "../../questions/mod.ts";
+import { namespaceUserId, type Registry } from "../../registry/mod.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
+import type { ChannelStore } from "../kit/mod.ts";
+import type { DiscordClient } from "./client.ts";
+import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
+import { answeredText, decodeAnswer, questionComponents, questionText } from "./questions.ts";
+import type { DiscordSender } from "./sender.ts";
+
+/** What handling a press or a reply did. */
+export type Answering = { kind: "answered"; questionId: string } | {
+  kind: "refused" | "ignored";
+  detail: string;
+};
+
+/** What the buttons are built from. */
+export interface QuestionButtonsDeps {
+  client: DiscordClient;
+  store: ChannelStore;
+  sender: DiscordSender;
+  registry: Registry;
+  /** Where questions are listed and answered; without it none are posted and no press or reply answers. */
+  desk?: Pick<QuestionDesk, "pending" | "get" | "answer">;
+  /** Called once a question is posted (the agent waits: its typing stops). */
+  onPosted?: (chatId: string, threadId: string | null) => void;
+}
+
+/** Discord's flag for a reply only its recipient sees. */
+const EPHEMERAL = 1 << 6;
+
+/** Posts questions and takes their answers. */
+export class QuestionButtons {
+  #d: QuestionButtonsDeps;
+  #posting?: Promise<number>;
+
+  constructor(deps: QuestionButtonsDeps) {
+    this.#d = deps;
+  }
+
+  /** Posts every unanswered question of a Discord conversation not posted yet; concurrent calls share one round. */
+  post(): Promise<number> {
+    if (!this.#d.desk) return Promise.resolve(0);
+    this.#posting ??= this.#post().finally(() => this.#posting = undefined);
+    return this.#posting;
+  }
+
+  /** Resolves once a posting round in progress is over. */
+  async settled(): Promise<void> {
+    await this.#posting?.catch(() => {});
+  }
+
+  /** A button press: answers its question when it is one of ours and the presser may; always acknowledged. */
+  async press(i: APIMessageComponentInteraction): Promise<Answering> {
+    const { client, store } = this.#d;
+    const desk = this.#d.desk;
+    const refuse = async (detail: string): Promise<Answering> => {
+      await this.#ack(
+        i,
+        () =>
+          client.api.interactions.reply(i.id, i.token, {
+            content: detail,
+            flags: EPHEMERAL,
+            allowed_mentions: { parse: [] },
+          }),
+      );
+      return { kind: "refused", detail };
+    };
+    const choice = decodeAnswer(i.data.custom_id);
+    if (!choice || !desk) {
+      await this.#ack(i, () => client.api.interactions.deferMessageUpdate(i.id, i.token));
+      return { kind: "ignored", detail: "not a question button" };
+    }
+    const posted = store.question(choice.questionId);
+    if (!posted || posted.messageId !== i.message.id) {
+      return await refuse("This button does not belong to a question here.");
+    }
+    let question: Question;
+    try {
+      question = desk.get(choice.questionId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return await refuse("That question no longer exists.");
+      throw err;
+    }
+    const option = question.options[choice.index];
+    if (option === undefined) return await refuse("That option does not exist.");
+    const user = i.member?.user ?? i.user!;
+    const outcome = await this.#answer(question, { desk, answer: option, user });
+    if (typeof outcome === "string") return await refuse(outcome);
+    // The acknowledgement is the edit: the question shows its answer, its buttons gone.
+    await this.#ack(i, () =>
+      client.api.interactions.updateMessage(i.id, i.token, {
+        content: answeredText(outcome, who(user)),
+        components: [],
+        allowed_mentions: { parse: [] },
+      }));
+    return { kind: "answered", questionId: question.id };
+  }
+
+  /**
+   * A reply to a posted, unanswered question answers it; undefined lets the
+   * message through as chat (not a reply to a question, or one answered already).
+   */
+  async reply(p: ParsedMessage, author: APIUser): Promise<Answering | undefined> {
+    const desk = this.#d.desk;
+    if (!p.replyTo || !desk) return undefined;
+    const questionId = this.#d.store.questionAt(p.channelId, p.replyTo.messageId);
+    if (!questionId) return undefined;
+    let question: Question;
+    try {
+      question = desk.get(questionId);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    if (question.answeredAt !== null) return undefined;
+    const text = p.event.text.trim();
+    const option = question.options.find((o) => o.toLowerCase() === text.toLowerCase());
+    const answer = option ?? (question.allowFreeform ? text : undefined);
+    const dest = { channelId: p.channelId, replyTo: p.messageId };
+    if (answer === undefined || answer === "") {
+      await this.#d.sender.notice(dest, `Please answer with one of: ${question.options.join(", ")}`);
+      return { kind: "refused", detail: "not one of the options" };
+    }
+    const outcome = await this.#answer(question, { desk, answer, user: author });
+    if (typeof outcome === "string") {
+      await this.#d.sender.notice(dest, outcome);
+      return { kind: "refused", detail: outcome };
+    }
+    try {
+      await this.#d.client.api.channels.editMessage(p.channelId, p.replyTo.messageId, {
+        content: answeredText(outcome, who(author)),
+        components: [],
+        allowed_mentions: { parse: [] },
+      });
+    } catch (err) {
+      this.#d.client.warn("the answered question {questionId} was not updated: {error}", err, { questionId });
+    }
+    return { kind: "answered", questionId };
+  }
+
+  async #post(): Promise<number> {
+    const { registry, desk, client, store } = this.#d;
+    let posted = 0;
+    for (const q of desk!.pending()) {
+      if (store.question(q.id)) continue;
+      let chatId: string, threadId: string | null;
+      try {
+        const session = registry.getSession(q.sessionId);
+        const chat = registry.getMessagingGroup(session.messagingGroupId);
+        if (chat.channelType !== DISCORD_CHANNEL) continue;
+        chatId = chat.platformId;
+        threadId = session.threadId ?? null;
+      } catch (err) {
+        if (err instanceof NotFoundError) continue;
+        throw err;
+      }
+      try {
+        const components = questionComponents(q);
+        // In the conversation's thread: the session's, else the one it went on in last.
+        const channelId = threadId ?? this.#d.sender.threadOf(q.sessionId) ?? chatId;
+        const sent = await client.api.channels.createMessage(channelId, {
+          content: questionText(q, components !== undefined),
+          allowed_mentions: { parse: [] },
+          ...(components ? { components } : {}),
+        });
+        // Recorded where it was posted: a reply to it there answers it.
+        store.recordQuestion(q.id, channelId, sent.id);
+        this.#d.onPosted?.(chatId, threadId);
+        posted++;
+      } catch (err) {
+        client.warn("question {questionId} could not be posted yet: {error}", err, { questionId: q.id });
+      }
+    }
+    return posted;
+  }
+
+  /** Answers `q` as Discord user `how.user` if they may: the answered question, or why not. */
+  async #answer(
+    q: Question,
+    how: { desk: NonNullable<QuestionButtonsDeps["desk"]>; answer: string; user: APIUser },
+  ): Promise<Question | string> {
+    const { registry } = this.#d;
+    const userId = namespaceUserId(DISCORD_CHANNEL, how.user.id);
+    // The policy of the conversation that asked (the question may sit in one of its threads).
+    const chat = registry.getMessagingGroup(registry.getSession(q.sessionId).messagingGroupId);
+    if (!registry.canAccess(userId, q.agentGroupId).allowed && chat.unknownSenderPolicy !== "public") {
+      return "You may not answer this question.";
+    }
+    try {
+      return (await how.desk.answer(q.id, how.answer, userId)).question;
+    } catch (err) {
+      if (err instanceof ConflictError || err instanceof InvalidInputError) return err.message;
+      throw err;
+    }
+  }
+
+  /** Acknowledges an interaction; a failure (it expired) is logged, never thrown. */
+  async #ack(i: APIMessageComponentInteraction, send: () => Promise<unknown>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      this.#d.client.warn("a button press was not acknowledged: {error}", err, { interactionId: i.id });
+    }
+  }
+}
+
+function who(user: APIUser): string {
+  return `@${user.global_name ?? user.username}`;
+}

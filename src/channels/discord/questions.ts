@@ -1,0 +1,67 @@
+/**
+ * Agents' questions as Discord messages: one button per option (a
+ * `custom_id` of `q:<question id>:<option index>`, within Discord's 100
+ * characters), five to a row, at most 25; more options, or ids that do not
+ * fit, fall back to a numbered list answered by replying.
+ *
+ * @module
+ */
+import type { APIActionRowComponent, APIButtonComponentWithCustomId } from "@discordjs/core";
+import type { Question } from "../../questions/mod.ts";
+
+/** Discord's limit on a component's `custom_id`, in characters. */
+export const CUSTOM_ID_LIMIT = 100;
+/** Buttons in one action row, and rows in one message. */
+const ROW_SIZE = 5;
+const MAX_ROWS = 5;
+/** Discord's limit on a button's label. */
+const LABEL_LIMIT = 80;
+
+const PREFIX = "q:";
+
+/** The `custom_id` of option `index` of question `questionId`, or undefined when it would not fit. */
+export function encodeAnswer(questionId: string, index: number): string | undefined {
+  const id = `${PREFIX}${questionId}:${index}`;
+  return id.length <= CUSTOM_ID_LIMIT ? id : undefined;
+}
+
+/** The question and option a button's `custom_id` names, or undefined for anything else. */
+export function decodeAnswer(customId: string): { questionId: string; index: number } | undefined {
+  if (!customId.startsWith(PREFIX)) return undefined;
+  const at = customId.lastIndexOf(":");
+  const questionId = customId.slice(PREFIX.length, at);
+  if (questionId === "" || !/^\d{1,3}$/.test(customId.slice(at + 1))) return undefined;
+  return { questionId, index: Number(customId.slice(at + 1)) };
+}
+
+/** The buttons of `q` in action rows, or undefined (no options, too many, or ids that do not fit). */
+export function questionComponents(
+  q: Question,
+): APIActionRowComponent<APIButtonComponentWithCustomId>[] | undefined {
+  if (q.options.length === 0 || q.options.length > ROW_SIZE * MAX_ROWS) return undefined;
+  const buttons: APIButtonComponentWithCustomId[] = [];
+  for (const [i, option] of q.options.entries()) {
+    const customId = encodeAnswer(q.id, i);
+    if (customId === undefined) return undefined;
+    // type 2 = button, style 1 = primary
+    buttons.push({ type: 2, style: 1, custom_id: customId, label: option.slice(0, LABEL_LIMIT) });
+  }
+  const rows: APIActionRowComponent<APIButtonComponentWithCustomId>[] = [];
+  for (let i = 0; i < buttons.length; i += ROW_SIZE) {
+    rows.push({ type: 1, components: buttons.slice(i, i + ROW_SIZE) });
+  }
+  return rows;
+}
+
+/** The text a question is posted with. */
+export function questionText(q: Question, buttons: boolean): string {
+  const lines = [`❓ ${q.question}`];
+  if (!buttons && q.options.length > 0) lines.push("", ...q.options.map((o, i) => `${i + 1}. ${o}`));
+  if (q.allowFreeform || !buttons) lines.push("", "Reply to this message to answer in your own words.");
+  return lines.join("\n");
+}
+
+/** The text a question's message becomes once answered. */
+export function answeredText(q: Question, by: string): string {
+  return `❓ ${q.question}\n\n✅ ${q.answer} (${by})`;
+}
