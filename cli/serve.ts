@@ -81,6 +81,7 @@ export interface ServeFlags {
   inboundBacklog?: string;
   maxSandboxes?: string;
   idleStop?: string;
+  warmSpares?: string;
   egressAllowPrivate?: string;
   searchBackend?: string;
   searchBackendFor?: string[];
@@ -205,6 +206,23 @@ export function idleStopOption(flags: ServeFlags): { idleStopMs?: number } {
   return { idleStopMs: ms };
 }
 
+/** `--warm-spares N`: spares per agent group with recent traffic (0 for none); absent gives 1. */
+export function warmSparesOption(flags: ServeFlags): { warmSpares: number } {
+  if (flags.warmSpares === undefined) return { warmSpares: DEFAULT_WARM_SPARES };
+  const count = Number(flags.warmSpares.trim());
+  if (!/^\d+$/.test(flags.warmSpares.trim()) || count > MAX_WARM_SPARES) {
+    throw new CliError(
+      `--warm-spares ${flags.warmSpares}: expected a whole number of spares per agent from 0 (none) to ${MAX_WARM_SPARES}`,
+    );
+  }
+  return { warmSpares: count };
+}
+
+/** Spares per agent group with recent traffic, unless `--warm-spares` says otherwise. */
+export const DEFAULT_WARM_SPARES = 1;
+/** More spares than this per group is a typo, not a plan: each holds a sandbox's memory. */
+const MAX_WARM_SPARES = 16;
+
 /**
  * The compiled agent to run, and where it was named: `--agent-program`, else
  * `$IRONCLAW_AGENT_PROGRAM`; neither gives the default (beside a compiled
@@ -312,6 +330,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
   const backlog = inboundBacklogOption(flags);
   const maxSandboxes = maxSandboxesOption(flags);
   const idleStop = idleStopOption(flags);
+  const warmSpares = warmSparesOption(flags);
   const egress = egressOption(flags);
   const upstreams = modelUpstreamsOption(flags);
   const keyCustody = serveCustody(flags, { interactive: io.interactive });
@@ -350,6 +369,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...backlog,
       ...maxSandboxes,
       ...idleStop,
+      ...warmSpares,
       ...egress,
       upstreams: allUpstreams,
       ...(onboarded ? { credentials: onboarded.credentials } : {}),
@@ -448,6 +468,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--idle-stop <duration>",
       "stop a sandbox idle this long, e.g. 10m (default), 1h; its next message wakes it; 0 keeps sandboxes up",
+    )
+    .option(
+      "--warm-spares <n>",
+      "sandboxes kept booted per agent with traffic in the last hour, so a new or woken conversation starts " +
+        "at once (default 1; 0 for none; they count against --max-sandboxes; runsc and bwrap only)",
     )
     .option(
       "--egress-allow-private <host:port,...>",

@@ -23,6 +23,7 @@ import {
   type ServeFlags,
   startWarnings,
   usageOptions,
+  warmSparesOption,
 } from "./serve.ts";
 import { answered, okBody, typedApi } from "../tests/support/api.ts";
 
@@ -107,6 +108,18 @@ Deno.test("serve --idle-stop takes a duration or 0 and refuses the rest in one l
   assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--idle-stop", "soon"], io), 1);
   assert.deepEqual(io.stderr, [
     "ironclaw: --idle-stop soon: expected a duration such as 10m, 30s or 1h, or 0 to keep sandboxes up",
+  ]);
+});
+
+Deno.test("serve --warm-spares takes 0 to 16 spares per agent (default 1) and refuses the rest in one line", async () => {
+  assert.deepEqual(warmSparesOption({}), { warmSpares: 1 });
+  assert.deepEqual(warmSparesOption({ warmSpares: "0" }), { warmSpares: 0 });
+  assert.deepEqual(warmSparesOption({ warmSpares: "3" }), { warmSpares: 3 });
+  using dir = tempDir();
+  const io = captureIo();
+  assert.equal(await runCli(["serve", "--state-dir", `${dir.path}/s`, "--warm-spares", "-1"], io), 1);
+  assert.deepEqual(io.stderr, [
+    "ironclaw: --warm-spares -1: expected a whole number of spares per agent from 0 (none) to 16",
   ]);
 });
 

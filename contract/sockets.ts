@@ -29,6 +29,24 @@ export const DOORBELL_SOCKET_NAME = "doorbell.sock";
 export const DOORBELL = { inbound: 0x69, outbound: 0x6f } as const;
 
 /**
+ * The claim socket of a warm spare (`--spare=1`): a sandbox booted before
+ * any session is its own, with no key, no queue and nothing of any
+ * conversation. The agent connects at start and waits. When a session
+ * claims the spare, the host first makes that session's queues, workspace
+ * and sockets appear in the directories the spare has bound, then writes
+ * one line, {@link claimLine}, and hangs up; the agent runs from then on
+ * exactly like a freshly launched one. A hang-up without a line means the
+ * spare was discarded: the agent exits. The host never claims a spare twice.
+ */
+export const CLAIM_SOCKET_NAME = "claim.sock";
+
+/** The claim's one line: the session key as 64 hex characters and a newline (what a key file holds). */
+export function claimLine(keyHex: string): string {
+  if (!/^[0-9a-f]{64}$/.test(keyHex)) throw new Error("a claim carries a session key as 64 hex characters");
+  return `${keyHex}\n`;
+}
+
+/**
  * The queue lease: the host is the lock authority over a session's two queue
  * files, because SQLite's POSIX locks do not cross a gVisor boundary (the
  * Sentry keeps the agent's locks to itself). The agent holds a lease around

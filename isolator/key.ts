@@ -72,8 +72,8 @@ export interface HandOffOptions {
 }
 
 /**
- * Writes the session's key copy (64 hex characters, mode 0400) and returns
- * its path. A key file source is parsed first, so a malformed key fails here.
+ * Writes the session's key copy (64 hex characters, mode 0400; empty for a
+ * spare's `none`) and returns its path. A key file source is parsed first, so a malformed key fails here.
  */
 export function handOffKey(
   root: string,
@@ -82,12 +82,17 @@ export function handOffKey(
   opts: HandOffOptions = {},
 ): string {
   ensureKeyRoot(root, opts.requireTmpfs);
-  const key = "bytes" in source ? source.bytes : parseSessionKeyFile(Deno.readFileSync(source.file));
+  const key = "none" in source
+    ? undefined
+    : "bytes" in source
+    ? source.bytes
+    : parseSessionKeyFile(Deno.readFileSync(source.file));
   const dir = `${root}/${sessionId}`;
   removeKey(root, sessionId);
   Deno.mkdirSync(dir, { mode: 0o700 });
   const path = keyCopyPath(root, sessionId);
-  Deno.writeTextFileSync(path, sessionKeyHex(key), { mode: 0o400, createNew: true });
+  // A spare's file stays empty: the bind is the same for every launch, and no key is there to read.
+  Deno.writeTextFileSync(path, key ? sessionKeyHex(key) : "", { mode: 0o400, createNew: true });
   if (opts.owner) Deno.chownSync(path, opts.owner.uid, opts.owner.gid);
   return path;
 }

@@ -28,8 +28,12 @@ export interface Limits {
 /** Defaults (§11): 512 MiB, 256 pids, one CPU. */
 export const DEFAULT_LIMITS: Readonly<Limits> = { memoryMiB: 512, pids: 256, cpus: 1 };
 
-/** The session key, as bytes or as a key file (64 hex characters or 32 raw bytes). */
-export type KeySource = { bytes: SessionKey } | { file: string };
+/**
+ * The session key, as bytes or as a key file (64 hex characters or 32 raw
+ * bytes); `none` for a warm spare, which has no session yet: its key file is
+ * empty and its key comes later over the claim socket (`CLAIM_SOCKET_NAME`).
+ */
+export type KeySource = { bytes: SessionKey } | { file: string } | { none: true };
 
 /** Everything one launch needs; every path is a host path. */
 export interface LaunchSpec {

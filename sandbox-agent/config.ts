@@ -22,6 +22,8 @@ export interface AgentConfig {
   enabledTools: string[];
   /** Fallback poll interval (the doorbell usually wakes the loop sooner). */
   pollMs: number;
+  /** A warm spare (`--spare=1`): no key file; the key comes with the claim (see `claim.ts`). */
+  spare: boolean;
 }
 
 /** A bad command line; its message is one line. */
@@ -43,7 +45,7 @@ const Layout = z.strictObject({
   library: AbsolutePath,
 });
 
-const FLAGS = ["layout", "provider", "model", "persona", "enabled-tools", "poll-ms"] as const;
+const FLAGS = ["layout", "provider", "model", "persona", "enabled-tools", "poll-ms", "spare"] as const;
 type Flag = (typeof FLAGS)[number];
 
 /** Parses `--name=value` flags; an unknown flag or a bad value is a {@link ConfigError}. */
@@ -69,6 +71,8 @@ export function parseArgs(args: readonly string[]): AgentConfig {
   if (!Number.isInteger(pollMs) || pollMs < 10 || pollMs > 600_000) {
     throw new ConfigError(`--poll-ms must be an integer from 10 to 600000, got ${values.get("poll-ms")}`);
   }
+  const spare = values.get("spare") ?? "0";
+  if (spare !== "0" && spare !== "1") throw new ConfigError(`--spare must be 0 or 1, got ${spare}`);
   const model = values.get("model");
   return {
     layout: parseLayout(values.get("layout")),
@@ -77,6 +81,7 @@ export function parseArgs(args: readonly string[]): AgentConfig {
     persona: values.get("persona") ?? "",
     enabledTools: (values.get("enabled-tools") ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     pollMs,
+    spare: spare === "1",
   };
 }
 

@@ -25,6 +25,7 @@ import {
   MCP_SOCKET_NAME,
   MODEL_SOCKET_NAME,
 } from "../contract/sockets.ts";
+import { awaitClaim } from "./claim.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
@@ -94,7 +95,14 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   // The SDKs read optional variables; under --deny-env they must see none rather than throw.
   hideDeniedEnvironment();
   const log = jsonLogger((line) => console.error(line));
-  const key = readSessionKey(layout.keyFile);
+  // A warm spare has no key file: its session, and so its key, arrives with the claim.
+  const key = config.spare
+    ? await awaitClaim(layout.socketDir, { log, signal })
+    : readSessionKey(layout.keyFile);
+  if (key === undefined) {
+    log.info("agent.spare_released", {});
+    return;
+  }
   const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, log);
   try {
     // Opening reads both files (and may roll back an interrupted outbound write): a lease turn too.

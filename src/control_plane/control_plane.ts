@@ -132,6 +132,8 @@ export interface ControlPlaneOptions {
   maxSandboxes?: number;
   /** Stop a sandbox idle this long, in ms (`serve --idle-stop`; 0 keeps sandboxes up; default 10 min). */
   idleStopMs?: number;
+  /** Warm spares per agent group with recent traffic (`serve --warm-spares`; default 0 here, serve's 1). */
+  warmSpares?: number;
   /** Channel adapters besides the web chat (delivery sends replies to them by channel type). */
   channels?: readonly ChannelAdapter[];
   /** Start the background loops: delivery, scheduler, sweep (default true). */
@@ -326,6 +328,7 @@ export class ControlPlane {
           pollMs: options.agentPollMs,
           maxSandboxes: options.maxSandboxes,
           idleStopMs: options.idleStopMs,
+          warmSpares: options.warmSpares,
           relaunchOnExit: () => this.#ready,
         }),
       channels: options.channels,

@@ -42,6 +42,8 @@ export interface PlaneSandboxOptions {
   maxSandboxes?: number;
   /** Stop a sandbox idle this long, in ms (`serve --idle-stop`; 0 keeps them up; default 10 min). */
   idleStopMs?: number;
+  /** Warm spares per agent group with recent traffic (`serve --warm-spares`; default none). */
+  warmSpares?: number;
   /** Whether a sandbox that ended should come back (false while the plane opens or closes). */
   relaunchOnExit: () => boolean;
 }
@@ -75,6 +77,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     defaultProvider: options.defaultProvider,
     pollMs: options.pollMs,
     maxSandboxes: options.maxSandboxes,
+    warmSpares: options.warmSpares,
     // Through the waker: a sandbox stopped for room is a deliberate stop, and the next message wakes it.
     evict: (sessionId) => waker.stop(sessionId),
     sandboxOwner: ctx.sandboxOwner,

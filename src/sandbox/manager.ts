@@ -8,6 +8,12 @@
  * The isolator hands the key over as a tmpfs key file that lives only as
  * long as the sandbox. Stopping tears all of that down again.
  *
+ * With `warmSpares`, a group whose sessions launched lately keeps sandboxes
+ * booted ahead of its next session (`spares.ts`, `spare_pool.ts`): a launch
+ * claims one when it can (same launch spec, nothing in its directories),
+ * else starts cold as before. Both paths open the session's sockets in
+ * `#openEnds`, the one place a new per-session socket is added.
+ *
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
@@ -20,6 +26,7 @@ import {
 } from "../../contract/sockets.ts";
 import type { SessionKey } from "../../contract/cipher.ts";
 import type { QueuePaths } from "../../contract/queue/mod.ts";
+import { dirname } from "node:path";
 import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
 import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
@@ -28,10 +35,28 @@ import type { MemoryPartition } from "../../contract/mod.ts";
 import { KeyedLock } from "../async/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
-import { ensureSessionDirs, outboxDir, partitionedMemoryDir, sessionDirs } from "./session_dirs.ts";
+import {
+  ensureSessionDirs,
+  groupVolumeDirs,
+  outboxDir,
+  partitionedMemoryDir,
+  sessionDirs,
+} from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
 import { defaultMaxSandboxes, SandboxCap } from "./sandbox_cap.ts";
+import { type PooledSpare, SparePool } from "./spare_pool.ts";
+import {
+  type AdoptPair,
+  claimInto,
+  ClaimSocket,
+  newSpareId,
+  recordSpareDirs,
+  recoverSpares,
+  removeSpareDirs,
+  type SpareDirs,
+  unexpectedEntries,
+} from "./spares.ts";
 
 /** The session's queue files and key (the session queue store). */
 export interface QueueSource {
@@ -114,6 +139,33 @@ export interface SandboxManagerDeps {
    * deliberate, not a crash (default: this manager's `stop`).
    */
   evict?: (sessionId: SessionId) => Promise<void>;
+  /**
+   * Warm spares per agent group with recent traffic (`serve --warm-spares`;
+   * default 0 here, serve's is 1): sandboxes booted before their session,
+   * claimed by the group's next new or woken session (see `spares.ts`).
+   * They count against `maxSandboxes`; runsc and bwrap only (a process
+   * backend's agent finds its files by path, not through binds).
+   */
+  warmSpares?: number;
+}
+
+/** Backends whose binds follow a directory, not its name, so a claim can rename a session's files into a spare. */
+const SPARE_BACKENDS: ReadonlySet<string> = new Set(["runsc", "bwrap"]);
+
+/** A spare's sandbox, booted and waiting for a session. */
+interface Spare extends PooledSpare {
+  id: string;
+  dirs: SpareDirs;
+  handle: SandboxHandle;
+  claim: ClaimSocket;
+  endStart: () => void;
+}
+
+/** A session's host-owned sockets: the doorbell (with the lease), the model proxy's and the brokers'. */
+interface SessionEnds {
+  doorbell: Doorbell;
+  lease: DoorbellOptions["lease"];
+  close(): Promise<void>;
 }
 
 /** The longest one start holds its slot (a sandbox whose agent never comes up must not hold the others back). */
@@ -123,7 +175,7 @@ export const START_SLOT_CAP_MS = 10_000;
 interface Running {
   agentGroupId: string;
   handle: SandboxHandle;
-  doorbell: Doorbell;
+  ends: SessionEnds;
   stopping: boolean;
   /** The supervised child has exited (set as its `exited` settles). */
   exited: boolean;
@@ -147,6 +199,8 @@ export class SandboxManager implements SandboxControl {
   #volumes: GroupVolumes;
   #startSlots: StartSlots;
   #cap: SandboxCap;
+  #spares: SparePool<Spare>;
+  #recovered = false;
 
   constructor(deps: SandboxManagerDeps) {
     this.#d = deps;
@@ -155,6 +209,24 @@ export class SandboxManager implements SandboxControl {
     this.#volumes = new GroupVolumes(deps.root, deps.volumes ?? DEFAULT_VOLUME_SIZES, {
       mode: deps.sandboxOwner ? 0o711 : 0o700,
     });
+    this.#spares = new SparePool<Spare>({
+      perGroup: deps.warmSpares ?? 0,
+      boot: (agentGroupId) => this.#bootSpare(agentGroupId),
+      discard: (spare) => this.#discardSpare(spare),
+      room: () => this.#live().length + this.#spares.count() < this.#cap.max,
+      fingerprint: (agentGroupId) => this.#fingerprint(agentGroupId),
+      onFailure: (agentGroupId, error, retryInMs) =>
+        this.#log.warn("a warm spare of {agentGroupId} failed ({error}); the next in {retryInMs} ms", {
+          agentGroupId,
+          error,
+          retryInMs,
+        }),
+    });
+  }
+
+  /** Warm spares waiting for a session, of one group or all. */
+  spareCount(agentGroupId?: string): number {
+    return agentGroupId === undefined ? this.#spares.count() : this.#spares.waiting(agentGroupId);
   }
 
   /** The heartbeat file of a session's agent (for the liveness probe), beside its outbound queue. */
@@ -203,20 +275,89 @@ export class SandboxManager implements SandboxControl {
         if (!previous.stopping && await previous.handle.alive()) return;
         await this.#teardown(sessionId, previous);
       }
-      await this.#makeRoom(sessionId);
+      this.#recoverOnce();
+      const { agentGroupId } = this.#d.registry.getSession(sessionId);
+      const fingerprint = this.#fingerprint(agentGroupId);
+      const spare = fingerprint === undefined ? undefined : this.#spares.take(agentGroupId, fingerprint);
       try {
-        this.#running.set(sessionId, await this.#start(sessionId));
+        this.#running.set(
+          sessionId,
+          spare ? await this.#claimOrStart(sessionId, spare) : await this.#coldStart(sessionId),
+        );
       } finally {
         this.#cap.started(sessionId);
       }
+      this.#spares.traffic(agentGroupId);
     });
+  }
+
+  async #coldStart(sessionId: SessionId): Promise<Running> {
+    await this.#makeRoom(sessionId);
+    return await this.#start(sessionId);
+  }
+
+  /** Claims `spare` for the session; a spare that cannot serve it is let go and the session starts cold. */
+  async #claimOrStart(sessionId: SessionId, spare: Spare): Promise<Running> {
+    try {
+      const running = await this.#claim(sessionId, spare);
+      this.#spares.served(spare.agentGroupId);
+      return running;
+    } catch (err) {
+      this.#log.warn("session {sessionId} could not claim warm spare {spare} ({error}); starting it cold", {
+        sessionId,
+        spare: spare.id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      await this.#discardSpare(spare);
+      return await this.#coldStart(sessionId);
+    }
+  }
+
+  /** Sandboxes started, not stopping and not exited. */
+  #live(): SessionId[] {
+    return [...this.#running].filter(([, r]) => !r.stopping && !r.exited).map(([id]) => id);
+  }
+
+  /** The group's launch spec as it stands (a spare booted with another is not handed out), or undefined when gone. */
+  #fingerprint(agentGroupId: string): string | undefined {
+    try {
+      return JSON.stringify(this.#d.registry.getLaunchSpec(agentGroupId));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The directory that holds every session's queue directory. */
+  #sessionsRoot(): string {
+    return dirname(this.#d.queues.paths("spare-root" as SessionId).dir);
+  }
+
+  /** Finishes a claim a dead host left half done, and removes its unclaimed spares' directories (once). */
+  #recoverOnce(): void {
+    if (this.#recovered) return;
+    this.#recovered = true;
+    const { finished, removed } = recoverSpares(this.#sessionsRoot());
+    if (finished.length || removed) {
+      this.#log.info(
+        "after the last run: {finished} claim(s) of a warm spare finished, {removed} spare(s) removed",
+        {
+          finished: finished.length,
+          removed,
+        },
+      );
+    }
   }
 
   /** At the cap, stops the least recently used idle sandbox(es) before `sessionId`'s starts. */
   async #makeRoom(sessionId: SessionId): Promise<void> {
+    // Spares are the cheapest to lose: they go first.
+    while (
+      this.#live().filter((id) => id !== sessionId).length + this.#spares.count() >= this.#cap.max &&
+      await this.#spares.discardOne()
+    );
     const evict = this.#d.evict ?? ((id: SessionId) => this.stop(id));
     const evicted = await this.#cap.admit(sessionId, {
-      live: () => [...this.#running].filter(([, r]) => !r.stopping && !r.exited).map(([id]) => id),
+      live: () => this.#live(),
       busy: (id) => this.#d.queues.hasOpenWork?.(id) ?? Promise.resolve(false),
       evict,
     });
@@ -244,7 +385,7 @@ export class SandboxManager implements SandboxControl {
     const running = this.#running.get(sessionId);
     if (!running) return;
     this.#cap.touch(sessionId);
-    running.doorbell.ring();
+    running.ends.doorbell.ring();
   }
 
   stop(sessionId: SessionId): Promise<void> {
@@ -260,6 +401,14 @@ export class SandboxManager implements SandboxControl {
    * again, so it comes back with the new spec. Returns how many were stopped.
    */
   async respawnGroup(agentGroupId: string, via: RespawnVia): Promise<number> {
+    // Spares were booted with the old spec: they go, and new ones boot at the group's next launch.
+    const spares = await this.#spares.discardGroup(agentGroupId);
+    if (spares) {
+      this.#log.info("let go of {spares} warm spare(s) of {agentGroupId} after a change", {
+        spares,
+        agentGroupId,
+      });
+    }
     const sessions = this.sessions(agentGroupId);
     for (const sessionId of sessions) {
       await via.stop(sessionId);
@@ -286,6 +435,7 @@ export class SandboxManager implements SandboxControl {
   async close(): Promise<void> {
     this.#closed = true;
     try {
+      await this.#spares.close();
       await Promise.all([...this.#running.keys()].map((sessionId) => this.stop(sessionId)));
     } finally {
       await this.#volumes.close();
@@ -312,29 +462,17 @@ export class SandboxManager implements SandboxControl {
     ensureSessionDirs(dirs, d.sandboxOwner);
     // Agents before 2026-12-07 beat in the workspace; the user should not find a stale one there.
     await Deno.remove(`${dirs.workspaceDir}/.heartbeat`).catch(() => {});
-    await d.proxy.openSession(sessionId, `${dirs.socketDir}/${MODEL_SOCKET_NAME}`);
-    const lease = d.queues.lease?.(sessionId);
-    const doorbell = new Doorbell(`${dirs.socketDir}/${DOORBELL_SOCKET_NAME}`, {
-      onOutbound: () => {
-        this.#cap.touch(sessionId);
-        d.onOutbound(sessionId);
-      },
-      lease,
+    const ends = await this.#openEnds(sessionId, {
+      agentGroupId: session.agentGroupId,
+      socketDir: dirs.socketDir,
     });
     // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
     let endStart = () => {};
     try {
-      for (const [name, broker] of this.#brokers()) {
-        await broker.openSession(sessionId, {
-          agentGroupId: session.agentGroupId,
-          socketPath: `${dirs.socketDir}/${name}`,
-        });
-      }
-      await doorbell.start();
       const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
       if (slot) endStart = slot;
       if (this.#closed) throw new Error("the sandbox manager is closed");
-      const up = slot && lease?.nextAgentRequest();
+      const up = slot && ends.lease?.nextAgentRequest();
       const handle = await isolator.launch({
         sessionId,
         inboundDir: paths.inboundDir,
@@ -350,28 +488,205 @@ export class SandboxManager implements SandboxControl {
         limits: d.limits,
       });
       if (slot) endStart = this.#endStartWhenUp(slot, up, handle);
-      const running: Running = {
-        agentGroupId: session.agentGroupId,
-        handle,
-        doorbell,
-        stopping: false,
-        exited: false,
-        endStart,
-      };
-      handle.exited.then(() => running.exited = true, () => running.exited = true);
-      this.#watch(sessionId, running);
       this.#log.info("launched session {sessionId} of {agentGroupId} with {isolator}", {
         sessionId,
         agentGroupId: session.agentGroupId,
         isolator: isolator.kind,
       });
-      return running;
+      return this.#track(sessionId, { agentGroupId: session.agentGroupId, handle, ends, endStart });
     } catch (err) {
       endStart();
-      await doorbell.close().catch(() => {});
-      await d.proxy.closeSession(sessionId).catch(() => {});
-      for (const [, broker] of this.#brokers()) await broker.closeSession(sessionId).catch(() => {});
+      await ends.close().catch(() => {});
       throw err;
+    }
+  }
+
+  /** The running record of a sandbox now serving `sessionId`, watched for an unasked exit. */
+  #track(sessionId: SessionId, parts: Omit<Running, "stopping" | "exited">): Running {
+    const running: Running = { ...parts, stopping: false, exited: false };
+    running.handle.exited.then(() => running.exited = true, () => running.exited = true);
+    this.#watch(sessionId, running);
+    return running;
+  }
+
+  /**
+   * Opens the session's host-owned sockets in `socketDir`: the model
+   * proxy's, each broker's (egress, MCP), and the doorbell serving its queue lease.
+   * The one place for them: a cold launch and a spare's claim both come
+   * here, so a new per-session socket reaches spares too.
+   */
+  async #openEnds(
+    sessionId: SessionId,
+    at: { agentGroupId: string; socketDir: string },
+  ): Promise<SessionEnds> {
+    const d = this.#d;
+    const lease = d.queues.lease?.(sessionId);
+    const doorbell = new Doorbell(`${at.socketDir}/${DOORBELL_SOCKET_NAME}`, {
+      onOutbound: () => {
+        this.#cap.touch(sessionId);
+        d.onOutbound(sessionId);
+      },
+      lease,
+    });
+    const close = async () => {
+      await doorbell.close();
+      await d.proxy.closeSession(sessionId);
+      for (const [, broker] of this.#brokers()) await broker.closeSession(sessionId);
+    };
+    try {
+      await d.proxy.openSession(sessionId, `${at.socketDir}/${MODEL_SOCKET_NAME}`);
+      for (const [name, broker] of this.#brokers()) {
+        await broker.openSession(sessionId, {
+          agentGroupId: at.agentGroupId,
+          socketPath: `${at.socketDir}/${name}`,
+        });
+      }
+      await doorbell.start();
+    } catch (err) {
+      await close().catch(() => {});
+      throw err;
+    }
+    return { doorbell, lease, close };
+  }
+
+  /**
+   * Boots a warm spare of the group: its own empty directories, bound as a
+   * session's would be, an empty key file and a claim socket to wait on.
+   * Undefined when the group or backend takes none.
+   */
+  async #bootSpare(agentGroupId: string): Promise<Spare | undefined> {
+    const d = this.#d;
+    if (this.#closed) return undefined;
+    this.#recoverOnce();
+    const isolator = await d.isolator();
+    const spec = d.registry.getLaunchSpec(agentGroupId);
+    // A person's memory may be bound by their other sessions at the same time: it cannot be moved into a spare.
+    if (!SPARE_BACKENDS.has(isolator.kind) || spec.memoryPartition === "user") return undefined;
+    const fingerprint = JSON.stringify(spec);
+    const args = [...agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs }), "--spare=1"];
+    const program = await d.program();
+    const id = newSpareId();
+    const volumes = await this.#volumes.ensure(agentGroupId);
+    const group = groupVolumeDirs(d.root, agentGroupId);
+    const home = `${this.#sessionsRoot()}/.${id}`;
+    const ownMemory = spec.memoryPartition === "session";
+    if (ownMemory) await this.#volumes.ensurePartitioned(agentGroupId);
+    const dirs: SpareDirs = {
+      home,
+      inboundDir: `${home}/in`,
+      // Beside where the session's own will be: on the group's outbox volume when it has one.
+      outboundDir: volumes.outbox.limited ? `${group.outboxMount}/.${id}` : `${home}/out`,
+      workspaceDir: `${group.workspaceMount}/.${id}`,
+      memoryDir: ownMemory ? `${group.partitionedMemoryMount}/session/.${id}` : group.memoryMount,
+      socketDir: `${d.root}/run/.${id}`,
+      ownMemory,
+    };
+    recordSpareDirs(dirs);
+    for (const dir of [dirs.inboundDir, dirs.outboundDir]) {
+      // As the session's queue directories are provisioned (contract/queue/host.ts).
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (d.sandboxOwner) Deno.chownSync(dir, d.sandboxOwner.uid, d.sandboxOwner.gid);
+    }
+    ensureSessionDirs(dirs, d.sandboxOwner);
+    const claim = await ClaimSocket.open(dirs.socketDir);
+    let endStart = () => {};
+    try {
+      const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
+      if (slot) endStart = slot;
+      if (this.#closed) throw new Error("the sandbox manager is closed");
+      const handle = await isolator.launch({
+        sessionId: id,
+        inboundDir: dirs.inboundDir,
+        outboundDir: dirs.outboundDir,
+        key: { none: true },
+        workspaceDir: dirs.workspaceDir,
+        memoryDir: dirs.memoryDir,
+        socketDir: dirs.socketDir,
+        library: d.library,
+        denoPath: d.denoPath ?? Deno.execPath(),
+        program,
+        args,
+        limits: d.limits,
+      });
+      if (slot) endStart = this.#endStartWhenUp(slot, claim.waiting, handle);
+      this.#log.info("warm spare {spare} of {agentGroupId} started", { spare: id, agentGroupId });
+      return { id, agentGroupId, fingerprint, exited: handle.exited, dirs, handle, claim, endStart };
+    } catch (err) {
+      endStart();
+      claim.close();
+      removeSpareDirs(dirs);
+      throw err;
+    }
+  }
+
+  /**
+   * Hands `spare` to the session: checks it is alive, fresh and fit for the
+   * session's memory, moves the session's files into its directories (in a
+   * host turn of the session's lease), opens the session's sockets in its
+   * socket directory and gives it the key. From then on it is the session's
+   * sandbox, like a cold launch's.
+   */
+  async #claim(sessionId: SessionId, spare: Spare): Promise<Running> {
+    const d = this.#d;
+    const session = d.registry.getSession(sessionId);
+    const spec = d.registry.getLaunchSpec(session.agentGroupId);
+    if (!await spare.handle.alive()) throw new Error("its sandbox is not running");
+    const left = unexpectedEntries(spare.dirs);
+    if (left.length) throw new Error(`its directories are not empty (${left.slice(0, 3).join(", ")})`);
+    const memoryDir = await this.#memoryDir(session, spec.memoryPartition);
+    const key = await d.queues.sessionKey(sessionId);
+    const paths = d.queues.paths(sessionId);
+    const dirs = sessionDirs(d.root, sessionId, session.agentGroupId);
+    const pairs: AdoptPair[] = [
+      { from: spare.dirs.inboundDir, to: paths.inboundDir, keep: true },
+      { from: spare.dirs.outboundDir, to: paths.outboundDir, keep: true },
+      { from: spare.dirs.workspaceDir, to: dirs.workspaceDir, keep: true },
+      { from: spare.dirs.socketDir, to: dirs.socketDir, keep: false },
+    ];
+    if (spare.dirs.ownMemory) pairs.push({ from: spare.dirs.memoryDir, to: memoryDir, keep: true });
+    else if (memoryDir !== spare.dirs.memoryDir) {
+      throw new Error("the session's memory is not the one it has bound");
+    }
+    // The move in a host turn: no host transaction runs on the session's files while they change directory.
+    await d.queues.lease?.(sessionId)?.hold();
+    claimInto(spare.dirs, { sessionId, pairs });
+    const ends = await this.#openEnds(sessionId, {
+      agentGroupId: session.agentGroupId,
+      socketDir: dirs.socketDir,
+    });
+    try {
+      await spare.claim.hand(key, d.startSlotCapMs ?? START_SLOT_CAP_MS);
+    } catch (err) {
+      await ends.close().catch(() => {});
+      throw err;
+    }
+    this.#log.info("session {sessionId} of {agentGroupId} claimed warm spare {spare}", {
+      sessionId,
+      agentGroupId: session.agentGroupId,
+      spare: spare.id,
+    });
+    return this.#track(sessionId, {
+      agentGroupId: session.agentGroupId,
+      handle: spare.handle,
+      ends,
+      endStart: spare.endStart,
+    });
+  }
+
+  /** Stops a spare that will serve no session and removes its directories (a claimed one's are the session's now). */
+  async #discardSpare(spare: Spare): Promise<void> {
+    spare.claim.close();
+    spare.endStart();
+    await spare.handle.stop().catch((err) =>
+      this.#log.warn("stopping warm spare {spare}: {error}", { spare: spare.id, error: String(err) })
+    );
+    try {
+      removeSpareDirs(spare.dirs);
+    } catch (err) {
+      this.#log.warn("removing warm spare {spare}'s directories: {error}", {
+        spare: spare.id,
+        error: String(err),
+      });
     }
   }
 
@@ -433,9 +748,7 @@ export class SandboxManager implements SandboxControl {
         this.#running.delete(sessionId);
         this.#cap.forget(sessionId);
       }
-      await running.doorbell.close();
-      await this.#d.proxy.closeSession(sessionId);
-      for (const [, broker] of this.#brokers()) await broker.closeSession(sessionId);
+      await running.ends.close();
     }
   }
 

@@ -10,6 +10,7 @@ import type {
   ExitStatus,
   IsolationStrength,
   Isolator,
+  IsolatorKind,
   LaunchSpec,
   SandboxHandle,
 } from "../../isolator/mod.ts";
@@ -24,12 +25,15 @@ export interface FakeHandle extends SandboxHandle {
 
 /** Records launches; `failWith` makes the next launches throw. */
 export class FakeIsolator implements Isolator {
-  readonly kind = "process";
   readonly launches: FakeHandle[] = [];
   failWith: Error | undefined;
 
-  /** `strength` as a real backend would say it (a `gvisor` fake has its starts limited by the manager). */
-  constructor(readonly strength: IsolationStrength = "none") {}
+  /**
+   * `strength` as a real backend would say it (a `gvisor` fake has its starts
+   * limited by the manager); `kind` too (the manager boots warm spares only
+   * for backends that bind directories: runsc, bwrap).
+   */
+  constructor(readonly strength: IsolationStrength = "none", readonly kind: IsolatorKind = "process") {}
 
   check(): Promise<CheckResult> {
     return Promise.resolve({ ok: true, detail: "fake isolator for tests" });
