@@ -44,7 +44,7 @@ export const SANDBOX_LAYOUT: AgentLayout = {
 };
 
 /**
- * The agent's flags: no network but connecting to the host's five sockets,
+ * The agent's flags: no network but connecting to the host's six sockets,
  * no environment, no subprocesses, no system information; it reads only its
  * queues, key, workspace and memory, writes only outbound, workspace and
  * memory, and may load only libsqlcipher.
@@ -57,9 +57,14 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
     // `--deny-net` still refuses every TCP/UDP host and every listen.
     "--deny-net",
     `--allow-net=${
-      [MODEL_SOCKET_NAME, DOORBELL_SOCKET_NAME, LEASE_SOCKET_NAME, EGRESS_SOCKET_NAME, MCP_SOCKET_NAME].map((
-        name,
-      ) => `unix:${layout.socketDir}/${name}`).join(",")
+      [
+        MODEL_SOCKET_NAME,
+        DOORBELL_SOCKET_NAME,
+        LEASE_SOCKET_NAME,
+        EGRESS_SOCKET_NAME,
+        MCP_SOCKET_NAME,
+        CLAIM_SOCKET_NAME,
+      ].map((name) => `unix:${layout.socketDir}/${name}`).join(",")
     }`,
     "--deny-env",
     "--deny-run",

@@ -655,7 +655,11 @@ export class SandboxManager implements SandboxControl {
       socketDir: dirs.socketDir,
     });
     try {
-      await spare.claim.hand(key, d.startSlotCapMs ?? START_SLOT_CAP_MS);
+      // A spare that ends first (a bad start) fails the claim at once rather than at the deadline.
+      const ended = spare.handle.exited.then(() => {
+        throw new Error("its sandbox ended");
+      });
+      await Promise.race([spare.claim.hand(key, d.startSlotCapMs ?? START_SLOT_CAP_MS), ended]);
     } catch (err) {
       await ends.close().catch(() => {});
       throw err;
