@@ -272,6 +272,75 @@ export async function checkModelCredentials(
   }));
 }
 
+/** How long `doctor` waits for one MCP server to start and list its tools. */
+export const MCP_CHECK_MS = 90_000;
+
+/** The fix for an MCP server that did not start or list, from what went wrong. */
+function mcpFix(name: string, error: string): string {
+  const secret = /ironclaw vault set (\S+)/.exec(error);
+  if (secret) return `ironclaw vault set ${secret[1]}`;
+  if (/run only in a runsc or bwrap sandbox/.test(error)) {
+    return `${sandboxHint}, then restart serve; or serve --mcp-allow-host-process (WEAKER: no sandbox)`;
+  }
+  if (/does not exist on this host|not on this host's PATH|must be an absolute path/.test(error)) {
+    return `install it, or register it again by its absolute path: ironclaw mcp add ${name} --command /ABS/PATH …`;
+  }
+  if (/resolves to|plain http|certificate|UnknownIssuer/i.test(error)) {
+    return "use its https URL with a valid certificate, or let a private port through with serve --egress-allow-private";
+  }
+  return `read its log, fix its --command, --path or --env with ironclaw mcp add ${name} …, then run doctor again`;
+}
+
+/**
+ * Each registered MCP server starts where the running control plane runs it
+ * (its own sandbox, a remote URL, or a bare host process under
+ * `--mcp-allow-host-process`) and lists its tools, each within
+ * {@link MCP_CHECK_MS}; one result per server, with the fix on failure. None
+ * when the API cannot be asked (the api check says why).
+ */
+export async function checkMcpServers(
+  client: ApiClient,
+  options: { timeoutMs?: number } = {},
+): Promise<CheckResult[]> {
+  let servers;
+  let runs: Map<string, string>;
+  try {
+    servers = await client.call((api) => api.v1.mcp.servers.$get());
+    const status = await client.call((api) => api.v1.status.$get());
+    runs = new Map(status.mcp.each.map((s) => [s.name, s.runs]));
+  } catch {
+    return [];
+  }
+  const timeoutMs = options.timeoutMs ?? MCP_CHECK_MS;
+  return await Promise.all(servers.map(async ({ name }): Promise<CheckResult> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`did not start and list its tools within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
+    });
+    try {
+      const answer = await Promise.race([
+        client.call((api) => api.v1.mcp.servers[":name"].tools.$get({ param: { name } })),
+        late,
+      ]);
+      const names = answer.tools.map((t) => t.name);
+      return {
+        name: `mcp:${name}`,
+        ...pass(
+          `${names.length} tool${names.length === 1 ? "" : "s"} (${names.join(", ")}); ${runs.get(name)}`,
+        ),
+      };
+    } catch (err) {
+      const error = describeError(err);
+      return { name: `mcp:${name}`, ...fail(error, mcpFix(name, error)) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }));
+}
+
 /** Runs every check, in order. */
 export async function runChecks(
   stateDir: string,
@@ -290,6 +359,7 @@ export async function runChecks(
   if (models) results.push({ name: "models", ...models });
   results.push(...await checkModelCredentials(stateDir));
   results.push(...await checkChannels(stateDir, keys));
+  results.push(...await checkMcpServers(client));
   return results;
 }
 
@@ -308,7 +378,8 @@ export function registerDoctorCommand(program: Command, io: CliIo): void {
     program.command("doctor")
       .description(
         "check libsqlcipher, state directory and key modes, the audit chain, that a sandbox works here, the API, " +
-          "and each configured model provider and chat channel with one real call",
+          "each configured model provider and chat channel with one real call, and that each registered MCP " +
+          "server starts where it runs and lists its tools",
       )
       .option("--json", "machine-readable output"),
   )).action(async (opts: ClientFlags & PassphraseFlags & { json?: boolean }) => {

@@ -9,6 +9,7 @@ import {
   checkAuditChain,
   checkChannels,
   checkMasterKey,
+  checkMcpServers,
   checkModels,
   checkSandbox,
   checkSqlcipher,
@@ -19,7 +20,8 @@ import { FakeTelegram } from "../tests/support/fake_telegram.ts";
 import { ChannelConfigStore } from "../src/channels/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
+import type { ChangeId } from "../contract/ids.ts";
 import { IsolatorUnavailableError } from "../isolator/mod.ts";
 
 /** A state directory with a decided change in its audit log. */
@@ -184,4 +186,46 @@ Deno.test("under passphrase custody the audit check asks for the passphrase, and
   assert.equal(checked.ok, true, checked.detail);
   const master = await checkMasterKey(dir.path);
   assert.match(master.detail, /custody passphrase/);
+});
+
+Deno.test("doctor starts each registered MCP server where it runs and lists its tools: one line per server, the fix on failure", async () => {
+  await using t = await servedFakePlane({ mcpAllowHostProcess: true });
+  const sample = new URL("../src/mcp/sample/server.ts", import.meta.url).pathname;
+  const put = (config: Parameters<typeof t.plane.mcpCatalog.put>[0]) =>
+    t.plane.mcpCatalog.put(config, "chg_test" as ChangeId);
+  put({ name: "sample", transport: "stdio", command: Deno.execPath(), args: ["run", "-A", sample] });
+  put({
+    name: "keyed",
+    transport: "stdio",
+    command: Deno.execPath(),
+    args: ["run", "-A", sample],
+    envSecrets: { TOKEN: "keyed-token" },
+  });
+  put({ name: "inward", transport: "http", url: "https://127.0.0.1:9/mcp" });
+  const results = await checkMcpServers(new ApiClient(t.server.url, t.token));
+  const lines = results.map(describeCheck);
+  assert.deepEqual(lines.map((l) => l.slice(0, 18)), [
+    "FAIL  mcp:inward  ",
+    "FAIL  mcp:keyed   ",
+    "ok    mcp:sample  ",
+  ]);
+  assert.match(
+    lines[0],
+    /127\.0\.0\.1, a loopback address.* — fix: use its https URL .*--egress-allow-private/,
+  );
+  assert.match(
+    lines[1],
+    /vault secret keyed-token \(for TOKEN\) is not set.* — fix: ironclaw vault set keyed-token$/,
+  );
+  assert.match(lines[2], /3 tools \(add, echo, slow\); a bare host process \(WEAKER: no sandbox\)$/);
+
+  // Without the host-process flag and no runsc or bwrap (the fake plane's backend is the process one): refused, with the fix.
+  await using bare = await servedFakePlane();
+  bare.plane.mcpCatalog.put(
+    { name: "sample", transport: "stdio", command: Deno.execPath(), args: ["run", "-A", sample] },
+    "chg_test" as ChangeId,
+  );
+  const [refused] = await checkMcpServers(new ApiClient(bare.server.url, bare.token));
+  assert.equal(refused.ok, false);
+  assert.match(refused.fix!, /apt-get install runsc.*or serve --mcp-allow-host-process/);
 });

@@ -268,8 +268,10 @@ export class McpConnections {
     try {
       await client.connect(transport, { timeout: this.limits.connectMs });
     } catch (err) {
+      // A sandboxed server that ended says how, and where its log is.
+      const exit = transport instanceof SandboxedStdioTransport ? transport.exitDetail() : undefined;
       await client.close().catch(() => {});
-      throw new McpUnavailable(`${server} did not start: ${(err as Error).message}`);
+      throw new McpUnavailable(`${server} did not start: ${exit ?? (err as Error).message}`);
     }
     return client;
   }

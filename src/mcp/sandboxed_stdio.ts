@@ -23,6 +23,7 @@ export class SandboxedStdioTransport implements Transport {
   #server?: ToolServerProcess;
   #writer?: WritableStreamDefaultWriter<Uint8Array>;
   #closed = false;
+  #exit?: string;
 
   constructor(launch: () => Promise<ToolServerProcess>) {
     this.#launch = launch;
@@ -33,7 +34,25 @@ export class SandboxedStdioTransport implements Transport {
     const server = this.#server = await this.#launch();
     this.#writer = server.stdin.getWriter();
     void this.#read(server.stdout);
-    server.exited.then(() => this.#ended(), () => this.#ended());
+    server.exited.then((status) => {
+      this.#exit = `exited with ${status.signal ?? `code ${status.code}`}`;
+      this.#ended();
+    }, () => this.#ended());
+  }
+
+  /**
+   * How the server ended by itself, with the last line it wrote to stderr
+   * and where its log is; undefined while it runs or when the client closed it.
+   */
+  exitDetail(): string | undefined {
+    if (this.#exit === undefined || !this.#server) return undefined;
+    let last = "";
+    try {
+      last = Deno.readTextFileSync(this.#server.logPath).trim().split("\n").at(-1) ?? "";
+    } catch {
+      // no log
+    }
+    return `${this.#exit}${last ? `: ${last.slice(0, 300)}` : ""} (its log: ${this.#server.logPath})`;
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
