@@ -25,7 +25,12 @@
  * @module
  */
 import type { AgentLayout } from "../../contract/permissions.ts";
-import { EGRESS_SOCKET_NAME, MOCK_MODEL_HOST, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import {
+  EGRESS_SOCKET_NAME,
+  MCP_SOCKET_NAME,
+  MOCK_MODEL_HOST,
+  MODEL_SOCKET_NAME,
+} from "../../contract/sockets.ts";
 import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
 import {
   diskFillAttempt,
@@ -648,14 +653,20 @@ async function modelProxy(): Promise<void> {
 
 const threads: bigint[] = [];
 
-/** One JSON call to the session's egress broker: the status and the body. */
-async function brokerCall(path: string, body: unknown): Promise<{ status?: number; text: string }> {
-  const json = JSON.stringify(body);
-  const request =
-    `POST http://egress.ironclaw.internal${path} HTTP/1.1\r\nhost: egress.ironclaw.internal\r\n` +
-    `content-type: application/json\r\ncontent-length: ${new TextEncoder().encode(json).length}\r\n` +
-    `connection: close\r\n\r\n${json}`;
-  const conn = await Deno.connect({ transport: "unix", path: `${layout.socketDir}/${EGRESS_SOCKET_NAME}` });
+/** A host broker's socket and the host name it is addressed by. */
+const EGRESS = { socket: EGRESS_SOCKET_NAME, host: "egress.ironclaw.internal" };
+const MCP = { socket: MCP_SOCKET_NAME, host: "mcp.ironclaw.internal" };
+
+/** One call to a session's broker (a JSON POST, or a GET without `body`): the status and the body. */
+async function brokerCall(
+  at: { socket: string; host: string; path: string },
+  body?: unknown,
+): Promise<{ status?: number; text: string }> {
+  const json = body === undefined ? "" : JSON.stringify(body);
+  const request = `${body === undefined ? "GET" : "POST"} http://${at.host}${at.path} HTTP/1.1\r\n` +
+    `host: ${at.host}\r\ncontent-type: application/json\r\n` +
+    `content-length: ${new TextEncoder().encode(json).length}\r\nconnection: close\r\n\r\n${json}`;
+  const conn = await Deno.connect({ transport: "unix", path: `${layout.socketDir}/${at.socket}` });
   try {
     const answer = await roundTrip(conn, new TextEncoder().encode(request));
     const text = new TextDecoder().decode(answer);
@@ -671,7 +682,7 @@ async function egressBroker(): Promise<void> {
   // (a) Server-side request forgery: the broker must fetch none of these, however spelled.
   for (const url of egress.ssrfUrls) {
     await attempt(`egress.ssrf:${url}`, async () => {
-      const { status, text } = await brokerCall("/v1/fetch", { url });
+      const { status, text } = await brokerCall({ ...EGRESS, path: "/v1/fetch" }, { url });
       if (status !== 200) throw new Error(`HTTP ${status ?? "none"}: ${text.slice(0, 160)}`);
       return `the broker fetched it: ${text.slice(0, 160)}`;
     });
@@ -680,13 +691,37 @@ async function egressBroker(): Promise<void> {
   // no breach by itself; the echo is reported whole, and the host looks for its secret in it.
   flush("egress.secret_echo");
   try {
-    const { status, text } = await brokerCall("/v1/fetch", {
+    const { status, text } = await brokerCall({ ...EGRESS, path: "/v1/fetch" }, {
       url: egress.secretEchoUrl,
       headers: { "x-verify-secret": "probe-made", authorization: "Bearer probe-made" },
     });
     record("egress.secret_echo", false, `HTTP ${status ?? "none"}`, { echoed: text.slice(0, 8000) });
   } catch (err) {
     record("egress.secret_echo", false, errorText(err));
+  }
+}
+
+async function mcpBroker(): Promise<void> {
+  const mcp = targets.mcp;
+  if (!mcp) return;
+  // The control: the granted tool must answer, or the broker was not there to be tested.
+  flush("mcp-control");
+  await brokerCall({ ...MCP, path: "/v1/call" }, { ...mcp.granted, arguments: {} }).catch(() => {});
+  // (a) The listing must hold the granted tool only.
+  await attempt("mcp.list", async () => {
+    const { status, text } = await brokerCall({ ...MCP, path: "/v1/tools" });
+    const listed = (JSON.parse(text) as { tools?: { server: string; tool: string }[] }).tools ?? [];
+    const extra = listed.filter((t) => mcp.refused.some((r) => r.server === t.server && r.tool === t.tool));
+    if (extra.length === 0) throw new Error(`HTTP ${status}: listed only ${JSON.stringify(listed)}`);
+    return `listed ${JSON.stringify(extra)}`;
+  });
+  // (b) Each refused tool, called by name on the wire as if it were listed.
+  for (const ref of mcp.refused) {
+    await attempt(`mcp.call:${ref.server}/${ref.tool}`, async () => {
+      const { status, text } = await brokerCall({ ...MCP, path: "/v1/call" }, { ...ref, arguments: {} });
+      if (status !== 200) throw new Error(`HTTP ${status ?? "none"}: ${text.slice(0, 160)}`);
+      return `the broker called it: ${text.slice(0, 160)}`;
+    });
   }
 }
 
@@ -816,6 +851,7 @@ await environment();
 await signals();
 await modelProxy();
 await egressBroker();
+await mcpBroker();
 await pids();
 await disk();
 await outDisk();

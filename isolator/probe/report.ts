@@ -7,6 +7,12 @@
  * @module
  */
 
+/** A server's tool. */
+export interface McpToolRef {
+  server: string;
+  tool: string;
+}
+
 /** The argument that carries the {@link ProbeTargets} as JSON. */
 export const TARGETS_FLAG = "--targets";
 
@@ -63,6 +69,12 @@ export interface ProbeTargets {
    * probe must not learn (its server echoes the request's headers).
    */
   egress?: { ssrfUrls: string[]; secretEchoUrl: string };
+  /**
+   * The session's MCP broker: the one tool the probe's group was granted
+   * (called as a control), and tools it must neither see listed nor call (an
+   * ungranted tool, a granted one changed since approval, another server's).
+   */
+  mcp?: { granted: McpToolRef; refused: McpToolRef[] };
   /** How long the probe waits for the release file before finishing anyway. */
   holdMs: number;
   /**

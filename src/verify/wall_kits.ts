@@ -9,6 +9,7 @@ import { custodyWalls } from "./custody_walls.ts";
 import { diskWalls } from "./disk_walls.ts";
 import { egressWalls } from "./egress_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
+import { mcpWalls } from "./mcp_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
 /** Every kit a verification run arms. */
@@ -17,5 +18,6 @@ export const WALL_KITS: readonly WallKit[] = [
   custodyWalls,
   diskWalls,
   egressWalls,
+  mcpWalls,
   auditWalls,
 ];

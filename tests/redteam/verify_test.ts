@@ -34,6 +34,7 @@ const ALL_WALLS = [
   "out-disk",
   "egress-ssrf",
   "egress-vault-secret",
+  "mcp-ungranted",
   "audit-keyed",
 ];
 
@@ -51,9 +52,10 @@ const volumes = volumesUnavailable() === undefined;
 const EXPECTED_FALLEN: Record<"runsc" | "bwrap" | "process", string[]> = {
   runsc: [],
   bwrap: ["processes", "pids-limit", "memory-limit"],
-  // key-custody, audit-keyed and the egress broker's walls are the host's own: no backend changes them.
+  // key-custody, audit-keyed and the egress and MCP brokers' walls are the host's own: no backend changes them.
   process: ALL_WALLS.filter((w) =>
     w !== "ffi-scope" && w !== "key-custody" && w !== "audit-keyed" && !w.startsWith("egress-") &&
+    !w.startsWith("mcp-") &&
     !(volumes && w === "workspace-disk")
   ),
 };
