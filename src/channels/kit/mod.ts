@@ -17,6 +17,8 @@
  * @module
  */
 export { checkApiRoot } from "./api_root.ts";
+export { AttachmentIntake, DOWNLOAD_TIMEOUT_MS, readResponse } from "./attachments.ts";
+export type { Download, Placement } from "./attachments.ts";
 export { BacklogNotices } from "./backlog_notices.ts";
 export { channelWebhookPath } from "./channel_kind.ts";
 export type {

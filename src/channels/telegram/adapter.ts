@@ -36,10 +36,10 @@
  * The adapter is the wiring of its parts, one file each, the seams a channel
  * has: the Bot API client that scrubs the token (`bot_client.ts`), update
  * intake (`update_intake.ts`), sending (`sender.ts`: threads, pieces at the
- * platform's limit), the typing indicator (`typing.ts`), inbound files
- * (`attachments.ts`), questions as buttons (`question_buttons.ts`), backlog
- * notices (`backlog_notices.ts`); the sender policy is the router's, the
- * token check `doctor.ts`.
+ * platform's limit), questions as buttons (`question_buttons.ts`); the
+ * typing indicator, inbound files and backlog notices are the channels' kit
+ * (`../kit/`), the sender policy is the router's, the token check
+ * `doctor.ts`.
  *
  * @module
  */
@@ -52,13 +52,18 @@ import type { Registry } from "../../registry/mod.ts";
 import type { Router, RouteResult } from "../../router/mod.ts";
 import { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
-import { AttachmentIntake, type Placement } from "./attachments.ts";
 import { TelegramClient } from "./bot_client.ts";
 import {
+  type Attachment,
+  AttachmentIntake,
   BacklogNotices,
   ChannelStore,
+  DOWNLOAD_TIMEOUT_MS,
   type InboundFiles,
+  type Placement,
+  readResponse,
   type RunningChannel,
+  tooLargeReason,
   TypingIndicator,
 } from "../kit/mod.ts";
 import { attachmentOf } from "./files.ts";
@@ -153,7 +158,7 @@ export class TelegramAdapter implements RunningChannel {
         onError: (err) => this.#client.warn("typing indicator failed in a chat: {error}", err),
       });
     }
-    this.#attachments = new AttachmentIntake(this.#client, deps.files);
+    this.#attachments = new AttachmentIntake((a, max) => this.#download(a, max), deps.files);
     this.#questions = new QuestionButtons({
       client: this.#client,
       store: this.#store,
@@ -335,7 +340,7 @@ export class TelegramAdapter implements RunningChannel {
     const answered = await this.#questions.reply(updateId, parsed);
     if (answered) return answered;
     const placed: Placement[] = [];
-    const event = attachment ? this.#attachments.event(parsed, attachment, placed) : parsed.event;
+    const event = attachment ? this.#attachments.event(parsed.event, attachment, placed) : parsed.event;
     let route: RouteResult;
     try {
       route = await this.#d.router.route(event);
@@ -428,6 +433,24 @@ export class TelegramAdapter implements RunningChannel {
   /** Shows "typing" in the target chat until the next reply there. */
   async setTyping(target: ChannelTarget): Promise<void> {
     await this.#typing?.start(target.platformId, target.threadId);
+  }
+
+  /** An attachment's bytes (at most `max`: `getFile`, then the file URL), or why they could not be had. */
+  async #download(a: Attachment, max: number): Promise<Uint8Array | { error: string }> {
+    try {
+      const file = await this.#client.call("getFile", () => this.#client.bot.api.getFile(a.fileId));
+      if (file.file_size !== undefined && file.file_size > max) {
+        return { error: tooLargeReason(file.file_size, max) };
+      }
+      if (!file.file_path) throw new Error("the server gave no file path");
+      return await readResponse(
+        await this.#client.fetchFile(file.file_path, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)),
+        max,
+      );
+    } catch (err) {
+      this.#client.warn("an attachment was not fetched: {error}", err);
+      return { error: "the download from Telegram failed" };
+    }
   }
 
   #now(): Timestamp {
