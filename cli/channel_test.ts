@@ -6,6 +6,7 @@ import { lockStateDir } from "../src/control_plane/mod.ts";
 import { KeyCustodian, STATE_DB_KEY_ID } from "../src/keys/mod.ts";
 import { StateDb } from "../src/state/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
+import { FakeSlack } from "../tests/support/fake_slack.ts";
 import { FakeTelegram } from "../tests/support/fake_telegram.ts";
 import { checkChannel, registerChannelCommands } from "./channel.ts";
 import { CliError } from "./errors.ts";
@@ -157,6 +158,7 @@ Deno.test("channel: the CLI module loads no platform library; the doctor check d
   }
   assert.ok([...seen].some((s) => s.endsWith("channel_config.ts")));
   assert.ok(![...seen].some((s) => s.includes("grammy")), "grammy is not in the static graph");
+  assert.ok(![...seen].some((s) => s.includes("@slack")), "nor are the Slack libraries");
   assert.ok(graph.modules.some((m) => m.specifier.includes("grammy")), "…only behind the dynamic import");
 
   await using fake = FakeTelegram.start();
@@ -171,4 +173,57 @@ Deno.test("channel: the CLI module loads no platform library; the doctor check d
     updatedAt: nowTimestamp(),
   }, new Map([["TG", fake.token]]));
   assert.equal(check.ok, true);
+});
+
+Deno.test("channel add slack: its own token options (names only), the mode's secret required, other kinds' options refused; doctor calls Slack", async () => {
+  using dir = tempDir();
+  await initialised(dir.path);
+  await using slack = FakeSlack.start();
+  const wrong = await run("channel", "add", "slack", "--token-env", "X", "--state-dir", dir.path);
+  assert.match((wrong.error as Error).message, /--token-env is not an option of a slack channel/);
+  const noApp = await run("channel", "add", "slack", "--bot-token-env", "SB", "--state-dir", dir.path);
+  assert.match((noApp.error as Error).message, /Socket Mode needs the app-level token: add --app-token-env/);
+  const noSigning = await run(
+    ...["channel", "add", "slack", "--bot-token-env", "SB", "--webhook-url", "https://x.example/h"],
+    ...["--state-dir", dir.path],
+  );
+  assert.match((noSigning.error as Error).message, /--signing-secret-env/);
+
+  const added = await run(
+    ...["channel", "add", "slack", "--bot-token-env", "IRONCLAW_TEST_SLACK_BOT", "--app-token-env"],
+    ...["IRONCLAW_TEST_SLACK_APP", "--api-root", slack.apiRoot, "--state-dir", dir.path],
+  );
+  assert.equal(added.error, undefined);
+  assert.match(
+    added.stdout[0],
+    /^added channel slack: token from \$IRONCLAW_TEST_SLACK_BOT, the app-level token .* from \$IRONCLAW_TEST_SLACK_APP, Socket Mode via http:\/\/127\.0\.0\.1:\d+\/api/,
+  );
+  const listed = await run("channel", "list", "--json", "--state-dir", dir.path);
+  const [row] = JSON.parse(listed.stdout.join("\n"));
+  assert.deepEqual([row.name, row.tokenEnv, row.secretEnvs.app.env, row.mode], [
+    "slack",
+    "IRONCLAW_TEST_SLACK_BOT",
+    "IRONCLAW_TEST_SLACK_APP",
+    "socket",
+  ]);
+
+  const config = {
+    name: "slack",
+    type: "slack",
+    tokenEnv: "SB",
+    secretEnvs: { app: "SA" },
+    apiRoot: slack.apiRoot,
+    webhookUrl: null,
+    createdAt: nowTimestamp(),
+    updatedAt: nowTimestamp(),
+  };
+  const ok = await checkChannel(config, new Map([["SB", slack.botToken], ["SA", slack.appToken]]));
+  assert.equal(ok.ok, true, ok.detail);
+  assert.match(ok.detail, /bot ironclaw \(UBOT0001\)/);
+  const bad = await checkChannel(config, new Map([["SB", "xoxb-9-wrong-token"], ["SA", slack.appToken]]));
+  assert.equal(bad.ok, false);
+  assert.match(bad.detail, /invalid_auth/);
+  assert.ok(!bad.detail.includes("wrong-token"), "a token never appears in the check's line");
+  const unset = await checkChannel(config, new Map());
+  assert.match(unset.detail, /\$SB \(its bot token\) is not set/);
 });

@@ -7,12 +7,14 @@
  */
 import type { ChannelKind } from "./kit/mod.ts";
 import { discordChannel } from "./discord/mod.ts";
+import { slackChannel } from "./slack/mod.ts";
 import { telegramChannel } from "./telegram/mod.ts";
 
 /** The registered channel kinds, by type. */
 export const CHANNEL_KINDS: readonly ChannelKind[] = [
-  telegramChannel,
   discordChannel,
+  slackChannel,
+  telegramChannel,
 ];
 
 /** The kind of channel type `type`, if this build runs it. */

@@ -409,8 +409,8 @@ function defaultDescription(f: FakeFailure): string {
   return "Bad Request";
 }
 
-/** The call's parameters from the query string and a JSON, urlencoded or multipart body. */
-async function readParams(
+/** The call's parameters from the query string and a JSON, urlencoded or multipart body (the fakes share it). */
+export async function readParams(
   request: Request,
   url: URL,
 ): Promise<{ params: Record<string, unknown>; files: RecordedCall["files"] }> {

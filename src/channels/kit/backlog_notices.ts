@@ -10,6 +10,10 @@
  * @module
  */
 
+/** What a chat is told, once per shedding episode, when its session refuses a message (a full backlog). */
+export const BACKLOG_NOTICE =
+  "I'm still working through earlier messages; please send this again in a moment.";
+
 /**
  * Shedding sessions remembered at most. Each entry exists only while its
  * session refuses messages; the bound keeps sessions whose chat never

@@ -19,7 +19,7 @@
 export { checkApiRoot } from "./api_root.ts";
 export { AttachmentIntake, DOWNLOAD_TIMEOUT_MS, readResponse } from "./attachments.ts";
 export type { Download, Placement } from "./attachments.ts";
-export { BacklogNotices } from "./backlog_notices.ts";
+export { BACKLOG_NOTICE, BacklogNotices } from "./backlog_notices.ts";
 export { channelWebhookPath } from "./channel_kind.ts";
 export type {
   ChannelCheck,
@@ -39,6 +39,7 @@ export {
   tooLargeReason,
 } from "./files.ts";
 export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./files.ts";
+export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";
 export { ChannelStore } from "./store.ts";
 export type { PlatformMessage } from "./store.ts";

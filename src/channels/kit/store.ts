@@ -61,6 +61,14 @@ export class ChannelStore {
     return row && { chatId: row.chat_id as string, messageId: row.platform_message_id as string };
   }
 
+  /** Whether platform message `messageId` of `chatId` was recorded (a redelivered event is then handled already). */
+  hasPlatformMessage(chatId: string, messageId: string): boolean {
+    return this.#db.get(
+      "SELECT 1 AS x FROM channel_messages WHERE channel = ? AND chat_id = ? AND platform_message_id = ? LIMIT 1",
+      [this.channel, chatId, messageId],
+    ) !== undefined;
+  }
+
   /** Every recorded piece of `ref`: part → platform message id. */
   sentParts(ref: string): Map<number, string> {
     const rows = this.#db.all(

@@ -54,8 +54,10 @@ import { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import { TelegramClient } from "./bot_client.ts";
 import {
+  abortableSleep,
   type Attachment,
   AttachmentIntake,
+  BACKLOG_NOTICE,
   BacklogNotices,
   ChannelStore,
   DOWNLOAD_TIMEOUT_MS,
@@ -70,7 +72,7 @@ import { attachmentOf } from "./files.ts";
 import { apiSignal, webhookCallback } from "./grammy.ts";
 import { type BotIdentity, type ParsedMessage, parseMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { QuestionButtons } from "./question_buttons.ts";
-import { abortableSleep, type RetryOptions } from "./retry.ts";
+import type { RetryOptions } from "./retry.ts";
 import { TelegramApiError } from "./secrets.ts";
 import { type Destination, TelegramSender, threadOf } from "./sender.ts";
 import { type HandledUpdate, UpdateIntake } from "./update_intake.ts";
@@ -83,10 +85,6 @@ export const ALLOWED_UPDATES = ["message", "callback_query"] as const;
 
 /** How long message references are kept for threading replies. */
 export const MESSAGE_REF_DAYS = 30;
-
-/** What a chat is told, once per shedding episode, when its session refuses a message (a full backlog). */
-export const BACKLOG_NOTICE =
-  "I'm still working through earlier messages; please send this again in a moment.";
 
 /**
  * How long a backlog notice may take, `retry_after` waits included. It is

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { abortableSleep } from "../kit/mod.ts";
 import type { Transformer } from "./grammy.ts";
 
 /** How 429 answers are retried. */
@@ -33,22 +34,6 @@ export interface RetryInfo {
 export const DEFAULT_MAX_RETRIES = 3;
 /** Default longest wait, in seconds. */
 export const DEFAULT_MAX_DELAY_SECONDS = 60;
-
-/** A timer wait that an abort cuts short (with the signal's reason). */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 /** The transformer; install it with `api.config.use(retryAfter())`. */
 export function retryAfter(options: RetryOptions = {}): Transformer {

@@ -5,7 +5,8 @@
  *
  * @module
  */
-export { ALLOWED_UPDATES, BACKLOG_NOTICE, MAX_UPDATE_ATTEMPTS, TelegramAdapter } from "./adapter.ts";
+export { ALLOWED_UPDATES, MAX_UPDATE_ATTEMPTS, TelegramAdapter } from "./adapter.ts";
+export { BACKLOG_NOTICE } from "../kit/mod.ts";
 export { createBot } from "./api.ts";
 export { checkTelegramToken } from "./doctor.ts";
 export { openTelegramChannel } from "./open.ts";
