@@ -22,6 +22,7 @@ import { registerQuestionCommands } from "./question.ts";
 import { registerRegistryCommands } from "./registry.ts";
 import { registerSessionCommands } from "./session.ts";
 import { registerTaskCommands } from "./task.ts";
+import { registerWorkspaceFileCommands } from "./workspace_files.ts";
 import { registerRollbackCommand } from "./rollback.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerStatusCommand } from "./status.ts";
@@ -66,6 +67,7 @@ export function buildProgram(io: CliIo = processIo()): Command {
   registerRegistryCommands(program, io);
   registerSessionCommands(program, io);
   registerTaskCommands(program, io);
+  registerWorkspaceFileCommands(program, io);
   registerToolsCommand(program, io);
   registerStatusCommand(program, io);
   registerDoctorCommand(program, io);

@@ -43,6 +43,7 @@ import { mcpRoutes } from "./routes/mcp.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { CHANNEL_WEBHOOK_PATHS, channelWebhookRoutes } from "./routes/channel_webhook.ts";
 import { taskRoutes } from "./routes/tasks.ts";
+import { workspaceFileRoutes } from "./routes/workspace_files.ts";
 import { consoleLinkRoutes, consoleRoutes, ConsoleSessions, SESSION_COOKIE } from "./console/mod.ts";
 import type { ApiEnv } from "./env.ts";
 
@@ -117,6 +118,7 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
     .route("/", mcpRoutes(plane))
     .route("/", usageRoutes(plane))
     .route("/", taskRoutes(plane))
+    .route("/", workspaceFileRoutes(plane))
     .route("/", channelWebhookRoutes(plane))
     .route("/", consoleLinkRoutes(consoleSessions))
     .route("/", consoleRoutes(plane, consoleSessions));

@@ -252,6 +252,12 @@ export class SandboxManager implements SandboxControl {
     return this.#running.has(sessionId) ? this.#cap.idleMs(sessionId) : undefined;
   }
 
+  /** Session `sessionId`'s workspace on the host, its group's workspace volume mounted first (so its files are there). */
+  async workspaceDir(sessionId: SessionId, agentGroupId: string): Promise<string> {
+    await this.#volumes.ensure(agentGroupId);
+    return sessionDirs(this.#d.root, sessionId, agentGroupId).workspaceDir;
+  }
+
   /** The agent's log file of a running session, if any. */
   logPath(sessionId: SessionId): string | undefined {
     return this.#running.get(sessionId)?.handle.logPath;

@@ -51,6 +51,14 @@ export type { SessionDirs } from "./session_dirs.ts";
 export { groupVolumeDirs, outboxDir, workspaceStagingDir } from "./session_dirs.ts";
 export { ensureGroupVolumes, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 export {
+  DEFAULT_MAX_READ_BYTES,
+  listWorkspace,
+  readWorkspaceFile,
+  type WorkspaceEntry,
+  WorkspaceFileError,
+  type WorkspaceListing,
+} from "./workspace_files.ts";
+export {
   AGENT_PROGRAM_ENV,
   chooseReleaseExecutable,
   prepareModuleInfo,
