@@ -19,6 +19,7 @@ import { type ChangeView, defaultActor } from "./change.ts";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { readPersonaDir } from "./files.ts";
+import { registerMountCommands } from "./mount.ts";
 import { type CliIo, type Column, printJson, printListing, splitList } from "./output.ts";
 import { AGENT_GROUP_COLUMNS } from "./registry.ts";
 
@@ -201,7 +202,7 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       );
     }
     for (const m of g.mounts) {
-      io.out(`mount:    ${m.source} → ${m.target ?? "(default)"}${m.readonly ? " (ro)" : ""}`);
+      io.out(`mount:    /mounts/${m.name} ← ${m.source} (${m.readonly ? "read-only" : "read-write"})`);
     }
     io.out(
       `memory:   ${MEMORY_PARTITION_WORDS[g.memoryPartition]}${
@@ -213,6 +214,8 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
       io.out(g.personaDocs[s.key] ? g.personaDocs[s.key].replace(/^/gm, "  ") : "  (none)");
     }
   });
+
+  registerMountCommands(agent, io);
 
   agent.command("templates")
     .description("list the starter templates (offline)")

@@ -94,6 +94,18 @@ export interface ServeFlags {
   modelPrices?: string;
   usageDayOffset?: string;
   mcpAllowHostProcess?: boolean;
+  mountPrefix?: string[];
+}
+
+/** `--mount-prefix DIR` (repeatable): where approved mounts may lie; absolute paths, checked now. */
+export function mountPrefixesOption(flags: ServeFlags, stateDir: string): { mountPrefixes: string[] } {
+  const prefixes = flags.mountPrefix ?? [];
+  for (const prefix of prefixes) {
+    if (!prefix.startsWith("/") || prefix.split("/").includes("..")) {
+      throw new CliError(`--mount-prefix ${prefix}: expected an absolute directory without '..'`);
+    }
+  }
+  return { mountPrefixes: prefixes.length ? prefixes : [`${stateDir}/mounts`] };
 }
 
 /** `--min-recurrence D`: the shortest task recurrence agents may ask for (default 5m). */
@@ -358,6 +370,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     ...upstreams.upstreams,
     ...(onboarded?.upstreams ?? []).filter((u) => !flagged.has(u.host)),
   ];
+  const mounts = mountPrefixesOption(flags, stateDir);
   let plane: ControlPlane;
   try {
     // A missing or unusable agent executable fails here, as one line saying where it was looked for.
@@ -377,6 +390,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
       ...limits,
       ...usage,
       mcpAllowHostProcess: flags.mcpAllowHostProcess,
+      ...mounts,
     });
   } catch (err) {
     unlisten();
@@ -398,6 +412,7 @@ export async function runServe(io: CliIo, flags: ServeFlags, stop?: AbortSignal)
     io.out(`egress: ${describeEgress(egress.egress)}`);
     for (const u of allUpstreams) io.out(`model upstream: ${u.host} → ${u.baseUrl}`);
     io.out(`mcp: ${describeMcp(flags)}`);
+    io.out(`mounts: approved host directories under ${mounts.mountPrefixes.join(", ")}`);
     if (!flags.dev) {
       const model = modelConfig
         ? modelProxyOptions(modelConfig)
@@ -481,6 +496,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .option(
       "--mcp-allow-host-process",
       "run registered stdio MCP servers as bare host processes instead of their own sandboxes (WEAKER isolation; minimal environment)",
+    )
+    .option(
+      "--mount-prefix <dir>",
+      "a host directory under which approved mounts may lie (repeatable; default <state-dir>/mounts)",
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .option(
       "--search-backend <backend>",

@@ -30,13 +30,36 @@ export const PackagesPayload = z.union([
 ]);
 export type PackagesPayload = z.infer<typeof PackagesPayload>;
 
-/** `mounts`: host directories to bind into the agent's sandbox. */
-export const MountsPayload = z.array(z.strictObject({
+/** A mount's name: the folder the agent sees it as, `/mounts/<name>`. */
+export const MOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const MountName = z.string().regex(MOUNT_NAME, {
+  message: "a mount name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+});
+
+/**
+ * One mount to bind: host directory `source` at `/mounts/<name>` (default
+ * name: the source's last path segment), read-only unless `readonly` is
+ * false. A mount of the same name is replaced.
+ */
+export const MountBind = z.strictObject({
+  name: MountName.optional(),
   source: z.string().min(1).max(4096),
-  target: z.string().max(4096).optional(),
   readonly: z.boolean().optional(),
-}));
+});
+export type MountBind = z.infer<typeof MountBind>;
+
+/** Takes the mount called `name` away. */
+export const MountRemoval = z.strictObject({ name: MountName, remove: z.literal(true) });
+export type MountRemoval = z.infer<typeof MountRemoval>;
+
+/** `mounts`: host directories to bind into the agent's sandboxes (or to take away), each at `/mounts/<name>`. */
+export const MountsPayload = z.array(z.union([MountBind, MountRemoval]));
 export type MountsPayload = z.infer<typeof MountsPayload>;
+
+/** The name a mount is seen under: its own, else its source's last path segment (which may not be a valid name). */
+export function mountName(mount: MountBind): string {
+  return mount.name ?? mount.source.split("/").filter(Boolean).at(-1) ?? "";
+}
 
 const ToolName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: "tool names are lower_snake_case" });
 

@@ -30,10 +30,16 @@ export interface AgentLayout {
   socketDir: string;
   /** libsqlcipher, the only library the agent may load. */
   library: string;
+  /**
+   * Where the host binds the agent group's approved mounts, one directory
+   * `<mounts>/<name>` each (read-only unless the approval said otherwise);
+   * absent where the backend binds none (the process backend).
+   */
+  mounts?: string;
 }
 
 /** The fixed layout inside the sandbox (mount points of the OCI bundle). */
-export const SANDBOX_LAYOUT: AgentLayout = {
+export const SANDBOX_LAYOUT: Required<AgentLayout> = {
   inboundDir: "/run/ironclaw/in",
   outboundDir: "/run/ironclaw/out",
   keyFile: "/run/ironclaw/key/session.key",
@@ -41,13 +47,15 @@ export const SANDBOX_LAYOUT: AgentLayout = {
   memory: "/memory",
   socketDir: "/run/ironclaw/sock",
   library: "/opt/ironclaw/lib/libsqlcipher.so",
+  mounts: "/mounts",
 };
 
 /**
  * The agent's flags: no network but connecting to the host's six sockets,
  * no environment, no subprocesses, no system information; it reads only its
- * queues, key, workspace and memory, writes only outbound, workspace and
- * memory, and may load only libsqlcipher.
+ * queues, key, workspace, memory and mounts, writes only outbound, workspace,
+ * memory and mounts (a read-only mount is read-only in the sandbox's kernel,
+ * whatever Deno allows), and may load only libsqlcipher.
  */
 export function agentPermissionFlags(layout: AgentLayout): string[] {
   return [
@@ -78,10 +86,20 @@ export function agentPermissionFlags(layout: AgentLayout): string[] {
         layout.workspace,
         layout.memory,
         layout.socketDir,
+        ...(layout.mounts ? [layout.mounts] : []),
       ]
         .join(",")
     }`,
-    `--allow-write=${[layout.outboundDir, layout.workspace, layout.memory, layout.socketDir].join(",")}`,
+    `--allow-write=${
+      [
+        layout.outboundDir,
+        layout.workspace,
+        layout.memory,
+        layout.socketDir,
+        ...(layout.mounts ? [layout.mounts] : []),
+      ]
+        .join(",")
+    }`,
     `--allow-ffi=${layout.library}`,
   ];
 }

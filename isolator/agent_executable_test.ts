@@ -47,6 +47,7 @@ function fakeSpec(program = "/srv/release/ironclaw-agent"): ResolvedSpec {
     program,
     args: AGENT_ARGS,
     limits: { ...DEFAULT_LIMITS },
+    mounts: [],
   };
 }
 

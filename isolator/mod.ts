@@ -24,6 +24,7 @@ export type {
   LaunchSpec,
   Limits,
   SandboxHandle,
+  SandboxMount,
 } from "./types.ts";
 export { DEFAULT_LIMITS } from "./types.ts";
 export { IsolatorUnavailableError, LaunchError } from "./errors.ts";

@@ -164,7 +164,8 @@ export function executableArgv(executable: string, args: readonly string[]): str
 
 /**
  * The session's bind mounts onto {@link SANDBOX_LAYOUT}, the agent program's
- * first ({@link programBinds}); `keyCopy` is the tmpfs copy of the key.
+ * first ({@link programBinds}), its group's approved mounts last (noexec,
+ * read-only unless approved read-write); `keyCopy` is the tmpfs copy of the key.
  */
 export function sessionBinds(spec: ResolvedSpec, keyCopy: string, kind: AgentProgramKind): BindMount[] {
   const bind = (source: string, destination: string, writable: boolean, isFile = false, exec = false) => ({
@@ -184,7 +185,13 @@ export function sessionBinds(spec: ResolvedSpec, keyCopy: string, kind: AgentPro
     bind(spec.socketDir, SANDBOX_LAYOUT.socketDir, false),
     bind(spec.workspaceDir, SANDBOX_LAYOUT.workspace, true),
     bind(spec.memoryDir, SANDBOX_LAYOUT.memory, true),
+    ...spec.mounts.map((m) => bind(m.source, mountPoint(m.name), !m.readonly)),
   ];
+}
+
+/** Where mount `name` appears in a sandbox: `/mounts/<name>`. */
+export function mountPoint(name: string): string {
+  return `${SANDBOX_LAYOUT.mounts}/${name}`;
 }
 
 /** The agent's command line inside a sandbox: `deno run <flags> <bundle> …`, or the compiled agent `…` alone. */

@@ -36,6 +36,15 @@ function executableRefused(path: string): string {
     "the sandbox layout (/run/ironclaw/…, /workspace, /memory), which only runsc and bwrap mount";
 }
 
+/**
+ * Why a group with approved mounts cannot run here: this backend binds
+ * nothing, so a read-only mount would be read-only only by the agent's word.
+ */
+function mountsRefused(names: string[]): string {
+  return `the process backend cannot bind mounts (${names.join(", ")}): it has no mount namespace, so ` +
+    "read-only could not be enforced; use runsc or bwrap, or remove the mounts";
+}
+
 /** Agents as ordinary processes of the host user; for development only. */
 export class ProcessIsolator implements Isolator {
   readonly kind = "process";
@@ -68,6 +77,7 @@ export class ProcessIsolator implements Isolator {
     const { agent } = this.#paths;
     if (agent.kind === "executable") throw new LaunchError(spec.sessionId, executableRefused(agent.path));
     const s = resolveSpec(spec, agent);
+    if (s.mounts.length) throw new LaunchError(s.sessionId, mountsRefused(s.mounts.map((m) => m.name)));
     const { stateDir, keyRoot } = this.#paths;
     const dirs = {
       logs: ensurePrivateDir(`${stateDir}/logs`),

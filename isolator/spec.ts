@@ -4,12 +4,23 @@
  *
  * @module
  */
+import { MOUNT_NAME } from "../contract/changes.ts";
 import { isSafeId } from "../contract/ids.ts";
 import { LaunchError } from "./errors.ts";
-import { type AgentRunner, DEFAULT_LIMITS, type LaunchSpec, type Limits } from "./types.ts";
+import {
+  type AgentRunner,
+  DEFAULT_LIMITS,
+  type LaunchSpec,
+  type Limits,
+  type SandboxMount,
+} from "./types.ts";
 
 /** A validated spec with its limits filled in. */
-export type ResolvedSpec = Omit<LaunchSpec, "limits" | "args"> & { args: readonly string[]; limits: Limits };
+export type ResolvedSpec = Omit<LaunchSpec, "limits" | "args" | "mounts"> & {
+  args: readonly string[];
+  limits: Limits;
+  mounts: readonly SandboxMount[];
+};
 
 const DIRECTORIES = ["inboundDir", "outboundDir", "workspaceDir", "memoryDir", "socketDir"] as const;
 const FILES = ["library", "denoPath", "program"] as const;
@@ -56,5 +67,23 @@ export function resolveSpec(spec: LaunchSpec, agent: AgentRunner): ResolvedSpec 
       fail(`limit ${name} must be a positive integer, got ${value}`);
     }
   }
-  return { ...spec, args: [...(spec.args ?? [])], limits };
+  const mounts = spec.mounts ?? [];
+  const names = new Set<string>();
+  for (const m of mounts) {
+    if (!MOUNT_NAME.test(m.name) || names.has(m.name)) {
+      fail(`mount name ${JSON.stringify(m.name)} is bad or repeated`);
+    }
+    names.add(m.name);
+    // The host resolved it: a real, absolute directory (a symlink here would be followed by the runtime).
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = Deno.lstatSync(m.source);
+    } catch {
+      // reported below
+    }
+    if (!m.source.startsWith("/") || !info?.isDirectory) {
+      fail(`mount ${m.name}: ${m.source} is not a directory (a symlink is resolved by the host first)`);
+    }
+  }
+  return { ...spec, args: [...(spec.args ?? [])], limits, mounts };
 }

@@ -35,6 +35,17 @@ export const DEFAULT_LIMITS: Readonly<Limits> = { memoryMiB: 512, pids: 256, cpu
  */
 export type KeySource = { bytes: SessionKey } | { file: string } | { none: true };
 
+/**
+ * An approved mount as the host resolved it: `source` is its real directory
+ * (symlinks resolved, checked against the operator's prefixes), bound at
+ * `<layout mounts>/<name>`, read-only unless `readonly` is false.
+ */
+export interface SandboxMount {
+  name: string;
+  source: string;
+  readonly: boolean;
+}
+
 /** Everything one launch needs; every path is a host path. */
 export interface LaunchSpec {
   sessionId: string;
@@ -63,6 +74,8 @@ export interface LaunchSpec {
   /** Arguments appended after the program and its layout argument. */
   args?: readonly string[];
   limits?: Partial<Limits>;
+  /** The agent group's approved mounts (the process backend refuses any: it binds nothing). */
+  mounts?: readonly SandboxMount[];
 }
 
 /** How a sandbox ended. */

@@ -24,6 +24,8 @@ export interface AgentConfig {
   pollMs: number;
   /** A warm spare (`--spare=1`): no key file; the key comes with the claim (see `claim.ts`). */
   spare: boolean;
+  /** The approved mounts the host bound at `<layout.mounts>/<name>`. */
+  mounts: { name: string; readonly: boolean }[];
 }
 
 /** A bad command line; its message is one line. */
@@ -43,9 +45,19 @@ const Layout = z.strictObject({
   memory: AbsolutePath,
   socketDir: AbsolutePath,
   library: AbsolutePath,
+  mounts: AbsolutePath.optional(),
 });
 
-const FLAGS = ["layout", "provider", "model", "persona", "enabled-tools", "poll-ms", "spare"] as const;
+const FLAGS = [
+  "layout",
+  "provider",
+  "model",
+  "persona",
+  "enabled-tools",
+  "mounts",
+  "poll-ms",
+  "spare",
+] as const;
 type Flag = (typeof FLAGS)[number];
 
 /** Parses `--name=value` flags; an unknown flag or a bad value is a {@link ConfigError}. */
@@ -74,15 +86,32 @@ export function parseArgs(args: readonly string[]): AgentConfig {
   const spare = values.get("spare") ?? "0";
   if (spare !== "0" && spare !== "1") throw new ConfigError(`--spare must be 0 or 1, got ${spare}`);
   const model = values.get("model");
+  const layout = parseLayout(values.get("layout"));
+  const mounts = parseMounts(values.get("mounts") ?? "");
+  if (mounts.length && layout.mounts === undefined) {
+    throw new ConfigError("--mounts given, but the layout has no mounts");
+  }
   return {
-    layout: parseLayout(values.get("layout")),
+    layout,
     provider: provider as ProviderKind,
     ...(model ? { model } : {}),
     persona: values.get("persona") ?? "",
     enabledTools: (values.get("enabled-tools") ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     pollMs,
     spare: spare === "1",
+    mounts,
   };
+}
+
+/** `--mounts=docs:ro,data:rw`: each approved mount's name and mode. */
+function parseMounts(value: string): AgentConfig["mounts"] {
+  return value.split(",").filter(Boolean).map((item) => {
+    const match = /^([A-Za-z0-9][A-Za-z0-9._-]{0,63}):(ro|rw)$/.exec(item);
+    if (!match) {
+      throw new ConfigError(`--mounts: ${JSON.stringify(item.slice(0, 80))} is not <name>:ro or <name>:rw`);
+    }
+    return { name: match[1], readonly: match[2] === "ro" };
+  });
 }
 
 function parseLayout(json: string | undefined): AgentLayout {

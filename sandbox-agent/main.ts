@@ -30,7 +30,7 @@ import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
 import { createModelClient, hideDeniedEnvironment, unixSocketFetch } from "./model/mod.ts";
-import { builtinRegistry, Jail, McpTools } from "./tools/mod.ts";
+import { builtinRegistry, Jail, McpTools, Mounts } from "./tools/mod.ts";
 
 /** Exit code of a start that cannot work (bad flags, key or queue): respawning will not help. */
 export const EXIT_BAD_START = 2;
@@ -139,10 +139,11 @@ async function runLoop(
         socketPath: `${layout.socketDir}/${MODEL_SOCKET_NAME}`,
       }),
       tools: builtinRegistry(config.enabledTools),
-      systemPrompt: systemPrompt(config.persona),
+      systemPrompt: systemPrompt(config.persona, { mounts: config.mounts }),
       // Files are announced as /workspace/…, also where the process backend runs on host paths.
       workspace: new Jail(layout.workspace, { seenAs: SANDBOX_LAYOUT.workspace }),
       memory: new Jail(layout.memory, { seenAs: SANDBOX_LAYOUT.memory }),
+      mounts: new Mounts(layout.mounts, config.mounts),
       persona: config.persona,
       egress: unixSocketFetch(`${layout.socketDir}/${EGRESS_SOCKET_NAME}`),
       mcp: new McpTools(unixSocketFetch(`${layout.socketDir}/${MCP_SOCKET_NAME}`)),

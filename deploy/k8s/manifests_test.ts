@@ -8,7 +8,12 @@ import {
   sandboxPod,
   SECCOMP_PROFILE_PATH,
 } from "../../isolator/kubernetes/mod.ts";
-import { RUNSC_SANDBOX_FLAGS, runscFlagArgs, runscSessionInput } from "../../isolator/mod.ts";
+import {
+  RUNSC_SANDBOX_FLAGS,
+  runscFlagArgs,
+  runscSessionInput,
+  type SandboxMount,
+} from "../../isolator/mod.ts";
 import { type AdmissionRequest, admit } from "../../tests/support/validating_admission.ts";
 import { type KubeObject, loadManifest, schemaProblems } from "../../tests/support/kubernetes_schema.ts";
 import { RUNSC_TOML, runscToml, SECCOMP_JSON, seccompJson } from "./generated.ts";
@@ -205,7 +210,7 @@ Deno.test("the admission policy confines a node agent to its own node and the sa
 });
 
 /** A session's sandbox Pod as a node agent on `node` would make it, with the DaemonSet's paths. */
-function sessionPod(node: string) {
+function sessionPod(node: string, mounts: SandboxMount[] = []) {
   const sessions = "/var/lib/ironclaw/sessions/s1";
   const spec = {
     sessionId: "s1",
@@ -220,6 +225,7 @@ function sessionPod(node: string) {
     program: "/opt/ironclaw/ironclaw-agent",
     args: [],
     limits: { memoryMiB: 512, pids: 256, cpus: 1 },
+    mounts,
   };
   const bundle = runscSessionInput(spec, "/dev/shm/ironclaw-keys-0/s1/session.key", "executable");
   return sandboxPod({
@@ -288,4 +294,26 @@ Deno.test("admission: a node agent's own sandbox Pod is admitted; on another nod
 
   // Anyone else is not this policy's to judge (RBAC gives them nothing in the namespace).
   assert.deepEqual(create(elsewhere, { username: "system:admin", extra: {} }), { allowed: true });
+});
+
+Deno.test("admission: an approved mount is a read-only hostPath at /mounts/<name>, admitted only under the node agent's directory", () => {
+  const policy = one("ValidatingAdmissionPolicy") as Any;
+  const create = (object: unknown) =>
+    admit(policy, { operation: "CREATE", userInfo: onNode("node-a"), object });
+  const pod = sessionPod("node-a", [{
+    name: "docs",
+    source: "/var/lib/ironclaw/mounts/docs",
+    readonly: true,
+  }]);
+  const mount = pod.spec.containers[0].volumeMounts.find((m: Any) => m.mountPath === "/mounts/docs");
+  assert.equal(mount.readOnly, true);
+  const volume = pod.spec.volumes.find((v: Any) => v.name === mount.name);
+  assert.deepEqual(volume.hostPath, { path: "/var/lib/ironclaw/mounts/docs", type: "Directory" });
+  assert.deepEqual(schemaProblems(pod), []);
+  assert.deepEqual(create(pod), { allowed: true });
+  // The node agent sees only /var/lib/ironclaw of its node: a host directory elsewhere is not admitted.
+  assert.equal(
+    create(sessionPod("node-a", [{ name: "srv", source: "/srv/docs", readonly: true }])).allowed,
+    false,
+  );
 });

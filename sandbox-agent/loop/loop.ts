@@ -26,7 +26,7 @@ import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox
 import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
 import { type Block, type Message, type ModelClient, ModelError, textOf, userText } from "../model/mod.ts";
 import type { Logger } from "../log.ts";
-import type { Jail, McpTools, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
+import type { Jail, McpTools, Mounts, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
 import { ModelBreaker } from "./backoff.ts";
 import type { Doorbell } from "./doorbell.ts";
 import type { Heartbeat } from "./heartbeat.ts";
@@ -55,6 +55,8 @@ export interface LoopOptions {
   systemPrompt: string;
   workspace: Jail;
   memory: Jail;
+  /** The approved mounts (absent: none). */
+  mounts?: Mounts;
   persona: string;
   /** A `fetch` to the host's egress broker, for the web tools. */
   egress?: typeof fetch;
@@ -362,6 +364,7 @@ export class AgentLoop {
     return {
       workspace: this.#o.workspace,
       memory: this.#o.memory,
+      mounts: this.#o.mounts,
       persona: this.#o.persona,
       egress: this.#o.egress,
       destinations: () => destinations.get(),

@@ -3,6 +3,7 @@ import type { SessionRouting } from "../../contract/rows.ts";
 import { DESTINATIONS, tempDir } from "../testing.ts";
 import { builtinRegistry } from "./builtin.ts";
 import { Jail } from "./jail.ts";
+import { Mounts } from "./mounts.ts";
 import type { ToolCallResult } from "./registry.ts";
 import type { ToolContext, ToolOutput } from "./tool.ts";
 
@@ -330,4 +331,56 @@ Deno.test("http_fetch and web_search send JSON to the broker and return its text
   assert.equal(found.text, 'results for "deno" (searxng):\n\n1. Deno\n   https://deno.com/\n   A runtime.');
   assert.deepEqual(calls.at(-1)!.body, { query: "deno", max_results: 5 });
   await fails(context(dir.path), "http_fetch", { url: "https://example.com/" }, /no egress broker/);
+});
+
+Deno.test("file tools reach approved mounts at /mounts/<name>/…, list them at /mounts, and refuse writes to a read-only one", async () => {
+  using dir = tempDir();
+  const ctx = context(dir.path);
+  for (const d of ["mounts/docs/sub", "mounts/scratch", "outside"]) {
+    Deno.mkdirSync(`${dir.path}/${d}`, { recursive: true });
+  }
+  Deno.writeTextFileSync(`${dir.path}/mounts/docs/a.txt`, "shared notes");
+  Deno.writeTextFileSync(`${dir.path}/outside/secret.txt`, "not yours");
+  Deno.symlinkSync(`${dir.path}/outside/secret.txt`, `${dir.path}/mounts/docs/leak`);
+  ctx.mounts = new Mounts(`${dir.path}/mounts`, [
+    { name: "docs", readonly: true },
+    { name: "scratch", readonly: false },
+  ]);
+  assert.equal((await ok(ctx, "read_file", { path: "/mounts/docs/a.txt" })).text, "shared notes");
+  assert.equal(
+    (await ok(ctx, "list_dir", { path: "/mounts" })).text,
+    '[{"name":"docs","is_dir":true},{"name":"scratch","is_dir":true}]',
+  );
+  assert.equal(
+    (await ok(ctx, "list_dir", { path: "/mounts/docs" })).text,
+    '[{"name":"a.txt","is_dir":false},{"name":"leak","is_dir":false},{"name":"sub","is_dir":true}]',
+  );
+  await fails(
+    ctx,
+    "write_file",
+    { path: "/mounts/docs/a.txt", content: "x" },
+    /\/mounts\/docs is a read-only mount/,
+  );
+  await fails(ctx, "write_file", { path: "/mounts/docs/new.txt", content: "x" }, /read-only mount/);
+  assert.equal(Deno.readTextFileSync(`${dir.path}/mounts/docs/a.txt`), "shared notes");
+  await ok(ctx, "write_file", { path: "/mounts/scratch/out/b.txt", content: "made here" });
+  assert.equal(Deno.readTextFileSync(`${dir.path}/mounts/scratch/out/b.txt`), "made here");
+  // The same jail as the workspace's: no '..', no symlink out, no other mount name, not /mounts itself.
+  await fails(ctx, "read_file", { path: "/mounts/docs/../scratch/out/b.txt" }, /'\.\.'/);
+  await fails(ctx, "read_file", { path: "/mounts/docs/leak" }, /leads outside the folder/);
+  await fails(
+    ctx,
+    "read_file",
+    { path: "/mounts/other/a.txt" },
+    /no mount named other: mounted are docs, scratch/,
+  );
+  await fails(ctx, "read_file", { path: "/mounts" }, /name one/);
+  await fails(ctx, "write_file", { path: "/mounts/x.txt", content: "" }, /no mount named x\.txt/);
+});
+
+Deno.test("without mounts, /mounts is empty and its paths say nothing is mounted", async () => {
+  using dir = tempDir();
+  const ctx = context(dir.path);
+  assert.equal((await ok(ctx, "list_dir", { path: "/mounts" })).text, "[]");
+  await fails(ctx, "read_file", { path: "/mounts/docs/a.txt" }, /nothing is mounted/);
 });

@@ -43,7 +43,7 @@ export const requestCapabilityChange: Tool = defineTool({
     '- enabled_tools: {"add":["list_dir"]} adds tools; {"tools":[...]} replaces the set',
     '- wiring: {"egress":["api.example.com"]} for network access (request_api_access is simpler)',
     '- persona: {"instructions":"..."} (also "identity", "soul")',
-    '- mounts: [{"source":"/absolute/host/path"}]',
+    '- mounts: [{"source":"/absolute/host/path","name":"docs"}] shows it read-only at /mounts/docs ("readonly":false asks for read-write)',
     '- permissions: {"addMembers":["slack:alice"]} or {"grantRoles":[{"userId":"slack:alice","role":"admin"}]}',
     '- mcp_access: {"server":"name","tools":["tool"]} (omit tools for all)',
     '- mcp_register: {"name":"x","transport":"http","url":"https://..."} or {"name":"x","transport":"stdio","command":"..."}',

@@ -29,6 +29,8 @@ export interface JailOptions {
    * absolute paths under it are taken as paths in the folder too.
    */
   seenAs?: string;
+  /** A read-only mount: writes are refused here, as the sandbox's kernel refuses them. */
+  readOnly?: boolean;
 }
 
 /** File access confined to `root`. */
@@ -37,9 +39,11 @@ export class Jail {
   #realRoot: string | undefined;
   /** The absolute names of the folder: its root, and the name the agent is told. */
   readonly #names: string[];
+  readonly #readOnly: boolean;
 
   constructor(root: string, options: JailOptions = {}) {
     this.root = root;
+    this.#readOnly = options.readOnly ?? false;
     this.#names = [...new Set([root, options.seenAs ?? root].map((name) => name.replace(/\/+$/, "")))];
   }
 
@@ -94,6 +98,9 @@ export class Jail {
   /** Writes a file, creating parent directories; returns the byte count. */
   writeText(path: string, content: string): Promise<number> {
     return guarded(path, async () => {
+      if (this.#readOnly) {
+        throw new ToolError(`${this.#names.at(-1)} is a read-only mount: its files can be read, not written`);
+      }
       const bytes = new TextEncoder().encode(content);
       if (bytes.length > MAX_FILE_BYTES) {
         throw new ToolError(

@@ -10,6 +10,7 @@
 import type { z } from "zod";
 import type { Destination, SessionRouting } from "../../contract/rows.ts";
 import type { Jail } from "./jail.ts";
+import type { Mounts } from "./mounts.ts";
 
 /** A chat message a tool wants sent now (channel routing already resolved). */
 export interface OutboundChat {
@@ -35,6 +36,8 @@ export interface ToolContext {
   workspace: Jail;
   /** The agent's durable memory, shared by its sessions. */
   memory: Jail;
+  /** The agent group's approved mounts at `/mounts/<name>` (absent: none). */
+  mounts?: Mounts;
   /** The persona text the agent was launched with ("" for none). */
   persona: string;
   /** Where the agent may send, as the host last synced it. */

@@ -60,6 +60,7 @@ import {
   standardVerifiers,
 } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
+import type { MountPolicy } from "../mounts/mod.ts";
 import { type Counter, MetricsRegistry } from "../metrics/mod.ts";
 import { QuestionDesk } from "../questions/mod.ts";
 import type { Registry } from "../registry/mod.ts";
@@ -107,6 +108,8 @@ export interface SandboxContext {
   notifyOutbound(sessionId: SessionId): void;
   /** Tells the session's chat that its sandbox could not start (a waker calls it when a launch fails). */
   onLaunchFailure(sessionId: SessionId): void;
+  /** Where approved mounts may come from (each is resolved again at every launch). */
+  mounts: MountPolicy;
 }
 
 /** How to wire the message path. */
@@ -204,6 +207,10 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
       sandboxes.outboundHome?.(sessionId, agentGroupId as AgentGroupId) ?? Promise.resolve(undefined),
   });
   const backlog = new BacklogGate({ queues, cap: options.inboundBacklogCap, metrics });
+  const mounts: MountPolicy = {
+    allowedSourcePrefixes: options.mountPrefixes ?? [`${stores.stateDir}/mounts`],
+    stateDir: stores.stateDir,
+  };
   const sandboxes = options.sandboxes({
     registry,
     queues,
@@ -214,6 +221,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     // Delivery is built below; the sandboxes ring only once they run.
     notifyOutbound: (sessionId) => delivery.notify(sessionId),
     onLaunchFailure: (sessionId) => void notices.notify(sessionId, sandboxStartNotice()),
+    mounts,
   });
   const { waker } = sandboxes;
   const registryEdits = new RegistryEdits(registry, {
@@ -226,7 +234,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     "Terminal gateway decisions, by outcome.",
   );
   const gateway = hostGateway(stores, {
-    mountPrefixes: options.mountPrefixes ?? [`${stores.stateDir}/mounts`],
+    mounts,
     mcpServers: options.mcpServers ?? stores.mcpCatalog,
     onDecision: (decision) => decisions.inc({ decision }),
     onApplied: async (req: ChangeRequest) => {
@@ -313,7 +321,7 @@ function tellingParked(waker: SessionWaker, onParked: (sessionId: SessionId) => 
 
 /** What the gateway is told besides the stores. */
 interface GatewayOptions {
-  mountPrefixes: readonly string[];
+  mounts: MountPolicy;
   mcpServers: McpCatalogView;
   onDecision: NonNullable<GatewayDeps["onDecision"]>;
   onApplied: (req: ChangeRequest) => Promise<void>;
@@ -328,7 +336,7 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
     audit: stores.audit,
     verifiers: standardVerifiers({
       registry,
-      mounts: { allowedSourcePrefixes: options.mountPrefixes, targetPrefix: "/mnt" },
+      mounts: options.mounts,
       egressEnabled: true,
       mcpServers: options.mcpServers,
       vaultSecrets: stores.vault,
@@ -339,6 +347,7 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
       mcpCatalog: stores.mcpCatalog,
       mcpPins: stores.mcpPins,
       budgets: stores.budgets,
+      mounts: options.mounts,
     }),
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,

@@ -81,6 +81,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     // Through the waker: a sandbox stopped for room is a deliberate stop, and the next message wakes it.
     evict: (sessionId) => waker.stop(sessionId),
     sandboxOwner: ctx.sandboxOwner,
+    mounts: ctx.mounts,
   });
   const waker = new GuardedWaker({
     control: manager,

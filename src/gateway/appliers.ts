@@ -16,6 +16,7 @@ import {
   type JsonValue,
   McpAccessPayload,
   McpRegisterPayload,
+  mountName,
   MountsPayload,
   PackagesPayload,
   PermissionsPayload,
@@ -24,6 +25,7 @@ import {
   WiringPayload,
 } from "../../contract/mod.ts";
 import type { AgentGroupId, ChangeId } from "../../contract/ids.ts";
+import { type MountPolicy, resolveMountSource } from "../mounts/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import { checkCreateAgentTarget } from "./create_agent_target.ts";
 
@@ -39,6 +41,8 @@ export interface ApplySinks {
   mcpPins?: { pin(agentGroupId: string, changeId: ChangeId, granted: readonly string[] | undefined): void };
   /** The daily budgets. */
   budgets?: { set(agentGroupId: string, budget: BudgetPayload, changeId: ChangeId): void };
+  /** Where approved mounts may come from (each is resolved again when applied). */
+  mounts?: MountPolicy;
 }
 
 type Apply = (registry: Registry, req: ChangeRequest, sinks: ApplySinks) => void;
@@ -74,19 +78,24 @@ const applyPackages: Apply = (registry, req) => {
   });
 };
 
-const applyMounts: Apply = (registry, req) => {
-  const bySource = new Map(registry.getAgentGroup(req.agentGroupId).mounts.map((m) => [m.source, m]));
+/**
+ * Binds and removals by name; each bound directory is resolved again here (a
+ * symlink swapped in since the submit is refused), and stored as named: the
+ * launch resolves it once more.
+ */
+const applyMounts: Apply = (registry, req, { mounts: policy }) => {
+  if (!policy) throw new Error("no mount policy on this host");
+  const byName = new Map(registry.getAgentGroup(req.agentGroupId).mounts.map((m) => [m.name, m]));
   for (const m of MountsPayload.parse(req.after)) {
-    bySource.set(m.source, { source: m.source, target: m.target ?? null, readonly: m.readonly ?? true });
+    if ("remove" in m) {
+      byName.delete(m.name);
+      continue;
+    }
+    resolveMountSource(m.source, policy);
+    const name = mountName(m);
+    byName.set(name, { name, source: m.source, readonly: m.readonly ?? true });
   }
-  registry.setMounts(
-    req.agentGroupId,
-    [...bySource.values()].map((m) => ({
-      source: m.source,
-      readonly: m.readonly,
-      ...(m.target ? { target: m.target } : {}),
-    })),
-  );
+  registry.setMounts(req.agentGroupId, [...byName.values()]);
 };
 
 const applyWiring: Apply = (registry, req, { egressHosts }) => {

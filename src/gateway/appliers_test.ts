@@ -23,7 +23,7 @@ function fixture(dir: string) {
   const state = openTestState(dir);
   const registry = new Registry(state);
   registry.putAgentGroup({ id: "g1", name: "One", personaDocs: { identity: "I am one", soul: "calm" } });
-  const apply = registryApplier(registry);
+  const apply = registryApplier(registry, { mounts: { allowedSourcePrefixes: [`${dir}/shared`] } });
   return { state, registry, apply, [Symbol.dispose]: () => state.close() };
 }
 
@@ -53,18 +53,39 @@ Deno.test("enabled_tools: replace, {tools} replace, {add} union; add to unrestri
   assert.deepEqual(f.registry.getAgentGroup("g1").enabledTools, ["send_message"]);
 });
 
-Deno.test("packages and mounts are recorded into the launch spec, unioned", () => {
+Deno.test("packages are recorded into the launch spec, unioned", () => {
   using dir = tempDir();
   using f = fixture(dir.path);
   f.apply(req("packages", { apt: ["ripgrep"], npm: ["@scope/pkg"] }));
   f.apply(req("packages", ["jq", "ripgrep"]));
   assert.deepEqual(f.registry.getLaunchSpec("g1").packages, { apt: ["jq", "ripgrep"], npm: ["@scope/pkg"] });
-  f.apply(req("mounts", [{ source: "/srv/a" }]));
-  f.apply(req("mounts", [{ source: "/srv/b", target: "/mnt/b", readonly: false }, { source: "/srv/a" }]));
+});
+
+Deno.test("mounts are bound by name (replaced, removed), resolved again at apply", () => {
+  using dir = tempDir();
+  using f = fixture(dir.path);
+  const shared = `${dir.path}/shared`;
+  for (const d of ["a", "b", "c"]) Deno.mkdirSync(`${shared}/${d}`, { recursive: true });
+  f.apply(req("mounts", [{ source: `${shared}/a` }]));
+  f.apply(
+    req("mounts", [{ name: "docs", source: `${shared}/b`, readonly: false }, { source: `${shared}/c` }]),
+  );
   assert.deepEqual(f.registry.getLaunchSpec("g1").mounts, [
-    { source: "/srv/a", target: null, readonly: true },
-    { source: "/srv/b", target: "/mnt/b", readonly: false },
+    { name: "a", source: `${shared}/a`, readonly: true },
+    { name: "c", source: `${shared}/c`, readonly: true },
+    { name: "docs", source: `${shared}/b`, readonly: false },
   ]);
+  f.apply(req("mounts", [{ name: "a", remove: true }, { name: "docs", source: `${shared}/a` }]));
+  assert.deepEqual(f.registry.getLaunchSpec("g1").mounts, [
+    { name: "c", source: `${shared}/c`, readonly: true },
+    { name: "docs", source: `${shared}/a`, readonly: true },
+  ]);
+  // Approved, then swapped for a symlink out of the prefix before it was applied: refused, nothing written.
+  Deno.mkdirSync(`${dir.path}/secret`);
+  Deno.removeSync(`${shared}/b`);
+  Deno.symlinkSync(`${dir.path}/secret`, `${shared}/b`);
+  assert.throws(() => f.apply(req("mounts", [{ source: `${shared}/b` }])), /a symlink leads out/);
+  assert.equal(f.registry.getLaunchSpec("g1").mounts.length, 2);
 });
 
 Deno.test("wiring edits the agent's wiring of a chat, or creates one; unknown-sender policy too", () => {

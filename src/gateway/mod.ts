@@ -8,7 +8,7 @@ export { Gateway } from "./gateway.ts";
 export type { DecideResult, GatewayAudit, GatewayDeps, GatewayStore, SubmitInput } from "./gateway.ts";
 export { runChain } from "./chain.ts";
 export { standardVerifiers } from "./verifiers.ts";
-export type { McpCatalogView, MountPolicy, VerifierContext } from "./verifiers.ts";
+export type { McpCatalogView, VerifierContext } from "./verifiers.ts";
 export {
   type ApplySinks,
   captureBefore,

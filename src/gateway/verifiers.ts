@@ -11,6 +11,8 @@ import {
   CreateAgentPayload,
   EnabledToolsPayload,
   McpAccessPayload,
+  MOUNT_NAME,
+  mountName,
   MountsPayload,
   PermissionsPayload,
   ToolName,
@@ -19,20 +21,13 @@ import {
   type VerifierResult,
   WiringPayload,
 } from "../../contract/mod.ts";
+import { MountPathError, type MountPolicy, resolveMountSource } from "../mounts/mod.ts";
 import { ProviderName, type Registry } from "../registry/mod.ts";
 import { checkCreateAgentTarget } from "./create_agent_target.ts";
 
 const pass = (reason = "ok"): VerifierResult => ({ verdict: "pass", reason });
 const reject = (reason: string): VerifierResult => ({ verdict: "reject", reason });
 const human = (reason: string): VerifierResult => ({ verdict: "require-human", reason });
-
-/** Where sandboxed mounts may come from, and where they may appear. */
-export interface MountPolicy {
-  /** Host directories (absolute) under which mount sources must lie. */
-  allowedSourcePrefixes: readonly string[];
-  /** In-sandbox prefix that mount targets must lie under, so no mount can shadow the sandbox's own paths. */
-  targetPrefix: string;
-}
 
 /** What the `mcp` verifier knows of the host's MCP servers. */
 export interface McpCatalogView {
@@ -101,19 +96,11 @@ export function agentGroupVerifier(registry: Registry): Verifier {
   };
 }
 
-function normalizeAbsolute(path: string): string | undefined {
-  if (!path.startsWith("/") || /\p{Cc}/u.test(path)) return undefined;
-  const parts = path.split("/").filter((p) => p !== "" && p !== ".");
-  if (parts.includes("..")) return undefined;
-  return `/${parts.join("/")}`;
-}
-
-function isUnder(path: string, prefix: string): boolean {
-  const p = normalizeAbsolute(prefix);
-  return p !== undefined && (path === p || path.startsWith(p === "/" ? "/" : `${p}/`));
-}
-
-/** `mount-allowlist`: sources under an allowed host prefix, targets under the sandbox's mount area. */
+/**
+ * `mount-allowlist`: each mount's name is valid and used once, and its host
+ * directory exists and really lies under an allowed prefix (symlinks
+ * resolved, see `resolveMountSource`). Removals pass.
+ */
 export function mountAllowlistVerifier(policy: MountPolicy): Verifier {
   return {
     name: "mount-allowlist",
@@ -121,24 +108,22 @@ export function mountAllowlistVerifier(policy: MountPolicy): Verifier {
       if (req.kind !== "mounts") return pass();
       const mounts = MountsPayload.safeParse(req.after);
       if (!mounts.success) return pass("left to payload-schema");
+      const names = new Set<string>();
       for (const m of mounts.data) {
-        if (m.source.includes("..") || (m.target ?? "").includes("..")) {
-          return reject(`mount path holds '..': ${m.source}`);
-        }
-        const source = normalizeAbsolute(m.source);
-        if (!source) return reject(`mount source must be an absolute path: ${m.source}`);
-        if (!policy.allowedSourcePrefixes.some((prefix) => isUnder(source, prefix))) {
+        const name = "remove" in m ? m.name : mountName(m);
+        if (!MOUNT_NAME.test(name)) {
           return reject(
-            `mount source ${source} is outside the allowed prefixes (${
-              policy.allowedSourcePrefixes.join(", ")
-            })`,
+            `mount ${JSON.stringify(name)} needs a name of letters, digits, '.', '_' or '-' (give one)`,
           );
         }
-        if (m.target !== undefined) {
-          const target = normalizeAbsolute(m.target);
-          if (!target || target === policy.targetPrefix || !isUnder(target, policy.targetPrefix)) {
-            return reject(`mount target must lie under ${policy.targetPrefix}/: ${m.target}`);
-          }
+        if (names.has(name)) return reject(`mount ${name} is named twice`);
+        names.add(name);
+        if ("remove" in m) continue;
+        try {
+          resolveMountSource(m.source, policy);
+        } catch (err) {
+          if (err instanceof MountPathError) return reject(err.message);
+          throw err;
         }
       }
       return pass();

@@ -93,26 +93,38 @@ Deno.test("agent-group: existing target passes, unknown rejects, create_agent ex
   assert.equal(await verdict(v, req("create_agent", {}, "new-one")), "pass");
 });
 
-Deno.test("mount-allowlist: only under allowed prefixes, targets under /mnt, no traversal", async () => {
-  const v = mountAllowlistVerifier({
-    allowedSourcePrefixes: ["/var/lib/ironclaw/mounts"],
-    targetPrefix: "/mnt",
-  });
-  const ok = [[{ source: "/var/lib/ironclaw/mounts/data" }], [{
-    source: "/var/lib/ironclaw/mounts/a/b",
-    target: "/mnt/a",
-  }], []];
-  for (const after of ok) assert.equal(await verdict(v, req("mounts", after)), "pass", JSON.stringify(after));
-  const bad = [
-    [{ source: "/etc" }],
-    [{ source: "/var/lib/ironclaw/mounts/../../../etc" }],
-    [{ source: "relative/path" }],
-    [{ source: "/var/lib/ironclaw/mountsX" }],
-    [{ source: "/var/lib/ironclaw/mounts/d", target: "/run/ironclaw/in" }],
-    [{ source: "/var/lib/ironclaw/mounts/d", target: "/mnt" }],
+Deno.test("mount-allowlist: real directories under allowed prefixes, valid unique names, no symlink out", async () => {
+  using dir = tempDir();
+  const prefix = `${dir.path}/allowed`;
+  for (const d of ["allowed/data", "allowed/a/b", "outside"]) {
+    Deno.mkdirSync(`${dir.path}/${d}`, { recursive: true });
+  }
+  Deno.writeTextFileSync(`${prefix}/file.txt`, "x");
+  Deno.symlinkSync(`${dir.path}/outside`, `${prefix}/escape`);
+  Deno.symlinkSync("data", `${prefix}/alias`);
+  const v = mountAllowlistVerifier({ allowedSourcePrefixes: [prefix] });
+  const ok = [
+    [{ source: `${prefix}/data` }],
+    [{ name: "deep", source: `${prefix}/a/b`, readonly: false }],
+    [{ name: "docs", source: `${prefix}/alias` }],
+    [{ name: "gone", remove: true }],
+    [],
   ];
-  for (const after of bad) {
-    assert.equal(await verdict(v, req("mounts", after)), "reject", JSON.stringify(after));
+  for (const after of ok) assert.equal(await verdict(v, req("mounts", after)), "pass", JSON.stringify(after));
+  const bad: [unknown, RegExp][] = [
+    [[{ source: "/etc" }], /outside the allowed prefixes/],
+    [[{ source: `${prefix}/../outside` }], /absolute path without '\.\.'/],
+    [[{ source: "relative/path" }], /absolute path/],
+    [[{ source: `${prefix}X` }], /outside the allowed prefixes/],
+    [[{ source: `${prefix}/missing` }], /does not exist/],
+    [[{ source: `${prefix}/file.txt` }], /not a directory/],
+    [[{ source: `${prefix}/escape` }], /resolves to .*outside.*a symlink leads out/],
+    [[{ name: "x", source: `${prefix}/data` }, { name: "x", source: `${prefix}/a` }], /named twice/],
+  ];
+  for (const [after, reason] of bad) {
+    const r = await v.verify(req("mounts", after));
+    assert.equal(r.verdict, "reject", JSON.stringify(after));
+    assert.match(r.reason, reason);
   }
   assert.equal(await verdict(v, req("persona", { soul: "x" })), "pass");
 });
@@ -234,7 +246,7 @@ Deno.test("the standard chain: rejecters short-circuit, valid changes wait for a
   using f = fixture(dir.path);
   const chain = standardVerifiers({
     registry: f.registry,
-    mounts: { allowedSourcePrefixes: ["/srv"], targetPrefix: "/mnt" },
+    mounts: { allowedSourcePrefixes: ["/srv"] },
     egressEnabled: false,
     mcpServers: undefined,
   });

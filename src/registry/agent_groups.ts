@@ -16,7 +16,7 @@ import {
   AgentGroupInput,
   type LaunchSpec,
   McpGrantInput,
-  MountsInput,
+  MountListInput,
   PackagesInput,
   type Session,
   ToolList,
@@ -136,13 +136,13 @@ export function agentGroupTables<B extends RegistryBase>(Base: B) {
       });
     }
 
-    /** Replaces the host directories bound into the agent's sandbox. */
-    setMounts(id: string, mounts: MountsInput): AgentGroup {
-      const value = validate(MountsInput, mounts, "mounts").map((m) => ({
+    /** Replaces the host directories bound into the agent's sandboxes, sorted by name. */
+    setMounts(id: string, mounts: MountListInput): AgentGroup {
+      const value = validate(MountListInput, mounts, "mounts").map((m) => ({
+        name: m.name,
         source: m.source,
-        target: m.target ?? null,
         readonly: m.readonly ?? true,
-      }));
+      })).sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
       return this.#updateAgentGroup("set-mounts", id, {
         assignments: "mounts = :value",
         params: { value: JSON.stringify(value) },

@@ -43,7 +43,8 @@ Deno.test("registry survives closing and reopening the state database", () => {
     enabledTools: ["read_file", "send_message", "read_file"],
   });
   r.setPackages("main", { apt: ["jq"], npm: ["zod", "zod"] });
-  r.setMounts("main", [{ source: "/srv/mounts/docs", target: "/docs" }, {
+  r.setMounts("main", [{ name: "docs", source: "/srv/mounts/docs" }, {
+    name: "out",
     source: "/srv/mounts/out",
     readonly: false,
   }]);
@@ -90,7 +91,7 @@ Deno.test("registry launch spec carries persona, tools, packages, mounts and gra
   r.putAgentGroup({ id: "main", name: "Main", personaDocs: { soul: "Warm.", instructions: "Be brief." } });
   r.setEnabledTools("main", ["read_file", "read_file", "send_message"]);
   r.setPackages("main", { npm: ["zod"] });
-  r.setMounts("main", [{ source: "/srv/mounts/docs" }]);
+  r.setMounts("main", [{ name: "docs", source: "/srv/mounts/docs" }]);
   r.setMcpGrant("main", { server: "jira" });
   r.setMcpGrant("main", { server: "github", tools: ["search"] });
   r.setMcpGrant("main", { server: "jira", tools: ["get_issue"] });
@@ -104,7 +105,7 @@ Deno.test("registry launch spec carries persona, tools, packages, mounts and gra
     persona: "### Soul\nWarm.\n\n### Instructions\nBe brief.",
     enabledTools: ["read_file", "send_message"],
     packages: { apt: [], npm: ["zod"] },
-    mounts: [{ source: "/srv/mounts/docs", target: null, readonly: true }],
+    mounts: [{ name: "docs", source: "/srv/mounts/docs", readonly: true }],
     mcpGrants: [{ server: "github", tools: ["search"] }, { server: "jira", tools: ["get_issue"] }],
     memoryPartition: "group",
   });
@@ -131,8 +132,13 @@ Deno.test("registry put of an existing agent keeps what it omits and guards fold
   assert.throws(() => r.putAgentGroup({ id: "other", name: "Other", folder: "main-dir" }), ConflictError);
   assert.throws(() => r.putAgentGroup({ id: "../x", name: "X" }), InvalidInputError);
   assert.throws(() => r.putAgentGroup({ id: "x", name: "X", folder: "a..b" }), InvalidInputError);
-  assert.throws(() => r.setMounts("main", [{ source: "relative/dir" }]), InvalidInputError);
-  assert.throws(() => r.setMounts("main", [{ source: "/srv/../etc" }]), InvalidInputError);
+  assert.throws(() => r.setMounts("main", [{ name: "d", source: "relative/dir" }]), InvalidInputError);
+  assert.throws(() => r.setMounts("main", [{ name: "d", source: "/srv/../etc" }]), InvalidInputError);
+  assert.throws(() => r.setMounts("main", [{ name: "../d", source: "/srv/d" }]), InvalidInputError);
+  assert.throws(
+    () => r.setMounts("main", [{ name: "d", source: "/srv/a" }, { name: "d", source: "/srv/b" }]),
+    InvalidInputError,
+  );
   assert.throws(() => r.setEnabledTools("main", ["Bad Tool"]), InvalidInputError);
   assert.equal(r.hasAgentGroup("main"), true);
   assert.equal(r.hasAgentGroup("other"), false);
@@ -418,7 +424,7 @@ Deno.test("every configuration write is reported once it commits: who, what, bef
   op.setEnabledTools("main", ["read_file"]);
   op.setPersonaDocs("main", { soul: "Warm." });
   op.setPackages("main", { apt: ["jq"] });
-  op.setMounts("main", [{ source: "/srv/docs" }]);
+  op.setMounts("main", [{ name: "docs", source: "/srv/docs" }]);
   op.setMcpGrant("main", { server: "github" });
   const mg = op.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });
   op.getOrCreateMessagingGroup({ channelType: "slack", platformId: "C1" });

@@ -33,6 +33,20 @@ import type {
 const text = (v: unknown): string => v as string;
 const nullableText = (v: unknown): string | null => v as string | null;
 
+/**
+ * A group's mounts. Before 2026-12-07 a mount had an optional `target` and no
+ * name (and was never bound): such a row is read with the name its target's,
+ * else its source's, last segment.
+ */
+function decodeMounts(json: string): Mount[] {
+  const rows = JSON.parse(json) as (Mount & { target?: string | null })[];
+  return rows.map((m) => ({
+    name: m.name ?? (m.target ?? m.source).split("/").filter(Boolean).at(-1) ?? "mount",
+    source: m.source,
+    readonly: m.readonly,
+  }));
+}
+
 /** An `agent_groups` row with its `member_count` (see `AGENT_GROUP_SELECT` in `agent_groups.ts`). */
 export function decodeAgentGroup(r: Row): AgentGroup {
   const chosen = r.memory_partition as MemoryPartition | null;
@@ -49,7 +63,7 @@ export function decodeAgentGroup(r: Row): AgentGroup {
     },
     enabledTools: r.enabled_tools === null ? null : JSON.parse(text(r.enabled_tools)) as string[],
     packages: JSON.parse(text(r.packages)) as Packages,
-    mounts: JSON.parse(text(r.mounts)) as Mount[],
+    mounts: decodeMounts(text(r.mounts)),
     mcpGrants: JSON.parse(text(r.mcp_grants)) as McpGrant[],
     memoryPartition: chosen ?? defaultMemoryPartition(r.member_count as number),
     memoryPartitionChosen: chosen !== null,

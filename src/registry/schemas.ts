@@ -17,6 +17,7 @@ import {
   McpAccessPayload,
   MemoryPartition,
   MessagingGroupId,
+  MountName,
   MountsPayload,
   PackagesPayload,
   PersonaDocs,
@@ -62,19 +63,30 @@ export type PackagesInput = z.input<typeof PackagesInput>;
 
 const isAbsolutePath = (p: string) => p.startsWith("/") && !p.split("/").includes("..") && !/\p{Cc}/u.test(p);
 
-/** A host directory bound into the sandbox; `target` null leaves the mount point to the launcher. */
+/** A host directory bound into the agent group's sandboxes at `/mounts/<name>`. */
 export const Mount = z.strictObject({
+  name: MountName,
   source: z.string(),
-  target: z.string().nullable(),
   readonly: z.boolean(),
 });
 export type Mount = z.infer<typeof Mount>;
-/** Input of `setMounts`: the contract's mounts payload with absolute paths; `readonly` defaults to true. */
+/** A `mounts` change's payload at the edge: the contract's, with absolute sources free of `..`. */
 export const MountsInput = MountsPayload.refine(
-  (ms) => ms.every((m) => isAbsolutePath(m.source) && (m.target === undefined || isAbsolutePath(m.target))),
-  { message: "mount sources and targets must be absolute paths without '..' or control characters" },
+  (ms) => ms.every((m) => "remove" in m || isAbsolutePath(m.source)),
+  { message: "mount sources must be absolute paths without '..' or control characters" },
 );
 export type MountsInput = z.input<typeof MountsInput>;
+/** Input of `setMounts`: the group's whole list, names unique; `readonly` defaults to true. */
+export const MountListInput = z.array(z.strictObject({
+  name: MountName,
+  source: z.string().refine(isAbsolutePath, {
+    message: "mount sources must be absolute paths without '..' or control characters",
+  }),
+  readonly: z.boolean().optional(),
+})).refine((ms) => new Set(ms.map((m) => m.name)).size === ms.length, {
+  message: "two mounts have the same name",
+});
+export type MountListInput = z.input<typeof MountListInput>;
 
 /** A grant of an MCP server's tools; `tools: null` grants every tool the server declares. */
 export const McpGrant = z.strictObject({ server: z.string(), tools: z.array(z.string()).nullable() });

@@ -1,6 +1,6 @@
 /**
  * The agent's own flags for one launch, from the registry's launch spec:
- * provider, model, persona, enabled tools and poll interval, in the
+ * provider, model, persona, enabled tools, mounts (name and mode) and poll interval, in the
  * `--name=value` form `sandbox-agent/config.ts` parses. The isolator puts
  * `--layout=…` before them.
  *
@@ -46,6 +46,10 @@ export function agentArgs(spec: LaunchSpec, options: AgentArgOptions): string[] 
   // mandatory tools, so an empty one still names something: the agent reads an empty flag as "every tool".
   if (spec.enabledTools !== null) {
     args.push(`--enabled-tools=${[...new Set([...spec.enabledTools, ...MANDATORY_TOOLS])].join(",")}`);
+  }
+  // Names are letters, digits and . _ - (the contract's MOUNT_NAME), so `,` and `:` cannot occur in them.
+  if (spec.mounts.length) {
+    args.push(`--mounts=${spec.mounts.map((m) => `${m.name}:${m.readonly ? "ro" : "rw"}`).join(",")}`);
   }
   if (options.pollMs !== undefined) args.push(`--poll-ms=${options.pollMs}`);
   return args;

@@ -33,8 +33,10 @@ import { logger } from "../log/mod.ts";
 import { memoryOwner, type Registry, type Session } from "../registry/mod.ts";
 import type { MemoryPartition } from "../../contract/mod.ts";
 import { KeyedLock } from "../async/mod.ts";
+import type { MountPolicy } from "../mounts/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
+import { resolveLaunchMounts } from "./launch_mounts.ts";
 import {
   ensureSessionDirs,
   groupVolumeDirs,
@@ -147,6 +149,8 @@ export interface SandboxManagerDeps {
    * backend's agent finds its files by path, not through binds).
    */
   warmSpares?: number;
+  /** Where the groups' approved mounts may come from (absent: a group with mounts does not launch). */
+  mounts?: MountPolicy;
 }
 
 /** Backends whose binds follow a directory, not its name, so a claim can rename a session's files into a spare. */
@@ -453,6 +457,8 @@ export class SandboxManager implements SandboxControl {
     const session = d.registry.getSession(sessionId);
     const spec = d.registry.getLaunchSpec(session.agentGroupId);
     const args = agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs });
+    // Resolved again at every launch: a directory moved or swapped for a symlink since its approval is refused.
+    const mounts = resolveLaunchMounts(spec.mounts, d.mounts);
     const [isolator, key, program] = await Promise.all([
       d.isolator(),
       d.queues.sessionKey(sessionId),
@@ -492,6 +498,7 @@ export class SandboxManager implements SandboxControl {
         program,
         args,
         limits: d.limits,
+        mounts,
       });
       if (slot) endStart = this.#endStartWhenUp(slot, up, handle);
       this.#log.info("launched session {sessionId} of {agentGroupId} with {isolator}", {
@@ -570,6 +577,8 @@ export class SandboxManager implements SandboxControl {
     if (!SPARE_BACKENDS.has(isolator.kind) || spec.memoryPartition === "user") return undefined;
     const fingerprint = JSON.stringify(spec);
     const args = [...agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs }), "--spare=1"];
+    // Bound at boot like a cold launch's, resolved now: a spare is a launch of the group's spec.
+    const mounts = resolveLaunchMounts(spec.mounts, d.mounts);
     const program = await d.program();
     const id = newSpareId();
     const volumes = await this.#volumes.ensure(agentGroupId);
@@ -613,6 +622,7 @@ export class SandboxManager implements SandboxControl {
         program,
         args,
         limits: d.limits,
+        mounts,
       });
       if (slot) endStart = this.#endStartWhenUp(slot, claim.waiting, handle);
       this.#log.info("warm spare {spare} of {agentGroupId} started", { spare: id, agentGroupId });

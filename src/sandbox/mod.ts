@@ -35,6 +35,7 @@
 export { SandboxManager } from "./manager.ts";
 export type { BrokerSockets, ModelSockets, QueueSource, RespawnVia, SandboxManagerDeps } from "./manager.ts";
 export { agentArgs, isProviderKind, LaunchSpecError } from "./agent_args.ts";
+export { LaunchMountError, resolveLaunchMounts } from "./launch_mounts.ts";
 export type { AgentArgOptions } from "./agent_args.ts";
 export {
   AGENT_BUNDLE_NAME,

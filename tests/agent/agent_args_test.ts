@@ -81,3 +81,20 @@ Deno.test("a provider the agent does not know fails before anything launches", (
     (err) => err instanceof LaunchSpecError && /bedrock/.test(err.message),
   );
 });
+
+Deno.test("a group's mounts reach the agent as names and modes; a layout without a mounts root refuses them", () => {
+  const mounts = [
+    { name: "docs", source: "/srv/docs", readonly: true },
+    { name: "out.v2", source: "/srv/out", readonly: false },
+  ];
+  const args = agentArgs(spec({ mounts }), { defaultProvider: "mock" });
+  assert.ok(args.includes("--mounts=docs:ro,out.v2:rw"));
+  const withRoot = JSON.stringify({ ...JSON.parse(LAYOUT.slice("--layout=".length)), mounts: "/mounts" });
+  assert.deepEqual(parseArgs([`--layout=${withRoot}`, ...args]).mounts, [
+    { name: "docs", readonly: true },
+    { name: "out.v2", readonly: false },
+  ]);
+  assert.throws(() => parsed(args), /--mounts given, but the layout has no mounts/);
+  assert.throws(() => parsed(["--mounts=../x:ro"]), /is not <name>:ro or <name>:rw/);
+  assert.deepEqual(parsed([]).mounts, []);
+});

@@ -20,7 +20,7 @@ const REQUESTS: Record<string, string> = {
     JSON.stringify({ kind: "enabled_tools", payload: { add: ["run_shell"] } })
   }`,
   mounts: `tool:request_capability_change ${
-    JSON.stringify({ kind: "mounts", payload: [{ source: "/etc", target: "/mnt/etc" }] })
+    JSON.stringify({ kind: "mounts", payload: [{ source: "/etc", name: "etc", readonly: false }] })
   }`,
   wiring: `tool:request_capability_change ${
     JSON.stringify({ kind: "wiring", payload: { egress: ["exfil.example.com"] } })

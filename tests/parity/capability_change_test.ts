@@ -74,7 +74,8 @@ Deno.test("parity #12: each capability request becomes exactly one pending chang
     ["wiring", { engage: "mention", pattern: "^hey" }],
     // Adapted to our permissions payload (members and role grants), same intent: admit a member.
     ["permissions", { addMembers: ["slack:u42"] }],
-    // Adapted: mount sources must lie under an allowed host prefix (the fixture's `<dir>/mounts`): filled in below.
+    // Adapted: mount sources must be directories under an allowed host prefix (the fixture's `<dir>/mounts`):
+    // made and filled in below.
     ["mounts", null],
   ];
   let n = 0;
@@ -83,6 +84,7 @@ Deno.test("parity #12: each capability request becomes exactly one pending chang
       const stateDir = `${dir.path}/k${n++}`;
       Deno.mkdirSync(stateDir);
       const { host, sessionId } = await chatting(stateDir);
+      if (kind === "mounts") Deno.mkdirSync(`${stateDir}/mounts/data`, { recursive: true });
       const payloadHere = kind === "mounts"
         ? [{ source: `${stateDir}/mounts/data` }]
         : kind === "wiring"
