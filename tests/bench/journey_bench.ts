@@ -83,7 +83,7 @@ export interface JourneyOptions {
 /** The default wall-clock budget of a run. */
 export const DEFAULT_BUDGET_S = 300;
 
-const TOKEN = "journey-bench-token-0123456789abcdef";
+export const TOKEN = "journey-bench-token-0123456789abcdef";
 const CLIENT = new URL("./journey_client.ts", import.meta.url).pathname;
 /** A cold turn may queue behind many sandboxes booting on two cores. */
 const COLD_TURN_TIMEOUT_MS = 240_000;
@@ -98,7 +98,7 @@ const warmTurnsFor = (sessions: number, override?: number) =>
 // ---------------------------------------------------------------------------------------------------------------
 // Cleanup that also runs on SIGINT/SIGTERM.
 
-class Cleanup {
+export class Cleanup {
   #tasks = new Map<number, () => Promise<void> | void>();
   #next = 0;
 
@@ -315,7 +315,7 @@ interface ClientRun {
   seconds: number;
 }
 
-async function runClient(
+export async function runClient(
   cleanup: Cleanup,
   url: string,
   prefix: string,
@@ -397,7 +397,7 @@ async function printTimelines(rec: Recorder, count = 2): Promise<void> {
 }
 
 /** Removes what a run left: runsc containers under its root, processes naming its directory, the directories. */
-async function reap(kind: IsolatorKind, dir: string, keyRoot: string): Promise<void> {
+export async function reap(kind: IsolatorKind, dir: string, keyRoot: string): Promise<void> {
   // The agent group's volumes (loop-mounted images) when the plane did not get to unmount them.
   const mounts = Deno.readTextFileSync("/proc/mounts").split("\n").map((line) => line.split(" ")[1] ?? "")
     .filter((point) => point.startsWith(`${dir}/`)).sort().reverse();
@@ -434,7 +434,7 @@ async function reap(kind: IsolatorKind, dir: string, keyRoot: string): Promise<v
   await Deno.remove(keyRoot, { recursive: true }).catch(() => {});
 }
 
-function loadAverage1m(): number {
+export function loadAverage1m(): number {
   try {
     return Number(Deno.readTextFileSync("/proc/loadavg").split(" ")[0]);
   } catch {
@@ -586,7 +586,7 @@ function projectColdPhaseSeconds(levels: readonly LevelResult[], n: number): num
 }
 
 /** Picks the backend: the one asked for if it works here, else the next weaker one, with a note. */
-async function chooseKind(wanted: IsolatorKind): Promise<IsolatorKind> {
+export async function chooseKind(wanted: IsolatorKind): Promise<IsolatorKind> {
   const order: IsolatorKind[] = ["runsc", "bwrap", "process"];
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-journey-check-" });
   const keyRoot = await keyRootFor(wanted, dir);

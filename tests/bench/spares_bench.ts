@@ -1,0 +1,290 @@
+/**
+ * The warm-spare and hibernation benchmark (issue #21): a real dev control
+ * plane (the `demo` agent on the mock model), its API on loopback and the
+ * journey benchmark's chat client in its own process. In one run:
+ *
+ * - **spare hit vs miss**: the first reply of a new conversation
+ *   (`POST /v1/ui/chat/send` → the reply drained), one conversation at a
+ *   time, with a warm spare booted and waiting (`serve --warm-spares 1`), and
+ *   on a plane with none (`--warm-spares 0`), the same number of each.
+ * - **a spare's memory**: RSS and PSS of a waiting spare's processes.
+ * - **hibernation at scale**: N conversations (default 200), each one
+ *   message, then idle until hibernated (`--idle-stop` at its shortest), then
+ *   one more message; peak memory (host process plus every sandbox process,
+ *   sampled), failed turns, the sandboxes left after the idle phase and the
+ *   host memory each hibernated conversation holds.
+ *
+ * Nothing here asserts a timing: JSON lines on stdout (`{name, value,
+ * unit}`), notes on stderr. The machine may be shared: compare ratios
+ * within one run, and read the load average printed with it.
+ *
+ * Run: `scripts/deno run -A tests/bench/spares_bench.ts [--isolator runsc|bwrap]
+ * [--samples N] [--conversations N]`.
+ *
+ * @module
+ */
+import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
+import { type IsolatorKind, isolators } from "../../isolator/mod.ts";
+import { startApiServer } from "../../src/api/mod.ts";
+import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
+import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/mod.ts";
+import { keyRootFor } from "../support/isolator_harness.ts";
+import { chooseKind, Cleanup, loadAverage1m, reap, runClient, TOKEN } from "./journey_bench.ts";
+import { memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";
+import { type BenchResult, percentile, printResult } from "./report.ts";
+
+/** What to run. */
+export interface SparesBenchOptions {
+  /** The backend (default runsc; spares need one that binds directories: runsc or bwrap). */
+  isolator?: IsolatorKind;
+  /** First replies measured with a spare, and as many without (default 5). */
+  samples?: number;
+  /** Conversations of the hibernation run (default 200). */
+  conversations?: number;
+}
+
+const MiB = 1024 * 1024;
+const FIRST_REPLY_TIMEOUT_MS = 60_000;
+/** Hundreds of conversations starting at once on two cores queue for minutes. */
+const SCALE_TURN_TIMEOUT_MS = 900_000;
+const PEAK_SAMPLE_MS = 2_000;
+
+function note(text: string): void {
+  console.error(`spares: ${text}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A plane with its API, torn down by `cleanup` (also on a signal). */
+async function openPlane(
+  cleanup: Cleanup,
+  at: { kind: IsolatorKind; program: string; warmSpares: number; idleStopMs: number },
+) {
+  const dir = await Deno.makeTempDir({ prefix: "ironclaw-spares-" });
+  const keyRoot = await keyRootFor(at.kind, dir);
+  const reaped = cleanup.add(() => reap(at.kind, dir, keyRoot));
+  const plane = await ControlPlane.open({
+    stateDir: `${dir}/state`,
+    dev: true,
+    library: resolveLibraryPath(),
+    isolator: isolators({ stateDir: `${dir}/isolator`, keyRoot })[at.kind],
+    agentProgram: at.program,
+    warmSpares: at.warmSpares,
+    idleStopMs: at.idleStopMs,
+  });
+  const server = startApiServer(plane, {
+    token: TOKEN,
+    hostname: "127.0.0.1",
+    port: 0,
+    rateLimit: { ratePerSecond: 1e9, burst: 1e9 },
+  });
+  const closed = cleanup.add(async () => {
+    plane.webChat.close();
+    await server.shutdown();
+    await server.finished;
+    await plane.close().catch((err) => note(`closing the control plane: ${err}`));
+  });
+  return {
+    dir,
+    plane,
+    url: server.url,
+    async close() {
+      await closed();
+      await reaped();
+    },
+  };
+}
+
+type Plane = Awaited<ReturnType<typeof openPlane>>;
+
+/** The spares of the run that wait on their claim socket now (their log says so, and no session has them). */
+function waitingSpares(p: Plane): string[] {
+  const logs = `${p.dir}/isolator/logs`;
+  const claimed = new Set(p.plane.sandboxes.sessions().map((s) => p.plane.sandboxes.logPath(s)));
+  return [...Deno.readDirSync(logs)]
+    .filter((e) => e.name.startsWith("spare-") && !claimed.has(`${logs}/${e.name}`))
+    .filter((e) => {
+      const log = Deno.readTextFileSync(`${logs}/${e.name}`);
+      return log.includes("agent.spare_waiting") && !log.includes("agent.started");
+    })
+    .map((e) => e.name.replace(/\.log$/, ""));
+}
+
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = fn();
+    if (value !== undefined) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One new conversation's first reply, in ms (undefined when it failed). */
+async function firstReply(cleanup: Cleanup, p: Plane, chat: string): Promise<number | undefined> {
+  const run = await runClient(cleanup, p.url, chat, 1, 1, FIRST_REPLY_TIMEOUT_MS);
+  const [turn] = run.turns;
+  if (!turn.ok) note(`${chat}: ${turn.error}`);
+  return turn.ok ? turn.ms : undefined;
+}
+
+/** Host process plus every sandbox process of the plane, RSS in MiB. */
+function totalRssMiB(p: Plane): number {
+  return (Deno.memoryUsage().rss + memoryOf(pidsMentioning(p.dir)).rssKiB * 1024) / MiB;
+}
+
+async function spareHitAndMiss(
+  cleanup: Cleanup,
+  at: { kind: IsolatorKind; program: string; samples: number },
+): Promise<BenchResult[]> {
+  const prefix = `journey.${at.kind}`;
+  const results: BenchResult[] = [];
+  const hits: number[] = [];
+  let claimed = 0;
+  const withSpares = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 0 });
+  try {
+    // The group's first conversation is its traffic: cold, and the first spare boots after it.
+    await firstReply(cleanup, withSpares, "warm-up");
+    for (let i = 0; i < at.samples; i++) {
+      await until("a waiting spare", () => waitingSpares(withSpares).length > 0 || undefined);
+      if (i === 0) {
+        const [spare] = waitingSpares(withSpares);
+        const memory = memoryOf(processTree(spare).map((proc) => proc.pid));
+        results.push(
+          { name: `${prefix}.spare.rss`, value: memory.rssKiB / 1024, unit: "MiB" },
+          { name: `${prefix}.spare.pss`, value: memory.pssKiB / 1024, unit: "MiB" },
+        );
+      }
+      const ms = await firstReply(cleanup, withSpares, `hit-${i}`);
+      if (ms !== undefined) hits.push(ms);
+      const session = withSpares.plane.sandboxes.sessions().find((s) =>
+        withSpares.plane.sandboxes.logPath(s)?.includes("/spare-") &&
+        withSpares.plane.registry.listSessions(DEMO_AGENT_ID).some((r) => r.id === s)
+      );
+      if (session) claimed++;
+    }
+  } finally {
+    await withSpares.close();
+  }
+  const misses: number[] = [];
+  const without = await openPlane(cleanup, { ...at, warmSpares: 0, idleStopMs: 0 });
+  try {
+    await firstReply(cleanup, without, "warm-up");
+    for (let i = 0; i < at.samples; i++) {
+      const ms = await firstReply(cleanup, without, `miss-${i}`);
+      if (ms !== undefined) misses.push(ms);
+    }
+  } finally {
+    await without.close();
+  }
+  const hitP50 = percentile(hits, 50);
+  const missP50 = percentile(misses, 50);
+  results.push(
+    { name: `${prefix}.spare_hit.first_reply_p50`, value: hitP50, unit: "ms" },
+    { name: `${prefix}.spare_hit.first_reply_max`, value: Math.max(...hits), unit: "ms" },
+    { name: `${prefix}.spare_hit.claimed`, value: claimed, unit: "count" },
+    { name: `${prefix}.spare_miss.first_reply_p50`, value: missP50, unit: "ms" },
+    { name: `${prefix}.spare_miss.first_reply_max`, value: Math.max(...misses), unit: "ms" },
+    { name: `${prefix}.spare_hit.speedup`, value: missP50 / hitP50, unit: "x" },
+  );
+  note(
+    `first reply: ${hits.length} with a spare p50 ${hitP50.toFixed(0)} ms, ` +
+      `${misses.length} without p50 ${missP50.toFixed(0)} ms (${claimed} claimed a spare)`,
+  );
+  return results;
+}
+
+async function hibernationAtScale(
+  cleanup: Cleanup,
+  at: { kind: IsolatorKind; program: string; conversations: number },
+): Promise<BenchResult[]> {
+  const prefix = `journey.${at.kind}.hibernate_${at.conversations}`;
+  // The shortest idle stop: the sweep (every second) hibernates a sandbox as soon as it has nothing to do.
+  const p = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 1 });
+  let peakMiB = 0;
+  const sampler = setInterval(() => peakMiB = Math.max(peakMiB, totalRssMiB(p)), PEAK_SAMPLE_MS);
+  const stopSampler = cleanup.add(() => clearInterval(sampler));
+  try {
+    const hostBefore = Deno.memoryUsage().rss;
+    const started = performance.now();
+    const first = await runClient(cleanup, p.url, "scale", at.conversations, 1, SCALE_TURN_TIMEOUT_MS);
+    note(`${at.conversations} first messages answered in ${first.seconds.toFixed(0)} s; waiting for idle…`);
+    await until(
+      "every conversation hibernated",
+      () => p.plane.sandboxes.sessions().length === 0 || undefined,
+      600_000,
+    );
+    await sleep(3_000);
+    const idleSandboxes = p.plane.sandboxes.sessions().length;
+    const idleSpares = p.plane.sandboxes.spareCount();
+    const hostPerSessionMiB = (Deno.memoryUsage().rss - hostBefore) / MiB / at.conversations;
+    const second = await runClient(cleanup, p.url, "scale", at.conversations, 1, SCALE_TURN_TIMEOUT_MS);
+    const seconds = (performance.now() - started) / 1000;
+    peakMiB = Math.max(peakMiB, totalRssMiB(p));
+    const turns = [...first.turns, ...second.turns];
+    const failed = turns.filter((t) => !t.ok);
+    for (const t of failed.slice(0, 5)) note(`failed turn: chat ${t.chat}: ${t.error}`);
+    note(`${at.conversations} conversations: ${failed.length} failed turns, peak ${peakMiB.toFixed(0)} MiB`);
+    return [
+      { name: `${prefix}.failed_turns`, value: failed.length, unit: "count" },
+      { name: `${prefix}.peak_memory`, value: peakMiB, unit: "MiB" },
+      { name: `${prefix}.sandboxes_after_idle`, value: idleSandboxes, unit: "count" },
+      { name: `${prefix}.spares_after_idle`, value: idleSpares, unit: "count" },
+      { name: `${prefix}.host_memory_per_hibernated_session`, value: hostPerSessionMiB, unit: "MiB" },
+      { name: `${prefix}.first_turn_p50`, value: percentile(first.turns.map((t) => t.ms), 50), unit: "ms" },
+      { name: `${prefix}.wake_turn_p50`, value: percentile(second.turns.map((t) => t.ms), 50), unit: "ms" },
+      { name: `${prefix}.seconds`, value: seconds, unit: "s" },
+    ];
+  } finally {
+    await stopSampler();
+    await p.close();
+  }
+}
+
+/** The whole benchmark. */
+export async function sparesBenchmarks(options: SparesBenchOptions = {}): Promise<BenchResult[]> {
+  const cleanup = new Cleanup();
+  const onSignal = () => cleanup.runAll().finally(() => Deno.exit(130));
+  for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+  try {
+    const kind = await chooseKind(options.isolator ?? "runsc");
+    if (kind !== "runsc" && kind !== "bwrap") {
+      note(`${kind} takes no spares: skipped`);
+      return [];
+    }
+    const buildDir = await Deno.makeTempDir({ prefix: "ironclaw-spares-program-" });
+    cleanup.add(() => Deno.remove(buildDir, { recursive: true }).catch(() => {}));
+    const program = await bundleAgent(buildDir, AGENT_SOURCE);
+    const results: BenchResult[] = [{
+      name: `journey.${kind}.spares.load_average_1m`,
+      value: loadAverage1m(),
+      unit: "",
+    }];
+    results.push(...await spareHitAndMiss(cleanup, { kind, program, samples: options.samples ?? 5 }));
+    const conversations = options.conversations ?? 200;
+    if (conversations > 0) {
+      results.push(...await hibernationAtScale(cleanup, { kind, program, conversations }));
+    }
+    results.push({ name: `journey.${kind}.spares.load_average_1m_end`, value: loadAverage1m(), unit: "" });
+    return results;
+  } finally {
+    for (const s of ["SIGINT", "SIGTERM"] as const) Deno.removeSignalListener(s, onSignal);
+    await cleanup.runAll();
+  }
+}
+
+if (import.meta.main) {
+  const options: SparesBenchOptions = {};
+  for (let i = 0; i < Deno.args.length; i++) {
+    const [flag, inline] = Deno.args[i].split("=", 2);
+    const value = () => inline ?? Deno.args[++i];
+    if (flag === "--isolator") options.isolator = value() as IsolatorKind;
+    else if (flag === "--samples") options.samples = Number(value());
+    else if (flag === "--conversations") options.conversations = Number(value());
+    else {
+      console.error(`unknown flag ${flag}; flags: --isolator, --samples, --conversations`);
+      Deno.exit(2);
+    }
+  }
+  for (const result of await sparesBenchmarks(options)) printResult(result);
+}
