@@ -11,6 +11,7 @@ const suites: [string, () => Promise<{ name: string; value: number; unit: string
   ["queue", queueBenchmarks],
   ["api", async () => (await import("../tests/bench/api_bench.ts")).apiBenchmarks()],
   ["journey", async () => (await import("../tests/bench/journey_bench.ts")).journeyBenchmarks()],
+  ["spares", async () => (await import("../tests/bench/spares_bench.ts")).sparesBenchmarks()],
 ];
 
 for (const [name, run] of suites) {
