@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import { AgentGroupId } from "../contract/ids.ts";
 import { CONSOLE_CSP } from "../src/api/console/mod.ts";
+import { decideConsoleWalls } from "../src/api/mod.ts";
+import { keptReportPath, reportProbe, signReport, VERIFY_REPORTS_DIR } from "../src/verify/mod.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { tempDir } from "./support/mod.ts";
 import { backendWorks, E2E_TOKEN, openHost } from "./e2e/harness.ts";
@@ -47,7 +49,21 @@ async function shoot(page: Page, name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 }
 
-Deno.test("console in chromium: sign in, approve a change and see it applied, chat with the sandboxed demo agent, create an agent from a template; other origins and rebinding refused", async () => {
+/** A phone's width: the page fits it (only a table scrolls, inside its own box), then its screenshot. */
+async function shootMobile(page: Page, path: string, name: string) {
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await page.goto(path);
+    await shoot(page, `${name}-mobile`);
+    const overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth");
+    assert.equal(overflow, 0, `${path} is wider than a phone`);
+  } finally {
+    if (desktop) await page.setViewportSize(desktop);
+  }
+}
+
+Deno.test("console in chromium: sign in, approve a change and see it applied, chat with the sandboxed demo agent, create an agent from a template, edit a persona and approve it, the isolation and usage pages, a phone's width; other origins and rebinding refused", async () => {
   using dir = tempDir("ironclaw-console-");
   await using host = await openHost((await backendWorks("runsc")) ? "runsc" : "process");
   const { plane, server } = host;
@@ -156,6 +172,85 @@ Deno.test("console in chromium: sign in, approve a change and see it applied, ch
     await page.locator("td", { hasText: /^research-helper$/ }).waitFor();
     assert.equal(plane.registry.getAgentGroup("research-helper").name, "Research helper");
     await shoot(page, "agents");
+
+    // The demo agent's persona, edited in the browser: proposed with its diff, approved, then applied.
+    await page.locator(`a[href="/ui/agents/${DEMO_AGENT_ID}"]`).click();
+    await page.waitForURL(`**/ui/agents/${DEMO_AGENT_ID}`);
+    await page.getByLabel("Instructions (AGENTS.md)").fill("Answer in French.\nSign every reply.");
+    await page.getByRole("button", { name: "Propose persona change" }).click();
+    const proposed = page.locator("[data-proposed]");
+    const edit = await proposed.getAttribute("data-proposed");
+    assert.match(await proposed.locator(".diff .added").last().textContent() ?? "", /Sign every reply\./);
+    assert.equal(plane.registry.getAgentGroup(DEMO_AGENT_ID).personaDocs.instructions, "Answer in French.");
+    await shoot(page, "agent-edit");
+    await page.locator("nav").getByRole("link", { name: /^Approvals/ }).click();
+    await page.locator(`section[data-change="${edit}"]`).getByRole("button", { name: "Approve" }).click();
+    assert.match(await page.getByRole("status").textContent() ?? "", new RegExp(`${edit} applied`));
+    assert.equal(
+      plane.registry.getAgentGroup(DEMO_AGENT_ID).personaDocs.instructions,
+      "Answer in French.\nSign every reply.",
+    );
+
+    // Isolation: the newest signed report kept in the state directory (here the console's own walls, decided
+    // against the real app and signed with this host's key), each wall with its status.
+    const walls = await decideConsoleWalls();
+    const report = await signReport(
+      { isolator: { kind: "process", strength: "none", detail: "the console's walls only" }, walls },
+      reportProbe({ kind: "bundle", description: "not run" }, "isolator/probe/main.ts"),
+      plane.keys,
+    );
+    await Deno.mkdir(`${plane.stateDir}/${VERIFY_REPORTS_DIR}`, { recursive: true });
+    await Deno.writeTextFile(keptReportPath(plane.stateDir, report), JSON.stringify(report));
+    await page.getByRole("link", { name: "Isolation" }).click();
+    await page.waitForURL("**/ui/isolation");
+    assert.equal(await page.locator('[data-report="ok"] [data-held="true"]').count(), 1);
+    for (const wall of walls) {
+      assert.equal(await page.locator(`tr[data-wall="${wall.name}"]`).getAttribute("data-status"), "held");
+    }
+    await shoot(page, "isolation");
+
+    // Usage: the model calls of the chat above, as the model proxy counted them, against a budget approved here.
+    const today = plane.usage.day.of(new Date());
+    const [counted] = plane.usage.store.list({ sinceDay: today, agentGroupId: DEMO_AGENT_ID });
+    assert.ok(counted && counted.calls > 0, "the chat's model calls were counted");
+    const budget = await plane.gateway.submit({
+      kind: "budget",
+      agentGroupId: AgentGroupId.parse(DEMO_AGENT_ID),
+      requestedBy: "cli:operator",
+      after: { dailyTokens: 50_000 },
+    });
+    await page.locator("nav").getByRole("link", { name: /^Approvals/ }).click();
+    await page.locator(`section[data-change="${budget.request.id}"]`).getByRole("button", { name: "Approve" })
+      .click();
+    await page.getByRole("status").filter({ hasText: `${budget.request.id} applied` }).waitFor();
+    await page.getByRole("link", { name: "Usage" }).click();
+    await page.waitForURL("**/ui/usage");
+    const usageRow = await page.locator(`tr[data-usage="${DEMO_AGENT_ID} ${today} ${counted.model}"]`)
+      .innerText();
+    assert.deepEqual(
+      usageRow.split("\t").slice(3, 6),
+      [counted.calls, counted.inputTokens, counted.outputTokens].map(String),
+    );
+    const spent = counted.inputTokens + counted.outputTokens;
+    assert.match(
+      await page.locator(`tr[data-budget="${DEMO_AGENT_ID}"]`).innerText(),
+      new RegExp(`^${DEMO_AGENT_ID}\t${50_000 - spent} left of 50000\tno cap\t${budget.request.id}$`),
+    );
+    await shoot(page, "usage");
+
+    // Keyboard: the first Tab reaches the skip link; a phone's width fits every page.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate("document.activeElement.textContent"), "Skip to content");
+    for (
+      const [path, name] of [["/ui/approvals", "approvals"], [`/ui/agents/${DEMO_AGENT_ID}`, "agent-edit"]]
+    ) {
+      await shootMobile(page, `${server.url}${path}`, name);
+    }
+    for (
+      const path of ["/ui/chat", "/ui/sessions", "/ui/audit", "/ui/isolation", "/ui/usage", "/ui/agents"]
+    ) {
+      await shootMobile(page, `${server.url}${path}`, path.slice(4));
+    }
 
     // Another origin's form is refused (and changes nothing); in its own tab, whose errors are expected.
     const outsider = await context.newPage();

@@ -24,7 +24,7 @@
  * @module
  */
 export { createApiApp, OPENAPI_PATH } from "./app.ts";
-export { consoleWalls } from "./console_walls.ts";
+export { consoleWalls, decideConsoleWalls } from "./console_walls.ts";
 export type { ApiApp, ApiOptions } from "./app.ts";
 export { apiClient, type ApiRpc } from "./client.ts";
 export { DEFAULT_API_ADDR, parseApiAddr, startApiServer } from "./server.ts";

@@ -13,7 +13,8 @@ export const CONSOLE_CSS = `
 @media (prefers-color-scheme: dark) { :root { --fg: #e6e8eb; --bg: #14171b; --card: #1d2126; --line: #353b43;
   --accent: #6cb0ff; --add: #15321f; --add-fg: #9be3b0; --del: #3a1a17; --del-fg: #ffb4aa; --muted: #9aa3ad; } }
 * { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); }
+body { margin: 0; font: 16px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg);
+  overflow-wrap: break-word; }
 a { color: var(--accent); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: var(--card); padding: 4px; }
 header { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 10px 16px;
@@ -26,13 +27,20 @@ nav a[aria-current="page"] { background: var(--bg); font-weight: 600; }
   background: #c62828; color: #fff; font-size: 0.8em; text-align: center; }
 main { max-width: 960px; margin: 0 auto; padding: 16px; }
 h1 { font-size: 1.4em; margin: 0.2em 0 0.6em; }
+h2 { font-size: 1.2em; }
+.card > :first-child { margin-top: 0; }
+@media (max-width: 640px) {
+  header nav { order: 3; flex-basis: 100%; }
+  header form { margin-left: auto; }
+  main { padding: 12px; }
+}
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 14px; margin: 0 0 14px; }
 .meta { color: var(--muted); font-size: 0.9em; }
 .notice { padding: 10px 14px; border-radius: 8px; background: var(--add); color: var(--add-fg); margin-bottom: 14px; }
 .notice.error { background: var(--del); color: var(--del-fg); }
 .diff { font: 13px/1.4 ui-monospace, monospace; border: 1px solid var(--line); border-radius: 6px; overflow-x: auto;
   margin: 10px 0; padding: 6px 0; }
-.diff div { white-space: pre; padding: 0 10px; }
+.diff div { white-space: pre-wrap; overflow-wrap: anywhere; padding: 0 10px; }
 .diff .added { background: var(--add); color: var(--add-fg); }
 .diff .removed { background: var(--del); color: var(--del-fg); }
 .actions { display: flex; gap: 8px; flex-wrap: wrap; }

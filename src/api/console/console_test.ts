@@ -279,7 +279,7 @@ Deno.test("the Usage page shows tokens and cost per agent and day, and what is l
   assert.match(
     page.text,
     new RegExp(
-      `data-usage="demo ${today}"><td>${today}</td><td>demo</td><td>claude-x</td><td>1</td><td>1200</td><td>300</td><td>\\$0.0125</td>`,
+      `data-usage="demo ${today} claude-x"><td>${today}</td><td>demo</td><td>claude-x</td><td>1</td><td>1200</td><td>300</td><td>\\$0.0125</td>`,
     ),
   );
   assert.match(

@@ -695,7 +695,7 @@ export function UsagePage(props: {
                 caption="Tokens and cost per agent, day and model, newest day first"
                 headers={["Day", "Agent", "Model", "Calls", "Tokens in", "Tokens out", "Cost"]}
                 rows={props.lines}
-                rowAttrs={(l) => ({ "data-usage": `${l.agentGroupId} ${l.day}` })}
+                rowAttrs={(l) => ({ "data-usage": `${l.agentGroupId} ${l.day} ${l.model}` })}
                 cells={(
                   l,
                 ) => [l.day, l.agentGroupId, l.model, l.calls, l.inputTokens, l.outputTokens, usd(l.costUsd)]}
