@@ -10,9 +10,9 @@
  * description (looked at every 200 ms) — how a test (or a demo) plays a server
  * that changes a tool after it was approved (the "rug pull").
  *
- * `--calls-file PATH`: the name of each tool is appended to the file as its
- * call begins, so a test knows when a call is in flight (to kill the server
- * mid-call).
+ * Each call is announced on stderr as it begins (`call slow`), which is how
+ * a test knows a call is in flight (to kill the server mid-call): stdout is
+ * the MCP channel, and a sandboxed server's stderr is its log.
  *
  * @example
  * ```sh
@@ -42,17 +42,14 @@ function echoDescription(descriptionFile: string | undefined): string {
 /** What the sample server is started with (see the module doc). */
 export interface SampleOptions {
   descriptionFile?: string;
-  callsFile?: string;
   /** Adds the fourth tool, `env`. */
   envTool?: boolean;
 }
 
 /** The sample server's three tools (four with `envTool`) on a fresh SDK server. */
 export function sampleServer(options: SampleOptions = {}): McpServer {
-  const { descriptionFile, callsFile } = options;
-  const called = (tool: string) => {
-    if (callsFile) Deno.writeTextFileSync(callsFile, `${tool}\n`, { append: true });
-  };
+  const { descriptionFile } = options;
+  const called = (tool: string) => console.error(`call ${tool}`);
   const server = new McpServer({ name: "ironclaw-sample", version: "1.0.0" });
   const echo = server.registerTool("echo", {
     description: echoDescription(descriptionFile),
@@ -126,7 +123,6 @@ export function serveSampleHttp(
 if (import.meta.main) {
   const options = {
     descriptionFile: flag(Deno.args, "--description-file"),
-    callsFile: flag(Deno.args, "--calls-file"),
     envTool: Deno.args.includes("--env-tool"),
   };
   const port = flag(Deno.args, "--http");
