@@ -63,8 +63,9 @@ export function registerMcpCommands(program: Command, io: CliIo): void {
         `
 Where a stdio server runs: in a sandbox of its own, the agents' backend (runsc, else bwrap), with no
 network, a read-only root and uid 65532. It sees only the host's library directories, its program's
-directory and each --path, all read-only at their host paths, and a 64 MiB /tmp of its own (also HOME
-and its working directory), gone when it stops. So install the server first and register what runs:
+directory and each --path, all read-only at their host paths (so readable by uid 65532: world-readable),
+and a 64 MiB /tmp of its own (also HOME and its working directory), gone when it stops. So install the
+server first and register what runs:
   a binary:        --command /opt/mcp/bin/server
   a Node server:   --command node --path /opt/mcp/weather -- /opt/mcp/weather/dist/index.js
   a Deno server:   --command deno --path /opt/mcp/notes -- run --allow-read=/opt/mcp/notes /opt/mcp/notes/main.js
