@@ -11,11 +11,14 @@
  * error, and the next call works with the server started again. Every call
  * leaves a line in `mcp-audit.jsonl`, without its arguments or results. The
  * agent's own request for the third tool shows its approver that tool as
- * offered, and once approved the agent can call it.
+ * offered, and once approved the agent can call it. A remote server (the
+ * sample over streamable HTTP on a loopback port let through like the egress
+ * broker's private list) works the same way.
  */
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { MCP_AUDIT_FILE } from "../../src/mcp/mod.ts";
+import { serveSampleHttp } from "../../src/mcp/sample/server.ts";
 import { tempDir } from "../support/mod.ts";
 import { bundledProgram } from "../support/isolator_harness.ts";
 import { answered } from "../support/api.ts";
@@ -86,14 +89,21 @@ function toolServerLogs(stateDir: string): string {
 
 Deno.test({
   name:
-    "e2e (runsc backend): mcp add → grant two of three tools → approve; the agent in gVisor calls a granted tool, never sees the third; a changed tool is withheld until re-approved; a server killed mid-call is a tool error and comes back",
+    "e2e (runsc backend): mcp add → grant two of three tools → approve; the agent in gVisor calls a granted tool, never sees the third; a changed tool is withheld until re-approved; a server killed mid-call is a tool error and comes back; a remote server works the same",
   ignore: !await backendWorks("runsc"),
   async fn() {
     using dir = tempDir("ironclaw-mcp-e2e-");
     // The server's files live outside the state directory (a tool server may not see it), bound read-only.
     using bundle = await sampleBundle();
     const descriptionFile = `${bundle.dir}/echo-description.txt`;
-    await using host = await openPlane(dir.path, { isolator: "runsc" });
+    // A remote server: the sample over streamable HTTP on a loopback port the operator let through.
+    const remote = serveSampleHttp({ port: 0 });
+    const remotePort = remote.addr.port;
+    await using _remote = { [Symbol.asyncDispose]: () => remote.shutdown() };
+    await using host = await openPlane(dir.path, {
+      isolator: "runsc",
+      egress: { allowPrivate: `127.0.0.1:${remotePort}` },
+    });
     const state = ["--state-dir", dir.path];
     await proposeAndApprove(
       host,
@@ -165,6 +175,32 @@ Deno.test({
     const sum = await say(host, 'tool:mcp__sample__add {"a":2,"b":3}', chatId);
     assert.match(sum.reply, /<untrusted-tool-output>\n5\n<\/untrusted-tool-output>/);
 
+    // The remote server works the same way: registered, one tool granted, called from the sandbox.
+    await proposeAndApprove(
+      host,
+      "mcp",
+      "add",
+      "notes",
+      "--url",
+      `http://127.0.0.1:${remotePort}/mcp`,
+      ...state,
+    );
+    await proposeAndApprove(
+      host,
+      "mcp",
+      "grant",
+      "notes",
+      "--agent",
+      DEMO_AGENT_ID,
+      "--tools",
+      "echo",
+      ...state,
+    );
+    const overHttp = await say(host, 'tool:mcp__notes__echo {"text":"over http"}', chatId);
+    assert.match(overHttp.reply, /MCP server "notes", tool "echo".*<untrusted-tool-output>\nover http\n/s);
+    const notOffered = await say(host, 'tool:mcp__notes__add {"a":1,"b":1}', chatId);
+    assert.equal(notOffered.reply, 'mock-agent received: tool:mcp__notes__add {"a":1,"b":1}');
+
     // One audit line per call: who, what, how long, how big; never the arguments or the results.
     const audit = Deno.readTextFileSync(`${dir.path}/${MCP_AUDIT_FILE}`);
     const lines = audit.trim().split("\n").map((l) => JSON.parse(l));
@@ -174,8 +210,9 @@ Deno.test({
       ["sample", "echo", true, DEMO_AGENT_ID],
       ["sample", "echo", true, DEMO_AGENT_ID],
       ["sample", "add", true, DEMO_AGENT_ID],
+      ["notes", "echo", true, DEMO_AGENT_ID],
     ]);
     assert.ok(lines.every((l) => l.session && typeof l.ms === "number" && l.argumentBytes > 0));
-    assert.ok(!/harbour|back again|approved anew/.test(audit), audit);
+    assert.ok(!/harbour|back again|approved anew|over http/.test(audit), audit);
   },
 });
