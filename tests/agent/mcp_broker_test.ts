@@ -18,6 +18,8 @@ import {
   mcpTransports,
 } from "../../src/mcp/mod.ts";
 import { tempDir } from "../support/mod.ts";
+import { LoopHarness } from "../support/agent_loop_harness.ts";
+import { z } from "zod";
 
 const SAMPLE = new URL("../../src/mcp/sample/server.ts", import.meta.url).pathname;
 
@@ -134,3 +136,33 @@ async function waitFor(ok: () => boolean | Promise<boolean>, ms = 10_000): Promi
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+Deno.test("loop: the granted MCP tools join each answer's tools; with the broker unreachable the answer goes ahead without them", async () => {
+  let reachable = false;
+  await using h = await LoopHarness.start({
+    mcp: {
+      list: () => {
+        if (!reachable) return Promise.reject(new Error("the host's MCP broker is not reachable"));
+        return Promise.resolve({
+          tools: [{
+            name: "mcp__notes__find",
+            description: "Finds notes.",
+            input: z.looseObject({}),
+            inputSchema: { type: "object", properties: { q: { type: "string" } } },
+            invoke: (input: unknown) => Promise.resolve({ text: `found for ${JSON.stringify(input)}` }),
+          }],
+          skipped: [],
+        });
+      },
+    },
+  });
+  const loop = h.loop();
+  h.write({ id: "m1", content: 'tool:mcp__notes__find {"q":"ferry"}' });
+  assert.equal(await loop.poll(), "engaged");
+  assert.match(h.outbound().at(-1)!.content, /^mock-agent received: tool:mcp__notes__find/);
+  assert.ok(h.logs().some((l) => l.event === "mcp.unlisted"));
+  reachable = true;
+  h.write({ id: "m2", content: 'tool:mcp__notes__find {"q":"ferry"}' });
+  assert.equal(await loop.poll(), "engaged");
+  assert.equal(h.outbound().at(-1)!.content, 'mock-agent tool result: found for {"q":"ferry"}');
+});

@@ -24,7 +24,7 @@ import {
   systemPrompt,
 } from "../../sandbox-agent/loop/mod.ts";
 import { createModelClient } from "../../sandbox-agent/model/mod.ts";
-import { builtinRegistry, Jail } from "../../sandbox-agent/tools/mod.ts";
+import { builtinRegistry, Jail, type McpTools } from "../../sandbox-agent/tools/mod.ts";
 import { type FakeModelServer, type Responder, serveFakeModel } from "./agent_model_server.ts";
 import { fixedKey, LIBRARY } from "./mod.ts";
 
@@ -43,6 +43,8 @@ export interface HarnessOptions {
   breaker?: ModelBreaker;
   pollMs?: number;
   doorbell?: Doorbell;
+  /** The MCP broker's side the loop asks for granted tools. */
+  mcp?: Pick<McpTools, "list">;
 }
 
 /** One log line, parsed. */
@@ -111,6 +113,7 @@ export class LoopHarness implements AsyncDisposable {
       log,
       pollMs: this.options.pollMs ?? 1000,
       doorbell: this.options.doorbell,
+      mcp: this.options.mcp,
       maxModelTurns: this.options.maxModelTurns,
       breaker: this.options.breaker,
       historyLimits: this.options.historyLimits,
