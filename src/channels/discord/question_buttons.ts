@@ -15,10 +15,10 @@ import type { APIMessageComponentInteraction, APIUser } from "@discordjs/core";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
-import type { ChannelStore } from "../kit/mod.ts";
+import { answeredText, type ChannelStore, questionText } from "../kit/mod.ts";
 import type { DiscordClient } from "./client.ts";
 import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
-import { answeredText, decodeAnswer, questionComponents, questionText } from "./questions.ts";
+import { decodeAnswer, questionComponents } from "./questions.ts";
 import type { DiscordSender } from "./sender.ts";
 
 /** What handling a press or a reply did. */
@@ -84,7 +84,9 @@ export class QuestionButtons {
       await this.#ack(i, () => client.api.interactions.deferMessageUpdate(i.id, i.token));
       return { kind: "ignored", detail: "not a question button" };
     }
-    const posted = store.question(choice.questionId);
+    // A press can race the post's own bookkeeping (the message is out before it is recorded): let that finish.
+    const posted = store.question(choice.questionId) ??
+      (await this.settled(), store.question(choice.questionId));
     if (!posted || posted.messageId !== i.message.id) {
       return await refuse("This button does not belong to a question here.");
     }

@@ -39,6 +39,7 @@ export {
   tooLargeReason,
 } from "./files.ts";
 export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./files.ts";
+export { answeredText, questionText } from "./questions.ts";
 export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";
 export { ChannelStore } from "./store.ts";

@@ -15,9 +15,9 @@ import { namespaceUserId, type Registry } from "../../registry/mod.ts";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
-import { answeredText, decodeAnswer, questionKeyboard, questionText } from "./questions.ts";
+import { decodeAnswer, questionKeyboard } from "./questions.ts";
 import { type Destination, type TelegramSender, threadOf, threadOption } from "./sender.ts";
-import type { ChannelStore } from "../kit/mod.ts";
+import { answeredText, type ChannelStore, questionText } from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
 
 /** What the buttons are built from. */

@@ -39,16 +39,3 @@ export function questionKeyboard(q: Question): InlineKeyboardMarkup | undefined 
   if (rows.some((r) => r === undefined)) return undefined;
   return { inline_keyboard: rows as NonNullable<(typeof rows)[number]>[] };
 }
-
-/** The text a question is posted with. */
-export function questionText(q: Question, buttons: boolean): string {
-  const lines = [`❓ ${q.question}`];
-  if (!buttons && q.options.length > 0) lines.push("", ...q.options.map((o, i) => `${i + 1}. ${o}`));
-  if (q.allowFreeform || !buttons) lines.push("", "Reply to this message to answer in your own words.");
-  return lines.join("\n");
-}
-
-/** The text a question's message becomes once answered. */
-export function answeredText(q: Question, by: string): string {
-  return `❓ ${q.question}\n\n✅ ${q.answer} (${by})`;
-}

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import type { Question } from "../../questions/mod.ts";
-import {
-  CALLBACK_DATA_LIMIT,
-  decodeAnswer,
-  encodeAnswer,
-  questionKeyboard,
-  questionText,
-} from "./questions.ts";
+import { CALLBACK_DATA_LIMIT, decodeAnswer, encodeAnswer, questionKeyboard } from "./questions.ts";
+import { questionText } from "../kit/mod.ts";
 
 const q = (extra: Partial<Question> = {}): Question => ({
   id: "q_0123456789abcdef0123456789abcdef",
