@@ -199,7 +199,14 @@ export class FakeDiscord implements AsyncDisposable {
       if (found) return found;
       const left = deadline - Date.now();
       if (left <= 0) {
-        const seen = this.calls.map((c) => `${c.method} ${c.route} ${c.status}`).join("; ");
+        const seen = this.calls.map((c) => {
+          const what = [c.body.content, ...Object.values(c.files).map((f) => `file ${f.name}`)].filter(
+            Boolean,
+          );
+          return `${c.method} ${c.route} ${c.status}${
+            what.length ? ` ${JSON.stringify(what).slice(0, 80)}` : ""
+          }`;
+        }).join("; ");
         throw new Error(`timed out waiting for ${what}; REST calls: ${seen}`);
       }
       let timer: ReturnType<typeof setTimeout> | undefined;

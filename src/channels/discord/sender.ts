@@ -63,15 +63,17 @@ export class DiscordSender {
 
   /**
    * Where reply `message` goes: its thread; else where the message it
-   * answers was posted (a thread, a DM) as a reply to it; else, answering a
-   * message in a guild channel, a thread started on that message (once: a
-   * retry finds it).
+   * answers was posted (a thread, a DM) as a reply to it; else the thread its
+   * conversation went on in last; else, answering a message in a guild
+   * channel, a thread started on that message (once: a retry finds it).
    */
   async destination(
     message: Pick<ChannelMessage, "sessionId" | "platformId" | "threadId" | "inReplyTo" | "content">,
   ): Promise<Destination> {
     const answered = message.inReplyTo ? this.#store.message(message.inReplyTo) : undefined;
-    const channelId = message.threadId ?? answered?.chatId ?? message.platformId;
+    // A message that names no thread nor message (a send_file, a send_message) goes on where the conversation did.
+    const channelId = message.threadId ?? answered?.chatId ?? this.threadOf(message.sessionId) ??
+      message.platformId;
     const replyTo = answered?.chatId === channelId ? answered.messageId : undefined;
     if (channelId !== message.platformId || !replyTo || !this.#inGuild(message.sessionId)) {
       if (channelId !== message.platformId) this.noteThread(message.sessionId, channelId);
