@@ -89,6 +89,7 @@ export {
   TARGETS_FLAG,
 } from "./probe/report.ts";
 export {
+  removeToolServerLeftovers,
   resolveCommand,
   TOOL_SERVER_HOME,
   type ToolServerKind,

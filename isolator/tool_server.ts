@@ -92,6 +92,23 @@ export function toolServerSandbox(kind: ToolServerKind, options: ToolServerOptio
   return kind === "runsc" ? runscToolServers(options) : bwrapToolServers(options);
 }
 
+/**
+ * Removes what tool servers of an earlier run left in `options.stateDir`
+ * (a host that died without stopping them): every runsc container under its
+ * runtime root, force-deleted, and every OCI bundle. Gives how many
+ * containers were removed. bwrap servers die with their parent.
+ */
+export async function removeToolServerLeftovers(options: ToolServerOptions): Promise<number> {
+  const runtime = `${options.stateDir}/runsc`;
+  if (!exists(runtime)) return 0;
+  const binary = options.runsc ?? "runsc";
+  const listed = await runCommand(binary, ["--root", runtime, "list", "--quiet"]);
+  const ids = listed.success ? listed.stdout.split("\n").filter((id) => id.trim() !== "") : [];
+  for (const id of ids) await runCommand(binary, ["--root", runtime, "delete", "--force", id.trim()]);
+  removeIfPresent(`${options.stateDir}/bundles`);
+  return ids.length;
+}
+
 /** Finds `command` on the host: an absolute path as is, a bare name on PATH; then its real path. */
 export function resolveCommand(
   command: string,

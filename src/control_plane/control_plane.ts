@@ -53,7 +53,13 @@ import {
 import type { QuestionDesk, QuestionStore } from "../questions/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import type { Router } from "../router/mod.ts";
-import { type PlaneKeyRoots, planeKeyRoots, removeLeftovers, removeLeftoversOfLastRun } from "./leftovers.ts";
+import {
+  mcpSandboxDir,
+  type PlaneKeyRoots,
+  planeKeyRoots,
+  removeLeftovers,
+  removeLeftoversOfLastRun,
+} from "./leftovers.ts";
 import {
   AgentProgram,
   chooseIsolator,
@@ -435,7 +441,7 @@ export class ControlPlane {
       return { unavailable: `the agents' sandboxes here are ${kind}` };
     }
     return toolServerSandbox(kind, {
-      stateDir: `${this.stateDir}/isolator/mcp`,
+      stateDir: mcpSandboxDir(this.stateDir),
       // A declared path may never hand a server the plane's state or the sandboxes' session keys.
       forbiddenPaths: [Deno.realPathSync(this.stateDir), defaultKeyRoot(), ...Object.values(this.#keyRoots)],
     });

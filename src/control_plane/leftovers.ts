@@ -10,7 +10,13 @@
  *
  * @module
  */
-import { defaultKeyRoot, filesystemType, mountPointsUnder, releaseVolume } from "../../isolator/mod.ts";
+import {
+  defaultKeyRoot,
+  filesystemType,
+  mountPointsUnder,
+  releaseVolume,
+  removeToolServerLeftovers,
+} from "../../isolator/mod.ts";
 import { logger } from "../log/mod.ts";
 
 /** Where the control plane of a state directory has its sandboxes put session-key copies. */
@@ -79,4 +85,15 @@ export async function removeLeftoversOfLastRun(stateDir: string, keyRoots: Plane
       { mounts: left.mounts.length, keys: left.keyCopies },
     );
   }
+  const servers = await removeToolServerLeftovers({ stateDir: mcpSandboxDir(stateDir) });
+  if (servers > 0) {
+    logger("control-plane").warn("removed {servers} MCP server sandbox(es) the last run left running", {
+      servers,
+    });
+  }
+}
+
+/** Where the stdio MCP servers' sandboxes keep their bundles, runtime state and logs. */
+export function mcpSandboxDir(stateDir: string): string {
+  return `${stateDir}/isolator/mcp`;
 }

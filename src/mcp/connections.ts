@@ -236,12 +236,19 @@ export class McpConnections {
 
   async #use<T>(server: string, work: (client: Client) => Promise<T>): Promise<T> {
     const client = await this.#client(server);
+    const transport = client.transport;
     try {
       return await work(client);
     } catch (err) {
+      // A sandboxed server that died says how, and where its log is.
+      const exit = transport instanceof SandboxedStdioTransport ? transport.exitDetail() : undefined;
       // A dead or hung server is dropped; the next use starts it afresh.
       await this.invalidate(server);
-      throw new McpUnavailable(`${server}: ${(err as Error).message}`);
+      throw new McpUnavailable(
+        `${server}: ${
+          exit ? `the server ended (${exit}); it starts again on the next use` : (err as Error).message
+        }`,
+      );
     }
   }
 

@@ -74,7 +74,13 @@ Deno.test({
       const slow = connections.callTool("sample", "slow", { ms: 60_000 });
       await new Promise((resolve) => setTimeout(resolve, 500));
       await started[0].stop();
-      await assert.rejects(slow, (e) => e instanceof McpUnavailable && /^sample: /.test(e.message));
+      await assert.rejects(
+        slow,
+        (e) =>
+          e instanceof McpUnavailable &&
+          /^sample: the server ended \(exited with code 137.*its log: \S+\.log\)\); it starts again on the next use$/
+            .test(e.message),
+      );
       assert.deepEqual((await connections.callTool("sample", "echo", { text: "again" })).content, [
         { type: "text", text: "again" },
       ]);
