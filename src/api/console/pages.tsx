@@ -7,6 +7,7 @@
 import type { Child } from "hono/jsx";
 import type { AuditEntry, ChangeRecord } from "../../../contract/gateway.ts";
 import type { VerifyResult } from "../../audit/mod.ts";
+import type { UsageRow } from "../../usage/mod.ts";
 import { isNotProven, type LatestReport, type Wall } from "../../verify/mod.ts";
 import type { JsonValue } from "../../../contract/json.ts";
 import { MAX_CONTENT_CHARS } from "../../../contract/rows.ts";
@@ -614,16 +615,8 @@ export function IsolationPage(props: { frame: Frame; latest?: LatestReport }) {
   );
 }
 
-/** One group's, day's and model's usage. */
-export interface UsageLine {
-  agentGroupId: string;
-  day: string;
-  model: string;
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-}
+/** One group's, day's and model's usage, its cost in USD. */
+export type UsageLine = Omit<UsageRow, "costMicroUsd"> & { costUsd: number };
 
 /** A group's daily caps, what it spent of them today, and what is left. */
 export interface BudgetLine {
