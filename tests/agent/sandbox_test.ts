@@ -3,8 +3,9 @@
  * behind the host's real message path: the router writes inbound, delivery
  * reads outbound on its own timer and on every ring (so host reads run while
  * the agent writes), and replies reach a fake channel. The agent reaches the
- * model proxy (mock upstream), the doorbell and the queue lease through the
- * sockets bound in at the contract's fixed layout.
+ * model proxy (mock upstream), the MCP broker (no grants: it lists nothing),
+ * the doorbell and the queue lease through the sockets bound in at the
+ * contract's fixed layout.
  *
  * Under gVisor SQLite's file locks do not cross the sandbox boundary; the
  * queue lease is what keeps the two sides' transactions apart there.
@@ -12,7 +13,7 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { ENTRYPOINTS } from "../../contract/permissions.ts";
-import { DOORBELL_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import { DOORBELL_SOCKET_NAME, MCP_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import {
   BwrapIsolator,
   type Isolator,
@@ -24,6 +25,7 @@ import {
 import { HostFixture } from "../support/host.ts";
 import { Doorbell } from "../../src/doorbell/mod.ts";
 import { ModelProxy } from "../../src/model_proxy/mod.ts";
+import { GrantedTools, McpBroker, McpConnections, mcpTransports } from "../../src/mcp/mod.ts";
 import { bundledProgram } from "../support/isolator_harness.ts";
 import { LIBRARY } from "../support/mod.ts";
 
@@ -50,6 +52,17 @@ for (const [kind, make] of BACKENDS) {
     // A short fallback poll: delivery reads outbound every 20 ms besides each ring.
     const host = await HostFixture.open(dir, { delivery: { fallbackMs: 20 } });
     const proxy = new ModelProxy({ credentials: () => undefined });
+    // The real broker over a catalog with no servers and a group with no grants.
+    const noServers = new McpConnections(() => undefined, { transports: mcpTransports() });
+    const mcp = new McpBroker({
+      granted: new GrantedTools({
+        grants: () => [],
+        pins: () => new Map(),
+        connections: noServers,
+        onWithheld: () => Promise.resolve(),
+      }),
+      connections: noServers,
+    });
     let bell: Doorbell | undefined;
     let handle: SandboxHandle | undefined;
     try {
@@ -72,6 +85,10 @@ for (const [kind, make] of BACKENDS) {
       for (const sub of ["workspace", "memory", "sockets", "state"]) Deno.mkdirSync(`${dir}/${sub}`);
       const socketDir = `${dir}/sockets`;
       await proxy.openSession(sessionId, `${socketDir}/${MODEL_SOCKET_NAME}`);
+      await mcp.openSession(sessionId, {
+        agentGroupId: "ag-demo",
+        socketPath: `${socketDir}/${MCP_SOCKET_NAME}`,
+      });
       bell = new Doorbell(`${socketDir}/${DOORBELL_SOCKET_NAME}`, {
         onOutbound: () => host.delivery.notify(sessionId),
         lease: host.queues.lease(sessionId),
@@ -118,6 +135,7 @@ for (const [kind, make] of BACKENDS) {
       await handle?.stop();
       await bell?.close();
       await proxy.close();
+      await mcp.close();
       await host[Symbol.asyncDispose]();
       Deno.removeSync(dir, { recursive: true });
     }
