@@ -365,6 +365,34 @@ Deno.test("every documented route answers its happy path with the shapes docs/ap
     status: "stopped",
   });
 
+  // Scheduled tasks, as the operator sees and cancels them (an agent's schedule_task writes the same row).
+  api.plane.tasks.create({
+    id: "tsk_app",
+    sessionId: session.id,
+    prompt: "Check the feed",
+    runAt: new Date(Date.now() + 3_600_000).toISOString(),
+    recurrence: "daily",
+  });
+  const tasks = await ok(api, 200, "GET", "/v1/tasks?agentGroupId=research");
+  assert.deepEqual(tasks.map((t: { id: string; state: string }) => [t.id, t.state]), [["tsk_app", "active"]]);
+  const cancelledTask = await ok(api, 200, "POST", "/v1/tasks/tsk_app/cancel");
+  assert.equal(cancelledTask.state, "cancelled");
+  assert.deepEqual(await ok(api, 200, "GET", "/v1/tasks"), []);
+
+  // The session's workspace files, read for the operator.
+  const workspace = await api.plane.sandboxes.workspaceDir(session.id, session.agentGroupId);
+  await Deno.mkdir(workspace, { recursive: true }); // a launch makes it; no sandbox starts here
+  await Deno.writeTextFile(`${workspace}/notes.txt`, "from the agent");
+  const files = await ok(api, 200, "GET", `/v1/sessions/${session.id}/files`);
+  assert.deepEqual(files.entries.map((e: { path: string; type: string }) => [e.path, e.type]), [[
+    "notes.txt",
+    "file",
+  ]]);
+  const content = await api.call("GET", `/v1/sessions/${session.id}/files/content?path=notes.txt`);
+  assert.equal(content.status, 200);
+  assert.equal(content.headers.get("content-type"), "application/octet-stream");
+  assert.equal(String(content.body), "from the agent");
+
   // The vault: the value goes in, never comes out.
   assert.deepEqual(await ok(api, 200, "PUT", "/v1/vault/secrets/github", { value: "ghp_app-test" }), {
     name: "github",
