@@ -6,6 +6,7 @@ import { Jail } from "./jail.ts";
 import { Mounts } from "./mounts.ts";
 import type { ToolCallResult } from "./registry.ts";
 import type { ToolContext, ToolOutput } from "./tool.ts";
+import { untrustedOutput } from "./untrusted.ts";
 
 function context(dir: string, routing?: SessionRouting, persona = ""): ToolContext {
   Deno.mkdirSync(`${dir}/ws`, { recursive: true });
@@ -320,7 +321,9 @@ Deno.test("http_fetch and web_search send JSON to the broker and return its text
   const page = await ok(ctx, "http_fetch", { url: "https://example.com/" });
   assert.equal(
     page.text,
-    "status: 200\ncontent-type: text/html\nurl: https://example.com/\n\n# Title\n\nBody\n\n(truncated: the body was longer than the broker's cap)",
+    "status: 200\ncontent-type: text/html\nurl: https://example.com/\n\n" +
+      untrustedOutput("the web page https://example.com/", "# Title\n\nBody") +
+      "\n\n(truncated: the body was longer than the broker's cap)",
   );
   assert.deepEqual(calls[0], {
     url: "http://egress.ironclaw.internal/v1/fetch",
@@ -328,7 +331,15 @@ Deno.test("http_fetch and web_search send JSON to the broker and return its text
   });
   await fails(ctx, "http_fetch", { url: "https://denied.test/" }, /denied\.test is not approved/);
   const found = await ok(ctx, "web_search", { query: "deno" });
-  assert.equal(found.text, 'results for "deno" (searxng):\n\n1. Deno\n   https://deno.com/\n   A runtime.');
+  assert.equal(
+    found.text,
+    'results for "deno" (searxng):\n\n' +
+      untrustedOutput("the search backend searxng", "1. Deno\n   https://deno.com/\n   A runtime."),
+  );
+  assert.match(
+    found.text,
+    /^results for "deno" \(searxng\):\n\nThe text below is the output of .*untrusted data/,
+  );
   assert.deepEqual(calls.at(-1)!.body, { query: "deno", max_results: 5 });
   await fails(context(dir.path), "http_fetch", { url: "https://example.com/" }, /no egress broker/);
 });

@@ -56,7 +56,7 @@ export class McpTools {
   }
 
   #tool(name: string, granted: McpBrokerTool): Tool {
-    const source = `MCP server "${granted.server}", tool "${granted.tool}"`;
+    const source = `the MCP server "${granted.server}", tool "${granted.tool}"`;
     return {
       name,
       description: granted.description,

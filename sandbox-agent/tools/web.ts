@@ -2,8 +2,8 @@
  * `http_fetch` and `web_search`: the agent's web, through the host's egress
  * broker on `egress.sock`. The broker does all network work host-side (which
  * hosts a human approved, the address check, TLS, credentials, HTML to
- * text); these tools send JSON and return the broker's text, its refusals
- * included, which the model reads as ordinary output and can act on
+ * text); these tools send JSON and return the broker's text (what the web
+ * said fenced as untrusted tool output), its refusals included, which the model reads as ordinary output and can act on
  * (`request_api_access`).
  *
  * @module
@@ -19,6 +19,7 @@ import {
   SearchResult,
 } from "../../contract/egress.ts";
 import { defineTool, type Tool, type ToolContext, ToolError } from "./tool.ts";
+import { untrustedOutput } from "./untrusted.ts";
 
 async function callBroker(ctx: ToolContext, path: string, body: unknown): Promise<unknown> {
   if (!ctx.egress) throw new ToolError("this agent has no egress broker: the web is out of reach");
@@ -56,7 +57,12 @@ export const httpFetch: Tool = defineTool({
       `url: ${r.url}`,
     ];
     const note = r.truncated ? "\n\n(truncated: the body was longer than the broker's cap)" : "";
-    return { text: `${head.filter((l) => l).join("\n")}\n\n${r.text}${note}` };
+    // The page is the web's words, not the user's: fenced as untrusted; the broker's own lines are not.
+    return {
+      text: `${head.filter((l) => l).join("\n")}\n\n${
+        untrustedOutput(`the web page ${r.url}`, r.text)
+      }${note}`,
+    };
   },
 });
 
@@ -72,6 +78,10 @@ export const webSearch: Tool = defineTool({
       return { text: `no results for ${JSON.stringify(input.query)} (${r.backend})` };
     }
     const blocks = r.results.map((h, i) => `${i + 1}. ${h.title}\n   ${h.url}\n   ${h.snippet}`);
-    return { text: `results for ${JSON.stringify(input.query)} (${r.backend}):\n\n${blocks.join("\n\n")}` };
+    return {
+      text: `results for ${JSON.stringify(input.query)} (${r.backend}):\n\n${
+        untrustedOutput(`the search backend ${r.backend}`, blocks.join("\n\n"))
+      }`,
+    };
   },
 });

@@ -18,7 +18,6 @@
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { MCP_AUDIT_FILE } from "../../src/mcp/mod.ts";
-import { serveSampleHttp } from "../../src/mcp/sample/server.ts";
 import { tempDir } from "../support/mod.ts";
 import { bundledProgram } from "../support/isolator_harness.ts";
 import { answered } from "../support/api.ts";
@@ -69,6 +68,33 @@ async function sampleBundle(): Promise<{ dir: string; file: string } & Disposabl
   return { dir, file, [Symbol.dispose]: () => Deno.removeSync(dir, { recursive: true }) };
 }
 
+/** The sample server over streamable HTTP on a free loopback port, as its own process. */
+async function sampleOverHttp(): Promise<{ port: number } & AsyncDisposable> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", SAMPLE, "--http", "0"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // It says its port first on stderr (`listening on N`); what follows is left unread.
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!/listening on \d+\n/.test(said)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the sample server did not start: ${said}`);
+    said += value;
+  }
+  reader.releaseLock();
+  return {
+    port: Number(/listening on (\d+)/.exec(said)![1]),
+    [Symbol.asyncDispose]: async () => {
+      child.kill();
+      await child.status;
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
 /** The host processes of the sandboxed tool servers the plane over `stateDir` runs (runsc and its sandbox). */
 function toolServerPids(stateDir: string): number[] {
   const bundles = `${stateDir}/isolator/mcp/bundles/`;
@@ -97,9 +123,8 @@ Deno.test({
     using bundle = await sampleBundle();
     const descriptionFile = `${bundle.dir}/echo-description.txt`;
     // A remote server: the sample over streamable HTTP on a loopback port the operator let through.
-    const remote = serveSampleHttp({ port: 0 });
-    const remotePort = remote.addr.port;
-    await using _remote = { [Symbol.asyncDispose]: () => remote.shutdown() };
+    await using remote = await sampleOverHttp();
+    const remotePort = remote.port;
     await using host = await openPlane(dir.path, {
       isolator: "runsc",
       egress: { allowPrivate: `127.0.0.1:${remotePort}` },
