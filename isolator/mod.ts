@@ -82,6 +82,7 @@ export {
 export { defaultKeyRoot, filesystemType } from "./key.ts";
 export {
   type Attempt,
+  MOUNT_WRITES,
   type ProbeReport,
   type ProbeTargets,
   releaseFileName,

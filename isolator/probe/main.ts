@@ -34,6 +34,7 @@ import {
 import { errnoName, Libc, loopbackAddress, z } from "./libc.ts";
 import {
   diskFillAttempt,
+  MOUNT_WRITES,
   type ProbeReport,
   type ProbeTargets,
   releaseFileName,
@@ -314,6 +315,59 @@ async function writes(): Promise<void> {
     Deno.writeTextFileSync(layout.keyFile, "1".repeat(64));
     return `granted ${granted.join(",") || "nothing"}, and the key file was overwritten`;
   });
+}
+
+/** Reads `path` through Deno, then through libc, each its own attempt under `prefix`. */
+async function readBothWays(prefix: string, path: string): Promise<void> {
+  await attempt(`${prefix}.deno:${path}`, async () => {
+    const bytes = Deno.readFileSync(path);
+    return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
+  });
+  await attempt(`${prefix}.libc:${path}`, async () => {
+    const read = libc.readFile(path);
+    if (!read.ok) throw new LibcError(read.error);
+    return `read ${read.bytes.length} bytes sha256 ${await sha256Hex(read.bytes as Uint8Array<ArrayBuffer>)}`;
+  });
+}
+
+/** The attempts to change a read-only mount, through Deno and around it through libc (see {@link mountWalls}). */
+function mountWrites(file: string, fresh: string): Record<(typeof MOUNT_WRITES)[number], () => string> {
+  const libcOk = (out: { ok: true } | { ok: false; error: string }, what: string) => {
+    if (!out.ok) throw new LibcError(out.error);
+    return what;
+  };
+  return {
+    deno_append: () => {
+      using handle = Deno.openSync(file, { write: true, append: true });
+      handle.writeSync(JUNK);
+      return `appended to ${file}`;
+    },
+    deno_truncate: () => (Deno.truncateSync(file, 0), `truncated ${file}`),
+    deno_create: () => (Deno.writeTextFileSync(`${fresh}-deno`, "x"), `created ${fresh}-deno`),
+    deno_mkdir: () => (Deno.mkdirSync(`${fresh}-dir`), `made ${fresh}-dir`),
+    deno_rename: () => (Deno.renameSync(file, `${fresh}-moved`), `renamed ${file}`),
+    deno_symlink: () => (Deno.symlinkSync("/", `${fresh}-link`), `planted ${fresh}-link`),
+    libc_append: () => libcOk(libc.appendFile(file, JUNK), `appended to ${file}`),
+    libc_create: () => libcOk(libc.appendFile(`${fresh}-libc`, JUNK, true), `created ${fresh}-libc`),
+    libc_chmod: () => (check(libc.raw.chmod(z(file), 0o666), "chmod"), `made ${file} world-writable`),
+    libc_unlink: () => (check(libc.raw.unlink(z(file)), "unlink"), `unlinked ${file}`),
+  };
+}
+
+/**
+ * A read-only mount: the control read of its file (which must work, or
+ * nothing is proven), every write, then every escape path to the host's secret.
+ */
+async function mountWalls(): Promise<void> {
+  const mount = targets.mount;
+  if (!mount) return;
+  await attempt("mount.control.read", async () => {
+    const bytes = Deno.readFileSync(`${mount.path}/${mount.file}`);
+    return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
+  });
+  const writes = mountWrites(`${mount.path}/${mount.file}`, `${mount.path}/ironclaw-probe-${targets.nonce}`);
+  for (const id of MOUNT_WRITES) await attempt(`mount.write.${id}`, writes[id]);
+  for (const path of mount.escapes) await readBothWays("mount.escape", path);
 }
 
 // --- processes, FFI, environment, signals ------------------------------------------------------
@@ -845,6 +899,7 @@ await listeners();
 await interfaces();
 await hostFiles();
 await writes();
+await mountWalls();
 await processes();
 await ffi();
 await environment();

@@ -85,7 +85,29 @@ export interface ProbeTargets {
    * next path, so its report can still be written.
    */
   diskFill?: { paths: string[]; bytesPerPath: number };
+  /**
+   * The mount walls: a read-only mount at `path` (as the probe sees it) whose
+   * `file` it reads as a control and then tries to change every way it can,
+   * and `escapes`, the paths by which it tries to read a host secret kept
+   * beside the mount's directory (`..`, symlinks the host planted in the
+   * directory, `/proc/self/root`): none of them may lead there.
+   */
+  mount?: { path: string; file: string; escapes: string[] };
 }
+
+/** The probe's attempts to change a read-only mount, each `mount.write.<id>` (the host expects every one). */
+export const MOUNT_WRITES = [
+  "deno_append",
+  "deno_truncate",
+  "deno_create",
+  "deno_mkdir",
+  "deno_rename",
+  "deno_symlink",
+  "libc_append",
+  "libc_create",
+  "libc_chmod",
+  "libc_unlink",
+] as const;
 
 /** The probe's attempt id of filling `path` (the `out-disk` wall). */
 export function diskFillAttempt(path: string): string {

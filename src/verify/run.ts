@@ -116,6 +116,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       program,
       limits,
       stateDir: options.stateDir,
+      isolator: options.isolator,
       defer,
     };
     const kits: ArmedWalls[] = [];
@@ -136,6 +137,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       program,
       args: [`${TARGETS_FLAG}=${JSON.stringify(targets)}`],
       limits,
+      mounts: kits.flatMap((k) => k.mounts ?? []),
     });
     cleanups.push(() => handle.stop());
     let exit: { code: number | null; signal?: string } | undefined;

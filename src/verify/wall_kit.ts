@@ -31,7 +31,14 @@
  *
  * @module
  */
-import type { Limits, ProbeReport, ProbeTargets, Volume } from "../../isolator/mod.ts";
+import type {
+  IsolatorKind,
+  Limits,
+  ProbeReport,
+  ProbeTargets,
+  SandboxMount,
+  Volume,
+} from "../../isolator/mod.ts";
 import type { HostProcess } from "./host_processes.ts";
 import type { ProbeProgram } from "./probe_program.ts";
 import type { Stage } from "./stage.ts";
@@ -54,6 +61,8 @@ export interface WallRun {
   limits: Limits;
   /** The operator's state directory, when verifying an installation. */
   stateDir?: string;
+  /** The backend under attack. */
+  isolator: IsolatorKind;
   /** Registers a cleanup, run (in reverse order of registration) when the run ends, even on failure. */
   defer(cleanup: () => unknown): void;
 }
@@ -82,6 +91,8 @@ export interface EndLook {
 export interface ArmedWalls {
   /** The fields of the probe's targets this kit fills. */
   targets?: Partial<ProbeTargets>;
+  /** Approved mounts the probe's sandbox is launched with (bound as a group's are). */
+  mounts?: SandboxMount[];
   whileHeld?(look: HeldLook): Promise<void> | void;
   decide(end: EndLook): Promise<Wall[]> | Wall[];
 }

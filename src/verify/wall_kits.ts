@@ -10,6 +10,7 @@ import { diskWalls } from "./disk_walls.ts";
 import { egressWalls } from "./egress_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
 import { mcpWalls } from "./mcp_walls.ts";
+import { mountWalls } from "./mount_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
 /** Every kit a verification run arms. */
@@ -19,5 +20,6 @@ export const WALL_KITS: readonly WallKit[] = [
   diskWalls,
   egressWalls,
   mcpWalls,
+  mountWalls,
   auditWalls,
 ];

@@ -35,6 +35,8 @@ const ALL_WALLS = [
   "egress-ssrf",
   "egress-vault-secret",
   "mcp-ungranted",
+  "mount-readonly",
+  "mount-escape",
   "audit-keyed",
 ];
 
