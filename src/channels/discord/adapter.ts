@@ -43,13 +43,15 @@ import type { Router, RouteResult } from "../../router/mod.ts";
 import { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import {
+  AttachmentIntake,
   BacklogNotices,
   ChannelStore,
   type InboundFiles,
+  type Placement,
   type RunningChannel,
   TypingIndicator,
 } from "../kit/mod.ts";
-import { AttachmentIntake, type Placement } from "./attachments.ts";
+import { attachmentOf, discordDownload, withExtraAttachments } from "./attachments.ts";
 import { DiscordClient } from "./client.ts";
 import { type Dispatch, GatewayIntake } from "./gateway_intake.ts";
 import {
@@ -154,7 +156,7 @@ export class DiscordAdapter implements RunningChannel {
         onError: (err) => this.#client.warn("typing indicator failed in a channel: {error}", err),
       });
     }
-    this.#attachments = new AttachmentIntake(this.#client, deps.files);
+    this.#attachments = new AttachmentIntake(discordDownload(this.#client), deps.files);
     this.#questions = new QuestionButtons({
       client: this.#client,
       store: this.#store,
@@ -266,8 +268,9 @@ export class DiscordAdapter implements RunningChannel {
     const answered = await this.#questions.reply(parsed, msg.author);
     if (answered) return answered;
     const placed: Placement[] = [];
-    const event = msg.attachments.length > 0
-      ? this.#attachments.event(parsed, msg.attachments, placed)
+    const [first, ...extra] = msg.attachments;
+    const event = first
+      ? this.#attachments.event(withExtraAttachments(parsed.event, extra), attachmentOf(first), placed)
       : parsed.event;
     let route: RouteResult;
     try {
