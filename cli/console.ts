@@ -7,11 +7,24 @@
 import type { Command } from "commander";
 import { ApiClient, type ClientFlags, withClientFlags } from "./client.ts";
 import { type CliIo, printJson } from "./output.ts";
+import { isLoopbackHost } from "./serve.ts";
 
 /** Asks the API for a link and prints it with how long it lasts. */
 export async function consoleLink(client: ApiClient): Promise<{ url: string; expiresAt: string }> {
   const link = await client.call((api) => api.v1.console.links.$post());
   return { url: `${client.baseUrl}${link.path}`, expiresAt: link.expiresAt };
+}
+
+/**
+ * What to say when `url` is plain HTTP to a name that is not loopback: the
+ * console's session cookie is `Secure` there, so a browser keeps it only
+ * over HTTPS.
+ */
+export function httpsNote(url: string): string | undefined {
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== "http:" || isLoopbackHost(hostname)) return undefined;
+  return `${hostname} is not loopback: there the console's cookie is Secure and needs HTTPS ` +
+    "(put TLS in front of serve and pass its name on with serve --api-host NAME).";
 }
 
 /** Registers `console`. */
@@ -28,5 +41,7 @@ export function registerConsoleCommand(program: Command, io: CliIo): void {
     io.out(`Open this link in your browser (it works once, until ${link.expiresAt}):`);
     io.out(link.url);
     io.out("Or open /ui/ and paste the API token.");
+    const note = httpsNote(link.url);
+    if (note) io.out(note);
   });
 }

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
 import { servedFakePlane } from "./test_helpers.ts";
+import { httpsNote } from "./console.ts";
 
 Deno.test("console prints a one-time link that signs a browser in once", async () => {
   await using t = await servedFakePlane();
@@ -29,4 +30,14 @@ Deno.test("console prints a one-time link that signs a browser in once", async (
   const json = captureIo();
   assert.equal(await runCli(["console", "--json", ...t.flags], json), 0);
   assert.match(JSON.parse(json.stdout.join("\n")).url, /\/ui\/login\?code=/);
+});
+
+Deno.test("console says a link to a name that is not loopback needs HTTPS (the cookie is Secure there)", () => {
+  assert.equal(httpsNote("http://127.0.0.1:8787/ui/login?code=ab"), undefined);
+  assert.equal(httpsNote("http://[::1]:8787/ui/login?code=ab"), undefined);
+  assert.equal(httpsNote("https://claw.example/ui/login?code=ab"), undefined);
+  assert.match(
+    httpsNote("http://100.64.0.7:8787/ui/login?code=ab")!,
+    /^100\.64\.0\.7 is not loopback: .*needs HTTPS/,
+  );
 });
