@@ -152,6 +152,23 @@ Deno.test("mcp add needs exactly one of --command and --url; a bad name is one l
     (await run(t.flags, ["mcp", "add", "Bad_Name", "--url", "https://x.example/mcp"])).error!.message,
     /^name: /,
   );
+  // What could never run here is refused when proposed, with the reason.
+  const refused = async (...args: string[]) =>
+    (await run(t.flags, ["mcp", "add", "x", ...args])).error!.message;
+  assert.match(
+    await refused("--command", "/opt/none/server"),
+    /^the registration was refused: mcp: x: the command \/opt\/none\/server does not exist on this host$/,
+  );
+  assert.match(
+    await refused("--command", "no-such-mcp-server"),
+    /is not on this host's PATH; register it by its absolute path/,
+  );
+  assert.match(await refused("--command", Deno.execPath(), "--path", "/"), /cannot be given the whole host/);
+  assert.match(await refused("--command", Deno.execPath(), "--path", t.stateDir), /holds or is inside/);
+  assert.match(
+    await refused("--command", Deno.execPath(), "--env-secret", "TOKEN=unset-secret"),
+    /vault secret unset-secret \(for TOKEN\) is not set; set it first with: ironclaw vault set unset-secret/,
+  );
 });
 
 Deno.test("mcp add --env-secret: the server gets the vault's value at start; the catalog, the change, argv and the audit log hold only its name", async () => {

@@ -93,6 +93,7 @@ export {
   removeToolServerLeftovers,
   resolveCommand,
   TOOL_SERVER_HOME,
+  toolServerBinds,
   type ToolServerKind,
   type ToolServerOptions,
   type ToolServerProcess,

@@ -88,6 +88,7 @@ import {
   mcpTransports,
   type OpenMcpBroker,
   openMcpBroker,
+  registrationProblem,
   type StdioPlacement,
   stdioPlacement,
 } from "../mcp/mod.ts";
@@ -339,7 +340,16 @@ export class ControlPlane {
         }),
       channels: options.channels,
       mountPrefixes: options.mountPrefixes,
-      mcpServers: new McpOffers({ catalog: stores.mcpCatalog, connections: this.mcp, pins: stores.mcpPins }),
+      mcpServers: new McpOffers({
+        catalog: stores.mcpCatalog,
+        connections: this.mcp,
+        pins: stores.mcpPins,
+        checkRegistration: (server) =>
+          registrationProblem(server, {
+            hasSecret: (name) => stores.vault.has(name),
+            forbiddenPaths: this.#mcpForbiddenPaths(),
+          }),
+      }),
       inboundBacklogCap: options.inboundBacklogCap,
     });
     this.#flow = flow;
@@ -442,9 +452,13 @@ export class ControlPlane {
     }
     return toolServerSandbox(kind, {
       stateDir: mcpSandboxDir(this.stateDir),
-      // A declared path may never hand a server the plane's state or the sandboxes' session keys.
-      forbiddenPaths: [Deno.realPathSync(this.stateDir), defaultKeyRoot(), ...Object.values(this.#keyRoots)],
+      forbiddenPaths: this.#mcpForbiddenPaths(),
     });
+  }
+
+  /** A declared path may never hand a server the plane's state or the sandboxes' session keys. */
+  #mcpForbiddenPaths(): string[] {
+    return [Deno.realPathSync(this.stateDir), defaultKeyRoot(), ...Object.values(this.#keyRoots)];
   }
 
   isolator(): Promise<IsolatorChoice> {

@@ -11,6 +11,7 @@ import {
   CreateAgentPayload,
   EnabledToolsPayload,
   McpAccessPayload,
+  McpRegisterPayload,
   MOUNT_NAME,
   mountName,
   MountsPayload,
@@ -39,6 +40,8 @@ export interface McpCatalogView {
    * is not offered): nobody approves tools they cannot see.
    */
   recordOffer?(changeId: string, grant: McpAccessPayload): Promise<string | undefined>;
+  /** Why a registration could not run on this host (a missing program or path, an unset secret), if so. */
+  checkRegistration?(server: McpRegisterPayload): string | undefined;
 }
 
 /** What the chain needs to know about the host. */
@@ -270,7 +273,11 @@ export function mcpVerifier(mcpServers: VerifierContext["mcpServers"]): Verifier
             problem === undefined ? pass() : reject(problem)
           );
         }
+        return pass();
       }
+      const registration = McpRegisterPayload.safeParse(req.after);
+      const problem = registration.success ? mcpServers.checkRegistration?.(registration.data) : undefined;
+      if (problem !== undefined) return reject(problem);
       return pass();
     },
   };

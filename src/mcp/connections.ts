@@ -20,7 +20,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { McpRegisterPayload } from "../../contract/changes.ts";
-import type { ToolServerSandbox } from "../../isolator/mod.ts";
+import { resolveCommand, toolServerBinds, type ToolServerSandbox } from "../../isolator/mod.ts";
 import { http1Fetch } from "../../contract/http1_client.ts";
 import {
   checkTarget,
@@ -75,6 +75,32 @@ export async function stdioPlacement(options: McpTransportOptions): Promise<Stdi
       sandbox?.unavailable ?? "this host has none"
     }; start serve with --mcp-allow-host-process to run them as host processes (weaker isolation)`,
   };
+}
+
+/**
+ * Why `server` could not start on this host, checked when it is proposed:
+ * an `--env-secret` whose vault secret is not set, or (stdio) a program not
+ * found or a path its sandbox may not hold. Undefined when it could.
+ */
+export function registrationProblem(
+  server: McpRegisterPayload,
+  host: { hasSecret(name: string): boolean; forbiddenPaths: readonly string[] },
+): string | undefined {
+  if (server.transport !== "stdio") return undefined;
+  for (const [variable, name] of Object.entries(server.envSecrets ?? {})) {
+    if (!host.hasSecret(name)) {
+      return `vault secret ${name} (for ${variable}) is not set; set it first with: ironclaw vault set ${name}`;
+    }
+  }
+  try {
+    toolServerBinds(resolveCommand(server.command!), {
+      paths: server.paths,
+      forbiddenPaths: host.forbiddenPaths,
+    });
+  } catch (err) {
+    return `${server.name}: ${(err as Error).message}`;
+  }
+  return undefined;
 }
 
 /** The environment a stdio server gets: its registration's values and its secrets from the vault. */

@@ -42,6 +42,7 @@ export {
   type McpTransports,
   mcpTransports,
   McpUnavailable,
+  registrationProblem,
   type StdioPlacement,
   stdioPlacement,
 } from "./connections.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { McpAccessPayload } from "../../contract/changes.ts";
+import type { McpAccessPayload, McpRegisterPayload } from "../../contract/changes.ts";
 import type { ChangeId } from "../../contract/ids.ts";
 import type { McpCatalog } from "./catalog.ts";
 import type { McpConnections } from "./connections.ts";
@@ -19,6 +19,8 @@ export interface McpOffersDeps {
   catalog: Pick<McpCatalog, "has">;
   connections: Pick<McpConnections, "listTools">;
   pins: Pick<McpPins, "recordOffer">;
+  /** Why a registration could not run on this host, if so (see `registrationProblem`). */
+  checkRegistration?: (server: McpRegisterPayload) => string | undefined;
 }
 
 /** The catalog as the gateway's `mcp` verifier sees it, recording each grant's offer. */
@@ -31,6 +33,10 @@ export class McpOffers {
 
   has(name: string): boolean {
     return this.#deps.catalog.has(name);
+  }
+
+  checkRegistration(server: McpRegisterPayload): string | undefined {
+    return this.#deps.checkRegistration?.(server);
   }
 
   /** Records the tools `grant` names as offered now; returns why it cannot. */
