@@ -26,6 +26,7 @@
  */
 import type { AgentLayout } from "../../contract/permissions.ts";
 import {
+  CLAIM_SOCKET_NAME,
   EGRESS_SOCKET_NAME,
   MCP_SOCKET_NAME,
   MOCK_MODEL_HOST,
@@ -70,9 +71,13 @@ const report: ProbeReport = {
   attempts: [],
 };
 
+/** A spare writes nothing before its claim (`spare`): its progress is flushed only once claimed. */
+let holdReport = false;
+
 /** Writes the report aside and renames it into place, so the host never reads half a report. */
 function flush(phase: string): void {
   report.phase = phase;
+  if (holdReport) return;
   const path = `${layout.outboundDir}/${REPORT_FILE}`;
   Deno.writeTextFileSync(`${path}.tmp`, JSON.stringify(report));
   Deno.renameSync(`${path}.tmp`, path);
@@ -232,19 +237,20 @@ async function hostFiles(): Promise<void> {
   // The host's root through procfs, when its pid is visible.
   for (const t of targets.readTargets) paths.add(`/proc/${targets.hostPid}/root${t}`);
   paths.add(`/proc/${targets.hostPid}/root/etc/shadow`);
-  for (const path of paths) {
-    await attempt(`read.deno:${path}`, async () => {
-      const bytes = Deno.readFileSync(path);
-      return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
-    });
-    await attempt(`read.libc:${path}`, async () => {
-      const read = libc.readFile(path);
-      if (!read.ok) throw new LibcError(read.error);
-      return `read ${read.bytes.length} bytes sha256 ${await sha256Hex(
-        read.bytes as Uint8Array<ArrayBuffer>,
-      )}`;
-    });
-  }
+  for (const path of paths) await readBoth("", path);
+}
+
+/** Reads `path` through Deno and through libc, as attempts `<prefix>read.deno:<path>` and `<prefix>read.libc:<path>`. */
+async function readBoth(prefix: string, path: string): Promise<void> {
+  await attempt(`${prefix}read.deno:${path}`, async () => {
+    const bytes = Deno.readFileSync(path);
+    return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
+  });
+  await attempt(`${prefix}read.libc:${path}`, async () => {
+    const read = libc.readFile(path);
+    if (!read.ok) throw new LibcError(read.error);
+    return `read ${read.bytes.length} bytes sha256 ${await sha256Hex(read.bytes as Uint8Array<ArrayBuffer>)}`;
+  });
 }
 
 const JUNK = new TextEncoder().encode("\n// ironclaw-probe was here\n");
@@ -892,6 +898,59 @@ async function waitForRelease(): Promise<void> {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+// --- a warm spare ------------------------------------------------------------------------------
+
+/** The spare run (see `ProbeTargets.spare`): nothing is written before the claim, so the host may claim it. */
+async function spare(readTargets: string[]): Promise<void> {
+  holdReport = true;
+  await attempt("spare.before.key", () => {
+    const bytes = Deno.readFileSync(layout.keyFile);
+    if (bytes.length === 0) throw new Error("the key file is empty");
+    return `read a key file of ${bytes.length} bytes`;
+  });
+  for (const dir of [layout.inboundDir, layout.outboundDir, layout.workspace]) {
+    await attempt(`spare.before.list:${dir}`, () => {
+      const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+      if (names.length === 0) throw new Error("empty");
+      return `found ${names.slice(0, 5).join(", ")}`;
+    });
+  }
+  for (const path of readTargets) await readBoth("spare.before.", path);
+  // The claim: the host's one line, then its hang-up.
+  const conn = await Deno.connect({ transport: "unix", path: `${layout.socketDir}/${CLAIM_SOCKET_NAME}` });
+  const chunks: number[] = [];
+  const buffer = new Uint8Array(128);
+  for (let n = await conn.read(buffer); n !== null && chunks.length < 256; n = await conn.read(buffer)) {
+    chunks.push(...buffer.subarray(0, n));
+  }
+  conn.close();
+  const line = new TextDecoder().decode(new Uint8Array(chunks)).trim();
+  const key = /^[0-9a-f]{64}$/.test(line)
+    ? Uint8Array.from(line.match(/../g)!, (h) => parseInt(h, 16))
+    : undefined;
+  holdReport = false;
+  record(
+    "spare-control.claim",
+    key !== undefined,
+    key ? "a 32-byte key" : `no key (${line.length} characters)`,
+    {
+      keySha256: key ? await sha256Hex(key) : null,
+    },
+  );
+  // After the claim, its own inbound queue is there (the control), and another session's files still are not.
+  await attempt("spare-control.own-inbound", async () => {
+    const bytes = Deno.readFileSync(`${layout.inboundDir}/inbound.db`);
+    return `read ${bytes.length} bytes sha256 ${await sha256Hex(bytes)}`;
+  });
+  for (const path of readTargets) await readBoth("spare.after.", path);
+  flush("spare-done");
+}
+
+if (targets.spare) {
+  await spare(targets.spare.readTargets);
+  Deno.exit(0);
 }
 
 await network();

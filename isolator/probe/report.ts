@@ -93,6 +93,15 @@ export interface ProbeTargets {
    * directory, `/proc/self/root`): none of them may lead there.
    */
   mount?: { path: string; file: string; escapes: string[] };
+  /**
+   * Run as a warm spare instead (the `spare-*` walls): the probe, launched
+   * with no key and empty directories, looks for anything of a conversation
+   * and reads `readTargets` (another session's queue files and key), then
+   * takes its claim on `claim.sock` (writing nothing before it, as a spare
+   * must not), reads its own inbound queue as a control and `readTargets`
+   * again, and reports. Nothing else is attacked in that run.
+   */
+  spare?: { readTargets: string[] };
 }
 
 /** The probe's attempts to change a read-only mount, each `mount.write.<id>` (the host expects every one). */

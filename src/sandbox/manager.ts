@@ -37,13 +37,7 @@ import type { MountPolicy } from "../mounts/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
 import { resolveLaunchMounts } from "./launch_mounts.ts";
-import {
-  ensureSessionDirs,
-  groupVolumeDirs,
-  outboxDir,
-  partitionedMemoryDir,
-  sessionDirs,
-} from "./session_dirs.ts";
+import { ensureSessionDirs, outboxDir, partitionedMemoryDir, sessionDirs } from "./session_dirs.ts";
 import { DEFAULT_VOLUME_SIZES, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 import { StartSlots } from "./start_slots.ts";
 import { defaultMaxSandboxes, SandboxCap } from "./sandbox_cap.ts";
@@ -52,11 +46,13 @@ import {
   type AdoptPair,
   claimInto,
   ClaimSocket,
+  makeSpareDirs,
   newSpareId,
   recordSpareDirs,
   recoverSpares,
   removeSpareDirs,
   type SpareDirs,
+  spareDirs,
   unexpectedEntries,
 } from "./spares.ts";
 
@@ -582,27 +578,18 @@ export class SandboxManager implements SandboxControl {
     const program = await d.program();
     const id = newSpareId();
     const volumes = await this.#volumes.ensure(agentGroupId);
-    const group = groupVolumeDirs(d.root, agentGroupId);
-    const home = `${this.#sessionsRoot()}/.${id}`;
     const ownMemory = spec.memoryPartition === "session";
     if (ownMemory) await this.#volumes.ensurePartitioned(agentGroupId);
-    const dirs: SpareDirs = {
-      home,
-      inboundDir: `${home}/in`,
+    const dirs = spareDirs(id, {
+      root: d.root,
+      sessionsRoot: this.#sessionsRoot(),
+      agentGroupId,
       // Beside where the session's own will be: on the group's outbox volume when it has one.
-      outboundDir: volumes.outbox.limited ? `${group.outboxMount}/.${id}` : `${home}/out`,
-      workspaceDir: `${group.workspaceMount}/.${id}`,
-      memoryDir: ownMemory ? `${group.partitionedMemoryMount}/session/.${id}` : group.memoryMount,
-      socketDir: `${d.root}/run/.${id}`,
+      outboxLimited: volumes.outbox.limited,
       ownMemory,
-    };
+    });
     recordSpareDirs(dirs);
-    for (const dir of [dirs.inboundDir, dirs.outboundDir]) {
-      // As the session's queue directories are provisioned (contract/queue/host.ts).
-      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      if (d.sandboxOwner) Deno.chownSync(dir, d.sandboxOwner.uid, d.sandboxOwner.gid);
-    }
-    ensureSessionDirs(dirs, d.sandboxOwner);
+    makeSpareDirs(dirs, d.sandboxOwner);
     const claim = await ClaimSocket.open(dirs.socketDir);
     let endStart = () => {};
     try {

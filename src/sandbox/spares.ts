@@ -22,6 +22,7 @@ import type { SessionKey } from "../../contract/cipher.ts";
 import { sessionKeyHex } from "../../contract/cipher.ts";
 import { CLAIM_SOCKET_NAME, claimLine } from "../../contract/sockets.ts";
 import { DEFAULT_SOCKET_MODE, prepareSocketPath } from "../unix_socket/mod.ts";
+import { ensureSessionDirs, groupVolumeDirs } from "./session_dirs.ts";
 
 /** A new spare's sandbox id: a safe id, never a session's (`ses_…`). */
 export function newSpareId(): string {
@@ -40,6 +41,49 @@ export interface SpareDirs {
   socketDir: string;
   /** Whether `memoryDir` is the spare's own (a `session` memory partition) rather than its group's. */
   ownMemory: boolean;
+}
+
+/**
+ * Where spare `id` of agent group `agentGroupId` keeps its directories: each
+ * beside where a session's own goes, under a dot name no session id takes.
+ * `sessionsRoot` holds the sessions' queue directories; `outboxLimited`: the
+ * group's outbound queues are on its outbox volume; `ownMemory`: a `session`
+ * memory partition (else the group's memory is bound).
+ */
+export function spareDirs(
+  id: string,
+  at: {
+    root: string;
+    sessionsRoot: string;
+    agentGroupId: string;
+    outboxLimited: boolean;
+    ownMemory: boolean;
+  },
+): SpareDirs {
+  const group = groupVolumeDirs(at.root, at.agentGroupId);
+  const home = `${at.sessionsRoot}/.${id}`;
+  return {
+    home,
+    inboundDir: `${home}/in`,
+    outboundDir: at.outboxLimited ? `${group.outboxMount}/.${id}` : `${home}/out`,
+    workspaceDir: `${group.workspaceMount}/.${id}`,
+    memoryDir: at.ownMemory ? `${group.partitionedMemoryMount}/session/.${id}` : group.memoryMount,
+    socketDir: `${at.root}/run/.${id}`,
+    ownMemory: at.ownMemory,
+  };
+}
+
+/**
+ * Creates a spare's directories as a session's are made: its queue
+ * directories 0700 (given to the sandbox's uid, as provisioning does), its
+ * socket, workspace and memory directories by {@link ensureSessionDirs}.
+ */
+export function makeSpareDirs(dirs: SpareDirs, sandboxOwner?: { uid: number; gid: number }): void {
+  for (const dir of [dirs.inboundDir, dirs.outboundDir]) {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (sandboxOwner) Deno.chownSync(dir, sandboxOwner.uid, sandboxOwner.gid);
+  }
+  ensureSessionDirs(dirs, sandboxOwner);
 }
 
 /** One directory a claim moves: the spare's, and the session's it becomes. */

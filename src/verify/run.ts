@@ -115,6 +115,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       probe,
       program,
       limits,
+      backend: isolator,
+      library,
       stateDir: options.stateDir,
       isolator: options.isolator,
       defer,

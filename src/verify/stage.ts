@@ -49,6 +49,10 @@ export interface Stage {
   sibling: { sessionId: string; agentGroupId: string; queue: QueuePaths; keyFile: string; socketDir: string };
   /** A decoy host state directory: its master key and sealed keys. */
   decoyState: { dir: string; masterKey: string; sealedKeys: string };
+  /** A session of the run's agent group that claims a warm spare (the `spare-*` walls): its id, key and queue. */
+  claimant: { sessionId: string; key: SessionKey; queue: QueuePaths };
+  /** The run's agent group. */
+  agentGroupId: string;
 }
 
 /** Random hex of `bytes` bytes. */
@@ -94,6 +98,9 @@ export async function stageSession(
     ...queueOpts,
     key: asSessionKey(crypto.getRandomValues(new Uint8Array(32))),
   });
+  const claimantKey = asSessionKey(crypto.getRandomValues(new Uint8Array(32)));
+  const claimantId = `claimant_${nonce}`;
+  const claimantQueue = provisionSession(`${root}/queues`, claimantId, { ...queueOpts, key: claimantKey });
   const keyFile = `${root}/keys/${siblingId}/session.key`;
   Deno.mkdirSync(`${root}/keys/${siblingId}`, { recursive: true, mode: 0o700 });
   Deno.writeTextFileSync(keyFile, randomHex(32), { mode: 0o600 });
@@ -131,5 +138,7 @@ export async function stageSession(
       socketDir: siblingDirs.socketDir,
     },
     decoyState,
+    claimant: { sessionId: claimantId, key: claimantKey, queue: claimantQueue },
+    agentGroupId: VERIFY_GROUP,
   };
 }

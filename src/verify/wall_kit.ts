@@ -32,6 +32,7 @@
  * @module
  */
 import type {
+  Isolator,
   IsolatorKind,
   Limits,
   ProbeReport,
@@ -59,6 +60,10 @@ export interface WallRun {
   program: string;
   /** The limits the sandbox is launched with. */
   limits: Limits;
+  /** The backend itself (a kit may launch a sandbox of its own, as the spare kit does). */
+  backend: Isolator;
+  /** libsqlcipher. */
+  library: string;
   /** The operator's state directory, when verifying an installation. */
   stateDir?: string;
   /** The backend under attack. */

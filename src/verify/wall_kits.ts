@@ -11,6 +11,7 @@ import { egressWalls } from "./egress_walls.ts";
 import { isolationWalls } from "./isolation_walls.ts";
 import { mcpWalls } from "./mcp_walls.ts";
 import { mountWalls } from "./mount_walls.ts";
+import { spareWalls } from "./spare_walls.ts";
 import type { WallKit } from "./wall_kit.ts";
 
 /** Every kit a verification run arms. */
@@ -21,5 +22,6 @@ export const WALL_KITS: readonly WallKit[] = [
   egressWalls,
   mcpWalls,
   mountWalls,
+  spareWalls,
   auditWalls,
 ];
