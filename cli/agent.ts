@@ -216,6 +216,34 @@ export function registerAgentCommands(program: Command, io: CliIo): void {
   });
 
   registerMountCommands(agent, io);
+  withClientFlags(
+    agent.command("delete")
+      .description(
+        "propose deleting an agent (a delete_agent change a human approves): its sandboxes stop, its sessions, " +
+          "wirings and members go; its workspace and memory are kept aside on the host",
+      )
+      .argument("<id>", "agent group id")
+      .option("--reason <text>", "why (the approver sees it)")
+      .option("--requested-by <who>", "who proposes it (default cli:$USER)"),
+  ).action(async (id: string, opts: ClientFlags & { reason?: string; requestedBy?: string }) => {
+    const record = await ApiClient.fromFlags(opts).call((api) =>
+      api.v1.changes.$post({
+        json: {
+          kind: "delete_agent",
+          agentGroupId: id,
+          requestedBy: opts.requestedBy ?? defaultActor(),
+          rationale: opts.reason,
+          after: {},
+        },
+      })
+    );
+    if (record.status === "rejected") {
+      throw new CliError(`deleting ${id} was refused: ${record.reason ?? "no reason given"}`);
+    }
+    io.out(`submitted ${record.request.id}: delete agent ${id} (${record.status})`);
+    for (const line of record.diff) io.out(`  ${line}`);
+    io.out(`a human approves it with: ironclaw change approve ${record.request.id}`);
+  });
 
   agent.command("templates")
     .description("list the starter templates (offline)")

@@ -268,6 +268,15 @@ export const BudgetPayload = z.strictObject({
 });
 export type BudgetPayload = z.infer<typeof BudgetPayload>;
 
+/**
+ * `delete_agent`: the target agent group goes, with its wirings, members,
+ * sessions and their queues; its sandboxes are stopped first. Its
+ * workspace and memory are kept aside on the host, never given to a later
+ * agent of the same id. Not requestable by an agent.
+ */
+export const DeleteAgentPayload = z.strictObject({});
+export type DeleteAgentPayload = z.infer<typeof DeleteAgentPayload>;
+
 /** The payload schema of each change kind. */
 export const CHANGE_PAYLOADS = {
   persona: PersonaPayload,
@@ -281,4 +290,5 @@ export const CHANGE_PAYLOADS = {
   mcp_register: McpRegisterPayload,
   vault_grant: VaultGrantPayload,
   budget: BudgetPayload,
+  delete_agent: DeleteAgentPayload,
 } as const;

@@ -52,6 +52,7 @@ export const ChangeKind = z.enum([
   "mcp_register",
   "vault_grant",
   "budget",
+  "delete_agent",
 ]);
 export type ChangeKind = z.infer<typeof ChangeKind>;
 

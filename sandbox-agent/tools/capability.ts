@@ -14,7 +14,13 @@ import { defineTool, type Tool, ToolError } from "./tool.ts";
 
 /** Kinds `request_capability_change` proposes; a new agent has its own tool. */
 // A vault grant is the operator's to propose (`ironclaw vault grant`): an agent cannot ask for a secret.
-export const RequestableKind = ChangeKind.exclude(["create_agent", "vault_grant", "budget", "packages"]);
+export const RequestableKind = ChangeKind.exclude([
+  "create_agent",
+  "vault_grant",
+  "budget",
+  "packages",
+  "delete_agent",
+]);
 export type RequestableKind = z.infer<typeof RequestableKind>;
 
 const SUBMITTED = "submitted for human approval";

@@ -14,7 +14,7 @@
  * @module
  */
 import { Prices, type PriceTable, UsageDay, UsageMeter } from "../usage/mod.ts";
-import type { SessionId } from "../../contract/ids.ts";
+import type { AgentGroupId, SessionId } from "../../contract/ids.ts";
 import type { ProviderKind } from "../../contract/sockets.ts";
 import { SANDBOX_LAYOUT } from "../../contract/permissions.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
@@ -498,19 +498,17 @@ export class ControlPlane {
 
   /**
    * Deletes an agent group: its running sandboxes are stopped first, then
-   * the group and its sessions go, and their queue handles are closed.
-   * Returns the deleted sessions. `by` is who deletes it, as its audit line
+   * the group and its sessions go, their queue handles are closed, and its
+   * workspace and memory are set aside under `sandbox/deleted/`. Returns the deleted sessions. `by` is who deletes it, as its audit line
    * names them (default: the host).
    */
   async deleteAgentGroup(agentGroupId: string, options: { by?: string } = {}): Promise<SessionId[]> {
-    for (const sessionId of this.sandboxes.sessions(agentGroupId)) await this.waker.stop(sessionId);
     const registry = options.by === undefined ? this.registry : this.registry.as(options.by);
-    const sessions = registry.deleteAgentGroup(agentGroupId);
-    for (const sessionId of sessions) {
-      await this.sandboxes.stop(sessionId);
-      await this.queues.forget(sessionId);
-    }
-    return sessions;
+    let removed: SessionId[] = [];
+    await this.#flow.deleteAgentGroup(agentGroupId as AgentGroupId, () => {
+      removed = registry.deleteAgentGroup(agentGroupId);
+    });
+    return removed;
   }
 
   /** Whether the control plane serves requests, and why not. */

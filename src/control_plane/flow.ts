@@ -83,6 +83,12 @@ export interface SandboxSide {
   waker: SessionWaker;
   /** Restarts a group's running sandboxes after a change to what they launch with; returns how many. */
   respawnGroup(agentGroupId: AgentGroupId): Promise<number>;
+  /**
+   * Sets a deleted group's workspace and memory aside (the plane: unmounted
+   * and moved under `sandbox/deleted/`), so a later agent of the same id
+   * starts empty; returns where they went, or undefined when there was nothing.
+   */
+  retireGroup?(agentGroupId: AgentGroupId): Promise<string | undefined>;
   /** The side's own loops (the plane: the sweep), started after and stopped before the path's. */
   loops?: readonly Loop[];
   /** Stops every sandbox: after the loops stop, before the queues close. */
@@ -160,6 +166,13 @@ export interface Flow<S extends SandboxSide> {
   desk: QuestionDesk;
   /** Every registry write's audit line, and the restart an edit outside the gateway calls for. */
   registryEdits: RegistryEdits;
+  /**
+   * Deletes agent group `agentGroupId` by `remove` (the registry write, by
+   * an applied `delete_agent` or an operator's direct edit): its sandboxes
+   * stop first, its sessions' open queues close after, and its volumes are
+   * set aside. Returns the sessions removed with it.
+   */
+  deleteAgentGroup(agentGroupId: AgentGroupId, remove: () => void): Promise<SessionId[]>;
   /** The uid and gid the agent runs as (set when the host runs as root). */
   sandboxOwner?: { uid: number; gid: number };
   /** Starts the loops: delivery, the scheduler, then the sandbox side's. */
@@ -229,6 +242,22 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     respawnGroup: (agentGroupId) => sandboxes.respawnGroup(agentGroupId),
     refreshDestinations: (agentGroupId) => queues.refreshDestinations(agentGroupId),
   });
+  const deleteAgentGroup = async (agentGroupId: AgentGroupId, remove: () => void) => {
+    const sessions = registry.hasAgentGroup(agentGroupId)
+      ? registry.listSessions(agentGroupId).map((s) => s.id)
+      : [];
+    for (const sessionId of sessions) await waker.stop?.(sessionId);
+    remove();
+    for (const sessionId of sessions) await queues.forget(sessionId);
+    const keptAt = await sandboxes.retireGroup?.(agentGroupId);
+    if (keptAt) {
+      log.info("agent group {agentGroupId} deleted; its workspace and memory are kept at {keptAt}", {
+        agentGroupId,
+        keptAt,
+      });
+    }
+    return sessions;
+  };
   const decisions = metrics.counter(
     "ironclaw_gateway_decisions_total",
     "Terminal gateway decisions, by outcome.",
@@ -237,6 +266,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     mounts,
     mcpServers: options.mcpServers ?? stores.mcpCatalog,
     onDecision: (decision) => decisions.inc({ decision }),
+    deleteAgentGroup,
     onApplied: async (req: ChangeRequest) => {
       if (req.kind === "permissions") await queues.refreshDestinations(req.agentGroupId);
       if (RESPAWN_KINDS.has(req.kind)) await sandboxes.respawnGroup(req.agentGroupId);
@@ -286,6 +316,7 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
     notices,
     desk,
     registryEdits,
+    deleteAgentGroup,
     sandboxOwner: owner,
     start() {
       for (const loop of loops) loop.start();
@@ -325,12 +356,22 @@ interface GatewayOptions {
   mcpServers: McpCatalogView;
   onDecision: NonNullable<GatewayDeps["onDecision"]>;
   onApplied: (req: ChangeRequest) => Promise<void>;
+  /** How an applied `delete_agent` takes its group away (see {@link Flow.deleteAgentGroup}). */
+  deleteAgentGroup: (agentGroupId: AgentGroupId, remove: () => void) => Promise<unknown>;
 }
 
 /** The gateway: the standard verifiers, the registry applier, its before-images, and the follow-up hooks. */
 function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
   const { registry } = stores;
   const hookLog = logger("gateway");
+  const applyChange = registryApplier(registry, {
+    egressHosts: stores.egressHosts,
+    vault: stores.vault,
+    mcpCatalog: stores.mcpCatalog,
+    mcpPins: stores.mcpPins,
+    budgets: stores.budgets,
+    mounts: options.mounts,
+  });
   return new Gateway({
     store: stores.changes,
     audit: stores.audit,
@@ -340,15 +381,13 @@ function hostGateway(stores: Stores, options: GatewayOptions): Gateway {
       egressEnabled: true,
       mcpServers: options.mcpServers,
       vaultSecrets: stores.vault,
+      pendingChanges: () => stores.changes.pending(),
     }),
-    apply: registryApplier(registry, {
-      egressHosts: stores.egressHosts,
-      vault: stores.vault,
-      mcpCatalog: stores.mcpCatalog,
-      mcpPins: stores.mcpPins,
-      budgets: stores.budgets,
-      mounts: options.mounts,
-    }),
+    apply: async (req) => {
+      if (req.kind === "delete_agent") {
+        await options.deleteAgentGroup(req.agentGroupId, () => applyChange(req));
+      } else applyChange(req);
+    },
     captureBefore: (kind, group) => captureBefore(registry, kind, group),
     onDecision: options.onDecision,
     onApplied: options.onApplied,

@@ -110,6 +110,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     sweep,
     loops: [sweep],
     respawnGroup: (agentGroupId) => manager.respawnGroup(agentGroupId, waker),
+    retireGroup: (agentGroupId) => manager.retireGroup(agentGroupId),
     outboundHome: (sessionId, agentGroupId) => manager.outboundHome(sessionId, agentGroupId),
     async close() {
       // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.

@@ -205,6 +205,11 @@ const applyBudget: Apply = (_registry, req, { budgets }) => {
   budgets.set(req.agentGroupId, BudgetPayload.parse(req.after), req.id);
 };
 
+// Applied again after a crash, the group is already gone: nothing to do.
+const applyDeleteAgent: Apply = (registry, req) => {
+  if (registry.hasAgentGroup(req.agentGroupId)) registry.deleteAgentGroup(req.agentGroupId);
+};
+
 const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   persona: applyPersona,
   enabled_tools: applyEnabledTools,
@@ -217,6 +222,7 @@ const APPLIERS: Record<ChangeKind, Apply | undefined> = {
   mcp_register: applyMcpRegister,
   vault_grant: applyVaultGrant,
   budget: applyBudget,
+  delete_agent: applyDeleteAgent,
 };
 
 const CHANGE_ACTOR = "change ";
@@ -274,6 +280,13 @@ export function captureBefore(registry: Registry, kind: ChangeKind, group: Agent
     case "vault_grant":
     case "budget":
       return null;
+    case "delete_agent":
+      return {
+        name: g.name,
+        sessions: registry.listSessions(group).length,
+        members: registry.listMembers(group),
+        wirings: registry.listWirings().filter((w) => w.agentGroupId === group).length,
+      };
     case "wiring":
       return registry.listWirings().filter((w) => w.agentGroupId === group) as unknown as JsonValue;
     case "permissions":

@@ -24,6 +24,8 @@ export function describeChangeDiff(req: Pick<ChangeRequest, "kind" | "before" | 
     ? personaDiff(req.before, req.after)
     : req.kind === "create_agent"
     ? createAgentSummary(req.after)
+    : req.kind === "delete_agent"
+    ? deleteAgentSummary(req.before)
     : undefined;
   return lines ?? [`before: ${JSON.stringify(req.before)}`, `after:  ${JSON.stringify(req.after)}`];
 }
@@ -110,6 +112,17 @@ function createAgentSummary(after: unknown): string[] | undefined {
       PERSONA_SECTIONS.filter((s) => p.persona?.[s.key]).map((s) => s.filename).join(", ") || "none"
     }`,
     ...(p.wirings?.length ? [`wired to: ${p.wirings.map((w) => w.messagingGroupId).join(", ")}`] : []),
+  ];
+}
+
+function deleteAgentSummary(before: unknown): string[] | undefined {
+  const b = before as { name?: string; sessions?: number; wirings?: number; members?: string[] } | null;
+  if (!b || typeof b.name !== "string") return undefined;
+  return [
+    `deletes agent: ${b.name}`,
+    `with: ${b.sessions ?? 0} session(s) (sandboxes stopped, queues removed), ${b.wirings ?? 0} wiring(s), ` +
+    `members ${b.members?.join(", ") || "none"}`,
+    "kept aside on the host: its workspace and memory (never given to a new agent of the same id)",
   ];
 }
 

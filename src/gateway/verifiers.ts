@@ -54,6 +54,8 @@ export interface VerifierContext {
   mcpServers?: McpCatalogView;
   /** The vault's secret names (absent: no vault, so grants are refused). */
   vaultSecrets?: { has(name: string): boolean };
+  /** The pending changes (absent: none are known). */
+  pendingChanges?: () => readonly { request: { id: string; agentGroupId: string } }[];
 }
 
 /** Why a `packages` change is refused: an approval that installs nothing would be worse than a refusal. */
@@ -283,6 +285,31 @@ export function mcpVerifier(mcpServers: VerifierContext["mcpServers"]): Verifier
   };
 }
 
+/**
+ * `delete-agent`: the agent must exist, and its other pending changes be
+ * decided first (approving one after the agent is gone would fail, and its
+ * requester would not know why); a deletion always needs a human.
+ */
+export function deleteAgentVerifier(ctx: Pick<VerifierContext, "registry" | "pendingChanges">): Verifier {
+  return {
+    name: "delete-agent",
+    verify(req) {
+      if (req.kind !== "delete_agent") return pass();
+      if (!ctx.registry.hasAgentGroup(req.agentGroupId)) return reject(`unknown agent ${req.agentGroupId}`);
+      const waiting = (ctx.pendingChanges?.() ?? [])
+        .filter((c) => c.request.agentGroupId === req.agentGroupId && c.request.id !== req.id)
+        .map((c) => c.request.id);
+      if (waiting.length) {
+        return reject(
+          `decide its pending change${waiting.length > 1 ? "s" : ""} ${waiting.join(", ")} first ` +
+            "(ironclaw change approve|reject ID), then ask again",
+        );
+      }
+      return human("deleting an agent always needs a human");
+    },
+  };
+}
+
 /** `always-require-human`: the floor. Every change waits for a person. */
 export function alwaysRequireHuman(): Verifier {
   return { name: "always-require-human", verify: () => human("every change needs a human decision") };
@@ -318,6 +345,7 @@ export function standardVerifiers(ctx: VerifierContext): Verifier[] {
     permissionsVerifier(),
     mcpVerifier(ctx.mcpServers),
     vaultGrantVerifier(ctx.vaultSecrets),
+    deleteAgentVerifier(ctx),
     alwaysRequireHuman(),
   ];
 }

@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import {
   DEFAULT_MEMORY_BYTES,
   DEFAULT_OUTBOX_BYTES,
@@ -186,6 +187,43 @@ export class GroupVolumes {
     const groups = [...this.#groups.values(), ...this.#partitioned.values()];
     this.#groups.clear();
     this.#partitioned.clear();
+    await this.#release(groups);
+  }
+
+  /**
+   * Sets a deleted group's volumes aside (its sandboxes must be stopped):
+   * unmounted, then its images and directories moved into
+   * `<root>/deleted/<group>-<time>/`, kept for the operator and never
+   * mounted for a later group of the same id. Returns that directory, or
+   * undefined when the group left nothing.
+   */
+  async retire(agentGroupId: string): Promise<string | undefined> {
+    const groups = [this.#groups.get(agentGroupId), this.#partitioned.get(agentGroupId)]
+      .filter((g) => g !== undefined);
+    this.#groups.delete(agentGroupId);
+    this.#partitioned.delete(agentGroupId);
+    await this.#release(groups);
+    const dirs = groupVolumeDirs(this.#root, agentGroupId);
+    const left = [
+      dirs.workspaceMount,
+      dirs.memoryMount,
+      dirs.partitionedMemoryMount,
+      dirs.outboxMount,
+      dirs.workspaceImage,
+      dirs.memoryImage,
+      dirs.partitionedMemoryImage,
+      dirs.outboxImage,
+    ].filter((path) => existsSync(path));
+    if (left.length === 0) return undefined;
+    const aside = `${this.#root}/deleted/${agentGroupId}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+    Deno.mkdirSync(aside, { recursive: true, mode: 0o700 });
+    for (const path of left) {
+      Deno.renameSync(path, `${aside}/${relative(this.#root, path).replaceAll("/", "_")}`);
+    }
+    return aside;
+  }
+
+  async #release(groups: readonly Promise<GroupVolume | Volume>[]): Promise<void> {
     for (const settled of await Promise.allSettled(groups)) {
       if (settled.status !== "fulfilled") continue;
       const volumes: Volume[] = "mountPoint" in settled.value

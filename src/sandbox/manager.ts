@@ -252,6 +252,11 @@ export class SandboxManager implements SandboxControl {
     return this.#running.has(sessionId) ? this.#cap.idleMs(sessionId) : undefined;
   }
 
+  /** Sets deleted group `agentGroupId`'s volumes aside (see {@link GroupVolumes.retire}); its sandboxes are stopped. */
+  retireGroup(agentGroupId: string): Promise<string | undefined> {
+    return this.#volumes.retire(agentGroupId);
+  }
+
   /** Session `sessionId`'s workspace on the host, its group's workspace volume mounted first (so its files are there). */
   async workspaceDir(sessionId: SessionId, agentGroupId: string): Promise<string> {
     await this.#volumes.ensure(agentGroupId);

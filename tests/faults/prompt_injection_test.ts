@@ -63,9 +63,15 @@ Deno.test("fault: an agent driven to request every change kind applies none; all
     return all.length >= kinds.length ? all : undefined;
   }, () => diagnose(host));
   const byKind = new Map(records.map((r: { request: { kind: string } }) => [r.request.kind, r]));
-  // Every kind an agent can ask for was asked for: mcp_register, vault_grant and budget are the operator's, and
-  // packages was refused before it became a change.
-  const operatorKinds: readonly string[] = ["mcp_register", "vault_grant", "budget", "packages"];
+  // Every kind an agent can ask for was asked for: mcp_register, vault_grant, budget and delete_agent are the
+  // operator's, and packages was refused before it became a change.
+  const operatorKinds: readonly string[] = [
+    "mcp_register",
+    "vault_grant",
+    "budget",
+    "packages",
+    "delete_agent",
+  ];
   assert.deepEqual(
     [...byKind.keys()].sort(),
     ChangeKind.options.filter((k) => !operatorKinds.includes(k)).sort(),
