@@ -352,7 +352,7 @@ Deno.test("the agent editor proposes persona and tools changes with their diff; 
   await using api = await openTestApi({ allowedHosts: ["127.0.0.1", "localhost"] });
   const { cookie, csrf } = await signIn(api);
   const agents = await browse(api, "GET", "/ui/agents", { cookie });
-  assert.match(agents.text, /<a href="\/ui\/agents\/demo" aria-label="Edit [^"]+">Edit<\/a>/);
+  assert.match(agents.text, /<td><a href="\/ui\/agents\/demo">[^<]+<\/a><\/td><td>demo<\/td>/);
   const editor = await browse(api, "GET", "/ui/agents/demo", { cookie });
   assert.equal(editor.status, 200);
   const before = api.plane.registry.getAgentGroup("demo");

@@ -351,17 +351,11 @@ export function AgentsPage(props: {
       <h1>Agents</h1>
       <Notice notice={props.notice} />
       <div class="card table-wrap">
+        <p class="meta">Open an agent to edit its persona and tools.</p>
         <DataTable
-          headers={["Id", "Name", "Model", "Tools", "Sessions", "Persona and tools"]}
+          headers={["Name", "Id", "Model", "Tools", "Sessions"]}
           rows={props.agents}
-          cells={(a) => [
-            a.id,
-            a.name,
-            a.model ?? "default",
-            a.tools ?? "all built-in",
-            a.sessions,
-            editLink(a),
-          ]}
+          cells={(a) => [editLink(a), a.id, a.model ?? "default", a.tools ?? "all built-in", a.sessions]}
         />
       </div>
       <section class="card">
@@ -384,9 +378,9 @@ export function AgentsPage(props: {
   );
 }
 
-/** The link to an agent's editor. */
+/** The agent's name, linking to its editor (first, so a phone shows it without scrolling the table). */
 function editLink(agent: { id: string; name: string }) {
-  return <a href={`/ui/agents/${agent.id}`} aria-label={`Edit ${agent.name}`}>Edit</a>;
+  return <a href={`/ui/agents/${agent.id}`}>{agent.name}</a>;
 }
 
 /** The agent the editor edits, as it is now. */
