@@ -109,6 +109,10 @@ export function describeStatus(s: StatusReport): string[] {
         : `refused (${s.mcp.stdioDetail})`
     }`,
     ...s.mcp.each.map((server) => `               ${server.name}: ${server.runs}`),
+    ...s.mcp.withheld.map((w) =>
+      `               WITHHELD from ${w.agentGroupId}: ${w.server}/${w.tool} changed since approval ` +
+      `(re-approve: ironclaw mcp grant ${w.server} --agent ${w.agentGroupId} --tools …)`
+    ),
     `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message)`,
   ];
 }

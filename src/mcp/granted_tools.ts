@@ -40,10 +40,19 @@ export interface GrantedToolsDeps {
   ): Promise<void>;
 }
 
+/** A granted tool withheld at its last look. */
+export interface WithheldTool {
+  agentGroupId: string;
+  server: string;
+  tool: string;
+}
+
 /** Resolves an agent's granted tools against what their servers offer now. */
 export class GrantedTools {
   readonly #deps: GrantedToolsDeps;
   readonly #reported = new Set<string>();
+  /** What each resolve last saw withheld, by group and server (`status` reads it without asking servers). */
+  readonly #withheld = new Map<string, WithheldTool[]>();
 
   constructor(deps: GrantedToolsDeps) {
     this.#deps = deps;
@@ -59,25 +68,54 @@ export class GrantedTools {
   ): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[] }> {
     const tools: GrantedTool[] = [];
     const unreachable: UnreachableServer[] = [];
-    for (const { server } of this.#deps.grants(agentGroupId)) {
+    const grants = this.#deps.grants(agentGroupId);
+    if (only.server === undefined) {
+      // A grant taken away takes what was seen withheld of it along.
+      for (const key of this.#withheld.keys()) {
+        const [group, server] = key.split("\0");
+        if (group === agentGroupId && !grants.some((g) => g.server === server)) this.#withheld.delete(key);
+      }
+    }
+    for (const { server } of grants) {
       if (only.server !== undefined && server !== only.server) continue;
       const pins = this.#deps.pins(agentGroupId, server);
-      if (pins.size === 0) continue;
+      if (pins.size === 0) {
+        this.#withheld.delete(`${agentGroupId}\0${server}`);
+        continue;
+      }
       let offered: OfferedTool[];
       try {
         offered = await this.#deps.connections.listTools(server);
       } catch (err) {
+        // Not looked at: what was seen withheld of it stays so.
         unreachable.push({ server, error: (err as Error).message });
         continue;
       }
+      this.#withheld.delete(`${agentGroupId}\0${server}`);
       for (const [tool, pin] of [...pins].sort(([a], [b]) => a.localeCompare(b))) {
         const now = offered.find((t) => t.name === tool);
         const state: GrantedToolState = !now ? "gone" : now.hash === pin.hash ? "live" : "withheld";
         if (state === "withheld") await this.#report(agentGroupId, server, tool, pin.changeId, now!.hash);
         tools.push({ server, tool, state, offered: now });
       }
+      const withheld = tools.filter((t) => t.server === server && t.state === "withheld");
+      if (withheld.length) {
+        this.#withheld.set(
+          `${agentGroupId}\0${server}`,
+          withheld.map((t) => ({ agentGroupId, server, tool: t.tool })),
+        );
+      }
     }
     return { tools, unreachable };
+  }
+
+  /**
+   * The tools seen withheld when their group's grants were last resolved
+   * (by a listing, a call, `mcp grants`), until a later look sees them as
+   * approved again or no longer granted. Asks no server.
+   */
+  withheld(): WithheldTool[] {
+    return [...this.#withheld.values()].flat();
   }
 
   async #report(agentGroupId: string, server: string, tool: string, changeId: string, hash: string) {

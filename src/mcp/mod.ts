@@ -31,6 +31,7 @@ export {
   type GrantedToolsDeps,
   type GrantedToolState,
   type UnreachableServer,
+  type WithheldTool,
 } from "./granted_tools.ts";
 export { type ListedTool, offered, OfferedTool, toolHash } from "./offered_tools.ts";
 export {

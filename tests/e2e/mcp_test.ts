@@ -172,6 +172,8 @@ Deno.test({
     }, () => diagnose(host));
     assert.match(grants, /sample\s+echo\s+WITHHELD \(changed since approval\)/);
     assert.match(grants, /sample\s+slow\s+live/);
+    const withheldStatus = await ironclaw(host, "status", ...state);
+    assert.match(withheldStatus, /WITHHELD from demo: sample\/echo changed since approval/);
     const withheld = await say(host, 'tool:mcp__sample__echo {"text":"still there?"}', chatId);
     assert.equal(withheld.reply, 'mock-agent received: tool:mcp__sample__echo {"text":"still there?"}');
     await proposeAndApprove(host, ...grant);

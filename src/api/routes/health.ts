@@ -73,6 +73,10 @@ const Status = z.object({
     each: z.array(z.object({ name: z.string(), runs: z.string() })).describe(
       "per registered server, how it runs",
     ),
+    withheld: z.array(z.object({ agentGroupId: z.string(), server: z.string(), tool: z.string() })).describe(
+      "granted tools whose server changed their description or schema since approval, as last seen: " +
+        "withheld from the agent until re-approved (ironclaw mcp grant)",
+    ),
   }),
   sandboxes: z.object({
     live: z.number().int().describe("sessions with a sandbox running now"),
@@ -122,6 +126,7 @@ async function mcpStatus(plane: ControlPlane) {
         ? `remote at ${new URL(config.url!).origin}, reached from the host through the address guard`
         : stdio,
     })),
+    withheld: plane.mcpGrants.withheld(),
   };
 }
 
