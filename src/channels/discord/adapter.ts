@@ -40,14 +40,15 @@ import { logger } from "../../log/mod.ts";
 import type { QuestionDesk } from "../../questions/mod.ts";
 import type { Registry } from "../../registry/mod.ts";
 import type { Router, RouteResult } from "../../router/mod.ts";
-import { SessionBacklogFullError } from "../../session/mod.ts";
+import type { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import {
   AttachmentIntake,
+  BACKLOG_NOTICE,
   BacklogNotices,
   ChannelStore,
   type InboundFiles,
-  type Placement,
+  routeMessage,
   type RunningChannel,
   TypingIndicator,
 } from "../kit/mod.ts";
@@ -67,10 +68,6 @@ import { DiscordSender } from "./sender.ts";
 
 /** How long message references are kept for threading replies. */
 export const MESSAGE_REF_DAYS = 30;
-
-/** What a conversation is told, once per shedding episode, when its session refuses a message (a full backlog). */
-export const BACKLOG_NOTICE =
-  "I'm still working through earlier messages; please send this again in a moment.";
 
 /** Discord shows "typing" for ten seconds: repeated a little sooner. */
 const TYPING_EVERY_MS = 8_000;
@@ -267,30 +264,21 @@ export class DiscordAdapter implements RunningChannel {
     if (typeof parsed === "string") return { kind: "ignored", detail: parsed };
     const answered = await this.#questions.reply(parsed, msg.author);
     if (answered) return answered;
-    const placed: Placement[] = [];
     const [first, ...extra] = msg.attachments;
-    const event = first
-      ? this.#attachments.event(withExtraAttachments(parsed.event, extra), attachmentOf(first), placed)
-      : parsed.event;
-    let route: RouteResult;
-    try {
-      route = await this.#d.router.route(event);
-    } catch (err) {
-      await this.#attachments.withdraw(placed, new Set());
-      if (err instanceof SessionBacklogFullError) return this.#refuseBacklog(parsed, err);
-      throw err;
-    }
-    // A file whose message was refused by its session is taken back.
-    await this.#attachments.withdraw(
-      placed,
-      new Set(route.outcomes.filter((o) => o.messageId).map((o) => o.sessionId)),
-    );
+    const routed = await routeMessage({
+      router: this.#d.router,
+      intake: this.#attachments,
+      store: this.#store,
+      notices: this.#notices,
+      event: withExtraAttachments(parsed.event, extra),
+      file: first && attachmentOf(first),
+      at: { chatId: parsed.channelId, messageId: parsed.messageId },
+    });
+    if ("full" in routed) return this.#refuseBacklog(parsed, routed.full);
+    const { route } = routed;
+    const threadId = parsed.event.threadId;
     for (const o of route.outcomes) {
-      if (!o.messageId) continue;
-      this.#store.recordMessage(o.messageId, 0, parsed.channelId, parsed.messageId);
-      if (!o.sessionId) continue;
-      this.#notices.accepted(o.sessionId);
-      if (parsed.event.threadId) this.#sender.noteThread(o.sessionId, parsed.event.threadId);
+      if (o.messageId && o.sessionId && threadId) this.#sender.noteThread(o.sessionId, threadId);
     }
     if (route.outcomes.some((o) => o.engaged)) {
       await this.#typing?.start(parsed.chatId, parsed.event.threadId);

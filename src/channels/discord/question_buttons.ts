@@ -14,8 +14,8 @@
 import type { APIMessageComponentInteraction, APIUser } from "@discordjs/core";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
-import { answeredText, type ChannelStore, questionText } from "../kit/mod.ts";
+import { NotFoundError } from "../../state/mod.ts";
+import { answerAs, answeredText, answerFromText, type ChannelStore, questionText } from "../kit/mod.ts";
 import type { DiscordClient } from "./client.ts";
 import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
 import { decodeAnswer, questionComponents } from "./questions.ts";
@@ -100,7 +100,7 @@ export class QuestionButtons {
     const option = question.options[choice.index];
     if (option === undefined) return await refuse("That option does not exist.");
     const user = i.member?.user ?? i.user!;
-    const outcome = await this.#answer(question, { desk, answer: option, user });
+    const outcome = await answerAs(question, { ...this.#d, desk, answer: option, userId: userIdOf(user) });
     if (typeof outcome === "string") return await refuse(outcome);
     // The acknowledgement is the edit: the question shows its answer, its buttons gone.
     await this.#ack(i, () =>
@@ -129,15 +129,13 @@ export class QuestionButtons {
       throw err;
     }
     if (question.answeredAt !== null) return undefined;
-    const text = p.event.text.trim();
-    const option = question.options.find((o) => o.toLowerCase() === text.toLowerCase());
-    const answer = option ?? (question.allowFreeform ? text : undefined);
+    const answer = answerFromText(question, p.event.text);
     const dest = { channelId: p.channelId, replyTo: p.messageId };
-    if (answer === undefined || answer === "") {
+    if (answer === undefined) {
       await this.#d.sender.notice(dest, `Please answer with one of: ${question.options.join(", ")}`);
       return { kind: "refused", detail: "not one of the options" };
     }
-    const outcome = await this.#answer(question, { desk, answer, user: author });
+    const outcome = await answerAs(question, { ...this.#d, desk, answer, userId: userIdOf(author) });
     if (typeof outcome === "string") {
       await this.#d.sender.notice(dest, outcome);
       return { kind: "refused", detail: outcome };
@@ -190,26 +188,6 @@ export class QuestionButtons {
     return posted;
   }
 
-  /** Answers `q` as Discord user `how.user` if they may: the answered question, or why not. */
-  async #answer(
-    q: Question,
-    how: { desk: NonNullable<QuestionButtonsDeps["desk"]>; answer: string; user: APIUser },
-  ): Promise<Question | string> {
-    const { registry } = this.#d;
-    const userId = namespaceUserId(DISCORD_CHANNEL, how.user.id);
-    // The policy of the conversation that asked (the question may sit in one of its threads).
-    const chat = registry.getMessagingGroup(registry.getSession(q.sessionId).messagingGroupId);
-    if (!registry.canAccess(userId, q.agentGroupId).allowed && chat.unknownSenderPolicy !== "public") {
-      return "You may not answer this question.";
-    }
-    try {
-      return (await how.desk.answer(q.id, how.answer, userId)).question;
-    } catch (err) {
-      if (err instanceof ConflictError || err instanceof InvalidInputError) return err.message;
-      throw err;
-    }
-  }
-
   /** Acknowledges an interaction; a failure (it expired) is logged, never thrown. */
   async #ack(i: APIMessageComponentInteraction, send: () => Promise<unknown>): Promise<void> {
     try {
@@ -218,6 +196,10 @@ export class QuestionButtons {
       this.#d.client.warn("a button press was not acknowledged: {error}", err, { interactionId: i.id });
     }
   }
+}
+
+function userIdOf(user: APIUser): string {
+  return namespaceUserId(DISCORD_CHANNEL, user.id);
 }
 
 function who(user: APIUser): string {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { BACKLOG_NOTICE, DiscordAdapter } from "./adapter.ts";
+export { DiscordAdapter } from "./adapter.ts";
 export type { DiscordAdapterDeps, HandledEvent } from "./adapter.ts";
 export { DiscordChannelError, MAX_RATE_LIMIT_WAIT_MS, scrubSecrets } from "./client.ts";
 export { MAX_EVENT_ATTEMPTS } from "./gateway_intake.ts";

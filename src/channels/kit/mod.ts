@@ -39,6 +39,9 @@ export {
   tooLargeReason,
 } from "./files.ts";
 export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./files.ts";
+export { routeMessage } from "./inbound_routing.ts";
+export type { Routed, RouteMessageInput } from "./inbound_routing.ts";
+export { answerAs, answerFromText } from "./question_answers.ts";
 export { answeredText, questionText } from "./questions.ts";
 export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";

@@ -49,8 +49,8 @@ import type { ChannelFile, ChannelMessage, ChannelTarget } from "../../delivery/
 import { logger } from "../../log/mod.ts";
 import type { QuestionDesk } from "../../questions/mod.ts";
 import type { Registry } from "../../registry/mod.ts";
-import type { Router, RouteResult } from "../../router/mod.ts";
-import { SessionBacklogFullError } from "../../session/mod.ts";
+import type { Router } from "../../router/mod.ts";
+import type { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import { TelegramClient } from "./bot_client.ts";
 import {
@@ -62,8 +62,8 @@ import {
   ChannelStore,
   DOWNLOAD_TIMEOUT_MS,
   type InboundFiles,
-  type Placement,
   readResponse,
+  routeMessage,
   type RunningChannel,
   tooLargeReason,
   TypingIndicator,
@@ -337,26 +337,17 @@ export class TelegramAdapter implements RunningChannel {
     if (typeof parsed === "string") return { updateId, kind: "ignored", detail: parsed };
     const answered = await this.#questions.reply(updateId, parsed);
     if (answered) return answered;
-    const placed: Placement[] = [];
-    const event = attachment ? this.#attachments.event(parsed.event, attachment, placed) : parsed.event;
-    let route: RouteResult;
-    try {
-      route = await this.#d.router.route(event);
-    } catch (err) {
-      await this.#attachments.withdraw(placed, new Set());
-      if (err instanceof SessionBacklogFullError) return this.#refuseBacklog(updateId, parsed, err);
-      throw err;
-    }
-    // A file whose message was refused by its session (a full backlog, a damaged queue) is taken back.
-    await this.#attachments.withdraw(
-      placed,
-      new Set(route.outcomes.filter((o) => o.messageId).map((o) => o.sessionId)),
-    );
-    for (const o of route.outcomes) {
-      if (!o.messageId) continue;
-      this.#store.recordMessage(o.messageId, 0, parsed.chatId, parsed.messageId);
-      if (o.sessionId) this.#notices.accepted(o.sessionId);
-    }
+    const routed = await routeMessage({
+      router: this.#d.router,
+      intake: this.#attachments,
+      store: this.#store,
+      notices: this.#notices,
+      event: parsed.event,
+      file: attachment,
+      at: { chatId: parsed.chatId, messageId: parsed.messageId },
+    });
+    if ("full" in routed) return this.#refuseBacklog(updateId, parsed, routed.full);
+    const { route } = routed;
     if (route.outcomes.some((o) => o.engaged)) {
       await this.#typing?.start(parsed.chatId, parsed.event.threadId);
     }

@@ -12,12 +12,12 @@
 import type { CallbackQuery, User } from "grammy/types";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
+import { NotFoundError } from "../../state/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { decodeAnswer, questionKeyboard } from "./questions.ts";
 import { type Destination, type TelegramSender, threadOf, threadOption } from "./sender.ts";
-import { answeredText, type ChannelStore, questionText } from "../kit/mod.ts";
+import { answerAs, answeredText, answerFromText, type ChannelStore, questionText } from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
 
 /** What the buttons are built from. */
@@ -108,15 +108,13 @@ export class QuestionButtons {
       throw err;
     }
     if (question.answeredAt !== null) return undefined;
-    const text = p.event.text.trim();
-    const option = question.options.find((o) => o.toLowerCase() === text.toLowerCase());
-    const answer = option ?? (question.allowFreeform ? text : undefined);
+    const answer = answerFromText(question, p.event.text);
     const dest: Destination = {
       chatId: p.chatId,
       replyTo: Number(p.messageId),
       ...threadOf(p.event.threadId),
     };
-    if (answer === undefined || answer === "") {
+    if (answer === undefined) {
       await this.#d.sender.notice(dest, `Please answer with one of: ${question.options.join(", ")}`);
       return { updateId, kind: "refused", detail: "not one of the options" };
     }
@@ -179,17 +177,8 @@ export class QuestionButtons {
     const { registry, client } = this.#d;
     const { desk, answer, from, at } = how;
     const userId = namespaceUserId(TELEGRAM_CHANNEL, String(from.id));
-    const chat = registry.getOrCreateMessagingGroup({ channelType: TELEGRAM_CHANNEL, platformId: at.chatId });
-    if (!registry.canAccess(userId, q.agentGroupId).allowed && chat.unknownSenderPolicy !== "public") {
-      return "You may not answer this question.";
-    }
-    let answered: Question;
-    try {
-      ({ question: answered } = await desk.answer(q.id, answer, userId));
-    } catch (err) {
-      if (err instanceof ConflictError || err instanceof InvalidInputError) return err.message;
-      throw err;
-    }
+    const answered = await answerAs(q, { registry, desk, userId, answer });
+    if (typeof answered === "string") return answered;
     const who = from.username ? `@${from.username}` : from.first_name ?? userId;
     try {
       await client.call(
