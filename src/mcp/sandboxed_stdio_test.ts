@@ -96,3 +96,54 @@ Deno.test({
     }
   },
 });
+
+const nodeAndBwrap = Deno.uid() === 0 &&
+  (await Promise.all(
+    ["node", "bwrap"].map((binary) =>
+      new Deno.Command(binary, { args: ["--version"], stdout: "null", stderr: "null" }).output()
+        .then((o) => o.success, () => false)
+    ),
+  )).every(Boolean);
+
+Deno.test({
+  name:
+    "a Node server written with the SDK, registered as --command node with its files as --path, runs in its own bwrap sandbox",
+  ignore: !nodeAndBwrap,
+  async fn() {
+    const modules = Deno.realPathSync(new URL("../../node_modules", import.meta.url).pathname);
+    const dir = Deno.makeTempDirSync({ prefix: "ironclaw-mcp-node-" });
+    const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-mcp-bwrap-" });
+    Deno.chmodSync(dir, 0o755);
+    Deno.writeTextFileSync(
+      `${dir}/server.mjs`,
+      `import { McpServer } from "${modules}/@modelcontextprotocol/sdk/dist/esm/server/mcp.js";
+import { StdioServerTransport } from "${modules}/@modelcontextprotocol/sdk/dist/esm/server/stdio.js";
+import { z } from "${modules}/zod/index.js";
+const server = new McpServer({ name: "node-sample", version: "1.0.0" });
+server.registerTool("shout", { description: "Upper-cases text.", inputSchema: { text: z.string() } },
+  ({ text }) => ({ content: [{ type: "text", text: text.toUpperCase() }] }));
+await server.connect(new StdioServerTransport());
+`,
+      { mode: 0o644 },
+    );
+    const connections = new McpConnections(() => ({
+      name: "node",
+      transport: "stdio",
+      command: "node",
+      args: [`${dir}/server.mjs`],
+      paths: [dir, modules],
+    }), {
+      transports: mcpTransports({ sandbox: () => Promise.resolve(toolServerSandbox("bwrap", { stateDir })) }),
+    });
+    try {
+      assert.deepEqual((await connections.listTools("node")).map((t) => t.name), ["shout"]);
+      assert.deepEqual((await connections.callTool("node", "shout", { text: "hi" })).content, [
+        { type: "text", text: "HI" },
+      ]);
+    } finally {
+      await connections.close();
+      Deno.removeSync(dir, { recursive: true });
+      Deno.removeSync(stateDir, { recursive: true });
+    }
+  },
+});
