@@ -29,7 +29,7 @@ import { awaitClaim } from "./claim.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
-import { createModelClient, hideDeniedEnvironment, unixSocketFetch } from "./model/mod.ts";
+import { createModelClient, hideDeniedEnvironment, preloadProvider, unixSocketFetch } from "./model/mod.ts";
 import { builtinRegistry, Jail, McpTools, Mounts } from "./tools/mod.ts";
 
 /** Exit code of a start that cannot work (bad flags, key or queue): respawning will not help. */
@@ -95,7 +95,9 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   // The SDKs read optional variables; under --deny-env they must see none rather than throw.
   hideDeniedEnvironment();
   const log = jsonLogger((line) => console.error(line));
-  // A warm spare has no key file: its session, and so its key, arrives with the claim.
+  // A warm spare has no key file: its session, and so its key, arrives with the claim. It loads its
+  // provider's SDK first, which a cold agent does at its first turn, so its session's first turn need not.
+  if (config.spare) await preloadProvider(config.provider);
   const key = config.spare
     ? await awaitClaim(layout.socketDir, { log, signal })
     : readSessionKey(layout.keyFile);

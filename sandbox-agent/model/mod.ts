@@ -5,7 +5,7 @@
  * @module
  */
 export * from "./conversation.ts";
-export { createModelClient, DEFAULT_MODELS, PROVIDER_KINDS } from "./providers.ts";
+export { createModelClient, DEFAULT_MODELS, preloadProvider, PROVIDER_KINDS } from "./providers.ts";
 export type { ModelClientOptions } from "./providers.ts";
 export { hideDeniedEnvironment } from "./environment.ts";
 export { unixSocketFetch } from "./unix_fetch.ts";

@@ -77,6 +77,15 @@ export function createModelClient({ provider, model, socketPath }: ModelClientOp
   };
 }
 
+/**
+ * Loads (evaluates) the SDK module `provider` speaks, without a client: a
+ * warm spare does it before it waits, so its session's first turn does not.
+ */
+export async function preloadProvider(provider: ProviderKind): Promise<void> {
+  if (PROVIDER_WIRES[provider] === "anthropic") await import("./anthropic.ts");
+  else await import("./openai.ts");
+}
+
 async function loadBackend(
   provider: ProviderKind,
   common: { provider: ProviderKind; host: string; model: string },
