@@ -1,6 +1,7 @@
 /**
  * What a change does, in lines an approver reads: tools added and removed,
- * persona lines taken out and put in, the agent a `create_agent` makes; the
+ * persona lines taken out and put in, the agent a `create_agent` makes, the
+ * host directories a `mounts` change shares (and how) or takes away; the
  * other kinds as their `before` and `after`. A request that silently drops
  * nine tools must look like one.
  *
@@ -11,6 +12,8 @@ import {
   CreateAgentPayload,
   createdAgentTools,
   EnabledToolsPayload,
+  mountName,
+  MountsPayload,
   PersonaPayload,
 } from "../../contract/changes.ts";
 import { effectiveTools, ToolName } from "../../contract/tools.ts";
@@ -26,6 +29,8 @@ export function describeChangeDiff(req: Pick<ChangeRequest, "kind" | "before" | 
     ? createAgentSummary(req.after)
     : req.kind === "delete_agent"
     ? deleteAgentSummary(req.before)
+    : req.kind === "mounts"
+    ? mountsDiff(req.after)
     : undefined;
   return lines ?? [`before: ${JSON.stringify(req.before)}`, `after:  ${JSON.stringify(req.after)}`];
 }
@@ -124,6 +129,16 @@ function deleteAgentSummary(before: unknown): string[] | undefined {
     `members ${b.members?.join(", ") || "none"}`,
     "kept aside on the host: its workspace and memory (never given to a new agent of the same id)",
   ];
+}
+
+function mountsDiff(after: unknown): string[] | undefined {
+  const payload = MountsPayload.safeParse(after);
+  if (!payload.success) return undefined;
+  return payload.data.map((m) =>
+    "remove" in m
+      ? `unmount /mounts/${m.name}`
+      : `mount ${m.source} at /mounts/${mountName(m)} (${m.readonly === false ? "READ-WRITE" : "read-only"})`
+  );
 }
 
 function splitLines(text: string | undefined): string[] {

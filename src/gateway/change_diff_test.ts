@@ -68,8 +68,23 @@ Deno.test("a new agent reads as its tools, members and persona; other kinds as b
       "persona: none",
     ],
   );
-  assert.deepEqual(describeChangeDiff({ kind: "mounts", before: [], after: [{ source: "/srv" }] }), [
+  assert.deepEqual(
+    describeChangeDiff({
+      kind: "mounts",
+      before: [],
+      after: [{ source: "/srv/docs" }, { name: "in", source: "/srv/inbox", readonly: false }, {
+        name: "old",
+        remove: true,
+      }],
+    }),
+    [
+      "mount /srv/docs at /mounts/docs (read-only)",
+      "mount /srv/inbox at /mounts/in (READ-WRITE)",
+      "unmount /mounts/old",
+    ],
+  );
+  assert.deepEqual(describeChangeDiff({ kind: "wiring", before: [], after: { egress: ["a.example"] } }), [
     "before: []",
-    'after:  [{"source":"/srv"}]',
+    'after:  {"egress":["a.example"]}',
   ]);
 });

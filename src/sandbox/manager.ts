@@ -27,7 +27,7 @@ import {
 import type { SessionKey } from "../../contract/cipher.ts";
 import type { QueuePaths } from "../../contract/queue/mod.ts";
 import { dirname } from "node:path";
-import type { Isolator, Limits, SandboxHandle } from "../../isolator/mod.ts";
+import type { Isolator, Limits, SandboxHandle, SandboxMount } from "../../isolator/mod.ts";
 import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
 import { memoryOwner, type Registry, type Session } from "../registry/mod.ts";
@@ -156,6 +156,8 @@ const SPARE_BACKENDS: ReadonlySet<string> = new Set(["runsc", "bwrap"]);
 interface Spare extends PooledSpare {
   id: string;
   dirs: SpareDirs;
+  /** The group's mounts as resolved when it booted (what its sandbox has bound). */
+  mounts: SandboxMount[];
   handle: SandboxHandle;
   claim: ClaimSocket;
   endStart: () => void;
@@ -618,7 +620,7 @@ export class SandboxManager implements SandboxControl {
       });
       if (slot) endStart = this.#endStartWhenUp(slot, claim.waiting, handle);
       this.#log.info("warm spare {spare} of {agentGroupId} started", { spare: id, agentGroupId });
-      return { id, agentGroupId, fingerprint, exited: handle.exited, dirs, handle, claim, endStart };
+      return { id, agentGroupId, fingerprint, exited: handle.exited, dirs, mounts, handle, claim, endStart };
     } catch (err) {
       endStart();
       claim.close();
@@ -639,6 +641,11 @@ export class SandboxManager implements SandboxControl {
     const session = d.registry.getSession(sessionId);
     const spec = d.registry.getLaunchSpec(session.agentGroupId);
     if (!await spare.handle.alive()) throw new Error("its sandbox is not running");
+    // Resolved again, as at every launch: a mount moved out since the spare booted refuses the claim (and then
+    // the cold start); one that now resolves elsewhere lets the spare go.
+    if (JSON.stringify(resolveLaunchMounts(spec.mounts, d.mounts)) !== JSON.stringify(spare.mounts)) {
+      throw new Error("its mounts no longer resolve to the directories it bound");
+    }
     const left = unexpectedEntries(spare.dirs);
     if (left.length) throw new Error(`its directories are not empty (${left.slice(0, 3).join(", ")})`);
     const memoryDir = await this.#memoryDir(session, spec.memoryPartition);

@@ -5,6 +5,8 @@ import { CLAIM_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts"
 import { HostFixture } from "../../tests/support/host.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { FakeHandle, FakeIsolator } from "../../tests/support/fake_isolator.ts";
+import type { MountPolicy } from "../mounts/mod.ts";
+import { LaunchMountError } from "./launch_mounts.ts";
 import { SandboxManager } from "./manager.ts";
 import { sessionDirs } from "./session_dirs.ts";
 import { SparePool } from "./spare_pool.ts";
@@ -23,7 +25,7 @@ class FakeProxy {
 }
 
 /** A host with two chats of group g1 (one session each) and a manager keeping one warm spare per group. */
-async function setup(dir: string) {
+async function setup(dir: string, options: { mounts?: MountPolicy } = {}) {
   const host = await HostFixture.open(dir);
   const sessions: SessionId[] = [];
   for (const chat of ["C1", "C2"]) {
@@ -53,6 +55,7 @@ async function setup(dir: string) {
     // Plain directories: this host's queue store keeps outbound queues in place, not on an outbox volume.
     volumes: false,
     startSlotCapMs: 2_000,
+    mounts: options.mounts,
   });
   return {
     host,
@@ -165,6 +168,28 @@ Deno.test("a group change discards its spares, and a spare of an older spec is n
   assert.ok(second.stopped);
   assert.equal(t.isolator.of(b).length, 1, "b was launched cold");
   assert.ok(t.isolator.of(b)[0].spec.args?.some((arg) => arg.includes("again")));
+});
+
+Deno.test("a spare binds the group's mounts at boot; one moved out since then refuses the claim and the cold start", async () => {
+  using dir = tempDir();
+  const shared = `${dir.path}/shared`;
+  Deno.mkdirSync(`${shared}/docs`, { recursive: true });
+  Deno.mkdirSync(`${dir.path}/elsewhere`);
+  await using t = await setup(dir.path, { mounts: { allowedSourcePrefixes: [shared] } });
+  const [a, b] = t.sessions;
+  t.host.registry.setMounts("g1", [{ name: "docs", source: `${shared}/docs` }]);
+  await t.manager.launch(a);
+  const spare = await t.nextSpare();
+  assert.deepEqual(spare.spec.mounts, [{
+    name: "docs",
+    source: Deno.realPathSync(`${shared}/docs`),
+    readonly: true,
+  }]);
+  Deno.removeSync(`${shared}/docs`);
+  Deno.symlinkSync(`${dir.path}/elsewhere`, `${shared}/docs`);
+  await assert.rejects(() => t.manager.launch(b), LaunchMountError);
+  assert.ok(spare.stopped, "the spare was let go, not handed out");
+  assert.equal(t.isolator.of(b).length, 0, "and nothing was launched with the moved directory");
 });
 
 Deno.test("a spare whose directories hold anything is not handed out: the session starts cold", async () => {
