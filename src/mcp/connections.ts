@@ -214,6 +214,8 @@ export class McpConnections {
   readonly #config: (name: string) => McpRegisterPayload | undefined;
   readonly #transports: McpTransports;
   readonly #clients = new Map<string, Promise<Client>>();
+  /** The registration each client was started with (canonical enough: the catalog stores it as parsed). */
+  readonly #registrations = new Map<string, string>();
   readonly limits: McpLimits;
 
   constructor(
@@ -280,9 +282,16 @@ export class McpConnections {
 
   #client(server: string): Promise<Client> {
     let client = this.#clients.get(server);
+    const registration = JSON.stringify(this.#config(server) ?? null);
+    if (client && this.#registrations.get(server) !== registration) {
+      // Registered anew since it started (another command, path or secret): the old one goes, the new one runs.
+      void this.invalidate(server);
+      client = undefined;
+    }
     if (!client) {
       client = this.#connect(server);
       this.#clients.set(server, client);
+      this.#registrations.set(server, registration);
       const cached = client;
       const forget = () => {
         if (this.#clients.get(server) === cached) this.#clients.delete(server);

@@ -47,3 +47,24 @@ Deno.test("a stdio server with no sandbox here and no host-process flag is refus
     (e) => e instanceof McpUnavailable && e.message.includes("--mcp-allow-host-process"),
   );
 });
+
+Deno.test("a server registered anew (another environment) is restarted with its new registration at its next use", async () => {
+  let config = sampleConfig(["--env-tool"]);
+  config.env = { SAMPLE_MODE: "first" };
+  const connections = new McpConnections(() => config, {
+    transports: mcpTransports({ allowHostProcess: true }),
+  });
+  const mode = async () =>
+    JSON.parse(
+      (await connections.callTool("sample", "env", {})).content.map((c) => (c as { text: string }).text).join(
+        "",
+      ),
+    ).SAMPLE_MODE;
+  try {
+    assert.equal(await mode(), "first");
+    config = { ...config, env: { SAMPLE_MODE: "second" } };
+    assert.equal(await mode(), "second");
+  } finally {
+    await connections.close();
+  }
+});
