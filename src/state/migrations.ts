@@ -344,6 +344,20 @@ CREATE TABLE budgets (
 ALTER TABLE channels ADD COLUMN secret_envs TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(secret_envs));
 `,
   },
+  {
+    version: 14,
+    name: "channel gateway sessions",
+    // A gateway session to resume after a restart (Discord's): its id, where to resume, the last event handled.
+    sql: `
+CREATE TABLE channel_gateway_sessions (
+  channel TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL,
+  resume_url TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  updated_at TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];
 
 /** The schema version this build writes. */

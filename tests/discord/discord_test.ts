@@ -212,3 +212,48 @@ Deno.test("discord: a 429 on a reply is waited out; a dropped gateway resumes an
     "after",
   ]);
 });
+
+Deno.test("discord: a restart resumes the kept gateway session; what was sent while down is handled, nothing twice", async () => {
+  using dir = tempDir();
+  await using fake = FakeDiscord.start({ heartbeatMs: 500 });
+  const dm = "3000";
+  const contents = async (d: Awaited<ReturnType<typeof openDiscordHost>>, sessionId: SessionId) => {
+    using agent = await d.host.agent(sessionId);
+    return agent.inbound.pendingMessages().map((m) => m.content);
+  };
+  let sessionId: SessionId;
+  {
+    await using d = await openDiscordHost(dir.path, fake);
+    wireChannel(d.host, dm, { isGroup: false, ownerId: OWNER });
+    fake.sendUserMessage({ channelId: dm, author: { id: OWNER }, content: "before the restart" });
+    const [routed] = await d.events("MESSAGE_CREATE");
+    sessionId = (routed.kind === "routed" && routed.route.outcomes[0].sessionId) as SessionId;
+  }
+  // The host is down: Discord keeps the session and what is sent meanwhile.
+  fake.sendUserMessage({ channelId: dm, author: { id: OWNER }, content: "while the host was down" });
+  {
+    await using d = await openDiscordHost(dir.path, fake);
+    await fake.waitFor("the resume", () => fake.gateway.resumes.length === 1 && fake.connected);
+    await d.events("MESSAGE_CREATE");
+    assert.equal(fake.gateway.identifies.length, 1, "resumed, not identified anew");
+    assert.deepEqual(await contents(d, sessionId), ["before the restart", "while the host was down"]);
+  }
+  // A crash between routing a message and keeping its sequence: Discord replays it, and it is not routed again.
+  using dir2 = tempDir();
+  let once: SessionId;
+  {
+    await using d = await openDiscordHost(dir2.path, fake);
+    wireChannel(d.host, dm, { isGroup: false, ownerId: OWNER });
+    fake.sendUserMessage({ channelId: dm, author: { id: OWNER }, content: "once" });
+    const [routed] = await d.events("MESSAGE_CREATE");
+    once = (routed.kind === "routed" && routed.route.outcomes[0].sessionId) as SessionId;
+    d.host.state.db.run("UPDATE channel_gateway_sessions SET sequence = sequence - 1");
+  }
+  {
+    await using d = await openDiscordHost(dir2.path, fake);
+    await fake.waitFor("the second resume", () => fake.gateway.resumes.length === 2 && fake.connected);
+    const [replayed] = await d.events("MESSAGE_CREATE");
+    assert.deepEqual(replayed, { kind: "ignored", detail: "handled already" });
+    assert.deepEqual(await contents(d, once), ["once"]);
+  }
+});

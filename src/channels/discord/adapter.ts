@@ -55,6 +55,7 @@ import {
 import { attachmentOf, discordDownload, withExtraAttachments } from "./attachments.ts";
 import { DiscordClient } from "./client.ts";
 import { type Dispatch, GatewayIntake } from "./gateway_intake.ts";
+import { GatewaySessionStore } from "./session_store.ts";
 import {
   type BotIdentity,
   DISCORD_CHANNEL,
@@ -69,6 +70,8 @@ import { DiscordSender } from "./sender.ts";
 /** How long message references are kept for threading replies. */
 export const MESSAGE_REF_DAYS = 30;
 
+/** The close code a stop uses: anything but 1000/1001 leaves the session resumable (4200 is the library's own). */
+const RESUMABLE_CLOSE = 4200;
 /** Discord shows "typing" for ten seconds: repeated a little sooner. */
 const TYPING_EVERY_MS = 8_000;
 /** How long a backlog notice may take; it is sent off the event path. */
@@ -137,6 +140,7 @@ export class DiscordAdapter implements RunningChannel {
       },
       describe: (err) => this.#client.describe(err),
       log: this.#log,
+      saved: new GatewaySessionStore(deps.state, DISCORD_CHANNEL),
     });
     this.#client = new DiscordClient(deps.token, {
       apiRoot: deps.apiRoot,
@@ -190,6 +194,7 @@ export class DiscordAdapter implements RunningChannel {
     if (this.#running) return Promise.resolve();
     this.#running = true;
     this.#abort = new AbortController();
+    this.#intake.stopping(false);
     this.#store.pruneMessages(daysAgo(this.#now(), MESSAGE_REF_DAYS));
     this.#starting = this.#connect(this.#abort.signal);
     if (this.#d.desk) {
@@ -213,7 +218,9 @@ export class DiscordAdapter implements RunningChannel {
       clearInterval(this.#questionTimer);
       this.#typing?.stopAll();
       await this.#starting;
-      await this.#client.gateway.destroy();
+      // Not 1000 (which ends the session on Discord's side): the next start resumes it.
+      this.#intake.stopping(true);
+      await this.#client.gateway.destroy({ code: RESUMABLE_CLOSE });
       await this.#intake.idle();
       await this.#questions.settled();
     }
@@ -262,6 +269,10 @@ export class DiscordAdapter implements RunningChannel {
     const place = await this.#place(msg);
     const parsed = parseMessage(msg, { bot, place, hasAttachment: msg.attachments.length > 0 });
     if (typeof parsed === "string") return { kind: "ignored", detail: parsed };
+    // Replayed after a restart that came between routing it and keeping its sequence: routed already.
+    if (this.#store.hasPlatformMessage(parsed.channelId, parsed.messageId)) {
+      return { kind: "ignored", detail: "handled already" };
+    }
     const answered = await this.#questions.reply(parsed, msg.author);
     if (answered) return answered;
     const [first, ...extra] = msg.attachments;

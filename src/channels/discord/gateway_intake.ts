@@ -11,14 +11,18 @@
  * retried a few times, then skipped with an error in the log, so one bad
  * event never stalls the bot.
  *
- * The session lives in memory: after a host restart the bot identifies
- * anew, and messages sent while it was down are not replayed by Discord.
+ * With `saved`, the session and the last event handled are kept across
+ * host restarts (`session_store.ts`): a host back while Discord still holds
+ * the session resumes it and is replayed what it missed. A stop keeps the
+ * session (the gateway is closed with a resumable code); an invalid one is
+ * forgotten.
  *
  * @module
  */
 import type { SessionInfo } from "@discordjs/ws";
 import type { logger } from "../../log/mod.ts";
 import type { SessionStore } from "./client.ts";
+import type { SavedSession } from "./session_store.ts";
 
 /** Attempts at one event before it is skipped. */
 export const MAX_EVENT_ATTEMPTS = 3;
@@ -43,15 +47,32 @@ export class GatewayIntake implements SessionStore {
   /** The last event queued in the current session. */
   #queued = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  #saved?: { load(): SavedSession | null; save(session: SavedSession | null): void };
+  /** While stopping, the gateway's "no session" is not kept: the session stays resumable. */
+  #stopping = false;
 
   constructor(options: {
     handle: (event: Dispatch) => Promise<unknown>;
     describe: (err: unknown) => string;
     log: ReturnType<typeof logger>;
+    /** Where the session is kept across restarts; without it, in memory only. */
+    saved?: { load(): SavedSession | null; save(session: SavedSession | null): void };
   }) {
     this.#handle = options.handle;
     this.#describe = options.describe;
     this.#log = options.log;
+    this.#saved = options.saved;
+    const kept = options.saved?.load();
+    if (kept) {
+      // One shard: the gateway resumes a session only when its shard count matches.
+      this.#session = { ...kept, shardId: 0, shardCount: 1 };
+      this.#handled = this.#queued = kept.sequence;
+    }
+  }
+
+  /** The gateway is being closed on purpose (true) or connects again (false): while closing, the session is kept. */
+  stopping(on: boolean): void {
+    this.#stopping = on;
   }
 
   /** The session to resume: the last event handled, so Discord replays the rest. */
@@ -61,11 +82,19 @@ export class GatewayIntake implements SessionStore {
 
   /** The gateway's view of the session (a new one on READY, null once invalid). */
   update(info: SessionInfo | null): void {
+    if (this.#stopping) return;
     if (info?.sessionId !== this.#session?.sessionId) {
       // A new session numbers from its READY: nothing of the old one is replayed.
       this.#handled = this.#queued = info?.sequence ?? 0;
+      this.#session = info;
+      this.#keep();
     }
     this.#session = info;
+  }
+
+  #keep(): void {
+    const s = this.#session;
+    this.#saved?.save(s && { sessionId: s.sessionId, resumeURL: s.resumeURL, sequence: this.#handled });
   }
 
   /** Queues `event` (unless already queued in this session); resolves once it is handled. */
@@ -108,6 +137,9 @@ export class GatewayIntake implements SessionStore {
       }
     }
     // An event of a session since replaced says nothing about the new one's numbering.
-    if (session === this.#session?.sessionId) this.#handled = Math.max(this.#handled, event.s);
+    if (session === this.#session?.sessionId && event.s > this.#handled) {
+      this.#handled = event.s;
+      this.#keep();
+    }
   }
 }

@@ -163,10 +163,11 @@ export class ChannelConfigStore {
     return this.#db.all("SELECT * FROM channels ORDER BY name").map(decode);
   }
 
-  /** Removes the channel `name` (its cursor too); false when there was none. */
+  /** Removes the channel `name` (its cursor and kept gateway session too); false when there was none. */
   remove(name: string): boolean {
     return this.#db.transaction(() => {
       this.#db.run("DELETE FROM channel_cursors WHERE channel = ?", [name]);
+      this.#db.run("DELETE FROM channel_gateway_sessions WHERE channel = ?", [name]);
       return this.#db.run("DELETE FROM channels WHERE name = ?", [name]) === 1;
     });
   }
