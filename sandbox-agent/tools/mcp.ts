@@ -20,6 +20,7 @@ import {
   McpToolList,
   mcpToolName,
 } from "../../contract/mcp.ts";
+import { callBroker } from "./broker_call.ts";
 import { type Tool, ToolError } from "./tool.ts";
 import { untrustedOutput } from "./untrusted.ts";
 
@@ -74,26 +75,12 @@ export class McpTools {
     };
   }
 
-  async #ask(path: string, body?: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await this.#fetch(
-        `http://${MCP_BROKER_HOST}${path}`,
-        body === undefined ? undefined : {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-        },
-      );
-    } catch {
-      throw new ToolError("the host's MCP broker is not reachable");
-    }
-    const json = await response.json().catch(() => ({ error: `MCP broker answered ${response.status}` }));
-    if (!response.ok) {
-      throw new ToolError(
-        McpBrokerError.safeParse(json).data?.error ?? `MCP broker answered ${response.status}`,
-      );
-    }
-    return json;
+  #ask(path: string, body?: unknown): Promise<unknown> {
+    return callBroker(this.#fetch, {
+      broker: "MCP broker",
+      url: `http://${MCP_BROKER_HOST}${path}`,
+      body,
+      refusal: McpBrokerError,
+    });
   }
 }

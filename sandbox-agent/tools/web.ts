@@ -18,28 +18,18 @@ import {
   SearchRequest,
   SearchResult,
 } from "../../contract/egress.ts";
+import { callBroker } from "./broker_call.ts";
 import { defineTool, type Tool, type ToolContext, ToolError } from "./tool.ts";
 import { untrustedOutput } from "./untrusted.ts";
 
-async function callBroker(ctx: ToolContext, path: string, body: unknown): Promise<unknown> {
+function callEgress(ctx: ToolContext, path: string, body: unknown): Promise<unknown> {
   if (!ctx.egress) throw new ToolError("this agent has no egress broker: the web is out of reach");
-  let response: Response;
-  try {
-    response = await ctx.egress(`http://${EGRESS_BROKER_HOST}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  } catch {
-    throw new ToolError("the host's egress broker is not reachable");
-  }
-  const json = await response.json().catch(() => ({ error: `egress broker answered ${response.status}` }));
-  if (!response.ok) {
-    throw new ToolError(
-      EgressError.safeParse(json).data?.error ?? `egress broker answered ${response.status}`,
-    );
-  }
-  return json;
+  return callBroker(ctx.egress, {
+    broker: "egress broker",
+    url: `http://${EGRESS_BROKER_HOST}${path}`,
+    body,
+    refusal: EgressError,
+  });
 }
 
 /** `http_fetch`: one HTTP request to an approved host, the answer as readable text. */
@@ -50,7 +40,7 @@ export const httpFetch: Tool = defineTool({
     "Returns the status, the content type and the body as text; web pages come back as readable Markdown.",
   input: FetchRequest,
   async invoke(input, ctx) {
-    const r = FetchResult.parse(await callBroker(ctx, EGRESS_FETCH_PATH, input));
+    const r = FetchResult.parse(await callEgress(ctx, EGRESS_FETCH_PATH, input));
     const head = [
       `status: ${r.status}`,
       r.contentType ? `content-type: ${r.contentType}` : "",
@@ -73,7 +63,7 @@ export const webSearch: Tool = defineTool({
     "Search the web. Returns numbered results with title, URL and snippet; fetch a result with http_fetch.",
   input: SearchRequest,
   async invoke(input, ctx) {
-    const r = SearchResult.parse(await callBroker(ctx, EGRESS_SEARCH_PATH, input));
+    const r = SearchResult.parse(await callEgress(ctx, EGRESS_SEARCH_PATH, input));
     if (r.results.length === 0) {
       return { text: `no results for ${JSON.stringify(input.query)} (${r.backend})` };
     }

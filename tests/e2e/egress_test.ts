@@ -14,9 +14,8 @@ import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { EGRESS_AUDIT_FILE } from "../../src/egress/mod.ts";
 import { isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
-import { approveChange, diagnose, nextReplies, pendingChanges, runIronclaw } from "./harness.ts";
-import { type E2eHost, openPlane } from "./plane.ts";
-import { answered } from "../support/api.ts";
+import { approveChange, diagnose, pendingChanges, runIronclaw, say } from "./harness.ts";
+import { openPlane } from "./plane.ts";
 
 const SECRET = "sk-ferry-4c0ffee-secret-value";
 
@@ -25,15 +24,6 @@ const PAGE =
 </head><body><nav>Home · Ferries · Contact</nav><main><article><h1>Summer ferries</h1>
 <p>${"The first ferry leaves the north pier at seven and returns by nine in the evening. ".repeat(8)}</p>
 </article></main></body></html>`;
-
-async function say(host: E2eHost, text: string, chatId?: string): Promise<{ reply: string; chatId: string }> {
-  const sent = await answered(
-    host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text, chatId } }),
-  );
-  assert.equal(sent.status, 202, JSON.stringify(sent.body));
-  const [reply] = await nextReplies(host, sent.body.chatId);
-  return { reply, chatId: sent.body.chatId };
-}
 
 async function egressJourney(isolator: "process" | "runsc") {
   const seenTokens: (string | null)[] = [];

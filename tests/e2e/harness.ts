@@ -11,6 +11,7 @@ import { tempDir } from "../support/mod.ts";
 import { E2E_TOKEN, type E2eHost, openPlane } from "./plane.ts";
 import { answered, okBody } from "../support/api.ts";
 import { drainChat } from "../support/web_chat_client.ts";
+import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 
 export { E2E_TOKEN };
 export type { E2eHost };
@@ -44,6 +45,23 @@ export async function nextReplies(host: E2eHost, chatId: string, polls = 6): Pro
     if (host.plane.waker.parked().length > 0) break;
   }
   throw new Error(`no reply in chat ${chatId}:\n${await diagnose(host)}`);
+}
+
+/**
+ * Sends `text` to the demo agent in the web chat (`chatId`, or a new chat)
+ * and waits for its first reply.
+ */
+export async function say(
+  host: E2eHost,
+  text: string,
+  chatId?: string,
+): Promise<{ reply: string; chatId: string }> {
+  const sent = await answered(
+    host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text, chatId } }),
+  );
+  if (sent.status !== 202) throw new Error(`the chat refused the message: ${JSON.stringify(sent.body)}`);
+  const [reply] = await nextReplies(host, sent.body.chatId);
+  return { reply, chatId: sent.body.chatId };
 }
 
 /** The sessions and the tail of every agent log, for a failing test's message. */

@@ -20,28 +20,10 @@ import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { MCP_AUDIT_FILE } from "../../src/mcp/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { bundledProgram } from "../support/isolator_harness.ts";
-import { answered } from "../support/api.ts";
-import {
-  approveChange,
-  backendWorks,
-  diagnose,
-  nextReplies,
-  pendingChanges,
-  runIronclaw,
-  until,
-} from "./harness.ts";
+import { approveChange, backendWorks, diagnose, pendingChanges, runIronclaw, say, until } from "./harness.ts";
 import { type E2eHost, openPlane } from "./plane.ts";
 
 const SAMPLE = new URL("../../src/mcp/sample/server.ts", import.meta.url).pathname;
-
-async function say(host: E2eHost, text: string, chatId?: string): Promise<{ reply: string; chatId: string }> {
-  const sent = await answered(
-    host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text, chatId } }),
-  );
-  assert.equal(sent.status, 202, JSON.stringify(sent.body));
-  const [reply] = await nextReplies(host, sent.body.chatId);
-  return { reply, chatId: sent.body.chatId };
-}
 
 /** Runs `ironclaw` against the host and returns its stdout; a failure fails the test with its stderr. */
 async function ironclaw(host: E2eHost, ...args: string[]): Promise<string> {
