@@ -207,6 +207,20 @@ Deno.test("mcp add --env-secret: the server gets the vault's value at start; the
   );
   assert.equal(env.SAMPLE_TOKEN, value);
   assert.equal(env.ANTHROPIC_API_KEY, undefined);
+  // A rotation through the API reaches the server at its next use.
+  const rotated = await fetch(`${t.server.url}/v1/vault/secrets/sample-token`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ value: "tok-rotated" }),
+  });
+  assert.equal(rotated.status, 200, await rotated.text());
+  const after = JSON.parse(
+    (await t.plane.mcp.callTool("sample", "env", {})).content.map((c) => (c as { text: string }).text).join(
+      "",
+    ),
+  );
+  assert.equal(after.SAMPLE_TOKEN, "tok-rotated");
+  await t.plane.vault.set("sample-token", value);
   assert.ok(!JSON.stringify(t.plane.mcpCatalog.list()).includes(value));
   assert.ok(!JSON.stringify(t.plane.changes.get(register.request.id)).includes(value));
   assert.ok(!(await Deno.readTextFile(`${t.stateDir}/audit.jsonl`)).includes(value));

@@ -257,6 +257,15 @@ export class McpConnections {
     await client?.then((c) => c.close()).catch(() => {});
   }
 
+  /** Drops the connections of the servers whose registration `matches` (a vault secret they hold changed). */
+  async invalidateWhere(matches: (config: McpRegisterPayload) => boolean): Promise<void> {
+    const stale = [...this.#clients.keys()].filter((name) => {
+      const config = this.#config(name);
+      return config !== undefined && matches(config);
+    });
+    await Promise.all(stale.map((name) => this.invalidate(name)));
+  }
+
   /** Closes every connection (stopping local servers). */
   async close(): Promise<void> {
     await Promise.all([...this.#clients.keys()].map((name) => this.invalidate(name)));

@@ -70,12 +70,15 @@ export function vaultRoutes(plane: ControlPlane) {
         action: rotated ? "vault.rotate" : "vault.set",
         name,
       });
+      // MCP servers given it with --env-secret start again with the new value at their next use.
+      await plane.mcp.invalidateWhere((server) => Object.values(server.envSecrets ?? {}).includes(name));
       return c.json({ name, rotated }, 200);
     })
     .openapi(remove, async (c) => {
       const { name } = c.req.valid("param");
       if (!plane.vault.remove(name)) throw new ApiError(404, `no vault secret ${name}`);
       await plane.egress.audit.append({ time: nowTimestamp(), action: "vault.remove", name });
+      await plane.mcp.invalidateWhere((server) => Object.values(server.envSecrets ?? {}).includes(name));
       return c.json({ name }, 200);
     });
 }
