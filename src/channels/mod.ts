@@ -17,12 +17,14 @@
  *
  * What the running channel ({@link RunningChannel}) owes, with the kit part
  * (`./kit/mod.ts`) each one uses; Telegram (`./telegram/`) is the worked
- * example, one file per part:
+ * example, one file per part (Discord, `./discord/`, and Slack, `./slack/`,
+ * are the same shape):
  * - **ingest**: events → `router.route({ channelType, platformId, threadId,
  *   sender: "<name>:<user id>", content, mentioned, isDirect, … })`, each
  *   platform event handled once (a durable cursor in {@link ChannelStore},
  *   or the platform's own ack/redelivery); `mentioned` is set when the bot
- *   is @-mentioned, which is what engages it in a shared channel.
+ *   is @-mentioned, which is what engages it in a shared channel. The kit's
+ *   `routeMessage` routes one message with its file and records it.
  * - **sender policy**: the router's (a stranger under `strict` is dropped);
  *   a channel fetches nothing for a message the router did not write.
  * - **send**: `deliver` threads onto the message answered (refs in
@@ -37,8 +39,9 @@
  *   `send_file` replies read with {@link parseFileReply}, plus `sendFile`.
  * - **questions**: the desk's pending questions of the channel's
  *   conversations posted once (durably, {@link ChannelStore}) as native
- *   buttons; a press answers through the desk, only by someone who may reach
- *   the agent.
+ *   buttons (text as `questionText`); a press answers through the desk
+ *   with `answerAs`, only by someone who may reach the agent (a text reply:
+ *   `answerFromText`).
  * - **back-pressure**: a `SessionBacklogFullError` from the router is a final
  *   answer, consumed at once, the chat told once per episode
  *   ({@link BacklogNotices}).
