@@ -14,15 +14,17 @@ export class LaunchMountError extends Error {
 }
 
 /**
- * `mounts` as the isolator binds them; throws {@link LaunchMountError} naming
- * the mount when one no longer resolves inside `policy` (or there is no policy).
+ * Agent group `spec`'s mounts as the isolator binds them; throws
+ * {@link LaunchMountError} naming the mount when one no longer resolves
+ * inside `policy` (or there is no policy).
  */
 export function resolveLaunchMounts(
-  mounts: readonly Mount[],
+  spec: { agentGroupId: string; mounts: readonly Mount[] },
   policy: MountPolicy | undefined,
 ): SandboxMount[] {
-  return mounts.map((m) => {
-    const fix = `fix the directory or remove the mount (ironclaw agent unmount … --name ${m.name})`;
+  return spec.mounts.map((m) => {
+    const fix =
+      `fix the directory or remove the mount (ironclaw agent unmount ${spec.agentGroupId} --name ${m.name})`;
     if (!policy) throw new LaunchMountError(`mount ${m.name}: this host binds no mounts; ${fix}`);
     try {
       return { name: m.name, source: resolveMountSource(m.source, policy), readonly: m.readonly };

@@ -14,21 +14,24 @@ Deno.test("launch mounts: resolved to real paths; one moved out since its approv
     { name: "out", source: `${prefix}/out`, readonly: false },
   ];
   const real = Deno.realPathSync(prefix);
-  assert.deepEqual(resolveLaunchMounts(mounts, policy), [
+  assert.deepEqual(resolveLaunchMounts({ agentGroupId: "home", mounts }, policy), [
     { name: "docs", source: `${real}/docs`, readonly: true },
     { name: "out", source: `${real}/out`, readonly: false },
   ]);
   Deno.removeSync(`${prefix}/out`);
   Deno.symlinkSync(`${dir.path}/elsewhere`, `${prefix}/out`);
-  assert.throws(() => resolveLaunchMounts(mounts, policy), (err: unknown) => {
+  assert.throws(() => resolveLaunchMounts({ agentGroupId: "home", mounts }, policy), (err: unknown) => {
     assert.ok(err instanceof LaunchMountError);
     assert.match(
       err.message,
-      /^mount out refused at launch: .*a symlink leads out; fix the directory or remove/,
+      /^mount out refused at launch: .*a symlink leads out; fix the directory or remove the mount \(ironclaw agent unmount home --name out\)$/,
     );
     assert.doesNotMatch(err.message, /\n/);
     return true;
   });
-  assert.throws(() => resolveLaunchMounts(mounts, undefined), /this host binds no mounts/);
-  assert.deepEqual(resolveLaunchMounts([], undefined), []);
+  assert.throws(
+    () => resolveLaunchMounts({ agentGroupId: "home", mounts }, undefined),
+    /this host binds no mounts/,
+  );
+  assert.deepEqual(resolveLaunchMounts({ agentGroupId: "home", mounts: [] }, undefined), []);
 });

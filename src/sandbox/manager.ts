@@ -461,7 +461,7 @@ export class SandboxManager implements SandboxControl {
     const spec = d.registry.getLaunchSpec(session.agentGroupId);
     const args = agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs });
     // Resolved again at every launch: a directory moved or swapped for a symlink since its approval is refused.
-    const mounts = resolveLaunchMounts(spec.mounts, d.mounts);
+    const mounts = resolveLaunchMounts(spec, d.mounts);
     const [isolator, key, program] = await Promise.all([
       d.isolator(),
       d.queues.sessionKey(sessionId),
@@ -581,7 +581,7 @@ export class SandboxManager implements SandboxControl {
     const fingerprint = JSON.stringify(spec);
     const args = [...agentArgs(spec, { defaultProvider: d.defaultProvider, pollMs: d.pollMs }), "--spare=1"];
     // Bound at boot like a cold launch's, resolved now: a spare is a launch of the group's spec.
-    const mounts = resolveLaunchMounts(spec.mounts, d.mounts);
+    const mounts = resolveLaunchMounts(spec, d.mounts);
     const program = await d.program();
     const id = newSpareId();
     const volumes = await this.#volumes.ensure(agentGroupId);
@@ -643,7 +643,7 @@ export class SandboxManager implements SandboxControl {
     if (!await spare.handle.alive()) throw new Error("its sandbox is not running");
     // Resolved again, as at every launch: a mount moved out since the spare booted refuses the claim (and then
     // the cold start); one that now resolves elsewhere lets the spare go.
-    if (JSON.stringify(resolveLaunchMounts(spec.mounts, d.mounts)) !== JSON.stringify(spare.mounts)) {
+    if (JSON.stringify(resolveLaunchMounts(spec, d.mounts)) !== JSON.stringify(spare.mounts)) {
       throw new Error("its mounts no longer resolve to the directories it bound");
     }
     const left = unexpectedEntries(spare.dirs);
