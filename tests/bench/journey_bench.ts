@@ -35,6 +35,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import {
   type Isolator,
@@ -370,6 +371,8 @@ export interface LevelResult {
   /** Per sandbox with a cgroup (runsc): CPU and memory as the kernel accounts them, read at idle. */
   cgroups: CgroupStats[];
   hostRssPerSessionMiB: number;
+  /** CPU per warm turn, in ms: the sandboxes' cgroups (runsc; NaN without) and the host process. */
+  warmCpuPerTurnMs: { sandbox: number; host: number };
   breakdown: Breakdown;
   /** The host's 1-minute load average when the level started (other work competes for the cores). */
   loadAverage: number;
@@ -528,7 +531,19 @@ async function runLevel(
     // Warm: every chat carries on, turn after turn, all chats at once.
     rec.resetTurns();
     const launchesBefore = rec.launchStart.size;
+    const sandboxCpu = () =>
+      [...rec.launchStart.keys()].reduce(
+        (a, id) => a + (cgroupStats(`/ironclaw/${id}`)?.cpuSeconds ?? NaN),
+        0,
+      );
+    const sandboxCpuBefore = sandboxCpu();
+    const hostCpuBefore = hostCpuSeconds();
     const warm = await runClient(cleanup, server.url, prefix, sessions, turns, WARM_TURN_TIMEOUT_MS);
+    const warmOk = warm.turns.filter((t) => t.ok).length;
+    const warmCpuPerTurnMs = {
+      sandbox: ((sandboxCpu() - sandboxCpuBefore) * 1000) / warmOk,
+      host: ((hostCpuSeconds() - hostCpuBefore) * 1000) / warmOk,
+    };
     if (rec.launchStart.size !== launchesBefore) {
       note(`${rec.launchStart.size - launchesBefore} sandbox(es) relaunched during the warm turns`);
     }
@@ -557,6 +572,7 @@ async function runLevel(
       idleProcs,
       cgroups,
       hostRssPerSessionMiB,
+      warmCpuPerTurnMs,
       breakdown: parts,
       aliveMs,
       stopAllMs,
@@ -569,6 +585,12 @@ async function runLevel(
 
 // ---------------------------------------------------------------------------------------------------------------
 // The whole benchmark.
+
+/** This process's CPU time (user + system), in seconds. */
+function hostCpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 const mean = (values: readonly number[]) =>
   values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
@@ -654,6 +676,8 @@ function levelResults(kind: IsolatorKind, r: LevelResult): BenchResult[] {
       ]
       : []),
     { name: `${p}.host_rss_per_session`, value: r.hostRssPerSessionMiB, unit: "MiB" },
+    { name: `${p}.warm_turn.cpu_sandbox`, value: r.warmCpuPerTurnMs.sandbox, unit: "ms" },
+    { name: `${p}.warm_turn.cpu_host`, value: r.warmCpuPerTurnMs.host, unit: "ms" },
     { name: `${p}.failed_turns`, value: r.failedTurns, unit: "count" },
     { name: `${p}.stop_all`, value: r.stopAllMs, unit: "ms" },
     { name: `${p}.host_load_average`, value: r.loadAverage, unit: "load" },
@@ -726,6 +750,8 @@ export function summaryTable(kind: IsolatorKind, levels: LevelResult[]): string 
     ],
     ["cgroup memory peak (max)", (r) => `${fmt(max(r.cgroups.map((c) => c.memoryMaxMiB)), 1)} MiB`, ""],
     ["host RSS / session", (r) => `${fmt(r.hostRssPerSessionMiB, 1)} MiB`, ""],
+    ["CPU / warm turn: sandbox (cgroup)", (r) => `${fmt(r.warmCpuPerTurnMs.sandbox, 1)} ms`, ""],
+    ["CPU / warm turn: host process", (r) => `${fmt(r.warmCpuPerTurnMs.host, 1)} ms`, ""],
     ["failed turns", (r) => {
       const ok = r.sessions !== TARGET_SESSIONS || r.failedTurns <= TARGETS.failedTurns;
       return `${r.failedTurns}${r.sessions === TARGET_SESSIONS ? mark(ok) : ""}`;
