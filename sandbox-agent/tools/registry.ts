@@ -13,6 +13,23 @@ import { type Tool, type ToolContext, ToolError, type ToolOutput } from "./tool.
 
 const TOOL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
+/**
+ * Each tool's spec, computed once per tool object: converting a zod schema to
+ * JSON Schema is the costly part, and every answer builds a registry of the
+ * same built-in tools plus the MCP ones granted now ({@link ToolRegistry.with}).
+ */
+const SPECS = new WeakMap<Tool, ToolSpec>();
+
+function specOf(tool: Tool): ToolSpec {
+  let spec = SPECS.get(tool);
+  if (spec === undefined) {
+    const { $schema: _, ...schema } = tool.inputSchema ?? z.toJSONSchema(tool.input, { io: "input" });
+    spec = { name: tool.name, description: tool.description, input_schema: { ...schema, type: "object" } };
+    SPECS.set(tool, spec);
+  }
+  return spec;
+}
+
 /** The outcome of a call: the tool's output, or an error text for the model. */
 export type ToolCallResult = { ok: true; output: ToolOutput } | { ok: false; error: string };
 
@@ -46,11 +63,7 @@ export class ToolRegistry {
 
   /** Tool descriptions for the model, sorted by name. */
   specs(): ToolSpec[] {
-    this.#specs ??= this.names.map((name) => {
-      const tool = this.#tools.get(name)!;
-      const { $schema: _, ...schema } = tool.inputSchema ?? z.toJSONSchema(tool.input, { io: "input" });
-      return { name, description: tool.description, input_schema: { ...schema, type: "object" } };
-    });
+    this.#specs ??= this.names.map((name) => specOf(this.#tools.get(name)!));
     return this.#specs;
   }
 
@@ -65,9 +78,10 @@ export class ToolRegistry {
     return new ToolRegistry([...this.#tools.values()].filter((t) => keep.has(t.name)));
   }
 
-  /** This registry's tools and `more` (whose names must not clash with them). */
+  /** This registry's tools and `more` (whose names must not clash with them); itself when `more` is empty. */
   with(more: Iterable<Tool>): ToolRegistry {
-    return new ToolRegistry([...this.#tools.values(), ...more]);
+    const added = [...more];
+    return added.length === 0 ? this : new ToolRegistry([...this.#tools.values(), ...added]);
   }
 
   /** Validates `input` and runs the tool. Never throws: failures come back as text for the model. */

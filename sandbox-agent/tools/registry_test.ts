@@ -79,6 +79,22 @@ Deno.test("specs: sorted, object schemas from zod, no $schema key", () => {
   assert.equal(readFile.input_schema.additionalProperties, false);
 });
 
+Deno.test("with: an answer's registry reuses each tool's spec; with nothing added it is the same registry", () => {
+  const builtins = builtinRegistry();
+  assert.equal(builtins.with([]), builtins);
+  const extra = tool("extra");
+  const answer = builtins.with([extra]);
+  const next = builtins.with([tool("extra")]);
+  const readFile = (r: ToolRegistry) => r.specs().find((s) => s.name === "read_file");
+  assert.equal(readFile(answer), readFile(builtins), "the built-in's spec is not converted again");
+  assert.equal(readFile(next), readFile(builtins));
+  assert.deepEqual(answer.names, [...builtins.names, "extra"].sort());
+  assert.deepEqual(
+    next.specs().find((s) => s.name === "extra"),
+    answer.specs().find((s) => s.name === "extra"),
+  );
+});
+
 Deno.test("call: every failure is text for the model", async () => {
   const registry = new ToolRegistry([tool("count")]);
   assert.deepEqual(await registry.call("count", { n: 2 }, noContext), {
