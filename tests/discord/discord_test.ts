@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { formatAskUserRequest } from "../../contract/actions.ts";
 import type { SessionId } from "../../contract/ids.ts";
-import { DISCORD_INTENTS } from "../../src/channels/discord/mod.ts";
+import type { LogRecord } from "@logtape/logtape";
+import { DISCORD_INTENTS, MESSAGE_CONTENT_FIX } from "../../src/channels/discord/mod.ts";
+import { configureLogging } from "../../src/log/mod.ts";
+import { DiscordAdapter } from "../../src/channels/discord/runtime.ts";
+import { HostFixture } from "../support/host.ts";
 import { tempDir } from "../support/mod.ts";
 import { FakeDiscord } from "../support/fake_discord.ts";
 import { openDiscordHost, wireChannel } from "./harness.ts";
@@ -255,5 +259,32 @@ Deno.test("discord: a restart resumes the kept gateway session; what was sent wh
     const [replayed] = await d.events("MESSAGE_CREATE");
     assert.deepEqual(replayed, { kind: "ignored", detail: "handled already" });
     assert.deepEqual(await contents(d, once), ["once"]);
+  }
+});
+
+Deno.test("discord: without the Message Content intent enabled, the gateway's 4014 is logged with the fix, the token never", async () => {
+  const seen: LogRecord[] = [];
+  await configureLogging({ sink: (r) => void seen.push(r), level: "info" });
+  await using _logs = { [Symbol.asyncDispose]: () => configureLogging({ sink: () => {} }) };
+  using dir = tempDir();
+  await using fake = FakeDiscord.start({ messageContent: false });
+  await using host = await HostFixture.open(dir.path);
+  const discord = new DiscordAdapter({
+    token: fake.token,
+    apiRoot: fake.apiRoot,
+    state: host.state,
+    registry: host.registry,
+    router: host.router,
+  });
+  await discord.start();
+  try {
+    const text = () => seen.map((r) => `${r.rawMessage} ${JSON.stringify(r.properties)}`);
+    await fake.waitFor("the refusal logged", () => text().some((t) => t.includes("Message Content intent")));
+    assert.equal(fake.gateway.identifies.length, 0, "Discord refused the IDENTIFY");
+    const refusal = text().find((t) => t.includes("Message Content intent"))!;
+    assert.ok(refusal.includes(MESSAGE_CONTENT_FIX), refusal);
+    assert.ok(!text().some((t) => t.includes(fake.token)), "the token is in no log line");
+  } finally {
+    await discord.stop();
   }
 });

@@ -130,6 +130,8 @@ export class DiscordAdapter implements RunningChannel {
   #starting?: Promise<void>;
   #questionTimer?: ReturnType<typeof setInterval>;
   #running = false;
+  /** Discord refused the privileged intent: said once a try, with the fix, and retried quietly. */
+  #intentRefused = false;
 
   constructor(deps: DiscordAdapterDeps) {
     this.#d = deps;
@@ -170,9 +172,12 @@ export class DiscordAdapter implements RunningChannel {
     gateway.on("dispatch", (payload) => {
       this.#intake.take(payload as Dispatch).catch(() => {});
     });
-    gateway.on("error", (err) => this.#client.warn("the Discord gateway failed: {error}", err));
+    gateway.on("error", (err) => {
+      if (!this.#intentRefused) this.#client.warn("the Discord gateway failed: {error}", err);
+    });
     gateway.on("closed", (code) => {
-      if (code === DISALLOWED_INTENTS_CLOSE) {
+      this.#intentRefused = code === DISALLOWED_INTENTS_CLOSE;
+      if (this.#intentRefused) {
         this.#log.error("Discord refused the gateway: the Message Content intent is not enabled; {fix}", {
           fix: MESSAGE_CONTENT_FIX,
         });
@@ -238,7 +243,7 @@ export class DiscordAdapter implements RunningChannel {
         return;
       } catch (err) {
         if (!this.#running) return;
-        this.#client.warn("Discord is not reachable yet, retrying: {error}", err);
+        if (!this.#intentRefused) this.#client.warn("Discord is not reachable yet, retrying: {error}", err);
         await new Promise((resolve) => setTimeout(resolve, backoff));
         backoff = Math.min(backoff * 2, 60_000);
       }
