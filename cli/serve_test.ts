@@ -19,6 +19,7 @@ import {
   isLoopbackHost,
   maxSandboxesOption,
   modelUpstreamsOption,
+  mountPrefixesOption,
   runServe,
   type ServeFlags,
   startWarnings,
@@ -171,6 +172,24 @@ Deno.test("serve --min-recurrence takes a duration and refuses the rest", () => 
     () => floodLimitsOption({ minRecurrence: "often" }),
     /--min-recurrence often: expected a positive duration/,
   );
+});
+
+Deno.test("serve --mount-prefix takes absolute directories (default <state-dir>/mounts) and refuses the rest in one line", () => {
+  assert.deepEqual(mountPrefixesOption({}, "/var/lib/ironclaw").mountPrefixes, ["/var/lib/ironclaw/mounts"]);
+  assert.deepEqual(
+    mountPrefixesOption({ mountPrefix: ["/srv/shared", "/home/ann/for-agents"] }, "/s").mountPrefixes,
+    ["/srv/shared", "/home/ann/for-agents"],
+  );
+  for (const bad of ["srv/shared", "/srv/../etc"]) {
+    assert.throws(
+      () => mountPrefixesOption({ mountPrefix: [bad] }, "/s"),
+      new RegExp(
+        `^CliError: --mount-prefix ${
+          bad.replaceAll(".", "\\.")
+        }: expected an absolute directory without '\\.\\.'$`,
+      ),
+    );
+  }
 });
 
 Deno.test("serve --model-prices reads a price file and --usage-day-offset takes minutes; bad input is one line", async () => {
