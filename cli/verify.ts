@@ -33,6 +33,7 @@ import {
   verify,
   type VerifyResult,
   type VerifyRun,
+  type Wall,
 } from "../src/verify/mod.ts";
 import { CliError, describeError } from "./errors.ts";
 import { type CliIo, printJson, processIo, renderTable } from "./output.ts";
@@ -48,6 +49,7 @@ export interface VerifyFlags {
   report?: string;
   check?: string;
   json?: boolean;
+  verbose?: boolean;
   probeProgram?: string;
   passphraseFile?: string;
 }
@@ -80,13 +82,57 @@ export function describeIsolator(result: VerifyResult, platform: string): string
   return `isolator: ${name}, strength ${strength}`;
 }
 
-/** The walls as table lines: wall, held/FALLEN/NOT PROVEN, detail. */
-export function wallTable(result: VerifyResult): string[] {
-  return renderTable([
-    { header: "WALL", cell: (w) => w.name },
-    { header: "STATUS", cell: (w) => (w.held ? "held" : isNotProven(w) ? "NOT PROVEN" : "FALLEN") },
-    { header: "DETAIL", cell: (w) => w.detail },
+/** The width `verify`'s table fits when standard output is no terminal. */
+export const DEFAULT_TABLE_WIDTH = 100;
+
+/** The terminal's width, or {@link DEFAULT_TABLE_WIDTH} when standard output is not one. */
+export function terminalWidth(): number {
+  try {
+    return Deno.stdout.isTerminal() ? Deno.consoleSize().columns : DEFAULT_TABLE_WIDTH;
+  } catch {
+    return DEFAULT_TABLE_WIDTH;
+  }
+}
+
+const wallStatus = (w: Wall) => (w.held ? "held" : isNotProven(w) ? "NOT PROVEN" : "FALLEN");
+
+/**
+ * The walls as table lines: wall, held/FALLEN/NOT PROVEN, and the detail cut
+ * so each row fits `width` columns (whole with `verbose`; `--json` has it
+ * whole too). A wall that did not hold keeps its whole detail on the lines
+ * after the table: that is what the operator must read.
+ */
+export function wallTable(
+  result: VerifyResult,
+  options: { width?: number; verbose?: boolean } = {},
+): string[] {
+  const width = options.width ?? DEFAULT_TABLE_WIDTH;
+  const fixed = Math.max(...result.walls.map((w) => w.name.length), 4) +
+    Math.max(...result.walls.map((w) => wallStatus(w).length), 6) + 4;
+  const room = width - fixed;
+  const cut = (text: string) => {
+    const flat = text.replace(/\s+/g, " ");
+    return options.verbose || flat.length <= room ? flat : `${flat.slice(0, Math.max(0, room - 1))}…`;
+  };
+  const table = renderTable([
+    { header: "WALL", cell: (w: Wall) => w.name },
+    { header: "STATUS", cell: wallStatus },
+    ...(options.verbose || room >= 12 ? [{ header: "DETAIL", cell: (w: Wall) => cut(w.detail) }] : []),
   ], result.walls);
+  const failed = options.verbose ? [] : result.walls.filter((w) => !w.held);
+  return [...table, ...failed.map((w) => `${w.name} ${wallStatus(w)}: ${w.detail}`)];
+}
+
+/** The one line that sums the run up: "18/18 walls held", with what fell or is not proven. */
+export function wallSummary(result: VerifyResult): string {
+  const held = result.walls.filter((w) => w.held).length;
+  const fallen = result.walls.filter((w) => !w.held && !isNotProven(w)).length;
+  const unproven = result.walls.filter(isNotProven).length;
+  return [
+    `${held}/${result.walls.length} walls held`,
+    ...(fallen ? [`${fallen} FALLEN`] : []),
+    ...(unproven ? [`${unproven} NOT PROVEN`] : []),
+  ].join(", ");
 }
 
 async function resolveKind(flags: VerifyFlags, probe: ProbeProgram): Promise<IsolatorKind> {
@@ -162,7 +208,8 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
       `the compiled ironclaw-probe to run directly (default: $${PROBE_PROGRAM_ENV}; beside a compiled ironclaw; ` +
         "else bundled from source)",
     )
-    .option("--json", "machine-readable output");
+    .option("--verbose", "each wall's whole detail in the table (rows no longer fit the terminal)")
+    .option("--json", "machine-readable output (progress still goes to standard error)");
   withPassphraseFlag(command).action(async (flags: VerifyFlags) => {
     if (!(KINDS as readonly string[]).includes(flags.isolator)) {
       throw new CliError(
@@ -193,6 +240,8 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
         probe,
         backend: { platform: flags.runscPlatform },
         kits: [consoleWalls],
+        // On standard error, so standard output stays the table (or the JSON).
+        onProgress: (step) => io.err(`verify: ${step}`),
       });
     } catch (err) {
       throw new CliError(`verify: ${describeError(err)}`);
@@ -227,7 +276,8 @@ export function registerVerifyCommand(program: Command, io: CliIo = processIo())
     } else {
       io.out(describeIsolator(result, flags.runscPlatform));
       io.out(describeProbe(result.probe));
-      for (const line of wallTable(result)) io.out(line);
+      for (const line of wallTable(result, { width: terminalWidth(), verbose: flags.verbose })) io.out(line);
+      io.out(wallSummary(result));
       io.out(
         reportPath
           ? `signed report: ${reportPath} (check with: ironclaw verify --check ${reportPath})`

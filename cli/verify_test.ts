@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { KeyCustodian } from "../src/keys/mod.ts";
-import { latestReport, PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
+import { latestReport, NOT_PROVEN, PROBE_PROGRAM_ENV, PROBE_SOURCE } from "../src/verify/mod.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { FakeKubernetes } from "../tests/support/fake_kubernetes.ts";
 import { DEFAULT_NAMESPACE, DEFAULT_RUNTIME_CLASS, RUNSC_HANDLER } from "../isolator/kubernetes/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
+import { wallSummary, wallTable } from "./verify.ts";
 
 /** Runs `ironclaw <args>` in-process. */
 async function run(args: string[]) {
@@ -51,8 +52,13 @@ Deno.test({
       ["console-session", true],
       ["console-framing", true],
     ]);
-    assert.equal(out.stderr.length, 1);
-    assert.match(out.stderr[0], /^ironclaw: \d+ walls fell under process: network-tcp, /);
+    // Progress on standard error while it runs (standard output stays the JSON), then the one-line verdict.
+    const progress = out.stderr.filter((l) => l.startsWith("verify: "));
+    assert.match(progress[0], /^verify: checking the process sandbox backend/);
+    assert.ok(progress.some((l) => /^verify: the probe attacks from inside a process sandbox/.test(l)));
+    assert.ok(progress.some((l) => /^verify: console walls: 3\/3 held$/.test(l)));
+    assert.equal(out.stderr.length, progress.length + 1);
+    assert.match(out.stderr.at(-1)!, /^ironclaw: \d+ walls fell under process: network-tcp, /);
     assert.equal(Deno.statSync(reportFile).mode! & 0o777, 0o600);
     // Kept in the state directory too, where the console's Isolation page reads the newest.
     const latest = await latestReport(dir.path, await KeyCustodian.open(dir.path));
@@ -159,9 +165,10 @@ Deno.test("verify --probe-program reaches the isolator: the process backend refu
     probe,
   ]);
   assert.equal(out.code, 1);
-  assert.equal(out.stderr.length, 1);
+  const failure = out.stderr.filter((l) => !l.startsWith("verify: "));
+  assert.equal(failure.length, 1);
   assert.match(
-    out.stderr[0],
+    failure[0],
     new RegExp(
       `^ironclaw: verify: isolator process is not available: the process backend cannot run the compiled agent ${probe}`,
     ),
@@ -205,9 +212,10 @@ Deno.test({
           /^not proven: the probe never reported from the Pod \(the sandbox ended with SIGKILL: ironclaw: the container cannot start: CreateContainerError \(the fake API has no kubelet\)\)/,
         );
       }
-      assert.equal(out.stderr.length, 1);
+      const verdict = out.stderr.filter((l) => !l.startsWith("verify: "));
+      assert.equal(verdict.length, 1);
       assert.match(
-        out.stderr[0],
+        verdict[0],
         /^ironclaw: \d+ walls not proven under kubernetes: the probe never reported/,
       );
       assert.equal(
@@ -220,4 +228,38 @@ Deno.test({
       await noKubelet;
     }
   },
+});
+
+Deno.test("verify's table fits the width (whole details under --verbose) and one line sums it up", () => {
+  const result = {
+    isolator: { kind: "runsc" as const, strength: "gvisor", detail: "" },
+    walls: [
+      {
+        name: "network-tcp",
+        held: true,
+        detail: "host loopback listeners accepted 0 connections ".repeat(4),
+      },
+      { name: "memory-limit", held: false, detail: "no kernel limit on the agent's memory" },
+      { name: "pids-limit", held: false, detail: `${NOT_PROVEN}the probe never reported` },
+    ],
+  };
+  const rows = wallTable(result, { width: 60 });
+  assert.match(rows[0], /^WALL\s+STATUS\s+DETAIL$/);
+  for (const row of rows.slice(0, 4)) assert.ok(row.length <= 60, `${row.length}: ${row}`);
+  assert.match(rows[1], /^network-tcp\s+held\s+host loopback .*…$/);
+  // What did not hold is said whole, after the table.
+  assert.deepEqual(rows.slice(4), [
+    "memory-limit FALLEN: no kernel limit on the agent's memory",
+    `pids-limit NOT PROVEN: ${NOT_PROVEN}the probe never reported`,
+  ]);
+  const verbose = wallTable(result, { width: 60, verbose: true });
+  assert.equal(verbose.length, 4);
+  assert.ok(verbose[1].endsWith("accepted 0 connections"));
+  assert.deepEqual(
+    wallTable(result, { width: 30 })[0].split(/\s+/),
+    ["WALL", "STATUS"],
+    "no room: no detail",
+  );
+  assert.equal(wallSummary(result), "1/3 walls held, 1 FALLEN, 1 NOT PROVEN");
+  assert.equal(wallSummary({ ...result, walls: [result.walls[0]] }), "1/1 walls held");
 });

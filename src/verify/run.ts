@@ -69,6 +69,8 @@ export interface VerifyOptions {
    * console's).
    */
   kits?: readonly WallKit[];
+  /** Told each step as it starts, so a person sees the run move (it takes seconds). */
+  onProgress?: (step: string) => void;
 }
 
 /** A verification's outcome. */
@@ -103,7 +105,9 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
   try {
     const defer = (cleanup: () => unknown) => void cleanups.push(cleanup);
     // First, before anything is written under the root: the run's own disk (the out-disk wall watches it).
+    const progress = options.onProgress ?? (() => {});
     const disk = await mountRunDisk(root, defer);
+    progress(`checking the ${options.isolator} sandbox backend and preparing the probe`);
     const { isolator, info, probe, program } = await prepare(root, keyRoot, options);
     const stage = await stageSession(root, { library, defer });
     const limits = options.limits ?? { ...DEFAULT_LIMITS };
@@ -121,11 +125,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       isolator: options.isolator,
       defer,
     };
+    const kitNames = [...WALL_KITS, ...options.kits ?? []].map((k) => k.name);
     const kits: ArmedWalls[] = [];
     for (const kit of [...WALL_KITS, ...options.kits ?? []]) kits.push(await kit.arm(run));
     // Each kit fills its own fields of the targets; together they are the whole.
     const targets = Object.assign({}, ...kits.map((k) => k.targets)) as ProbeTargets;
 
+    progress(`the probe attacks from inside a ${isolator.kind} sandbox (${kits.length} wall kits armed)`);
     const handle: SandboxHandle = await isolator.launch({
       sessionId: stage.sessionId,
       inboundDir: stage.queue.inboundDir,
@@ -157,9 +163,11 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       agents: probeProcesses(procs, probe.kind),
       exited: exit !== undefined,
     };
+    progress("the probe holds what it took; the host looks from outside");
     for (const kit of kits) await kit.whileHeld?.(held);
 
     // Let the probe go on to its last attempt, and wait for the end.
+    progress("the probe makes its last attempts");
     Deno.writeTextFileSync(`${stage.queue.inboundDir}/${releaseFileName(stage.nonce)}`, "");
     const exitDeadline = Date.now() + 60_000;
     while (!exit && Date.now() < exitDeadline) await sleep(50);
@@ -170,7 +178,12 @@ export async function verify(options: VerifyOptions): Promise<VerifyRun> {
       log: await Deno.readTextFile(handle.logPath).catch(() => ""),
     };
     const walls: Wall[] = [];
-    for (const kit of kits) walls.push(...await kit.decide(end));
+    for (const [i, kit] of kits.entries()) {
+      const decided = await kit.decide(end);
+      walls.push(...decided);
+      const held = decided.filter((w) => w.held).length;
+      progress(`${kitNames[i]} walls: ${held}/${decided.length} held`);
+    }
     // The node agent sees a Pod only through the API: nothing there is held without the host's observations.
     if (isolator.kind === "kubernetes") {
       return { isolator: info, probe, walls: withoutHostObservations(walls, end) };
