@@ -69,8 +69,26 @@ export interface Spinner {
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/** A spinner on stderr when it is a terminal; otherwise nothing. */
-export function terminalSpinner(stream: typeof Deno.stderr = Deno.stderr): Spinner {
+/** Saves the cursor (DECSC); {@link RESTORE_CURSOR} puts it back. */
+const SAVE_CURSOR = "\x1b7";
+const RESTORE_CURSOR = "\x1b8";
+
+/** One frame of the spinner: always as wide as the others, ending in two spaces (typed text goes after). */
+export function spinnerFrame(label: string, frame: number, seconds: number): string {
+  return `${FRAMES[frame % FRAMES.length]} ${label} ${String(seconds).padStart(4)}s  `;
+}
+
+/**
+ * A spinner on stderr when it is a terminal; otherwise nothing. The person
+ * may type while it turns (the terminal echoes it after the spinner), so a
+ * redraw never moves the cursor: it saves it, rewrites the spinner at the
+ * line's start (every frame as wide as the first) and restores it, leaving
+ * the typed text where it is, unbroken.
+ */
+export function terminalSpinner(
+  stream: { isTerminal(): boolean; writeSync(p: Uint8Array): number } = Deno.stderr,
+  options: { intervalMs?: number } = {},
+): Spinner {
   const enabled = stream.isTerminal();
   const encoder = new TextEncoder();
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -84,10 +102,11 @@ export function terminalSpinner(stream: typeof Deno.stderr = Deno.stderr): Spinn
       if (!enabled || timer !== undefined) return;
       const started = Date.now();
       let frame = 0;
+      write(`\r${spinnerFrame(label, frame++, 0)}`);
       timer = setInterval(() => {
         const seconds = Math.floor((Date.now() - started) / 1000);
-        write(`\r${FRAMES[frame++ % FRAMES.length]} ${label} ${seconds}s`);
-      }, 100);
+        write(`${SAVE_CURSOR}\r${spinnerFrame(label, frame++, seconds)}${RESTORE_CURSOR}`);
+      }, options.intervalMs ?? 100);
     },
     stop() {
       if (timer === undefined) return;

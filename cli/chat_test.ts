@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import type { ChannelMessage } from "../src/delivery/mod.ts";
 import { runCli } from "./program.ts";
-import { chatLoop, ChatSession, defaultChatId, parseTimeout, readLines, type Spinner } from "./chat.ts";
+import {
+  chatLoop,
+  ChatSession,
+  defaultChatId,
+  parseTimeout,
+  readLines,
+  type Spinner,
+  terminalSpinner,
+} from "./chat.ts";
 import { ApiClient } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
@@ -267,4 +275,51 @@ Deno.test("a chat killed while it waits loses no reply: the reopened chat (piped
   ]);
   // Shown, so acknowledged: gone from the outbox.
   assert.deepEqual(await s.plane.webChat.drain("cli-demo"), []);
+});
+
+/** One terminal line as a terminal draws it: CR, save/restore cursor, erase line, printable text. */
+class TerminalLine {
+  cells: string[] = [];
+  cursor = 0;
+  #saved = 0;
+  feed(text: string): void {
+    for (let i = 0; i < text.length; i++) {
+      const rest = text.slice(i);
+      if (rest.startsWith("\x1b7")) [this.#saved, i] = [this.cursor, i + 1];
+      else if (rest.startsWith("\x1b8")) [this.cursor, i] = [this.#saved, i + 1];
+      else if (rest.startsWith("\x1b[2K")) [this.cells, i] = [[], i + 3];
+      else if (text[i] === "\r") this.cursor = 0;
+      else this.cells[this.cursor++] = text[i];
+    }
+  }
+  get text(): string {
+    return Array.from(this.cells, (c) => c ?? " ").join("");
+  }
+}
+
+Deno.test("text typed while the spinner turns stays whole after it: a redraw never moves the cursor", async () => {
+  const line = new TerminalLine();
+  const writes: string[] = [];
+  const decoder = new TextDecoder();
+  const stream = {
+    isTerminal: () => true,
+    writeSync(bytes: Uint8Array) {
+      writes.push(decoder.decode(bytes));
+      line.feed(writes.at(-1)!);
+      return bytes.length;
+    },
+  };
+  const spinner = terminalSpinner(stream, { intervalMs: 2 });
+  spinner.start("demo is working…");
+  // The terminal echoes each key where the cursor is, between redraws.
+  for (const key of "hello there") {
+    await new Promise((r) => setTimeout(r, 5));
+    line.feed(key);
+  }
+  assert.ok(writes.length > 5, "it redrew while the person typed");
+  assert.match(line.text, /^. demo is working… {4}0s {2}hello there$/);
+  for (const redraw of writes.slice(1)) assert.match(redraw, /^\x1b7\r. demo is working… +\d+s {2}\x1b8$/);
+  assert.equal(new Set(writes.slice(1).map((w) => w.length)).size, 1, "every frame is as wide as the first");
+  spinner.stop();
+  assert.equal(writes.at(-1), "\r\x1b[2K");
 });
