@@ -318,7 +318,10 @@ Deno.test("text typed while the spinner turns stays whole after it: a redraw nev
   }
   assert.ok(writes.length > 5, "it redrew while the person typed");
   assert.match(line.text, /^. demo is working… {4}0s {2}hello there$/);
-  for (const redraw of writes.slice(1)) assert.match(redraw, /^\x1b7\r. demo is working… +\d+s {2}\x1b8$/);
+  for (const redraw of writes.slice(1)) {
+    assert.ok(redraw.startsWith("\x1b7\r") && redraw.endsWith("\x1b8"), JSON.stringify(redraw));
+    assert.match(redraw.slice(3, -2), /^. demo is working… +\d+s {2}$/);
+  }
   assert.equal(new Set(writes.slice(1).map((w) => w.length)).size, 1, "every frame is as wide as the first");
   spinner.stop();
   assert.equal(writes.at(-1), "\r\x1b[2K");
