@@ -32,6 +32,9 @@ import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } fro
 import { createModelClient, hideDeniedEnvironment, preloadProvider, unixSocketFetch } from "./model/mod.ts";
 import { builtinRegistry, Jail, McpTools, Mounts } from "./tools/mod.ts";
 
+/** A busy conversation's polls rewrite the heartbeat at most once a second (the host's stale limit is a minute). */
+const HEARTBEAT_MIN_INTERVAL_MS = 1_000;
+
 /** Exit code of a start that cannot work (bad flags, key or queue): respawning will not help. */
 export const EXIT_BAD_START = 2;
 
@@ -149,7 +152,10 @@ async function runLoop(
       persona: config.persona,
       egress: unixSocketFetch(`${layout.socketDir}/${EGRESS_SOCKET_NAME}`),
       mcp: new McpTools(unixSocketFetch(`${layout.socketDir}/${MCP_SOCKET_NAME}`)),
-      heartbeat: new Heartbeat(`${layout.outboundDir}/${QUEUE_FILES.heartbeat}`, log),
+      heartbeat: new Heartbeat(`${layout.outboundDir}/${QUEUE_FILES.heartbeat}`, {
+        log,
+        minIntervalMs: HEARTBEAT_MIN_INTERVAL_MS,
+      }),
       log,
       pollMs: config.pollMs,
       doorbell,

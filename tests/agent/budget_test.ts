@@ -73,7 +73,7 @@ Deno.test("loop: a budget refusal answers the conversation with the notice, fina
     workspace: new Jail(`${h.dir}/workspace`),
     memory: new Jail(`${h.dir}/memory`),
     persona: "",
-    heartbeat: new Heartbeat(h.paths.heartbeat, log),
+    heartbeat: new Heartbeat(h.paths.heartbeat, { log }),
     log,
     pollMs: 1000,
   });

@@ -48,7 +48,7 @@ Deno.test("loop: a reply turn that fails part-way writes nothing, and the next p
     workspace: new Jail(`${h.dir}/workspace`),
     memory: new Jail(`${h.dir}/memory`),
     persona: "",
-    heartbeat: new Heartbeat(h.paths.heartbeat, log),
+    heartbeat: new Heartbeat(h.paths.heartbeat, { log }),
     log,
     pollMs: 1000,
   });

@@ -109,7 +109,7 @@ export class LoopHarness implements AsyncDisposable {
       workspace: new Jail(`${this.dir}/workspace`),
       memory: new Jail(`${this.dir}/memory`),
       persona,
-      heartbeat: new Heartbeat(this.paths.heartbeat, log),
+      heartbeat: new Heartbeat(this.paths.heartbeat, { log }),
       log,
       pollMs: this.options.pollMs ?? 1000,
       doorbell: this.options.doorbell,
