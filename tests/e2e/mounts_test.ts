@@ -1,9 +1,10 @@
 /**
  * Approved mounts under real runsc: `ironclaw agent mount` proposes a
- * read-only `docs`, a human approves it (and a read-write `inbox` through
- * the API); the agent, through the mock model's `tool:` form, lists them at
- * /mounts, reads /mounts/docs/a.txt, is refused a write there, and writes
- * into /mounts/inbox, where the host sees the file.
+ * read-only `docs`, a human approves it; the agent, through the mock model's
+ * `tool:` form, lists it at /mounts; a read-write `inbox` approved through
+ * the API while the sandbox runs restarts it with both; the agent reads
+ * /mounts/docs/a.txt, is refused a write there, and writes into
+ * /mounts/inbox, where the host sees the file.
  */
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
@@ -36,6 +37,20 @@ Deno.test({
       new RegExp(`proposed ${proposed.request.id}: demo sees .*/docs at /mounts/docs \\(read-only\\)`),
     );
     await approveChange(host, proposed.request.id);
+    const ask = async (text: string) => {
+      const sent = await answered(
+        host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text } }),
+      );
+      assert.equal(sent.status, 202, JSON.stringify(sent.body));
+      const [reply] = await nextReplies(host, DEMO_AGENT_ID);
+      return reply.replace(/^mock-agent tool result: /, "");
+    };
+    assert.deepEqual(JSON.parse(await ask('tool:list_dir {"path":"/mounts"}')), [{
+      name: "docs",
+      is_dir: true,
+    }]);
+
+    // Approved while the sandbox runs: it is restarted with the new mount (RESPAWN_KINDS), no stop needed.
     const rw = await answered(host.api.v1.changes.$post({
       json: {
         kind: "mounts",
@@ -47,15 +62,6 @@ Deno.test({
     assert.equal(rw.status, 202, JSON.stringify(rw.body));
     if (rw.status !== 202) return;
     await approveChange(host, rw.body.request.id);
-
-    const ask = async (text: string) => {
-      const sent = await answered(
-        host.api.v1.ui.chat.send.$post({ json: { agentGroupId: DEMO_AGENT_ID, text } }),
-      );
-      assert.equal(sent.status, 202, JSON.stringify(sent.body));
-      const [reply] = await nextReplies(host, DEMO_AGENT_ID);
-      return reply.replace(/^mock-agent tool result: /, "");
-    };
     assert.deepEqual(JSON.parse(await ask('tool:list_dir {"path":"/mounts"}')), [
       { name: "docs", is_dir: true },
       { name: "inbox", is_dir: true },
