@@ -48,6 +48,8 @@ const FIRST_REPLY_TIMEOUT_MS = 60_000;
 /** Hundreds of conversations starting at once on two cores queue for minutes. */
 const SCALE_TURN_TIMEOUT_MS = 900_000;
 const PEAK_SAMPLE_MS = 2_000;
+/** Conversations sent at once in the hibernation run. */
+const SCALE_BATCH = 20;
 /** How long the idle phase may take before the run gives up. */
 const IDLE_TIMEOUT_MS = 1_800_000;
 
@@ -196,6 +198,21 @@ async function spareHitAndMiss(
   return results;
 }
 
+/**
+ * One message in each of `conversations` chats, {@link SCALE_BATCH} chats at
+ * a time (a send waits for its sandbox's wake: hundreds at once only measure
+ * the client's patience); the same chats each call.
+ */
+async function inBatches(cleanup: Cleanup, p: Plane, conversations: number) {
+  const turns: Awaited<ReturnType<typeof runClient>>["turns"] = [];
+  const started = performance.now();
+  for (let batch = 0; batch * SCALE_BATCH < conversations; batch++) {
+    const chats = Math.min(SCALE_BATCH, conversations - batch * SCALE_BATCH);
+    turns.push(...(await runClient(cleanup, p.url, `scale-${batch}`, chats, 1, SCALE_TURN_TIMEOUT_MS)).turns);
+  }
+  return { turns, seconds: (performance.now() - started) / 1000 };
+}
+
 async function hibernationAtScale(
   cleanup: Cleanup,
   at: { kind: IsolatorKind; program: string; conversations: number },
@@ -209,7 +226,7 @@ async function hibernationAtScale(
   try {
     const hostBefore = Deno.memoryUsage().rss;
     const started = performance.now();
-    const first = await runClient(cleanup, p.url, "scale", at.conversations, 1, SCALE_TURN_TIMEOUT_MS);
+    const first = await inBatches(cleanup, p, at.conversations);
     note(`${at.conversations} first messages answered in ${first.seconds.toFixed(0)} s; waiting for idle…`);
     // The sweep stops idle sandboxes one after another: hundreds take a while on a loaded machine.
     let said = 0;
@@ -225,7 +242,7 @@ async function hibernationAtScale(
     const idleSandboxes = p.plane.sandboxes.sessions().length;
     const idleSpares = p.plane.sandboxes.spareCount();
     const hostPerSessionMiB = (Deno.memoryUsage().rss - hostBefore) / MiB / at.conversations;
-    const second = await runClient(cleanup, p.url, "scale", at.conversations, 1, SCALE_TURN_TIMEOUT_MS);
+    const second = await inBatches(cleanup, p, at.conversations);
     const seconds = (performance.now() - started) / 1000;
     peakMiB = Math.max(peakMiB, totalRssMiB(p));
     const turns = [...first.turns, ...second.turns];
