@@ -113,7 +113,7 @@ export function describeStatus(s: StatusReport): string[] {
       `               WITHHELD from ${w.agentGroupId}: ${w.server}/${w.tool} changed since approval ` +
       `(re-approve: ironclaw mcp grant ${w.server} --agent ${w.agentGroupId} --tools …)`
     ),
-    `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message)`,
+    `sandboxes:     ${s.sandboxes.live} live, ${s.sandboxes.hibernated.length} hibernated (idle, woken by their next message), ${s.sandboxes.spares} warm spare(s)`,
   ];
 }
 

@@ -23,7 +23,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
     "mcp:           0 servers; stdio servers refused (stdio MCP servers run only in a runsc or bwrap sandbox, " +
     "and the agents' sandboxes here are process; start serve with --mcp-allow-host-process to run them as " +
     "host processes (weaker isolation))",
-    "sandboxes:     0 live, 0 hibernated (idle, woken by their next message)",
+    "sandboxes:     0 live, 0 hibernated (idle, woken by their next message), 0 warm spare(s)",
   ]);
 
   const json = captureIo();
@@ -37,7 +37,7 @@ Deno.test("status names the backend that runs the agents, and says so when it is
   });
   assert.equal(report.isolatorError, null);
   assert.equal(report.keyCustody, "file");
-  assert.deepEqual(report.sandboxes, { live: 0, hibernated: [] });
+  assert.deepEqual(report.sandboxes, { live: 0, hibernated: [], spares: 0 });
 
   const unauthorized = captureIo();
   const code = await runCli(

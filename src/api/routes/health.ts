@@ -83,6 +83,9 @@ const Status = z.object({
     hibernated: z.array(z.string()).describe(
       "sessions whose idle sandbox was stopped (serve --idle-stop); the next message wakes each",
     ),
+    spares: z.number().int().describe(
+      "warm spares booted and waiting for a new or woken session (serve --warm-spares); not counted in live",
+    ),
   }),
 });
 
@@ -147,7 +150,11 @@ export function healthRoutes(plane: ControlPlane) {
         parked: parkedSessions(plane),
         keyCustody: plane.keys.custody,
         mcp: await mcpStatus(plane),
-        sandboxes: { live: plane.sandboxes.sessions().length, hibernated: await plane.sweep.hibernated() },
+        sandboxes: {
+          live: plane.sandboxes.sessions().length,
+          hibernated: await plane.sweep.hibernated(),
+          spares: plane.sandboxes.spareCount(),
+        },
       };
       try {
         const { isolator, weaker, label } = await plane.isolator();
