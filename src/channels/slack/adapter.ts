@@ -567,6 +567,8 @@ export class SlackAdapter implements RunningChannel {
     if (!choice || !desk || !channel || !ts || !payload.user?.id) {
       return { kind: "ignored", detail: "not a question button" };
     }
+    // A press can arrive before the round posting its question has recorded where it went.
+    await this.#posting?.catch(() => {});
     const refuse = async (detail: string): Promise<HandledEvent> => {
       await this.#tellPresser(channel, payload.user!.id, detail);
       return { kind: "refused", detail };
