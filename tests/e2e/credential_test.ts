@@ -13,7 +13,6 @@ import assert from "node:assert/strict";
 import { type LogRecord, reset } from "@logtape/logtape";
 import { MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
 import { openInboundReader } from "../../contract/queue/sandbox.ts";
-import { isolators } from "../../isolator/mod.ts";
 import { CONSOLE_USER_ID } from "../../src/control_plane/mod.ts";
 import { configureLogging } from "../../src/log/mod.ts";
 import { sessionDirs } from "../../src/sandbox/mod.ts";
@@ -22,6 +21,7 @@ import { LIBRARY, tempDir } from "../support/mod.ts";
 import { diagnose, nextReplies } from "./harness.ts";
 import { openPlane } from "./plane.ts";
 import { answered, sentSession } from "../support/api.ts";
+import { runscWorks } from "../support/runsc.ts";
 
 const AGENT = "claude";
 
@@ -200,17 +200,6 @@ async function credentialStaysOnHost(isolator: "process" | "runsc") {
     await reset();
     if (previous === undefined) Deno.env.delete("ANTHROPIC_API_KEY");
     else Deno.env.set("ANTHROPIC_API_KEY", previous);
-  }
-}
-
-/** Whether runsc runs here (root, installed, its smoke launch passes). */
-async function runscWorks(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-runsc-check-" });
-  try {
-    return (await isolators({ stateDir }).runsc.check()).ok;
-  } finally {
-    Deno.removeSync(stateDir, { recursive: true });
   }
 }
 

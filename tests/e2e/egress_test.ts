@@ -12,10 +12,10 @@
 import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { EGRESS_AUDIT_FILE } from "../../src/egress/mod.ts";
-import { isolators } from "../../isolator/mod.ts";
 import { tempDir } from "../support/mod.ts";
 import { approveChange, diagnose, pendingChanges, runIronclaw, say } from "./harness.ts";
 import { openPlane } from "./plane.ts";
+import { runscWorks } from "../support/runsc.ts";
 
 const SECRET = "sk-ferry-4c0ffee-secret-value";
 
@@ -134,12 +134,6 @@ async function egressJourney(isolator: "process" | "runsc") {
   } finally {
     await site.shutdown();
   }
-}
-
-async function runscWorks(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  using dir = tempDir("ironclaw-runsc-check-");
-  return (await isolators({ stateDir: dir.path }).runsc.check()).ok;
 }
 
 Deno.test("e2e (process backend): http_fetch refused, then approved: readable text; a vault grant reaches the server, never the agent or the disk", () =>

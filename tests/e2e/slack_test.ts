@@ -9,11 +9,11 @@
  * duplicating a message. Skipped where runsc does not run (CI has it).
  */
 import assert from "node:assert/strict";
-import { isolators } from "../../isolator/mod.ts";
 import { ChannelConfigStore } from "../../src/channels/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { FakeSlack, type RecordedCall } from "../support/fake_slack.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
+import { runscWorks } from "../support/runsc.ts";
 
 const BOT_ENV = "IRONCLAW_E2E_SLACK_BOT_TOKEN";
 const APP_ENV = "IRONCLAW_E2E_SLACK_APP_TOKEN";
@@ -22,17 +22,6 @@ const MEMBER = "UMEMBER01";
 const STRANGER = "USTRANGE1";
 /** How long one reply may take (a sandbox's first launch included). */
 const REPLY_MS = 120_000;
-
-/** Whether runsc runs here (root, installed, its smoke launch passes). */
-async function runscWorks(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-runsc-check-" });
-  try {
-    return (await isolators({ stateDir }).runsc.check()).ok;
-  } finally {
-    Deno.removeSync(stateDir, { recursive: true });
-  }
-}
 
 /** What an operator does once: `ironclaw channel add slack …`, a member, and the channel wired to the demo agent. */
 async function configure(stateDir: string, apiRoot: string): Promise<void> {

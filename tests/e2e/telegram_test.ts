@@ -9,13 +9,13 @@
  * sender's file is never fetched nor written, an oversize one is refused.
  */
 import assert from "node:assert/strict";
-import { isolators } from "../../isolator/mod.ts";
 import { sessionDirs } from "../../src/sandbox/mod.ts";
 import { startApiServer, TELEGRAM_WEBHOOK_PATH } from "../../src/api/mod.ts";
 import { ChannelConfigStore } from "../../src/channels/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { FakeTelegram } from "../support/fake_telegram.ts";
 import { LIBRARY, tempDir } from "../support/mod.ts";
+import { runscWorks } from "../support/runsc.ts";
 
 const TOKEN_ENV = "IRONCLAW_E2E_TELEGRAM_TOKEN";
 
@@ -130,17 +130,6 @@ Deno.test("telegram webhook mode: updates posted to the API reach the agent; a w
     Deno.env.delete(TOKEN_ENV);
   }
 });
-
-/** Whether runsc runs here (root, installed, its smoke launch passes). */
-async function runscWorks(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  const stateDir = Deno.makeTempDirSync({ prefix: "ironclaw-runsc-check-" });
-  try {
-    return (await isolators({ stateDir }).runsc.check()).ok;
-  } finally {
-    Deno.removeSync(stateDir, { recursive: true });
-  }
-}
 
 /** How long one reply may take (a sandbox's first launch included). */
 const REPLY_MS = 120_000;

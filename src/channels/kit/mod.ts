@@ -42,7 +42,7 @@ export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./f
 export { routeMessage } from "./inbound_routing.ts";
 export type { Routed, RouteMessageInput } from "./inbound_routing.ts";
 export { answerAs, answerFromText } from "./question_answers.ts";
-export { answeredText, questionText } from "./questions.ts";
+export { answeredText, choiceId, parseChoiceId, questionText } from "./questions.ts";
 export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";
 export { ChannelStore } from "./store.ts";

@@ -43,10 +43,13 @@ import { logger } from "../../log/mod.ts";
 import type { Question } from "../../questions/mod.ts";
 import { namespaceUserId } from "../../registry/mod.ts";
 import type { RouteResult } from "../../router/mod.ts";
-import { SessionBacklogFullError } from "../../session/mod.ts";
-import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
+import type { SessionBacklogFullError } from "../../session/mod.ts";
+import { NotFoundError } from "../../state/mod.ts";
 import {
   abortableSleep,
+  answerAs,
+  answeredText,
+  answerFromText,
   type Attachment,
   AttachmentIntake,
   BACKLOG_NOTICE,
@@ -54,9 +57,10 @@ import {
   type ChannelDeps,
   ChannelStore,
   DOWNLOAD_TIMEOUT_MS,
+  parseChoiceId,
   parseFileReply,
-  type Placement,
   readResponse,
+  routeMessage,
   type RunningChannel,
   safeFileName,
   splitMessage,
@@ -70,7 +74,7 @@ import {
   type SlackFile,
   type SlackIdentity,
 } from "./inbound.ts";
-import { answeredText, decodeAction, questionBlocks } from "./questions.ts";
+import { questionBlocks } from "./questions.ts";
 import { checkSlackSignature } from "./signature.ts";
 import { SlackApiError, type SlackRetryOptions, SlackWeb } from "./web.ts";
 
@@ -302,26 +306,18 @@ export class SlackAdapter implements RunningChannel {
     }
     const answered = await this.#threadAnswer(parsed);
     if (answered) return answered;
-    const placed: Placement[] = [];
     const file = parsed.files.map(attachmentOf).find((a) => a !== undefined);
-    const event = file ? this.#attachments.event(parsed.event, file, placed) : parsed.event;
-    let route: RouteResult;
-    try {
-      route = await this.#d.router.route(event);
-    } catch (err) {
-      await this.#attachments.withdraw(placed, new Set());
-      if (err instanceof SessionBacklogFullError) return this.#refuseBacklog(parsed, err);
-      throw err;
-    }
-    await this.#attachments.withdraw(
-      placed,
-      new Set(route.outcomes.filter((o) => o.messageId).map((o) => o.sessionId)),
-    );
-    for (const o of route.outcomes) {
-      if (!o.messageId) continue;
-      this.#store.recordMessage(o.messageId, 0, parsed.channelId, parsed.ts);
-      if (o.sessionId) this.#notices.accepted(o.sessionId);
-    }
+    const routed = await routeMessage({
+      router: this.#d.router,
+      intake: this.#attachments,
+      store: this.#store,
+      notices: this.#notices,
+      event: parsed.event,
+      file,
+      at: { chatId: parsed.channelId, messageId: parsed.ts },
+    });
+    if ("full" in routed) return this.#refuseBacklog(parsed, routed.full);
+    const { route } = routed;
     if (route.outcomes.some((o) => o.engaged)) await this.#markWorking(parsed.channelId, parsed.ts);
     return { kind: "routed", route };
   }
@@ -561,7 +557,7 @@ export class SlackAdapter implements RunningChannel {
   async #press(payload: BlockActions): Promise<HandledEvent> {
     const desk = this.#d.desk;
     const action = payload.actions?.[0];
-    const choice = action?.action_id ? decodeAction(action.action_id) : undefined;
+    const choice = action?.action_id ? parseChoiceId(action.action_id) : undefined;
     const channel = payload.channel?.id ?? payload.container?.channel_id;
     const ts = payload.message?.ts ?? payload.container?.message_ts;
     if (!choice || !desk || !channel || !ts || !payload.user?.id) {
@@ -605,10 +601,8 @@ export class SlackAdapter implements RunningChannel {
       throw err;
     }
     if (question.answeredAt !== null) return undefined;
-    const text = p.event.text.trim();
-    const option = question.options.find((o) => o.toLowerCase() === text.toLowerCase());
-    const answer = option ?? (question.allowFreeform ? text : undefined);
-    if (answer === undefined || answer === "") {
+    const answer = answerFromText(question, p.event.text);
+    if (answer === undefined) {
       await this.#tellPresser(
         p.channelId,
         p.event.senderHandle,
@@ -634,19 +628,13 @@ export class SlackAdapter implements RunningChannel {
     q: Question,
     how: { answer: string; userId: string; channel: string; ts: string },
   ): Promise<string> {
-    const { registry, desk } = this.#d;
-    const userId = namespaceUserId(SLACK_CHANNEL, how.userId);
-    const chat = registry.getOrCreateMessagingGroup({ channelType: SLACK_CHANNEL, platformId: how.channel });
-    if (!registry.canAccess(userId, q.agentGroupId).allowed && chat.unknownSenderPolicy !== "public") {
-      return "You may not answer this question.";
-    }
-    let answered: Question;
-    try {
-      ({ question: answered } = await desk!.answer(q.id, how.answer, userId));
-    } catch (err) {
-      if (err instanceof ConflictError || err instanceof InvalidInputError) return err.message;
-      throw err;
-    }
+    const answered = await answerAs(q, {
+      registry: this.#d.registry,
+      desk: this.#d.desk!,
+      userId: namespaceUserId(SLACK_CHANNEL, how.userId),
+      answer: how.answer,
+    });
+    if (typeof answered === "string") return answered;
     try {
       const text = answeredText(answered, `<@${how.userId}>`);
       await this.#web.call("chat.update", (c) =>

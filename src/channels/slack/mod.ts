@@ -33,7 +33,7 @@
 export { isDirectConversation, mentionsBot, parseSlackMessage, SLACK_CHANNEL } from "./inbound.ts";
 export type { ParsedSlackMessage, SlackIdentity, SlackSkipReason } from "./inbound.ts";
 export { slackChannel } from "./kind.ts";
-export { ACTION_ID_LIMIT, answeredText, decodeAction, encodeAction, questionBlocks } from "./questions.ts";
+export { ACTION_ID_LIMIT, encodeAction, questionBlocks } from "./questions.ts";
 export { checkSlackConfig, resolveSlackSettings, SLACK_API_ROOT, SLACK_API_ROOT_ENV } from "./settings.ts";
 export type { SlackSettings } from "./settings.ts";
 export { checkSlackSignature, SIGNATURE_WINDOW_SECONDS, slackSignature } from "./signature.ts";

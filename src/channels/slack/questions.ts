@@ -1,11 +1,13 @@
 /**
- * Agents' questions in Slack: a Block Kit message with one button per
- * option, each button's `action_id` naming the question and the option
- * (`q:<question id>:<option index>`, within Slack's 255 characters).
+ * Agents' questions in Slack: a Block Kit message (the kit's question text)
+ * with one button per option, each button's `action_id` naming the question
+ * and the option (`q:<question id>:<option index>`, within Slack's 255
+ * characters).
  *
  * @module
  */
 import type { Question } from "../../questions/mod.ts";
+import { choiceId, questionText } from "../kit/mod.ts";
 
 /** Slack's limit on an `action_id`. */
 export const ACTION_ID_LIMIT = 255;
@@ -14,31 +16,10 @@ const BUTTON_TEXT_LIMIT = 75;
 /** Slack's limit on the elements of one actions block. */
 const ACTIONS_PER_BLOCK = 25;
 
-const PREFIX = "q:";
-
 /** The `action_id` of option `index` of question `questionId`, or undefined when it would not fit. */
 export function encodeAction(questionId: string, index: number): string | undefined {
-  const id = `${PREFIX}${questionId}:${index}`;
+  const id = choiceId(questionId, index);
   return id.length <= ACTION_ID_LIMIT ? id : undefined;
-}
-
-/** The question and option an `action_id` names, or undefined for anything else. */
-export function decodeAction(actionId: string): { questionId: string; index: number } | undefined {
-  if (!actionId.startsWith(PREFIX)) return undefined;
-  const at = actionId.lastIndexOf(":");
-  const questionId = actionId.slice(PREFIX.length, at);
-  if (questionId === "" || !/^\d{1,3}$/.test(actionId.slice(at + 1))) return undefined;
-  return { questionId, index: Number(actionId.slice(at + 1)) };
-}
-
-/** The text a question is posted with (the notification's text, and the blocks' first section). */
-export function questionText(q: Question, buttons: boolean): string {
-  const lines = [`❓ ${q.question}`];
-  if (!buttons && q.options.length > 0) lines.push("", ...q.options.map((o, i) => `${i + 1}. ${o}`));
-  if (q.allowFreeform || !buttons) {
-    lines.push("", "Reply in this message's thread to answer in your own words.");
-  }
-  return lines.join("\n");
 }
 
 /** The Block Kit blocks of `q`: its text, then its options as buttons (none when they do not fit). */
@@ -61,9 +42,4 @@ export function questionBlocks(q: Question): { blocks: unknown[]; buttons: boole
     });
   }
   return { blocks, buttons };
-}
-
-/** The text a question's message becomes once answered (its buttons gone). */
-export function answeredText(q: Question, by: string): string {
-  return `❓ ${q.question}\n\n✅ ${q.answer} (${by})`;
 }

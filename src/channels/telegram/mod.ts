@@ -37,7 +37,7 @@ export type { BotIdentity, ParsedMessage } from "./inbound.ts";
 export { telegramChannel } from "./kind.ts";
 export { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT } from "./limits.ts";
 export type { OpenTelegramDeps } from "./open.ts";
-export { CALLBACK_DATA_LIMIT, decodeAnswer, encodeAnswer } from "./questions.ts";
+export { CALLBACK_DATA_LIMIT, encodeAnswer } from "./questions.ts";
 export type { RetryInfo, RetryOptions } from "./retry.ts";
 export { resolveTelegramSettings } from "./settings.ts";
 export type { TelegramSettings } from "./settings.ts";

@@ -15,9 +15,16 @@ import { namespaceUserId, type Registry } from "../../registry/mod.ts";
 import { NotFoundError } from "../../state/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
-import { decodeAnswer, questionKeyboard } from "./questions.ts";
+import { questionKeyboard } from "./questions.ts";
 import { type Destination, type TelegramSender, threadOf, threadOption } from "./sender.ts";
-import { answerAs, answeredText, answerFromText, type ChannelStore, questionText } from "../kit/mod.ts";
+import {
+  answerAs,
+  answeredText,
+  answerFromText,
+  type ChannelStore,
+  parseChoiceId,
+  questionText,
+} from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
 
 /** What the buttons are built from. */
@@ -64,7 +71,7 @@ export class QuestionButtons {
       return { updateId, kind: "refused", detail };
     };
     const desk = this.#d.desk;
-    const choice = cq.data ? decodeAnswer(cq.data) : undefined;
+    const choice = cq.data ? parseChoiceId(cq.data) : undefined;
     if (!choice || !desk) {
       await this.#ack(cq.id);
       return { updateId, kind: "ignored", detail: "not a question button" };

@@ -7,26 +7,15 @@
  */
 import type { InlineKeyboardMarkup } from "grammy/types";
 import type { Question } from "../../questions/mod.ts";
+import { choiceId } from "../kit/mod.ts";
 
 /** Telegram's limit on `callback_data`, in bytes. */
 export const CALLBACK_DATA_LIMIT = 64;
 
-const PREFIX = "q:";
-
 /** The button data for option `index` of question `questionId`, or undefined when it would not fit. */
 export function encodeAnswer(questionId: string, index: number): string | undefined {
-  const data = `${PREFIX}${questionId}:${index}`;
+  const data = choiceId(questionId, index);
   return new TextEncoder().encode(data).length <= CALLBACK_DATA_LIMIT ? data : undefined;
-}
-
-/** The question and option a button names, or undefined for anything else. */
-export function decodeAnswer(data: string): { questionId: string; index: number } | undefined {
-  if (!data.startsWith(PREFIX)) return undefined;
-  const at = data.lastIndexOf(":");
-  const questionId = data.slice(PREFIX.length, at);
-  const index = Number(data.slice(at + 1));
-  if (questionId === "" || !/^\d{1,3}$/.test(data.slice(at + 1))) return undefined;
-  return { questionId, index };
 }
 
 /** The keyboard of `q`: one button per option, one option a row; undefined without options or when ids do not fit. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Question } from "../../questions/mod.ts";
-import { CALLBACK_DATA_LIMIT, decodeAnswer, encodeAnswer, questionKeyboard } from "./questions.ts";
+import { parseChoiceId } from "../kit/mod.ts";
+import { CALLBACK_DATA_LIMIT, encodeAnswer, questionKeyboard } from "./questions.ts";
 import { questionText } from "../kit/mod.ts";
 
 const q = (extra: Partial<Question> = {}): Question => ({
@@ -20,10 +21,10 @@ const q = (extra: Partial<Question> = {}): Question => ({
 Deno.test("questions: button data round-trips and stays within 64 bytes", () => {
   const data = encodeAnswer(q().id, 15)!;
   assert.ok(new TextEncoder().encode(data).length <= CALLBACK_DATA_LIMIT);
-  assert.deepEqual(decodeAnswer(data), { questionId: q().id, index: 15 });
+  assert.deepEqual(parseChoiceId(data), { questionId: q().id, index: 15 });
   assert.equal(encodeAnswer("x".repeat(70), 0), undefined);
   for (const bad of ["", "q:", "q::1", "q:abc:", "q:abc:x", "other:abc:1", "q:abc:1234"]) {
-    assert.equal(decodeAnswer(bad), undefined, bad);
+    assert.equal(parseChoiceId(bad), undefined, bad);
   }
 });
 
