@@ -255,8 +255,10 @@ export class SandboxManager implements SandboxControl {
   }
 
   /** Sets deleted group `agentGroupId`'s volumes aside (see {@link GroupVolumes.retire}); its sandboxes are stopped. */
-  retireGroup(agentGroupId: string): Promise<string | undefined> {
-    return this.#volumes.retire(agentGroupId);
+  async retireGroup(agentGroupId: string): Promise<string | undefined> {
+    // Its warm spares were booted on those volumes: they go first (none boots again: the group has no spec).
+    await this.#spares.discardGroup(agentGroupId);
+    return await this.#volumes.retire(agentGroupId);
   }
 
   /** Session `sessionId`'s workspace on the host, its group's workspace volume mounted first (so its files are there). */
