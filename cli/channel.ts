@@ -117,11 +117,9 @@ function secretFlags(): Map<string, string> {
   const flags = new Map<string, string>();
   for (const kind of CHANNEL_KINDS) {
     for (const s of kind.secrets) {
+      const line = `${kind.type}: the variable holding ${s.what}`;
       const help = flags.get(s.flag);
-      flags.set(
-        s.flag,
-        help ? `${help}; ${kind.type}: ${s.what}` : `${kind.type}: the variable holding ${s.what}`,
-      );
+      flags.set(s.flag, help ? `${help}; ${line}` : line);
     }
   }
   return flags;
