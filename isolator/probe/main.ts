@@ -918,12 +918,14 @@ async function spare(readTargets: string[]): Promise<void> {
     });
   }
   for (const path of readTargets) await readBoth("spare.before.", path);
-  // The claim: the host's one line, then its hang-up.
+  // The claim: the host's one line, read up to its newline as the agent does (sandbox-agent/claim.ts). Never
+  // wait for the hang-up: gVisor may not signal a host socket's close that follows its data at once.
   const conn = await Deno.connect({ transport: "unix", path: `${layout.socketDir}/${CLAIM_SOCKET_NAME}` });
   const chunks: number[] = [];
   const buffer = new Uint8Array(128);
   for (let n = await conn.read(buffer); n !== null && chunks.length < 256; n = await conn.read(buffer)) {
     chunks.push(...buffer.subarray(0, n));
+    if (buffer.subarray(0, n).includes(0x0a)) break;
   }
   conn.close();
   const line = new TextDecoder().decode(new Uint8Array(chunks)).trim();
