@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("agent delete: refused while a change waits, then approved: sandboxes stop, the group goes with an audit line, its workspace is kept aside", async () => {
   await using t = await servedFakePlane();

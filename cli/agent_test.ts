@@ -5,7 +5,7 @@ import { CLEAR_ANSWER, type Prompter, runAgentWizard, validateAgentName } from "
 import { readPersonaDir } from "./files.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "../tests/support/served_plane.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 
 Deno.test("a proposal lays flags over the template and derives the id", () => {

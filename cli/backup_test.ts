@@ -6,7 +6,7 @@ import { FakeIsolator } from "../tests/support/fake_isolator.ts";
 import { LIBRARY, tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("backup while serving, restore into a new directory: the audit chain verifies, the agent and its conversation are there", async () => {
   using out = tempDir("ironclaw-backup-");

@@ -4,7 +4,7 @@ import { parseAfter, parseKind } from "./change.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("--kind accepts the gateway's kinds only", () => {
   assert.equal(parseKind("enabled_tools"), "enabled_tools");

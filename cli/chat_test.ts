@@ -14,7 +14,7 @@ import {
 import { ApiClient } from "./client.ts";
 import { CliError } from "./errors.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 /** A fake-sandbox control plane behind a real API server, and a client of it. */
 async function serve() {

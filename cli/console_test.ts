@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 import { httpsNote } from "./console.ts";
 
 Deno.test("console prints a one-time link that signs a browser in once", async () => {

@@ -20,7 +20,7 @@ import { FakeTelegram } from "../tests/support/fake_telegram.ts";
 import { ChannelConfigStore } from "../src/channels/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { closedPortUrl, servedFakePlane } from "./test_helpers.ts";
+import { closedPortUrl, servedFakePlane } from "../tests/support/served_plane.ts";
 import type { ChangeId } from "../contract/ids.ts";
 import { IsolatorUnavailableError } from "../isolator/mod.ts";
 

@@ -6,7 +6,7 @@ import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { registerChangeCommands } from "./change.ts";
 import { registerMcpCommands } from "./mcp.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 const SAMPLE = new URL("../src/mcp/sample/server.ts", import.meta.url).pathname;
 

@@ -4,7 +4,7 @@ import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { registerAgentCommands } from "./agent.ts";
 import { absoluteMountPath } from "./mount.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 async function agent(flags: string[], args: string[]) {
   const io = captureIo();

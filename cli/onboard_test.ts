@@ -8,7 +8,7 @@ import { unixSocketFetch } from "../tests/support/model_proxy_unix_fetch.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 /** A local OpenAI-compatible server (as Ollama or llama.cpp serve it): chat completions, recorded. */
 function fakeOpenAiServer() {

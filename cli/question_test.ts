@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("question list shows open questions; question answer hands the answer over", async () => {
   await using t = await servedFakePlane();

@@ -3,7 +3,7 @@ import type { AuditEntry } from "../contract/mod.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("operator registry edits are in the audit chain, and one that changes what a sandbox runs restarts it", async () => {
   await using t = await servedFakePlane();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("session list|show|unpark|stop: a parked session is shown with why and how to release it, and released", async () => {
   await using t = await servedFakePlane();

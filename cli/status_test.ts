@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runCli } from "./program.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("status names the backend that runs the agents, and says so when it is no sandbox", async () => {
   // The fake isolator stands for the process backend: no sandbox at all.

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import type { ChangeId } from "../contract/ids.ts";
 import { DEMO_AGENT_ID } from "../src/control_plane/mod.ts";
 import { captureIo } from "./output.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 import { registerVaultCommands } from "./vault.ts";
 
 /** Runs `vault <args>` with `stdin` piped in (not a terminal, so no prompt). */

@@ -4,7 +4,7 @@ import { tempDir } from "../tests/support/mod.ts";
 import { defaultChatId } from "./chat.ts";
 import { captureIo } from "./output.ts";
 import { runCli } from "./program.ts";
-import { servedFakePlane } from "./test_helpers.ts";
+import { servedFakePlane } from "../tests/support/served_plane.ts";
 
 Deno.test("files list|get: a conversation's workspace by agent or session; links out, binary and overwrites refused", async () => {
   await using t = await servedFakePlane();

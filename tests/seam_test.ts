@@ -115,8 +115,8 @@ Deno.test("the production check sees test imports (it can fail)", () => {
     assert.ok(isTestFile(test), test);
   }
   assert.ok(!isTestFile("src/x/contest.ts") && !isTestFile("src/x/latest_test_run.ts"));
-  // A test helper beside production code, taken for production, is caught importing tests/.
-  assert.deepEqual(testImports(["cli/test_helpers.ts"]), ["cli/test_helpers.ts -> tests/support/plane.ts"]);
+  // A test beside production code, taken for production, is caught importing tests/.
+  assert.deepEqual(testImports(["cli/task_test.ts"]), ["cli/task_test.ts -> tests/support/served_plane.ts"]);
 });
 
 /** Every source file of the repository and the files it imports. */

@@ -13,7 +13,7 @@ import type { Router } from "../../src/router/mod.ts";
 import type { Session } from "../../src/registry/mod.ts";
 import { groupVolumeDirs, sessionDirs, workspaceStagingDir } from "../../src/sandbox/mod.ts";
 import { HostFixture } from "../support/host.ts";
-import { closedPortUrl } from "../../cli/test_helpers.ts";
+import { closedPortUrl } from "../support/served_plane.ts";
 import { tempDir } from "../support/mod.ts";
 import { FakeTelegram } from "../support/fake_telegram.ts";
 import { openTelegramHost, wireChat } from "./harness.ts";

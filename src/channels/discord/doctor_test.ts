@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeDiscord } from "../../../tests/support/fake_discord.ts";
-import { closedPortUrl } from "../../../cli/test_helpers.ts";
+import { closedPortUrl } from "../../../tests/support/served_plane.ts";
 import { checkDiscordToken } from "./doctor.ts";
 
 Deno.test("discord doctor: a good token passes; unset, refused, no Message Content intent or unreachable fail with a fix", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeTelegram } from "../../../tests/support/fake_telegram.ts";
-import { closedPortUrl } from "../../../cli/test_helpers.ts";
+import { closedPortUrl } from "../../../tests/support/served_plane.ts";
 import { checkTelegramToken } from "./doctor.ts";
 
 Deno.test("doctor: getMe with the configured token passes; a refused, missing or malformed one fails with a fix", async () => {

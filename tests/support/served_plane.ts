@@ -1,11 +1,12 @@
 /**
- * Helpers shared by the CLI's tests.
+ * A control plane served on loopback for tests that drive the CLI against it
+ * (the CLI's tests, a channel's doctor check).
  *
  * @module
  */
-import { startApiServer } from "../src/api/mod.ts";
-import { resolveApiToken } from "../src/control_plane/mod.ts";
-import { openFakeSandboxPlane } from "../tests/support/plane.ts";
+import { startApiServer } from "../../src/api/mod.ts";
+import { resolveApiToken } from "../../src/control_plane/mod.ts";
+import { openFakeSandboxPlane } from "./plane.ts";
 
 /** A loopback URL where nothing listens (the port was free a moment ago). */
 export function closedPortUrl(): string {
