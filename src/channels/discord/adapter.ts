@@ -227,7 +227,7 @@ export class DiscordAdapter implements RunningChannel {
       this.#intake.stopping(true);
       await this.#client.gateway.destroy({ code: RESUMABLE_CLOSE });
       await this.#intake.idle();
-      await this.#questions.settled();
+      await this.#questions.poster.settled();
     }
     await this.#notices.settled();
   }
@@ -252,7 +252,7 @@ export class DiscordAdapter implements RunningChannel {
 
   /** Posts every unanswered question of a Discord conversation not posted yet; returns how many. */
   postQuestions(): Promise<number> {
-    return this.#questions.post();
+    return this.#questions.poster.post();
   }
 
   // ── Events ──────────────────────────────────────────────────────────────

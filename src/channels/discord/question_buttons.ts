@@ -15,7 +15,15 @@ import type { APIMessageComponentInteraction, APIUser } from "@discordjs/core";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
 import { NotFoundError } from "../../state/mod.ts";
-import { answerAs, answeredText, answerFromText, type ChannelStore, questionText } from "../kit/mod.ts";
+import {
+  answerAs,
+  answeredText,
+  answerFromText,
+  type ChannelStore,
+  QuestionPoster,
+  type QuestionTarget,
+  questionText,
+} from "../kit/mod.ts";
 import type { DiscordClient } from "./client.ts";
 import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
 import { decodeAnswer, questionComponents } from "./questions.ts";
@@ -44,23 +52,19 @@ const EPHEMERAL = 1 << 6;
 
 /** Posts questions and takes their answers. */
 export class QuestionButtons {
+  /** The posting round (the kit's): `post()` on every event, `settled()` before stopping. */
+  readonly poster: QuestionPoster;
   #d: QuestionButtonsDeps;
-  #posting?: Promise<number>;
 
   constructor(deps: QuestionButtonsDeps) {
     this.#d = deps;
-  }
-
-  /** Posts every unanswered question of a Discord conversation not posted yet; concurrent calls share one round. */
-  post(): Promise<number> {
-    if (!this.#d.desk) return Promise.resolve(0);
-    this.#posting ??= this.#post().finally(() => this.#posting = undefined);
-    return this.#posting;
-  }
-
-  /** Resolves once a posting round in progress is over. */
-  async settled(): Promise<void> {
-    await this.#posting?.catch(() => {});
+    const warn = deps.client.warn.bind(deps.client);
+    this.poster = new QuestionPoster({
+      ...deps,
+      channel: DISCORD_CHANNEL,
+      send: (q, to) => this.#send(q, to),
+      warn,
+    });
   }
 
   /** A button press: answers its question when it is one of ours and the presser may; always acknowledged. */
@@ -86,7 +90,7 @@ export class QuestionButtons {
     }
     // A press can race the post's own bookkeeping (the message is out before it is recorded): let that finish.
     const posted = store.question(choice.questionId) ??
-      (await this.settled(), store.question(choice.questionId));
+      (await this.poster.settled(), store.question(choice.questionId));
     if (!posted || posted.messageId !== i.message.id) {
       return await refuse("This button does not belong to a question here.");
     }
@@ -152,40 +156,17 @@ export class QuestionButtons {
     return { kind: "answered", questionId };
   }
 
-  async #post(): Promise<number> {
-    const { registry, desk, client, store } = this.#d;
-    let posted = 0;
-    for (const q of desk!.pending()) {
-      if (store.question(q.id)) continue;
-      let chatId: string, threadId: string | null;
-      try {
-        const session = registry.getSession(q.sessionId);
-        const chat = registry.getMessagingGroup(session.messagingGroupId);
-        if (chat.channelType !== DISCORD_CHANNEL) continue;
-        chatId = chat.platformId;
-        threadId = session.threadId ?? null;
-      } catch (err) {
-        if (err instanceof NotFoundError) continue;
-        throw err;
-      }
-      try {
-        const components = questionComponents(q);
-        // In the conversation's thread: the session's, else the one it went on in last.
-        const channelId = threadId ?? this.#d.sender.threadOf(q.sessionId) ?? chatId;
-        const sent = await client.api.channels.createMessage(channelId, {
-          content: questionText(q, components !== undefined),
-          allowed_mentions: { parse: [] },
-          ...(components ? { components } : {}),
-        });
-        // Recorded where it was posted: a reply to it there answers it.
-        store.recordQuestion(q.id, channelId, sent.id);
-        this.#d.onPosted?.(chatId, threadId);
-        posted++;
-      } catch (err) {
-        client.warn("question {questionId} could not be posted yet: {error}", err, { questionId: q.id });
-      }
-    }
-    return posted;
+  /** Sends `q` in the conversation's thread: the session's, else the one it went on in last. */
+  async #send(q: Question, to: QuestionTarget): Promise<{ chatId: string; messageId: string }> {
+    const components = questionComponents(q);
+    const channelId = to.threadId ?? this.#d.sender.threadOf(q.sessionId) ?? to.chatId;
+    const sent = await this.#d.client.api.channels.createMessage(channelId, {
+      content: questionText(q, components !== undefined),
+      allowed_mentions: { parse: [] },
+      ...(components ? { components } : {}),
+    });
+    // Recorded where it was posted: a reply to it there answers it.
+    return { chatId: channelId, messageId: sent.id };
   }
 
   /** Acknowledges an interaction; a failure (it expired) is logged, never thrown. */

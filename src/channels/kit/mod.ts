@@ -6,7 +6,7 @@
  * per-channel memory ({@link ChannelStore}: cursor, message refs for
  * threading and sent pieces, where questions were posted), splitting at a
  * limit, the typing indicator, backlog notices, inbound files into
- * workspaces and the `send_file` reply form.
+ * workspaces, the `send_file` reply form and the round posting agents' questions.
  *
  * ```ts
  * import { splitMessage } from "./mod.ts";
@@ -42,6 +42,8 @@ export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./f
 export { routeMessage } from "./inbound_routing.ts";
 export type { Routed, RouteMessageInput } from "./inbound_routing.ts";
 export { answerAs, answerFromText } from "./question_answers.ts";
+export { QuestionPoster } from "./question_poster.ts";
+export type { QuestionPosterOptions, QuestionTarget } from "./question_poster.ts";
 export { answeredText, choiceId, parseChoiceId, questionText } from "./questions.ts";
 export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";

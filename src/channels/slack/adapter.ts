@@ -59,6 +59,8 @@ import {
   DOWNLOAD_TIMEOUT_MS,
   parseChoiceId,
   parseFileReply,
+  QuestionPoster,
+  type QuestionTarget,
   readResponse,
   routeMessage,
   type RunningChannel,
@@ -123,7 +125,7 @@ export class SlackAdapter implements RunningChannel {
   /** Messages wearing the working mark: `<channel>/<ts>`. */
   #working = new Set<string>();
   #questionTimer?: ReturnType<typeof setInterval>;
-  #posting?: Promise<number>;
+  #poster: QuestionPoster;
   #abort?: AbortController;
   #starting?: Promise<void>;
   #running = false;
@@ -139,6 +141,14 @@ export class SlackAdapter implements RunningChannel {
     });
     this.#store = new ChannelStore(deps.state, SLACK_CHANNEL);
     this.#attachments = new AttachmentIntake((a, max) => this.#download(a, max), deps.files);
+    this.#poster = new QuestionPoster({
+      channel: SLACK_CHANNEL,
+      registry: deps.registry,
+      store: this.#store,
+      desk: deps.desk,
+      send: (q, to) => this.#sendQuestion(q, to),
+      warn: (message, err, extra) => this.#web.warn(message, err, extra),
+    });
   }
 
   /** How events arrive: `socket` (Socket Mode) or `webhook` (the Events API). */
@@ -180,7 +190,7 @@ export class SlackAdapter implements RunningChannel {
       await this.#socket?.disconnect().catch(() => {});
       this.#socket = undefined;
       await this.#chain.catch(() => {});
-      await this.#posting?.catch(() => {});
+      await this.#poster.settled();
     }
     await this.#notices.settled();
   }
@@ -515,42 +525,18 @@ export class SlackAdapter implements RunningChannel {
    * share one round.
    */
   postQuestions(): Promise<number> {
-    if (!this.#d.desk) return Promise.resolve(0);
-    this.#posting ??= this.#postQuestions().finally(() => this.#posting = undefined);
-    return this.#posting;
+    return this.#poster.post();
   }
 
-  async #postQuestions(): Promise<number> {
-    const { registry, desk } = this.#d;
-    let posted = 0;
-    for (const q of desk!.pending()) {
-      if (this.#store.question(q.id)) continue;
-      let channel: string, threadTs: string | undefined;
-      try {
-        const session = registry.getSession(q.sessionId);
-        const chat = registry.getMessagingGroup(session.messagingGroupId);
-        if (chat.channelType !== SLACK_CHANNEL) continue;
-        channel = chat.platformId;
-        threadTs = session.threadId ?? undefined;
-      } catch (err) {
-        if (err instanceof NotFoundError) continue;
-        throw err;
-      }
-      try {
-        const { blocks } = questionBlocks(q);
-        const text = `❓ ${q.question}`;
-        const sent = await this.#post(channel, {
-          text,
-          blocks,
-          ...(threadTs ? { thread_ts: threadTs } : {}),
-        });
-        this.#store.recordQuestion(q.id, channel, sent.ts);
-        posted++;
-      } catch (err) {
-        this.#web.warn("question {questionId} could not be posted yet: {error}", err, { questionId: q.id });
-      }
-    }
-    return posted;
+  /** Sends `q` to its channel, in its conversation's thread when it has one. */
+  async #sendQuestion(q: Question, to: QuestionTarget): Promise<{ chatId: string; messageId: string }> {
+    const { blocks } = questionBlocks(q);
+    const sent = await this.#post(to.chatId, {
+      text: `❓ ${q.question}`,
+      blocks,
+      ...(to.threadId ? { thread_ts: to.threadId } : {}),
+    });
+    return { chatId: to.chatId, messageId: sent.ts };
   }
 
   /** A button press: answers its question when it is one of ours and the presser may. */
@@ -564,7 +550,7 @@ export class SlackAdapter implements RunningChannel {
       return { kind: "ignored", detail: "not a question button" };
     }
     // A press can arrive before the round posting its question has recorded where it went.
-    await this.#posting?.catch(() => {});
+    await this.#poster.settled();
     const refuse = async (detail: string): Promise<HandledEvent> => {
       await this.#tellPresser(channel, payload.user!.id, detail);
       return { kind: "refused", detail };

@@ -214,7 +214,7 @@ export class TelegramAdapter implements RunningChannel {
       this.#typing?.stopAll();
       await this.#loop;
       await this.#intake.idle();
-      await this.#questions.settled();
+      await this.#questions.poster.settled();
     }
     await this.#notices.settled();
   }
@@ -320,7 +320,7 @@ export class TelegramAdapter implements RunningChannel {
    * yet (once each, durably); returns how many were posted.
    */
   postQuestions(): Promise<number> {
-    return this.#questions.post();
+    return this.#questions.poster.post();
   }
 
   // ── Updates ─────────────────────────────────────────────────────────────

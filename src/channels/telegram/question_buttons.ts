@@ -23,6 +23,8 @@ import {
   answerFromText,
   type ChannelStore,
   parseChoiceId,
+  QuestionPoster,
+  type QuestionTarget,
   questionText,
 } from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
@@ -41,27 +43,19 @@ export interface QuestionButtonsDeps {
 
 /** Posts questions and takes their answers. */
 export class QuestionButtons {
+  /** The posting round (the kit's): `post()` on every event, `settled()` before stopping. */
+  readonly poster: QuestionPoster;
   #d: QuestionButtonsDeps;
-  #posting?: Promise<number>;
 
   constructor(deps: QuestionButtonsDeps) {
     this.#d = deps;
-  }
-
-  /**
-   * Posts every unanswered question of a Telegram conversation not posted
-   * yet (once each, durably); returns how many were posted. One failing is
-   * logged and left for the next round. Concurrent calls share one round.
-   */
-  post(): Promise<number> {
-    if (!this.#d.desk) return Promise.resolve(0);
-    this.#posting ??= this.#post().finally(() => this.#posting = undefined);
-    return this.#posting;
-  }
-
-  /** Resolves once a posting round in progress is over. */
-  async settled(): Promise<void> {
-    await this.#posting?.catch(() => {});
+    const warn = deps.client.warn.bind(deps.client);
+    this.poster = new QuestionPoster({
+      ...deps,
+      channel: TELEGRAM_CHANNEL,
+      send: (q, to) => this.#send(q, to),
+      warn,
+    });
   }
 
   /** A button press: answers its question when it is one of ours and the presser may. */
@@ -135,40 +129,19 @@ export class QuestionButtons {
     return { updateId, kind: "answered", questionId };
   }
 
-  async #post(): Promise<number> {
-    const { registry, desk, client, store } = this.#d;
-    let posted = 0;
-    for (const q of desk!.pending()) {
-      if (store.question(q.id)) continue;
-      let chatId: string, threadId: string | null;
-      try {
-        const session = registry.getSession(q.sessionId);
-        const chat = registry.getMessagingGroup(session.messagingGroupId);
-        if (chat.channelType !== TELEGRAM_CHANNEL) continue;
-        chatId = chat.platformId;
-        threadId = session.threadId ?? null;
-      } catch (err) {
-        if (err instanceof NotFoundError) continue;
-        throw err;
-      }
-      try {
-        const keyboard = questionKeyboard(q);
-        const sent = await client.call(
-          "sendMessage",
-          () =>
-            client.bot.api.sendMessage(chatId, questionText(q, keyboard !== undefined), {
-              ...threadOption(threadId),
-              ...(keyboard ? { reply_markup: keyboard } : {}),
-            }),
-        );
-        store.recordQuestion(q.id, chatId, String(sent.message_id));
-        this.#d.onPosted?.(chatId, threadId);
-        posted++;
-      } catch (err) {
-        client.warn("question {questionId} could not be posted yet: {error}", err, { questionId: q.id });
-      }
-    }
-    return posted;
+  /** Sends `q` to its chat (and forum topic) with its keyboard. */
+  async #send(q: Question, to: QuestionTarget): Promise<{ chatId: string; messageId: string }> {
+    const { client } = this.#d;
+    const keyboard = questionKeyboard(q);
+    const sent = await client.call(
+      "sendMessage",
+      () =>
+        client.bot.api.sendMessage(to.chatId, questionText(q, keyboard !== undefined), {
+          ...threadOption(to.threadId),
+          ...(keyboard ? { reply_markup: keyboard } : {}),
+        }),
+    );
+    return { chatId: to.chatId, messageId: String(sent.message_id) };
   }
 
   /** Answers `q` with `how.answer` as Telegram user `how.from` if they may (its message is `how.at`); "answered", or why not. */
