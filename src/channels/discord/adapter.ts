@@ -128,7 +128,6 @@ export class DiscordAdapter implements RunningChannel {
   #identity?: BotIdentity;
   #abort?: AbortController;
   #starting?: Promise<void>;
-  #questionTimer?: ReturnType<typeof setInterval>;
   #running = false;
   /** Discord refused the privileged intent: said once a try, with the fix, and retried quietly. */
   #intentRefused = false;
@@ -202,11 +201,7 @@ export class DiscordAdapter implements RunningChannel {
     this.#intake.stopping(false);
     this.#store.pruneMessages(daysAgo(this.#now(), MESSAGE_REF_DAYS));
     this.#starting = this.#connect(this.#abort.signal);
-    if (this.#d.desk) {
-      this.#questionTimer = setInterval(() => {
-        this.postQuestions().catch((err) => this.#client.warn("posting questions failed: {error}", err));
-      }, this.#d.questionPollMs ?? 2_000);
-    }
+    this.#questions.poster.poll(this.#d.questionPollMs);
     return Promise.resolve();
   }
 
@@ -220,7 +215,7 @@ export class DiscordAdapter implements RunningChannel {
     if (this.#running) {
       this.#running = false;
       this.#abort?.abort(new Error("the Discord channel is stopping"));
-      clearInterval(this.#questionTimer);
+      this.#questions.poster.stopPolling();
       this.#typing?.stopAll();
       await this.#starting;
       // Not 1000 (which ends the session on Discord's side): the next start resumes it.

@@ -13,6 +13,9 @@ import type { Registry } from "../../registry/mod.ts";
 import { NotFoundError } from "../../state/mod.ts";
 import type { ChannelStore } from "./store.ts";
 
+/** How often a channel looks for new questions when polling. */
+const QUESTION_POLL_MS = 2_000;
+
 /** Where a question is to go: the conversation's chat and thread (null: none). */
 export interface QuestionTarget {
   chatId: string;
@@ -48,6 +51,7 @@ export interface QuestionPosterOptions {
 export class QuestionPoster {
   #o: QuestionPosterOptions;
   #posting?: Promise<number>;
+  #timer?: ReturnType<typeof setInterval>;
 
   constructor(options: QuestionPosterOptions) {
     this.#o = options;
@@ -61,6 +65,24 @@ export class QuestionPoster {
     if (!this.#o.desk) return Promise.resolve(0);
     this.#posting ??= this.#round().finally(() => this.#posting = undefined);
     return this.#posting;
+  }
+
+  /**
+   * Also posts every `everyMs` (default 2 s): an agent asks between chat
+   * events too. A failed round is logged; the next one tries again. No-op
+   * without a desk or when already polling.
+   */
+  poll(everyMs = QUESTION_POLL_MS): void {
+    if (!this.#o.desk || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => {
+      this.post().catch((err) => this.#o.warn("posting questions failed: {error}", err, {}));
+    }, everyMs);
+  }
+
+  /** Stops {@link poll}'s timer; a round in progress goes on ({@link settled} waits for it). */
+  stopPolling(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Resolves once a posting round in progress is over (a press may race its bookkeeping). */

@@ -73,3 +73,27 @@ Deno.test("question poster: once each, this channel's only, one shared round, a 
   });
   assert.equal(await deskless.post(), 0);
 });
+
+Deno.test("question poster: polling posts a question asked between events, until stopped", async () => {
+  const recorded = new Map<string, PlatformMessage>();
+  const store = {
+    question: (id: string) => recorded.get(id),
+    recordQuestion: (id: string, chatId: string, messageId: string) =>
+      recorded.set(id, { chatId, messageId }),
+  };
+  const pending: Question[] = [];
+  const poster = new QuestionPoster({
+    channel: "telegram",
+    registry,
+    store,
+    desk: { pending: () => pending },
+    send: (q, to) => Promise.resolve({ chatId: to.chatId, messageId: `m_${q.id}` }),
+    warn: () => assert.fail("no round fails here"),
+  });
+  poster.poll(5);
+  pending.push(question("q1", "s_tg"));
+  while (!recorded.has("q1")) await new Promise((resolve) => setTimeout(resolve, 5));
+  poster.stopPolling();
+  await poster.settled();
+  assert.deepEqual(store.question("q1"), { chatId: "42", messageId: "m_q1" });
+});

@@ -124,7 +124,6 @@ export class SlackAdapter implements RunningChannel {
   #chain: Promise<unknown> = Promise.resolve();
   /** Messages wearing the working mark: `<channel>/<ts>`. */
   #working = new Set<string>();
-  #questionTimer?: ReturnType<typeof setInterval>;
   #poster: QuestionPoster;
   #abort?: AbortController;
   #starting?: Promise<void>;
@@ -172,11 +171,7 @@ export class SlackAdapter implements RunningChannel {
     this.#running = true;
     this.#abort = new AbortController();
     this.#starting = this.#connect(this.#abort.signal);
-    if (this.#d.desk) {
-      this.#questionTimer = setInterval(() => {
-        this.postQuestions().catch((err) => this.#web.warn("posting questions failed: {error}", err));
-      }, this.#d.questionPollMs ?? 2_000);
-    }
+    this.#poster.poll(this.#d.questionPollMs);
     return Promise.resolve();
   }
 
@@ -185,7 +180,7 @@ export class SlackAdapter implements RunningChannel {
     if (this.#running) {
       this.#running = false;
       this.#abort?.abort(new Error("the Slack channel is stopping"));
-      clearInterval(this.#questionTimer);
+      this.#poster.stopPolling();
       await this.#starting;
       await this.#socket?.disconnect().catch(() => {});
       this.#socket = undefined;

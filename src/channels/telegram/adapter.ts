@@ -135,7 +135,6 @@ export class TelegramAdapter implements RunningChannel {
   #secret: string;
   #abort?: AbortController;
   #loop?: Promise<void>;
-  #questionTimer?: ReturnType<typeof setInterval>;
   #running = false;
 
   constructor(deps: TelegramAdapterDeps) {
@@ -192,11 +191,7 @@ export class TelegramAdapter implements RunningChannel {
     this.#abort = new AbortController();
     this.#store.pruneMessages(daysAgo(this.#now(), MESSAGE_REF_DAYS));
     this.#loop = this.#run(this.#abort.signal);
-    if (this.#d.desk) {
-      this.#questionTimer = setInterval(() => {
-        this.postQuestions().catch((err) => this.#client.warn("posting questions failed: {error}", err));
-      }, this.#d.questionPollMs ?? 2_000);
-    }
+    this.#questions.poster.poll(this.#d.questionPollMs);
     return Promise.resolve();
   }
 
@@ -210,7 +205,7 @@ export class TelegramAdapter implements RunningChannel {
     if (this.#running) {
       this.#running = false;
       this.#abort?.abort(new Error("the Telegram channel is stopping"));
-      clearInterval(this.#questionTimer);
+      this.#questions.poster.stopPolling();
       this.#typing?.stopAll();
       await this.#loop;
       await this.#intake.idle();
