@@ -48,6 +48,7 @@ import {
   BacklogNotices,
   ChannelStore,
   type InboundFiles,
+  retryUntilStarted,
   routeMessage,
   type RunningChannel,
   TypingIndicator,
@@ -228,21 +229,18 @@ export class DiscordAdapter implements RunningChannel {
   }
 
   async #connect(signal: AbortSignal): Promise<void> {
-    let backoff = 1_000;
-    while (this.#running) {
-      try {
-        const me = await this.#client.api.users.getCurrent({ signal });
-        this.#identity = { id: me.id, username: me.username };
-        await this.#client.gateway.connect();
-        this.#log.info("Discord gateway connected for bot {bot}", { bot: me.username });
-        return;
-      } catch (err) {
-        if (!this.#running) return;
+    // Without `signal` a stop lets a wait in progress run out, as this channel always has.
+    await retryUntilStarted(async () => {
+      const me = await this.#client.api.users.getCurrent({ signal });
+      this.#identity = { id: me.id, username: me.username };
+      await this.#client.gateway.connect();
+      this.#log.info("Discord gateway connected for bot {bot}", { bot: me.username });
+    }, {
+      running: () => this.#running,
+      onFailure: (err) => {
         if (!this.#intentRefused) this.#client.warn("Discord is not reachable yet, retrying: {error}", err);
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(backoff * 2, 60_000);
-      }
-    }
+      },
+    });
   }
 
   /** Posts every unanswered question of a Discord conversation not posted yet; returns how many. */

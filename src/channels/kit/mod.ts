@@ -6,7 +6,8 @@
  * per-channel memory ({@link ChannelStore}: cursor, message refs for
  * threading and sent pieces, where questions were posted), splitting at a
  * limit, the typing indicator, backlog notices, inbound files into
- * workspaces, the `send_file` reply form and the round posting agents' questions.
+ * workspaces, the `send_file` reply form, the round posting agents' questions and the
+ * start-up retry.
  *
  * ```ts
  * import { splitMessage } from "./mod.ts";
@@ -47,6 +48,8 @@ export type { QuestionPosterOptions, QuestionTarget } from "./question_poster.ts
 export { answeredText, choiceId, parseChoiceId, questionText } from "./questions.ts";
 export { abortableSleep } from "./sleep.ts";
 export { splitMessage } from "./split.ts";
+export { Backoff, retryUntilStarted } from "./start_retry.ts";
+export type { StartRetryOptions } from "./start_retry.ts";
 export { ChannelStore } from "./store.ts";
 export type { PlatformMessage } from "./store.ts";
 export { TYPING_EVERY_MS, TYPING_MAX_MS, TypingIndicator } from "./typing.ts";

@@ -46,7 +46,6 @@ import type { RouteResult } from "../../router/mod.ts";
 import type { SessionBacklogFullError } from "../../session/mod.ts";
 import { NotFoundError } from "../../state/mod.ts";
 import {
-  abortableSleep,
   answerAs,
   answeredText,
   answerFromText,
@@ -62,6 +61,7 @@ import {
   QuestionPoster,
   type QuestionTarget,
   readResponse,
+  retryUntilStarted,
   routeMessage,
   type RunningChannel,
   safeFileName,
@@ -191,26 +191,24 @@ export class SlackAdapter implements RunningChannel {
   }
 
   async #connect(signal: AbortSignal): Promise<void> {
-    let backoff = 1_000;
-    while (this.#running) {
-      try {
-        await this.#ensureIdentity();
-        if (this.#d.receive.mode === "webhook") {
-          this.#log.info("Slack Events API ready for bot {bot}", { bot: this.#identity!.name });
-          return;
-        }
-        const socket = this.#openSocket(this.#d.receive.appToken);
-        await socket.start();
-        this.#socket = socket;
-        this.#log.info("Slack Socket Mode connected for bot {bot}", { bot: this.#identity!.name });
-        return;
-      } catch (err) {
-        if (!this.#running) return;
-        this.#web.warn("Slack is not reachable yet, retrying: {error}", err);
-        await abortableSleep(backoff, signal).catch(() => {});
-        backoff = Math.min(backoff * 2, 60_000);
-      }
+    await retryUntilStarted(() => this.#reach(), {
+      running: () => this.#running,
+      onFailure: (err) => this.#web.warn("Slack is not reachable yet, retrying: {error}", err),
+      signal,
+    });
+  }
+
+  /** `auth.test`, then (Socket Mode) the connection. */
+  async #reach(): Promise<void> {
+    await this.#ensureIdentity();
+    if (this.#d.receive.mode === "webhook") {
+      this.#log.info("Slack Events API ready for bot {bot}", { bot: this.#identity!.name });
+      return;
     }
+    const socket = this.#openSocket(this.#d.receive.appToken);
+    await socket.start();
+    this.#socket = socket;
+    this.#log.info("Slack Socket Mode connected for bot {bot}", { bot: this.#identity!.name });
   }
 
   #openSocket(appToken: string): SocketModeClient {

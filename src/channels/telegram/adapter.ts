@@ -54,15 +54,16 @@ import type { SessionBacklogFullError } from "../../session/mod.ts";
 import type { StateDb } from "../../state/mod.ts";
 import { TelegramClient } from "./bot_client.ts";
 import {
-  abortableSleep,
   type Attachment,
   AttachmentIntake,
   BACKLOG_NOTICE,
   BacklogNotices,
+  Backoff,
   ChannelStore,
   DOWNLOAD_TIMEOUT_MS,
   type InboundFiles,
   readResponse,
+  retryUntilStarted,
   routeMessage,
   type RunningChannel,
   tooLargeReason,
@@ -215,44 +216,44 @@ export class TelegramAdapter implements RunningChannel {
   }
 
   async #run(signal: AbortSignal): Promise<void> {
-    const { bot } = this.#client;
-    let backoff = 1_000;
-    const pause = async () => {
-      await abortableSleep(backoff, signal).catch(() => {});
-      backoff = Math.min(backoff * 2, 60_000);
-    };
-    while (this.#running) {
-      try {
-        await this.#client.ensureInit(signal);
-        if (this.#d.webhook) {
-          await this.#client.call("setWebhook", () =>
-            bot.api.setWebhook(this.#d.webhook!.url, {
-              secret_token: this.#secret,
-              allowed_updates: [...ALLOWED_UPDATES],
-              max_connections: 1,
-            }, apiSignal(signal)));
-          this.#log.info("Telegram webhook registered for bot @{bot}", { bot: this.identity?.username });
-          return;
-        }
-        await this.#client.call("deleteWebhook", () => bot.api.deleteWebhook({}, apiSignal(signal)));
-        this.#log.info("Telegram long polling started for bot @{bot}", { bot: this.identity?.username });
-        break;
-      } catch (err) {
-        if (!this.#running) return;
-        this.#client.warn("Telegram is not reachable yet, retrying: {error}", err);
-        await pause();
-      }
-    }
+    // One backoff for both: a poll failing right after a hard start waits on.
+    const backoff = new Backoff();
+    const started = await retryUntilStarted(() => this.#begin(signal), {
+      running: () => this.#running,
+      onFailure: (err) => this.#client.warn("Telegram is not reachable yet, retrying: {error}", err),
+      signal,
+      backoff,
+    });
+    if (started !== "polling") return;
     while (this.#running) {
       try {
         await this.pollOnce({ signal });
-        backoff = 1_000;
+        backoff.reset();
       } catch (err) {
         if (!this.#running) return;
         this.#client.warn("polling Telegram failed, retrying: {error}", err);
-        await pause();
+        await backoff.pause(signal);
       }
     }
+  }
+
+  /** `getMe`, then the webhook registered (`webhook`) or removed for long polling (`polling`). */
+  async #begin(signal: AbortSignal): Promise<"webhook" | "polling"> {
+    const { bot } = this.#client;
+    await this.#client.ensureInit(signal);
+    if (this.#d.webhook) {
+      await this.#client.call("setWebhook", () =>
+        bot.api.setWebhook(this.#d.webhook!.url, {
+          secret_token: this.#secret,
+          allowed_updates: [...ALLOWED_UPDATES],
+          max_connections: 1,
+        }, apiSignal(signal)));
+      this.#log.info("Telegram webhook registered for bot @{bot}", { bot: this.identity?.username });
+      return "webhook";
+    }
+    await this.#client.call("deleteWebhook", () => bot.api.deleteWebhook({}, apiSignal(signal)));
+    this.#log.info("Telegram long polling started for bot @{bot}", { bot: this.identity?.username });
+    return "polling";
   }
 
   /**
