@@ -14,15 +14,16 @@
 import type { APIMessageComponentInteraction, APIUser } from "@discordjs/core";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
-import { NotFoundError } from "../../state/mod.ts";
 import {
   answerAs,
   answeredText,
   answerFromText,
   type ChannelStore,
+  pressedOption,
   QuestionPoster,
   type QuestionTarget,
   questionText,
+  waitingQuestion,
 } from "../kit/mod.ts";
 import type { DiscordClient } from "./client.ts";
 import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
@@ -94,15 +95,9 @@ export class QuestionButtons {
     if (!posted || posted.messageId !== i.message.id) {
       return await refuse("This button does not belong to a question here.");
     }
-    let question: Question;
-    try {
-      question = desk.get(choice.questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return await refuse("That question no longer exists.");
-      throw err;
-    }
-    const option = question.options[choice.index];
-    if (option === undefined) return await refuse("That option does not exist.");
+    const picked = pressedOption(desk, choice);
+    if (typeof picked === "string") return await refuse(picked);
+    const { question, option } = picked;
     const user = i.member?.user ?? i.user!;
     const outcome = await answerAs(question, { ...this.#d, desk, answer: option, userId: userIdOf(user) });
     if (typeof outcome === "string") return await refuse(outcome);
@@ -123,16 +118,9 @@ export class QuestionButtons {
   async reply(p: ParsedMessage, author: APIUser): Promise<Answering | undefined> {
     const desk = this.#d.desk;
     if (!p.replyTo || !desk) return undefined;
-    const questionId = this.#d.store.questionAt(p.channelId, p.replyTo.messageId);
-    if (!questionId) return undefined;
-    let question: Question;
-    try {
-      question = desk.get(questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-    if (question.answeredAt !== null) return undefined;
+    const question = waitingQuestion(desk, this.#d.store.questionAt(p.channelId, p.replyTo.messageId));
+    if (!question) return undefined;
+    const questionId = question.id;
     const answer = answerFromText(question, p.event.text);
     const dest = { channelId: p.channelId, replyTo: p.messageId };
     if (answer === undefined) {

@@ -42,7 +42,7 @@ export {
 export type { Attachment, InboundFiles, OutboundDocument, PlacedFile } from "./files.ts";
 export { routeMessage } from "./inbound_routing.ts";
 export type { Routed, RouteMessageInput } from "./inbound_routing.ts";
-export { answerAs, answerFromText } from "./question_answers.ts";
+export { answerAs, answerFromText, pressedOption, waitingQuestion } from "./question_answers.ts";
 export { QuestionPoster } from "./question_poster.ts";
 export type { QuestionPosterOptions, QuestionTarget } from "./question_poster.ts";
 export { answeredText, choiceId, parseChoiceId, questionText } from "./questions.ts";

@@ -8,7 +8,42 @@
  */
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import type { Registry } from "../../registry/mod.ts";
-import { ConflictError, InvalidInputError } from "../../state/mod.ts";
+import { ConflictError, InvalidInputError, NotFoundError } from "../../state/mod.ts";
+
+/**
+ * The question a chat message answers when it still waits for one
+ * (`questionId` from where it was posted); undefined lets the message
+ * through as chat (no such question, gone, or answered already).
+ */
+export function waitingQuestion(
+  desk: Pick<QuestionDesk, "get">,
+  questionId: string | undefined,
+): Question | undefined {
+  if (!questionId) return undefined;
+  try {
+    const question = desk.get(questionId);
+    return question.answeredAt === null ? question : undefined;
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The question and option a button press picks, or why not in a line for the presser. */
+export function pressedOption(
+  desk: Pick<QuestionDesk, "get">,
+  choice: { questionId: string; index: number },
+): { question: Question; option: string } | string {
+  let question: Question;
+  try {
+    question = desk.get(choice.questionId);
+  } catch (err) {
+    if (err instanceof NotFoundError) return "That question no longer exists.";
+    throw err;
+  }
+  const option = question.options[choice.index];
+  return option === undefined ? "That option does not exist." : { question, option };
+}
 
 /** What text replying to `q` answers: one of its options (any case), else the text itself when free text is allowed. */
 export function answerFromText(q: Question, text: string): string | undefined {

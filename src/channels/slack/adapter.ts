@@ -44,7 +44,6 @@ import type { Question } from "../../questions/mod.ts";
 import { namespaceUserId } from "../../registry/mod.ts";
 import type { RouteResult } from "../../router/mod.ts";
 import type { SessionBacklogFullError } from "../../session/mod.ts";
-import { NotFoundError } from "../../state/mod.ts";
 import {
   answerAs,
   answeredText,
@@ -58,6 +57,7 @@ import {
   DOWNLOAD_TIMEOUT_MS,
   parseChoiceId,
   parseFileReply,
+  pressedOption,
   QuestionPoster,
   type QuestionTarget,
   readResponse,
@@ -67,6 +67,7 @@ import {
   safeFileName,
   splitMessage,
   tooLargeReason,
+  waitingQuestion,
 } from "../kit/mod.ts";
 import {
   isDirectConversation,
@@ -552,15 +553,9 @@ export class SlackAdapter implements RunningChannel {
     if (!posted || posted.chatId !== channel || posted.messageId !== ts) {
       return await refuse("This button does not belong to a question here.");
     }
-    let question: Question;
-    try {
-      question = desk.get(choice.questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return await refuse("That question no longer exists.");
-      throw err;
-    }
-    const option = question.options[choice.index];
-    if (option === undefined) return await refuse("That option does not exist.");
+    const picked = pressedOption(desk, choice);
+    if (typeof picked === "string") return await refuse(picked);
+    const { question, option } = picked;
     const outcome = await this.#answer(question, { answer: option, userId: payload.user.id, channel, ts });
     if (outcome !== "answered") return await refuse(outcome);
     return { kind: "answered", questionId: question.id };
@@ -570,16 +565,9 @@ export class SlackAdapter implements RunningChannel {
   async #threadAnswer(p: ParsedSlackMessage): Promise<HandledEvent | undefined> {
     const desk = this.#d.desk;
     if (!p.threadTs || !desk) return undefined;
-    const questionId = this.#store.questionAt(p.channelId, p.threadTs);
-    if (!questionId) return undefined;
-    let question: Question;
-    try {
-      question = desk.get(questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-    if (question.answeredAt !== null) return undefined;
+    const question = waitingQuestion(desk, this.#store.questionAt(p.channelId, p.threadTs));
+    if (!question) return undefined;
+    const questionId = question.id;
     const answer = answerFromText(question, p.event.text);
     if (answer === undefined) {
       await this.#tellPresser(

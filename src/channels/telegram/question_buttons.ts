@@ -12,7 +12,6 @@
 import type { CallbackQuery, User } from "grammy/types";
 import type { Question, QuestionDesk } from "../../questions/mod.ts";
 import { namespaceUserId, type Registry } from "../../registry/mod.ts";
-import { NotFoundError } from "../../state/mod.ts";
 import type { TelegramClient } from "./bot_client.ts";
 import { type ParsedMessage, TELEGRAM_CHANNEL } from "./inbound.ts";
 import { questionKeyboard } from "./questions.ts";
@@ -23,9 +22,11 @@ import {
   answerFromText,
   type ChannelStore,
   parseChoiceId,
+  pressedOption,
   QuestionPoster,
   type QuestionTarget,
   questionText,
+  waitingQuestion,
 } from "../kit/mod.ts";
 import type { HandledUpdate } from "./update_intake.ts";
 
@@ -77,15 +78,9 @@ export class QuestionButtons {
     ) {
       return await refuse("This button does not belong to a question here.");
     }
-    let question: Question;
-    try {
-      question = desk.get(choice.questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return await refuse("That question no longer exists.");
-      throw err;
-    }
-    const option = question.options[choice.index];
-    if (option === undefined) return await refuse("That option does not exist.");
+    const picked = pressedOption(desk, choice);
+    if (typeof picked === "string") return await refuse(picked);
+    const { question, option } = picked;
     const outcome = await this.#answer(question, { desk, answer: option, from: cq.from, at: posted });
     if (outcome !== "answered") return await refuse(outcome, true);
     await this.#ack(cq.id, `Answered: ${option}`);
@@ -99,16 +94,9 @@ export class QuestionButtons {
   async reply(updateId: number, p: ParsedMessage): Promise<HandledUpdate | undefined> {
     const desk = this.#d.desk;
     if (!p.replyTo || !desk) return undefined;
-    const questionId = this.#d.store.questionAt(p.chatId, p.replyTo.messageId);
-    if (!questionId) return undefined;
-    let question: Question;
-    try {
-      question = desk.get(questionId);
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-    if (question.answeredAt !== null) return undefined;
+    const question = waitingQuestion(desk, this.#d.store.questionAt(p.chatId, p.replyTo.messageId));
+    if (!question) return undefined;
+    const questionId = question.id;
     const answer = answerFromText(question, p.event.text);
     const dest: Destination = {
       chatId: p.chatId,
