@@ -229,7 +229,6 @@ export class DiscordAdapter implements RunningChannel {
   }
 
   async #connect(signal: AbortSignal): Promise<void> {
-    // Without `signal` a stop lets a wait in progress run out, as this channel always has.
     await retryUntilStarted(async () => {
       const me = await this.#client.api.users.getCurrent({ signal });
       this.#identity = { id: me.id, username: me.username };
@@ -237,6 +236,7 @@ export class DiscordAdapter implements RunningChannel {
       this.#log.info("Discord gateway connected for bot {bot}", { bot: me.username });
     }, {
       running: () => this.#running,
+      signal, // a stop cuts a wait in progress short instead of letting it run out (up to a minute)
       onFailure: (err) => {
         if (!this.#intentRefused) this.#client.warn("Discord is not reachable yet, retrying: {error}", err);
       },
