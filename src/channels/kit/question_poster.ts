@@ -43,7 +43,7 @@ export interface QuestionPosterOptions {
  * Posts questions once each; `post()` is safe to call on every event.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const poster = new QuestionPoster({ channel: "telegram", registry, store, desk, send, warn });
  * await poster.post(); // how many were posted this round
  * ```

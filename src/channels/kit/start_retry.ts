@@ -44,7 +44,11 @@ export interface StartRetryOptions {
  *
  * @example
  * ```ts
- * await retryUntilStarted(() => connect(), { running: () => running, onFailure: (err) => log(err), signal });
+ * let tries = 0;
+ * const connected = await retryUntilStarted(
+ *   () => ++tries < 2 ? Promise.reject(new Error("not reachable yet")) : Promise.resolve("connected"),
+ *   { running: () => true, onFailure: (err) => console.warn(`retrying: ${err}`) },
+ * ); // "connected", after one failure and a 1 s wait
  * ```
  */
 export async function retryUntilStarted<T>(
