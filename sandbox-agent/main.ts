@@ -132,17 +132,21 @@ async function runLoop(
     onHostGone: () => hostGone.abort(),
   });
   doorbell.start();
+  // Kept connections to the host's sockets, closed when the loop ends.
+  using model = createModelClient({
+    provider: config.provider,
+    model: config.model,
+    socketPath: `${layout.socketDir}/${MODEL_SOCKET_NAME}`,
+  });
+  using egress = unixSocketFetch(`${layout.socketDir}/${EGRESS_SOCKET_NAME}`);
+  using mcp = unixSocketFetch(`${layout.socketDir}/${MCP_SOCKET_NAME}`);
   try {
     const loop = new AgentLoop({
       // A queue call outside a lease turn throws rather than racing the host.
       inbound: leased(queues.inbound, lease, "inbound"),
       outbound: leased(queues.outbound, lease, "outbound"),
       lease,
-      model: createModelClient({
-        provider: config.provider,
-        model: config.model,
-        socketPath: `${layout.socketDir}/${MODEL_SOCKET_NAME}`,
-      }),
+      model,
       tools: builtinRegistry(config.enabledTools),
       systemPrompt: systemPrompt(config.persona, { mounts: config.mounts }),
       // Files are announced as /workspace/…, also where the process backend runs on host paths.
@@ -150,8 +154,8 @@ async function runLoop(
       memory: new Jail(layout.memory, { seenAs: SANDBOX_LAYOUT.memory }),
       mounts: new Mounts(layout.mounts, config.mounts),
       persona: config.persona,
-      egress: unixSocketFetch(`${layout.socketDir}/${EGRESS_SOCKET_NAME}`),
-      mcp: new McpTools(unixSocketFetch(`${layout.socketDir}/${MCP_SOCKET_NAME}`)),
+      egress,
+      mcp: new McpTools(mcp),
       heartbeat: new Heartbeat(`${layout.outboundDir}/${QUEUE_FILES.heartbeat}`, {
         log,
         minIntervalMs: HEARTBEAT_MIN_INTERVAL_MS,

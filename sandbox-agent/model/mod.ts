@@ -8,6 +8,6 @@ export * from "./conversation.ts";
 export { createModelClient, DEFAULT_MODELS, preloadProvider, PROVIDER_KINDS } from "./providers.ts";
 export type { ModelClientOptions } from "./providers.ts";
 export { hideDeniedEnvironment } from "./environment.ts";
-export { unixSocketFetch } from "./unix_fetch.ts";
+export { type UnixSocketFetch, unixSocketFetch } from "./unix_fetch.ts";
 export { PLACEHOLDER_API_KEY } from "./sdk_options.ts";
 export { fromOpenAIChoice, toOpenAIMessages } from "./openai.ts";

@@ -46,14 +46,18 @@ export const PROVIDER_WIRES: Record<ProviderKind, "anthropic" | "openai"> = {
 /**
  * A client for `provider` over the model socket. Its backend module is
  * loaded on the first {@link ModelClient.converse} (a failed load is a
- * `client` {@link ModelError} and is retried on the next call).
+ * `client` {@link ModelError} and is retried on the next call). Its
+ * connection to the socket is kept between calls; disposing the client
+ * closes it.
  */
-export function createModelClient({ provider, model, socketPath }: ModelClientOptions): ModelClient {
+export function createModelClient(
+  { provider, model, socketPath }: ModelClientOptions,
+): ModelClient & Disposable {
   const common = { provider, host: PROVIDER_HOSTS[provider], model: model ?? DEFAULT_MODELS[provider] };
+  const fetch = unixSocketFetch(socketPath);
   let loading: Promise<ModelClient> | undefined;
   const load = (): Promise<ModelClient> => {
     if (!loading) {
-      const fetch = unixSocketFetch(socketPath);
       const attempt = loadBackend(provider, common, fetch);
       loading = attempt;
       attempt.catch(() => {
@@ -74,6 +78,7 @@ export function createModelClient({ provider, model, socketPath }: ModelClientOp
       }
       return await client.converse(request, signal);
     },
+    [Symbol.dispose]: () => fetch[Symbol.dispose](),
   };
 }
 

@@ -1,16 +1,27 @@
 /**
- * `fetch` over a unix socket, for the agent's model SDKs and its egress
+ * `fetch` over a unix socket, for the agent's model SDKs and its broker
  * tools. The agent runs with no TCP network at all. The URL's host still goes
  * out as the `Host` header and in the absolute-form target: that is how the
  * host's model proxy picks the upstream.
  *
+ * Connections are kept alive between requests ({@link Http1Client}): each
+ * socket belongs to this one session, so a kept connection only ever carries
+ * this session's calls, and the host's servers check every request as before.
+ *
  * @module
  */
-import { http1Fetch } from "../../contract/http1_client.ts";
+import { Http1Client } from "../../contract/http1_client.ts";
+
+/** A `fetch` over one unix socket; disposing it closes its unused connections. */
+export type UnixSocketFetch = typeof fetch & Disposable;
 
 /** Returns a `fetch` that sends every request to the HTTP server listening on `socketPath`. */
-export function unixSocketFetch(socketPath: string): typeof fetch {
-  return (input, init) => {
+export function unixSocketFetch(socketPath: string): UnixSocketFetch {
+  const client = new Http1Client({
+    connect: () => Deno.connect({ transport: "unix", path: socketPath }),
+    target: "absolute",
+  });
+  const send: typeof fetch = (input, init) => {
     const request = new Request(input, init);
     const { protocol } = new URL(request.url);
     if (protocol !== "http:") {
@@ -18,9 +29,7 @@ export function unixSocketFetch(socketPath: string): typeof fetch {
         new TypeError(`unix-socket fetch speaks plain http only (the proxy adds TLS), got ${protocol}`),
       );
     }
-    return http1Fetch(request, {
-      connect: () => Deno.connect({ transport: "unix", path: socketPath }),
-      target: "absolute",
-    });
+    return client.fetch(request);
   };
+  return Object.assign(send, { [Symbol.dispose]: () => client.close() });
 }
