@@ -1,8 +1,10 @@
 /**
  * The host's async building blocks: {@link KeyedLock} serialises work per key
- * (a session), and {@link Pacer} runs one background pass at a time (kicked,
- * at a deadline, or on a fallback interval). Delivery, the scheduler, the
- * sweep, the waker and the sandbox manager are built on them.
+ * (a session), {@link Pacer} runs one background pass at a time (kicked,
+ * at a deadline, or on a fallback interval), and {@link eachBounded} works
+ * through many items a few at a time, a hung one holding its place for a
+ * bounded wait only. Delivery, the scheduler, the sweep, the waker and the
+ * sandbox manager are built on them.
  *
  * ```ts
  * const lock = new KeyedLock<string>();
@@ -21,6 +23,8 @@
  *
  * @module
  */
+export { eachBounded } from "./bounded.ts";
+export type { EachBoundedOptions } from "./bounded.ts";
 export { KeyedLock } from "./keyed_lock.ts";
 export { Pacer } from "./pacer.ts";
 export type { PacerOptions } from "./pacer.ts";

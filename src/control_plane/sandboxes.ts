@@ -113,14 +113,8 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     retireGroup: (agentGroupId) => manager.retireGroup(agentGroupId),
     outboundHome: (sessionId, agentGroupId) => manager.outboundHome(sessionId, agentGroupId),
     async close() {
-      // In parallel: each stop waits for its runtime (runsc kill/delete), and the waker serialises per session.
-      await Promise.all(
-        manager.sessions().map((sessionId) =>
-          waker.stop(sessionId).catch((err) =>
-            log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
-          )
-        ),
-      );
+      // Through the waker (a deliberate stop, recorded as such), a few at a time; the manager then stops what is left.
+      await manager.stopMany(manager.sessions(), (sessionId) => waker.stop(sessionId));
       await manager.close();
       waker.close();
     },

@@ -32,7 +32,7 @@ import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
 import { memoryOwner, type Registry, type Session } from "../registry/mod.ts";
 import type { MemoryPartition } from "../../contract/mod.ts";
-import { KeyedLock } from "../async/mod.ts";
+import { eachBounded, KeyedLock } from "../async/mod.ts";
 import type { MountPolicy } from "../mounts/mod.ts";
 import type { SandboxControl } from "../wake/mod.ts";
 import { agentArgs } from "./agent_args.ts";
@@ -172,6 +172,12 @@ interface SessionEnds {
 
 /** The longest one start holds its slot (a sandbox whose agent never comes up must not hold the others back). */
 export const START_SLOT_CAP_MS = 10_000;
+
+/** Sandboxes stopped at once when many go together (shutdown): their runtime calls overlap, a few processes at a time. */
+const STOP_PARALLEL = 8;
+
+/** How long one stop among many may take before the others go on without it (a runtime that never answers). */
+const STOP_PATIENCE_MS = 60_000;
 
 /** One running sandbox with its host ends. */
 interface Running {
@@ -425,7 +431,7 @@ export class SandboxManager implements SandboxControl {
       });
     }
     const sessions = this.sessions(agentGroupId);
-    for (const sessionId of sessions) {
+    await this.stopMany(sessions, async (sessionId) => {
       await via.stop(sessionId);
       try {
         await via.wake(sessionId);
@@ -436,7 +442,7 @@ export class SandboxManager implements SandboxControl {
           error: String(err),
         });
       }
-    }
+    });
     if (sessions.length) {
       this.#log.info("respawned {count} sandbox(es) of agent group {agentGroupId}", {
         count: sessions.length,
@@ -451,10 +457,42 @@ export class SandboxManager implements SandboxControl {
     this.#closed = true;
     try {
       await this.#spares.close();
-      await Promise.all([...this.#running.keys()].map((sessionId) => this.stop(sessionId)));
+      await this.stopMany([...this.#running.keys()]);
     } finally {
       await this.#volumes.close();
     }
+  }
+
+  /**
+   * Stops sessions' sandboxes through `stop` (default: this manager's; a
+   * respawn's stops and wakes again),
+   * {@link STOP_PARALLEL} at a time: each stop is runtime calls (`runsc kill`,
+   * `delete`) that take seconds under load. One that fails or outlasts
+   * {@link STOP_PATIENCE_MS} is logged and holds none of the others.
+   */
+  async stopMany(
+    sessionIds: SessionId[],
+    stop: (sessionId: SessionId) => Promise<void> = (sessionId) => this.stop(sessionId),
+  ): Promise<void> {
+    await eachBounded(
+      sessionIds,
+      (sessionId) =>
+        stop(sessionId).catch((err) =>
+          this.#log.warn("stopping session {sessionId}: {error}", { sessionId, error: String(err) })
+        ),
+      {
+        limit: STOP_PARALLEL,
+        patienceMs: STOP_PATIENCE_MS,
+        onOverdue: (sessionId) =>
+          this.#log.warn(
+            "stopping session {sessionId} has taken over {seconds} s; the others go on without it",
+            {
+              sessionId,
+              seconds: STOP_PATIENCE_MS / 1000,
+            },
+          ),
+      },
+    );
   }
 
   async #start(sessionId: SessionId): Promise<Running> {

@@ -393,3 +393,46 @@ Deno.test("at --max-sandboxes a launch stops the least recently used idle sandbo
     await host[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("close stops the sandboxes several at a time, not one after another, and every one of them", async () => {
+  using dir = tempDir();
+  const host = await HostFixture.open(dir.path);
+  const sessions = await sessionsOfChats(host, Array.from({ length: 12 }, (_, i) => `C${i}`));
+  const isolator = new FakeIsolator();
+  const manager = new SandboxManager({
+    registry: host.registry,
+    queues: host.queues,
+    isolator: () => Promise.resolve(isolator),
+    proxy: new FakeProxy(),
+    onOutbound: () => {},
+    root: `${dir.path}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir.path}/agent.js`),
+    defaultProvider: "mock",
+    volumes: false,
+  });
+  try {
+    for (const sessionId of sessions) await manager.launch(sessionId);
+    let stopping = 0;
+    let most = 0;
+    for (const handle of isolator.launches) {
+      const stop = handle.stop;
+      // A runtime stop takes a while (runsc kill and delete).
+      Object.assign(handle, {
+        stop: async () => {
+          most = Math.max(most, ++stopping);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          stopping--;
+          await stop();
+        },
+      });
+    }
+    await manager.close();
+    assert.ok(most > 1 && most < sessions.length, `stops at once: ${most} (bounded, in parallel)`);
+    assert.ok(isolator.launches.every((h) => h.stopped));
+    assert.deepEqual(manager.sessions(), []);
+  } finally {
+    await manager.close();
+    await host[Symbol.asyncDispose]();
+  }
+});

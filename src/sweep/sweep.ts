@@ -12,12 +12,16 @@
  * through the waker (a deliberate stop, not a crash). Its queues and state are
  * durable, so the next message wakes it again; meanwhile it holds no memory.
  *
+ * Sessions are swept a few at a time ({@link SWEEP_PARALLEL}): a stop is
+ * runtime calls of seconds under load, and a stop that hangs holds its place
+ * for {@link SWEEP_PATIENCE_MS} at most.
+ *
  * @module
  */
 import type { SessionId } from "../../contract/ids.ts";
 import { logger } from "../log/mod.ts";
 import type { Registry } from "../registry/mod.ts";
-import { Pacer } from "../async/mod.ts";
+import { eachBounded, Pacer } from "../async/mod.ts";
 import type { GuardedWaker, RespawnBackoff, SandboxControl } from "../wake/mod.ts";
 import type { ProbeResult, SessionProbe } from "./probe.ts";
 
@@ -53,6 +57,12 @@ export interface IdleStop {
 /** The default idle limit of `serve --idle-stop`: 10 minutes. */
 export const DEFAULT_IDLE_STOP_MS = 10 * 60_000;
 
+/** Sessions swept at once: their runtime calls (`runsc state`, kill, delete) overlap, on a few processes at a time. */
+export const SWEEP_PARALLEL = 4;
+
+/** How long one session's sweep (a stop, a relaunch) holds its place before the others go on without it. */
+export const SWEEP_PATIENCE_MS = 60_000;
+
 /** What the sweep is built from. */
 export interface SweepDeps {
   registry: Registry;
@@ -64,6 +74,8 @@ export interface SweepDeps {
   intervalMs?: number;
   /** Idle hibernation (absent: sandboxes stay up while healthy). */
   idle?: IdleStop;
+  /** How long one session may hold its place in a pass (default {@link SWEEP_PATIENCE_MS}). */
+  patienceMs?: number;
 }
 
 /** What one sweep did. */
@@ -112,7 +124,13 @@ export class Sweep {
     return [...this.#hibernated];
   }
 
-  /** One pass; a failing session is reported and the others proceed. */
+  /**
+   * One pass over the sessions, {@link SWEEP_PARALLEL} at a time (a stop is
+   * a runtime call that takes seconds under load: hundreds idle at once must
+   * not take minutes). A failing session is reported and the others proceed;
+   * one still at it after the patience is reported and left running on
+   * unwatched (its sandbox is `stopping`, so the next pass skips it).
+   */
   async runOnce(): Promise<SweepReport> {
     const report: SweepReport = {
       probed: [],
@@ -122,55 +140,59 @@ export class Sweep {
       rewoken: [],
       errors: [],
     };
-    for (const session of this.#d.registry.listSessions()) {
-      try {
-        if (!await this.#d.control.isRunning(session.id)) continue;
-        this.#hibernated.delete(session.id);
-        const probe = await this.#d.probe.probe(session.id);
-        const action = decideStuckAction(probe);
-        report.probed.push({ sessionId: session.id, probe, action });
-        if (action !== "none") {
-          this.#log.warn(
-            "killing stuck sandbox of session {sessionId} ({action}, heartbeat {hb} ms, claim {claim} ms)",
-            {
-              sessionId: session.id,
-              action,
-              hb: probe.heartbeatAgeMs,
-              claim: probe.claimAgeMs,
-            },
-          );
-          await this.#d.waker.kill(session.id, `stuck: ${action}`);
-          report.killed.push(session.id);
-        } else if (probe.heartbeatAgeMs >= 0 && probe.heartbeatAgeMs <= STUCK_LIMITS.heartbeatStaleMs) {
-          this.#d.backoff.success(session.id);
-          report.healthy.push(session.id);
-          if (await this.#idleLongEnough(session.id)) {
-            await this.#d.waker.stop(session.id);
-            // A message that arrived while it stopped must not wait for the next one: wake it again.
-            if (await this.#d.idle!.busy(session.id)) {
-              await this.#d.waker.wake(session.id);
-              continue;
-            }
-            this.#hibernated.add(session.id);
-            report.hibernated.push(session.id);
-            this.#log.info(
-              "session {sessionId} idle for {minutes} min: its sandbox is stopped until the next message",
-              {
-                sessionId: session.id,
-                minutes: Math.round(this.#d.idle!.afterMs / 60_000),
-              },
-            );
-          }
-        }
-      } catch (err) {
-        report.errors.push({
-          sessionId: session.id,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
+    const patienceMs = this.#d.patienceMs ?? SWEEP_PATIENCE_MS;
+    await eachBounded(
+      this.#d.registry.listSessions().map((s) => s.id),
+      (sessionId) =>
+        this.#sweepOne(sessionId, report).catch((err) =>
+          void report.errors.push({ sessionId, error: err instanceof Error ? err.message : String(err) })
+        ),
+      {
+        limit: SWEEP_PARALLEL,
+        patienceMs,
+        onOverdue: (sessionId) =>
+          report.errors.push({
+            sessionId,
+            error: `not done after ${patienceMs / 1000} s (a stop or start still running)`,
+          }),
+      },
+    );
     report.rewoken = await this.#d.waker.retryDeferred();
     return report;
+  }
+
+  /** Probes one session; kills it when stuck, hibernates it when idle long enough. */
+  async #sweepOne(sessionId: SessionId, report: SweepReport): Promise<void> {
+    if (!await this.#d.control.isRunning(sessionId)) return;
+    this.#hibernated.delete(sessionId);
+    const probe = await this.#d.probe.probe(sessionId);
+    const action = decideStuckAction(probe);
+    report.probed.push({ sessionId, probe, action });
+    if (action !== "none") {
+      this.#log.warn(
+        "killing stuck sandbox of session {sessionId} ({action}, heartbeat {hb} ms, claim {claim} ms)",
+        { sessionId, action, hb: probe.heartbeatAgeMs, claim: probe.claimAgeMs },
+      );
+      await this.#d.waker.kill(sessionId, `stuck: ${action}`);
+      report.killed.push(sessionId);
+      return;
+    }
+    if (probe.heartbeatAgeMs < 0 || probe.heartbeatAgeMs > STUCK_LIMITS.heartbeatStaleMs) return;
+    this.#d.backoff.success(sessionId);
+    report.healthy.push(sessionId);
+    if (!await this.#idleLongEnough(sessionId)) return;
+    await this.#d.waker.stop(sessionId);
+    // A message that arrived while it stopped must not wait for the next one: wake it again.
+    if (await this.#d.idle!.busy(sessionId)) return void await this.#d.waker.wake(sessionId);
+    this.#hibernated.add(sessionId);
+    report.hibernated.push(sessionId);
+    this.#log.info(
+      "session {sessionId} idle for {minutes} min: its sandbox is stopped until the next message",
+      {
+        sessionId,
+        minutes: Math.round(this.#d.idle!.afterMs / 60_000),
+      },
+    );
   }
 
   async #idleLongEnough(sessionId: SessionId): Promise<boolean> {

@@ -3,7 +3,7 @@ import type { SessionId } from "../../contract/ids.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
 import { QueueProbe, type SessionProbe } from "./probe.ts";
-import { decideStuckAction, Sweep } from "./sweep.ts";
+import { decideStuckAction, Sweep, SWEEP_PARALLEL } from "./sweep.ts";
 import { openWakePath } from "../../tests/support/wake.ts";
 
 Deno.test("the stuck rule", () => {
@@ -123,4 +123,42 @@ Deno.test("idle hibernation: a message that arrives while the idle sandbox stops
   assert.deepEqual(control.stops, [sessionId]);
   assert.deepEqual(control.launches, [sessionId, sessionId], "woken again after the stop");
   assert.deepEqual(await sweep.hibernated(), []);
+});
+
+Deno.test("idle hibernation at scale: sandboxes stop a few at a time, and one whose stop hangs holds none of the others", async () => {
+  using dir = tempDir();
+  const { host, sessionId: hung, control, backoff, waker } = await openWakePath(dir.path);
+  await using _ = host;
+  const sessions = [hung];
+  for (let i = 2; i <= 9; i++) {
+    const { chat } = host.seedChat("fake", `C${i}`);
+    sessions.push(host.registry.resolveSession("g1", chat.id, null, "shared").id);
+  }
+  let stopping = 0;
+  let most = 0;
+  const stop = control.stop.bind(control);
+  control.stop = async (id) => {
+    if (id === hung) return await new Promise<void>(() => {});
+    most = Math.max(most, ++stopping);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    stopping--;
+    await stop(id);
+  };
+  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
+  const sweep = new Sweep({
+    registry: host.registry,
+    control,
+    probe,
+    backoff,
+    waker,
+    idle: { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(false) },
+    patienceMs: 50,
+  });
+  for (const id of sessions) await waker.wake(id);
+
+  const report = await sweep.runOnce();
+  assert.deepEqual(report.hibernated.sort(), sessions.filter((id) => id !== hung).sort());
+  assert.ok(most > 1 && most <= SWEEP_PARALLEL, `stops at once: ${most}`);
+  assert.deepEqual(report.errors.map((e) => e.sessionId), [hung], "the hung stop is reported");
+  assert.deepEqual((await sweep.hibernated()).sort(), report.hibernated.sort(), "status lists them");
 });
