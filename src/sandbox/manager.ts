@@ -161,6 +161,8 @@ interface Spare extends PooledSpare {
   handle: SandboxHandle;
   claim: ClaimSocket;
   endStart: () => void;
+  /** The supervised child has exited (set as its `exited` settles). */
+  ended: boolean;
 }
 
 /** A session's host-owned sockets: the doorbell (with the lease), the model proxy's and the brokers'. */
@@ -660,7 +662,20 @@ export class SandboxManager implements SandboxControl {
       });
       if (slot) endStart = this.#endStartWhenUp(slot, claim.waiting, handle);
       this.#log.info("warm spare {spare} of {agentGroupId} started", { spare: id, agentGroupId });
-      return { id, agentGroupId, fingerprint, exited: handle.exited, dirs, mounts, handle, claim, endStart };
+      const spare: Spare = {
+        id,
+        agentGroupId,
+        fingerprint,
+        exited: handle.exited,
+        dirs,
+        mounts,
+        handle,
+        claim,
+        endStart,
+        ended: false,
+      };
+      handle.exited.then(() => spare.ended = true, () => spare.ended = true);
+      return spare;
     } catch (err) {
       endStart();
       claim.close();
@@ -680,7 +695,9 @@ export class SandboxManager implements SandboxControl {
     const d = this.#d;
     const session = d.registry.getSession(sessionId);
     const spec = d.registry.getLaunchSpec(session.agentGroupId);
-    if (!await spare.handle.alive()) throw new Error("its sandbox is not running");
+    // Its supervised child's exit, not `alive()`: under runsc that spawns `runsc state` (~40 ms on the first
+    // reply's path). A sandbox that dies before the key is handed fails the hand-over below instead.
+    if (spare.ended) throw new Error("its sandbox is not running");
     // Resolved again, as at every launch: a mount moved out since the spare booted refuses the claim (and then
     // the cold start); one that now resolves elsewhere lets the spare go.
     if (JSON.stringify(resolveLaunchMounts(spec, d.mounts)) !== JSON.stringify(spare.mounts)) {

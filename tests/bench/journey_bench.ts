@@ -143,7 +143,7 @@ function push(map: Times, key: string, t: number): void {
 }
 
 /** What the host saw, per session, in `performance.now()` ms. */
-class Recorder {
+export class Recorder {
   launchStart = new Map<string, number>();
   /** Wall clock of each launch (to line the agent's log up with it) and the sandbox's log. */
   launchWall = new Map<string, number>();
@@ -204,7 +204,7 @@ function instrumentIsolator(inner: Isolator, rec: Recorder): Isolator {
 }
 
 /** Hooks the plane's message path: lease requests, routing, rings, delivery. Instance-level wrappers only. */
-function instrumentPlane(plane: ControlPlane, rec: Recorder): void {
+export function instrumentPlane(plane: ControlPlane, rec: Recorder): void {
   const queues = plane.queues;
   const lease = queues.lease.bind(queues);
   const wrapped = new WeakSet<object>();

@@ -6,7 +6,10 @@
  * - **spare hit vs miss**: the first reply of a new conversation
  *   (`POST /v1/ui/chat/send` → the reply drained), one conversation at a
  *   time, with a warm spare booted and waiting (`serve --warm-spares 1`), and
- *   on a plane with none (`--warm-spares 0`), the same number of each.
+ *   on a plane with none (`--warm-spares 0`), the same number of each;
+ *   with each first reply's steps (`HIT_STEPS`: route, claim, the agent's
+ *   queue open, first poll, answer, reply, delivery, the client's HTTP), from
+ *   the plane's events and the agent's log, p50 per step.
  * - **a spare's memory**: RSS and PSS of a waiting spare's processes.
  * - **hibernation at scale**: N conversations (default 200), each one
  *   message, then idle until hibernated (`--idle-stop` at its shortest), then
@@ -19,17 +22,27 @@
  * within one run, and read the load average printed with it.
  *
  * Run: `scripts/deno run -A tests/bench/spares_bench.ts [--isolator runsc|bwrap]
- * [--samples N] [--conversations N]`.
+ * [--samples N] [--conversations N]`; `--conversations 0` runs only the hit and miss part.
  *
  * @module
  */
+import type { SessionId } from "../../contract/ids.ts";
 import { resolveLibraryPath } from "../../contract/sqlite/mod.ts";
 import { type IsolatorKind, isolators } from "../../isolator/mod.ts";
 import { startApiServer } from "../../src/api/mod.ts";
 import { ControlPlane, DEMO_AGENT_ID } from "../../src/control_plane/mod.ts";
 import { AGENT_SOURCE, bundleAgent } from "../../src/sandbox/mod.ts";
 import { keyRootFor } from "../support/isolator_harness.ts";
-import { chooseKind, Cleanup, loadAverage1m, reap, runClient, TOKEN } from "./journey_bench.ts";
+import {
+  chooseKind,
+  Cleanup,
+  instrumentPlane,
+  loadAverage1m,
+  reap,
+  Recorder,
+  runClient,
+  TOKEN,
+} from "./journey_bench.ts";
 import { memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";
 import { type BenchResult, percentile, printResult } from "./report.ts";
 
@@ -62,7 +75,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A plane with its API, torn down by `cleanup` (also on a signal). */
 async function openPlane(
   cleanup: Cleanup,
-  at: { kind: IsolatorKind; program: string; warmSpares: number; idleStopMs: number },
+  at: { kind: IsolatorKind; program: string; warmSpares: number; idleStopMs: number; rec?: HitRecorder },
 ) {
   const dir = await Deno.makeTempDir({ prefix: "ironclaw-spares-" });
   const keyRoot = await keyRootFor(at.kind, dir);
@@ -82,6 +95,7 @@ async function openPlane(
     port: 0,
     rateLimit: { ratePerSecond: 1e9, burst: 1e9 },
   });
+  if (at.rec) at.rec.instrument(plane);
   const closed = cleanup.add(async () => {
     plane.webChat.close();
     await server.shutdown();
@@ -132,9 +146,106 @@ async function firstReply(cleanup: Cleanup, p: Plane, chat: string): Promise<num
   return turn.ok ? turn.ms : undefined;
 }
 
+/** The spans of chat `chat`'s first reply (its client's chat id is `<chat>-0`), or undefined with a note. */
+async function timelineOf(
+  p: Plane,
+  rec: HitRecorder,
+  at: { chat: string; totalMs: number },
+): Promise<Record<HitStep, number> | undefined> {
+  const { chat, totalMs } = at;
+  const sessionId = rec.chatSession.get(`${chat}-0`);
+  const logPath = sessionId && p.plane.sandboxes.logPath(sessionId as SessionId);
+  const log = logPath ? await Deno.readTextFile(logPath).catch(() => "") : "";
+  const steps = sessionId ? hitTimeline(rec, { sessionId, log, totalMs }) : undefined;
+  if (!steps) note(`${chat}: its first reply's steps are incomplete`);
+  return steps;
+}
+
 /** Host process plus every sandbox process of the plane, RSS in MiB. */
 function totalRssMiB(p: Plane): number {
   return (Deno.memoryUsage().rss + memoryOf(pidsMentioning(p.dir)).rssKiB * 1024) / MiB;
+}
+
+/** The host's events of the run ({@link Recorder}) plus each session's launch call, start and end. */
+class HitRecorder extends Recorder {
+  launchCalls = new Map<string, { start: number; end: number }>();
+
+  instrument(plane: ControlPlane): void {
+    instrumentPlane(plane, this);
+    const sandboxes = plane.sandboxes;
+    const launch = sandboxes.launch.bind(sandboxes);
+    sandboxes.launch = async (sessionId) => {
+      const start = performance.now();
+      try {
+        await launch(sessionId);
+      } finally {
+        this.launchCalls.set(sessionId, { start, end: performance.now() });
+      }
+    };
+  }
+}
+
+/**
+ * The steps of a spare hit's first reply, in order: each span ends where
+ * the next begins, so they add up to route → delivered. Host events are the
+ * plane's (`performance.now()`); the agent's are the times on its log lines
+ * (wall clock, ms), put on the same clock.
+ */
+const HIT_STEPS = [
+  ["route", "message routed → launch called (session, queue files, inbound write)"],
+  ["claim", "launch call (claim: checks, files moved, sockets opened, key handed)"],
+  ["agent_claimed", "launch returned → agent's first lease request (key read, leased open)"],
+  ["open_queues", "that lease → the first poll's lease (queues opened, loop built)"],
+  ["first_poll", "the first poll's lease → its engage logged (state restored, inbound read)"],
+  ["answer", "engage → the reply's lease (MCP listing, model call)"],
+  ["reply_written", "the reply's lease → outbound ring (reply transaction, ring)"],
+  ["delivery", "outbound ring → the reply handed to the web chat"],
+  ["client", "the rest of the client's time: send → routed, handed → drained (HTTP)"],
+] as const;
+
+type HitStep = (typeof HIT_STEPS)[number][0];
+
+/** One hit's spans (ms), or undefined when an event is missing. */
+function hitTimeline(
+  rec: HitRecorder,
+  at: { sessionId: string; log: string; totalMs: number },
+): Record<HitStep, number> | undefined {
+  const { sessionId, log } = at;
+  const routed = rec.routes.get(sessionId)?.[0];
+  const launch = rec.launchCalls.get(sessionId);
+  const leases = rec.leases.get(sessionId) ?? [];
+  const notified = rec.notifies.get(sessionId)?.[0];
+  const delivered = rec.delivers.get(sessionId)?.[0];
+  const engaged = agentEvent(log, "engage");
+  if (
+    routed === undefined || !launch || leases.length < 3 || notified === undefined ||
+    delivered === undefined || engaged === undefined
+  ) return undefined;
+  const reply = leases.find((t) => t > engaged) ?? NaN;
+  return {
+    route: launch.start - routed,
+    claim: launch.end - launch.start,
+    agent_claimed: leases[0] - launch.end,
+    open_queues: leases[1] - leases[0],
+    first_poll: engaged - leases[1],
+    answer: reply - engaged,
+    reply_written: notified - reply,
+    delivery: delivered - notified,
+    client: at.totalMs - (delivered - routed),
+  };
+}
+
+/** When the agent logged `event` first, on this process's `performance.now()` clock. */
+function agentEvent(log: string, event: string): number | undefined {
+  for (const line of log.split("\n")) {
+    if (!line.includes(`"event":"${event}"`)) continue;
+    try {
+      return Date.parse(JSON.parse(line).time) - performance.timeOrigin;
+    } catch {
+      // not one of the agent's JSON lines
+    }
+  }
+  return undefined;
 }
 
 async function spareHitAndMiss(
@@ -144,8 +255,10 @@ async function spareHitAndMiss(
   const prefix = `journey.${at.kind}`;
   const results: BenchResult[] = [];
   const hits: number[] = [];
+  const hitSteps: Record<HitStep, number>[] = [];
   let claimed = 0;
-  const withSpares = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 0 });
+  const hitRec = new HitRecorder();
+  const withSpares = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 0, rec: hitRec });
   try {
     // The group's first conversation is its traffic: cold, and the first spare boots after it.
     await firstReply(cleanup, withSpares, "warm-up");
@@ -166,17 +279,27 @@ async function spareHitAndMiss(
         withSpares.plane.registry.listSessions(DEMO_AGENT_ID).some((r) => r.id === s)
       );
       if (session) claimed++;
+      const steps = ms === undefined
+        ? undefined
+        : await timelineOf(withSpares, hitRec, { chat: `hit-${i}`, totalMs: ms });
+      if (steps) hitSteps.push(steps);
     }
   } finally {
     await withSpares.close();
   }
   const misses: number[] = [];
-  const without = await openPlane(cleanup, { ...at, warmSpares: 0, idleStopMs: 0 });
+  const missSteps: Record<HitStep, number>[] = [];
+  const missRec = new HitRecorder();
+  const without = await openPlane(cleanup, { ...at, warmSpares: 0, idleStopMs: 0, rec: missRec });
   try {
     await firstReply(cleanup, without, "warm-up");
     for (let i = 0; i < at.samples; i++) {
       const ms = await firstReply(cleanup, without, `miss-${i}`);
       if (ms !== undefined) misses.push(ms);
+      const steps = ms === undefined
+        ? undefined
+        : await timelineOf(without, missRec, { chat: `miss-${i}`, totalMs: ms });
+      if (steps) missSteps.push(steps);
     }
   } finally {
     await without.close();
@@ -190,7 +313,17 @@ async function spareHitAndMiss(
     { name: `${prefix}.spare_miss.first_reply_p50`, value: missP50, unit: "ms" },
     { name: `${prefix}.spare_miss.first_reply_max`, value: Math.max(...misses), unit: "ms" },
     { name: `${prefix}.spare_hit.speedup`, value: missP50 / hitP50, unit: "x" },
+    ...HIT_STEPS.map(([step]) => ({
+      name: `${prefix}.spare_hit.step.${step}_p50`,
+      value: percentile(hitSteps.map((s) => s[step]), 50),
+      unit: "ms",
+    })),
   );
+  note(`first reply, step by step (p50 ms of ${hitSteps.length} hits | ${missSteps.length} misses):`);
+  for (const [step, what] of HIT_STEPS) {
+    const p50 = (list: Record<HitStep, number>[]) => percentile(list.map((s) => s[step]), 50).toFixed(1);
+    note(`  ${step.padEnd(14)} ${p50(hitSteps).padStart(7)} | ${p50(missSteps).padStart(7)}  ${what}`);
+  }
   note(
     `first reply: ${hits.length} with a spare p50 ${hitP50.toFixed(0)} ms, ` +
       `${misses.length} without p50 ${missP50.toFixed(0)} ms (${claimed} claimed a spare)`,
