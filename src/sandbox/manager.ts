@@ -27,7 +27,7 @@ import {
 import type { SessionKey } from "../../contract/cipher.ts";
 import type { QueuePaths } from "../../contract/queue/mod.ts";
 import { dirname } from "node:path";
-import type { Isolator, Limits, SandboxHandle, SandboxMount } from "../../isolator/mod.ts";
+import type { Isolator, LaunchSpec, Limits, SandboxHandle, SandboxMount } from "../../isolator/mod.ts";
 import { Doorbell, type DoorbellOptions } from "../doorbell/mod.ts";
 import { logger } from "../log/mod.ts";
 import { memoryOwner, type Registry, type Session } from "../registry/mod.ts";
@@ -523,14 +523,9 @@ export class SandboxManager implements SandboxControl {
       agentGroupId: session.agentGroupId,
       socketDir: dirs.socketDir,
     });
-    // Under gVisor a start beyond the limit waits for another to end (start_slots.ts).
-    let endStart = () => {};
     try {
-      const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
-      if (slot) endStart = slot;
-      if (this.#closed) throw new Error("the sandbox manager is closed");
-      const up = slot && ends.lease?.nextAgentRequest();
-      const handle = await isolator.launch({
+      // Up at its agent's first lease request, asked for once the slot is held (an earlier one is another start's).
+      const { handle, endStart } = await this.#launchInSlot(isolator, {
         sessionId,
         inboundDir: paths.inboundDir,
         outboundDir: paths.outboundDir,
@@ -544,8 +539,7 @@ export class SandboxManager implements SandboxControl {
         args,
         limits: d.limits,
         mounts,
-      });
-      if (slot) endStart = this.#endStartWhenUp(slot, up, handle);
+      }, () => ends.lease?.nextAgentRequest());
       this.#log.info("launched session {sessionId} of {agentGroupId} with {isolator}", {
         sessionId,
         agentGroupId: session.agentGroupId,
@@ -553,8 +547,30 @@ export class SandboxManager implements SandboxControl {
       });
       return this.#track(sessionId, { agentGroupId: session.agentGroupId, handle, ends, endStart });
     } catch (err) {
-      endStart();
       await ends.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /**
+   * Launches `spec`, under gVisor in a start slot: a start beyond the limit
+   * waits for another to end (`start_slots.ts`). The slot is given back once
+   * `up()` (asked once the slot is held) settles, the sandbox ends, or the
+   * cap passes; `endStart` gives it back early (a stop). A failed launch gives it back at once.
+   */
+  async #launchInSlot(
+    isolator: Isolator,
+    spec: LaunchSpec,
+    up: () => Promise<void> | undefined,
+  ): Promise<{ handle: SandboxHandle; endStart: () => void }> {
+    const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
+    try {
+      if (this.#closed) throw new Error("the sandbox manager is closed");
+      const upSignal = slot && up();
+      const handle = await isolator.launch(spec);
+      return { handle, endStart: slot ? this.#endStartWhenUp(slot, upSignal, handle) : () => {} };
+    } catch (err) {
+      slot?.();
       throw err;
     }
   }
@@ -640,12 +656,9 @@ export class SandboxManager implements SandboxControl {
     recordSpareDirs(dirs);
     makeSpareDirs(dirs, d.sandboxOwner);
     const claim = await ClaimSocket.open(dirs.socketDir);
-    let endStart = () => {};
     try {
-      const slot = isolator.strength === "gvisor" ? await this.#startSlots.acquire() : undefined;
-      if (slot) endStart = slot;
-      if (this.#closed) throw new Error("the sandbox manager is closed");
-      const handle = await isolator.launch({
+      // Up once it waits for its claim.
+      const { handle, endStart } = await this.#launchInSlot(isolator, {
         sessionId: id,
         inboundDir: dirs.inboundDir,
         outboundDir: dirs.outboundDir,
@@ -659,8 +672,7 @@ export class SandboxManager implements SandboxControl {
         args,
         limits: d.limits,
         mounts,
-      });
-      if (slot) endStart = this.#endStartWhenUp(slot, claim.waiting, handle);
+      }, () => claim.waiting);
       this.#log.info("warm spare {spare} of {agentGroupId} started", { spare: id, agentGroupId });
       const spare: Spare = {
         id,
@@ -677,7 +689,6 @@ export class SandboxManager implements SandboxControl {
       handle.exited.then(() => spare.ended = true, () => spare.ended = true);
       return spare;
     } catch (err) {
-      endStart();
       claim.close();
       removeSpareDirs(dirs);
       throw err;
