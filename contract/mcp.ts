@@ -27,10 +27,23 @@ export const McpBrokerTool = z.object({
 });
 export type McpBrokerTool = z.infer<typeof McpBrokerTool>;
 
-/** What `GET /v1/tools` answers: live tools, and servers that could not be asked (their tools are left out). */
+/**
+ * What `GET /v1/tools` answers: live tools, servers that could not be asked
+ * (their tools are left out), and how many servers the agent group is
+ * granted at all.
+ *
+ * With `grantedServers: 0` the answer depends on nothing but the grants, and
+ * any change of a group's grants restarts its sandboxes (`mcp_access` is a
+ * respawn kind; a registry edit of `mcpGrants` changes the launch), so the
+ * agent keeps it for its life instead of asking at every answer. With grants,
+ * the answer also depends on the servers' live state (a tool changed and so
+ * withheld, a server down): the agent asks again at every answer. Absent (a
+ * host from before 2026-12-07): asked at every answer.
+ */
 export const McpToolList = z.object({
   tools: z.array(McpBrokerTool),
   unavailable: z.array(z.object({ server: z.string(), error: z.string() })),
+  grantedServers: z.number().int().nonnegative().optional(),
 });
 export type McpToolList = z.infer<typeof McpToolList>;
 

@@ -2,7 +2,8 @@
  * MCP tools: the tools of MCP servers a human granted this agent's group,
  * listed by the host's MCP broker on `mcp.sock` (asked at the start of each
  * answer, so a grant, a re-approval or a withheld tool takes effect at the
- * next one) and offered to the model as `mcp__<server>__<tool>` with the
+ * next one; while the group has no grants at all, asked once: a grant
+ * restarts the sandbox, see `McpToolList`) and offered to the model as `mcp__<server>__<tool>` with the
  * server's own input schema. A call goes to the broker, which checks the
  * grant and the approved version again; what the server answers comes back
  * marked as untrusted tool output.
@@ -34,14 +35,17 @@ export interface McpToolSet {
 /** The agent's side of the MCP broker. */
 export class McpTools {
   readonly #fetch: typeof fetch;
+  /** The answer for a group with no grants, which holds until a grant restarts this sandbox. */
+  #noGrants: McpToolSet | undefined;
 
   /** `brokerFetch` reaches the host's MCP broker (a fetch over `mcp.sock`). */
   constructor(brokerFetch: typeof fetch) {
     this.#fetch = brokerFetch;
   }
 
-  /** Asks the broker for the live granted tools; throws when it cannot be reached. */
+  /** Asks the broker for the live granted tools (once, while none are granted); throws when it cannot be reached. */
   async list(): Promise<McpToolSet> {
+    if (this.#noGrants) return this.#noGrants;
     const listed = McpToolList.parse(await this.#ask(MCP_TOOLS_PATH));
     const tools = new Map<string, Tool>();
     const skipped = listed.unavailable.map((u) => `${u.server}: ${u.error}`);
@@ -53,7 +57,9 @@ export class McpTools {
       }
       tools.set(name, this.#tool(name, granted));
     }
-    return { tools: [...tools.values()], skipped };
+    const set = { tools: [...tools.values()], skipped };
+    if (listed.grantedServers === 0) this.#noGrants = set;
+    return set;
   }
 
   #tool(name: string, granted: McpBrokerTool): Tool {

@@ -258,6 +258,7 @@ export const RESPAWN_KINDS: ReadonlySet<ChangeKind> = new Set([
   "packages",
   "mounts",
   "permissions",
+  // Also what lets an agent keep a no-grants MCP listing for its life (`McpToolList` in contract/mcp.ts).
   "mcp_access",
 ]);
 

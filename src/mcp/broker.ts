@@ -127,8 +127,9 @@ export class McpBroker {
   }
 
   async #list(session: Session): Promise<McpToolList> {
-    const { tools, unreachable } = await this.#options.granted.resolve(session.agentGroupId);
+    const { tools, unreachable, grantedServers } = await this.#options.granted.resolve(session.agentGroupId);
     return {
+      grantedServers,
       tools: tools.filter((t) => t.state === "live").map((t) => ({
         server: t.server,
         tool: t.tool,

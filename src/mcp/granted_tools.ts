@@ -65,7 +65,7 @@ export class GrantedTools {
   async resolve(
     agentGroupId: string,
     only: { server?: string } = {},
-  ): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[] }> {
+  ): Promise<{ tools: GrantedTool[]; unreachable: UnreachableServer[]; grantedServers: number }> {
     const tools: GrantedTool[] = [];
     const unreachable: UnreachableServer[] = [];
     const grants = this.#deps.grants(agentGroupId);
@@ -106,7 +106,7 @@ export class GrantedTools {
         );
       }
     }
-    return { tools, unreachable };
+    return { tools, unreachable, grantedServers: grants.length };
   }
 
   /**

@@ -11,6 +11,7 @@ import { MCP_SOCKET_NAME } from "../../contract/sockets.ts";
 import { McpTools } from "../../sandbox-agent/tools/mod.ts";
 import { unixSocketFetch } from "../../sandbox-agent/model/mod.ts";
 import {
+  DEFAULT_MCP_LIMITS,
   GrantedTools,
   McpBroker,
   type McpCallRecord,
@@ -165,4 +166,37 @@ Deno.test("loop: the granted MCP tools join each answer's tools; with the broker
   h.write({ id: "m2", content: 'tool:mcp__notes__find {"q":"ferry"}' });
   assert.equal(await loop.poll(), "engaged");
   assert.equal(h.outbound().at(-1)!.content, 'mock-agent tool result: found for {"q":"ferry"}');
+});
+
+Deno.test("an agent whose group has no grants asks the broker once (a grant restarts it); with grants, at every answer", async () => {
+  using dir = tempDir();
+  const asked: string[] = [];
+  const broker = new McpBroker({
+    granted: {
+      resolve: (group) => {
+        asked.push(group);
+        return Promise.resolve({ tools: [], unreachable: [], grantedServers: group === "granted" ? 1 : 0 });
+      },
+    },
+    connections: { callTool: () => Promise.reject(new Error("not called")), limits: DEFAULT_MCP_LIMITS },
+  });
+  const socket = (name: string) => `${dir.path}/${name}/${MCP_SOCKET_NAME}`;
+  await broker.openSession("ses_none" as SessionId, { agentGroupId: "none", socketPath: socket("none") });
+  await broker.openSession("ses_granted" as SessionId, {
+    agentGroupId: "granted",
+    socketPath: socket("granted"),
+  });
+  using noneFetch = unixSocketFetch(socket("none"));
+  using grantedFetch = unixSocketFetch(socket("granted"));
+  const none = new McpTools(noneFetch);
+  const granted = new McpTools(grantedFetch);
+  try {
+    for (let answer = 0; answer < 3; answer++) {
+      assert.deepEqual(await none.list(), { tools: [], skipped: [] });
+      assert.deepEqual(await granted.list(), { tools: [], skipped: [] });
+    }
+    assert.deepEqual(asked, ["none", "granted", "granted", "granted"]);
+  } finally {
+    await broker.close();
+  }
 });

@@ -2,7 +2,8 @@
  * MCP tools for a sealed agent under real runsc, end to end: the SDK sample
  * server is registered with `ironclaw mcp add` (run in a gVisor sandbox of its
  * own, its bundle bound read-only) and two of its three tools granted with
- * `ironclaw mcp grant`, each approved by a human. The demo agent in gVisor
+ * `ironclaw mcp grant`, each approved by a human (an agent that answered before
+ * the grant, with no MCP tools, offers them after it). The demo agent in gVisor
  * (the mock model's `tool:mcp__sample__<tool> {…}`) calls a granted tool over
  * its `mcp.sock` and gets the server's answer, marked untrusted; the ungranted
  * tool is not offered to it. The server then changes `echo`'s description:
@@ -119,14 +120,17 @@ Deno.test({
     );
     const status = await ironclaw(host, "status", ...state);
     assert.match(status, /stdio servers run each in its own sandbox: gVisor/, status);
+    // Before the grant the agent answers with no MCP tools, and keeps that listing (its group has no grants)...
+    const before = await say(host, 'tool:mcp__sample__echo {"text":"too early"}');
+    assert.equal(before.reply, 'mock-agent received: tool:mcp__sample__echo {"text":"too early"}');
+    const chatId = before.chatId;
     const grant = ["mcp", "grant", "sample", "--agent", DEMO_AGENT_ID, "--tools", "echo,slow", ...state];
     await proposeAndApprove(host, ...grant);
 
-    // A granted tool: called from the sandbox, the server's answer comes back marked untrusted.
-    const echoed = await say(host, 'tool:mcp__sample__echo {"text":"hello from the harbour"}');
+    // ...until the grant, which restarts it. A granted tool: called from the sandbox, the answer marked untrusted.
+    const echoed = await say(host, 'tool:mcp__sample__echo {"text":"hello from the harbour"}', chatId);
     assert.match(echoed.reply, /^mock-agent tool result: .*untrusted/s, await diagnose(host));
     assert.match(echoed.reply, /<untrusted-tool-output>\nhello from the harbour\n<\/untrusted-tool-output>/);
-    const chatId = echoed.chatId;
 
     // The ungranted tool is not offered: the mock model only calls offered tools, so it answers as text.
     const add = await say(host, 'tool:mcp__sample__add {"a":2,"b":3}', chatId);
