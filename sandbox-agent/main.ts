@@ -26,6 +26,7 @@ import {
   MODEL_SOCKET_NAME,
 } from "../contract/sockets.ts";
 import { awaitClaim } from "./claim.ts";
+import { rehearseQueues } from "./rehearsal.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
@@ -98,9 +99,13 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   // The SDKs read optional variables; under --deny-env they must see none rather than throw.
   hideDeniedEnvironment();
   const log = jsonLogger((line) => console.error(line));
-  // A warm spare has no key file: its session, and so its key, arrives with the claim. It loads its
-  // provider's SDK first, which a cold agent does at its first turn, so its session's first turn need not.
-  if (config.spare) await preloadProvider(config.provider);
+  // A warm spare has no key file: its session, and so its key, arrives with the claim. Before it waits it
+  // loads its provider's SDK and rehearses the first turn's queue work on scratch files, which a cold agent
+  // pays for inside its first turn, so its session's first turn need not.
+  if (config.spare) {
+    await preloadProvider(config.provider);
+    rehearseQueues(layout.outboundDir, { library: layout.library, log });
+  }
   const key = config.spare
     ? await awaitClaim(layout.socketDir, { log, signal })
     : readSessionKey(layout.keyFile);
