@@ -164,7 +164,7 @@ export async function handleModelRequest(
 
     let upstream: Response;
     if (destination.kind === "mock") {
-      upstream = mockUpstream(req.method, url.pathname, prepared.body);
+      upstream = mockUpstream(req.method, url.pathname, prepared);
     } else {
       const headers = upstreamRequestHeaders(req.headers);
       if (destination.secret !== undefined) injectCredential(headers, destination.host, destination.secret);

@@ -52,23 +52,38 @@ function parseJson(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/** A request body read once: its bytes as forwarded, its text, and its JSON (undefined when not JSON). */
+export interface PreparedRequest {
+  /** The model the body names (`unknown` when none). */
+  model: string;
+  body: Uint8Array<ArrayBuffer>;
+  text: string;
+  json: unknown;
+}
+
 /**
  * The request's model, and its body as forwarded: a streaming OpenAI chat
  * completion gets `stream_options.include_usage`, so its last chunk says
- * what the stream cost.
+ * what the stream cost. The body is decoded and parsed here once; the
+ * in-process mock answers from the same parse.
  */
-export function prepareRequest(
-  path: string,
-  body: Uint8Array<ArrayBuffer>,
-): { model: string; body: Uint8Array<ArrayBuffer> } {
-  const request = body.length ? parseJson(new TextDecoder().decode(body)) : undefined;
+export function prepareRequest(path: string, body: Uint8Array<ArrayBuffer>): PreparedRequest {
+  const text = new TextDecoder().decode(body);
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  const request = typeof json === "object" && json !== null ? json as Record<string, unknown> : undefined;
   const model = typeof request?.model === "string" && request.model ? request.model : "unknown";
-  if (request?.stream !== true || !path.endsWith("/chat/completions")) return { model, body };
+  if (request?.stream !== true || !path.endsWith("/chat/completions")) return { model, body, text, json };
   const options = typeof request.stream_options === "object" && request.stream_options !== null
     ? request.stream_options
     : {};
   const rewritten = { ...request, stream_options: { ...options, include_usage: true } };
-  return { model, body: new TextEncoder().encode(JSON.stringify(rewritten)) };
+  const rewrittenText = JSON.stringify(rewritten);
+  return { model, body: new TextEncoder().encode(rewrittenText), text: rewrittenText, json: rewritten };
 }
 
 /** The usage of a whole (non-streaming) JSON response, if it reported any. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { joinText, parseJsonBody } from "./parse.ts";
+import { joinText, type MockRequest, parseJsonBody } from "./parse.ts";
 import { estimateTokens, type MockReply, mockReply, replyTokens } from "./reply.ts";
 import { jsonChunks, sseResponse, textChunks } from "./sse.ts";
 
@@ -35,7 +35,7 @@ function anthropicError(status: number, type: string, message: string): Response
 }
 
 /** Answers a Messages API request. */
-export function anthropicMessages(body: Uint8Array): Response {
+export function anthropicMessages(body: MockRequest): Response {
   const parsed = parseJsonBody(MessagesRequest, body);
   if (!parsed.ok) return anthropicError(400, "invalid_request_error", parsed.message);
   const request = parsed.value;
@@ -56,7 +56,7 @@ export function anthropicMessages(body: Uint8Array): Response {
     stop_sequence: null,
   };
   const usage = {
-    input_tokens: estimateTokens(new TextDecoder().decode(body)),
+    input_tokens: estimateTokens(body.text),
     output_tokens: replyTokens(reply),
   };
   if (!request.stream) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { joinText, parseJsonBody } from "./parse.ts";
+import { joinText, type MockRequest, parseJsonBody } from "./parse.ts";
 import { estimateTokens, mockReply, replyTokens } from "./reply.ts";
 import { jsonChunks, sseResponse, textChunks } from "./sse.ts";
 
@@ -24,7 +24,7 @@ type Content = z.infer<typeof ChatRequest>["messages"][number]["content"];
 const textOf = (content: Content) => typeof content === "string" ? content : joinText(content ?? []);
 
 /** Answers a Chat Completions request. */
-export function openaiChatCompletions(body: Uint8Array): Response {
+export function openaiChatCompletions(body: MockRequest): Response {
   const parsed = parseJsonBody(ChatRequest, body);
   if (!parsed.ok) {
     return Response.json(
@@ -39,7 +39,7 @@ export function openaiChatCompletions(body: Uint8Array): Response {
     toolResult: last.role === "tool" ? textOf(last.content) : undefined,
     tools: request.tools?.flatMap((t) => t.function ? [t.function.name] : []) ?? [],
   });
-  const promptTokens = estimateTokens(new TextDecoder().decode(body));
+  const promptTokens = estimateTokens(body.text);
   const completionTokens = replyTokens(reply);
   const usage = {
     prompt_tokens: promptTokens,

@@ -8,14 +8,15 @@ import type { z } from "zod";
 /** A parsed request, or why it is invalid (for a 400). */
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
-/** Parses a JSON body against `schema`; the message names the first offending field. */
-export function parseJsonBody<T>(schema: z.ZodType<T>, body: Uint8Array): Parsed<T> {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return { ok: false, message: "request body is not valid JSON" };
-  }
+/** A request body as the proxy read it: its text, and its JSON (undefined when it is not JSON). */
+export interface MockRequest {
+  text: string;
+  json: unknown;
+}
+
+/** Checks a request's JSON against `schema`; the message names the first offending field. */
+export function parseJsonBody<T>(schema: z.ZodType<T>, { json }: MockRequest): Parsed<T> {
+  if (json === undefined) return { ok: false, message: "request body is not valid JSON" };
   const result = schema.safeParse(json);
   if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0];
