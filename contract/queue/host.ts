@@ -16,7 +16,7 @@ import {
 import { NEXT_EVEN_SEQ_SQL } from "../seq.ts";
 import { nowTimestamp } from "../time.ts";
 import { INBOUND_SCHEMA, OUTBOUND_SCHEMA, QUEUE_FILES } from "../schema.ts";
-import type { Database } from "../sqlite/mod.ts";
+import type { Database, Row } from "../sqlite/mod.ts";
 import {
   COLUMNS,
   decodeMessageIn,
@@ -26,7 +26,10 @@ import {
   describeZodError,
 } from "./codec.ts";
 import { openReader, openWriter, type QueueOpenOptions, type QueuePaths, queuePaths } from "./open.ts";
-import type { DueBatch, InboundWriter, OutboundReader } from "./types.ts";
+import type { DueBatch, InboundWriter, OutboundReader, StatusAck } from "./types.ts";
+
+/** Inbound statuses in the order they move (never backward). */
+const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const;
 
 class SqlInboundWriter implements InboundWriter {
   #db: Database;
@@ -120,6 +123,27 @@ class SqlInboundWriter implements InboundWriter {
     return new Set(this.#db.all("SELECT message_out_id FROM delivered").map((r) => String(r.message_out_id)));
   }
 
+  advanceStatuses(acks: readonly StatusAck[]): number {
+    if (acks.length === 0) return 0;
+    return this.#db.transaction(() => {
+      let changed = 0;
+      for (const ack of acks) {
+        const earlier = STATUS_ORDER.slice(0, STATUS_ORDER.indexOf(ack.status));
+        changed += this.#db.run(
+          `UPDATE messages_in SET status = ? WHERE id = ? AND status IN (${
+            earlier.map(() => "?").join(", ")
+          })`,
+          [ack.status, ack.messageId, ...earlier],
+        );
+      }
+      return changed;
+    });
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.#db.transaction(fn);
+  }
+
   close(): void {
     this.#db.close();
   }
@@ -137,12 +161,24 @@ class SqlOutboundReader implements OutboundReader {
   }
 
   dueMessages(afterSeq = 0): DueBatch {
-    const batch: DueBatch = { messages: [], invalid: [] };
-    const rows = this.#db.all(
-      `SELECT ${COLUMNS.messagesOut} FROM messages_out
-       WHERE seq > ? AND (deliver_after IS NULL OR deliver_after <= ?) ORDER BY seq`,
-      [afterSeq, nowTimestamp()],
-    );
+    const now = nowTimestamp();
+    // One read transaction: the held-back seq and the due rows are of the same state of the file.
+    return this.#db.transaction(() => {
+      const later = this.#db.get(
+        "SELECT MIN(seq) AS seq FROM messages_out WHERE seq > ? AND deliver_after > ?",
+        [afterSeq, now],
+      );
+      const rows = this.#db.all(
+        `SELECT ${COLUMNS.messagesOut} FROM messages_out
+         WHERE seq > ? AND (deliver_after IS NULL OR deliver_after <= ?) ORDER BY seq`,
+        [afterSeq, now],
+      );
+      return this.#decodeDue(rows, typeof later?.seq === "number" ? later.seq : null);
+    }, "deferred");
+  }
+
+  #decodeDue(rows: Row[], firstNotDueSeq: number | null): DueBatch {
+    const batch: DueBatch = { messages: [], invalid: [], firstNotDueSeq };
     for (const row of rows) {
       const decoded = decodeMessageOut(row);
       if (decoded.success) batch.messages.push(decoded.data);
@@ -157,15 +193,21 @@ class SqlOutboundReader implements OutboundReader {
     return batch;
   }
 
-  processingAcks(): ProcessingAck[] {
-    return this.#db.all("SELECT message_id, status, status_changed FROM processing_ack ORDER BY message_id")
-      .flatMap((r) => {
-        try {
-          return [decodeProcessingAck(r)];
-        } catch {
-          return [];
-        }
-      });
+  processingAcks(messageIds?: readonly string[]): ProcessingAck[] {
+    const rows = messageIds === undefined
+      ? this.#db.all("SELECT message_id, status, status_changed FROM processing_ack ORDER BY message_id")
+      : this.#db.all(
+        `SELECT message_id, status, status_changed FROM processing_ack
+         WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id`,
+        [JSON.stringify(messageIds)],
+      );
+    return rows.flatMap((r) => {
+      try {
+        return [decodeProcessingAck(r)];
+      } catch {
+        return [];
+      }
+    });
   }
 
   sessionState(): Record<string, string> {

@@ -13,6 +13,7 @@ export type {
   InvalidOutboundRow,
   OutboundReader,
   OutboundWriter,
+  StatusAck,
 } from "./types.ts";
 export {
   CORRUPTION_STREAK_LIMIT,

@@ -147,6 +147,49 @@ Deno.test("session state survives a reopen; acks are visible to the host", () =>
   ]]);
   w.markCompleted(["m1", "m2"]);
   assert.deepEqual(host.processingAcks().map((a) => a.status), ["completed", "completed"]);
+  assert.deepEqual(
+    host.processingAcks(["m2", "m9"]).map((a) => a.messageId),
+    ["m2"],
+    "only the acks asked for",
+  );
+  assert.deepEqual(host.processingAcks([]), []);
+});
+
+Deno.test("a due read says where the first row not due yet is; statuses move forward with the marks in one commit", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_due", opts);
+  using out = openOutboundWriter(paths.outbound, opts);
+  out.writeMessageOut({ id: "o1", kind: "chat", content: "a" });
+  out.writeMessageOut({ id: "o3", kind: "chat", content: "b", deliverAfter: "2999-01-01T00:00:00.000Z" });
+  out.writeMessageOut({ id: "o5", kind: "chat", content: "c" });
+  using reader = openOutboundReader(paths.outbound, opts);
+  const batch = reader.dueMessages();
+  assert.deepEqual(batch.messages.map((m) => m.seq), [1, 5]);
+  assert.equal(batch.firstNotDueSeq, 3);
+  assert.equal(reader.dueMessages(3).firstNotDueSeq, null);
+
+  using w = openInboundWriter(paths.inbound, opts);
+  w.writeMessageIn({ id: "m1", kind: "chat", content: "x" });
+  w.writeMessageIn({ id: "m2", kind: "chat", content: "y" });
+  assert.throws(() =>
+    w.transaction(() => {
+      w.markDelivered("o1");
+      w.advanceStatuses([{ messageId: "m1", status: "completed" }]);
+      throw new Error("cut short");
+    }), /cut short/);
+  assert.deepEqual([...w.deliveredIds()], [], "nothing of a rolled-back transaction stays");
+  const moved = w.transaction(() => {
+    w.markDelivered("o1");
+    return w.advanceStatuses([{ messageId: "m1", status: "completed" }, {
+      messageId: "m2",
+      status: "processing",
+    }]);
+  });
+  assert.equal(moved, 2);
+  assert.equal(w.advanceStatuses([{ messageId: "m1", status: "processing" }]), 0, "never backward");
+  using r = openInboundReader(paths.inbound, opts);
+  assert.deepEqual(r.pendingMessages(), []);
+  assert.deepEqual([...w.deliveredIds()], ["o1"]);
 });
 
 Deno.test("scheduled rows are withheld until due; routing, destinations and delivery marks", () => {

@@ -52,6 +52,9 @@ export interface OutboundWriter extends Disposable {
   close(): void;
 }
 
+/** An acknowledgement as far as mirroring it into an inbound status needs. */
+export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
+
 /** Host side of `inbound.db`. */
 export interface InboundWriter extends Disposable {
   /** Appends a message; an even seq is minted inside the INSERT unless the caller pins one. */
@@ -68,6 +71,18 @@ export interface InboundWriter extends Disposable {
   markDelivered(messageOutId: string, platformMessageId?: string | null): void;
   /** Ids of outbound messages already delivered. */
   deliveredIds(): Set<string>;
+  /**
+   * Moves rows forward to what the agent acknowledged (`queued` or
+   * `scheduled` → `processing` → `completed`), never backward. Returns how
+   * many rows changed.
+   */
+  advanceStatuses(acks: readonly StatusAck[]): number;
+  /**
+   * Runs `fn`'s writes as one transaction: all of them are committed when it
+   * returns, none when it throws. One commit instead of one per call; nested
+   * calls join the outer transaction.
+   */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -82,14 +97,20 @@ export interface InvalidOutboundRow {
 export interface DueBatch {
   messages: MessageOut[];
   invalid: InvalidOutboundRow[];
+  /**
+   * The lowest seq above the read's `afterSeq` of a row not due yet
+   * (`deliver_after` in the future), or null when there is none: a reader
+   * moving its `afterSeq` forward must stay below it.
+   */
+  firstNotDueSeq: number | null;
 }
 
 /** Host side of `outbound.db`. */
 export interface OutboundReader extends Disposable {
   /** Messages due for delivery (deliver_after absent or past) with a seq above `afterSeq`, in seq order. */
   dueMessages(afterSeq?: number): DueBatch;
-  /** The sandbox's acknowledgements. */
-  processingAcks(): ProcessingAck[];
+  /** The sandbox's acknowledgements: all of them, or only those of `messageIds`. */
+  processingAcks(messageIds?: readonly string[]): ProcessingAck[];
   /** The agent's durable state (read-only view). */
   sessionState(): Record<string, string>;
   close(): void;

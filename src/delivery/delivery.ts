@@ -32,7 +32,7 @@ import {
   type ProcessingAck,
   type SessionId,
 } from "../../contract/mod.ts";
-import type { InboundWriter } from "../../contract/queue/mod.ts";
+import type { DueBatch, InboundWriter, OutboundReader } from "../../contract/queue/mod.ts";
 import { controlCharacterPath, createdAgentId } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
 import { InvalidInputError } from "../state/mod.ts";
@@ -51,9 +51,10 @@ import { firstIssue, type Handled, parseJsonObject, Refused, type RowOutcome, te
 import { extractAfter, routeAction, statedReason } from "./system_actions.ts";
 import { TaskActions, type TaskSync } from "./task_actions.ts";
 
-/** Mirrors the sandbox's acknowledgements into inbound statuses (see `SessionQueueStore.advanceStatuses`). */
+/** Which inbound rows may still take an acknowledgement (see `SessionQueueStore.openMessageIds`). */
 export interface InboundStatusMirror {
-  advanceStatuses(sessionId: SessionId, acks: readonly ProcessingAck[]): Promise<number>;
+  /** Ids of the session's inbound rows not completed yet. */
+  openMessageIds(sessionId: SessionId): Promise<string[]>;
 }
 
 /** What delivery is built from. */
@@ -96,10 +97,15 @@ interface Target {
 }
 
 interface SessionMemory {
+  /** The reader this memory is of: a reopened queue (a restored file) starts it afresh. */
+  reader: OutboundReader;
   delivered: Set<string>;
   invalidSeen: Set<string>;
+  /** Acknowledgements mirrored so far, of rows not completed yet. */
   acks: Map<string, string>;
   retryLogged: Set<string>;
+  /** Every row up to this seq is handled for good: a pass reads only the rows after it. */
+  floor: number;
 }
 
 /** Reads outbound queues and carries each row out once. */
@@ -189,12 +195,15 @@ export class Delivery {
 
   async #deliverSession(sessionId: SessionId): Promise<SessionPass> {
     const session = this.#d.registry.getSession(sessionId);
+    const open = await this.#d.statuses.openMessageIds(sessionId);
     const reader = await this.#d.queues.outboundReader(sessionId);
     const writer = await this.#d.queues.inboundWriter(sessionId);
-    const memory = this.#remember(sessionId, writer);
+    const memory = this.#remember(sessionId, { reader, writer });
     const pass: SessionPass = { sessionId, handled: [], retry: [], invalid: 0, statusesAdvanced: 0 };
 
-    const batch = reader.dueMessages();
+    const batch = reader.dueMessages(memory.floor);
+    // Read with the rows, mirrored in the transaction of the first delivered mark (or alone after the last).
+    let acks = reader.processingAcks(open).filter((a) => memory.acks.get(a.messageId) !== a.status);
     for (const bad of batch.invalid) {
       pass.invalid++;
       const key = `${bad.seq}:${bad.id}`;
@@ -211,10 +220,9 @@ export class Delivery {
       try {
         const handled = await this.#handle(session, message);
         // A fresh host turn on the queues: the agent may have taken its lease while the row was handled.
-        (await this.#d.queues.inboundWriter(sessionId)).markDelivered(
-          message.id,
-          handled.platformMessageId ?? null,
-        );
+        const inbound = await this.#d.queues.inboundWriter(sessionId);
+        pass.statusesAdvanced += this.#settle(inbound, { memory, acks, delivered: message, handled });
+        acks = [];
         memory.delivered.add(message.id);
         memory.retryLogged.delete(message.id);
         this.#rows.inc({ outcome: handled.outcome });
@@ -232,31 +240,54 @@ export class Delivery {
         }
       }
     }
-    const acks = (await this.#d.queues.outboundReader(sessionId)).processingAcks();
-    pass.statusesAdvanced = await this.#mirrorAcks(sessionId, acks, memory);
+    if (acks.length > 0) {
+      pass.statusesAdvanced += this.#settle(await this.#d.queues.inboundWriter(sessionId), { memory, acks });
+    }
+    memory.floor = nextFloor(memory.floor, batch, memory.delivered);
     return pass;
   }
 
-  #remember(sessionId: SessionId, writer: InboundWriter): SessionMemory {
+  /**
+   * One inbound transaction: the delivered mark of a handled row (if any) and
+   * the acknowledgements not mirrored yet. The mirror is derived data (the
+   * agent's acks stay in outbound and are read again after a restart), so it
+   * may share the mark's commit. Returns how many statuses moved.
+   */
+  #settle(
+    writer: InboundWriter,
+    settled: {
+      memory: SessionMemory;
+      acks: readonly ProcessingAck[];
+      delivered?: MessageOut;
+      handled?: Handled;
+    },
+  ): number {
+    const { memory, acks, delivered, handled } = settled;
+    const moved = writer.transaction(() => {
+      if (delivered) writer.markDelivered(delivered.id, handled?.platformMessageId ?? null);
+      return writer.advanceStatuses(acks);
+    });
+    for (const a of acks) {
+      if (a.status === "completed") memory.acks.delete(a.messageId);
+      else memory.acks.set(a.messageId, a.status);
+    }
+    return moved;
+  }
+
+  #remember(sessionId: SessionId, queues: { reader: OutboundReader; writer: InboundWriter }): SessionMemory {
     let memory = this.#memory.get(sessionId);
-    if (!memory) {
+    if (!memory || memory.reader !== queues.reader) {
       memory = {
-        delivered: writer.deliveredIds(),
+        reader: queues.reader,
+        delivered: queues.writer.deliveredIds(),
         invalidSeen: new Set(),
         acks: new Map(),
         retryLogged: new Set(),
+        floor: 0,
       };
       this.#memory.set(sessionId, memory);
     }
     return memory;
-  }
-
-  async #mirrorAcks(sessionId: SessionId, acks: ProcessingAck[], memory: SessionMemory): Promise<number> {
-    const changed = acks.filter((a) => memory.acks.get(a.messageId) !== a.status);
-    if (changed.length === 0) return 0;
-    const moved = await this.#d.statuses.advanceStatuses(sessionId, changed);
-    for (const a of changed) memory.acks.set(a.messageId, a.status);
-    return moved;
   }
 
   /** Handles one row; throws to leave it for the next pass. A {@link Refused} ends it for good. */
@@ -401,4 +432,19 @@ export class Delivery {
     this.#deliveries.inc({ channel: channelType });
     return { outcome: "delivered", platformMessageId: platformMessageId?.slice(0, 512) ?? null };
   }
+}
+
+/**
+ * The seq after which the next pass reads: the last of the rows handled for
+ * good (marked delivered) before the first that is not (held for retry,
+ * invalid, or not due yet).
+ */
+function nextFloor(floor: number, batch: DueBatch, delivered: ReadonlySet<string>): number {
+  let stop = batch.firstNotDueSeq ?? Infinity;
+  for (const bad of batch.invalid) stop = Math.min(stop, bad.seq ?? -Infinity);
+  for (const message of batch.messages) {
+    if (message.seq >= stop || !delivered.has(message.id)) break;
+    floor = message.seq;
+  }
+  return floor;
 }

@@ -351,6 +351,44 @@ Deno.test("a failing adapter leaves the row for the next pass; bad rows are repo
   assert.equal(host.fake.delivered.length, 1);
 });
 
+Deno.test("a pass reads past what is handled for good, never past a row held back (not due, or failed)", async () => {
+  using dir = tempDir();
+  await using chat = await chatting(dir.path);
+  const { host, sessionId, agent } = chat;
+  const [hello] = agent.inbound.pendingMessages();
+  agent.outbound.markProcessing([hello.id]);
+  const acked = await host.delivery.deliverSession(sessionId);
+  assert.deepEqual([acked.handled, acked.statusesAdvanced], [[], 1], "an ack with no row is mirrored alone");
+
+  const dueAt = Date.now() + 400;
+  agent.outbound.writeMessageOut({
+    id: "o_later",
+    kind: "chat",
+    content: "later",
+    deliverAfter: new Date(dueAt).toISOString(),
+  });
+  agent.outbound.writeMessageOut({ id: "o_now", kind: "chat", content: "now" });
+  agent.outbound.markCompleted([hello.id]);
+  const first = await host.delivery.deliverSession(sessionId);
+  assert.deepEqual(first.handled.map((h) => h.id), ["o_now"]);
+  assert.equal(first.statusesAdvanced, 1, "the ack is mirrored with the delivered mark");
+  assert.equal(await host.queues.hasOpenWork(sessionId), false);
+
+  host.fake.failWith = new Error("channel down");
+  agent.outbound.writeMessageOut({ id: "o_failed", kind: "chat", content: "failed once" });
+  assert.deepEqual((await host.delivery.deliverSession(sessionId)).retry.map((r) => r.id), ["o_failed"]);
+  host.fake.failWith = undefined;
+  agent.outbound.writeMessageOut({ id: "o_next", kind: "chat", content: "next" });
+  const second = await host.delivery.deliverSession(sessionId);
+  assert.deepEqual(second.handled.map((h) => h.id), ["o_failed", "o_next"]);
+
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, dueAt - Date.now() + 20)));
+  const third = await host.delivery.deliverSession(sessionId);
+  assert.deepEqual(third.handled.map((h) => h.id), ["o_later"], "the held-back row is not skipped");
+  assert.deepEqual((await host.delivery.deliverSession(sessionId)).handled, []);
+  assert.deepEqual(host.fake.delivered.map((m) => m.content), ["now", "failed once", "next", "later"]);
+});
+
 Deno.test("agent to agent: authorised, woken, hop-limited and rate-limited", async () => {
   using dir = tempDir();
   await using host = await HostFixture.open(dir.path, {

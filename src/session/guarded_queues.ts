@@ -56,6 +56,8 @@ export function guardInboundWriter(writer: InboundWriter, lease: QueueLease, pat
     syncTasks: (tasks) => run(() => writer.syncTasks(tasks)),
     markDelivered: (id, platformMessageId) => run(() => writer.markDelivered(id, platformMessageId)),
     deliveredIds: () => run(() => writer.deliveredIds()),
+    advanceStatuses: (acks) => run(() => writer.advanceStatuses(acks)),
+    transaction: (fn) => run(() => writer.transaction(fn)),
     // The store owns the handles: callers never close them.
     close: () => {},
     [Symbol.dispose]: () => {},
@@ -75,7 +77,7 @@ export function guardOutboundReader(reader: OutboundReader, lease: QueueLease, p
   };
   return {
     dueMessages: (afterSeq) => run(() => reader.dueMessages(afterSeq)),
-    processingAcks: () => run(() => reader.processingAcks()),
+    processingAcks: (messageIds) => run(() => reader.processingAcks(messageIds)),
     sessionState: () => run(() => reader.sessionState()),
     close: () => {},
     [Symbol.dispose]: () => {},

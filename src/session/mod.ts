@@ -19,7 +19,8 @@
  * @module
  */
 export { AGENT_CHANNEL, isQueueDamage, QueueDamagedError, SessionQueueStore } from "./queues.ts";
-export type { SessionKeySource, SessionQueueStoreOptions, StatusAck, TaskSource } from "./queues.ts";
+export type { SessionKeySource, SessionQueueStoreOptions, TaskSource } from "./queues.ts";
+export type { StatusAck } from "../../contract/queue/mod.ts";
 export type { SessionQueues, SessionWaker } from "./types.ts";
 export { QueueLease } from "./queue_lease.ts";
 export type { AgentLease, QueueLeaseOptions } from "./queue_lease.ts";

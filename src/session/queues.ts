@@ -31,13 +31,14 @@
  */
 import type { SessionKey } from "../../contract/cipher.ts";
 import { isSafeId, type SessionId } from "../../contract/ids.ts";
-import type { Destination as QueueDestination, ProcessingAck, TaskRow } from "../../contract/rows.ts";
+import type { Destination as QueueDestination, TaskRow } from "../../contract/rows.ts";
 import {
   type InboundWriter,
   isCorruption,
   openWriter,
   type OutboundReader,
   type QueuePaths,
+  type StatusAck,
 } from "../../contract/queue/mod.ts";
 import { type Database, SqliteError } from "../../contract/sqlite/mod.ts";
 import {
@@ -55,9 +56,6 @@ import { countBacklog, type InboundTurn, type InboundTurns } from "./backlog.ts"
 import { guardInboundWriter, guardOutboundReader } from "./guarded_queues.ts";
 import { QueueLease } from "./queue_lease.ts";
 import { homeOutbound, outboundHomeOf } from "./outbound_home.ts";
-
-/** An acknowledgement as far as status mirroring needs it. */
-export type StatusAck = Pick<ProcessingAck, "status"> & { messageId: string };
 
 /** The channel type of agent-to-agent messages; a destination of this type names a target agent group. */
 export const AGENT_CHANNEL = "agent";
@@ -121,7 +119,7 @@ interface Handles {
   paths: QueuePaths;
   inbound: InboundWriter;
   outbound: OutboundReader;
-  /** A second inbound connection for status updates the contract's writer does not offer. */
+  /** A second inbound connection for the reads the contract's writer does not offer (backlog, open work). */
   status: Database;
   /** What callers get: the two handles guarded by the session's lease. */
   guardedInbound: InboundWriter;
@@ -129,8 +127,6 @@ interface Handles {
   /** The seq below which every inbound row is completed (see `countBacklog`); 0 until first counted. */
   backlogFloor: number;
 }
-
-const STATUS_ORDER = ["queued", "scheduled", "processing", "completed"] as const;
 
 /** Lazily provisioned, cached queue handles per session. */
 export class SessionQueueStore implements SessionQueues, InboundTurns {
@@ -230,21 +226,19 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
    */
   async advanceStatuses(sessionId: SessionId, acks: readonly StatusAck[]): Promise<number> {
     if (acks.length === 0) return 0;
+    return (await this.inboundWriter(sessionId)).advanceStatuses(acks);
+  }
+
+  /**
+   * Ids of the session's inbound rows not completed yet: the ones whose
+   * acknowledgements are still to mirror. Read without the lease, like
+   * {@link hasOpenWork}.
+   */
+  async openMessageIds(sessionId: SessionId): Promise<string[]> {
     const { status } = await this.#open(sessionId);
-    await this.lease(sessionId).hold();
-    return status.transaction(() => {
-      let changed = 0;
-      for (const ack of acks) {
-        const earlier = STATUS_ORDER.slice(0, STATUS_ORDER.indexOf(ack.status));
-        changed += status.run(
-          `UPDATE messages_in SET status = ? WHERE id = ? AND status IN (${
-            earlier.map(() => "?").join(", ")
-          })`,
-          [ack.status, ack.messageId, ...earlier],
-        );
-      }
-      return changed;
-    });
+    return status.all<{ id: string }>(
+      "SELECT id FROM messages_in WHERE status IN ('queued', 'scheduled', 'processing') ORDER BY seq",
+    ).map((r) => r.id);
   }
 
   /**
