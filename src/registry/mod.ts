@@ -21,6 +21,7 @@
  * @module
  */
 export { Registry } from "./registry.ts";
+export { LAST_ACTIVE_STEP_MS } from "./sessions.ts";
 export type { DestinationKey, RegistryAction, RegistryOptions, RegistryWrite } from "./registry.ts";
 export { namespaceUserId } from "./identity.ts";
 export { composePersona, truncateUtf8 } from "./persona.ts";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { openTestState } from "../../tests/support/state.ts";
 import { ConflictError, InvalidInputError, NotFoundError, type StateDb } from "../state/mod.ts";
-import { Registry, type RegistryOptions, type RegistryWrite } from "./mod.ts";
+import { LAST_ACTIVE_STEP_MS, Registry, type RegistryOptions, type RegistryWrite } from "./mod.ts";
 
 /** A registry over a fresh state database, closed with the temp dir. */
 function fixture(options?: RegistryOptions) {
@@ -28,7 +28,7 @@ function seed(registry: Registry) {
 /** A clock the test advances by hand. */
 function manualClock() {
   let ms = Date.parse("2026-03-01T00:00:00.000Z");
-  return { now: () => new Date(ms).toISOString(), advance: () => (ms += 1000) };
+  return { now: () => new Date(ms).toISOString(), advance: (by = 1000) => (ms += by) };
 }
 
 Deno.test("registry survives closing and reopening the state database", () => {
@@ -221,6 +221,12 @@ Deno.test("registry resolveSession bumps last activity; findSession leaves it", 
   const first = r.resolveSession("main", mg, null, "shared");
   clock.advance();
   assert.equal(r.findSession("main", mg, null, "shared")?.lastActive, first.lastActive);
+  assert.equal(
+    r.resolveSession("main", mg, null, "shared").lastActive,
+    first.lastActive,
+    "within a step: kept",
+  );
+  clock.advance(LAST_ACTIVE_STEP_MS - 1000);
   const second = r.resolveSession("main", mg, null, "shared");
   assert.equal(second.createdAt, first.createdAt);
   assert.equal(second.lastActive, clock.now());

@@ -1,8 +1,9 @@
 /**
  * The registry's sessions: one per conversation partition (shared, per
  * thread…), created on the first message, with where its sandbox is in its
- * life. This is runtime bookkeeping, written on every message, not
- * configuration: its writes are not reported (see `core.ts`).
+ * life. This is runtime bookkeeping, not configuration: its writes are not
+ * reported (see `core.ts`), and a busy conversation's last activity is
+ * written at most once per {@link LAST_ACTIVE_STEP_MS}.
  *
  * @module
  */
@@ -13,12 +14,23 @@ import { partitionKey, SEVERAL_SENDERS } from "./partition.ts";
 import { decodeSession } from "./rows.ts";
 import { ContainerStatus, type Session, ThreadId } from "./schemas.ts";
 
+/**
+ * How stale a session's `lastActive` may get: a message within this long of
+ * the recorded activity does not write it again. It orders session lists and
+ * shows as "active … ago"; nothing decides on it, and a crash loses nothing
+ * (the stored value is at most this much older than the last message).
+ */
+export const LAST_ACTIVE_STEP_MS = 10_000;
+
 /** Adds the session table to a registry base. */
 export function sessionTables<B extends RegistryBase>(Base: B) {
   abstract class SessionTables extends Base {
     /**
      * The session of this conversation under `mode`, created (status `new`)
-     * when absent; either way its `lastActive` is bumped to now.
+     * when absent; either way its `lastActive` is bumped to now, unless it
+     * is less than {@link LAST_ACTIVE_STEP_MS} old: then the session is only
+     * read, no transaction (a busy conversation writes it once per step, not
+     * at every message).
      */
     resolveSession(
       agentGroupId: string,
@@ -27,10 +39,15 @@ export function sessionTables<B extends RegistryBase>(Base: B) {
       mode: SessionMode,
     ): Session {
       const { key, thread, sessionMode } = partition(agentGroupId, messagingGroupId, threadId, mode);
+      const now = this.now();
+      // A session row implies its agent and chat exist (deleting either cascades to it).
+      const found = this.db.get("SELECT * FROM sessions WHERE partition_key = ?", [key]);
+      if (found && Date.parse(now) - Date.parse(String(found.last_active)) < LAST_ACTIVE_STEP_MS) {
+        return decodeSession(found);
+      }
       return this.bookkeep(() => {
         this.requireAgentGroup(agentGroupId);
         this.requireMessagingGroup(messagingGroupId);
-        const now = this.now();
         this.db.run(
           `INSERT INTO sessions (id, agent_group_id, messaging_group_id, thread_id, session_mode, partition_key,
              container_status, last_active, created_at)
@@ -89,6 +106,9 @@ export function sessionTables<B extends RegistryBase>(Base: B) {
      * with that person's memory must stop before the message reaches it.
      */
     noteSender(id: string, sender: string): boolean {
+      const known = this.getSession(id).memoryUser;
+      // The usual case, the same person again: a read, no transaction.
+      if (known === sender || known === SEVERAL_SENDERS) return false;
       return this.bookkeep(() => {
         const before = this.getSession(id).memoryUser;
         if (before === sender || before === SEVERAL_SENDERS) return false;
