@@ -13,6 +13,7 @@ Deno.test("agent delete: refused while a change waits, then approved: sandboxes 
   };
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "keep a note" });
   const sessionId = sent.outcomes[0].sessionId!;
+  await t.plane.waker.wake(sessionId); // the send does not wait for the start; this waits behind it
   assert.ok(await t.plane.sandboxes.isRunning(sessionId, { probe: false }));
   const ws = await t.plane.sandboxes.workspaceDir(sessionId, DEMO_AGENT_ID);
   await Deno.writeTextFile(`${ws}/note.txt`, "milk");

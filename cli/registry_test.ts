@@ -16,6 +16,7 @@ Deno.test("operator registry edits are in the audit chain, and one that changes 
   t.plane.registry.setMemoryPartition(DEMO_AGENT_ID, "group");
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const sessionId = sent.outcomes[0].sessionId!;
+  await t.plane.waker.wake(sessionId); // the send does not wait for the start; this waits behind it
   assert.equal(t.isolator.of(sessionId).length, 1);
 
   // Who may talk to the agent is checked on every message: the running sandbox is left alone.
@@ -86,6 +87,7 @@ Deno.test("a membership edit that moves the default memory partition restarts th
   };
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const sessionId = sent.outcomes[0].sessionId!;
+  await t.plane.waker.wake(sessionId);
   const memory = () => t.isolator.of(sessionId).map((h) => h.spec.memoryDir);
   assert.equal(
     t.plane.registry.listMembers(DEMO_AGENT_ID).length,

@@ -9,6 +9,11 @@
 export class KeyedLock<K> {
   #tails = new Map<K, Promise<unknown>>();
 
+  /** Whether work for `key` is running or waiting now (a new call would wait for it). */
+  busy(key: K): boolean {
+    return this.#tails.has(key);
+  }
+
   /** Runs `fn` after every earlier call for `key` has settled. */
   run<T>(key: K, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();

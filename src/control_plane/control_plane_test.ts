@@ -79,6 +79,8 @@ Deno.test("a message from the console reaches a sandbox; an approved persona cha
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   assert.equal(sent.engaged, true, JSON.stringify(sent.outcomes));
   const sessionId = sent.outcomes[0].sessionId!;
+  // The send is answered before the sandbox starts; a wake queues behind that start.
+  await t.plane.waker.wake(sessionId);
   assert.equal(t.isolator.of(sessionId).length, 1);
   assert.ok(await t.plane.sandboxes.isRunning(sessionId));
 
@@ -101,6 +103,7 @@ Deno.test("a crashed sandbox is relaunched through the backoff; deleting its gro
   await using t = await openFakeSandboxPlane();
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const sessionId = sent.outcomes[0].sessionId!;
+  await t.plane.waker.wake(sessionId);
   t.isolator.of(sessionId)[0].crash(1);
   // The crash counts as one failure; the relaunch waits out the first backoff step.
   while (t.plane.backoff.failures(sessionId) === 0) await new Promise((r) => setTimeout(r, 5));
@@ -124,6 +127,7 @@ Deno.test({
     await using t = await openFakeSandboxPlane();
     const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
     const sessionId = sent.outcomes[0].sessionId!;
+    await t.plane.waker.wake(sessionId);
     const volume = groupVolumeDirs(`${t.stateDir}/sandbox`, DEMO_AGENT_ID);
     const out = t.plane.queues.paths(sessionId).outboundDir;
     assert.ok(imageMountedAt(volume.outboxImage, Deno.realPathSync(volume.outboxMount)));

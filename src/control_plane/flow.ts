@@ -337,15 +337,17 @@ export function wireFlow<S extends SandboxSide>(stores: Stores, options: FlowOpt
  * rate-limited per session by the notices; the wake fails as before.
  */
 function tellingParked(waker: SessionWaker, onParked: (sessionId: SessionId) => void): SessionWaker {
+  const telling = (wake: (sessionId: SessionId) => Promise<void>) => async (sessionId: SessionId) => {
+    try {
+      await wake(sessionId);
+    } catch (err) {
+      if (err instanceof SessionParkedError) onParked(sessionId);
+      throw err;
+    }
+  };
   return {
-    wake: async (sessionId) => {
-      try {
-        await waker.wake(sessionId);
-      } catch (err) {
-        if (err instanceof SessionParkedError) onParked(sessionId);
-        throw err;
-      }
-    },
+    wake: telling((sessionId) => waker.wake(sessionId)),
+    wakeSoon: waker.wakeSoon && telling((sessionId) => waker.wakeSoon!(sessionId)),
     stop: waker.stop && ((sessionId) => waker.stop!(sessionId)),
   };
 }

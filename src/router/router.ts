@@ -18,6 +18,9 @@
  * and the file, the damage is reported to `onQueueDamaged` (the control plane
  * parks the session, visibly), and the other wirings are routed as usual.
  *
+ * Once the message is durably queued the route answers: the session's wake
+ * is under way but a sandbox start (seconds under load) is not waited for.
+ *
  * Back-pressure: through the {@link BacklogGate}, a session whose agent has not
  * answered the cap of inbound messages yet takes no more (that wiring's
  * outcome is `backlog-full`, naming the session and its backlog). When that
@@ -113,7 +116,11 @@ export interface RoutingOutcome {
   messageId?: string;
   /** The access request filed for an unknown sender, if any. */
   changeId?: string;
-  /** Set when the message was queued but waking the session failed (it is picked up later). */
+  /**
+   * Set when the message was queued but waking the session failed before any
+   * sandbox start (a parked session); it is picked up later. The wake does
+   * not wait for a start: one that fails is told to the chat and retried.
+   */
   wakeError?: string;
 }
 
@@ -296,7 +303,9 @@ export class Router {
       messageId: row.id,
     };
     try {
-      await this.#d.waker.wake(session.id);
+      // The message is durable now: its sender is answered without waiting for a sandbox start (seconds under load).
+      const { waker } = this.#d;
+      await (waker.wakeSoon ? waker.wakeSoon(session.id) : waker.wake(session.id));
     } catch (err) {
       outcome.wakeError = err instanceof Error ? err.message : String(err);
       this.#log.warn("message {messageId} is queued but session {sessionId} did not wake: {error}", {

@@ -388,3 +388,34 @@ Deno.test("back-pressure refuses a message with files before the channel stores 
     "photo 1 [file saved]",
   ]);
 });
+
+Deno.test("a sender is answered once the message is queued, not after its sandbox starts", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  host.seedChat("slack", "C1");
+  const started = Promise.withResolvers<void>();
+  const woken: string[] = [];
+  const router = new Router({
+    registry: host.registry,
+    // A sandbox start that takes its time; the wake itself is under way at once.
+    waker: {
+      wake: async (id) => void await started.promise.then(() => woken.push(id)),
+      wakeSoon: (id) => Promise.resolve(void woken.push(`soon:${id}`)),
+    },
+    gateway: host.gateway,
+    metrics: host.metrics,
+    onQueueDamaged: () => {},
+    backlog: new BacklogGate({ queues: host.queues, metrics: host.metrics }),
+  });
+  const { outcomes } = await router.route(event("hello"));
+  const sessionId = outcomes[0].sessionId!;
+  assert.deepEqual([outcomes[0].kind, outcomes[0].wakeError, woken], ["engaged", undefined, [
+    `soon:${sessionId}`,
+  ]]);
+  assert.deepEqual(
+    (await host.inbox(sessionId)).map((m) => m.content),
+    ["hello"],
+    "durable before the answer",
+  );
+  started.resolve();
+});

@@ -21,7 +21,16 @@ export interface SessionQueues {
 
 /** Wakes a session: starts its sandbox when it is not running, and rings its doorbell. */
 export interface SessionWaker {
+  /** Rings the session's sandbox, started first when it is not running; resolves once that is done. */
   wake(sessionId: SessionId): Promise<void>;
+  /**
+   * As `wake`, but resolves once the wake is under way (rung, deferred by
+   * the backoff, its sandbox starting, or queued behind the session's stop or
+   * start in progress), not after a sandbox start: what answers a sender
+   * once their message is queued. Throws what `wake` throws before a start
+   * (a parked session). Absent: callers use `wake`.
+   */
+  wakeSoon?(sessionId: SessionId): Promise<void>;
   /** Stops a session's sandbox, deliberately (absent where no sandbox outlives a message: a harness's waker). */
   stop?(sessionId: SessionId): Promise<void>;
 }

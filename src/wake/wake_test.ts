@@ -3,7 +3,7 @@ import type { SessionId } from "../../contract/ids.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { openWakePath } from "../../tests/support/wake.ts";
 import { RespawnBackoff } from "./backoff.ts";
-import { SessionParkedError } from "./waker.ts";
+import { GuardedWaker, SessionParkedError } from "./waker.ts";
 
 Deno.test("backoff doubles to its cap, parks once at the limit, and a healthy beat resets it", () => {
   let now = 0;
@@ -101,4 +101,47 @@ Deno.test("backoff.park parks at once, durably, with its reason; unpark releases
   assert.equal(reasons.length, 1, "parking twice reports once");
   assert.equal(backoff.unpark(sid), true);
   assert.deepEqual([...parked], []);
+});
+
+Deno.test("wakeSoon answers once the wake is under way, not after the sandbox start; what fails before still throws", async () => {
+  using dir = tempDir();
+  const { host, sessionId, control, backoff } = await openWakePath(dir.path);
+  await using _ = host;
+  const told: SessionId[] = [];
+  const waker = new GuardedWaker({
+    control,
+    backoff,
+    registry: host.registry,
+    autoRetry: false,
+    onLaunchFailure: (id) => told.push(id),
+  });
+  const start = Promise.withResolvers<void>();
+  const launch = control.launch.bind(control);
+  control.launch = async (id) => {
+    await start.promise;
+    return await launch(id);
+  };
+
+  await waker.wakeSoon(sessionId);
+  assert.deepEqual([control.launches, control.rings], [[], []], "answered while its sandbox starts");
+  // A second message while it starts: answered at once too, and rung after the start.
+  await waker.wakeSoon(sessionId);
+  start.resolve();
+  await waker.wake(sessionId);
+  assert.deepEqual(control.launches, [sessionId], "one start");
+  assert.ok(control.rings.length >= 2, "rung after the start, for the messages that came during it");
+
+  // A start that fails after the answer is counted and told, not lost.
+  await waker.stop(sessionId);
+  control.failLaunch = new Error("runtime missing");
+  await waker.wakeSoon(sessionId);
+  // Queued behind it: by then the backoff defers the next start.
+  await waker.wake(sessionId);
+  assert.deepEqual(told, [sessionId]);
+  assert.equal(backoff.failures(sessionId), 1);
+  assert.deepEqual(waker.deferred().map((d) => d.sessionId), [sessionId], "retried after the backoff");
+
+  backoff.park(sessionId, "test");
+  await assert.rejects(waker.wakeSoon(sessionId), SessionParkedError);
+  waker.close();
 });

@@ -80,6 +80,30 @@ export class GuardedWaker implements SessionWaker {
     return this.#serial(sessionId, () => this.#wake(sessionId));
   }
 
+  /**
+   * Wakes without waiting for a sandbox start (see {@link SessionWaker.wakeSoon}).
+   * A start that fails after this resolved is counted and told as any
+   * (`onLaunchFailure`), and logged here.
+   */
+  wakeSoon(sessionId: SessionId): Promise<void> {
+    const underWay = Promise.withResolvers<void>();
+    let answered = false;
+    const answer = () => {
+      answered = true;
+      underWay.resolve();
+    };
+    // Behind a stop or a start of this session (seconds under load): the queued wake follows it.
+    if (this.#locks.busy(sessionId)) answer();
+    this.#serial(sessionId, () => this.#wake(sessionId, answer)).then(answer, (err) => {
+      if (!answered) return underWay.reject(err);
+      this.#log.warn("session {sessionId} did not wake: {error}", {
+        sessionId,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+    return underWay.promise;
+  }
+
   /** Stops a sandbox on purpose (idle, shutdown, respawn after a change): not a failure. */
   stop(sessionId: SessionId): Promise<void> {
     return this.#serial(sessionId, async () => {
@@ -144,7 +168,8 @@ export class GuardedWaker implements SessionWaker {
     for (const sessionId of [...this.#deferred.keys()]) this.#clearDeferred(sessionId);
   }
 
-  async #wake(sessionId: SessionId): Promise<void> {
+  /** The wake; `starting` is told just before a sandbox start (the rest is the start's). */
+  async #wake(sessionId: SessionId, starting?: () => void): Promise<void> {
     const { control, backoff } = this.#d;
     // The sweep probes the runtime for a sandbox that died under a live supervisor; a wake need not.
     if (await control.isRunning(sessionId, { probe: false })) {
@@ -163,6 +188,7 @@ export class GuardedWaker implements SessionWaker {
     }
     this.#clearDeferred(sessionId);
     this.#status(sessionId, "starting");
+    starting?.();
     try {
       await control.launch(sessionId);
     } catch (err) {

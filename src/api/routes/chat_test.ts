@@ -22,6 +22,7 @@ Deno.test("POST /v1/ui/chat/send routes to the agent and wakes its sandbox; 202 
   assert.equal(sent.body.outcomes.length, 1);
   const [outcome] = sent.body.outcomes;
   assert.equal(outcome.kind, "engaged");
+  await api.plane.waker.wake(outcome.sessionId); // the send does not wait for the start; this waits behind it
   assert.equal(api.isolator.of(outcome.sessionId).length, 1);
 
   const other = await api.call("POST", "/v1/ui/chat/send", {
