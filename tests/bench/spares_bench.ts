@@ -14,15 +14,18 @@
  * - **hibernation at scale**: N conversations (default 200), each one
  *   message, then idle until hibernated (`--idle-stop` at its shortest), then
  *   one more message; peak memory (host process plus every sandbox process,
- *   sampled), failed turns, the sandboxes left after the idle phase and the
- *   host memory each hibernated conversation holds.
+ *   sampled), failed turns (a refused send, a reply lost or not the
+ *   expected one), replies left over at the end (a duplicate), the
+ *   sandboxes left after the idle phase, how long hibernating them took, and
+ *   the host memory each hibernated conversation holds.
  *
  * Nothing here asserts a timing: JSON lines on stdout (`{name, value,
  * unit}`), notes on stderr. The machine may be shared: compare ratios
  * within one run, and read the load average printed with it.
  *
  * Run: `scripts/deno run -A tests/bench/spares_bench.ts [--isolator runsc|bwrap]
- * [--samples N] [--conversations N]`; `--conversations 0` runs only the hit and miss part.
+ * [--samples N] [--conversations N]`; `--conversations 0` runs only the hit and miss part,
+ * `--samples 0` only the hibernation.
  *
  * @module
  */
@@ -50,7 +53,7 @@ import { type BenchResult, percentile, printResult } from "./report.ts";
 export interface SparesBenchOptions {
   /** The backend (default runsc; spares need one that binds directories: runsc or bwrap). */
   isolator?: IsolatorKind;
-  /** First replies measured with a spare, and as many without (default 5). */
+  /** First replies measured with a spare, and as many without (default 5; 0 skips them). */
   samples?: number;
   /** Conversations of the hibernation run (default 200). */
   conversations?: number;
@@ -61,7 +64,11 @@ const FIRST_REPLY_TIMEOUT_MS = 60_000;
 /** Hundreds of conversations starting at once on two cores queue for minutes. */
 const SCALE_TURN_TIMEOUT_MS = 900_000;
 const PEAK_SAMPLE_MS = 2_000;
-/** Conversations sent at once in the hibernation run. */
+/**
+ * Conversations sent at once in the hibernation run: a send is answered once
+ * queued, but each batch starts a sandbox per conversation (~130 MiB each):
+ * hundreds at once would measure the machine's memory, not hibernation.
+ */
 const SCALE_BATCH = 20;
 /** How long the idle phase may take before the run gives up. */
 const IDLE_TIMEOUT_MS = 1_800_000;
@@ -331,11 +338,7 @@ async function spareHitAndMiss(
   return results;
 }
 
-/**
- * One message in each of `conversations` chats, {@link SCALE_BATCH} chats at
- * a time (a send waits for its sandbox's wake: hundreds at once only measure
- * the client's patience); the same chats each call.
- */
+/** One message in each of `conversations` chats, {@link SCALE_BATCH} chats at a time; the same chats each call. */
 async function inBatches(cleanup: Cleanup, p: Plane, conversations: number) {
   const turns: Awaited<ReturnType<typeof runClient>>["turns"] = [];
   const started = performance.now();
@@ -344,6 +347,23 @@ async function inBatches(cleanup: Cleanup, p: Plane, conversations: number) {
     turns.push(...(await runClient(cleanup, p.url, `scale-${batch}`, chats, 1, SCALE_TURN_TIMEOUT_MS)).turns);
   }
   return { turns, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Replies still waiting in the chats after both rounds, a few seconds on:
+ * each turn drained and acknowledged its own, so anything here is a reply
+ * given twice (or one nobody asked for).
+ */
+async function leftOverReplies(p: Plane, conversations: number): Promise<number> {
+  await sleep(3_000);
+  let left = 0;
+  for (let i = 0; i < conversations; i++) {
+    const chat = `scale-${Math.floor(i / SCALE_BATCH)}-${i % SCALE_BATCH}`;
+    const items = await p.plane.webChat.drain(chat);
+    for (const item of items) note(`left over in ${chat}: ${item.content.slice(0, 120)}`);
+    left += items.length;
+  }
+  return left;
 }
 
 async function hibernationAtScale(
@@ -361,7 +381,7 @@ async function hibernationAtScale(
     const started = performance.now();
     const first = await inBatches(cleanup, p, at.conversations);
     note(`${at.conversations} first messages answered in ${first.seconds.toFixed(0)} s; waiting for idle…`);
-    // The sweep stops idle sandboxes one after another: hundreds take a while on a loaded machine.
+    const idleStarted = performance.now();
     let said = 0;
     await until("every conversation hibernated", () => {
       const live = p.plane.sandboxes.sessions().length;
@@ -371,6 +391,7 @@ async function hibernationAtScale(
       }
       return live === 0 || undefined;
     }, IDLE_TIMEOUT_MS);
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
     await sleep(3_000);
     const idleSandboxes = p.plane.sandboxes.sessions().length;
     const idleSpares = p.plane.sandboxes.spareCount();
@@ -381,9 +402,15 @@ async function hibernationAtScale(
     const turns = [...first.turns, ...second.turns];
     const failed = turns.filter((t) => !t.ok);
     for (const t of failed.slice(0, 5)) note(`failed turn: chat ${t.chat}: ${t.error}`);
-    note(`${at.conversations} conversations: ${failed.length} failed turns, peak ${peakMiB.toFixed(0)} MiB`);
+    const leftOver = await leftOverReplies(p, at.conversations);
+    note(
+      `${at.conversations} conversations: ${failed.length} failed turns, ${leftOver} replies left over, ` +
+        `idle phase ${idleSeconds.toFixed(0)} s, peak ${peakMiB.toFixed(0)} MiB`,
+    );
     return [
       { name: `${prefix}.failed_turns`, value: failed.length, unit: "count" },
+      { name: `${prefix}.left_over_replies`, value: leftOver, unit: "count" },
+      { name: `${prefix}.idle_phase_seconds`, value: idleSeconds, unit: "s" },
       { name: `${prefix}.peak_memory`, value: peakMiB, unit: "MiB" },
       { name: `${prefix}.sandboxes_after_idle`, value: idleSandboxes, unit: "count" },
       { name: `${prefix}.spares_after_idle`, value: idleSpares, unit: "count" },
@@ -417,7 +444,8 @@ export async function sparesBenchmarks(options: SparesBenchOptions = {}): Promis
       value: loadAverage1m(),
       unit: "",
     }];
-    results.push(...await spareHitAndMiss(cleanup, { kind, program, samples: options.samples ?? 5 }));
+    const samples = options.samples ?? 5;
+    if (samples > 0) results.push(...await spareHitAndMiss(cleanup, { kind, program, samples }));
     const conversations = options.conversations ?? 200;
     if (conversations > 0) {
       results.push(...await hibernationAtScale(cleanup, { kind, program, conversations }));
