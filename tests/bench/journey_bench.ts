@@ -587,7 +587,8 @@ async function runLevel(
 // The whole benchmark.
 
 /** This process's CPU time (user + system), in seconds. */
-function hostCpuSeconds(): number {
+/** This process's CPU time so far (user + system), in seconds. */
+export function hostCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
 }

@@ -39,6 +39,7 @@ import { keyRootFor } from "../support/isolator_harness.ts";
 import {
   chooseKind,
   Cleanup,
+  hostCpuSeconds,
   instrumentPlane,
   loadAverage1m,
   reap,
@@ -46,7 +47,7 @@ import {
   runClient,
   TOKEN,
 } from "./journey_bench.ts";
-import { memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";
+import { cgroupStats, memoryOf, pidsMentioning, processTree } from "./journey_procs.ts";
 import { type BenchResult, percentile, printResult } from "./report.ts";
 
 /** What to run. */
@@ -263,6 +264,7 @@ async function spareHitAndMiss(
   const results: BenchResult[] = [];
   const hits: number[] = [];
   const hitSteps: Record<HitStep, number>[] = [];
+  const cpu = { sandbox: [] as number[], host: [] as number[] };
   let claimed = 0;
   const hitRec = new HitRecorder();
   const withSpares = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 0, rec: hitRec });
@@ -279,8 +281,14 @@ async function spareHitAndMiss(
           { name: `${prefix}.spare.pss`, value: memory.pssKiB / 1024, unit: "MiB" },
         );
       }
+      // CPU is what load does not change: the spare's cgroup (gVisor and the agent) and this process (the plane).
+      const [spare] = waitingSpares(withSpares);
+      const spareCpu = () => cgroupStats(`/ironclaw/${spare}`)?.cpuSeconds ?? NaN;
+      const cpuBefore = { sandbox: spareCpu(), host: hostCpuSeconds() };
       const ms = await firstReply(cleanup, withSpares, `hit-${i}`);
       if (ms !== undefined) hits.push(ms);
+      cpu.sandbox.push((spareCpu() - cpuBefore.sandbox) * 1000);
+      cpu.host.push((hostCpuSeconds() - cpuBefore.host) * 1000);
       const session = withSpares.plane.sandboxes.sessions().find((s) =>
         withSpares.plane.sandboxes.logPath(s)?.includes("/spare-") &&
         withSpares.plane.registry.listSessions(DEMO_AGENT_ID).some((r) => r.id === s)
@@ -317,6 +325,8 @@ async function spareHitAndMiss(
     { name: `${prefix}.spare_hit.first_reply_p50`, value: hitP50, unit: "ms" },
     { name: `${prefix}.spare_hit.first_reply_max`, value: Math.max(...hits), unit: "ms" },
     { name: `${prefix}.spare_hit.claimed`, value: claimed, unit: "count" },
+    { name: `${prefix}.spare_hit.cpu_sandbox_p50`, value: percentile(cpu.sandbox, 50), unit: "ms" },
+    { name: `${prefix}.spare_hit.cpu_host_p50`, value: percentile(cpu.host, 50), unit: "ms" },
     { name: `${prefix}.spare_miss.first_reply_p50`, value: missP50, unit: "ms" },
     { name: `${prefix}.spare_miss.first_reply_max`, value: Math.max(...misses), unit: "ms" },
     { name: `${prefix}.spare_hit.speedup`, value: missP50 / hitP50, unit: "x" },
@@ -331,6 +341,10 @@ async function spareHitAndMiss(
     const p50 = (list: Record<HitStep, number>[]) => percentile(list.map((s) => s[step]), 50).toFixed(1);
     note(`  ${step.padEnd(14)} ${p50(hitSteps).padStart(7)} | ${p50(missSteps).padStart(7)}  ${what}`);
   }
+  note(
+    `first reply with a spare, CPU p50: sandbox ${percentile(cpu.sandbox, 50).toFixed(1)} ms ` +
+      `(${cpu.sandbox.map((v) => v.toFixed(0)).join(", ")}), plane ${percentile(cpu.host, 50).toFixed(1)} ms`,
+  );
   note(
     `first reply: ${hits.length} with a spare p50 ${hitP50.toFixed(0)} ms, ` +
       `${misses.length} without p50 ${missP50.toFixed(0)} ms (${claimed} claimed a spare)`,
