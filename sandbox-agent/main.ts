@@ -26,11 +26,11 @@ import {
   MODEL_SOCKET_NAME,
 } from "../contract/sockets.ts";
 import { awaitClaim } from "./claim.ts";
-import { rehearseQueues } from "./rehearsal.ts";
+import { rehearseAnswer, rehearseQueues } from "./rehearsal.ts";
 import { type AgentConfig, ConfigError, parseArgs } from "./config.ts";
 import { jsonLogger, type Logger } from "./log.ts";
 import { AgentLoop, Doorbell, Heartbeat, LeaseClient, leased, systemPrompt } from "./loop/mod.ts";
-import { createModelClient, hideDeniedEnvironment, preloadProvider, unixSocketFetch } from "./model/mod.ts";
+import { createModelClient, hideDeniedEnvironment, unixSocketFetch } from "./model/mod.ts";
 import { builtinRegistry, Jail, McpTools, Mounts } from "./tools/mod.ts";
 
 /** A busy conversation's polls rewrite the heartbeat at most once a second (the host's stale limit is a minute). */
@@ -100,10 +100,15 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   hideDeniedEnvironment();
   const log = jsonLogger((line) => console.error(line));
   // A warm spare has no key file: its session, and so its key, arrives with the claim. Before it waits it
-  // loads its provider's SDK and rehearses the first turn's queue work on scratch files, which a cold agent
-  // pays for inside its first turn, so its session's first turn need not.
+  // rehearses its first turn on throwaway data (rehearsal.ts): the first times a cold agent pays inside its
+  // first turn (its SDK, the tools' schemas, SQLCipher), so its session's first turn need not.
   if (config.spare) {
-    await preloadProvider(config.provider);
+    await rehearseAnswer({
+      provider: config.provider,
+      model: config.model,
+      tools: builtinRegistry(config.enabledTools),
+      log,
+    });
     rehearseQueues(layout.outboundDir, { library: layout.library, log });
   }
   const key = config.spare

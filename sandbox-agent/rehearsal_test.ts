@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { resolveLibraryPath } from "../contract/sqlite/mod.ts";
 import type { LogFields, Logger } from "./log.ts";
-import { rehearseQueues } from "./rehearsal.ts";
+import { rehearseAnswer, rehearseQueues } from "./rehearsal.ts";
+import { builtinRegistry } from "./tools/mod.ts";
 import { tempDir } from "./testing.ts";
 
 function recordingLog() {
@@ -28,4 +29,16 @@ Deno.test("a rehearsal that cannot run is logged, never thrown: the first turn t
   rehearseQueues(`${dir.path}/missing`, { library: resolveLibraryPath(), log });
   assert.deepEqual(events.map(([event]) => event), ["spare.rehearsal_failed", "spare.rehearsed"]);
   assert.deepEqual([...Deno.readDirSync(dir.path)], []);
+});
+
+Deno.test("a spare's answer rehearsal lists MCP tools and calls each wire's SDK in memory, without a socket", async () => {
+  for (const provider of ["mock", "openai", "openrouter", "anthropic"] as const) {
+    const { log, events } = recordingLog();
+    await rehearseAnswer({ provider, tools: builtinRegistry(), log });
+    assert.deepEqual(
+      events.map(([event]) => event),
+      ["spare.rehearsed_answer"],
+      `${provider}: ${JSON.stringify(events)}`,
+    );
+  }
 });

@@ -5,7 +5,13 @@
  * @module
  */
 export * from "./conversation.ts";
-export { createModelClient, DEFAULT_MODELS, preloadProvider, PROVIDER_KINDS } from "./providers.ts";
+export {
+  createModelClient,
+  DEFAULT_MODELS,
+  modelBackend,
+  PROVIDER_KINDS,
+  PROVIDER_WIRES,
+} from "./providers.ts";
 export type { ModelClientOptions } from "./providers.ts";
 export { hideDeniedEnvironment } from "./environment.ts";
 export { type UnixSocketFetch, unixSocketFetch } from "./unix_fetch.ts";

@@ -53,12 +53,11 @@ export const PROVIDER_WIRES: Record<ProviderKind, "anthropic" | "openai"> = {
 export function createModelClient(
   { provider, model, socketPath }: ModelClientOptions,
 ): ModelClient & Disposable {
-  const common = { provider, host: PROVIDER_HOSTS[provider], model: model ?? DEFAULT_MODELS[provider] };
   const fetch = unixSocketFetch(socketPath);
   let loading: Promise<ModelClient> | undefined;
   const load = (): Promise<ModelClient> => {
     if (!loading) {
-      const attempt = loadBackend(provider, common, fetch);
+      const attempt = modelBackend(provider, { model, fetch });
       loading = attempt;
       attempt.catch(() => {
         if (loading === attempt) loading = undefined;
@@ -68,7 +67,7 @@ export function createModelClient(
   };
   return {
     provider,
-    model: common.model,
+    model: model ?? DEFAULT_MODELS[provider],
     async converse(request, signal) {
       let client: ModelClient;
       try {
@@ -83,19 +82,20 @@ export function createModelClient(
 }
 
 /**
- * Loads (evaluates) the SDK module `provider` speaks, without a client: a
- * warm spare does it before it waits, so its session's first turn does not.
+ * The client `createModelClient` loads at its first call: `provider`'s SDK
+ * (imported now) sending through `fetch`. A warm spare rehearses with one
+ * whose `fetch` is answered in-process (`sandbox-agent/rehearsal.ts`).
  */
-export async function preloadProvider(provider: ProviderKind): Promise<void> {
-  if (PROVIDER_WIRES[provider] === "anthropic") await import("./anthropic.ts");
-  else await import("./openai.ts");
-}
-
-async function loadBackend(
+export async function modelBackend(
   provider: ProviderKind,
-  common: { provider: ProviderKind; host: string; model: string },
-  fetch: typeof globalThis.fetch,
+  options: { model?: string; fetch: typeof globalThis.fetch },
 ): Promise<ModelClient> {
+  const { fetch } = options;
+  const common = {
+    provider,
+    host: PROVIDER_HOSTS[provider],
+    model: options.model ?? DEFAULT_MODELS[provider],
+  };
   if (PROVIDER_WIRES[provider] === "anthropic") {
     const { anthropicClient } = await import("./anthropic.ts");
     return anthropicClient({ ...common, fetch });

@@ -93,9 +93,11 @@ Deno.test({
     assert.notEqual(other.sessionId, one.sessionId);
     await fake.until(3);
     assert.ok(fromSpare(host, other.sessionId), "the new conversation claimed the next spare");
-    // It rehearsed its first turn's queue work before it waited, and cleaned up (or the claim refuses it).
+    // It rehearsed its first turn before it waited (queue work, an answer in memory), and cleaned up (or the
+    // claim refuses it).
     const spareLog = await Deno.readTextFile(host.plane.sandboxes.logPath(other.sessionId)!);
     assert.match(spareLog, /"event":"spare.rehearsed"/);
+    assert.match(spareLog, /"event":"spare.rehearsed_answer"/);
     assert.doesNotMatch(spareLog, /spare\.rehearsal_(failed|left)/);
     assert.notEqual(
       host.plane.sandboxes.logPath(other.sessionId),
