@@ -25,7 +25,7 @@
  *
  * Run: `scripts/deno run -A tests/bench/spares_bench.ts [--isolator runsc|bwrap]
  * [--samples N] [--conversations N]`; `--conversations 0` runs only the hit and miss part,
- * `--samples 0` only the hibernation.
+ * `--samples 0` only the hibernation; `--idle-stop MS` (default 1) its idle limit.
  *
  * @module
  */
@@ -58,6 +58,12 @@ export interface SparesBenchOptions {
   samples?: number;
   /** Conversations of the hibernation run (default 200). */
   conversations?: number;
+  /**
+   * The hibernation run's `--idle-stop` in ms (default 1: each sandbox is
+   * stopped as soon as it is idle). Longer leaves the batch's sandboxes up
+   * together, so the idle phase times the sweep stopping them all.
+   */
+  idleStopMs?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -382,11 +388,10 @@ async function leftOverReplies(p: Plane, conversations: number): Promise<number>
 
 async function hibernationAtScale(
   cleanup: Cleanup,
-  at: { kind: IsolatorKind; program: string; conversations: number },
+  at: { kind: IsolatorKind; program: string; conversations: number; idleStopMs: number },
 ): Promise<BenchResult[]> {
   const prefix = `journey.${at.kind}.hibernate_${at.conversations}`;
-  // The shortest idle stop: the sweep (every second) hibernates a sandbox as soon as it has nothing to do.
-  const p = await openPlane(cleanup, { ...at, warmSpares: 1, idleStopMs: 1 });
+  const p = await openPlane(cleanup, { ...at, warmSpares: 1 });
   let peakMiB = 0;
   const sampler = setInterval(() => peakMiB = Math.max(peakMiB, totalRssMiB(p)), PEAK_SAMPLE_MS);
   const stopSampler = cleanup.add(() => clearInterval(sampler));
@@ -462,7 +467,9 @@ export async function sparesBenchmarks(options: SparesBenchOptions = {}): Promis
     if (samples > 0) results.push(...await spareHitAndMiss(cleanup, { kind, program, samples }));
     const conversations = options.conversations ?? 200;
     if (conversations > 0) {
-      results.push(...await hibernationAtScale(cleanup, { kind, program, conversations }));
+      // By default the shortest idle stop: the sweep (every second) hibernates a sandbox once it has nothing to do.
+      const idleStopMs = options.idleStopMs ?? 1;
+      results.push(...await hibernationAtScale(cleanup, { kind, program, conversations, idleStopMs }));
     }
     results.push({ name: `journey.${kind}.spares.load_average_1m_end`, value: loadAverage1m(), unit: "" });
     return results;
@@ -480,8 +487,9 @@ if (import.meta.main) {
     if (flag === "--isolator") options.isolator = value() as IsolatorKind;
     else if (flag === "--samples") options.samples = Number(value());
     else if (flag === "--conversations") options.conversations = Number(value());
+    else if (flag === "--idle-stop") options.idleStopMs = Number(value());
     else {
-      console.error(`unknown flag ${flag}; flags: --isolator, --samples, --conversations`);
+      console.error(`unknown flag ${flag}; flags: --isolator, --samples, --conversations, --idle-stop`);
       Deno.exit(2);
     }
   }
