@@ -136,6 +136,13 @@ class SqlOutboundWriter implements OutboundWriter {
     );
   }
 
+  deleteSessionState(keys: readonly string[]): void {
+    if (keys.length === 0) return;
+    this.#db.transaction(() => {
+      for (const key of keys) this.#db.run("DELETE FROM session_state WHERE key = ?", [key]);
+    });
+  }
+
   loadSessionState(): Record<string, string> {
     return decodeSessionState(this.#db.all("SELECT key, value FROM session_state"));
   }

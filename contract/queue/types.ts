@@ -41,6 +41,8 @@ export interface OutboundWriter extends Disposable {
   markCompleted(ids: readonly string[]): void;
   /** Stores one key of the agent's durable state. */
   putSessionState(key: string, value: string): void;
+  /** Forgets keys of the agent's durable state (absent keys are no error). */
+  deleteSessionState(keys: readonly string[]): void;
   /** Reads the agent's durable state back (at start-up). */
   loadSessionState(): Record<string, string>;
   /**

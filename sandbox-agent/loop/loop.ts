@@ -241,7 +241,7 @@ export class AgentLoop {
       if (result.reset) {
         reset = true;
         this.#history = [];
-        this.#store.save("history", []);
+        this.#store.saveHistory([]);
         this.#store.markReset();
       }
       this.#writeChat(result.reply, m.id, routing);
@@ -280,7 +280,7 @@ export class AgentLoop {
               answer.exchange,
               this.#o.historyLimits ?? HISTORY_LIMITS,
             );
-            this.#store.save("history", this.#history);
+            this.#store.saveHistory(this.#history);
           }
           this.#complete(prompts);
         })
@@ -395,7 +395,7 @@ export class AgentLoop {
       unannounced: this.#unannounced,
     };
     try {
-      return this.#o.outbound.transaction(fn);
+      return this.#store.transaction(fn);
     } catch (err) {
       this.#buffer = saved.buffer;
       this.#done = saved.done;

@@ -13,7 +13,7 @@ import { openInboundReader, openOutboundWriter } from "../../contract/queue/sand
 import { LoopHarness } from "../support/agent_loop_harness.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
 import { builtinRegistry, Jail } from "../../sandbox-agent/tools/mod.ts";
-import { AgentLoop, Heartbeat, STATE_KEYS, systemPrompt } from "../../sandbox-agent/loop/mod.ts";
+import { AgentLoop, Heartbeat, systemPrompt } from "../../sandbox-agent/loop/mod.ts";
 
 const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
 
@@ -81,7 +81,7 @@ Deno.test("loop: a budget refusal answers the conversation with the notice, fina
   assert.equal(await loop.poll(), "engaged");
   assert.deepEqual(h.outbound().map((o) => [o.inReplyTo, o.content]), [["m1", NOTICE]]);
   assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]), [["m1", "completed"]]);
-  assert.equal(h.state()[STATE_KEYS.history], undefined, "the refused turn is not history");
+  assert.deepEqual(h.history(), [], "the refused turn is not history");
   assert.equal(await loop.poll(), "idle", "the turn is over: no retry");
   assert.equal(calls, 1);
 });

@@ -14,15 +14,15 @@ import { AgentLoop, Heartbeat, STATE_KEYS, systemPrompt } from "../../sandbox-ag
 
 const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
 
-/** `outbound` whose next save of `key` fails once, like a full disk in the middle of a turn. */
-function failingOnce(outbound: OutboundWriter, key: string): OutboundWriter {
+/** `outbound` whose next save of a key starting with `prefix` fails once, like a full disk in the middle of a turn. */
+function failingOnce(outbound: OutboundWriter, prefix: string): OutboundWriter {
   let armed = true;
   return new Proxy(outbound, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === "putSessionState") {
         return (k: string, v: string) => {
-          if (armed && k === key) {
+          if (armed && k.startsWith(prefix)) {
             armed = false;
             throw new Error("disk full");
           }
@@ -41,7 +41,7 @@ Deno.test("loop: a reply turn that fails part-way writes nothing, and the next p
   const log = jsonLogger((line) => h.logLines.push(line));
   const loop = new AgentLoop({
     inbound,
-    outbound: failingOnce(outbound, STATE_KEYS.history),
+    outbound: failingOnce(outbound, STATE_KEYS.historyPrefix),
     model: createModelClient({ provider: "mock", socketPath: `${h.dir}/model.sock` }),
     tools: builtinRegistry(),
     systemPrompt: systemPrompt(""),
@@ -58,7 +58,7 @@ Deno.test("loop: a reply turn that fails part-way writes nothing, and the next p
   await assert.rejects(() => loop.poll(), /disk full/);
   assert.deepEqual(h.outbound(), [], "the reply written before the failure was rolled back");
   assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]), [["m1", "processing"]]);
-  assert.equal(h.state()[STATE_KEYS.history], undefined);
+  assert.deepEqual(h.history(), []);
 
   // The loop's memory rolled back too: m1 is still buffered and the engagement is retried.
   assert.equal(await loop.poll(), "engaged");
@@ -66,5 +66,6 @@ Deno.test("loop: a reply turn that fails part-way writes nothing, and the next p
   assert.deepEqual(h.outbound().map((o) => [o.inReplyTo, o.content]), [["m1", "mock-agent received: hello"]]);
   assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]), [["m1", "completed"]]);
   assert.deepEqual(JSON.parse(h.state()[STATE_KEYS.doneIds]), ["m1"]);
+  assert.equal(h.history().length, 1, "one history row: the rolled-back one was not counted as written");
   assert.equal(await loop.poll(), "idle", "answered once");
 });

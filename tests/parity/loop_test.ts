@@ -120,7 +120,7 @@ Deno.test("loop: /reset in the batch skips the model turn and records the reset"
   assert.equal(h.server.calls.length, 0, "no model turn");
   const state = h.state();
   assert.ok(state.reset_at && !Number.isNaN(Date.parse(state.reset_at)), JSON.stringify(state));
-  assert.deepEqual(JSON.parse(state["loop.history"]), []);
+  assert.deepEqual(h.history(), []);
   assert.deepEqual(h.outbound().map((o) => o.inReplyTo), ["m2"], "only the command is answered");
   assert.deepEqual(h.acks().map((a) => [a.messageId, a.status]).sort(), [["m1", "completed"], [
     "m2",

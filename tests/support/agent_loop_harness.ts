@@ -21,9 +21,10 @@ import {
   Heartbeat,
   type HistoryLimits,
   ModelBreaker,
+  STATE_KEYS,
   systemPrompt,
 } from "../../sandbox-agent/loop/mod.ts";
-import { createModelClient } from "../../sandbox-agent/model/mod.ts";
+import { createModelClient, type Message } from "../../sandbox-agent/model/mod.ts";
 import { builtinRegistry, Jail, type McpTools } from "../../sandbox-agent/tools/mod.ts";
 import { type FakeModelServer, type Responder, serveFakeModel } from "./agent_model_server.ts";
 import { fixedKey, LIBRARY } from "./mod.ts";
@@ -141,6 +142,14 @@ export class LoopHarness implements AsyncDisposable {
   state(): Record<string, string> {
     using reader = openOutboundReader(this.paths.outbound, OPTS);
     return reader.sessionState();
+  }
+
+  /** The saved history rows' exchanges (`loop.history.<slot>`), oldest first. */
+  history(): Message[][] {
+    const state = this.state();
+    return Object.keys(state).filter((key) => key.startsWith(STATE_KEYS.historyPrefix))
+      .map((key) => JSON.parse(state[key]) as { n: number; exchange: Message[] })
+      .sort((a, b) => a.n - b.n).map((row) => row.exchange);
   }
 
   /** Parsed log lines. */
