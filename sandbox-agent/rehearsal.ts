@@ -70,7 +70,7 @@ export function rehearseQueues(dir: string, options: { library: string; log: Log
     // The reply: its row, the history and the done ids, the message completed, in one transaction.
     outbound.transaction(() => {
       outbound.writeMessageOut({ id: newMessageId("out"), kind: "chat", content: "", inReplyTo: id });
-      store.save("history", []);
+      store.saveHistory([[]]);
       store.save("doneIds", [id]);
       outbound.markCompleted([id]);
     });
