@@ -57,6 +57,22 @@ async function sessionsOfChats(host: HostFixture, chats: string[]): Promise<Sess
   return sessions;
 }
 
+/** A manager's deps over `host` with `isolator`, plain directories (no volumes) and fakes for the sockets. */
+function bareDeps(host: HostFixture, dir: string, isolator: FakeIsolator) {
+  return {
+    registry: host.registry,
+    queues: host.queues,
+    isolator: () => Promise.resolve(isolator),
+    proxy: new FakeProxy(),
+    onOutbound: () => {},
+    root: `${dir}/sandbox`,
+    library: LIBRARY,
+    program: () => Promise.resolve(`${dir}/agent.js`),
+    defaultProvider: "mock" as const,
+    volumes: false as const,
+  };
+}
+
 async function setup(dir: string) {
   const host = await HostFixture.open(dir);
   host.seedChat();
@@ -246,16 +262,7 @@ Deno.test("under gVisor, starts beyond the limit wait until an agent is up, its 
   const sessions = await sessionsOfChats(host, ["C1", "C2", "C3", "C4", "C5"]);
   const isolator = new FakeIsolator("gvisor");
   const manager = new SandboxManager({
-    registry: host.registry,
-    queues: host.queues,
-    isolator: () => Promise.resolve(isolator),
-    proxy: new FakeProxy(),
-    onOutbound: () => {},
-    root: `${dir.path}/sandbox`,
-    library: LIBRARY,
-    program: () => Promise.resolve(`${dir.path}/agent.js`),
-    defaultProvider: "mock",
-    volumes: false,
+    ...bareDeps(host, dir.path, isolator),
     startSlots: 2,
     startSlotCapMs: 1_000,
   });
@@ -356,16 +363,7 @@ Deno.test("at --max-sandboxes a launch stops the least recently used idle sandbo
   const isolator = new FakeIsolator();
   const evicted: SessionId[] = [];
   const manager = new SandboxManager({
-    registry: host.registry,
-    queues: host.queues,
-    isolator: () => Promise.resolve(isolator),
-    proxy: new FakeProxy(),
-    onOutbound: () => {},
-    root: `${dir.path}/sandbox`,
-    library: LIBRARY,
-    program: () => Promise.resolve(`${dir.path}/agent.js`),
-    defaultProvider: "mock",
-    volumes: false,
+    ...bareDeps(host, dir.path, isolator),
     maxSandboxes: 2,
     evict: async (sessionId) => {
       evicted.push(sessionId);
@@ -399,18 +397,7 @@ Deno.test("close stops the sandboxes several at a time, not one after another, a
   const host = await HostFixture.open(dir.path);
   const sessions = await sessionsOfChats(host, Array.from({ length: 12 }, (_, i) => `C${i}`));
   const isolator = new FakeIsolator();
-  const manager = new SandboxManager({
-    registry: host.registry,
-    queues: host.queues,
-    isolator: () => Promise.resolve(isolator),
-    proxy: new FakeProxy(),
-    onOutbound: () => {},
-    root: `${dir.path}/sandbox`,
-    library: LIBRARY,
-    program: () => Promise.resolve(`${dir.path}/agent.js`),
-    defaultProvider: "mock",
-    volumes: false,
-  });
+  const manager = new SandboxManager(bareDeps(host, dir.path, isolator));
   try {
     for (const sessionId of sessions) await manager.launch(sessionId);
     let stopping = 0;

@@ -3,8 +3,19 @@ import type { SessionId } from "../../contract/ids.ts";
 import { tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
 import { QueueProbe, type SessionProbe } from "./probe.ts";
-import { decideStuckAction, Sweep, SWEEP_PARALLEL } from "./sweep.ts";
+import { decideStuckAction, type IdleStop, Sweep, SWEEP_PARALLEL } from "./sweep.ts";
 import { openWakePath } from "../../tests/support/wake.ts";
+
+/** A sweep over the wake path whose sandboxes are all healthy, hibernating by `idle`. */
+function idleSweep(
+  path: Awaited<ReturnType<typeof openWakePath>>,
+  idle: IdleStop,
+  patienceMs?: number,
+): Sweep {
+  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
+  const { host, control, backoff, waker } = path;
+  return new Sweep({ registry: host.registry, control, probe, backoff, waker, idle, patienceMs });
+}
 
 Deno.test("the stuck rule", () => {
   assert.equal(decideStuckAction({ heartbeatAgeMs: 1_800_001, claimAgeMs: -1 }), "kill-ceiling");
@@ -67,18 +78,15 @@ Deno.test("the queue probe reads the heartbeat file and the oldest open claim", 
 
 Deno.test("idle hibernation: an idle sandbox with nothing waiting is stopped, a busy or recent one is not, and status lists it until it runs again", async () => {
   using dir = tempDir();
-  const { host, sessionId, control, backoff, waker } = await openWakePath(dir.path);
+  const path = await openWakePath(dir.path);
+  const { host, sessionId, control, backoff, waker } = path;
   await using _ = host;
-  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
   let idleMs = 0;
   let busy = false;
-  const sweep = new Sweep({
-    registry: host.registry,
-    control,
-    probe,
-    backoff,
-    waker,
-    idle: { afterMs: 600_000, idleMs: () => idleMs, busy: () => Promise.resolve(busy) },
+  const sweep = idleSweep(path, {
+    afterMs: 600_000,
+    idleMs: () => idleMs,
+    busy: () => Promise.resolve(busy),
   });
   await waker.wake(sessionId);
 
@@ -104,19 +112,12 @@ Deno.test("idle hibernation: an idle sandbox with nothing waiting is stopped, a 
 
 Deno.test("idle hibernation: a message that arrives while the idle sandbox stops wakes it again at once", async () => {
   using dir = tempDir();
-  const { host, sessionId, control, backoff, waker } = await openWakePath(dir.path);
+  const path = await openWakePath(dir.path);
+  const { host, sessionId, control, waker } = path;
   await using _ = host;
-  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
   let checks = 0;
-  const sweep = new Sweep({
-    registry: host.registry,
-    control,
-    probe,
-    backoff,
-    waker,
-    // Idle when asked before the stop; a message is waiting when asked after it.
-    idle: { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(++checks > 1) },
-  });
+  // Idle when asked before the stop; a message is waiting when asked after it.
+  const sweep = idleSweep(path, { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(++checks > 1) });
   await waker.wake(sessionId);
   const report = await sweep.runOnce();
   assert.deepEqual(report.hibernated, []);
@@ -127,7 +128,8 @@ Deno.test("idle hibernation: a message that arrives while the idle sandbox stops
 
 Deno.test("idle hibernation at scale: sandboxes stop a few at a time, and one whose stop hangs holds none of the others", async () => {
   using dir = tempDir();
-  const { host, sessionId: hung, control, backoff, waker } = await openWakePath(dir.path);
+  const path = await openWakePath(dir.path);
+  const { host, sessionId: hung, control, waker } = path;
   await using _ = host;
   const sessions = [hung];
   for (let i = 2; i <= 9; i++) {
@@ -144,16 +146,7 @@ Deno.test("idle hibernation at scale: sandboxes stop a few at a time, and one wh
     stopping--;
     await stop(id);
   };
-  const probe: SessionProbe = { probe: () => Promise.resolve({ heartbeatAgeMs: 1000, claimAgeMs: -1 }) };
-  const sweep = new Sweep({
-    registry: host.registry,
-    control,
-    probe,
-    backoff,
-    waker,
-    idle: { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(false) },
-    patienceMs: 50,
-  });
+  const sweep = idleSweep(path, { afterMs: 1, idleMs: () => 10, busy: () => Promise.resolve(false) }, 50);
   for (const id of sessions) await waker.wake(id);
 
   const report = await sweep.runOnce();
