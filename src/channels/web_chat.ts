@@ -12,8 +12,10 @@
  * marks the outbound row delivered, so a crash loses no accepted reply. The
  * insert is keyed by the outbound row's id and ignores a row already there,
  * so a redelivery after a crash (accepted here, not yet marked delivered)
- * never shows a reply twice. A drain returns the waiting replies without
- * removing them: each carries a cursor (`seq`), and only a client's
+ * never shows a reply twice; delivery counts on it ({@link WebChat.dedupsById})
+ * and commits the delivered marks of web replies lazily, a second's worth at
+ * once. A drain returns the waiting replies without removing them: each
+ * carries a cursor (`seq`), and only a client's
  * acknowledgement ({@link WebChat.acknowledge}, the API's `after=`) removes
  * a reply, so one handed to a client that died before showing it (Ctrl-C
  * during a long poll) is still there for the next. An acknowledged reply's
@@ -117,6 +119,8 @@ type OutboxRow = {
 /** The web chat: router input, adapter output, a durable per-conversation outbox with waiting drains. */
 export class WebChat implements ChannelAdapter {
   readonly name = WEB_CHANNEL;
+  /** A reply is kept by its outbound id a day after it was drained: a redelivery is ignored. */
+  readonly dedupsById = true;
   #d: WebChatDeps;
   #db: Database;
   #waiters = new Map<string, Set<() => void>>();

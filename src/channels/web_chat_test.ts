@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../../tests/support/mod.ts";
 import { HostFixture } from "../../tests/support/host.ts";
+import { LAZY_MARK_MS } from "../delivery/mod.ts";
 import { NotFoundError } from "../state/mod.ts";
 import { WebChat, WebChatFullError } from "./web_chat.ts";
 
@@ -117,4 +118,34 @@ Deno.test("web chat: the outbox survives a reopen, and a redelivered reply is ne
     assert.deepEqual(await take(web, "c1"), []);
     assert.deepEqual(await take(web, "other"), []);
   }
+});
+
+Deno.test("web chat: a reply's delivered mark is committed lazily; after a crash before it, the reply shows once", async () => {
+  using dir = tempDir();
+  await using first = await HostFixture.open(dir.path);
+  first.registry.putAgentGroup({ id: "demo", name: "Demo" });
+  first.registry.addMember("web:console", "demo");
+  const sessionId = (await first.webChat.send({ agentGroupId: "demo", text: "hello" })).outcomes[0]
+    .sessionId!;
+  using agent = await first.agent(sessionId);
+  const [hello] = agent.inbound.pendingMessages();
+  agent.outbound.writeMessageOut({ id: "r1", kind: "chat", inReplyTo: hello.id, content: "one" });
+  agent.outbound.markCompleted([hello.id]);
+  await first.delivery.deliverAll();
+  const marks = async (host: HostFixture) =>
+    [...(await host.queues.inboundWriter(sessionId)).deliveredIds()].sort();
+  assert.deepEqual(await marks(first), [], "the mark waits");
+
+  // The host dies here: a new one over the same files has only what was committed, and delivers r1 again.
+  await using second = await HostFixture.open(dir.path);
+  await second.delivery.deliverAll();
+  assert.deepEqual((await take(second.webChat, "demo")).map((i) => i.content), ["one"], "shown once");
+  await second.delivery.stop();
+  assert.deepEqual(await marks(second), ["r1"], "stopping commits what waits");
+  assert.equal(await second.queues.hasOpenWork(sessionId), false, "the ack is mirrored with the mark");
+
+  agent.outbound.writeMessageOut({ id: "r2", kind: "chat", inReplyTo: hello.id, content: "two" });
+  await first.delivery.deliverAll();
+  await new Promise((resolve) => setTimeout(resolve, LAZY_MARK_MS + 300));
+  assert.deepEqual(await marks(first), ["r1", "r2"], `committed within ${LAZY_MARK_MS} ms`);
 });

@@ -52,6 +52,13 @@ export interface ChannelAdapter {
   readonly name: string;
   /** Sends `message`; resolves to the platform's id for it, or null. A throw means "try again later". */
   deliver(message: ChannelMessage): Promise<string | null>;
+  /**
+   * True when `deliver` durably ignores a message id it already took, for at
+   * least a day after the message was shown. Delivery then commits its
+   * delivered marks lazily (`LAZY_MARK_MS`): a crash before a mark is
+   * committed delivers the row again, and the channel ignores it.
+   */
+  readonly dedupsById?: boolean;
   /** Sends a file; resolves to the platform's id for it, or null. A throw means "try again later". */
   sendFile?(target: ChannelTarget, file: ChannelFile): Promise<string | null>;
   /** Shows that the agent is working in the target chat, until its next message or the platform's timeout. */

@@ -6,6 +6,10 @@
  * rows marked there are never handled again, across restarts. A row whose
  * handling fails for a reason that may pass (a channel down, a destination
  * not yet permitted) stays unmarked and is tried again on the next pass.
+ * A row for a channel that itself ignores a message it already took (the
+ * web chat) is marked lazily, with the others of the next second in one
+ * commit: a crash before that commit hands it to the channel again, which
+ * ignores it, so nothing is lost or shown twice.
  *
  * - `system` rows are requests to the host: `schedule_task` and task
  *   management (carried out by {@link TaskActions}; a management answer comes
@@ -29,10 +33,9 @@ import {
   type ChangeKind,
   type MessageOut,
   parseSystemAction,
-  type ProcessingAck,
   type SessionId,
 } from "../../contract/mod.ts";
-import type { DueBatch, InboundWriter, OutboundReader } from "../../contract/queue/mod.ts";
+import type { DueBatch, InboundWriter, OutboundReader, StatusAck } from "../../contract/queue/mod.ts";
 import { controlCharacterPath, createdAgentId } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
 import { InvalidInputError } from "../state/mod.ts";
@@ -106,7 +109,23 @@ interface SessionMemory {
   retryLogged: Set<string>;
   /** Every row up to this seq is handled for good: a pass reads only the rows after it. */
   floor: number;
+  /** What waits for the session's next inbound commit: lazy delivered marks, acks not mirrored yet. */
+  unsettled: { marks: DeliveredMark[]; acks: Map<string, StatusAck> };
 }
+
+/** A delivered mark to commit. */
+interface DeliveredMark {
+  id: string;
+  platformMessageId: string | null;
+}
+
+/**
+ * The longest the delivered marks of a channel that ignores a message it
+ * already took (`ChannelAdapter.dedupsById`: the web chat) wait, to be
+ * committed together: one inbound commit for every reply of a busy second
+ * instead of one each.
+ */
+export const LAZY_MARK_MS = 1_000;
 
 /** Reads outbound queues and carries each row out once. */
 export class Delivery {
@@ -120,6 +139,8 @@ export class Delivery {
   #lastFull = 0;
   #fallbackMs: number;
   #pacer: Pacer;
+  #settleTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
   #deliveries: Counter;
   #rows: Counter;
 
@@ -139,12 +160,17 @@ export class Delivery {
 
   /** Starts the background loop: a full pass at once, then on signals (fallback polling). */
   start(): void {
+    this.#stopped = false;
     this.#pacer.start();
   }
 
-  /** Stops the loop after the pass in progress. */
-  stop(): Promise<void> {
-    return this.#pacer.stop();
+  /** Stops the loop after the pass in progress, and commits the marks that wait. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#pacer.stop();
+    clearTimeout(this.#settleTimer);
+    this.#settleTimer = undefined;
+    await this.#settleWaiting();
   }
 
   /** Signals that `sessionId` (or, without one, any session) has new outbound rows. */
@@ -202,8 +228,10 @@ export class Delivery {
     const pass: SessionPass = { sessionId, handled: [], retry: [], invalid: 0, statusesAdvanced: 0 };
 
     const batch = reader.dueMessages(memory.floor);
-    // Read with the rows, mirrored in the transaction of the first delivered mark (or alone after the last).
-    let acks = reader.processingAcks(open).filter((a) => memory.acks.get(a.messageId) !== a.status);
+    // Read with the rows; mirrored in the next inbound commit (a delivered mark's, or alone after the pass).
+    for (const ack of reader.processingAcks(open)) {
+      if (memory.acks.get(ack.messageId) !== ack.status) memory.unsettled.acks.set(ack.messageId, ack);
+    }
     for (const bad of batch.invalid) {
       pass.invalid++;
       const key = `${bad.seq}:${bad.id}`;
@@ -219,10 +247,14 @@ export class Delivery {
       if (memory.delivered.has(message.id)) continue;
       try {
         const handled = await this.#handle(session, message);
-        // A fresh host turn on the queues: the agent may have taken its lease while the row was handled.
-        const inbound = await this.#d.queues.inboundWriter(sessionId);
-        pass.statusesAdvanced += this.#settle(inbound, { memory, acks, delivered: message, handled });
-        acks = [];
+        const mark = { id: message.id, platformMessageId: handled.platformMessageId ?? null };
+        if (handled.markLazily) {
+          memory.unsettled.marks.push(mark);
+          this.#settleSoon();
+        } else {
+          // A fresh host turn on the queues: the agent may have taken its lease while the row was handled.
+          pass.statusesAdvanced += this.#settle(await this.#d.queues.inboundWriter(sessionId), memory, mark);
+        }
         memory.delivered.add(message.id);
         memory.retryLogged.delete(message.id);
         this.#rows.inc({ outcome: handled.outcome });
@@ -240,38 +272,59 @@ export class Delivery {
         }
       }
     }
-    if (acks.length > 0) {
-      pass.statusesAdvanced += this.#settle(await this.#d.queues.inboundWriter(sessionId), { memory, acks });
+    if (memory.unsettled.marks.length === 0 && memory.unsettled.acks.size > 0) {
+      pass.statusesAdvanced += this.#settle(await this.#d.queues.inboundWriter(sessionId), memory);
     }
     memory.floor = nextFloor(memory.floor, batch, memory.delivered);
     return pass;
   }
 
   /**
-   * One inbound transaction: the delivered mark of a handled row (if any) and
-   * the acknowledgements not mirrored yet. The mirror is derived data (the
-   * agent's acks stay in outbound and are read again after a restart), so it
-   * may share the mark's commit. Returns how many statuses moved.
+   * One inbound transaction: `mark` (a handled row's delivered mark), the
+   * lazy marks that wait, and the acknowledgements not mirrored yet. The
+   * mirror is derived data (the agent's acks stay in outbound and are read
+   * again after a restart), so it may share any commit. Returns how many
+   * statuses moved.
    */
-  #settle(
-    writer: InboundWriter,
-    settled: {
-      memory: SessionMemory;
-      acks: readonly ProcessingAck[];
-      delivered?: MessageOut;
-      handled?: Handled;
-    },
-  ): number {
-    const { memory, acks, delivered, handled } = settled;
+  #settle(writer: InboundWriter, memory: SessionMemory, mark?: DeliveredMark): number {
+    const marks = [...memory.unsettled.marks, ...(mark ? [mark] : [])];
+    const acks = [...memory.unsettled.acks.values()];
     const moved = writer.transaction(() => {
-      if (delivered) writer.markDelivered(delivered.id, handled?.platformMessageId ?? null);
+      for (const m of marks) writer.markDelivered(m.id, m.platformMessageId);
       return writer.advanceStatuses(acks);
     });
+    memory.unsettled = { marks: [], acks: new Map() };
     for (const a of acks) {
       if (a.status === "completed") memory.acks.delete(a.messageId);
       else memory.acks.set(a.messageId, a.status);
     }
     return moved;
+  }
+
+  /** Commits the lazy marks within {@link LAZY_MARK_MS}. */
+  #settleSoon(): void {
+    this.#settleTimer ??= setTimeout(() => {
+      this.#settleTimer = undefined;
+      void this.#settleWaiting();
+    }, LAZY_MARK_MS);
+  }
+
+  /** Commits every session's waiting marks and acks; a session that fails keeps them for the next try. */
+  async #settleWaiting(): Promise<void> {
+    for (const [sessionId, memory] of this.#memory) {
+      if (memory.unsettled.marks.length === 0 && memory.unsettled.acks.size === 0) continue;
+      try {
+        await this.#locks.run(sessionId, async () => {
+          this.#settle(await this.#d.queues.inboundWriter(sessionId), memory);
+        });
+      } catch (err) {
+        this.#log.warn("the delivered marks of session {sessionId} wait for the next try: {error}", {
+          sessionId,
+          error: String(err),
+        });
+        if (!this.#stopped) this.#settleSoon();
+      }
+    }
   }
 
   #remember(sessionId: SessionId, queues: { reader: OutboundReader; writer: InboundWriter }): SessionMemory {
@@ -284,6 +337,7 @@ export class Delivery {
         acks: new Map(),
         retryLogged: new Set(),
         floor: 0,
+        unsettled: { marks: [], acks: new Map() },
       };
       this.#memory.set(sessionId, memory);
     }
@@ -430,7 +484,11 @@ export class Delivery {
     };
     const platformMessageId = await adapter.deliver(out);
     this.#deliveries.inc({ channel: channelType });
-    return { outcome: "delivered", platformMessageId: platformMessageId?.slice(0, 512) ?? null };
+    return {
+      outcome: "delivered",
+      platformMessageId: platformMessageId?.slice(0, 512) ?? null,
+      markLazily: adapter.dedupsById === true,
+    };
   }
 }
 

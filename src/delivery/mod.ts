@@ -23,7 +23,7 @@
  *
  * @module
  */
-export { Delivery } from "./delivery.ts";
+export { Delivery, LAZY_MARK_MS } from "./delivery.ts";
 export type { DeliveryDeps, InboundStatusMirror, SessionPass } from "./delivery.ts";
 export type { RowOutcome } from "./outcome.ts";
 export { formatTaskList } from "./task_actions.ts";

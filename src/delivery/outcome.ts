@@ -27,6 +27,8 @@ export interface Handled {
   outcome: RowOutcome;
   platformMessageId?: string | null;
   detail?: string;
+  /** The channel ignores a redelivery of the row, so its delivered mark may wait (see `LAZY_MARK_MS`). */
+  markLazily?: boolean;
 }
 
 /** A failure that ends the row for good: it is marked handled, and the agent is told when it can act on it. */
