@@ -10,6 +10,14 @@ import { readCapped } from "../../http/mod.ts";
 import type { ApiEnv } from "../env.ts";
 import { fail } from "../errors.ts";
 
+/** The bytes each request body was buffered to, for later middleware to read without cloning the stream. */
+const buffered = new WeakMap<Request, Uint8Array>();
+
+/** The body `bodyLimit` buffered for `request`, if it did (read-only by convention: the handler reads it too). */
+export function bufferedBody(request: Request): Uint8Array | undefined {
+  return buffered.get(request);
+}
+
 /** The default cap: 256 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -31,6 +39,7 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<ApiEnv> {
     if (bytes === undefined) return fail(c, 413, tooLarge);
     // Not `new Request(raw, …)`: that copies (and so touches) the connection's abort signal.
     c.req.raw = new Request(raw.url, { method: raw.method, headers: raw.headers, body: bytes });
+    buffered.set(c.req.raw, bytes);
     await next();
   };
 }

@@ -8,6 +8,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { ApiEnv } from "../env.ts";
 import { fail } from "../errors.ts";
+import { bufferedBody } from "./body_limit.ts";
 
 /** The deepest nesting any API body needs, with room to spare. */
 export const MAX_JSON_DEPTH = 32;
@@ -34,7 +35,7 @@ export function jsonDepth(bytes: Uint8Array): number {
 export function maxJsonDepth(maxDepth = MAX_JSON_DEPTH): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     if (c.req.raw.body === null) return await next();
-    const bytes = new Uint8Array(await c.req.raw.clone().arrayBuffer());
+    const bytes = bufferedBody(c.req.raw) ?? new Uint8Array(await c.req.raw.clone().arrayBuffer());
     if (jsonDepth(bytes) > maxDepth) return fail(c, 400, `body: JSON nested deeper than ${maxDepth} levels`);
     await next();
   };
