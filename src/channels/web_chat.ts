@@ -125,10 +125,14 @@ export class WebChat implements ChannelAdapter {
   #db: Database;
   #waiters = new Map<string, Set<() => void>>();
   #closed = false;
+  /** Conversations known open, so a send does not look them up again; any registry write forgets them. */
+  #open = new Set<string>();
 
   constructor(deps: WebChatDeps) {
     this.#d = deps;
     this.#db = deps.state.db;
+    // A deleted agent, chat or wiring must be seen (and the wiring made again) at the next send.
+    deps.registry.onWrite(() => this.#open.clear());
   }
 
   /**
@@ -136,9 +140,12 @@ export class WebChat implements ChannelAdapter {
    * unknown-sender policy) and a wiring to the agent that engages on every
    * message (mention mode; every console message is a mention). An existing
    * wiring is left as the operator configured it. Throws `NotFoundError` for
-   * an unknown agent.
+   * an unknown agent. A conversation opened here is not looked up again until
+   * the next registry write.
    */
   async ensureConversation(agentGroupId: string, conversationId = agentGroupId): Promise<string> {
+    const known = `${agentGroupId}\n${conversationId}`;
+    if (this.#open.has(known)) return conversationId;
     const { registry } = this.#d;
     if (!registry.hasAgentGroup(agentGroupId)) throw new NotFoundError("agent group", agentGroupId);
     const chat = registry.getOrCreateMessagingGroup({
@@ -161,6 +168,7 @@ export class WebChat implements ChannelAdapter {
         priority: 1,
       });
     }
+    this.#open.add(known);
     return conversationId;
   }
 

@@ -47,6 +47,10 @@ Deno.test("web chat: a console message reaches the agent and its reply is draine
   const again = await web.send({ agentGroupId: "demo", text: "more" });
   assert.equal(again.outcomes.length, 1);
   assert.equal(again.outcomes[0].sessionId, sessionId);
+  // A wiring deleted meanwhile is made again at the next send (the conversation is not trusted as known).
+  host.registry.deleteWiring(again.outcomes[0].wiringId);
+  const rewired = await web.send({ agentGroupId: "demo", text: "still there?" });
+  assert.deepEqual(rewired.outcomes.map((o) => [o.kind, o.sessionId]), [["engaged", sessionId]]);
 });
 
 Deno.test("web chat: strangers are refused, unknown agents are not found, buffers are capped", async () => {

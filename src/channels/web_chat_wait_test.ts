@@ -9,7 +9,8 @@ import { WebChat } from "./web_chat.ts";
 function inbox(): WebChat & Disposable & { state: StateDb } {
   const dir = tempDir();
   const state: StateDb = openTestState(dir.path);
-  const chats = new WebChat({ registry: {} as Registry, router: { route: () => Promise.reject() }, state });
+  const registry = { onWrite: () => {} } as unknown as Registry;
+  const chats = new WebChat({ registry, router: { route: () => Promise.reject() }, state });
   return Object.assign(chats, {
     state,
     [Symbol.dispose]: () => {
