@@ -12,7 +12,9 @@
  * booted ahead of its next session (`spares.ts`, `spare_pool.ts`): a launch
  * claims one when it can (same launch spec, nothing in its directories),
  * else starts cold as before. Both paths open the session's sockets in
- * `#openEnds`, the one place a new per-session socket is added.
+ * `#openEnds`, the one place a new per-session socket is added. The group's
+ * next spare boots once the launched session has answered, not during its
+ * first turn.
  *
  * @module
  */
@@ -169,6 +171,8 @@ interface Spare extends PooledSpare {
 interface SessionEnds {
   doorbell: Doorbell;
   lease: DoorbellOptions["lease"];
+  /** Settles at the agent's first outbound ring (its first reply written). */
+  answered: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -211,6 +215,8 @@ export class SandboxManager implements SandboxControl {
   #cap: SandboxCap;
   #spares: SparePool<Spare>;
   #recovered = false;
+  /** Launches whose group's spare pool is told of their traffic once they have answered. */
+  #trafficTimers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(deps: SandboxManagerDeps) {
     this.#d = deps;
@@ -302,16 +308,36 @@ export class SandboxManager implements SandboxControl {
       const { agentGroupId } = this.#d.registry.getSession(sessionId);
       const fingerprint = this.#fingerprint(agentGroupId);
       const spare = fingerprint === undefined ? undefined : this.#spares.take(agentGroupId, fingerprint);
+      let running: Running;
       try {
-        this.#running.set(
-          sessionId,
-          spare ? await this.#claimOrStart(sessionId, spare) : await this.#coldStart(sessionId),
-        );
+        running = spare ? await this.#claimOrStart(sessionId, spare) : await this.#coldStart(sessionId);
+        this.#running.set(sessionId, running);
       } finally {
         this.#cap.started(sessionId);
       }
-      this.#spares.traffic(agentGroupId);
+      this.#trafficOnceAnswered(agentGroupId, running);
     });
+  }
+
+  /**
+   * Tells the spare pool of the group's traffic (which boots its next spare)
+   * once `running`'s agent has written its first reply, its sandbox ended, or
+   * the start cap passed: a boot is a cold start, which on a small host
+   * would take the cores and this plane's event loop from that first turn.
+   */
+  #trafficOnceAnswered(agentGroupId: string, running: Running): void {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const traffic = () => {
+      if (timer === undefined) return; // told already
+      clearTimeout(timer);
+      this.#trafficTimers.delete(timer);
+      timer = undefined;
+      this.#spares.traffic(agentGroupId);
+    };
+    timer = setTimeout(traffic, this.#d.startSlotCapMs ?? START_SLOT_CAP_MS);
+    this.#trafficTimers.add(timer);
+    running.ends.answered.then(traffic);
+    running.handle.exited.then(traffic, traffic);
   }
 
   async #coldStart(sessionId: SessionId): Promise<Running> {
@@ -457,6 +483,8 @@ export class SandboxManager implements SandboxControl {
   /** Stops every sandbox and unmounts the agent groups' volumes; later launches fail. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const timer of this.#trafficTimers) clearTimeout(timer);
+    this.#trafficTimers.clear();
     try {
       await this.#spares.close();
       await this.stopMany([...this.#running.keys()]);
@@ -595,8 +623,11 @@ export class SandboxManager implements SandboxControl {
   ): Promise<SessionEnds> {
     const d = this.#d;
     const lease = d.queues.lease?.(sessionId);
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => answer = resolve);
     const doorbell = new Doorbell(`${at.socketDir}/${DOORBELL_SOCKET_NAME}`, {
       onOutbound: () => {
+        answer();
         this.#cap.touch(sessionId);
         d.onOutbound(sessionId);
       },
@@ -620,7 +651,7 @@ export class SandboxManager implements SandboxControl {
       await close().catch(() => {});
       throw err;
     }
-    return { doorbell, lease, close };
+    return { doorbell, lease, answered, close };
   }
 
   /**

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import type { SessionId } from "../../contract/ids.ts";
 import { sessionKeyHex } from "../../contract/cipher.ts";
-import { CLAIM_SOCKET_NAME, MODEL_SOCKET_NAME } from "../../contract/sockets.ts";
+import {
+  CLAIM_SOCKET_NAME,
+  DOORBELL,
+  DOORBELL_SOCKET_NAME,
+  MODEL_SOCKET_NAME,
+} from "../../contract/sockets.ts";
 import { HostFixture } from "../../tests/support/host.ts";
 import { LIBRARY, tempDir } from "../../tests/support/mod.ts";
 import { FakeHandle, FakeIsolator } from "../../tests/support/fake_isolator.ts";
@@ -63,6 +68,13 @@ async function setup(dir: string, options: { mounts?: MountPolicy } = {}) {
     isolator,
     proxy,
     manager,
+    /** Rings the host as session `sessionId`'s agent does after its first reply (the group's next spare boots then). */
+    async answer(sessionId: SessionId): Promise<void> {
+      const { socketDir } = sessionDirs(`${dir}/sandbox`, sessionId, "g1");
+      const conn = await Deno.connect({ transport: "unix", path: `${socketDir}/${DOORBELL_SOCKET_NAME}` });
+      await conn.write(Uint8Array.of(DOORBELL.outbound));
+      conn.close();
+    },
     /** The next spare the manager boots, once it waits in the pool. */
     async nextSpare(): Promise<FakeHandle> {
       for (let i = 0; i < 200; i++) {
@@ -98,6 +110,10 @@ Deno.test("a warm spare boots with no key and empty directories, and a claim han
   const [a, b] = t.sessions;
   await t.manager.launch(a);
   assert.equal(t.isolator.launches[0].spec.sessionId, a, "the group's first launch is cold");
+  // The group's spare boots once a has answered, not while its first turn runs.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(t.isolator.launches.length, 1, "no spare boots during a's first turn");
+  await t.answer(a);
 
   const spare = await t.nextSpare();
   const { spec } = spare;
@@ -135,6 +151,7 @@ Deno.test("a warm spare boots with no key and empty directories, and a claim han
   assert.throws(() => Deno.statSync(spec.inboundDir), Deno.errors.NotFound, "the spare's own names are gone");
 
   // Never back to the pool: the next spare is a new sandbox.
+  await t.answer(b);
   const next = await t.nextSpare();
   assert.notEqual(next.spec.sessionId, spec.sessionId);
   await t.manager.stop(b);
@@ -146,6 +163,7 @@ Deno.test("a group change discards its spares, and a spare of an older spec is n
   await using t = await setup(dir.path);
   const [a, b] = t.sessions;
   await t.manager.launch(a);
+  await t.answer(a);
   const first = await t.nextSpare();
 
   t.host.registry.setPersonaDocs("g1", { soul: "changed" });
@@ -159,6 +177,7 @@ Deno.test("a group change discards its spares, and a spare of an older spec is n
     Deno.errors.NotFound,
     "and removed its directories",
   );
+  await t.answer(a);
   const second = await t.nextSpare();
   assert.ok(second.spec.args?.some((arg) => arg.includes("changed")), "the next spare has the new spec");
 
@@ -179,6 +198,7 @@ Deno.test("a spare binds the group's mounts at boot; one moved out since then re
   const [a, b] = t.sessions;
   t.host.registry.setMounts("g1", [{ name: "docs", source: `${shared}/docs` }]);
   await t.manager.launch(a);
+  await t.answer(a);
   const spare = await t.nextSpare();
   assert.deepEqual(spare.spec.mounts, [{
     name: "docs",
@@ -197,6 +217,7 @@ Deno.test("a spare whose directories hold anything is not handed out: the sessio
   await using t = await setup(dir.path);
   const [a, b] = t.sessions;
   await t.manager.launch(a);
+  await t.answer(a);
   const spare = await t.nextSpare();
   Deno.writeTextFileSync(`${spare.spec.workspaceDir}/left-for-the-next`, "x");
   await t.manager.launch(b);
