@@ -225,7 +225,17 @@ class SqlOutboundReader implements OutboundReader {
 
 /** Opens a session's `inbound.db` for the host (it must be provisioned). */
 export function openInboundWriter(path: string, opts: QueueOpenOptions): InboundWriter {
-  return new SqlInboundWriter(openWriter(path, opts));
+  return inboundWriterOn(openWriter(path, opts));
+}
+
+/**
+ * The host's inbound writer over a connection its caller opened with
+ * `openWriter` and also reads through (closing the writer closes it): one
+ * connection keeps its page cache across the writer's commits, where a
+ * second one would read and decrypt its pages again after each of them.
+ */
+export function inboundWriterOn(db: Database): InboundWriter {
+  return new SqlInboundWriter(db);
 }
 
 /** Opens a session's `outbound.db` read-only for the host. */

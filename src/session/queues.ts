@@ -42,7 +42,7 @@ import {
 } from "../../contract/queue/mod.ts";
 import { type Database, SqliteError } from "../../contract/sqlite/mod.ts";
 import {
-  openInboundWriter,
+  inboundWriterOn,
   openOutboundReader,
   provisionSession,
   sessionQueuePaths,
@@ -119,7 +119,7 @@ interface Handles {
   paths: QueuePaths;
   inbound: InboundWriter;
   outbound: OutboundReader;
-  /** A second inbound connection for the reads the contract's writer does not offer (backlog, open work). */
+  /** The writer's connection, for the reads the contract's writer does not offer (backlog, open work). */
   status: Database;
   /** What callers get: the two handles guarded by the session's lease. */
   guardedInbound: InboundWriter;
@@ -321,12 +321,11 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
     });
     const opened: { close(): void }[] = [];
     try {
-      const inbound = openInboundWriter(paths.inbound, opts);
-      opened.push(inbound);
-      const outbound = openOutboundReader(paths.outbound, opts);
-      opened.push(outbound);
       const status = openWriter(paths.inbound, opts);
       opened.push(status);
+      const inbound = inboundWriterOn(status);
+      const outbound = openOutboundReader(paths.outbound, opts);
+      opened.push(outbound);
       const chat = this.#o.registry.getMessagingGroup(session.messagingGroupId);
       inbound.setSessionRouting({
         channelType: chat.channelType,
@@ -393,7 +392,6 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
 
 function closeHandles(handles: Handles | undefined): void {
   if (!handles) return;
-  handles.inbound.close();
+  handles.inbound.close(); // and `status`, its connection
   handles.outbound.close();
-  handles.status.close();
 }
