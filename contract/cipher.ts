@@ -28,6 +28,28 @@ export const BUSY_TIMEOUT_MS = 5000;
  */
 export const WRITER_PRAGMAS = ["journal_mode = DELETE", "synchronous = FULL", "mmap_size = 0"] as const;
 
+/**
+ * A writer whose file locks no other process can see: the agent's outbound
+ * writer under gVisor, where the Sentry keeps POSIX locks to itself and the
+ * queue lease (`LEASE` in `sockets.ts`) keeps host and agent apart. It holds
+ * its lock for its whole life (`locking_mode = EXCLUSIVE`: no lock, unlock,
+ * hot-journal, WAL or change-counter check per transaction) and keeps its
+ * journal open, truncating it at each commit (`TRUNCATE`: no journal created,
+ * directory-synced and deleted per transaction). Commits are as durable as
+ * {@link WRITER_PRAGMAS}' (`synchronous = FULL`; the commit point is the
+ * synced truncation instead of the deletion). An exclusive connection bumps
+ * the change counter only once per lock, so such a writer must change page 1
+ * in every commit for other connections to notice it (the outbound writer
+ * bumps `user_version`). Where the other side shares the kernel (process,
+ * bubblewrap) the lock would shut it out: those writers keep {@link WRITER_PRAGMAS}.
+ */
+export const PRIVATE_LOCK_WRITER_PRAGMAS = [
+  "journal_mode = TRUNCATE",
+  "synchronous = FULL",
+  "mmap_size = 0",
+  "locking_mode = EXCLUSIVE",
+] as const;
+
 /** Readers: refuse writes at the SQL layer too, no memory mapping (always read the file). */
 export const READER_PRAGMAS = ["query_only = ON", "mmap_size = 0"] as const;
 

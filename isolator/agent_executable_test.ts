@@ -25,7 +25,7 @@ import {
   smokeRun,
 } from "./plan.ts";
 import { ProcessIsolator } from "./process.ts";
-import { RunscIsolator, runscSessionInput } from "./runsc.ts";
+import { PRIVATE_QUEUE_LOCKS_ARG, RunscIsolator, runscSessionInput } from "./runsc.ts";
 import { type ResolvedSpec, resolveSpec } from "./spec.ts";
 import { DEFAULT_LIMITS, type Isolator } from "./types.ts";
 
@@ -86,7 +86,8 @@ Deno.test("runsc plan: config.json runs the agent executable from an exec-able r
     process: { args: string[]; env: string[] };
     mounts: OciMount[];
   };
-  assert.deepEqual(config.process.args, [SANDBOX_AGENT, LAYOUT_ARG, ...AGENT_ARGS]);
+  // Under gVisor the agent's file locks are its own: it is told so (`--queue-locks=private`).
+  assert.deepEqual(config.process.args, [SANDBOX_AGENT, LAYOUT_ARG, ...AGENT_ARGS, PRIVATE_QUEUE_LOCKS_ARG]);
   const agent = config.mounts.filter((m) => m.destination === SANDBOX_AGENT);
   assert.deepEqual(agent, [{
     destination: SANDBOX_AGENT,
@@ -283,7 +284,12 @@ for (const [kind, available, make] of backends) {
         denoDir: 0,
         library: 1,
         key: 1,
-        argv: [SANDBOX_AGENT, LAYOUT_ARG, ...AGENT_ARGS],
+        argv: [
+          SANDBOX_AGENT,
+          LAYOUT_ARG,
+          ...AGENT_ARGS,
+          ...(kind === "runsc" ? [PRIVATE_QUEUE_LOCKS_ARG] : []),
+        ],
       });
     },
   });

@@ -63,6 +63,15 @@ const APPLICABLE_STATES = new Set(["created", "running", "paused"]);
 /** How often the end of the start window asks whether runsc has finished creating the sandbox. */
 const CREATED_POLL_MS = 250;
 
+/**
+ * Tells the agent that no process outside the sandbox sees its file locks
+ * (the Sentry keeps POSIX locks to itself; the queue lease keeps host and
+ * agent apart), so its outbound writer may hold its lock for its life
+ * (`PRIVATE_LOCK_WRITER_PRAGMAS` in `contract/cipher.ts`): fewer syscalls per
+ * transaction, each a ptrace round trip here.
+ */
+export const PRIVATE_QUEUE_LOCKS_ARG = "--queue-locks=private";
+
 /** The cgroup runsc creates for a sandbox (a session's, or the smoke run's). */
 function sandboxCgroup(id: string): string {
   return `/ironclaw/${id}`;
@@ -81,7 +90,7 @@ export function runscSessionInput(
   startCpus?: number,
 ): OciConfigInput {
   return {
-    argv: sandboxArgv(s, kind),
+    argv: sandboxArgv({ ...s, args: [...s.args, PRIVATE_QUEUE_LOCKS_ARG] }, kind),
     binds: [...sessionBinds(s, keyCopy, kind), ...(denoDir ? [denoDir] : [])],
     system: systemLayout(),
     limits: s.limits,

@@ -26,6 +26,12 @@ export interface AgentConfig {
   spare: boolean;
   /** The approved mounts the host bound at `<layout.mounts>/<name>`. */
   mounts: { name: string; readonly: boolean }[];
+  /**
+   * `--queue-locks=private`: no other process sees this sandbox's file locks
+   * (gVisor), so the outbound writer may hold its lock for its life
+   * (`PRIVATE_LOCK_WRITER_PRAGMAS` in `contract/cipher.ts`). Default `shared`.
+   */
+  privateQueueLocks: boolean;
 }
 
 /** A bad command line; its message is one line. */
@@ -57,6 +63,7 @@ const FLAGS = [
   "mounts",
   "poll-ms",
   "spare",
+  "queue-locks",
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
@@ -85,6 +92,10 @@ export function parseArgs(args: readonly string[]): AgentConfig {
   }
   const spare = values.get("spare") ?? "0";
   if (spare !== "0" && spare !== "1") throw new ConfigError(`--spare must be 0 or 1, got ${spare}`);
+  const queueLocks = values.get("queue-locks") ?? "shared";
+  if (queueLocks !== "shared" && queueLocks !== "private") {
+    throw new ConfigError(`--queue-locks must be shared or private, got ${queueLocks}`);
+  }
   const model = values.get("model");
   const layout = parseLayout(values.get("layout"));
   const mounts = parseMounts(values.get("mounts") ?? "");
@@ -100,6 +111,7 @@ export function parseArgs(args: readonly string[]): AgentConfig {
     pollMs,
     spare: spare === "1",
     mounts,
+    privateQueueLocks: queueLocks === "private",
   };
 }
 

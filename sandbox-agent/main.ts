@@ -65,14 +65,18 @@ export interface Queues extends Disposable {
   outbound: OutboundWriter;
 }
 
-/** Opens outbound (read-write) and inbound (read-only) with `key`; a failure names the queue. */
-export function openQueues(layout: AgentLayout, key: SessionKey): Queues {
+/**
+ * Opens outbound (read-write) and inbound (read-only) with `key`; a failure
+ * names the queue. `privateLocks`: the outbound writer's locks are invisible
+ * to the host (gVisor), see `--queue-locks`.
+ */
+export function openQueues(layout: AgentLayout, key: SessionKey, privateLocks = false): Queues {
   const opts = { library: layout.library, key };
   const outboundPath = `${layout.outboundDir}/${QUEUE_FILES.outbound}`;
   const inboundPath = `${layout.inboundDir}/${QUEUE_FILES.inbound}`;
   let outbound: OutboundWriter;
   try {
-    outbound = openOutboundWriter(outboundPath, opts);
+    outbound = openOutboundWriter(outboundPath, { ...opts, privateLocks });
   } catch (err) {
     throw new StartError(`cannot open the outbound queue: ${reason(err)}`);
   }
@@ -121,7 +125,7 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
   const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, log);
   try {
     // Opening reads both files (and may roll back an interrupted outbound write): a lease turn too.
-    using queues = await lease.run(() => openQueues(layout, key));
+    using queues = await lease.run(() => openQueues(layout, key, config.privateQueueLocks));
     await runLoop(config, queues, lease, log, signal);
   } finally {
     lease.close();

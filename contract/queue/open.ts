@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { BUSY_TIMEOUT_MS, READER_PRAGMAS, type SessionKey, WRITER_PRAGMAS } from "../cipher.ts";
+import {
+  BUSY_TIMEOUT_MS,
+  PRIVATE_LOCK_WRITER_PRAGMAS,
+  READER_PRAGMAS,
+  type SessionKey,
+  WRITER_PRAGMAS,
+} from "../cipher.ts";
 import { QUEUE_FILES } from "../schema.ts";
 import { Database } from "../sqlite/mod.ts";
 
@@ -13,6 +19,12 @@ import { Database } from "../sqlite/mod.ts";
 export interface QueueOpenOptions {
   library: string;
   key: SessionKey | null;
+  /**
+   * A writer's locks are invisible to every other process (gVisor): open it
+   * with {@link PRIVATE_LOCK_WRITER_PRAGMAS}. Only for the agent's outbound
+   * writer, which bumps page 1 at every commit.
+   */
+  privateLocks?: boolean;
 }
 
 /** Opens a queue file for writing; creates it (with `schema`) when `create` is set. */
@@ -22,7 +34,7 @@ export function openWriter(path: string, opts: QueueOpenOptions, schema?: string
     key: opts.key ?? undefined,
     create: schema !== undefined,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
-    pragmas: WRITER_PRAGMAS,
+    pragmas: opts.privateLocks ? PRIVATE_LOCK_WRITER_PRAGMAS : WRITER_PRAGMAS,
   });
   if (schema !== undefined) {
     try {

@@ -72,32 +72,37 @@ class SqlInboundReader implements InboundReader {
 
 class SqlOutboundWriter implements OutboundWriter {
   #db: Database;
+  /** The last `user_version` written, when every commit must change page 1 (private locks); else undefined. */
+  #stamp: number | undefined;
 
-  constructor(db: Database) {
+  constructor(db: Database, privateLocks: boolean) {
     this.#db = db;
+    if (privateLocks) this.#stamp = Number(db.get("PRAGMA user_version")?.user_version ?? 0);
   }
 
   writeMessageOut(message: NewMessageOut): MessageOut {
     const parsed = NewMessageOut.safeParse(message);
     if (!parsed.success) throw new TypeError(`invalid outbound message: ${describeZodError(parsed.error)}`);
     const m = parsed.data;
-    const row = this.#db.get(
-      `INSERT INTO messages_out (id, seq, in_reply_to, timestamp, deliver_after, recurrence, kind, platform_id,
+    const row = this.transaction(() =>
+      this.#db.get(
+        `INSERT INTO messages_out (id, seq, in_reply_to, timestamp, deliver_after, recurrence, kind, platform_id,
          channel_type, thread_id, content)
        VALUES (?, ${NEXT_ODD_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        RETURNING ${COLUMNS.messagesOut}`,
-      [
-        m.id,
-        m.inReplyTo ?? null,
-        m.timestamp ?? nowTimestamp(),
-        m.deliverAfter ?? null,
-        m.recurrence ?? null,
-        m.kind,
-        m.platformId ?? null,
-        m.channelType ?? null,
-        m.threadId ?? null,
-        m.content,
-      ],
+        [
+          m.id,
+          m.inReplyTo ?? null,
+          m.timestamp ?? nowTimestamp(),
+          m.deliverAfter ?? null,
+          m.recurrence ?? null,
+          m.kind,
+          m.platformId ?? null,
+          m.channelType ?? null,
+          m.threadId ?? null,
+          m.content,
+        ],
+      )
     );
     const decoded = decodeMessageOut(row!);
     if (!decoded.success) {
@@ -117,7 +122,7 @@ class SqlOutboundWriter implements OutboundWriter {
   #ack(ids: readonly string[], status: "processing" | "completed"): void {
     if (ids.length === 0) return;
     const at = nowTimestamp();
-    this.#db.transaction(() => {
+    this.transaction(() => {
       for (const id of ids) {
         this.#db.run(
           `INSERT INTO processing_ack (message_id, status, status_changed) VALUES (?, ?, ?)
@@ -129,16 +134,18 @@ class SqlOutboundWriter implements OutboundWriter {
   }
 
   putSessionState(key: string, value: string): void {
-    this.#db.run(
-      `INSERT INTO session_state (key, value, updated_at) VALUES (?, ?, ?)
+    this.transaction(() =>
+      this.#db.run(
+        `INSERT INTO session_state (key, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      [key, value, nowTimestamp()],
+        [key, value, nowTimestamp()],
+      )
     );
   }
 
   deleteSessionState(keys: readonly string[]): void {
     if (keys.length === 0) return;
-    this.#db.transaction(() => {
+    this.transaction(() => {
       for (const key of keys) this.#db.run("DELETE FROM session_state WHERE key = ?", [key]);
     });
   }
@@ -148,7 +155,14 @@ class SqlOutboundWriter implements OutboundWriter {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn);
+    if (this.#stamp === undefined || this.#db.inTransaction) return this.#db.transaction(fn);
+    return this.#db.transaction(() => {
+      const result = fn();
+      // An exclusive connection bumps the change counter once per lock: a page-1 change makes the host see this commit.
+      this.#stamp = (this.#stamp! + 1) % 0x7fffffff;
+      this.#db.exec(`PRAGMA user_version = ${this.#stamp}`);
+      return result;
+    });
   }
 
   close(): void {
@@ -167,10 +181,12 @@ export function openInboundReader(path: string, opts: QueueOpenOptions): Inbound
 
 /**
  * Opens `outbound.db` for the sandbox. The host provisions the file; the
- * schema statements are idempotent, so a fresh file is also usable.
+ * schema statements are idempotent, so a fresh file is also usable. With
+ * `privateLocks` (gVisor) the connection keeps its lock and journal for its
+ * life and changes page 1 in every commit, so the host's reader sees each one.
  */
 export function openOutboundWriter(path: string, opts: QueueOpenOptions): OutboundWriter {
-  return new SqlOutboundWriter(openWriter(path, opts, OUTBOUND_SCHEMA));
+  return new SqlOutboundWriter(openWriter(path, opts, OUTBOUND_SCHEMA), opts.privateLocks ?? false);
 }
 
 export type { InboundReader, OutboundWriter };

@@ -98,3 +98,10 @@ Deno.test("a group's mounts reach the agent as names and modes; a layout without
   assert.throws(() => parsed(["--mounts=../x:ro"]), /is not <name>:ro or <name>:rw/);
   assert.deepEqual(parsed([]).mounts, []);
 });
+
+Deno.test("--queue-locks: shared unless the isolator says the sandbox's locks are private; anything else refused", () => {
+  assert.equal(parsed([]).privateQueueLocks, false);
+  assert.equal(parsed(["--queue-locks=private"]).privateQueueLocks, true);
+  assert.equal(parsed(["--queue-locks=shared"]).privateQueueLocks, false);
+  assert.throws(() => parsed(["--queue-locks=none"]), /--queue-locks must be shared or private/);
+});
