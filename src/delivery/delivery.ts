@@ -38,7 +38,7 @@ import {
 import type { DueBatch, InboundWriter, OutboundReader, StatusAck } from "../../contract/queue/mod.ts";
 import { controlCharacterPath, createdAgentId } from "../gateway/mod.ts";
 import { logger } from "../log/mod.ts";
-import { InvalidInputError } from "../state/mod.ts";
+import { InvalidInputError, NotFoundError } from "../state/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import type { Registry, Session } from "../registry/mod.ts";
 import type { AccessRequests } from "../router/mod.ts";
@@ -318,6 +318,11 @@ export class Delivery {
           this.#settle(await this.#d.queues.inboundWriter(sessionId), memory);
         });
       } catch (err) {
+        // A session deleted meanwhile has no queue to mark any more.
+        if (err instanceof NotFoundError) {
+          this.#memory.delete(sessionId);
+          continue;
+        }
         this.#log.warn("the delivered marks of session {sessionId} wait for the next try: {error}", {
           sessionId,
           error: String(err),
