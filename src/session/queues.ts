@@ -327,13 +327,16 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
       const outbound = openOutboundReader(paths.outbound, opts);
       opened.push(outbound);
       const chat = this.#o.registry.getMessagingGroup(session.messagingGroupId);
-      inbound.setSessionRouting({
-        channelType: chat.channelType,
-        platformId: chat.platformId,
-        threadId: session.threadId,
+      // One commit, not three: a new conversation's first reply waits on this (it is redone at every open).
+      inbound.transaction(() => {
+        inbound.setSessionRouting({
+          channelType: chat.channelType,
+          platformId: chat.platformId,
+          threadId: session.threadId,
+        });
+        inbound.syncDestinations(this.#destinations(session.agentGroupId));
+        if (this.#o.tasks) inbound.syncTasks(this.#o.tasks.rows(sessionId));
       });
-      inbound.syncDestinations(this.#destinations(session.agentGroupId));
-      if (this.#o.tasks) inbound.syncTasks(this.#o.tasks.rows(sessionId));
       return {
         key,
         paths,
