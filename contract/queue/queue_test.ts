@@ -417,3 +417,19 @@ Deno.test("the agent's poll reads only waiting rows through the status index, no
   ).map((r) => String(r.detail)).join("; ");
   assert.match(plan, /USING INDEX messages_in_status_seq \(status=\?\)/, plan);
 });
+
+Deno.test("inbound read transaction: several reads as one, the next one sees the host's later writes", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_read", opts);
+  using writer = openInboundWriter(paths.inbound, opts);
+  writer.setSessionRouting({ channelType: "slack", platformId: "C1", threadId: null });
+  writer.writeMessageIn({ id: "m1", kind: "chat", content: "one" });
+  using reader = openInboundReader(paths.inbound, opts);
+  const [pending, routing] = reader.read(
+    () => [reader.pendingMessages(), reader.read(() => reader.sessionRouting())],
+  );
+  assert.deepEqual([pending.length, routing?.platformId], [1, "C1"]);
+  assert.throws(() => reader.read(() => reader.tasks() && assert.fail("boom")), /boom/);
+  writer.writeMessageIn({ id: "m2", kind: "chat", content: "two" });
+  assert.deepEqual(reader.read(() => reader.pendingMessages().map((m) => m.id)), ["m1", "m2"]);
+});

@@ -61,6 +61,10 @@ class SqlInboundReader implements InboundReader {
     ).map(decodeTask);
   }
 
+  read<T>(fn: () => T): T {
+    return this.#db.transaction(fn, "deferred");
+  }
+
   close(): void {
     this.#db.close();
   }

@@ -28,6 +28,12 @@ export interface InboundReader extends Disposable {
   sessionRouting(): SessionRouting | undefined;
   /** This session's scheduled tasks (active and paused), by next run. */
   tasks(): TaskRow[];
+  /**
+   * Runs `fn`'s reads as one read transaction: one lock and one freshness
+   * check of the file for all of them (each read alone takes its own), and
+   * all of them see the same committed state. Nested calls join the outer one.
+   */
+  read<T>(fn: () => T): T;
   close(): void;
 }
 

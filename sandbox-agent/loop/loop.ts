@@ -192,27 +192,30 @@ export class AgentLoop {
     try {
       // One lease turn reads inbound and, when the batch engages, opens the engagement too (marks it
       // processing, reads the routing, answers slash commands): a lease round trip fewer per turn. The
-      // first poll's turn also restores the saved state, so a start takes no turn of its own for it.
-      const begun = await this.#lease.run((): "idle" | "accumulating" | Engagement => {
-        this.#restore();
-        const pending = this.#o.inbound.pendingMessages();
-        // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
-        const pendingIds = new Set<string>(pending.map((m) => m.id));
-        for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
-        const buffered = new Set(this.#buffer.map((m) => m.id));
-        const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
-        if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
-        const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
-        // Nothing to write (an idle or accumulating poll): no transaction either.
-        if (fresh.length === 0 && !engage) return "accumulating";
-        return this.#atomically(() => {
-          if (fresh.length > 0) {
-            this.#buffer.push(...fresh);
-            this.#store.save("buffer", this.#buffer);
-          }
-          return engage ? this.#begin() : "accumulating";
-        });
-      });
+      // first poll's turn also restores the saved state, so a start takes no turn of its own for it. Its
+      // inbound reads are one read transaction: one lock and one check for the host's writes, not one per read.
+      const begun = await this.#lease.run(() =>
+        this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
+          this.#restore();
+          const pending = this.#o.inbound.pendingMessages();
+          // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
+          const pendingIds = new Set<string>(pending.map((m) => m.id));
+          for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
+          const buffered = new Set(this.#buffer.map((m) => m.id));
+          const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
+          if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
+          const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
+          // Nothing to write (an idle or accumulating poll): no transaction either.
+          if (fresh.length === 0 && !engage) return "accumulating";
+          return this.#atomically(() => {
+            if (fresh.length > 0) {
+              this.#buffer.push(...fresh);
+              this.#store.save("buffer", this.#buffer);
+            }
+            return engage ? this.#begin() : "accumulating";
+          });
+        })
+      );
       this.#firstPoll = false;
       if (begun === "idle" || begun === "accumulating") return begun;
       await this.#engage(begun);
