@@ -745,6 +745,14 @@ export class SandboxManager implements SandboxControl {
     if (JSON.stringify(resolveLaunchMounts(spec, d.mounts)) !== JSON.stringify(spare.mounts)) {
       throw new Error("its mounts no longer resolve to the directories it bound");
     }
+    const waitMs = d.startSlotCapMs ?? START_SLOT_CAP_MS;
+    // A spare that ends first (a bad start) fails the claim at once rather than at the deadline.
+    const ended = spare.handle.exited.then(() => {
+      throw new Error("its sandbox ended");
+    });
+    // A spare rehearses its first turn on scratch files in its own directories before it waits on its claim
+    // socket: they are judged once it waits (a claim during its boot waits for it, as the hand-over did).
+    await Promise.race([spare.claim.agentWaiting(waitMs), ended]);
     const left = unexpectedEntries(spare.dirs);
     if (left.length) throw new Error(`its directories are not empty (${left.slice(0, 3).join(", ")})`);
     const memoryDir = await this.#memoryDir(session, spec.memoryPartition);
@@ -769,11 +777,7 @@ export class SandboxManager implements SandboxControl {
       socketDir: dirs.socketDir,
     });
     try {
-      // A spare that ends first (a bad start) fails the claim at once rather than at the deadline.
-      const ended = spare.handle.exited.then(() => {
-        throw new Error("its sandbox ended");
-      });
-      await Promise.race([spare.claim.hand(key, d.startSlotCapMs ?? START_SLOT_CAP_MS), ended]);
+      await Promise.race([spare.claim.hand(key, waitMs), ended]);
     } catch (err) {
       await ends.close().catch(() => {});
       throw err;

@@ -223,8 +223,24 @@ export class ClaimSocket {
     return new ClaimSocket(listener);
   }
 
+  /** Resolves once the spare's agent waits on the socket; fails when none does within `timeoutMs`. */
+  async agentWaiting(timeoutMs: number): Promise<void> {
+    await this.#agent(timeoutMs);
+  }
+
   /** Gives the waiting agent its session's key and hangs up; fails when no agent waits within `timeoutMs`. */
   async hand(key: SessionKey, timeoutMs: number): Promise<void> {
+    const conn = await this.#agent(timeoutMs);
+    try {
+      const line = new TextEncoder().encode(claimLine(sessionKeyHex(key)));
+      for (let written = 0; written < line.length;) written += await conn.write(line.subarray(written));
+    } finally {
+      conn.close();
+    }
+  }
+
+  /** The waiting agent's connection; when none comes within `timeoutMs`, the socket is closed and this fails. */
+  async #agent(timeoutMs: number): Promise<Deno.UnixConn> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<undefined>((resolve) =>
       timer = setTimeout(() => resolve(undefined), timeoutMs)
@@ -234,12 +250,7 @@ export class ClaimSocket {
       this.close();
       throw new Error(`the spare's agent did not wait for its claim within ${timeoutMs} ms`);
     }
-    try {
-      const line = new TextEncoder().encode(claimLine(sessionKeyHex(key)));
-      for (let written = 0; written < line.length;) written += await conn.write(line.subarray(written));
-    } finally {
-      conn.close();
-    }
+    return conn;
   }
 
   /** Stops listening and hangs up on a waiting agent (a discarded spare then exits). */

@@ -220,7 +220,13 @@ Deno.test("a spare whose directories hold anything is not handed out: the sessio
   await t.answer(a);
   const spare = await t.nextSpare();
   Deno.writeTextFileSync(`${spare.spec.workspaceDir}/left-for-the-next`, "x");
+  // Its agent waits on its claim socket (it judged nothing it left): the claim looks at its directories then.
+  const agent = await Deno.connect({
+    transport: "unix",
+    path: `${spare.spec.socketDir}/${CLAIM_SOCKET_NAME}`,
+  });
   await t.manager.launch(b);
+  agent.close();
   assert.ok(spare.stopped);
   assert.equal(t.isolator.of(b).length, 1);
   assert.throws(() =>
