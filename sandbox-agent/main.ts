@@ -113,7 +113,11 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
       tools: builtinRegistry(config.enabledTools),
       log,
     });
-    rehearseQueues(layout.outboundDir, { library: layout.library, log });
+    rehearseQueues(layout.outboundDir, {
+      library: layout.library,
+      log,
+      privateLocks: config.privateQueueLocks,
+    });
   }
   const key = config.spare
     ? await awaitClaim(layout.socketDir, { log, signal })

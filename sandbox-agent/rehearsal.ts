@@ -46,7 +46,10 @@ const SIDE_FILES = ["", "-journal", "-wal", "-shm"];
  * outbound directory) and removes them. Never throws: a failed rehearsal
  * only means the first turn pays for itself (it is logged).
  */
-export function rehearseQueues(dir: string, options: { library: string; log: Logger }): void {
+export function rehearseQueues(
+  dir: string,
+  options: { library: string; log: Logger; privateLocks?: boolean },
+): void {
   const { library, log } = options;
   const started = performance.now();
   const paths = { inbound: `${dir}/${SCRATCH.inbound}`, outbound: `${dir}/${SCRATCH.outbound}` };
@@ -54,14 +57,17 @@ export function rehearseQueues(dir: string, options: { library: string; log: Log
     const opts = { library, key: asSessionKey(crypto.getRandomValues(new Uint8Array(CIPHER.keyBytes))) };
     // The host provisions inbound; the agent only ever opens it read-only, as below.
     openWriter(paths.inbound, opts, INBOUND_SCHEMA).close();
-    using outbound = openOutboundWriter(paths.outbound, opts);
+    // Opened as the session's will be (`--queue-locks`), so the first turn's own code paths are the rehearsed ones.
+    using outbound = openOutboundWriter(paths.outbound, { ...opts, privateLocks: options.privateLocks });
     using inbound = openInboundReader(paths.inbound, opts);
     // The first poll: restore the state, read inbound, engage (mark processing, save the buffer).
     const store = new StateStore(outbound, log);
     store.load();
-    inbound.pendingMessages();
-    inbound.sessionRouting();
-    inbound.destinations();
+    inbound.read(() => {
+      inbound.pendingMessages();
+      inbound.sessionRouting();
+      inbound.destinations();
+    });
     const id = newMessageId("in");
     outbound.transaction(() => {
       outbound.markProcessing([id]);

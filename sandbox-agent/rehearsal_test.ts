@@ -16,11 +16,14 @@ function recordingLog() {
 }
 
 Deno.test("a spare's rehearsal runs the first turn's queue work on scratch files and leaves its directory empty", () => {
-  using dir = tempDir();
-  const { log, events } = recordingLog();
-  rehearseQueues(dir.path, { library: resolveLibraryPath(), log });
-  assert.deepEqual(events.map(([event]) => event), ["spare.rehearsed"]);
-  assert.deepEqual([...Deno.readDirSync(dir.path)], [], "nothing left for the claim to refuse");
+  // Both lock modes: private (gVisor) keeps its lock and journal for the connection's life.
+  for (const privateLocks of [false, true]) {
+    using dir = tempDir();
+    const { log, events } = recordingLog();
+    rehearseQueues(dir.path, { library: resolveLibraryPath(), log, privateLocks });
+    assert.deepEqual(events.map(([event]) => event), ["spare.rehearsed"]);
+    assert.deepEqual([...Deno.readDirSync(dir.path)], [], "nothing left for the claim to refuse");
+  }
 });
 
 Deno.test("a rehearsal that cannot run is logged, never thrown: the first turn then pays for itself", () => {
