@@ -51,37 +51,42 @@ async function turn(chat: number, i: number): Promise<Turn> {
   const chatId = `${prefix}-${chat}`;
   const text = `journey ${chatId} turn ${i}`;
   const start = performance.now();
-  const result = (ok: boolean, error?: string): Turn => ({
+  const result = (
+    ok: boolean,
+    { error, at = performance.now() }: { error?: string; at?: number } = {},
+  ): Turn => ({
     chat,
     turn: i,
-    ms: performance.now() - start,
+    ms: at - start,
     ok,
     ...(error ? { error } : {}),
   });
   try {
     const sent = await call("POST", "/v1/ui/chat/send", { agentGroupId, text, chatId });
-    if (sent.status !== 202) return result(false, `send answered ${sent.status}`);
+    if (sent.status !== 202) return result(false, { error: `send answered ${sent.status}` });
     const outcome = sent.body.outcomes?.[0];
-    if (!sent.body.engaged) return result(false, "not engaged");
-    if (outcome?.wakeError) return result(false, `wake error: ${outcome.wakeError}`);
+    if (!sent.body.engaged) return result(false, { error: "not engaged" });
+    if (outcome?.wakeError) return result(false, { error: `wake error: ${outcome.wakeError}` });
     const deadline = start + timeoutMs;
     while (performance.now() < deadline) {
       const wait = Math.max(1, Math.min(20_000, Math.round(deadline - performance.now())));
       const drained = await call("GET", `/v1/ui/chat/drain?chatId=${chatId}&wait=${wait}`);
-      if (drained.status !== 200) return result(false, `drain answered ${drained.status}`);
+      // The turn ends when the reply is in the client's hands, before it acknowledges it.
+      const drainedAt = performance.now();
+      if (drained.status !== 200) return result(false, { error: `drain answered ${drained.status}` });
       const messages: { seq: number; content: string }[] = drained.body.messages;
       // Acknowledged at once (the client has them), so the next turn's drain starts after them.
       if (messages.length) {
         await call("GET", `/v1/ui/chat/drain?chatId=${chatId}&after=${messages.at(-1)!.seq}`);
       }
       const contents = messages.map((m) => m.content);
-      if (contents.includes(expectedReply(text))) return result(true);
+      if (contents.includes(expectedReply(text))) return result(true, { at: drainedAt });
       const stray = contents.find((c) => c !== expectedReply(text));
-      if (stray !== undefined) return result(false, `unexpected reply: ${stray.slice(0, 120)}`);
+      if (stray !== undefined) return result(false, { error: `unexpected reply: ${stray.slice(0, 120)}` });
     }
-    return result(false, `no reply within ${timeoutMs} ms`);
+    return result(false, { error: `no reply within ${timeoutMs} ms` });
   } catch (err) {
-    return result(false, err instanceof Error ? err.message : String(err));
+    return result(false, { error: err instanceof Error ? err.message : String(err) });
   }
 }
 
