@@ -224,6 +224,7 @@ Deno.test("agent show names the memory partition; a permissions change through t
   };
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const sessionId = sent.outcomes[0].sessionId!;
+  await t.plane.waker.settled(); // the send answered before its sandbox started
   assert.match(await cli("agent", "show", DEMO_AGENT_ID), /^memory: +group: every conversation shares one/m);
   const [before] = t.isolator.of(sessionId);
 

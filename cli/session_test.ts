@@ -14,6 +14,7 @@ Deno.test("session list|show|unpark|stop: a parked session is shown with why and
   };
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
   const id = sent.outcomes[0].sessionId!;
+  await t.plane.waker.settled(); // the send answered before its sandbox started
   const listed = await cli("session", "list");
   assert.match(listed[0], /^ID\s+AGENT\s+CHAT\s+SANDBOX\s+ACTIVE/);
   assert.match(listed[1], new RegExp(`^${id}\\s+${DEMO_AGENT_ID}\\s+\\S+\\s+running\\s`));

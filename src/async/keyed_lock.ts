@@ -14,6 +14,11 @@ export class KeyedLock<K> {
     return this.#tails.has(key);
   }
 
+  /** Settles once no key has work running or waiting (work added meanwhile is waited for too). */
+  async settled(): Promise<void> {
+    while (this.#tails.size > 0) await Promise.allSettled(this.#tails.values());
+  }
+
   /** Runs `fn` after every earlier call for `key` has settled. */
   run<T>(key: K, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();

@@ -104,6 +104,15 @@ export class GuardedWaker implements SessionWaker {
     return underWay.promise;
   }
 
+  /**
+   * Settles once no wake, start or stop is under way for any session: a
+   * send answers before its sandbox starts ({@link wakeSoon}), so whoever
+   * reads the sessions' state as of its sends waits for this first.
+   */
+  settled(): Promise<void> {
+    return this.#locks.settled();
+  }
+
   /** Stops a sandbox on purpose (idle, shutdown, respawn after a change): not a failure. */
   stop(sessionId: SessionId): Promise<void> {
     return this.#serial(sessionId, async () => {

@@ -160,6 +160,8 @@ function stateTables(plane: ControlPlane): [string, string[]][] {
  * Equal snapshots before and after a refused request prove it changed nothing.
  */
 export async function planeSnapshot(plane: ControlPlane): Promise<string> {
+  // A send answers before its sandbox starts: the state is read once the starts it set off are done.
+  await plane.waker.settled();
   const r = plane.registry;
   return JSON.stringify({
     pending: plane.gateway.pending(),
