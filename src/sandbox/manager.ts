@@ -55,6 +55,7 @@ import {
   removeSpareDirs,
   type SpareDirs,
   spareDirs,
+  spareLaunchDirs,
   unexpectedEntries,
 } from "./spares.ts";
 
@@ -691,12 +692,7 @@ export class SandboxManager implements SandboxControl {
       // Up once it waits for its claim.
       const { handle, endStart } = await this.#launchInSlot(isolator, {
         sessionId: id,
-        inboundDir: dirs.inboundDir,
-        outboundDir: dirs.outboundDir,
-        key: { none: true },
-        workspaceDir: dirs.workspaceDir,
-        memoryDir: dirs.memoryDir,
-        socketDir: dirs.socketDir,
+        ...spareLaunchDirs(dirs),
         library: d.library,
         denoPath: d.denoPath ?? Deno.execPath(),
         program,

@@ -50,7 +50,14 @@ export type { IsolatorChoice, IsolatorChoiceOptions } from "./isolator_choice.ts
 export { ensureSessionDirs, sessionDirs } from "./session_dirs.ts";
 export type { SessionDirs } from "./session_dirs.ts";
 export { groupVolumeDirs, outboxDir, workspaceStagingDir } from "./session_dirs.ts";
-export { claimInto, ClaimSocket, makeSpareDirs, spareDirs, unexpectedEntries } from "./spares.ts";
+export {
+  claimInto,
+  ClaimSocket,
+  makeSpareDirs,
+  spareDirs,
+  spareLaunchDirs,
+  unexpectedEntries,
+} from "./spares.ts";
 export type { AdoptPair, SpareDirs } from "./spares.ts";
 export { ensureGroupVolumes, GroupVolumes, type VolumeSizes } from "./group_volumes.ts";
 export {

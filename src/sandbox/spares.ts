@@ -23,6 +23,7 @@ import { sessionKeyHex } from "../../contract/cipher.ts";
 import { CLAIM_SOCKET_NAME, claimLine } from "../../contract/sockets.ts";
 import { DEFAULT_SOCKET_MODE, prepareSocketPath } from "../unix_socket/mod.ts";
 import { ensureSessionDirs, groupVolumeDirs } from "./session_dirs.ts";
+import type { LaunchSpec } from "../../isolator/mod.ts";
 
 /** A new spare's sandbox id: a safe id, never a session's (`ses_…`). */
 export function newSpareId(): string {
@@ -41,6 +42,24 @@ export interface SpareDirs {
   socketDir: string;
   /** Whether `memoryDir` is the spare's own (a `session` memory partition) rather than its group's. */
   ownMemory: boolean;
+}
+
+/**
+ * What a spare is launched with besides its program: its own directories and
+ * no key (its session's arrives with the claim). The manager's spares and the
+ * `verify` spare walls launch from this one shape, so the walls try what runs.
+ */
+export function spareLaunchDirs(
+  dirs: SpareDirs,
+): Pick<LaunchSpec, "inboundDir" | "outboundDir" | "key" | "workspaceDir" | "memoryDir" | "socketDir"> {
+  return {
+    inboundDir: dirs.inboundDir,
+    outboundDir: dirs.outboundDir,
+    key: { none: true },
+    workspaceDir: dirs.workspaceDir,
+    memoryDir: dirs.memoryDir,
+    socketDir: dirs.socketDir,
+  };
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   makeSpareDirs,
   sessionDirs,
   spareDirs,
+  spareLaunchDirs,
   unexpectedEntries,
 } from "../sandbox/mod.ts";
 import { armAccessTime, sha256Hex, wasRead } from "./file_evidence.ts";
@@ -88,12 +89,7 @@ async function arm(run: WallRun): Promise<ArmedWalls> {
   };
   const handle = await isolator.launch({
     sessionId: id,
-    inboundDir: dirs.inboundDir,
-    outboundDir: dirs.outboundDir,
-    key: { none: true },
-    workspaceDir: dirs.workspaceDir,
-    memoryDir: dirs.memoryDir,
-    socketDir: dirs.socketDir,
+    ...spareLaunchDirs(dirs),
     library: run.library,
     denoPath: Deno.execPath(),
     program: run.program,
