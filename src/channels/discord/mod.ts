@@ -23,4 +23,4 @@ export { DISCORD_CHANNEL, DISCORD_TEXT_LIMIT, parseMessage, readableMentions } f
 export type { BotIdentity, GatewayMessage, ParsedMessage, Place, SkipReason } from "./inbound.ts";
 export { API_ROOT_ENV, DISCORD_API_ROOT } from "./api_root.ts";
 export { discordChannel } from "./kind.ts";
-export { CUSTOM_ID_LIMIT, decodeAnswer, encodeAnswer, questionComponents } from "./questions.ts";
+export { CUSTOM_ID_LIMIT, encodeAnswer, questionComponents } from "./questions.ts";

@@ -19,6 +19,7 @@ import {
   answeredText,
   answerFromText,
   type ChannelStore,
+  parseChoiceId,
   pressedOption,
   QuestionPoster,
   type QuestionTarget,
@@ -27,7 +28,7 @@ import {
 } from "../kit/mod.ts";
 import type { DiscordClient } from "./client.ts";
 import { DISCORD_CHANNEL, type ParsedMessage } from "./inbound.ts";
-import { decodeAnswer, questionComponents } from "./questions.ts";
+import { questionComponents } from "./questions.ts";
 import type { DiscordSender } from "./sender.ts";
 
 /** What handling a press or a reply did. */
@@ -84,7 +85,7 @@ export class QuestionButtons {
       );
       return { kind: "refused", detail };
     };
-    const choice = decodeAnswer(i.data.custom_id);
+    const choice = parseChoiceId(i.data.custom_id);
     if (!choice || !desk) {
       await this.#ack(i, () => client.api.interactions.deferMessageUpdate(i.id, i.token));
       return { kind: "ignored", detail: "not a question button" };

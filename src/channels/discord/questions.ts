@@ -8,6 +8,7 @@
  */
 import type { APIActionRowComponent, APIButtonComponentWithCustomId } from "@discordjs/core";
 import type { Question } from "../../questions/mod.ts";
+import { choiceId } from "../kit/mod.ts";
 
 /** Discord's limit on a component's `custom_id`, in characters. */
 export const CUSTOM_ID_LIMIT = 100;
@@ -17,21 +18,10 @@ const MAX_ROWS = 5;
 /** Discord's limit on a button's label. */
 const LABEL_LIMIT = 80;
 
-const PREFIX = "q:";
-
-/** The `custom_id` of option `index` of question `questionId`, or undefined when it would not fit. */
+/** The `custom_id` of option `index` of question `questionId` (the kit's choice id), or undefined when it would not fit. */
 export function encodeAnswer(questionId: string, index: number): string | undefined {
-  const id = `${PREFIX}${questionId}:${index}`;
+  const id = choiceId(questionId, index);
   return id.length <= CUSTOM_ID_LIMIT ? id : undefined;
-}
-
-/** The question and option a button's `custom_id` names, or undefined for anything else. */
-export function decodeAnswer(customId: string): { questionId: string; index: number } | undefined {
-  if (!customId.startsWith(PREFIX)) return undefined;
-  const at = customId.lastIndexOf(":");
-  const questionId = customId.slice(PREFIX.length, at);
-  if (questionId === "" || !/^\d{1,3}$/.test(customId.slice(at + 1))) return undefined;
-  return { questionId, index: Number(customId.slice(at + 1)) };
 }
 
 /** The buttons of `q` in action rows, or undefined (no options, too many, or ids that do not fit). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Question } from "../../questions/mod.ts";
-import { CUSTOM_ID_LIMIT, decodeAnswer, encodeAnswer, questionComponents } from "./questions.ts";
+import { parseChoiceId } from "../kit/mod.ts";
+import { CUSTOM_ID_LIMIT, encodeAnswer, questionComponents } from "./questions.ts";
 
 const question = (
   options: string[],
@@ -12,7 +13,7 @@ Deno.test("discord questions: one button per option, five to a row, ids round-tr
   assert.deepEqual(rows.map((r) => r.components.length), [5, 2]);
   for (const [i, b] of rows.flatMap((r) => r.components).entries()) {
     assert.ok(b.custom_id.length <= CUSTOM_ID_LIMIT);
-    assert.deepEqual(decodeAnswer(b.custom_id), { questionId: "q_01J9ZZZZZZZZZZZZZZZZZZZZZZ", index: i });
+    assert.deepEqual(parseChoiceId(b.custom_id), { questionId: "q_01J9ZZZZZZZZZZZZZZZZZZZZZZ", index: i });
   }
   assert.equal(questionComponents(question([])), undefined, "free text: no buttons");
   assert.equal(
@@ -21,7 +22,7 @@ Deno.test("discord questions: one button per option, five to a row, ids round-tr
     "over 25",
   );
   assert.equal(encodeAnswer("x".repeat(100), 0), undefined);
-  assert.equal(decodeAnswer("other:thing"), undefined);
-  assert.equal(decodeAnswer("q::1"), undefined);
-  assert.equal(decodeAnswer("q:abc:x"), undefined);
+  assert.equal(parseChoiceId("other:thing"), undefined);
+  assert.equal(parseChoiceId("q::1"), undefined);
+  assert.equal(parseChoiceId("q:abc:x"), undefined);
 });
