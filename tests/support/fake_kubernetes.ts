@@ -305,6 +305,15 @@ export class FakeKubernetes implements AsyncDisposable {
     const front = this.#front = Deno.listen({ hostname: "127.0.0.1", port });
     this.#port = (front.addr as Deno.NetAddr).port;
     const backPort = (this.#server.addr as Deno.NetAddr).port;
+    // A connection is closed once, by whoever untracks it first (a pipe's end, the back's refusal, an outage).
+    const release = (c: Deno.Conn) => {
+      if (!this.#conns.delete(c)) return;
+      try {
+        c.close();
+      } catch {
+        // Already closed.
+      }
+    };
     (async () => {
       for await (const client of front) {
         const track = (c: Deno.Conn) => this.#conns.add(c);
@@ -313,19 +322,12 @@ export class FakeKubernetes implements AsyncDisposable {
           track(back);
           const pipe = (from: Deno.Conn, to: Deno.Conn) =>
             from.readable.pipeTo(to.writable).catch(() => {}).finally(() => {
-              for (const c of [from, to]) {
-                if (this.#conns.delete(c)) {
-                  try {
-                    c.close();
-                  } catch {
-                    // Already closed.
-                  }
-                }
-              }
+              release(from);
+              release(to);
             });
           pipe(client, back);
           pipe(back, client);
-        }, () => client.close());
+        }, () => release(client));
       }
     })().catch(() => {});
   }
