@@ -99,6 +99,26 @@ Deno.test("a message from the console reaches a sandbox; an approved persona cha
   assert.equal(t.isolator.of(sessionId).length, 2);
 });
 
+Deno.test("a shutdown during a start a send set off waits for it and stops its sandbox", async () => {
+  await using t = await openFakeSandboxPlane();
+  const launching = Promise.withResolvers<void>();
+  const gate = Promise.withResolvers<void>();
+  t.isolator.launchGate = () => {
+    launching.resolve();
+    return gate.promise;
+  };
+  const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });
+  assert.equal(sent.engaged, true, JSON.stringify(sent.outcomes));
+  await launching.promise;
+  const closing = t.plane.close();
+  await new Promise((r) => setTimeout(r, 20));
+  gate.resolve();
+  await closing;
+  const [launched] = t.isolator.of(sent.outcomes[0].sessionId!);
+  assert.ok(launched, "the start under way reached the isolator");
+  assert.ok(launched.stopped, "the sandbox it started was stopped by the shutdown");
+});
+
 Deno.test("a crashed sandbox is relaunched through the backoff; deleting its group stops it and forgets it", async () => {
   await using t = await openFakeSandboxPlane();
   const sent = await t.plane.webChat.send({ agentGroupId: DEMO_AGENT_ID, text: "hello" });

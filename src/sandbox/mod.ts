@@ -32,7 +32,7 @@
  *
  * @module
  */
-export { SandboxManager } from "./manager.ts";
+export { SandboxManager, START_SLOT_CAP_MS } from "./manager.ts";
 export type { BrokerSockets, ModelSockets, QueueSource, RespawnVia, SandboxManagerDeps } from "./manager.ts";
 export { agentArgs, isProviderKind, LaunchSpecError } from "./agent_args.ts";
 export { LaunchMountError, resolveLaunchMounts } from "./launch_mounts.ts";

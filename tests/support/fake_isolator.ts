@@ -27,6 +27,8 @@ export interface FakeHandle extends SandboxHandle {
 export class FakeIsolator implements Isolator {
   readonly launches: FakeHandle[] = [];
   failWith: Error | undefined;
+  /** While set, each launch calls it and waits for what it returns (a start still under way). */
+  launchGate: ((spec: LaunchSpec) => Promise<void>) | undefined;
 
   /**
    * `strength` as a real backend would say it (a `gvisor` fake has its starts
@@ -39,8 +41,9 @@ export class FakeIsolator implements Isolator {
     return Promise.resolve({ ok: true, detail: "fake isolator for tests" });
   }
 
-  launch(spec: LaunchSpec): Promise<SandboxHandle> {
-    if (this.failWith) return Promise.reject(this.failWith);
+  async launch(spec: LaunchSpec): Promise<SandboxHandle> {
+    await this.launchGate?.(spec);
+    if (this.failWith) throw this.failWith;
     const { promise: exited, resolve } = Promise.withResolvers<ExitStatus>();
     let done = false;
     let stopped = false;
@@ -65,7 +68,7 @@ export class FakeIsolator implements Isolator {
       },
     };
     this.launches.push(handle);
-    return Promise.resolve(handle);
+    return handle;
   }
 
   /** The launches of one session, oldest first. */
