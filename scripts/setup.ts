@@ -11,9 +11,19 @@ import { checkBuildPrerequisites, ensureSqlcipher, MissingPackageError } from ".
  * Debian packages the build and the suite need: the compiler and OpenSSL
  * headers for libsqlcipher, gVisor (`runsc`) and bubblewrap for the sandboxes,
  * `mkfs.ext4` (e2fsprogs) and `mount`/`umount` for the agent groups' disk-quota
- * volumes (minimal images may lack e2fsprogs).
+ * volumes (minimal images may lack e2fsprogs), `strace` for the test that
+ * counts libsqlcipher's syscalls.
  */
-const SYSTEM_PACKAGES = ["gcc", "libssl-dev", "runsc", "bubblewrap", "e2fsprogs", "mount", "chromium"];
+const SYSTEM_PACKAGES = [
+  "gcc",
+  "libssl-dev",
+  "runsc",
+  "bubblewrap",
+  "e2fsprogs",
+  "mount",
+  "chromium",
+  "strace",
+];
 
 async function main(): Promise<void> {
   const missing = [];

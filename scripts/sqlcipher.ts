@@ -1,8 +1,9 @@
 /**
  * Builds libsqlcipher from the pinned SQLCipher amalgamation (an npm package,
- * so the lock file pins its integrity) into the build cache. Idempotent: a
- * stamp holds the SHA-256 of the source and the compiler flags, and a build is
- * skipped while it matches.
+ * so the lock file pins its integrity) and our own C sources beside this file
+ * (`scripts/sqlcipher/*.c`, one file per concern, compiled in the same gcc
+ * call) into the build cache. Idempotent: a stamp holds the SHA-256 of every
+ * source and the compiler flags, and a build is skipped while it matches.
  *
  * @module
  */
@@ -27,7 +28,20 @@ export const SQLCIPHER_CFLAGS = [
   "-DHAVE_USLEEP=1",
   "-DSQLITE_OMIT_LOAD_EXTENSION",
   "-DSQLITE_DQS=0",
+  // SQLCipher's one RAND_bytes call (a page's IV) is served from a pool of
+  // OpenSSL's own output, not one DRBG call (and getpid) a page: rand_pool.c.
+  "-DRAND_bytes=ironclaw_rand_bytes",
 ];
+
+/** Our C sources compiled into the library with the amalgamation, sorted by name. */
+export async function extraSources(): Promise<string[]> {
+  const dir = `${repoRoot()}/scripts/sqlcipher`;
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".c")) names.push(entry.name);
+  }
+  return names.sort().map((name) => `${dir}/${name}`);
+}
 
 /** A missing build prerequisite, named by the Debian package that provides it. */
 export class MissingPackageError extends Error {
@@ -62,7 +76,8 @@ export async function ensureSqlcipher(log: (line: string) => void = console.erro
   const outDir = `${root}/${SQLCIPHER_CACHE_DIR}`;
   const lib = `${outDir}/${SQLCIPHER_LIB_NAME}`;
   const stampPath = `${outDir}/stamp`;
-  const stamp = await sourceStamp(source);
+  const sources = [source, ...(await extraSources())];
+  const stamp = await sourceStamp(sources);
   if ((await fileExists(lib)) && (await readOrEmpty(stampPath)) === stamp) return lib;
 
   await checkBuildPrerequisites();
@@ -71,7 +86,7 @@ export async function ensureSqlcipher(log: (line: string) => void = console.erro
   log(`building libsqlcipher ${SQLCIPHER_VERSION} with gcc (about 40 s on 2 cores)…`);
   const started = performance.now();
   const gcc = await new Deno.Command("gcc", {
-    args: [...SQLCIPHER_CFLAGS, source, "-o", partial, "-lcrypto", "-lpthread", "-lm"],
+    args: [...SQLCIPHER_CFLAGS, ...sources, "-o", partial, "-lcrypto", "-lpthread", "-lm"],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -86,10 +101,13 @@ export async function ensureSqlcipher(log: (line: string) => void = console.erro
   return lib;
 }
 
-async function sourceStamp(source: string): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", await Deno.readFile(source));
-  const hex = Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${SQLCIPHER_VERSION} ${hex} ${SQLCIPHER_CFLAGS.join(" ")}\n`;
+async function sourceStamp(sources: string[]): Promise<string> {
+  const hashes: string[] = [];
+  for (const source of sources) {
+    const hash = await crypto.subtle.digest("SHA-256", await Deno.readFile(source));
+    hashes.push(Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join(""));
+  }
+  return `${SQLCIPHER_VERSION} ${hashes.join(" ")} ${SQLCIPHER_CFLAGS.join(" ")}\n`;
 }
 
 async function commandWorks(cmd: string, args: string[]): Promise<boolean> {
