@@ -55,11 +55,21 @@ CREATE TABLE IF NOT EXISTS delivered (
 );
 `;
 
-/** `outbound.db`: the sandbox is its only writer; the host opens it read-only. */
+/**
+ * `outbound.db`: the sandbox is its only writer; the host opens it read-only.
+ *
+ * Laid out for few pages per agent commit (each page a commit writes is
+ * journaled, encrypted and written again under gVisor's ptrace): a reply row
+ * goes into one b-tree, keyed by its seq (the rowid), and an acknowledgement
+ * into one (`WITHOUT ROWID`, keyed by the message id). Files made before
+ * 2026-12-07 have `messages_out (id TEXT PRIMARY KEY, seq INTEGER NOT NULL
+ * UNIQUE)` and a rowid `processing_ack`; every statement on either side
+ * reads and writes both layouts alike, so neither side migrates them.
+ */
 export const OUTBOUND_SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages_out (
-  id TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL UNIQUE,
+  id TEXT NOT NULL,
+  seq INTEGER PRIMARY KEY,
   in_reply_to TEXT,
   timestamp TEXT NOT NULL,
   deliver_after TEXT,
@@ -74,7 +84,7 @@ CREATE TABLE IF NOT EXISTS processing_ack (
   message_id TEXT PRIMARY KEY,
   status TEXT NOT NULL,
   status_changed TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS session_state (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL,

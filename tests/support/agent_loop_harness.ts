@@ -11,7 +11,7 @@ import {
   provisionSession,
   type QueuePaths,
 } from "../../contract/queue/host.ts";
-import { openInboundReader, openOutboundWriter } from "../../contract/queue/sandbox.ts";
+import { openInboundReader, openOutboundWriter, type OutboundWriter } from "../../contract/queue/sandbox.ts";
 import type { InboundWriter } from "../../contract/queue/mod.ts";
 import type { MessageOut, NewMessageIn, ProcessingAck, SessionRouting } from "../../contract/rows.ts";
 import { jsonLogger } from "../../sandbox-agent/log.ts";
@@ -90,14 +90,21 @@ export class LoopHarness implements AsyncDisposable {
     return new LoopHarness(dir, paths, host, server, options);
   }
 
-  /** A fresh loop over freshly opened queues, as after a restart (the previous one's handles are closed). */
-  loop(): AgentLoop {
+  /**
+   * A fresh loop over freshly opened queues, as after a restart (the previous
+   * one's handles are closed). `privateLocks` opens outbound as the agent
+   * does under gVisor; `wrapOutbound` lets a test or bench watch its writer.
+   */
+  loop(
+    options: { privateLocks?: boolean; wrapOutbound?: (writer: OutboundWriter) => OutboundWriter } = {},
+  ): AgentLoop {
     this.#close?.();
     const inbound = openInboundReader(this.paths.inbound, OPTS);
-    const outbound = openOutboundWriter(this.paths.outbound, OPTS);
+    const opened = openOutboundWriter(this.paths.outbound, { ...OPTS, privateLocks: options.privateLocks });
+    const outbound = options.wrapOutbound?.(opened) ?? opened;
     this.#close = () => {
       inbound.close();
-      outbound.close();
+      opened.close();
     };
     const log = jsonLogger((line) => this.logLines.push(line));
     const persona = this.options.persona ?? "";
@@ -119,6 +126,12 @@ export class LoopHarness implements AsyncDisposable {
       breaker: this.options.breaker,
       historyLimits: this.options.historyLimits,
     });
+  }
+
+  /** Closes the last loop's queue handles (an agent holding private locks keeps the host out of outbound). */
+  release(): void {
+    this.#close?.();
+    this.#close = undefined;
   }
 
   /** Writes an inbound message (trigger 1 and kind chat unless given). */
