@@ -31,6 +31,9 @@ export const SQLCIPHER_CFLAGS = [
   // SQLCipher's one RAND_bytes call (a page's IV) is served from a pool of
   // OpenSSL's own output, not one DRBG call (and getpid) a page: rand_pool.c.
   "-DRAND_bytes=ironclaw_rand_bytes",
+  // The default VFS merges a rollback journal's appends into one pwrite
+  // (three writes a journaled page otherwise): journal_vfs.c.
+  "-DSQLITE_EXTRA_INIT=ironclaw_journal_vfs_init",
 ];
 
 /** Our C sources compiled into the library with the amalgamation, sorted by name. */
@@ -86,7 +89,17 @@ export async function ensureSqlcipher(log: (line: string) => void = console.erro
   log(`building libsqlcipher ${SQLCIPHER_VERSION} with gcc (about 40 s on 2 cores)…`);
   const started = performance.now();
   const gcc = await new Deno.Command("gcc", {
-    args: [...SQLCIPHER_CFLAGS, ...sources, "-o", partial, "-lcrypto", "-lpthread", "-lm"],
+    args: [
+      ...SQLCIPHER_CFLAGS,
+      // Our sources include the amalgamation's sqlite3.h.
+      `-I${source.replace(/\/[^/]+$/, "")}`,
+      ...sources,
+      "-o",
+      partial,
+      "-lcrypto",
+      "-lpthread",
+      "-lm",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -1,0 +1,401 @@
+/*
+** ironclaw_journal_vfs: the default VFS, a thin shim over "unix" that writes a
+** rollback journal's consecutive appends as one pwrite.
+**
+** Why: SQLite writes each journaled page as three writes (page number, page,
+** checksum) after a 512-byte header. Under gVisor's ptrace platform every
+** syscall costs ~0.1-0.2 ms of CPU, and a warm agent turn journals ~11 pages:
+** ~33 pwrite64 for bytes that are contiguous in the file. Here they are one.
+**
+** What is buffered: only a main journal's run of appends, which starts with a
+** write of at least 512 bytes (a journal header: records always follow one)
+** and goes on while each write starts where the last one ended. Every other
+** journal write (the header's record count, the zero byte that voids a stale
+** header, PERSIST's zeroed header: the small writes that can make a journal
+** hot or not) goes straight out, after the buffer.
+**
+** When the buffer is written: before the journal's xSync, xTruncate, xClose,
+** a journal write outside the run, a journal read not wholly inside the buffer
+** (a rollback reading back its own records is served from memory), and before
+** any write, truncation, sync or state-changing file control of the journal's
+** database file. So no write is ever reordered against another operation on the
+** database or its journal; only appends are delayed. The files on disk always
+** equal what the unix VFS alone would have left at an earlier instant of the
+** same transaction, an instant at which only journal appends were outstanding
+** and the database was untouched since, and every sync covers the bytes it
+** covers without the shim. A crash (kill -9 or power loss) therefore leaves
+** what it could leave without the shim: a journal with fewer records, or a
+** header that does not yet count them, and the last committed database.
+** See docs/contract.md (2026-12-07, the library's default VFS).
+**
+** Registered by SQLITE_EXTRA_INIT=ironclaw_journal_vfs_init as the default VFS,
+** named "unix-journal"; files opened through "unix" by name are not shimmed.
+*/
+#include <string.h>
+#include "sqlite3.h"
+
+/* The journal header is JOURNAL_HDR_SZ = sector size, at least 512 bytes on unix (powersafe overwrite). */
+#define RUN_START_MIN 512
+/* A run longer than this is written out and a new one starts where it ended. */
+#define RUN_CAP (256 * 1024)
+/* A buffer that grew beyond this is freed after its run is written. */
+#define KEEP_ALLOC (64 * 1024)
+
+typedef struct ShimFile ShimFile;
+struct ShimFile {
+  sqlite3_file base;      /* this shim's methods */
+  sqlite3_file *pReal;    /* the unix file, allocated right after this struct */
+  ShimFile *pDb;          /* a main journal: its database file, while both are open */
+  ShimFile *pJournal;     /* a database file: its open main journal */
+  int isJournal;          /* opened with SQLITE_OPEN_MAIN_JOURNAL */
+  int runActive;          /* an append run is open (iRunStart + nBuf is where it continues) */
+  sqlite3_int64 iRunStart;/* file offset of aBuf[0] */
+  int nBuf;               /* bytes buffered */
+  int nAlloc;             /* size of aBuf */
+  unsigned char *aBuf;
+};
+
+static sqlite3_vfs *pUnix; /* the wrapped VFS */
+
+/* Writes the journal's buffered bytes (one pwrite); the run goes on at their end unless endRun. */
+static int flushRun(ShimFile *p, int endRun){
+  int rc = SQLITE_OK;
+  if( p->nBuf>0 ){
+    rc = p->pReal->pMethods->xWrite(p->pReal, p->aBuf, p->nBuf, p->iRunStart);
+    p->iRunStart += p->nBuf;
+    p->nBuf = 0;
+  }
+  if( endRun || rc!=SQLITE_OK ){
+    p->runActive = 0;
+    if( p->nAlloc>KEEP_ALLOC ){
+      sqlite3_free(p->aBuf);
+      p->aBuf = 0;
+      p->nAlloc = 0;
+    }
+  }
+  return rc;
+}
+
+/* Before a database operation that changes the file: its journal's buffered records go first. */
+static int flushJournalOf(ShimFile *pDb){
+  return pDb->pJournal ? flushRun(pDb->pJournal, 0) : SQLITE_OK;
+}
+
+static int shimClose(sqlite3_file *pFile){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  int rc2;
+  if( p->isJournal && p->pDb ) p->pDb->pJournal = 0;
+  if( !p->isJournal && p->pJournal ) p->pJournal->pDb = 0;
+  sqlite3_free(p->aBuf);
+  p->aBuf = 0;
+  rc2 = p->pReal->pMethods->xClose(p->pReal);
+  return rc!=SQLITE_OK ? rc : rc2;
+}
+
+static int shimRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iOfst){
+  ShimFile *p = (ShimFile*)pFile;
+  if( p->isJournal ){
+    int rc;
+    /* A rollback reads back records still buffered: serve them, as the file would after a flush. */
+    if( p->nBuf>0 && iOfst>=p->iRunStart && iOfst+iAmt<=p->iRunStart+p->nBuf ){
+      memcpy(zBuf, p->aBuf+(iOfst-p->iRunStart), iAmt);
+      return SQLITE_OK;
+    }
+    rc = flushRun(p, 0);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  /* A database read sees no journal byte: nothing to flush. */
+  return p->pReal->pMethods->xRead(p->pReal, zBuf, iAmt, iOfst);
+}
+
+/* Appends to the open run; returns 0 when the write is not the run's continuation. */
+static int appendToRun(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfst, int *pRc){
+  if( !p->runActive || iOfst!=p->iRunStart+p->nBuf ) return 0;
+  if( p->nBuf+iAmt>RUN_CAP ){
+    *pRc = flushRun(p, 0);
+    if( *pRc!=SQLITE_OK ) return 1;
+    if( iAmt>RUN_CAP ){
+      p->runActive = 0;
+      return 0;
+    }
+  }
+  if( p->nBuf+iAmt>p->nAlloc ){
+    int nNew = p->nAlloc ? p->nAlloc : 16 * 1024;
+    unsigned char *aNew;
+    while( nNew<p->nBuf+iAmt ) nNew *= 2;
+    aNew = sqlite3_realloc(p->aBuf, nNew);
+    if( aNew==0 ){
+      *pRc = flushRun(p, 1);
+      return *pRc!=SQLITE_OK;
+    }
+    p->aBuf = aNew;
+    p->nAlloc = nNew;
+  }
+  memcpy(p->aBuf+p->nBuf, z, iAmt);
+  p->nBuf += iAmt;
+  *pRc = SQLITE_OK;
+  return 1;
+}
+
+static int shimWrite(sqlite3_file *pFile, const void *z, int iAmt, sqlite3_int64 iOfst){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = SQLITE_OK;
+  if( p->isJournal ){
+    if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
+    /* Anywhere else: what is buffered goes first, then this write starts a run or goes straight out. */
+    rc = flushRun(p, 1);
+    if( rc!=SQLITE_OK ) return rc;
+    if( iAmt>=RUN_START_MIN ){
+      p->runActive = 1;
+      p->iRunStart = iOfst;
+      if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
+    }
+  }else{
+    rc = flushJournalOf(p);
+    if( rc!=SQLITE_OK ) return rc;
+  }
+  return p->pReal->pMethods->xWrite(p->pReal, z, iAmt, iOfst);
+}
+
+static int shimTruncate(sqlite3_file *pFile, sqlite3_int64 size){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xTruncate(p->pReal, size);
+}
+
+static int shimSync(sqlite3_file *pFile, int flags){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xSync(p->pReal, flags);
+}
+
+static int shimFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = p->pReal->pMethods->xFileSize(p->pReal, pSize);
+  /* The size the file would have after a flush (a rollback sizes the journal, then reads it back). */
+  if( rc==SQLITE_OK && p->isJournal && p->nBuf>0 && *pSize<p->iRunStart+p->nBuf ){
+    *pSize = p->iRunStart + p->nBuf;
+  }
+  return rc;
+}
+
+/*
+** Locks neither change nor read file bytes, so a run stays buffered across
+** them (the pager takes the database's EXCLUSIVE lock between two journal
+** records at commit). The pager never gives up its RESERVED lock while its
+** journal holds appends: it truncates, zeroes or closes the journal first.
+*/
+static int shimLock(sqlite3_file *pFile, int eLock){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xLock(p->pReal, eLock);
+}
+
+static int shimUnlock(sqlite3_file *pFile, int eLock){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xUnlock(p->pReal, eLock);
+}
+
+static int shimCheckReservedLock(sqlite3_file *pFile, int *pResOut){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xCheckReservedLock(p->pReal, pResOut);
+}
+
+static int shimSectorSize(sqlite3_file *pFile){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xSectorSize(p->pReal);
+}
+
+static int shimDeviceCharacteristics(sqlite3_file *pFile){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xDeviceCharacteristics(p->pReal);
+}
+
+/* File controls that only set or report connection state (a rollback sets the mmap limit mid-playback). */
+static int isPureFileControl(int op){
+  switch( op ){
+    case SQLITE_FCNTL_MMAP_SIZE: case SQLITE_FCNTL_BUSYHANDLER: case SQLITE_FCNTL_HAS_MOVED:
+    case SQLITE_FCNTL_PDB: case SQLITE_FCNTL_VFSNAME: case SQLITE_FCNTL_VFS_POINTER:
+    case SQLITE_FCNTL_LOCKSTATE: case SQLITE_FCNTL_LAST_ERRNO: case SQLITE_FCNTL_DATA_VERSION:
+      return 1;
+  }
+  return 0;
+}
+
+/* Any other file control, and the WAL's shared memory (no journal is open then), flush first: cheap, never reordered. */
+static int shimFileControl(sqlite3_file *pFile, int op, void *pArg){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = isPureFileControl(op) ? SQLITE_OK : p->isJournal ? flushRun(p, 0) : flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
+}
+
+static int shimShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend, void volatile **pp){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xShmMap(p->pReal, iPg, pgsz, bExtend, pp);
+}
+
+static int shimShmLock(sqlite3_file *pFile, int offset, int n, int flags){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xShmLock(p->pReal, offset, n, flags);
+}
+
+static void shimShmBarrier(sqlite3_file *pFile){
+  ShimFile *p = (ShimFile*)pFile;
+  flushJournalOf(p);
+  p->pReal->pMethods->xShmBarrier(p->pReal);
+}
+
+static int shimShmUnmap(sqlite3_file *pFile, int deleteFlag){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc = flushJournalOf(p);
+  if( rc!=SQLITE_OK ) return rc;
+  return p->pReal->pMethods->xShmUnmap(p->pReal, deleteFlag);
+}
+
+static int shimFetch(sqlite3_file *pFile, sqlite3_int64 iOfst, int iAmt, void **pp){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xFetch(p->pReal, iOfst, iAmt, pp);
+}
+
+static int shimUnfetch(sqlite3_file *pFile, sqlite3_int64 iOfst, void *pPage){
+  ShimFile *p = (ShimFile*)pFile;
+  return p->pReal->pMethods->xUnfetch(p->pReal, iOfst, pPage);
+}
+
+static const sqlite3_io_methods shimIoMethods = {
+  3,
+  shimClose,
+  shimRead,
+  shimWrite,
+  shimTruncate,
+  shimSync,
+  shimFileSize,
+  shimLock,
+  shimUnlock,
+  shimCheckReservedLock,
+  shimFileControl,
+  shimSectorSize,
+  shimDeviceCharacteristics,
+  shimShmMap,
+  shimShmLock,
+  shimShmBarrier,
+  shimShmUnmap,
+  shimFetch,
+  shimUnfetch,
+};
+
+static int shimOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *pFile, int flags, int *pOutFlags){
+  ShimFile *p = (ShimFile*)pFile;
+  int rc;
+  (void)pVfs;
+  memset(p, 0, sizeof(*p));
+  p->pReal = (sqlite3_file*)&p[1];
+  rc = pUnix->xOpen(pUnix, zName, p->pReal, flags, pOutFlags);
+  if( rc!=SQLITE_OK || p->pReal->pMethods==0 ){
+    /* unix leaves pMethods NULL on failure; so must we, or SQLite would call our xClose. */
+    return rc;
+  }
+  /* Every unix io_methods is version 3; anything older is not shimmed. */
+  if( p->pReal->pMethods->iVersion<3 ){
+    p->pReal->pMethods->xClose(p->pReal);
+    return SQLITE_CANTOPEN;
+  }
+  p->base.pMethods = &shimIoMethods;
+  if( (flags & SQLITE_OPEN_MAIN_JOURNAL) && zName ){
+    /* The pager passes its own journal name, so its database file can be found (and is one of ours). */
+    ShimFile *pDb = (ShimFile*)sqlite3_database_file_object(zName);
+    p->isJournal = 1;
+    if( pDb && pDb->base.pMethods==&shimIoMethods && pDb->pJournal==0 ){
+      p->pDb = pDb;
+      pDb->pJournal = p;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int shimDelete(sqlite3_vfs *pVfs, const char *zName, int syncDir){
+  (void)pVfs;
+  return pUnix->xDelete(pUnix, zName, syncDir);
+}
+static int shimAccess(sqlite3_vfs *pVfs, const char *zName, int flags, int *pResOut){
+  (void)pVfs;
+  return pUnix->xAccess(pUnix, zName, flags, pResOut);
+}
+static int shimFullPathname(sqlite3_vfs *pVfs, const char *zName, int nOut, char *zOut){
+  (void)pVfs;
+  return pUnix->xFullPathname(pUnix, zName, nOut, zOut);
+}
+static void *shimDlOpen(sqlite3_vfs *pVfs, const char *zPath){
+  (void)pVfs;
+  return pUnix->xDlOpen(pUnix, zPath);
+}
+static void shimDlError(sqlite3_vfs *pVfs, int nByte, char *zErrMsg){
+  (void)pVfs;
+  pUnix->xDlError(pUnix, nByte, zErrMsg);
+}
+static void (*shimDlSym(sqlite3_vfs *pVfs, void *pH, const char *zSym))(void){
+  (void)pVfs;
+  return pUnix->xDlSym(pUnix, pH, zSym);
+}
+static void shimDlClose(sqlite3_vfs *pVfs, void *pHandle){
+  (void)pVfs;
+  pUnix->xDlClose(pUnix, pHandle);
+}
+static int shimRandomness(sqlite3_vfs *pVfs, int nByte, char *zOut){
+  (void)pVfs;
+  return pUnix->xRandomness(pUnix, nByte, zOut);
+}
+static int shimSleep(sqlite3_vfs *pVfs, int microseconds){
+  (void)pVfs;
+  return pUnix->xSleep(pUnix, microseconds);
+}
+static int shimCurrentTime(sqlite3_vfs *pVfs, double *pTime){
+  (void)pVfs;
+  return pUnix->xCurrentTime(pUnix, pTime);
+}
+static int shimGetLastError(sqlite3_vfs *pVfs, int n, char *z){
+  (void)pVfs;
+  return pUnix->xGetLastError(pUnix, n, z);
+}
+static int shimCurrentTimeInt64(sqlite3_vfs *pVfs, sqlite3_int64 *pTime){
+  (void)pVfs;
+  return pUnix->xCurrentTimeInt64(pUnix, pTime);
+}
+static int shimSetSystemCall(sqlite3_vfs *pVfs, const char *zName, sqlite3_syscall_ptr pNew){
+  (void)pVfs;
+  return pUnix->xSetSystemCall(pUnix, zName, pNew);
+}
+static sqlite3_syscall_ptr shimGetSystemCall(sqlite3_vfs *pVfs, const char *zName){
+  (void)pVfs;
+  return pUnix->xGetSystemCall(pUnix, zName);
+}
+static const char *shimNextSystemCall(sqlite3_vfs *pVfs, const char *zName){
+  (void)pVfs;
+  return pUnix->xNextSystemCall(pUnix, zName);
+}
+
+static sqlite3_vfs shimVfs = {
+  3, 0, 0, 0, "unix-journal", 0,
+  shimOpen, shimDelete, shimAccess, shimFullPathname,
+  shimDlOpen, shimDlError, shimDlSym, shimDlClose,
+  shimRandomness, shimSleep, shimCurrentTime, shimGetLastError,
+  shimCurrentTimeInt64, shimSetSystemCall, shimGetSystemCall, shimNextSystemCall,
+};
+
+/* SQLITE_EXTRA_INIT: runs once at the end of sqlite3_initialize(). */
+int ironclaw_journal_vfs_init(const char *unused){
+  (void)unused;
+  if( pUnix ) return SQLITE_OK;
+  pUnix = sqlite3_vfs_find("unix");
+  if( pUnix==0 || pUnix->iVersion<3 ) return SQLITE_ERROR;
+  shimVfs.szOsFile = (int)sizeof(ShimFile) + pUnix->szOsFile;
+  shimVfs.mxPathname = pUnix->mxPathname;
+  return sqlite3_vfs_register(&shimVfs, 1);
+}
