@@ -48,6 +48,12 @@ export class StateDb implements Disposable {
   readonly db: Database;
   /** The schema version after migration. */
   readonly schemaVersion: number;
+  /** {@link writeSoon} commits so far, and how many of them an fdatasync of the WAL has covered. */
+  #written = 0;
+  #synced = 0;
+  #syncing: Promise<void> | undefined;
+  #wal: Deno.FsFile | undefined;
+  #closed = false;
 
   private constructor(db: Database, schemaVersion: number) {
     this.db = db;
@@ -88,9 +94,85 @@ export class StateDb implements Disposable {
     return this.db.path;
   }
 
-  /** Closes the connection (checkpointing the WAL). Idempotent. */
+  /**
+   * Runs `fn` in a transaction committed without waiting for the disk: the
+   * commit is in the WAL when this returns (every later read sees it, and it
+   * survives a kill -9 of the host), and {@link durable} resolves once it is
+   * on disk too (a power cut before that may lose it). Inside a transaction
+   * already open, `fn` joins it (that commit decides).
+   */
+  writeSoon<T>(fn: () => T): T {
+    const db = this.db;
+    if (db.inTransaction) return fn();
+    db.run("PRAGMA synchronous = NORMAL");
+    try {
+      const result = db.transaction(fn);
+      this.#written++;
+      return result;
+    } finally {
+      db.run("PRAGMA synchronous = FULL");
+    }
+  }
+
+  /** How many {@link writeSoon} commits were made so far: the mark {@link durable} takes. */
+  get writes(): number {
+    return this.#written;
+  }
+
+  /**
+   * Resolves once the {@link writeSoon} commits up to mark `through` (default:
+   * every one so far) are on disk: one fdatasync of the WAL on a worker
+   * thread (the event loop goes on), shared by every commit made before it
+   * starts. Immediate when they are; rejects when the fsync fails (a later
+   * call tries again).
+   */
+  durable(through: number = this.#written): Promise<void> {
+    return this.#synced >= through ? Promise.resolve() : this.#syncThrough(through);
+  }
+
+  async #syncThrough(target: number): Promise<void> {
+    while (this.#synced < target) {
+      if (!this.#syncing) {
+        const syncing = this.#syncWal();
+        this.#syncing = syncing;
+        syncing.finally(() => {
+          if (this.#syncing === syncing) this.#syncing = undefined;
+        }).catch(() => {});
+      }
+      await this.#syncing;
+    }
+  }
+
+  async #syncWal(): Promise<void> {
+    const covering = this.#written;
+    try {
+      const wal = this.#walFile();
+      // No WAL file: SQLite removed it after checkpointing it into the database with a sync.
+      if (wal) await wal.syncData();
+    } catch (err) {
+      // Closing checkpoints the WAL into the database with a sync: what this covered is on disk.
+      if (!this.#closed) throw err;
+    }
+    this.#synced = Math.max(this.#synced, covering);
+  }
+
+  #walFile(): Deno.FsFile | undefined {
+    if (this.#wal) return this.#wal;
+    try {
+      this.#wal = Deno.openSync(`${this.db.path}-wal`, { read: true });
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+    return this.#wal;
+  }
+
+  /** Closes the connection (checkpointing the WAL, with a sync). Idempotent. */
   close(): void {
+    this.#closed = true;
     this.db.close();
+    this.#wal?.close();
+    this.#wal = undefined;
   }
 
   [Symbol.dispose](): void {

@@ -118,3 +118,24 @@ Deno.test("an upgrade's migrations run only after a copy of the database as it w
   ]);
   assert.throws(() => Deno.statSync(`${fresh.path}/${PRE_MIGRATION_DIR}`), Deno.errors.NotFound);
 });
+
+Deno.test("state db: a writeSoon commit is read at once, durable() resolves once it is synced, FULL stays the default", async () => {
+  using dir = tempDir();
+  using state = openTestState(dir.path);
+  await state.durable(); // nothing written: nothing to wait for
+  const insert = (id: string) => state.db.run("INSERT INTO users (id, kind) VALUES (?, 'human')", [id]);
+  state.writeSoon(() => insert("slack:a"));
+  state.writeSoon(() => insert("slack:b"));
+  assert.equal(state.writes, 2);
+  assert.equal(state.db.get("SELECT count(*) AS n FROM users")?.n, 2);
+  assert.equal(state.db.get("PRAGMA synchronous")?.synchronous, 2, "every other commit is FULL again");
+  await Promise.all([state.durable(1), state.durable()]);
+  assert.throws(() =>
+    state.writeSoon(() => {
+      insert("slack:c");
+      throw new Error("refused");
+    }), /refused/);
+  assert.equal(state.writes, 2, "a rolled-back write is no mark");
+  assert.equal(state.db.get("SELECT count(*) AS n FROM users")?.n, 2);
+  assert.equal(state.db.get("PRAGMA synchronous")?.synchronous, 2);
+});

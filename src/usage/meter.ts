@@ -29,7 +29,7 @@ export interface UsageMeterOptions {
   budgets?: BudgetStore;
   /** A group's call was refused over budget, the first time this day (for the audit line). Must not throw. */
   onBudgetSpent?: (event: BudgetSpent) => void;
-  /** The session's agent group (throws for an unknown session). */
+  /** The session's agent group (throws for an unknown session); asked once per session. */
   groupOf: (session: SessionId) => string;
   prices?: Prices;
   day?: UsageDay;
@@ -40,6 +40,9 @@ export interface UsageMeterOptions {
 }
 
 const usd = (microUsd: number) => (microUsd / 1e6).toFixed(2);
+
+/** Sessions whose agent group the meter remembers at most (then it forgets them all and asks again). */
+const MAX_REMEMBERED_SESSIONS = 4096;
 
 /** Counts model usage per agent group and day, and refuses a group over its daily budget. */
 export class UsageMeter implements UsageSink {
@@ -64,6 +67,8 @@ export class UsageMeter implements UsageSink {
   );
   /** `group day` pairs already audited, so a spent budget is one audit line a day, not one a call. */
   readonly #audited = new Set<string>();
+  /** Each session's agent group, asked once (a session never changes group): two state reads less per call. */
+  readonly #groups = new Map<SessionId, string>();
 
   constructor(options: UsageMeterOptions) {
     this.#options = options;
@@ -73,13 +78,18 @@ export class UsageMeter implements UsageSink {
     this.day = options.day ?? new UsageDay();
   }
 
-  /** Counts one call of `session`. */
+  /**
+   * Counts one call of `session`: committed before this returns (the next
+   * budget check counts it; a kill -9 of the host keeps it), its fsync
+   * started, not awaited, so the proxy answers without waiting for the disk.
+   */
   record(session: SessionId, usage: ModelUsage): void {
     try {
-      const agentGroupId = this.#options.groupOf(session);
+      const agentGroupId = this.#groupOf(session);
       const tokens = { input: usage.inputTokens, output: usage.outputTokens };
       const costMicroUsd = this.prices.microUsd(usage.model, tokens);
-      this.#options.store.add({
+      const store = this.#options.store;
+      store.add({
         agentGroupId,
         day: this.day.of(this.#now()),
         model: usage.model,
@@ -87,6 +97,7 @@ export class UsageMeter implements UsageSink {
         outputTokens: usage.outputTokens,
         costMicroUsd,
       });
+      store.durable().catch((error) => this.#options.onError?.(error));
       this.#tokens.inc({ agent_group: agentGroupId, direction: "input" }, usage.inputTokens);
       this.#tokens.inc({ agent_group: agentGroupId, direction: "output" }, usage.outputTokens);
       this.#cost.inc({ agent_group: agentGroupId }, costMicroUsd / 1e6);
@@ -105,7 +116,7 @@ export class UsageMeter implements UsageSink {
     if (!budgets) return undefined;
     let agentGroupId: string;
     try {
-      agentGroupId = this.#options.groupOf(session);
+      agentGroupId = this.#groupOf(session);
     } catch {
       return undefined;
     }
@@ -137,6 +148,17 @@ export class UsageMeter implements UsageSink {
   /** The Prometheus lines (register with `MetricsRegistry.collect`). */
   render(): string[] {
     return [...this.#tokens.render(), ...this.#cost.render(), ...this.#refused.render()];
+  }
+
+  #groupOf(session: SessionId): string {
+    let group = this.#groups.get(session);
+    if (group === undefined) {
+      // Bounded: sessions come and go over a plane's life; a miss only costs a state read.
+      if (this.#groups.size >= MAX_REMEMBERED_SESSIONS) this.#groups.clear();
+      group = this.#options.groupOf(session);
+      this.#groups.set(session, group);
+    }
+    return group;
   }
 
   #now(): Date {

@@ -35,18 +35,37 @@ export class UsageStore {
     this.#state = state;
   }
 
-  /** Adds one call to the group's counters for `day` and `model`. */
+  /**
+   * Adds one call to the group's counters for `day` and `model`. Committed
+   * when this returns (every later read, budget checks included, counts it,
+   * and it survives a kill -9 of the host); on disk once {@link durable}
+   * resolves, so the model's answer need not wait for the fsync.
+   */
   add(usage: Omit<UsageRow, "calls">): void {
-    this.#state.db.run(
-      `INSERT INTO model_usage (agent_group_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
+    this.#state.writeSoon(() =>
+      this.#state.db.run(
+        `INSERT INTO model_usage (agent_group_id, day, model, calls, input_tokens, output_tokens, cost_micro_usd)
        VALUES (?, ?, ?, 1, ?, ?, ?)
        ON CONFLICT (agent_group_id, day, model) DO UPDATE SET
          calls = calls + 1,
          input_tokens = input_tokens + excluded.input_tokens,
          output_tokens = output_tokens + excluded.output_tokens,
          cost_micro_usd = cost_micro_usd + excluded.cost_micro_usd`,
-      [usage.agentGroupId, usage.day, usage.model, usage.inputTokens, usage.outputTokens, usage.costMicroUsd],
+        [
+          usage.agentGroupId,
+          usage.day,
+          usage.model,
+          usage.inputTokens,
+          usage.outputTokens,
+          usage.costMicroUsd,
+        ],
+      )
     );
+  }
+
+  /** Resolves once every count added so far is on disk (see `StateDb.durable`). */
+  durable(): Promise<void> {
+    return this.#state.durable();
   }
 
   /** The group's totals on `day` (zeros when it used nothing). */
