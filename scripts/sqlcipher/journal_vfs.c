@@ -36,8 +36,12 @@
 
 /* The journal header is JOURNAL_HDR_SZ = sector size, at least 512 bytes on unix (powersafe overwrite). */
 #define RUN_START_MIN 512
-/* A run longer than this is written out and a new one starts where it ended. */
-#define RUN_CAP (256 * 1024)
+/*
+** A run longer than this is written out and a new one starts where it ended.
+** It must stay below 128 KiB: unix's seekAndWriteFd() masks every write's
+** length with 0x1ffff, so a longer write fails as SQLITE_FULL.
+*/
+#define RUN_CAP (64 * 1024)
 /* A buffer that grew beyond this is freed after its run is written. */
 #define KEEP_ALLOC (64 * 1024)
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { tempDir } from "../support/mod.ts";
-import { createJournalTestDb, openJournalTestDb } from "../faults/journal_writer.ts";
+import { createJournalTestDb, openJournalTestDb, rowBody } from "../faults/journal_writer.ts";
 
 const WRITER = new URL("../faults/journal_writer.ts", import.meta.url).pathname;
 const COMMITS = 30;
@@ -125,3 +125,29 @@ for (const discipline of ["delete", "private"]) {
     assert.equal(Number(db.get("SELECT n FROM counter")?.n), COMMITS);
   });
 }
+
+Deno.test("journal writes: a transaction journaling far more than one buffer (128 KiB, unix's largest write) commits and rolls back", () => {
+  using dir = tempDir();
+  const path = `${dir.path}/big.db`;
+  createJournalTestDb(path);
+  using db = openJournalTestDb(path, "delete");
+  db.transaction(() => {
+    for (let id = 1; id <= 200; id++) {
+      db.run("INSERT INTO rows (id, version, body) VALUES (?, 0, ?)", [id, rowBody(id, 0)]);
+    }
+  });
+  // Rewriting every row journals every page the rows fill (~200 pages, ~800 KiB of journal).
+  db.run("UPDATE rows SET version = 1, body = ?1 || body", ["v1"]);
+  assert.throws(() =>
+    db.transaction(() => {
+      db.run("UPDATE rows SET version = 2, body = ?1 || body", ["v2"]);
+      throw new Error("rolled back on purpose");
+    })
+  );
+  assert.equal(db.get("PRAGMA integrity_check")?.integrity_check, "ok");
+  assert.deepEqual(db.get("SELECT count(*) AS n, min(version) AS lo, max(version) AS hi FROM rows"), {
+    n: 200,
+    lo: 1,
+    hi: 1,
+  });
+});
