@@ -41,7 +41,13 @@ import type { ChangeRecord } from "../../contract/gateway.ts";
 import type { NewMessageIn } from "../../contract/rows.ts";
 import { logger } from "../log/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
-import { type MessagingGroup, namespaceUserId, type Registry, type Wiring } from "../registry/mod.ts";
+import {
+  type Access,
+  type MessagingGroup,
+  namespaceUserId,
+  type Registry,
+  type Wiring,
+} from "../registry/mod.ts";
 import type { SubmitInput } from "../gateway/mod.ts";
 import { stableId } from "../idempotent/mod.ts";
 import {
@@ -150,11 +156,22 @@ export interface RouterDeps {
   backlog: BacklogGate;
 }
 
+/** Chats (with their wirings) and senders' access the router remembers at most, each (then it reads them again). */
+const MAX_REMEMBERED = 4096;
+
 /** Routes channel messages to agents. */
 export class Router {
   #d: RouterDeps;
   #log = logger("router");
   #outcomes: Counter;
+  /**
+   * Each chat's messaging group and wirings, and each sender's access to an
+   * agent group, as read at their last message: every registry write (a
+   * wiring, a member, a role, an agent group changed) forgets them all, so a
+   * revoked access or a deleted wiring holds from the next message on.
+   */
+  #chats = new Map<string, { chat: MessagingGroup; wirings: Wiring[] }>();
+  #access = new Map<string, Access>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
@@ -162,6 +179,10 @@ export class Router {
       "ironclaw_router_outcomes_total",
       "Routing outcomes per wiring, by kind.",
     );
+    deps.registry.onWrite(() => {
+      this.#chats.clear();
+      this.#access.clear();
+    });
   }
 
   /**
@@ -172,14 +193,7 @@ export class Router {
    * for another reason (nothing after it is attempted).
    */
   async route(event: InboundEvent): Promise<RouteResult> {
-    const { registry } = this.#d;
-    const chat = registry.getOrCreateMessagingGroup({
-      channelType: event.channelType,
-      platformId: event.platformId,
-      instance: event.instance,
-      isGroup: event.isGroup ?? false,
-    });
-    const wirings = registry.listWiringsForMessagingGroup(chat.id);
+    const { chat, wirings } = this.#chatOf(event);
     let sender: UserId;
     try {
       sender = namespaceUserId(event.channelType, event.senderHandle);
@@ -201,6 +215,37 @@ export class Router {
     // Queued nowhere because of back-pressure: the sender must hear "retry later", not a silent drop.
     if (full.length > 0 && written.size === 0) throw full[0];
     return { messagingGroupId: chat.id, senderId: sender, outcomes };
+  }
+
+  /** The event's messaging group (made when new) and its wirings, read once until the next registry write. */
+  #chatOf(event: InboundEvent): { chat: MessagingGroup; wirings: Wiring[] } {
+    const key = `${event.channelType}\n${event.platformId}\n${event.instance ?? ""}`;
+    let known = this.#chats.get(key);
+    if (!known) {
+      const { registry } = this.#d;
+      const chat = registry.getOrCreateMessagingGroup({
+        channelType: event.channelType,
+        platformId: event.platformId,
+        instance: event.instance,
+        isGroup: event.isGroup ?? false,
+      });
+      known = { chat, wirings: registry.listWiringsForMessagingGroup(chat.id) };
+      if (this.#chats.size >= MAX_REMEMBERED) this.#chats.clear();
+      this.#chats.set(key, known);
+    }
+    return known;
+  }
+
+  /** `sender`'s access to `agentGroupId`, read once until the next registry write. */
+  #accessOf(sender: UserId, agentGroupId: string): Access {
+    const key = `${sender}\n${agentGroupId}`;
+    let access = this.#access.get(key);
+    if (!access) {
+      access = this.#d.registry.canAccess(sender, agentGroupId);
+      if (this.#access.size >= MAX_REMEMBERED) this.#access.clear();
+      this.#access.set(key, access);
+    }
+    return access;
   }
 
   async #routeWiring(
@@ -228,7 +273,7 @@ export class Router {
       return this.#outcome(wiring, "engage-error", `engage-eval-error: ${err.message}`);
     }
 
-    const access = registry.canAccess(sender, wiring.agentGroupId);
+    const access = this.#accessOf(sender, wiring.agentGroupId);
     if (!access.allowed) {
       const denied = await this.#unknownSender(chat, wiring, sender, engaged);
       if (denied) return denied;

@@ -419,3 +419,21 @@ Deno.test("a sender is answered once the message is queued, not after its sandbo
   );
   started.resolve();
 });
+
+Deno.test("the router reads a chat's wirings and a sender's access once, and again after any registry write", async () => {
+  using dir = tempDir();
+  await using host = await HostFixture.open(dir.path);
+  const { wiring } = host.seedChat("slack", "C1");
+  const engaged = async () => (await host.router.route(event("hi"))).outcomes.map((o) => [o.engaged, o.kind]);
+  assert.deepEqual(await engaged(), [[true, "engaged"]]);
+  // Behind the registry's back (no write reported): the router keeps what it read.
+  host.state.db.run("DELETE FROM roles WHERE user_id = 'slack:alice'");
+  assert.deepEqual(await engaged(), [[true, "engaged"]]);
+  // A revocation through the registry holds from the next message on.
+  host.registry.grantRole({ userId: "slack:bob", role: "owner" });
+  assert.deepEqual(await engaged(), [[false, "access-denied"]]);
+  host.registry.grantRole({ userId: "slack:alice", role: "owner" });
+  assert.deepEqual(await engaged(), [[true, "engaged"]]);
+  host.registry.deleteWiring(wiring.id);
+  assert.deepEqual(await engaged(), []);
+});
