@@ -60,24 +60,23 @@ export function rehearseQueues(
     // Opened as the session's will be (`--queue-locks`), so the first turn's own code paths are the rehearsed ones.
     using outbound = openOutboundWriter(paths.outbound, { ...opts, privateLocks: options.privateLocks });
     using inbound = openInboundReader(paths.inbound, opts);
-    // The first poll: restore the state, read inbound, engage (mark processing, save the buffer).
+    // The first poll: read inbound, restore the state (the history, the engaged messages and their
+    // acknowledgements), engage (mark processing).
     const store = new StateStore(outbound, log);
-    store.load();
+    const id = newMessageId("in");
     inbound.read(() => {
       inbound.pendingMessages();
+      store.load();
+      inbound.engagedMessages();
+      outbound.processingAcks([id]);
       inbound.sessionRouting();
       inbound.destinations();
     });
-    const id = newMessageId("in");
-    outbound.transaction(() => {
-      outbound.markProcessing([id]);
-      store.save("buffer", []);
-    });
-    // The reply: its row, the history and the done ids, the message completed, in one transaction.
-    outbound.transaction(() => {
+    store.transaction(() => outbound.markProcessing([id]));
+    // The reply: its row, the history, the message completed, in one transaction.
+    store.transaction(() => {
       outbound.writeMessageOut({ id: newMessageId("out"), kind: "chat", content: "", inReplyTo: id });
       store.saveHistory([[]]);
-      store.save("doneIds", [id]);
       outbound.markCompleted([id]);
     });
   } catch (err) {

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { Destination, MessageIn, MessageOut, ProcessingAck, SessionRouting, TaskRow } from "../rows.ts";
-import type { Row } from "../sqlite/mod.ts";
+import type { Database, Row } from "../sqlite/mod.ts";
 
 /** Column lists in SELECT order. */
 export const COLUMNS = {
@@ -80,6 +80,28 @@ export function decodeSessionRouting(r: Row): SessionRouting {
 /** Decodes a `processing_ack` row. */
 export function decodeProcessingAck(r: Row): ProcessingAck {
   return ProcessingAck.parse({ messageId: r.message_id, status: r.status, statusChanged: r.status_changed });
+}
+
+/**
+ * The `processing_ack` rows: all of them, or only those of `messageIds`
+ * (primary-key lookups), by message id. A malformed row is left out (the
+ * host reads the untrusted agent's file; the agent its own).
+ */
+export function selectProcessingAcks(db: Database, messageIds?: readonly string[]): ProcessingAck[] {
+  const rows = messageIds === undefined
+    ? db.all("SELECT message_id, status, status_changed FROM processing_ack ORDER BY message_id")
+    : db.all(
+      `SELECT message_id, status, status_changed FROM processing_ack
+       WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id`,
+      [JSON.stringify(messageIds)],
+    );
+  return rows.flatMap((r) => {
+    try {
+      return [decodeProcessingAck(r)];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Decodes `session_state` rows into a map. */

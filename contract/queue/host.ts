@@ -21,9 +21,9 @@ import {
   COLUMNS,
   decodeMessageIn,
   decodeMessageOut,
-  decodeProcessingAck,
   decodeSessionState,
   describeZodError,
+  selectProcessingAcks,
 } from "./codec.ts";
 import { openReader, openWriter, type QueueOpenOptions, type QueuePaths, queuePaths } from "./open.ts";
 import type { DueBatch, InboundWriter, OutboundReader, StatusAck } from "./types.ts";
@@ -194,20 +194,7 @@ class SqlOutboundReader implements OutboundReader {
   }
 
   processingAcks(messageIds?: readonly string[]): ProcessingAck[] {
-    const rows = messageIds === undefined
-      ? this.#db.all("SELECT message_id, status, status_changed FROM processing_ack ORDER BY message_id")
-      : this.#db.all(
-        `SELECT message_id, status, status_changed FROM processing_ack
-         WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id`,
-        [JSON.stringify(messageIds)],
-      );
-    return rows.flatMap((r) => {
-      try {
-        return [decodeProcessingAck(r)];
-      } catch {
-        return [];
-      }
-    });
+    return selectProcessingAcks(this.#db, messageIds);
   }
 
   sessionState(): Record<string, string> {

@@ -433,3 +433,32 @@ Deno.test("inbound read transaction: several reads as one, the next one sees the
   writer.writeMessageIn({ id: "m2", kind: "chat", content: "two" });
   assert.deepEqual(reader.read(() => reader.pendingMessages().map((m) => m.id)), ["m1", "m2"]);
 });
+
+Deno.test("a restarting agent's reads: the messages the host mirrors as processing (through the status index), its own acks", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_restore", opts);
+  using writer = openInboundWriter(paths.inbound, opts);
+  for (const id of ["m1", "m2", "m3"]) writer.writeMessageIn({ id, kind: "chat", content: id });
+  writer.advanceStatuses([{ messageId: "m3", status: "processing" }, {
+    messageId: "m1",
+    status: "processing",
+  }]);
+  writer.advanceStatuses([{ messageId: "m1", status: "completed" }]);
+  using reader = openInboundReader(paths.inbound, opts);
+  assert.deepEqual(reader.engagedMessages().map((m) => [m.id, m.status]), [["m3", "processing"]]);
+  using db = openReader(paths.inbound, opts);
+  const plan = db.all(
+    `EXPLAIN QUERY PLAN SELECT id FROM messages_in WHERE status = 'processing' ORDER BY seq`,
+  )
+    .map((r) => String(r.detail)).join("; ");
+  assert.match(plan, /USING INDEX messages_in_status_seq \(status=\?\)/, plan);
+
+  using outbound = openOutboundWriter(paths.outbound, { ...opts, privateLocks: true });
+  outbound.markProcessing(["m2", "m3"]);
+  outbound.markCompleted(["m2"]);
+  assert.deepEqual(outbound.processingAcks(["m1", "m2", "m3"]).map((a) => [a.messageId, a.status]), [
+    ["m2", "completed"],
+    ["m3", "processing"],
+  ]);
+  assert.deepEqual(outbound.processingAcks([]), []);
+});

@@ -18,11 +18,12 @@ import {
   decodeSessionState,
   decodeTask,
   describeZodError,
+  selectProcessingAcks,
 } from "./codec.ts";
 import { CorruptionStreak } from "./corruption.ts";
 import { openReader, openWriter, type QueueOpenOptions } from "./open.ts";
 import type { InboundReader, OutboundWriter } from "./types.ts";
-import type { Destination, TaskRow } from "../rows.ts";
+import type { Destination, ProcessingAck, TaskRow } from "../rows.ts";
 
 class SqlInboundReader implements InboundReader {
   #db: Database;
@@ -41,6 +42,13 @@ class SqlInboundReader implements InboundReader {
          ORDER BY seq`,
         [nowTimestamp()],
       ).map(decodeMessageIn)
+    );
+  }
+
+  engagedMessages(): MessageIn[] {
+    return this.#streak.guard(() =>
+      this.#db.all(`SELECT ${COLUMNS.messagesIn} FROM messages_in WHERE status = 'processing' ORDER BY seq`)
+        .map(decodeMessageIn)
     );
   }
 
@@ -152,6 +160,10 @@ class SqlOutboundWriter implements OutboundWriter {
     this.transaction(() => {
       for (const key of keys) this.#db.run("DELETE FROM session_state WHERE key = ?", [key]);
     });
+  }
+
+  processingAcks(messageIds: readonly string[]): ProcessingAck[] {
+    return selectProcessingAcks(this.#db, messageIds);
   }
 
   loadSessionState(): Record<string, string> {

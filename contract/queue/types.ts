@@ -22,6 +22,12 @@ import type {
 export interface InboundReader extends Disposable {
   /** Queued and scheduled messages that are due now, in seq order. */
   pendingMessages(): MessageIn[];
+  /**
+   * Messages the host mirrors as being worked on (`processing`), in seq
+   * order: with the agent's own acknowledgements, what an agent that
+   * stopped was answering.
+   */
+  engagedMessages(): MessageIn[];
   /** Where the agent may send. */
   destinations(): Destination[];
   /** The conversation's own channel, once known. */
@@ -49,6 +55,8 @@ export interface OutboundWriter extends Disposable {
   putSessionState(key: string, value: string): void;
   /** Forgets keys of the agent's durable state (absent keys are no error). */
   deleteSessionState(keys: readonly string[]): void;
+  /** The agent's own acknowledgements of these messages (read back at start-up). */
+  processingAcks(messageIds: readonly string[]): ProcessingAck[];
   /** Reads the agent's durable state back (at start-up). */
   loadSessionState(): Record<string, string>;
   /**

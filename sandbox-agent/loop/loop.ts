@@ -131,13 +131,33 @@ export class AgentLoop {
     this.#breaker = options.breaker ?? new ModelBreaker({ baseMs: options.pollMs });
   }
 
-  /** Reads the saved state back, once, in the first poll's lease turn (before it reads inbound). */
-  #restore(): void {
+  /**
+   * Restores what the last agent left, once, in the first poll's lease turn:
+   * the history from the store; what it was answering and what it had
+   * answered from its own acknowledgements, which each turn commits with its
+   * writes (a message acknowledged `processing` and not `completed` was
+   * being answered; `completed` was answered, even if the host still lists it
+   * as pending). `pending` is the poll's read of inbound.
+   */
+  #restore(pending: readonly MessageIn[]): void {
     if (this.#restored) return;
-    const state = this.#store.load();
-    this.#buffer = state.buffer;
-    this.#done = new Set(state.doneIds);
-    this.#history = state.history;
+    const { history, legacy } = this.#store.load();
+    const candidates = new Map<string, MessageIn>();
+    for (const m of [...legacy.buffer, ...this.#o.inbound.engagedMessages(), ...pending]) {
+      candidates.set(m.id, m);
+    }
+    const acks = new Map(
+      this.#o.outbound.processingAcks([...candidates.keys()]).map((a) => [a.messageId, a.status]),
+    );
+    this.#done = new Set([
+      ...legacy.doneIds,
+      ...[...acks].filter(([, s]) => s === "completed").map(([id]) => id),
+    ]);
+    const wasBuffered = new Set(legacy.buffer.map((m) => m.id));
+    this.#buffer = [...candidates.values()]
+      .filter((m) => !this.#done.has(m.id) && (acks.get(m.id) === "processing" || wasBuffered.has(m.id)))
+      .sort((a, b) => a.seq - b.seq);
+    this.#history = history;
     this.#restored = true;
     this.#o.log.info("state.restored", {
       buffered: this.#buffer.length,
@@ -196,8 +216,8 @@ export class AgentLoop {
       // inbound reads are one read transaction: one lock and one check for the host's writes, not one per read.
       const begun = await this.#lease.run(() =>
         this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
-          this.#restore();
           const pending = this.#o.inbound.pendingMessages();
+          this.#restore(pending);
           // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
           const pendingIds = new Set<string>(pending.map((m) => m.id));
           for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
@@ -205,15 +225,10 @@ export class AgentLoop {
           const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
           if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
           const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
-          // Nothing to write (an idle or accumulating poll): no transaction either.
-          if (fresh.length === 0 && !engage) return "accumulating";
-          return this.#atomically(() => {
-            if (fresh.length > 0) {
-              this.#buffer.push(...fresh);
-              this.#store.save("buffer", this.#buffer);
-            }
-            return engage ? this.#begin() : "accumulating";
-          });
+          // Buffered, not engaged messages stay queued in inbound, so a restarted agent reads them again:
+          // nothing to write until the batch engages.
+          this.#buffer.push(...fresh);
+          return engage ? this.#atomically(() => this.#begin()) : "accumulating";
         })
       );
       this.#firstPoll = false;
@@ -408,7 +423,7 @@ export class AgentLoop {
     }
   }
 
-  /** Marks messages completed and done, and drops them from the buffer. */
+  /** Marks messages completed (the acknowledgement is what a restarted agent reads) and done, and drops them from the buffer. */
   #complete(messages: readonly MessageIn[]): void {
     if (messages.length === 0) return;
     const ids = messages.map((m) => m.id);
@@ -416,8 +431,6 @@ export class AgentLoop {
     for (const id of ids) this.#done.add(id);
     const finished = new Set(ids);
     this.#buffer = this.#buffer.filter((m) => !finished.has(m.id));
-    this.#store.save("doneIds", [...this.#done]);
-    this.#store.save("buffer", this.#buffer);
   }
 
   #writeChat(content: string, inReplyTo: string, routing: SessionRouting | undefined): void {

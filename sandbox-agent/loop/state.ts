@@ -1,8 +1,16 @@
 /**
  * The loop's durable state in the outbound queue's `session_state`: the
- * accumulation buffer, the ids already answered, the conversation history,
- * and when the user last reset. Restored at start-up, so a respawned agent
- * resumes where it stopped and never answers a message twice.
+ * conversation history and when the user last reset. Restored at start-up,
+ * so a respawned agent resumes where it stopped.
+ *
+ * What the loop was answering, and what it has answered, is not kept here:
+ * its acknowledgements say it (`processing_ack`, written in the same
+ * transactions), and the loop reads them back at start-up
+ * (`AgentLoop`'s restore). Agents before 2026-12-07 also saved the
+ * accumulation buffer (`loop.buffer`) and the answered ids
+ * (`loop.done_ids`) at every turn: a page more in each commit. Those values
+ * are read once, merged with what the acknowledgements say, and deleted by
+ * the next commit.
  *
  * The history is one row per exchange (`loop.history.<slot>`, the value
  * `{"n": <order>, "exchange": [...]}`), so a reply writes one row: its commit
@@ -11,8 +19,7 @@
  * new exchange takes the slot of the oldest one it pushes out, so a full
  * history is updated in place (an insert or a delete would touch the key
  * index's page as well). A history saved whole by an older agent
- * (`loop.history`) is read, and turned into rows at the next save. Unchanged
- * values are not written again.
+ * (`loop.history`) is read, and turned into rows at the next save.
  *
  * @module
  */
@@ -25,8 +32,10 @@ import type { Exchange } from "./history.ts";
 
 /** Keys in `session_state`. */
 export const STATE_KEYS = {
-  buffer: "loop.buffer",
-  doneIds: "loop.done_ids",
+  /** The accumulation buffer, as agents before 2026-12-07 saved it: read once, then deleted. */
+  legacyBuffer: "loop.buffer",
+  /** The answered ids, as agents before 2026-12-07 saved them: read once, then deleted. */
+  legacyDoneIds: "loop.done_ids",
   /** The whole history as one value, as agents before 2026-12-07 saved it: read, then converted to rows. */
   legacyHistory: "loop.history",
   /** One exchange per key: this prefix and a slot number; the order is in the value. */
@@ -34,16 +43,16 @@ export const STATE_KEYS = {
   resetAt: "reset_at",
 } as const;
 
-/** What the loop remembers. */
+/** What the store holds for the loop. */
 export interface LoopState {
-  buffer: MessageIn[];
-  doneIds: string[];
   history: Exchange[];
+  /** An older agent's buffer and answered ids (empty when it left none). */
+  legacy: { buffer: MessageIn[]; doneIds: string[] };
 }
 
 const SCHEMAS = {
-  buffer: z.array(MessageIn),
-  doneIds: z.array(z.string()),
+  legacyBuffer: z.array(MessageIn),
+  legacyDoneIds: z.array(z.string()),
   history: z.array(z.array(Message)),
 };
 /** A history row's value: the exchange and its place in the history. */
@@ -62,8 +71,8 @@ function historyKey(slot: number): string {
 
 /** What the store believes the file holds; copied before a transaction and restored if it rolls back. */
 interface Mirror {
-  /** The JSON last read or written per plain key (buffer, done ids). */
-  saved: Map<string, string>;
+  /** An older agent's buffer and answered-id keys still in the file. */
+  legacyKeys: string[];
   /** Oldest first. */
   rows: HistoryRow[];
   /** The next exchange's order number. */
@@ -71,12 +80,12 @@ interface Mirror {
   /** The next unused slot number. */
   nextSlot: number;
   /** A whole-history value is still in the file. */
-  legacy: boolean;
+  legacyHistory: boolean;
 }
 
 /** Reads and writes {@link LoopState}. */
 export class StateStore {
-  #mirror: Mirror = { saved: new Map(), rows: [], next: 0, nextSlot: 0, legacy: false };
+  #mirror: Mirror = { legacyKeys: [], rows: [], next: 0, nextSlot: 0, legacyHistory: false };
 
   constructor(readonly outbound: OutboundWriter, readonly log: Logger) {}
 
@@ -91,14 +100,20 @@ export class StateStore {
         return undefined;
       }
     };
-    const mirror: Mirror = { saved: new Map(), rows: [], next: 0, nextSlot: 0, legacy: false };
-    const plain = <K extends "buffer" | "doneIds">(key: K): LoopState[K] => {
-      const text = saved[STATE_KEYS[key]];
-      if (text === undefined) return [];
-      mirror.saved.set(STATE_KEYS[key], text);
-      return (parse<unknown>(STATE_KEYS[key], text, SCHEMAS[key]) ?? []) as LoopState[K];
+    const mirror: Mirror = { legacyKeys: [], rows: [], next: 0, nextSlot: 0, legacyHistory: false };
+    const legacyValue = <T>(key: string, schema: z.ZodType<T>): T | undefined => {
+      const text = saved[key];
+      if (text === undefined) return undefined;
+      mirror.legacyKeys.push(key);
+      return parse(key, text, schema);
     };
-    const state = { buffer: plain("buffer"), doneIds: plain("doneIds"), history: [] as Exchange[] };
+    const state: LoopState = {
+      history: [],
+      legacy: {
+        buffer: legacyValue(STATE_KEYS.legacyBuffer, SCHEMAS.legacyBuffer) ?? [],
+        doneIds: legacyValue(STATE_KEYS.legacyDoneIds, SCHEMAS.legacyDoneIds) ?? [],
+      },
+    };
     const rows: { key: string; n: number; exchange?: Exchange }[] = [];
     for (const key of Object.keys(saved).filter((key) => key.startsWith(STATE_KEYS.historyPrefix))) {
       const value = parse(key, saved[key], HistoryRowValue);
@@ -113,20 +128,12 @@ export class StateStore {
     state.history = rows.flatMap((row) => row.exchange ? [row.exchange] : []);
     const legacy = saved[STATE_KEYS.legacyHistory];
     if (legacy !== undefined) {
-      mirror.legacy = true;
+      mirror.legacyHistory = true;
       // Rows are newer than a whole-history value: an agent that wrote rows never wrote the value again.
       if (rows.length === 0) state.history = parse(STATE_KEYS.legacyHistory, legacy, SCHEMAS.history) ?? [];
     }
     this.#mirror = mirror;
     return state;
-  }
-
-  /** Saves the buffer or the done ids, unless the file already holds that value. */
-  save<K extends "buffer" | "doneIds">(key: K, value: LoopState[K]): void {
-    const text = JSON.stringify(value);
-    if (this.#mirror.saved.get(STATE_KEYS[key]) === text) return;
-    this.outbound.putSessionState(STATE_KEYS[key], text);
-    this.#mirror.saved.set(STATE_KEYS[key], text);
   }
 
   /**
@@ -147,9 +154,9 @@ export class StateStore {
       this.outbound.putSessionState(key, JSON.stringify({ n: mirror.next++, exchange }));
       return { key, exchange };
     });
-    if (mirror.legacy) freed.push(STATE_KEYS.legacyHistory);
+    if (mirror.legacyHistory) freed.push(STATE_KEYS.legacyHistory);
     this.outbound.deleteSessionState(freed);
-    mirror.legacy = false;
+    mirror.legacyHistory = false;
   }
 
   /** Records a user's /reset. */
@@ -158,14 +165,24 @@ export class StateStore {
   }
 
   /**
-   * Runs `fn`'s writes as one outbound transaction. When it rolls back, so
-   * does what the store believes the file holds, so the next save writes
-   * what the file lacks.
+   * Runs `fn`'s writes as one outbound transaction, which also deletes an
+   * older agent's buffer and answered ids (their content is in the loop's
+   * memory now, and an older agent restarted later must not take them for
+   * current). When it rolls back, so does what the store believes the file
+   * holds, so the next save writes what the file lacks.
    */
   transaction<T>(fn: () => T): T {
-    const before = { ...this.#mirror, saved: new Map(this.#mirror.saved), rows: [...this.#mirror.rows] };
+    const before = {
+      ...this.#mirror,
+      legacyKeys: [...this.#mirror.legacyKeys],
+      rows: [...this.#mirror.rows],
+    };
     try {
-      return this.outbound.transaction(fn);
+      return this.outbound.transaction(() => {
+        this.outbound.deleteSessionState(this.#mirror.legacyKeys);
+        this.#mirror.legacyKeys = [];
+        return fn();
+      });
     } catch (err) {
       this.#mirror = before;
       throw err;
