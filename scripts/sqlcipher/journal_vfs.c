@@ -1,35 +1,47 @@
 /*
 ** ironclaw_journal_vfs: the default VFS, a thin shim over "unix" that writes a
-** rollback journal's consecutive appends as one pwrite.
+** rollback-journal transaction's contiguous writes as one pwrite each run.
 **
 ** Why: SQLite writes each journaled page as three writes (page number, page,
-** checksum) after a 512-byte header. Under gVisor's ptrace platform every
-** syscall costs ~0.1-0.2 ms of CPU, and a warm agent turn journals ~11 pages:
-** ~33 pwrite64 for bytes that are contiguous in the file. Here they are one.
+** checksum) after a 512-byte header, then each database page as its own write.
+** Under gVisor's ptrace platform every syscall costs ~0.1-0.2 ms of CPU, and a
+** warm agent turn journals ~10 pages.
 **
-** What is buffered: only a main journal's run of appends, which starts with a
-** write of at least 512 bytes (a journal header: records always follow one)
-** and goes on while each write starts where the last one ended. Every other
-** journal write (the header's record count, the zero byte that voids a stale
-** header, PERSIST's zeroed header: the small writes that can make a journal
-** hot or not) goes straight out, after the buffer.
+** What is buffered:
+**  - a main journal's run of appends, which starts with a write of at least
+**    512 bytes (a journal header: records always follow one) and goes on while
+**    each write starts where the last one ended. Every other journal write (the
+**    header's record count, the zero byte that voids a stale header, PERSIST's
+**    zeroed header: the small writes that can make a journal hot or not) goes
+**    straight out, after the buffer;
+**  - while its main journal is open, a database file's run of adjacent page
+**    writes (the pager writes a commit's pages in page order).
+** At most one file of a database/journal pair holds bytes at a time: a write
+** to either writes out the other's first.
 **
-** When the buffer is written: before the journal's xSync, xTruncate, xClose,
-** a journal write outside the run, a journal read not wholly inside the buffer
-** (a rollback reading back its own records is served from memory), and before
-** any write, truncation, sync or state-changing file control of the journal's
-** database file. So no write is ever reordered against another operation on the
-** database or its journal; only appends are delayed. The files on disk always
-** equal what the unix VFS alone would have left at an earlier instant of the
-** same transaction, an instant at which only journal appends were outstanding
-** and the database was untouched since, and every sync covers the bytes it
-** covers without the shim. A crash (kill -9 or power loss) therefore leaves
-** what it could leave without the shim: a journal with fewer records, or a
-** header that does not yet count them, and the last committed database.
-** See docs/contract.md (2026-12-07, the library's default VFS).
+** When a buffer is written (one pwrite): before any operation on the other
+** file of the pair; for a journal, before its xSync, xTruncate, xClose, a
+** write outside the run, a read not wholly inside the buffer (a rollback
+** reading back its own records is served from memory), a state-changing file
+** control; for a database, before anything but a write that continues its run
+** and the pure queries (xCheckReservedLock, xSectorSize,
+** xDeviceCharacteristics, a few file controls). So no write is ever reordered
+** against another operation on the database or its journal; writes are only
+** delayed until the next such operation. The files on disk always equal what
+** the unix VFS alone would have left at an earlier instant of the same
+** transaction, and every sync covers the bytes it covers without the shim. A
+** crash (kill -9 or power loss) therefore leaves what it could leave without
+** the shim. Nothing is buffered when a commit returns: its last steps (the
+** database's sync, the journal's truncation or close) write everything first.
 **
-** Registered by SQLITE_EXTRA_INIT=ironclaw_journal_vfs_init as the default VFS,
-** named "unix-journal"; files opened through "unix" by name are not shimmed.
+** A journal's size is known from its own truncation on (TRUNCATE mode keeps
+** it open): a read wholly past it is answered as unix would (zeros,
+** SQLITE_IOERR_SHORT_READ) without a pread; the pager makes one such read per
+** commit, looking for a stale header after its records.
+**
+** See docs/contract.md (2026-12-07, the library's default VFS). Registered by
+** SQLITE_EXTRA_INIT=ironclaw_journal_vfs_init as the default VFS, named
+** "unix-journal"; files opened through "unix" by name are not shimmed.
 */
 #include <string.h>
 #include "sqlite3.h"
@@ -56,16 +68,25 @@ struct ShimFile {
   sqlite3_int64 iRunStart;/* file offset of aBuf[0] */
   int nBuf;               /* bytes buffered */
   int nAlloc;             /* size of aBuf */
+  sqlite3_int64 iDiskSize;/* a journal's size on disk, known since its own truncation; else -1 */
   unsigned char *aBuf;
 };
 
 static sqlite3_vfs *pUnix; /* the wrapped VFS */
 
+/* A write through to unix; a journal's known size follows it. */
+static int writeThrough(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfst){
+  int rc = p->pReal->pMethods->xWrite(p->pReal, z, iAmt, iOfst);
+  if( rc!=SQLITE_OK ) p->iDiskSize = -1;
+  else if( p->iDiskSize>=0 && iOfst+iAmt>p->iDiskSize ) p->iDiskSize = iOfst + iAmt;
+  return rc;
+}
+
 /* Writes the journal's buffered bytes (one pwrite); the run goes on at their end unless endRun. */
 static int flushRun(ShimFile *p, int endRun){
   int rc = SQLITE_OK;
   if( p->nBuf>0 ){
-    rc = p->pReal->pMethods->xWrite(p->pReal, p->aBuf, p->nBuf, p->iRunStart);
+    rc = writeThrough(p, p->aBuf, p->nBuf, p->iRunStart);
     p->iRunStart += p->nBuf;
     p->nBuf = 0;
   }
@@ -80,14 +101,30 @@ static int flushRun(ShimFile *p, int endRun){
   return rc;
 }
 
-/* Before a database operation that changes the file: its journal's buffered records go first. */
-static int flushJournalOf(ShimFile *pDb){
-  return pDb->pJournal ? flushRun(pDb->pJournal, 0) : SQLITE_OK;
+/*
+** Writes what the other file of the pair holds (a journal's database, a
+** database's journal) before an operation on this one, so no write is
+** reordered against it. A database's run ends when written; a journal's run
+** goes on (its next append may follow the database operation).
+*/
+static int flushPartner(ShimFile *p){
+  ShimFile *q = p->isJournal ? p->pDb : p->pJournal;
+  return q ? flushRun(q, !q->isJournal) : SQLITE_OK;
+}
+
+/*
+** Writes whatever the pair holds. At most one of the two holds bytes at a
+** time (a write to either flushes the other first), so the order does not
+** matter. A journal operation ends the journal's run when endRun.
+*/
+static int flushPair(ShimFile *p, int endRun){
+  int rc = flushPartner(p);
+  return rc==SQLITE_OK ? flushRun(p, !p->isJournal || endRun) : rc;
 }
 
 static int shimClose(sqlite3_file *pFile){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  int rc = flushPair(p, 1);
   int rc2;
   if( p->isJournal && p->pDb ) p->pDb->pJournal = 0;
   if( !p->isJournal && p->pJournal ) p->pJournal->pDb = 0;
@@ -99,8 +136,10 @@ static int shimClose(sqlite3_file *pFile){
 
 static int shimRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iOfst){
   ShimFile *p = (ShimFile*)pFile;
+  int rc;
   if( p->isJournal ){
-    int rc;
+    rc = flushPartner(p);
+    if( rc!=SQLITE_OK ) return rc;
     /* A rollback reads back records still buffered: serve them, as the file would after a flush. */
     if( p->nBuf>0 && iOfst>=p->iRunStart && iOfst+iAmt<=p->iRunStart+p->nBuf ){
       memcpy(zBuf, p->aBuf+(iOfst-p->iRunStart), iAmt);
@@ -108,8 +147,20 @@ static int shimRead(sqlite3_file *pFile, void *zBuf, int iAmt, sqlite3_int64 iOf
     }
     rc = flushRun(p, 0);
     if( rc!=SQLITE_OK ) return rc;
+    /*
+    ** Wholly past the end of a journal whose size we know (TRUNCATE mode,
+    ** after the first commit): what unix answers, without asking. The pager
+    ** looks past its records for a stale header at every commit.
+    */
+    if( p->iDiskSize>=0 && iOfst>=p->iDiskSize ){
+      memset(zBuf, 0, iAmt);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+  }else{
+    /* A database read sees no journal byte: only its own pages go out. */
+    rc = flushRun(p, 1);
+    if( rc!=SQLITE_OK ) return rc;
   }
-  /* A database read sees no journal byte: nothing to flush. */
   return p->pReal->pMethods->xRead(p->pReal, zBuf, iAmt, iOfst);
 }
 
@@ -145,6 +196,8 @@ static int appendToRun(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfst
 static int shimWrite(sqlite3_file *pFile, const void *z, int iAmt, sqlite3_int64 iOfst){
   ShimFile *p = (ShimFile*)pFile;
   int rc = SQLITE_OK;
+  rc = flushPartner(p);
+  if( rc!=SQLITE_OK ) return rc;
   if( p->isJournal ){
     if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
     /* Anywhere else: what is buffered goes first, then this write starts a run or goes straight out. */
@@ -156,29 +209,40 @@ static int shimWrite(sqlite3_file *pFile, const void *z, int iAmt, sqlite3_int64
       if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
     }
   }else{
-    rc = flushJournalOf(p);
-    if( rc!=SQLITE_OK ) return rc;
+    /* A rollback-journal transaction writes its pages in page order: adjacent ones go out as one write. */
+    if( p->pJournal ){
+      if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
+      rc = flushRun(p, 1);
+      if( rc!=SQLITE_OK ) return rc;
+      p->runActive = 1;
+      p->iRunStart = iOfst;
+      if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
+    }
   }
-  return p->pReal->pMethods->xWrite(p->pReal, z, iAmt, iOfst);
+  return writeThrough(p, z, iAmt, iOfst);
 }
 
 static int shimTruncate(sqlite3_file *pFile, sqlite3_int64 size){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  int rc = flushPair(p, 1);
   if( rc!=SQLITE_OK ) return rc;
-  return p->pReal->pMethods->xTruncate(p->pReal, size);
+  rc = p->pReal->pMethods->xTruncate(p->pReal, size);
+  p->iDiskSize = rc==SQLITE_OK ? size : -1;
+  return rc;
 }
 
 static int shimSync(sqlite3_file *pFile, int flags){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = p->isJournal ? flushRun(p, 1) : flushJournalOf(p);
+  int rc = flushPair(p, 1);
   if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xSync(p->pReal, flags);
 }
 
 static int shimFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = p->pReal->pMethods->xFileSize(p->pReal, pSize);
+  int rc = p->isJournal ? flushPartner(p) : flushRun(p, 1);
+  if( rc!=SQLITE_OK ) return rc;
+  rc = p->pReal->pMethods->xFileSize(p->pReal, pSize);
   /* The size the file would have after a flush (a rollback sizes the journal, then reads it back). */
   if( rc==SQLITE_OK && p->isJournal && p->nBuf>0 && *pSize<p->iRunStart+p->nBuf ){
     *pSize = p->iRunStart + p->nBuf;
@@ -187,18 +251,24 @@ static int shimFileSize(sqlite3_file *pFile, sqlite3_int64 *pSize){
 }
 
 /*
-** Locks neither change nor read file bytes, so a run stays buffered across
-** them (the pager takes the database's EXCLUSIVE lock between two journal
-** records at commit). The pager never gives up its RESERVED lock while its
-** journal holds appends: it truncates, zeroes or closes the journal first.
+** Locks neither change nor read file bytes, so a journal's run stays buffered
+** across them (the pager takes the database's EXCLUSIVE lock between two
+** journal records at commit), and the pager never gives up its RESERVED lock
+** while its journal holds appends: it truncates, zeroes or closes it first.
+** A database's own pages go out before any lock change of it (once a lock is
+** given up, another connection may read them).
 */
 static int shimLock(sqlite3_file *pFile, int eLock){
   ShimFile *p = (ShimFile*)pFile;
+  int rc = p->isJournal ? SQLITE_OK : flushRun(p, 1);
+  if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xLock(p->pReal, eLock);
 }
 
 static int shimUnlock(sqlite3_file *pFile, int eLock){
   ShimFile *p = (ShimFile*)pFile;
+  int rc = p->isJournal ? SQLITE_OK : flushRun(p, 1);
+  if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xUnlock(p->pReal, eLock);
 }
 
@@ -231,40 +301,42 @@ static int isPureFileControl(int op){
 /* Any other file control, and the WAL's shared memory (no journal is open then), flush first: cheap, never reordered. */
 static int shimFileControl(sqlite3_file *pFile, int op, void *pArg){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = isPureFileControl(op) ? SQLITE_OK : p->isJournal ? flushRun(p, 0) : flushJournalOf(p);
+  int rc = isPureFileControl(op) ? SQLITE_OK : flushPair(p, 0);
   if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xFileControl(p->pReal, op, pArg);
 }
 
 static int shimShmMap(sqlite3_file *pFile, int iPg, int pgsz, int bExtend, void volatile **pp){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = flushJournalOf(p);
+  int rc = flushPair(p, 0);
   if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xShmMap(p->pReal, iPg, pgsz, bExtend, pp);
 }
 
 static int shimShmLock(sqlite3_file *pFile, int offset, int n, int flags){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = flushJournalOf(p);
+  int rc = flushPair(p, 0);
   if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xShmLock(p->pReal, offset, n, flags);
 }
 
 static void shimShmBarrier(sqlite3_file *pFile){
   ShimFile *p = (ShimFile*)pFile;
-  flushJournalOf(p);
+  flushPair(p, 0);
   p->pReal->pMethods->xShmBarrier(p->pReal);
 }
 
 static int shimShmUnmap(sqlite3_file *pFile, int deleteFlag){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = flushJournalOf(p);
+  int rc = flushPair(p, 0);
   if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xShmUnmap(p->pReal, deleteFlag);
 }
 
 static int shimFetch(sqlite3_file *pFile, sqlite3_int64 iOfst, int iAmt, void **pp){
   ShimFile *p = (ShimFile*)pFile;
+  int rc = flushRun(p, 1);
+  if( rc!=SQLITE_OK ) return rc;
   return p->pReal->pMethods->xFetch(p->pReal, iOfst, iAmt, pp);
 }
 
@@ -301,6 +373,7 @@ static int shimOpen(sqlite3_vfs *pVfs, const char *zName, sqlite3_file *pFile, i
   (void)pVfs;
   memset(p, 0, sizeof(*p));
   p->pReal = (sqlite3_file*)&p[1];
+  p->iDiskSize = -1;
   rc = pUnix->xOpen(pUnix, zName, p->pReal, flags, pOutFlags);
   if( rc!=SQLITE_OK || p->pReal->pMethods==0 ){
     /* unix leaves pMethods NULL on failure; so must we, or SQLite would call our xClose. */
