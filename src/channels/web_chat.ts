@@ -8,10 +8,8 @@
  * sends, delivers and drains.
  *
  * The outbox is durable: a reply is committed to the state database's
- * `web_chat_outbox` table and on disk before `deliver` resolves, that is
- * before delivery marks the outbound row delivered and before a drain hands
- * it out, so a crash loses no accepted reply. (Its fsync runs off the event
- * loop, shared with the other commits it covers: `StateDb.writeSoon`.) The
+ * `web_chat_outbox` table before `deliver` returns, that is before delivery
+ * marks the outbound row delivered, so a crash loses no accepted reply. The
  * insert is keyed by the outbound row's id and ignores a row already there,
  * so a redelivery after a crash (accepted here, not yet marked delivered)
  * never shows a reply twice; delivery counts on it ({@link WebChat.dedupsById})
@@ -129,8 +127,6 @@ export class WebChat implements ChannelAdapter {
   #closed = false;
   /** Conversations known open, so a send does not look them up again; any registry write forgets them. */
   #open = new Set<string>();
-  /** The state's write mark after the last reply accepted: drains hand out nothing not on disk. */
-  #accepted = 0;
 
   constructor(deps: WebChatDeps) {
     this.#d = deps;
@@ -197,17 +193,21 @@ export class WebChat implements ChannelAdapter {
    * of undrained replies, so delivery keeps the row and retries it later.
    * Wakes the drains waiting on the conversation.
    */
-  async deliver(message: ChannelMessage): Promise<string | null> {
-    this.#accept(this.#db, message, this.#d.capacity ?? WEB_CHAT_BUFFER);
-    this.#accepted = this.#d.state.writes;
-    // On disk before a drain hands it out and before delivery marks it delivered (after this resolves).
-    await this.#d.state.durable(this.#accepted);
+  deliver(message: ChannelMessage): Promise<string | null> {
+    const capacity = this.#d.capacity ?? WEB_CHAT_BUFFER;
+    const db = this.#db;
+    try {
+      this.#accept(db, message, capacity);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.#wake(message.platformId);
-    return message.id;
+    return Promise.resolve(message.id);
   }
 
   #accept(db: Database, message: ChannelMessage, capacity: number): void {
-    this.#d.state.writeSoon(() => {
+    // FULL: on disk before a drain hands it out, and its fsync takes the turn's usage count and ack along.
+    this.#d.state.commit(() => {
       if (db.get("SELECT 1 AS known FROM web_chat_outbox WHERE id = ?", [message.id])) return;
       const waiting = db.get<{ n: number }>(
         "SELECT count(*) AS n FROM web_chat_outbox WHERE conversation_id = ? AND drained_at IS NULL",
@@ -236,8 +236,6 @@ export class WebChat implements ChannelAdapter {
    * client went away); an empty list means none came in time.
    */
   async drain(conversationId: string, options: WebChatDrainOptions = {}): Promise<WebChatItem[]> {
-    // A reply committed but not yet on disk is not handed out: a power cut could still take it back.
-    await this.#d.state.durable(this.#accepted);
     const ready = this.#waiting(conversationId);
     const wait = Math.min(Math.max(0, options.waitMs ?? 0), MAX_DRAIN_WAIT_MS);
     const { signal } = options;
@@ -258,7 +256,6 @@ export class WebChat implements ChannelAdapter {
       signal?.addEventListener("abort", done);
       waiters.add(done);
     });
-    await this.#d.state.durable(this.#accepted);
     return this.#waiting(conversationId);
   }
 
@@ -267,7 +264,7 @@ export class WebChat implements ChannelAdapter {
    * they are removed (content deleted now, the id kept a day against
    * redelivery), and ids acknowledged over a day ago are pruned. Committed
    * without an fsync of its own (it survives a kill -9 of the host and goes
-   * to disk with the next sync): a power cut just after could only show
+   * to disk with the next reply's): a power cut just after could only show
    * those replies again to a client that does not send its cursor.
    */
   acknowledge(conversationId: string, throughSeq: number): void {

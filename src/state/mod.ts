@@ -18,7 +18,14 @@
  *
  * @module
  */
-export { PRE_MIGRATION_DIR, STATE_DB_FILE, STATE_PRAGMAS, STATE_SCHEMA_FILE, StateDb } from "./state_db.ts";
+export {
+  PRE_MIGRATION_DIR,
+  STATE_DB_FILE,
+  STATE_PRAGMAS,
+  STATE_SCHEMA_FILE,
+  StateDb,
+  WRITE_SOON_SYNC_MS,
+} from "./state_db.ts";
 export type { StateDbOptions } from "./state_db.ts";
 export { migrate, MIGRATIONS, SCHEMA_VERSION } from "./migrations.ts";
 export type { Migration } from "./migrations.ts";

@@ -12,6 +12,7 @@
  */
 import { BUSY_TIMEOUT_MS } from "../../contract/cipher.ts";
 import { Database } from "../../contract/sqlite/mod.ts";
+import { logger } from "../log/mod.ts";
 import { migrate, SCHEMA_VERSION } from "./migrations.ts";
 
 /** File name of the state database inside the state directory. */
@@ -25,6 +26,9 @@ export const STATE_SCHEMA_FILE = "schema-version";
 
 /** Where a copy of the state database is kept before migrations change it (`<state-dir>/pre-migration/`). */
 export const PRE_MIGRATION_DIR = "pre-migration";
+
+/** The longest a {@link StateDb.writeSoon} commit waits for an fsync of the WAL when no FULL commit comes first. */
+export const WRITE_SOON_SYNC_MS = 100;
 
 /** Pragmas of every state connection: WAL, fsync at each commit, enforced foreign keys, no mmap. */
 export const STATE_PRAGMAS: readonly string[] = [
@@ -48,12 +52,11 @@ export class StateDb implements Disposable {
   readonly db: Database;
   /** The schema version after migration. */
   readonly schemaVersion: number;
-  /** {@link writeSoon} commits so far, and how many of them an fdatasync of the WAL has covered. */
+  /** {@link writeSoon} commits so far, and how many of them an fsync of the WAL has covered. */
   #written = 0;
   #synced = 0;
-  #syncing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #wal: Deno.FsFile | undefined;
-  #closed = false;
 
   private constructor(db: Database, schemaVersion: number) {
     this.db = db;
@@ -97,9 +100,10 @@ export class StateDb implements Disposable {
   /**
    * Runs `fn` in a transaction committed without waiting for the disk: the
    * commit is in the WAL when this returns (every later read sees it, and it
-   * survives a kill -9 of the host), and {@link durable} resolves once it is
-   * on disk too (a power cut before that may lose it). Inside a transaction
-   * already open, `fn` joins it (that commit decides).
+   * survives a kill -9 of the host: the kernel holds the write), and on disk
+   * at the next {@link commit}, {@link sync} or, at the latest,
+   * {@link WRITE_SOON_SYNC_MS} later (a power cut before that may lose it).
+   * Inside a transaction already open, `fn` joins it (that commit decides).
    */
   writeSoon<T>(fn: () => T): T {
     const db = this.db;
@@ -108,52 +112,51 @@ export class StateDb implements Disposable {
     try {
       const result = db.transaction(fn);
       this.#written++;
+      this.#syncLater();
       return result;
     } finally {
       db.run("PRAGMA synchronous = FULL");
     }
   }
 
-  /** How many {@link writeSoon} commits were made so far: the mark {@link durable} takes. */
-  get writes(): number {
-    return this.#written;
-  }
-
   /**
-   * Resolves once the {@link writeSoon} commits up to mark `through` (default:
-   * every one so far) are on disk: one fdatasync of the WAL on a worker
-   * thread (the event loop goes on), shared by every commit made before it
-   * starts. Immediate when they are; rejects when the fsync fails (a later
-   * call tries again).
+   * Runs `fn` in a transaction committed `synchronous = FULL` (on disk when
+   * this returns), whose fsync of the WAL also puts every {@link writeSoon}
+   * commit before it on disk.
    */
-  durable(through: number = this.#written): Promise<void> {
-    return this.#synced >= through ? Promise.resolve() : this.#syncThrough(through);
-  }
-
-  async #syncThrough(target: number): Promise<void> {
-    while (this.#synced < target) {
-      if (!this.#syncing) {
-        const syncing = this.#syncWal();
-        this.#syncing = syncing;
-        syncing.finally(() => {
-          if (this.#syncing === syncing) this.#syncing = undefined;
-        }).catch(() => {});
-      }
-      await this.#syncing;
-    }
-  }
-
-  async #syncWal(): Promise<void> {
+  commit<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
     const covering = this.#written;
-    try {
-      const wal = this.#walFile();
-      // No WAL file: SQLite removed it after checkpointing it into the database with a sync.
-      if (wal) await wal.syncData();
-    } catch (err) {
-      // Closing checkpoints the WAL into the database with a sync: what this covered is on disk.
-      if (!this.#closed) throw err;
-    }
+    const result = this.db.transaction(fn);
     this.#synced = Math.max(this.#synced, covering);
+    return result;
+  }
+
+  /** Commits made with {@link writeSoon} and not on disk yet. */
+  get unsynced(): number {
+    return this.#written - this.#synced;
+  }
+
+  /** Puts every {@link writeSoon} commit so far on disk now: one fdatasync of the WAL, when any waits. */
+  sync(): void {
+    if (this.#synced >= this.#written) return;
+    const covering = this.#written;
+    // No WAL file: SQLite removed it after checkpointing it into the database with a sync.
+    this.#walFile()?.syncDataSync();
+    this.#synced = Math.max(this.#synced, covering);
+  }
+
+  #syncLater(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.sync();
+      } catch (error) {
+        logger("state").error("syncing the state database's WAL: {error}", { error: String(error) });
+      }
+    }, WRITE_SOON_SYNC_MS);
+    Deno.unrefTimer(this.#timer);
   }
 
   #walFile(): Deno.FsFile | undefined {
@@ -167,10 +170,12 @@ export class StateDb implements Disposable {
     return this.#wal;
   }
 
-  /** Closes the connection (checkpointing the WAL, with a sync). Idempotent. */
+  /** Closes the connection (checkpointing the WAL, with a sync: every commit is on disk). Idempotent. */
   close(): void {
-    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.db.close();
+    this.#synced = this.#written;
     this.#wal?.close();
     this.#wal = undefined;
   }

@@ -11,6 +11,7 @@ import {
   STATE_PRAGMAS,
   STATE_SCHEMA_FILE,
   StateSchemaError,
+  WRITE_SOON_SYNC_MS,
 } from "./mod.ts";
 
 Deno.test("state db is created owner-only, in WAL mode, with full sync and foreign keys", () => {
@@ -119,23 +120,28 @@ Deno.test("an upgrade's migrations run only after a copy of the database as it w
   assert.throws(() => Deno.statSync(`${fresh.path}/${PRE_MIGRATION_DIR}`), Deno.errors.NotFound);
 });
 
-Deno.test("state db: a writeSoon commit is read at once, durable() resolves once it is synced, FULL stays the default", async () => {
+Deno.test("state db: a writeSoon commit is read at once and on disk with the next FULL commit, sync or timer", async () => {
   using dir = tempDir();
   using state = openTestState(dir.path);
-  await state.durable(); // nothing written: nothing to wait for
   const insert = (id: string) => state.db.run("INSERT INTO users (id, kind) VALUES (?, 'human')", [id]);
   state.writeSoon(() => insert("slack:a"));
   state.writeSoon(() => insert("slack:b"));
-  assert.equal(state.writes, 2);
+  assert.equal(state.unsynced, 2);
   assert.equal(state.db.get("SELECT count(*) AS n FROM users")?.n, 2);
   assert.equal(state.db.get("PRAGMA synchronous")?.synchronous, 2, "every other commit is FULL again");
-  await Promise.all([state.durable(1), state.durable()]);
+  state.commit(() => insert("slack:c"));
+  assert.equal(state.unsynced, 0, "the FULL commit's fsync covered them");
   assert.throws(() =>
     state.writeSoon(() => {
-      insert("slack:c");
+      insert("slack:d");
       throw new Error("refused");
     }), /refused/);
-  assert.equal(state.writes, 2, "a rolled-back write is no mark");
-  assert.equal(state.db.get("SELECT count(*) AS n FROM users")?.n, 2);
-  assert.equal(state.db.get("PRAGMA synchronous")?.synchronous, 2);
+  assert.equal(state.unsynced, 0, "a rolled-back write waits for nothing");
+  state.writeSoon(() => insert("slack:e"));
+  state.sync();
+  assert.equal(state.unsynced, 0);
+  state.writeSoon(() => insert("slack:f"));
+  await new Promise((resolve) => setTimeout(resolve, WRITE_SOON_SYNC_MS + 50));
+  assert.equal(state.unsynced, 0, "the timer synced it");
+  assert.equal(state.db.get("SELECT count(*) AS n FROM users")?.n, 5);
 });

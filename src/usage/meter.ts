@@ -80,16 +80,15 @@ export class UsageMeter implements UsageSink {
 
   /**
    * Counts one call of `session`: committed before this returns (the next
-   * budget check counts it; a kill -9 of the host keeps it), its fsync
-   * started, not awaited, so the proxy answers without waiting for the disk.
+   * budget check counts it; a kill -9 of the host keeps it), on disk with the
+   * state's next fsync, so the proxy answers without waiting for the disk.
    */
   record(session: SessionId, usage: ModelUsage): void {
     try {
       const agentGroupId = this.#groupOf(session);
       const tokens = { input: usage.inputTokens, output: usage.outputTokens };
       const costMicroUsd = this.prices.microUsd(usage.model, tokens);
-      const store = this.#options.store;
-      store.add({
+      this.#options.store.add({
         agentGroupId,
         day: this.day.of(this.#now()),
         model: usage.model,
@@ -97,7 +96,6 @@ export class UsageMeter implements UsageSink {
         outputTokens: usage.outputTokens,
         costMicroUsd,
       });
-      store.durable().catch((error) => this.#options.onError?.(error));
       this.#tokens.inc({ agent_group: agentGroupId, direction: "input" }, usage.inputTokens);
       this.#tokens.inc({ agent_group: agentGroupId, direction: "output" }, usage.outputTokens);
       this.#cost.inc({ agent_group: agentGroupId }, costMicroUsd / 1e6);

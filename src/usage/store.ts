@@ -38,8 +38,8 @@ export class UsageStore {
   /**
    * Adds one call to the group's counters for `day` and `model`. Committed
    * when this returns (every later read, budget checks included, counts it,
-   * and it survives a kill -9 of the host); on disk once {@link durable}
-   * resolves, so the model's answer need not wait for the fsync.
+   * and it survives a kill -9 of the host), on disk with the state's next
+   * fsync (`StateDb.writeSoon`): the model's answer does not wait for one.
    */
   add(usage: Omit<UsageRow, "calls">): void {
     this.#state.writeSoon(() =>
@@ -61,11 +61,6 @@ export class UsageStore {
         ],
       )
     );
-  }
-
-  /** Resolves once every count added so far is on disk (see `StateDb.durable`). */
-  durable(): Promise<void> {
-    return this.#state.durable();
   }
 
   /** The group's totals on `day` (zeros when it used nothing). */
