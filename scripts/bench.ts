@@ -9,6 +9,7 @@ import { printResult } from "../tests/bench/report.ts";
 
 const suites: [string, () => Promise<{ name: string; value: number; unit: string }[]>][] = [
   ["queue", queueBenchmarks],
+  ["pages", async () => (await import("../tests/bench/commit_pages.ts")).commitPagesBenchmarks()],
   ["api", async () => (await import("../tests/bench/api_bench.ts")).apiBenchmarks()],
   ["journey", async () => (await import("../tests/bench/journey_bench.ts")).journeyBenchmarks()],
   ["spares", async () => (await import("../tests/bench/spares_bench.ts")).sparesBenchmarks()],
