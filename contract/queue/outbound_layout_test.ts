@@ -14,35 +14,9 @@ import { openOutboundReader, provisionSession } from "./host.ts";
 import { openOutboundWriter } from "./sandbox.ts";
 import { openReader } from "./open.ts";
 import { fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
+import { EARLIER_OUTBOUND_SCHEMA } from "../../tests/support/outbound_layouts.ts";
 
 const opts = { library: LIBRARY, key: fixedKey(0x11) };
-
-/** `OUTBOUND_SCHEMA` as every session file made before 2026-12-07 has it. */
-const EARLIER_OUTBOUND_SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages_out (
-  id TEXT PRIMARY KEY,
-  seq INTEGER NOT NULL UNIQUE,
-  in_reply_to TEXT,
-  timestamp TEXT NOT NULL,
-  deliver_after TEXT,
-  recurrence TEXT,
-  kind TEXT NOT NULL,
-  platform_id TEXT,
-  channel_type TEXT,
-  thread_id TEXT,
-  content TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS processing_ack (
-  message_id TEXT PRIMARY KEY,
-  status TEXT NOT NULL,
-  status_changed TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS session_state (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL,
-  updated_at TEXT NOT NULL
-);
-`;
 
 /** The file's tables and indexes, as SQLite recorded their definitions. */
 function layout(path: string): string[] {

@@ -11,6 +11,7 @@ import { Database } from "../../contract/sqlite/mod.ts";
 import { LoopHarness } from "../support/agent_loop_harness.ts";
 import { fixedKey, LIBRARY } from "../support/mod.ts";
 import { recordingCommits } from "../support/page_diff.ts";
+import { useEarlierOutboundLayout } from "../support/outbound_layouts.ts";
 
 const OPTS = { library: LIBRARY, key: fixedKey(0x11) };
 
@@ -47,16 +48,8 @@ Deno.test("commit pages: a warm turn's engage commit writes at most 2 pages of o
 Deno.test("commit pages: an outbound file of the earlier layout is served by the loop, with more pages at each commit", async () => {
   await using h = await LoopHarness.start();
   {
-    // The earlier layout: messages_out keyed by id with a unique seq, a rowid processing_ack.
     using db = Database.open(h.paths.outbound, OPTS);
-    db.execScript(`
-      DROP TABLE messages_out;
-      DROP TABLE processing_ack;
-      CREATE TABLE messages_out (id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, in_reply_to TEXT,
-        timestamp TEXT NOT NULL, deliver_after TEXT, recurrence TEXT, kind TEXT NOT NULL, platform_id TEXT,
-        channel_type TEXT, thread_id TEXT, content TEXT NOT NULL);
-      CREATE TABLE processing_ack (message_id TEXT PRIMARY KEY, status TEXT NOT NULL, status_changed TEXT NOT NULL);
-    `);
+    useEarlierOutboundLayout(db);
   }
   const turns = await warmTurns(h, 10);
   assert.ok(turns.every(([engage]) => engage >= 3), `engage pages ${JSON.stringify(turns)}`);
