@@ -50,6 +50,16 @@ export const PRIVATE_LOCK_WRITER_PRAGMAS = [
   "locking_mode = EXCLUSIVE",
 ] as const;
 
+/**
+ * The VFS of a reader whose file locks no other process can see: the agent's
+ * inbound reader under gVisor. Its locks could only ever exclude the agent's
+ * own connections (it has one per file); the queue lease keeps host and agent
+ * apart. So it takes none (`unix-none`: no fcntl per read transaction), and it
+ * still checks the file's change counter at each read transaction, so it sees
+ * every host commit as before.
+ */
+export const PRIVATE_LOCK_READER_VFS = "unix-none";
+
 /** Readers: refuse writes at the SQL layer too, no memory mapping (always read the file). */
 export const READER_PRAGMAS = ["query_only = ON", "mmap_size = 0"] as const;
 

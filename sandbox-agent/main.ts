@@ -67,8 +67,8 @@ export interface Queues extends Disposable {
 
 /**
  * Opens outbound (read-write) and inbound (read-only) with `key`; a failure
- * names the queue. `privateLocks`: the outbound writer's locks are invisible
- * to the host (gVisor), see `--queue-locks`.
+ * names the queue. `privateLocks`: the agent's locks are invisible to the
+ * host (gVisor), see `--queue-locks`.
  */
 export function openQueues(layout: AgentLayout, key: SessionKey, privateLocks = false): Queues {
   const opts = { library: layout.library, key };
@@ -82,7 +82,7 @@ export function openQueues(layout: AgentLayout, key: SessionKey, privateLocks = 
   }
   let inbound: InboundReader;
   try {
-    inbound = openInboundReader(inboundPath, opts);
+    inbound = openInboundReader(inboundPath, { ...opts, privateLocks });
   } catch (err) {
     outbound.close();
     throw new StartError(`cannot open the inbound queue: ${reason(err)}`);

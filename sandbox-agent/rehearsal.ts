@@ -59,7 +59,7 @@ export function rehearseQueues(
     openWriter(paths.inbound, opts, INBOUND_SCHEMA).close();
     // Opened as the session's will be (`--queue-locks`), so the first turn's own code paths are the rehearsed ones.
     using outbound = openOutboundWriter(paths.outbound, { ...opts, privateLocks: options.privateLocks });
-    using inbound = openInboundReader(paths.inbound, opts);
+    using inbound = openInboundReader(paths.inbound, { ...opts, privateLocks: options.privateLocks });
     // The first poll: read inbound, restore the state (the history, the engaged messages and their
     // acknowledgements), engage (mark processing).
     const store = new StateStore(outbound, log);

@@ -7,6 +7,7 @@
  */
 import {
   BUSY_TIMEOUT_MS,
+  PRIVATE_LOCK_READER_VFS,
   PRIVATE_LOCK_WRITER_PRAGMAS,
   READER_PRAGMAS,
   type SessionKey,
@@ -20,9 +21,10 @@ export interface QueueOpenOptions {
   library: string;
   key: SessionKey | null;
   /**
-   * A writer's locks are invisible to every other process (gVisor): open it
-   * with {@link PRIVATE_LOCK_WRITER_PRAGMAS}. Only for the agent's outbound
-   * writer, which bumps page 1 at every commit.
+   * The connection's locks are invisible to every other process (gVisor): a
+   * writer opens with {@link PRIVATE_LOCK_WRITER_PRAGMAS} (only the agent's
+   * outbound writer, which bumps page 1 at every commit), a reader through
+   * {@link PRIVATE_LOCK_READER_VFS} (the agent's inbound reader).
    */
   privateLocks?: boolean;
 }
@@ -55,6 +57,7 @@ export function openReader(path: string, opts: QueueOpenOptions): Database {
     readOnly: true,
     busyTimeoutMs: BUSY_TIMEOUT_MS,
     pragmas: READER_PRAGMAS,
+    vfs: opts.privateLocks ? PRIVATE_LOCK_READER_VFS : undefined,
   });
 }
 

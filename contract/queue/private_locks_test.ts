@@ -3,13 +3,14 @@
  * agent under gVisor): its lock and journal are kept for its life, so the
  * host's reader, which notices a commit by the bytes at 24..39 of page 1,
  * must see those bytes change at every commit; a cut-short write still
- * rolls back.
+ * rolls back. The inbound reader with private locks takes no lock at all,
+ * and still sees every commit of the host.
  */
 import assert from "node:assert/strict";
 import { PRIVATE_LOCK_WRITER_PRAGMAS } from "../cipher.ts";
 import { Database } from "../sqlite/mod.ts";
-import { openOutboundReader, provisionSession } from "./host.ts";
-import { openOutboundWriter } from "./sandbox.ts";
+import { openInboundWriter, openOutboundReader, provisionSession } from "./host.ts";
+import { openInboundReader, openOutboundWriter } from "./sandbox.ts";
 import { isHotJournal } from "./corruption.ts";
 import { fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 
@@ -103,4 +104,22 @@ Deno.test("private locks: a write cut short is a transient hot journal for the h
   openOutboundWriter(paths.outbound, { ...opts, privateLocks: true }).close();
   using reader = openOutboundReader(paths.outbound, opts);
   assert.deepEqual(reader.sessionState(), { kept: "yes" }, "rolled back to the last commit");
+});
+
+Deno.test("private locks: the agent's inbound reader takes no file lock, and sees each host commit at its next read", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_reader", opts);
+  using host = openInboundWriter(paths.inbound, opts);
+  host.writeMessageIn({ id: "m1", kind: "chat", content: "one" });
+  using agent = openInboundReader(paths.inbound, { ...opts, privateLocks: true });
+  assert.deepEqual(agent.pendingMessages().map((m) => m.id), ["m1"]);
+  host.writeMessageIn({ id: "m2", kind: "chat", content: "two" });
+  assert.deepEqual(agent.read(() => agent.pendingMessages().map((m) => m.id)), ["m1", "m2"]);
+
+  // Another connection holds the file's exclusive lock: a reader that locked would wait out its busy
+  // timeout and fail with SQLITE_BUSY; this one reads the last commit.
+  using holder = Database.open(paths.inbound, { ...opts, pragmas: ["locking_mode = EXCLUSIVE"] });
+  holder.run("BEGIN EXCLUSIVE");
+  assert.deepEqual(agent.pendingMessages().map((m) => m.id), ["m1", "m2"]);
+  holder.run("ROLLBACK");
 });

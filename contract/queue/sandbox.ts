@@ -190,7 +190,7 @@ class SqlOutboundWriter implements OutboundWriter {
   }
 }
 
-/** Opens `inbound.db` read-only for the sandbox. */
+/** Opens `inbound.db` read-only for the sandbox; with `privateLocks` (gVisor) it takes no file locks. */
 export function openInboundReader(path: string, opts: QueueOpenOptions): InboundReader {
   return new SqlInboundReader(openReader(path, opts));
 }

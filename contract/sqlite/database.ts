@@ -41,6 +41,8 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Pragmas run after keying, before the probe read, e.g. `["journal_mode = DELETE"]`. */
   pragmas?: readonly string[];
+  /** The VFS by name, e.g. `"unix-none"` (no file locks); default: the library's default VFS. */
+  vfs?: string;
 }
 
 const SQLITE_TRANSIENT = -1n;
@@ -85,7 +87,8 @@ export class Database implements Disposable {
     const flags = (options.readOnly ? OPEN.READONLY : OPEN.READWRITE | (options.create ? OPEN.CREATE : 0)) |
       OPEN.PRIVATECACHE | OPEN.NOFOLLOW;
     const out = new BigUint64Array(1);
-    const rc = lib.sqlite3_open_v2(cString(path), new Uint8Array(out.buffer), flags, 0n);
+    const vfs = options.vfs === undefined ? null : cString(options.vfs);
+    const rc = lib.sqlite3_open_v2(cString(path), new Uint8Array(out.buffer), flags, vfs);
     const handle = out[0];
     if (rc !== SQLITE.OK || handle === 0n) {
       const detail = readCString(lib, handle ? lib.sqlite3_errmsg(handle) : lib.sqlite3_errstr(rc));

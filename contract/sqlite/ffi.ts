@@ -15,7 +15,7 @@
  */
 const SYMBOLS = {
   sqlite3_libversion: { parameters: [], result: "usize" },
-  sqlite3_open_v2: { parameters: ["buffer", "buffer", "i32", "usize"], result: "i32" },
+  sqlite3_open_v2: { parameters: ["buffer", "buffer", "i32", "buffer"], result: "i32" },
   sqlite3_close_v2: { parameters: ["usize"], result: "i32" },
   sqlite3_extended_result_codes: { parameters: ["usize", "i32"], result: "i32" },
   sqlite3_busy_timeout: { parameters: ["usize", "i32"], result: "i32" },
