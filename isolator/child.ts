@@ -25,11 +25,16 @@ export interface LoggedChild {
   exited: Promise<ExitStatus>;
 }
 
-/** Appends each chunk as it arrives (`pipeTo` held the output back until the child exited). */
+/**
+ * Appends each chunk as it arrives (`pipeTo` held the output back until the
+ * child exited). The write is synchronous: an append to a local file lands
+ * in the page cache at once, and an async file write would hand each line
+ * (a busy agent logs a few a turn) to a worker thread and back.
+ */
 export async function appendTo(stream: ReadableStream<Uint8Array>, logPath: string): Promise<void> {
   using file = await Deno.open(logPath, { append: true, create: true, mode: 0o600 });
   for await (const chunk of stream) {
-    for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+    for (let done = 0; done < chunk.length;) done += file.writeSync(chunk.subarray(done));
   }
 }
 
