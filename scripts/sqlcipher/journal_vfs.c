@@ -84,13 +84,18 @@ static int writeThrough(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfs
 
 /* Writes the journal's buffered bytes (one pwrite); the run goes on at their end unless endRun. */
 static int flushRun(ShimFile *p, int endRun){
-  int rc = SQLITE_OK;
   if( p->nBuf>0 ){
-    rc = writeThrough(p, p->aBuf, p->nBuf, p->iRunStart);
+    int rc = writeThrough(p, p->aBuf, p->nBuf, p->iRunStart);
+    /*
+    ** Refused (a full disk): the bytes stay. Reads are still served from them
+    ** (a rollback restores the connection's cache from its journal records),
+    ** and nothing that depends on them goes ahead: this error fails it.
+    */
+    if( rc!=SQLITE_OK ) return rc;
     p->iRunStart += p->nBuf;
     p->nBuf = 0;
   }
-  if( endRun || rc!=SQLITE_OK ){
+  if( endRun ){
     p->runActive = 0;
     if( p->nAlloc>KEEP_ALLOC ){
       sqlite3_free(p->aBuf);
@@ -98,7 +103,7 @@ static int flushRun(ShimFile *p, int endRun){
       p->nAlloc = 0;
     }
   }
-  return rc;
+  return SQLITE_OK;
 }
 
 /*
@@ -224,7 +229,10 @@ static int shimWrite(sqlite3_file *pFile, const void *z, int iAmt, sqlite3_int64
 
 static int shimTruncate(sqlite3_file *pFile, sqlite3_int64 size){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = flushPair(p, 1);
+  int rc;
+  /* Bytes the truncation removes are not written first (nor at all, if the disk refused them). */
+  if( p->isJournal && size<=p->iRunStart ) p->nBuf = 0;
+  rc = flushPair(p, 1);
   if( rc!=SQLITE_OK ) return rc;
   rc = p->pReal->pMethods->xTruncate(p->pReal, size);
   p->iDiskSize = rc==SQLITE_OK ? size : -1;

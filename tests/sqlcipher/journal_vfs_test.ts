@@ -172,3 +172,51 @@ Deno.test("journal writes: a transaction journaling far more than one buffer (12
     hi: 1,
   });
 });
+
+for (const discipline of ["delete", "private"]) {
+  Deno.test({
+    name:
+      `journal writes (${discipline}): records the disk refuses at the flush still roll the connection's cache back (a full disk)`,
+    ignore: Deno.uid() !== 0, // mounting a small tmpfs needs root (CI runs as root)
+    fn: () => {
+      const mount = Deno.makeTempDirSync({ prefix: "ironclaw-journal-full-" });
+      const run = (cmd: string, ...args: string[]) =>
+        new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+      assert.ok(run("mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", mount), "mount a tmpfs");
+      try {
+        const path = `${mount}/full.db`;
+        createJournalTestDb(path);
+        // The connection keeps its page cache across the failure either way (nothing else changed the file).
+        using db = openJournalTestDb(path, discipline);
+        db.transaction(() => {
+          for (let id = 1; id <= 20; id++) {
+            db.run("INSERT INTO rows (id, version, body) VALUES (?, 0, ?)", [id, rowBody(id, 0)]);
+          }
+        });
+        const filler = Deno.openSync(`${mount}/filler`, { write: true, create: true });
+        for (let size = 64 * 1024; size >= 1;) {
+          try {
+            filler.writeSync(new Uint8Array(size));
+          } catch {
+            size = Math.floor(size / 2);
+          }
+        }
+        filler.close();
+        // Rewriting rows in place needs no new database page, only journal space, which is gone.
+        assert.throws(() => db.run("UPDATE rows SET version = 1, body = ?1 || substr(body, 3)", ["v1"]));
+        assert.deepEqual(
+          db.get("SELECT max(version) AS v FROM rows"),
+          { v: 0 },
+          "the failed commit is not seen",
+        );
+        assert.equal(db.get("PRAGMA integrity_check")?.integrity_check, "ok");
+        Deno.removeSync(`${mount}/filler`);
+        db.run("UPDATE rows SET version = 2");
+        assert.deepEqual(db.get("SELECT min(version) AS lo, max(version) AS hi FROM rows"), { lo: 2, hi: 2 });
+      } finally {
+        run("umount", "-l", mount);
+        Deno.removeSync(mount, { recursive: true });
+      }
+    },
+  });
+}
