@@ -19,7 +19,6 @@ import { INBOUND_SCHEMA, OUTBOUND_SCHEMA, QUEUE_FILES } from "../schema.ts";
 import type { Database, Row } from "../sqlite/mod.ts";
 import {
   COLUMNS,
-  decodeMessageIn,
   decodeMessageOut,
   decodeSessionState,
   describeZodError,
@@ -43,31 +42,49 @@ class SqlInboundWriter implements InboundWriter {
     if (!parsed.success) throw new TypeError(`invalid inbound message: ${describeZodError(parsed.error)}`);
     const m = parsed.data;
     const pinned = m.seq !== undefined && m.seq > 0;
-    const row = this.#db.get(
+    // The row as stored: every field checked above, so only the minted seq is read back (no second parse).
+    const stored: Omit<MessageIn, "seq"> = {
+      id: m.id,
+      kind: m.kind,
+      timestamp: m.timestamp ?? nowTimestamp(),
+      status: m.status ?? (m.processAfter ? "scheduled" : "queued"),
+      processAfter: m.processAfter ?? null,
+      recurrence: m.recurrence ?? null,
+      seriesId: m.seriesId ?? null,
+      tries: m.tries ?? 0,
+      trigger: m.trigger ?? 1,
+      platformId: m.platformId ?? null,
+      channelType: m.channelType ?? null,
+      threadId: m.threadId ?? null,
+      content: m.content,
+      sourceSessionId: m.sourceSessionId ?? null,
+      onWake: m.onWake ?? false,
+    };
+    const row = this.#db.get<{ seq: number }>(
       `INSERT INTO messages_in (id, seq, kind, timestamp, status, process_after, recurrence, series_id, tries,
          "trigger", platform_id, channel_type, thread_id, content, source_session_id, on_wake)
        VALUES (?, ${pinned ? "?" : NEXT_EVEN_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       RETURNING ${COLUMNS.messagesIn}`,
+       RETURNING seq`,
       [
-        m.id,
+        stored.id,
         ...(pinned ? [m.seq!] : []),
-        m.kind,
-        m.timestamp ?? nowTimestamp(),
-        m.status ?? (m.processAfter ? "scheduled" : "queued"),
-        m.processAfter ?? null,
-        m.recurrence ?? null,
-        m.seriesId ?? null,
-        m.tries ?? 0,
-        m.trigger ?? 1,
-        m.platformId ?? null,
-        m.channelType ?? null,
-        m.threadId ?? null,
-        m.content,
-        m.sourceSessionId ?? null,
-        m.onWake ?? false,
+        stored.kind,
+        stored.timestamp,
+        stored.status,
+        stored.processAfter,
+        stored.recurrence,
+        stored.seriesId,
+        stored.tries,
+        stored.trigger,
+        stored.platformId,
+        stored.channelType,
+        stored.threadId,
+        stored.content,
+        stored.sourceSessionId,
+        stored.onWake,
       ],
     );
-    return decodeMessageIn(row!);
+    return { ...stored, seq: row!.seq };
   }
 
   writeMessagesIn(messages: readonly NewMessageIn[]): MessageIn[] {

@@ -5,6 +5,7 @@ import { openInboundWriter, openOutboundReader, provisionSession, UnsafeSessionI
 import { openInboundReader, openOutboundWriter } from "./sandbox.ts";
 import { CorruptionStreak, CorruptionStreakError } from "./corruption.ts";
 import { openReader } from "./open.ts";
+import { COLUMNS, decodeMessageIn } from "./codec.ts";
 import { fileContains, fixedKey, LIBRARY, tempDir } from "../../tests/support/mod.ts";
 
 const KEY = fixedKey(0x11);
@@ -461,4 +462,43 @@ Deno.test("a restarting agent's reads: the messages the host mirrors as processi
     ["m3", "processing"],
   ]);
   assert.deepEqual(outbound.processingAcks([]), []);
+});
+
+Deno.test("writeMessageIn returns the row exactly as it reads back (it parses only its input)", () => {
+  using dir = tempDir();
+  const paths = provisionSession(dir.path, "ses_w", opts);
+  using writer = openInboundWriter(paths.inbound, opts);
+  const written = [
+    writer.writeMessageIn({ id: "plain", kind: "chat", content: "x" }),
+    writer.writeMessageIn({
+      id: "later",
+      kind: "task",
+      content: "y",
+      processAfter: "2999-01-01T00:00:00.000Z",
+    }),
+    writer.writeMessageIn({
+      id: "full",
+      seq: 40,
+      kind: "chat",
+      timestamp: "2026-12-07T10:00:00.000Z",
+      status: "processing",
+      recurrence: "0 9 * * *",
+      seriesId: "s1",
+      tries: 2,
+      trigger: 0,
+      platformId: "C1",
+      channelType: "slack",
+      threadId: "t1",
+      content: "z",
+      sourceSessionId: "ses_other",
+      onWake: true,
+    }),
+  ];
+  using db = openReader(paths.inbound, opts);
+  for (const w of written) {
+    assert.deepEqual(
+      w,
+      decodeMessageIn(db.get(`SELECT ${COLUMNS.messagesIn} FROM messages_in WHERE id = ?`, [w.id])!),
+    );
+  }
 });
