@@ -54,8 +54,6 @@
 ** length with 0x1ffff, so a longer write fails as SQLITE_FULL.
 */
 #define RUN_CAP (64 * 1024)
-/* A buffer that grew beyond this is freed after its run is written. */
-#define KEEP_ALLOC (64 * 1024)
 
 typedef struct ShimFile ShimFile;
 struct ShimFile {
@@ -69,7 +67,7 @@ struct ShimFile {
   int nBuf;               /* bytes buffered */
   int nAlloc;             /* size of aBuf */
   sqlite3_int64 iDiskSize;/* a journal's size on disk, known since its own truncation; else -1 */
-  unsigned char *aBuf;
+  unsigned char *aBuf;    /* at most RUN_CAP bytes, while a run is open */
 };
 
 static sqlite3_vfs *pUnix; /* the wrapped VFS */
@@ -82,7 +80,7 @@ static int writeThrough(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfs
   return rc;
 }
 
-/* Writes the journal's buffered bytes (one pwrite); the run goes on at their end unless endRun. */
+/* Writes the file's buffered bytes (one pwrite); the run goes on at their end unless endRun. */
 static int flushRun(ShimFile *p, int endRun){
   if( p->nBuf>0 ){
     int rc = writeThrough(p, p->aBuf, p->nBuf, p->iRunStart);
@@ -96,12 +94,11 @@ static int flushRun(ShimFile *p, int endRun){
     p->nBuf = 0;
   }
   if( endRun ){
+    /* Memory only while a run is open: a host holds hundreds of idle connections. */
     p->runActive = 0;
-    if( p->nAlloc>KEEP_ALLOC ){
-      sqlite3_free(p->aBuf);
-      p->aBuf = 0;
-      p->nAlloc = 0;
-    }
+    sqlite3_free(p->aBuf);
+    p->aBuf = 0;
+    p->nAlloc = 0;
   }
   return SQLITE_OK;
 }
@@ -200,8 +197,7 @@ static int appendToRun(ShimFile *p, const void *z, int iAmt, sqlite3_int64 iOfst
 
 static int shimWrite(sqlite3_file *pFile, const void *z, int iAmt, sqlite3_int64 iOfst){
   ShimFile *p = (ShimFile*)pFile;
-  int rc = SQLITE_OK;
-  rc = flushPartner(p);
+  int rc = flushPartner(p);
   if( rc!=SQLITE_OK ) return rc;
   if( p->isJournal ){
     if( appendToRun(p, z, iAmt, iOfst, &rc) ) return rc;
