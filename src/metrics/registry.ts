@@ -7,12 +7,19 @@
 
 type Labels = Readonly<Record<string, string>>;
 
+const NEEDS_ESCAPE = /[\\"\n]/;
+
+/** A label value as the exposition format quotes it (most need nothing: one test, no copies). */
+const escapeLabel = (value: string) =>
+  NEEDS_ESCAPE.test(value) ? value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n") : value;
+
+/** The series key of `labels`: sorted by name, values escaped (every observation computes one). */
 function labelKey(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) =>
-    `${k}="${labels[k].replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`
-  )
-    .join(",");
+  const keys = Object.keys(labels);
+  if (keys.length > 1) keys.sort();
+  let key = "";
+  for (const k of keys) key += `${key === "" ? "" : ","}${k}="${escapeLabel(labels[k])}"`;
+  return key;
 }
 
 /** A monotonically increasing count, per label set. */

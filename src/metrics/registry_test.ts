@@ -26,3 +26,14 @@ Deno.test("an untouched counter renders zero", () => {
   m.counter("ironclaw_deliveries_total", "Deliveries.");
   assert.match(m.render(), /^ironclaw_deliveries_total 0$/m);
 });
+
+Deno.test("a series is the same whatever the labels' order; backslashes and newlines are escaped", () => {
+  const m = new MetricsRegistry();
+  const c = m.counter("ironclaw_x_total", "X.");
+  c.inc({ b: "2", a: "1" });
+  c.inc({ a: "1", b: "2" });
+  c.inc({ path: "C:\\dir\nnext" });
+  assert.equal(c.value({ b: "2", a: "1" }), 2);
+  assert.match(m.render(), /^ironclaw_x_total\{a="1",b="2"\} 2$/m);
+  assert.match(m.render(), /^ironclaw_x_total\{path="C:\\\\dir\\nnext"\} 1$/m);
+});
