@@ -155,9 +155,10 @@ export class SessionQueueStore implements SessionQueues, InboundTurns {
    * on. One per session for the life of the store (throws for an unsafe id).
    */
   lease(sessionId: SessionId): QueueLease {
-    this.paths(sessionId);
     let lease = this.#leases.get(sessionId);
     if (!lease) {
+      // The id is checked once, with the lease it gets (not an lstat and readlink of its outbound at every turn).
+      sessionQueuePaths(this.#o.root, sessionId);
       lease = new QueueLease({ capMs: this.#o.leaseCapMs });
       this.#leases.set(sessionId, lease);
     }
