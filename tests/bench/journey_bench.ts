@@ -586,7 +586,6 @@ async function runLevel(
 // ---------------------------------------------------------------------------------------------------------------
 // The whole benchmark.
 
-/** This process's CPU time (user + system), in seconds. */
 /** This process's CPU time so far (user + system), in seconds. */
 export function hostCpuSeconds(): number {
   const { user, system } = process.cpuUsage();
