@@ -38,21 +38,33 @@ export async function eachBounded<T>(
   const queue = [...items];
   const worker = async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
-      await settledWithin(work(item), options.patienceMs, () => options.onOverdue?.(item));
+      if (!await settledWithin(work(item), options.patienceMs)) options.onOverdue?.(item);
     }
   };
   const workers = Math.max(1, Math.min(options.limit, queue.length));
   await Promise.all(Array.from({ length: workers }, worker));
 }
 
-/** Waits for `promise` to settle, or `patienceMs`, whichever is first (then calls `overdue`). */
-async function settledWithin(promise: Promise<void>, patienceMs: number | undefined, overdue: () => void) {
+/**
+ * Waits for `promise` to settle (fulfilled or rejected), or `patienceMs`,
+ * whichever comes first; true when it settled in time. Without `patienceMs`
+ * it waits for the settling.
+ *
+ * @example
+ * ```ts
+ * import { settledWithin } from "./bounded.ts";
+ * const hung = new Promise<void>(() => {});
+ * console.assert(await settledWithin(Promise.resolve(), 10));
+ * console.assert(!await settledWithin(hung, 10));
+ * ```
+ */
+export async function settledWithin(promise: Promise<unknown>, patienceMs?: number): Promise<boolean> {
   const settled = promise.then(() => true, () => true);
-  if (patienceMs === undefined) return void await settled;
+  if (patienceMs === undefined) return await settled;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), patienceMs));
   try {
-    if (!await Promise.race([settled, late])) overdue();
+    return await Promise.race([settled, late]);
   } finally {
     clearTimeout(timer);
   }

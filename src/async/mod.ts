@@ -3,7 +3,8 @@
  * (a session), {@link Pacer} runs one background pass at a time (kicked,
  * at a deadline, or on a fallback interval), and {@link eachBounded} works
  * through many items a few at a time, a hung one holding its place for a
- * bounded wait only. Delivery, the scheduler, the sweep, the waker and the
+ * bounded wait only ({@link settledWithin}: waits for a promise, or a
+ * deadline, whichever is first). Delivery, the scheduler, the sweep, the waker and the
  * sandbox manager are built on them.
  *
  * ```ts
@@ -23,7 +24,7 @@
  *
  * @module
  */
-export { eachBounded } from "./bounded.ts";
+export { eachBounded, settledWithin } from "./bounded.ts";
 export type { EachBoundedOptions } from "./bounded.ts";
 export { KeyedLock } from "./keyed_lock.ts";
 export { Pacer } from "./pacer.ts";

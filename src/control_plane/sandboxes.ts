@@ -8,6 +8,7 @@
  */
 import type { ProviderKind } from "../../contract/sockets.ts";
 import type { Isolator } from "../../isolator/mod.ts";
+import { settledWithin } from "../async/mod.ts";
 import { logger } from "../log/mod.ts";
 import type { ModelProxy } from "../model_proxy/mod.ts";
 import { type BrokerSockets, SandboxManager, START_SLOT_CAP_MS } from "../sandbox/mod.ts";
@@ -17,17 +18,6 @@ import type { SandboxContext, SandboxSide } from "./flow.ts";
 
 /** The longest a shutdown waits for starts under way (each waits for a start slot at most this long, then launches). */
 const SHUTDOWN_START_WAIT_MS = 2 * START_SLOT_CAP_MS;
-
-/** Waits until no wake, start or stop is under way, or `ms` passed (a hung start must not hold up shutdown). */
-async function settledWithin(waker: GuardedWaker, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  try {
-    await Promise.race([waker.settled(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The plane's sandboxes, as the message path and the plane use them. */
 export interface PlaneSandboxes extends SandboxSide {
@@ -128,7 +118,7 @@ export function planeSandboxes(ctx: SandboxContext, options: PlaneSandboxOptions
     outboundHome: (sessionId, agentGroupId) => manager.outboundHome(sessionId, agentGroupId),
     async close() {
       // A send answers before the start it sets off: let starts under way end, so the stops below include them.
-      await settledWithin(waker, SHUTDOWN_START_WAIT_MS);
+      await settledWithin(waker.settled(), SHUTDOWN_START_WAIT_MS);
       // Through the waker (a deliberate stop, recorded as such), a few at a time; the manager then stops what is left.
       await manager.stopMany(manager.sessions(), (sessionId) => waker.stop(sessionId));
       await manager.close();
