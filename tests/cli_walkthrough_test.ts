@@ -9,16 +9,23 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { lockHolder } from "../src/control_plane/mod.ts";
+import { lockHolder, MODEL_PROVIDERS, modelKeyEnv } from "../src/control_plane/mod.ts";
 import { tempDir } from "./support/mod.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const entrypoint = `${root}scripts/entrypoint.ts`;
 
-/** The environment of every child: ours, minus anything that would point the CLI elsewhere. */
+/**
+ * The environment of every child: ours, minus anything that would point the CLI elsewhere, and minus the
+ * model providers' keys (the quickstart has none: `doctor` would ask the provider; a test running beside
+ * this one may have set one in this process).
+ */
 function childEnv(): Record<string, string> {
   const env = Deno.env.toObject();
-  for (const name of ["IRONCLAW_API_TOKEN", "IRONCLAW_API_URL", "IRONCLAW_STATE_DIR"]) delete env[name];
+  const modelKeys = MODEL_PROVIDERS.map((provider) => modelKeyEnv({ provider }));
+  for (const name of ["IRONCLAW_API_TOKEN", "IRONCLAW_API_URL", "IRONCLAW_STATE_DIR", ...modelKeys]) {
+    delete env[name];
+  }
   return { ...env, NO_COLOR: "1" };
 }
 

@@ -71,16 +71,17 @@ Deno.test({
       assert.equal(env.HOME, "/tmp");
 
       // Killed mid-call: the call fails with a clear error and the next one starts a fresh sandbox.
-      const slow = connections.callTool("sample", "slow", { ms: 60_000 });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      await started[0].stop();
-      await assert.rejects(
-        slow,
+      // The expectation is attached before the kill: the call may fail while stop() is still under way.
+      const slowFails = assert.rejects(
+        connections.callTool("sample", "slow", { ms: 60_000 }),
         (e) =>
           e instanceof McpUnavailable &&
           /^sample: the server ended \(exited with code 137.*its log: \S+\.log\)\); it starts again on the next use$/
             .test(e.message),
       );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await started[0].stop();
+      await slowFails;
       assert.deepEqual((await connections.callTool("sample", "echo", { text: "again" })).content, [
         { type: "text", text: "again" },
       ]);
