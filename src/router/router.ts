@@ -40,6 +40,7 @@ import {
 import type { ChangeRecord } from "../../contract/gateway.ts";
 import type { NewMessageIn } from "../../contract/rows.ts";
 import { logger } from "../log/mod.ts";
+import { BoundedMemo } from "../memo/mod.ts";
 import type { Counter, MetricsRegistry } from "../metrics/mod.ts";
 import {
   type Access,
@@ -170,8 +171,8 @@ export class Router {
    * wiring, a member, a role, an agent group changed) forgets them all, so a
    * revoked access or a deleted wiring holds from the next message on.
    */
-  #chats = new Map<string, { chat: MessagingGroup; wirings: Wiring[] }>();
-  #access = new Map<string, Access>();
+  #chats = new BoundedMemo<string, { chat: MessagingGroup; wirings: Wiring[] }>(MAX_REMEMBERED);
+  #access = new BoundedMemo<string, Access>(MAX_REMEMBERED);
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
@@ -220,8 +221,7 @@ export class Router {
   /** The event's messaging group (made when new) and its wirings, read once until the next registry write. */
   #chatOf(event: InboundEvent): { chat: MessagingGroup; wirings: Wiring[] } {
     const key = `${event.channelType}\n${event.platformId}\n${event.instance ?? ""}`;
-    let known = this.#chats.get(key);
-    if (!known) {
+    return this.#chats.get(key, () => {
       const { registry } = this.#d;
       const chat = registry.getOrCreateMessagingGroup({
         channelType: event.channelType,
@@ -229,23 +229,16 @@ export class Router {
         instance: event.instance,
         isGroup: event.isGroup ?? false,
       });
-      known = { chat, wirings: registry.listWiringsForMessagingGroup(chat.id) };
-      if (this.#chats.size >= MAX_REMEMBERED) this.#chats.clear();
-      this.#chats.set(key, known);
-    }
-    return known;
+      return { chat, wirings: registry.listWiringsForMessagingGroup(chat.id) };
+    });
   }
 
   /** `sender`'s access to `agentGroupId`, read once until the next registry write. */
   #accessOf(sender: UserId, agentGroupId: string): Access {
-    const key = `${sender}\n${agentGroupId}`;
-    let access = this.#access.get(key);
-    if (!access) {
-      access = this.#d.registry.canAccess(sender, agentGroupId);
-      if (this.#access.size >= MAX_REMEMBERED) this.#access.clear();
-      this.#access.set(key, access);
-    }
-    return access;
+    return this.#access.get(
+      `${sender}\n${agentGroupId}`,
+      () => this.#d.registry.canAccess(sender, agentGroupId),
+    );
   }
 
   async #routeWiring(

@@ -12,6 +12,7 @@ import { UsageDay } from "./day.ts";
 import { Prices } from "./prices.ts";
 import type { UsageStore } from "./store.ts";
 import type { Budget, BudgetStore } from "./budgets.ts";
+import { BoundedMemo } from "../memo/mod.ts";
 
 /** A group ran out of its daily budget. */
 export interface BudgetSpent {
@@ -68,7 +69,7 @@ export class UsageMeter implements UsageSink {
   /** `group day` pairs already audited, so a spent budget is one audit line a day, not one a call. */
   readonly #audited = new Set<string>();
   /** Each session's agent group, asked once (a session never changes group): two state reads less per call. */
-  readonly #groups = new Map<SessionId, string>();
+  readonly #groups = new BoundedMemo<SessionId, string>(MAX_REMEMBERED_SESSIONS);
 
   constructor(options: UsageMeterOptions) {
     this.#options = options;
@@ -149,14 +150,8 @@ export class UsageMeter implements UsageSink {
   }
 
   #groupOf(session: SessionId): string {
-    let group = this.#groups.get(session);
-    if (group === undefined) {
-      // Bounded: sessions come and go over a plane's life; a miss only costs a state read.
-      if (this.#groups.size >= MAX_REMEMBERED_SESSIONS) this.#groups.clear();
-      group = this.#options.groupOf(session);
-      this.#groups.set(session, group);
-    }
-    return group;
+    // Bounded: sessions come and go over a plane's life; a miss only costs a state read.
+    return this.#groups.get(session, (s) => this.#options.groupOf(s));
   }
 
   #now(): Date {
