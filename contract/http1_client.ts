@@ -91,10 +91,16 @@ export class Http1Client implements Disposable {
     this.#maxIdle = options.maxIdle ?? 2;
   }
 
-  /** Sends `request`, on an unused connection when there is one, else on a new one. */
-  async fetch(request: Request): Promise<Response> {
+  /**
+   * Sends `request`, on an unused connection when there is one, else on a
+   * new one. `onSent` is called once, as soon as the request's bytes are
+   * written to a connection: a caller can start other work then, knowing the
+   * request is on its way, while the answer is awaited.
+   */
+  async fetch(request: Request, options: SendOptions = {}): Promise<Response> {
     if (this.#closed) throw new TypeError("this HTTP client is closed");
     const outgoing = await encodeRequest(request, { target: this.#options.target, keepAlive: true });
+    outgoing.onSent = options.onSent;
     const reuse = (reader: ConnReader) => this.#release(reader);
     for (;;) {
       const idle = this.#take();
@@ -147,11 +153,19 @@ export class Http1Client implements Disposable {
 /** The server provably did not take the request on a reused connection: send it again on another. */
 class NotTaken extends Error {}
 
+/** What one {@link Http1Client.fetch} may be told besides its request. */
+export interface SendOptions {
+  /** Called once the request's bytes are written (a resend on a fresh connection does not call it again); must not throw. */
+  onSent?: () => void;
+}
+
 /** A request ready to go, encoded once so that a retry sends the same bytes. */
 interface Outgoing {
   request: Request;
   bytes: Uint8Array;
   keepAlive: boolean;
+  /** Called after the first complete write of `bytes`, then cleared. */
+  onSent?: () => void;
 }
 
 async function encodeRequest(
@@ -202,6 +216,9 @@ async function exchange(
     let head: ResponseHead;
     try {
       await reader.writeAll(outgoing.bytes);
+      const onSent = outgoing.onSent;
+      outgoing.onSent = undefined;
+      onSent?.();
       head = await readResponseHead(reader);
     } catch (err) {
       if (pool?.reused && !signal.aborted && notTaken(err, reader, request.method)) throw new NotTaken();

@@ -150,3 +150,48 @@ Deno.test("a body not read to its end closes its connection instead of keeping i
   await first.body!.cancel();
   assert.equal(await (await server.client.fetch(post("two"))).text(), "on 2");
 });
+
+Deno.test("onSent is called once the request is written, before its answer; a resend does not call it again", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "http1-client-test-" });
+  const answer = Promise.withResolvers<void>();
+  const listening = Promise.withResolvers<void>();
+  const server = Deno.serve({ path: `${dir}/s.sock`, onListen: () => listening.resolve() }, async (req) => {
+    await req.text();
+    // The answer waits until the client said its request was sent.
+    await answer.promise;
+    return new Response("answered");
+  });
+  await listening.promise;
+  using client = new Http1Client({
+    connect: () => Deno.connect({ transport: "unix", path: `${dir}/s.sock` }),
+    target: "absolute",
+  });
+  try {
+    const sent = Promise.withResolvers<void>();
+    let calls = 0;
+    const response = client.fetch(post("model call"), {
+      onSent: () => {
+        calls++;
+        sent.resolve();
+      },
+    });
+    await Promise.race([
+      sent.promise,
+      response.then(() => assert.fail("answered before onSent")),
+      sleep(5000).then(() => assert.fail("onSent was never called")),
+    ]);
+    answer.resolve();
+    assert.equal(await (await response).text(), "answered");
+    assert.equal(calls, 1);
+  } finally {
+    await server.shutdown();
+    Deno.removeSync(dir, { recursive: true });
+  }
+
+  await using dropping = rawServer(({ connection }) => connection === 1 ? "close-unread" : "answer");
+  assert.equal(await (await dropping.client.fetch(post("one"))).text(), "on 1");
+  let resent = 0;
+  const reply = await dropping.client.fetch(post("two"), { onSent: () => resent++ });
+  assert.equal(await reply.text(), "on 2", "sent again on a new connection");
+  assert.equal(resent, 1);
+});

@@ -18,15 +18,19 @@ import { backoffDelay } from "./backoff.ts";
 
 /** Runs queue transactions in turns the host grants. */
 export interface QueueLease {
-  /** Runs `fn` (synchronous queue calls) while holding the lease; one at a time. */
-  run<T>(fn: () => T): Promise<T>;
+  /**
+   * Runs `fn` (queue calls) while holding the lease; one at a time. An
+   * async `fn` holds it until it settles: it may await only what cannot
+   * wait on the host (the engage turn's model request being written).
+   */
+  run<T>(fn: () => T | Promise<T>): Promise<T>;
   /** True while a lease is held (queue calls are allowed). */
   readonly held: boolean;
 }
 
 /** A lease for a loop with no host to ask (tests of the loop alone): every call runs at once. */
 export const UNLEASED: QueueLease = {
-  run: <T>(fn: () => T) => Promise.resolve().then(fn),
+  run: <T>(fn: () => T | Promise<T>) => Promise.resolve().then(fn),
   held: true,
 };
 
@@ -57,7 +61,7 @@ export class LeaseClient implements QueueLease {
     return this.#conn !== undefined;
   }
 
-  run<T>(fn: () => T): Promise<T> {
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
     // Turns are serial: a second caller waits for the first one's release.
     const turn = this.#tail.then(() => this.#turn(fn));
     this.#tail = turn.catch(() => {});
@@ -70,11 +74,11 @@ export class LeaseClient implements QueueLease {
     this.#hangUp();
   }
 
-  async #turn<T>(fn: () => T): Promise<T> {
+  async #turn<T>(fn: () => T | Promise<T>): Promise<T> {
     const leased = await this.#acquire();
     this.#held = true;
     try {
-      return fn();
+      return await fn();
     } finally {
       this.#held = false;
       if (leased) await this.#release();

@@ -16,6 +16,12 @@
  * per statement, and a turn that fails leaves neither the file nor the
  * loop's memory half-updated.
  *
+ * The engage turn sends the model request before it commits the batch's
+ * `processing` acknowledgement: the commit's fsyncs then run while the host
+ * and the model work, not in front of them. Nothing the model answers is
+ * acted on before that commit is durable, and a failed commit fails the turn
+ * (the call is aborted, its answer discarded, the batch kept for the retry).
+ *
  * @module
  */
 import { systemActionName } from "../../contract/actions.ts";
@@ -24,7 +30,15 @@ import { MODEL_BUDGET_ERROR } from "../../contract/sockets.ts";
 import { CorruptionStreakError } from "../../contract/queue/mod.ts";
 import type { InboundReader, OutboundWriter } from "../../contract/queue/sandbox.ts";
 import type { Destination, MessageIn, NewMessageOut, SessionRouting } from "../../contract/rows.ts";
-import { type Block, type Message, type ModelClient, ModelError, textOf, userText } from "../model/mod.ts";
+import {
+  type Block,
+  type ConverseOptions,
+  type Message,
+  type ModelClient,
+  ModelError,
+  textOf,
+  userText,
+} from "../model/mod.ts";
 import type { Logger } from "../log.ts";
 import type { Jail, McpTools, Mounts, OutboundChat, ToolContext, ToolRegistry } from "../tools/mod.ts";
 import { ModelBreaker } from "./backoff.ts";
@@ -40,11 +54,18 @@ import {
 } from "./history.ts";
 import { formatPrompt } from "./prompt.ts";
 import { sleep } from "./sleep.ts";
-import { isSlashCommand, runSlashCommand } from "./slash.ts";
+import { isResetCommand, isSlashCommand, runSlashCommand } from "./slash.ts";
 import { StateStore } from "./state.ts";
 
 /** Most model calls in one engagement: a model still calling tools after this many is an error. */
 export const MAX_MODEL_TURNS = 8;
+
+/**
+ * The longest the engage turn waits for its model request to be written
+ * before it commits anyway (a first call still loading its SDK): the lease
+ * is held meanwhile, so the host is kept out no longer than this.
+ */
+export const SEND_WAIT_MS = 50;
 
 /** What the loop works with. */
 export interface LoopOptions {
@@ -101,11 +122,25 @@ async function respondOrBudgetNotice(respond: () => Promise<Answer>, log: Logger
   }
 }
 
-/** An engagement opened in the poll's lease turn: the prompts for the model, and what the commands did. */
+/** An engagement opened in the poll's lease turn: the batch, its prompts for the model and its commands. */
 interface Engagement {
+  batch: MessageIn[];
   prompts: MessageIn[];
+  commands: MessageIn[];
   routing: SessionRouting | undefined;
+  /** A `/reset` in the batch: no model call, the prompts are completed unanswered. */
   reset: boolean;
+}
+
+/** An engagement's model answer, asked in the engage turn before its commit. */
+interface Asking {
+  /** Settles once the request is written, the call has ended, or {@link SEND_WAIT_MS} passed. */
+  sent: Promise<void>;
+  answer: Promise<Answer>;
+  /** The engage commit is durable: the answer may be acted on. */
+  acknowledged(): void;
+  /** The engage commit failed: the call is aborted and its answer discarded; settles once the call has ended. */
+  abandon(): Promise<void>;
 }
 
 /** The agent loop. */
@@ -214,8 +249,8 @@ export class AgentLoop {
       // processing, reads the routing, answers slash commands): a lease round trip fewer per turn. The
       // first poll's turn also restores the saved state, so a start takes no turn of its own for it. Its
       // inbound reads are one read transaction: one lock and one check for the host's writes, not one per read.
-      const begun = await this.#lease.run(() =>
-        this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
+      const begun = await this.#lease.run(async () => {
+        const opened = this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
           const pending = this.#o.inbound.pendingMessages();
           this.#restore(pending);
           // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
@@ -228,9 +263,21 @@ export class AgentLoop {
           // Buffered, not engaged messages stay queued in inbound, so a restarted agent reads them again:
           // nothing to write until the batch engages.
           this.#buffer.push(...fresh);
-          return engage ? this.#atomically(() => this.#begin()) : "accumulating";
-        })
-      );
+          return engage ? this.#open() : "accumulating";
+        });
+        if (opened === "idle" || opened === "accumulating") return opened;
+        // The model request goes out first; the engage commit's fsyncs then overlap the host's and the model's work.
+        const asking = opened.reset || opened.prompts.length === 0 ? undefined : this.#ask(opened);
+        await asking?.sent;
+        try {
+          this.#atomically(() => this.#begin(opened));
+        } catch (err) {
+          await asking?.abandon();
+          throw err;
+        }
+        asking?.acknowledged();
+        return { ...opened, asking };
+      });
       this.#firstPoll = false;
       if (begun === "idle" || begun === "accumulating") return begun;
       await this.#engage(begun);
@@ -241,15 +288,23 @@ export class AgentLoop {
     }
   }
 
-  /** Opens an engagement of the whole buffer, inside the poll's lease turn. */
-  #begin(): Engagement {
+  /** Opens an engagement of the whole buffer, in the poll's inbound read. */
+  #open(): Engagement {
     const batch = [...this.#buffer];
-    this.#o.log.info("engage", { count: batch.length, ids: batch.map((m) => m.id) });
     const commands = batch.filter((m) => isSlashCommand(m.content));
-    const prompts = batch.filter((m) => !isSlashCommand(m.content));
+    return {
+      batch,
+      prompts: batch.filter((m) => !isSlashCommand(m.content)),
+      commands,
+      routing: this.#routing(),
+      reset: commands.some((m) => isResetCommand(m.content)),
+    };
+  }
+
+  /** Writes an engagement's start in the poll's lease turn: the batch is processing, the commands answered. */
+  #begin({ batch, commands, routing }: Engagement): void {
+    this.#o.log.info("engage", { count: batch.length, ids: batch.map((m) => m.id) });
     this.#o.outbound.markProcessing(batch.map((m) => m.id));
-    const routing = this.#routing();
-    let reset = false;
     for (const m of commands) {
       const result = runSlashCommand(m.content, {
         toolNames: this.#o.tools.names,
@@ -257,7 +312,6 @@ export class AgentLoop {
         historyExchanges: this.#history.length,
       });
       if (result.reset) {
-        reset = true;
         this.#history = [];
         this.#store.saveHistory([]);
         this.#store.markReset();
@@ -266,16 +320,43 @@ export class AgentLoop {
     }
     // Commands are answered once, even if the model turn below fails and is retried.
     this.#complete(commands);
-    return { prompts, routing, reset };
   }
 
-  async #engage({ prompts, routing, reset }: Engagement): Promise<void> {
-    if (!reset && prompts.length > 0) {
+  /** Starts the model turn for an engagement's prompts; its answer waits for {@link Asking.acknowledged}. */
+  #ask({ prompts, routing }: Engagement): Asking {
+    const sent = Promise.withResolvers<void>();
+    const acknowledged = Promise.withResolvers<void>();
+    // Awaited by the answer; an abandoned one ends with the aborted call, so nothing else waits on it.
+    acknowledged.promise.catch(() => {});
+    const abort = new AbortController();
+    const answer = respondOrBudgetNotice(
+      () =>
+        this.#respond(formatPrompt(prompts), routing, {
+          signal: abort.signal,
+          onSent: sent.resolve,
+          acknowledged: acknowledged.promise,
+        }),
+      this.#o.log,
+    );
+    const settle = () => sent.resolve();
+    answer.then(settle, settle);
+    const timer = setTimeout(settle, SEND_WAIT_MS);
+    return {
+      sent: sent.promise.finally(() => clearTimeout(timer)),
+      answer,
+      acknowledged: acknowledged.resolve,
+      abandon: async () => {
+        acknowledged.reject(new Error("the engage commit failed"));
+        abort.abort();
+        await answer.then(() => {}, () => {});
+      },
+    };
+  }
+
+  async #engage({ prompts, routing, asking }: Engagement & { asking?: Asking }): Promise<void> {
+    if (asking) {
       this.#retry = true;
-      const answer = await respondOrBudgetNotice(
-        () => this.#respond(formatPrompt(prompts), routing),
-        this.#o.log,
-      );
+      const answer = await asking.answer;
       const replyTo = prompts.findLast((m) => m.kind === "chat") ?? prompts[prompts.length - 1];
       await this.#lease.run(() =>
         this.#atomically(() => {
@@ -309,8 +390,16 @@ export class AgentLoop {
     this.#retry = false;
   }
 
-  /** Runs the model and its tool calls until it answers without calling a tool. */
-  async #respond(prompt: string, routing: SessionRouting | undefined): Promise<Answer> {
+  /**
+   * Runs the model and its tool calls until it answers without calling a
+   * tool. The first request's `onSent` tells the engage turn it may commit;
+   * no answer is acted on before `acknowledged` (that commit) settles.
+   */
+  async #respond(
+    prompt: string,
+    routing: SessionRouting | undefined,
+    call: Required<ConverseOptions> & { acknowledged: Promise<void> },
+  ): Promise<Answer> {
     const ask = userText(prompt);
     const exchange: Message[] = [ask];
     const messages: Message[] = [...historyMessages(this.#history), ask];
@@ -328,7 +417,8 @@ export class AgentLoop {
           system: this.#o.systemPrompt,
           messages: [...messages],
           tools,
-        });
+        }, turn === 1 ? call : { signal: call.signal });
+        await call.acknowledged;
         const assistant: Message = { role: "assistant", content: reply.content };
         exchange.push(assistant);
         messages.push(assistant);

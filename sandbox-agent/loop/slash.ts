@@ -26,9 +26,14 @@ export interface SlashResult {
   reset: boolean;
 }
 
+/** True when the message is `/reset`, which forgets the history: a batch holding one asks no model. */
+export function isResetCommand(content: string): boolean {
+  return commandWord(content) === "/reset";
+}
+
 /** Runs a command; the first word picks it, case-insensitively. */
 export function runSlashCommand(content: string, status: AgentStatus): SlashResult {
-  const command = content.trim().split(/\s+/)[0].toLowerCase();
+  const command = commandWord(content);
   switch (command) {
     case "/help": {
       const tools = status.toolNames.length > 0 ? status.toolNames.join(", ") : "none are enabled";
@@ -46,4 +51,8 @@ export function runSlashCommand(content: string, status: AgentStatus): SlashResu
     default:
       return { reply: `Unknown command ${command}. Try /help.`, reset: false };
   }
+}
+
+function commandWord(content: string): string {
+  return content.trim().split(/\s+/)[0].toLowerCase();
 }

@@ -31,14 +31,14 @@ export function anthropicClient(opts: AnthropicOptions): ModelClient {
     webhookKey: null,
     openTelemetry: false,
   });
-  return sdkModelClient(opts, ANTHROPIC_ERRORS, async (request, signal) => {
+  return sdkModelClient(opts, ANTHROPIC_ERRORS, async (request, options) => {
     const reply = await client.messages.create({
       model: opts.model,
       max_tokens: opts.maxTokens ?? DEFAULT_MAX_TOKENS,
       system: request.system,
       messages: request.messages,
       ...(request.tools.length > 0 ? { tools: request.tools } : {}),
-    }, { signal });
+    }, options);
     return { content: reply.content.flatMap(toBlock), stopReason: reply.stop_reason ?? "end_turn" };
   });
 }

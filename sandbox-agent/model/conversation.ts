@@ -61,11 +61,21 @@ export interface Turn {
   stopReason: string;
 }
 
+/** How one model call is made. */
+export interface ConverseOptions {
+  signal?: AbortSignal;
+  /**
+   * Called once the request is written to the model socket, the answer
+   * still to come (not called when the call fails before that). Must not throw.
+   */
+  onSent?: () => void;
+}
+
 /** A model backend. */
 export interface ModelClient {
   readonly provider: ProviderKind;
   readonly model: string;
-  converse(request: ConverseRequest, signal?: AbortSignal): Promise<Turn>;
+  converse(request: ConverseRequest, options?: ConverseOptions): Promise<Turn>;
 }
 
 /**

@@ -40,12 +40,12 @@ export function openaiClient(opts: OpenAIOptions): ModelClient {
     project: null,
     webhookSecret: null,
   });
-  return sdkModelClient(opts, OPENAI_ERRORS, async (request, signal) => {
+  return sdkModelClient(opts, OPENAI_ERRORS, async (request, options) => {
     const completion = await client.chat.completions.create({
       model: opts.model,
       messages: toOpenAIMessages(request.system, request.messages),
       ...(request.tools.length > 0 ? { tools: request.tools.map(toOpenAITool) } : {}),
-    }, { signal });
+    }, options);
     const choice = completion.choices[0];
     if (!choice) throw new ModelError("model answered with no choices", "empty_response");
     return fromOpenAIChoice(choice);

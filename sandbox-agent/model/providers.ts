@@ -68,14 +68,14 @@ export function createModelClient(
   return {
     provider,
     model: model ?? DEFAULT_MODELS[provider],
-    async converse(request, signal) {
+    async converse(request, options) {
       let client: ModelClient;
       try {
         client = await load();
       } catch (err) {
         throw clientFailure(err);
       }
-      return await client.converse(request, signal);
+      return await client.converse(request, options);
     },
     [Symbol.dispose]: () => fetch[Symbol.dispose](),
   };

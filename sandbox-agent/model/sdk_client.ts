@@ -8,11 +8,13 @@
 import type { ProviderKind } from "../../contract/sockets.ts";
 import {
   clientFailure,
+  type ConverseOptions,
   type ConverseRequest,
   type ModelClient,
   ModelError,
   type Turn,
 } from "./conversation.ts";
+import { ON_REQUEST_SENT, type SentNotice } from "./unix_fetch.ts";
 
 /** An SDK's API error: the HTTP status and the provider's error type. */
 export interface SdkApiError extends Error {
@@ -33,19 +35,30 @@ export interface SdkErrors<E extends SdkApiError> {
 export function sdkModelClient<E extends SdkApiError>(
   info: { provider: ProviderKind; model: string },
   errors: SdkErrors<E>,
-  call: (request: ConverseRequest, signal?: AbortSignal) => Promise<Turn>,
+  call: (request: ConverseRequest, options: SdkRequestOptions) => Promise<Turn>,
 ): ModelClient {
   return {
     provider: info.provider,
     model: info.model,
-    async converse(request, signal) {
+    async converse(request, options = {}) {
       try {
-        return await call(request, signal);
+        return await call(request, sdkRequestOptions(options));
       } catch (err) {
         throw asModelError(err, errors);
       }
     },
   };
+}
+
+/** The per-request options both SDKs take: the signal, and `fetchOptions` that reach our `fetch` as its init. */
+export interface SdkRequestOptions {
+  signal?: AbortSignal;
+  fetchOptions: SentNotice;
+}
+
+function sdkRequestOptions({ signal, onSent }: ConverseOptions): SdkRequestOptions {
+  // The SDKs spread fetchOptions into the init they give fetch, so the notice reaches the unix-socket fetch.
+  return { signal, fetchOptions: onSent ? { [ON_REQUEST_SENT]: onSent } : {} };
 }
 
 function asModelError<E extends SdkApiError>(err: unknown, errors: SdkErrors<E>): ModelError {

@@ -9,6 +9,7 @@ import {
   fromOpenAIChoice,
   ModelError,
   PLACEHOLDER_API_KEY,
+  textOf,
   type ToolSpec,
   toOpenAIMessages,
   userText,
@@ -174,4 +175,30 @@ Deno.test("openai translation: system first, tool results before text, errors ma
     }],
     stopReason: "max_tokens",
   });
+});
+
+Deno.test("both SDKs pass a call's onSent to the socket: it is called once the request is written, before the answer", async () => {
+  using dir = tempDir();
+  let gate = Promise.withResolvers<void>();
+  // Every answer waits until the test saw its request reported sent.
+  await using _server = await serveFakeModel(`${dir.path}/model.sock`, async () => {
+    await gate.promise;
+    return undefined;
+  });
+  for (const provider of ["anthropic", "openai"] as const) {
+    using client = createModelClient({ provider, socketPath: `${dir.path}/model.sock` });
+    const sent = Promise.withResolvers<void>();
+    let calls = 0;
+    const turn = client.converse(request("hello"), {
+      onSent: () => {
+        calls++;
+        sent.resolve();
+      },
+    });
+    await Promise.race([sent.promise, turn.then(() => assert.fail(`${provider}: answered before onSent`))]);
+    gate.resolve();
+    assert.equal(textOf((await turn).content), "mock-agent received: hello", provider);
+    assert.equal(calls, 1, provider);
+    gate = Promise.withResolvers<void>();
+  }
 });

@@ -264,7 +264,12 @@ export interface Breakdown {
   agentWake: number[];
   /** That request → the agent's outbound ring (its whole turn). */
   agentTurn: number[];
-  /** Within the turn: the lease that marks the batch processing → the one that writes the reply (the model call). */
+  /**
+   * Within the turn: the engage lease (read inbound, send the model request, then commit the batch as
+   * processing while the model works: the commit overlaps the call since 2026-12-08, it came before it) → the
+   * lease that writes the reply. So: the model call, plus the inbound read and whatever of the engage commit
+   * outlasts the call.
+   */
   modelCall: number[];
   /** Outbound ring → reply handed to the web chat (a delivery pass). */
   delivery: number[];
