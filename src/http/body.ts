@@ -7,19 +7,29 @@
 /**
  * Reads a whole body, or returns undefined (and cancels the stream) once it
  * exceeds `limit` bytes.
+ *
+ * The reader is never released: a stream read to its end needs no release,
+ * and releasing one rejects its `closed` promise with a fresh `TypeError`
+ * whose stack capture cost more than the read itself (`for await` releases at
+ * the end; a model call and an API request each read one or two bodies).
  */
 export async function readCapped(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
 ): Promise<Uint8Array<ArrayBuffer> | undefined> {
   if (body === null) return new Uint8Array();
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    // Leaving the loop early cancels the stream.
-    if (size > limit) return undefined;
-    chunks.push(chunk);
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
   }
   const out = new Uint8Array(size);
   let offset = 0;
