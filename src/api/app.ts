@@ -14,7 +14,7 @@ import { getCookie } from "hono/cookie";
 import type { ControlPlane } from "../control_plane/mod.ts";
 import { fail, handleError } from "./errors.ts";
 import { routeGroup } from "./route_group.ts";
-import { bearerAuth, bearerMatches, tokenDigest } from "./middleware/auth.ts";
+import { bearerAuth, bearerCheck } from "./middleware/auth.ts";
 import { refuseTraceMethods, requireHost } from "./middleware/edge_guard.ts";
 import { bodyLimit, DEFAULT_BODY_LIMIT_BYTES } from "./middleware/body_limit.ts";
 import { maxJsonDepth } from "./middleware/json_depth.ts";
@@ -82,15 +82,15 @@ export function createApiApp(plane: ControlPlane, options: ApiOptions) {
   if (options.allowedHosts) app.use("*", requireHost(options.allowedHosts));
   const operator = rateLimit(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
   const anonymous = rateLimit(options.anonymousRateLimit ?? DEFAULT_ANONYMOUS_RATE_LIMIT);
-  const expected = tokenDigest(options.token);
+  const carriesToken = bearerCheck(options.token);
   const consoleSessions = new ConsoleSessions(options.token);
   // A signed-in console is the operator too (its page loads and long polls are not anonymous traffic).
   const isOperator = (c: Context<ApiEnv>) =>
-    bearerMatches(c.req.header("authorization"), expected) ||
+    carriesToken(c.req.raw) ||
     consoleSessions.lookup(getCookie(c, SESSION_COOKIE)) !== undefined;
   app.use("*", (c, next) => isOperator(c) ? operator(c, next) : anonymous(c, next));
   // The console (/ui) signs in with its own session cookie, CSRF token and Origin check.
-  app.use("*", bearerAuth(options.token, [...CHANNEL_WEBHOOK_PATHS, "/ui", "/ui/*"]));
+  app.use("*", bearerAuth(carriesToken, [...CHANNEL_WEBHOOK_PATHS, "/ui", "/ui/*"]));
   app.use("*", requireReady(() => plane.readiness()));
   app.use("*", bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use("*", maxJsonDepth());

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import type { LogRecord } from "@logtape/logtape";
 import { configureLogging } from "../../log/mod.ts";
 import { openTestApi, TEST_TOKEN } from "../../../tests/support/api.ts";
-import { bearerMatches } from "./auth.ts";
+import { bearerCheck, bearerMatches } from "./auth.ts";
 
 const expected = createHash("sha256").update(TEST_TOKEN).digest();
 
@@ -78,4 +78,20 @@ Deno.test("request logs carry method, route and status but never the token", asy
   } finally {
     await configureLogging({ sink: () => {} });
   }
+});
+
+Deno.test("bearerCheck hashes a request's token once: the rate limit and the auth share the answer", () => {
+  const carriesToken = bearerCheck(TEST_TOKEN);
+  const request = new Request("http://127.0.0.1/v1/x", {
+    headers: { authorization: `Bearer ${TEST_TOKEN}` },
+  });
+  assert.ok(carriesToken(request));
+  request.headers.set("authorization", "Bearer wrong-token-0123456789abcdef");
+  assert.ok(carriesToken(request), "the first answer for this request stands");
+  const other = new Request("http://127.0.0.1/v1/x", {
+    headers: { authorization: request.headers.get("authorization")! },
+  });
+  assert.equal(carriesToken(other), false);
+  assert.equal(carriesToken(new Request("http://127.0.0.1/v1/x")), false);
+  assert.throws(() => bearerCheck(""), /non-empty token/);
 });
