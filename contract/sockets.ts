@@ -61,8 +61,31 @@ export const LEASE_SOCKET_NAME = "lease.sock";
  * while one is pending or held, or a release of nothing is refused: the host
  * hangs up, which also ends whatever lease the connection held. A hang-up is
  * the only way the host revokes a lease (after {@link LEASE_CAP_MS}).
+ *
+ * Fewer crossings per turn (each one wakes a blocked side, dear under
+ * gVisor's ptrace), optional for the agent (one that never sends them gets
+ * the bare protocol above, and the doorbell as before):
+ *
+ * - {@link LEASE.outbound}, at any time (sent in one write with a release):
+ *   outbound rows are waiting, as the doorbell's `o` says.
+ * - {@link LEASE.idle}, only while the connection has no lease and asks for
+ *   none: the agent waits for the bell, and the host's next ring may grant
+ *   it the lease. The host then sends {@link LEASE.bell} instead of ringing
+ *   the doorbell: inbound rows are waiting *and* the connection holds the
+ *   lease (capped like any other), so the agent's turn starts without an
+ *   acquire. An acquire, or the one bell, ends the arming: an agent busy
+ *   outside its turns (in a model call) is never granted. An acquire that
+ *   crosses the bell (sent before the agent read it) joins that lease: the
+ *   bell is its answer, no {@link LEASE.granted} follows.
  */
-export const LEASE = { acquire: 0x61, release: 0x72, granted: 0x67 } as const;
+export const LEASE = {
+  acquire: 0x61,
+  release: 0x72,
+  granted: 0x67,
+  outbound: 0x6f,
+  idle: 0x69,
+  bell: 0x62,
+} as const;
 
 /**
  * The longest a lease lasts. After it the host hangs up on the holder and

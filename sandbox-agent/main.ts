@@ -126,11 +126,17 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
     log.info("agent.spare_released", {});
     return;
   }
-  const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, log);
+  // The host gone (its end of the doorbell closed) means a restarted host will launch this session anew.
+  const hostGone = new AbortController();
+  const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log, {
+    onHostGone: () => hostGone.abort(),
+  });
+  // The host may ring with the lease (on its socket), and a release may carry the outbound ring: the doorbell's.
+  const lease = new LeaseClient(`${layout.socketDir}/${LEASE_SOCKET_NAME}`, log, { bell: doorbell });
   try {
     // Opening reads both files (and may roll back an interrupted outbound write): a lease turn too.
     using queues = await lease.run(() => openQueues(layout, key, config.privateQueueLocks));
-    await runLoop(config, queues, lease, log, signal);
+    await runLoop(config, queues, { lease, doorbell, log }, AbortSignal.any([signal, hostGone.signal]));
   } finally {
     lease.close();
   }
@@ -139,16 +145,10 @@ export async function runAgent(config: AgentConfig, signal: AbortSignal): Promis
 async function runLoop(
   config: AgentConfig,
   queues: Queues,
-  lease: LeaseClient,
-  log: Logger,
+  { lease, doorbell, log }: { lease: LeaseClient; doorbell: Doorbell; log: Logger },
   signal: AbortSignal,
 ): Promise<void> {
   const { layout } = config;
-  // The host gone (its end of the doorbell closed) means a restarted host will launch this session anew.
-  const hostGone = new AbortController();
-  const doorbell = new Doorbell(`${layout.socketDir}/${DOORBELL_SOCKET_NAME}`, log, {
-    onHostGone: () => hostGone.abort(),
-  });
   doorbell.start();
   // Kept connections to the host's sockets, closed when the loop ends.
   using model = createModelClient({
@@ -183,7 +183,7 @@ async function runLoop(
       doorbell,
     });
     log.info("agent.started", { provider: config.provider, poll_ms: config.pollMs });
-    await loop.run(AbortSignal.any([signal, hostGone.signal]));
+    await loop.run(signal);
     log.info("agent.stopped");
   } finally {
     await doorbell.close();

@@ -66,6 +66,12 @@ export class Doorbell {
     });
   }
 
+  /** Wakes a waiter as the host's byte would: the host rang on the lease socket instead (`LEASE.bell`). */
+  wake(): void {
+    this.#rung = true;
+    this.#waiter?.();
+  }
+
   /** Tells the host outbound rows are waiting (best effort: the host also polls). */
   async ring(): Promise<void> {
     try {
@@ -78,11 +84,6 @@ export class Doorbell {
     this.#stop.abort();
     this.#closeConn();
     await this.#running;
-  }
-
-  #ringInbound(): void {
-    this.#rung = true;
-    this.#waiter?.();
   }
 
   #closeConn(): void {
@@ -109,11 +110,11 @@ export class Doorbell {
         announced = false;
         this.log.info("doorbell.connected");
         // Bells rung while we were away are lost; assume one was.
-        this.#ringInbound();
+        this.wake();
         const buf = new Uint8Array(256);
         try {
           for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-            if (buf.subarray(0, n).includes(DOORBELL.inbound)) this.#ringInbound();
+            if (buf.subarray(0, n).includes(DOORBELL.inbound)) this.wake();
           }
         } catch { /* a broken connection ends it like EOF */ }
         if (this.options.onHostGone && !this.#stop.signal.aborted) {

@@ -44,7 +44,7 @@ import type { Jail, McpTools, Mounts, OutboundChat, ToolContext, ToolRegistry } 
 import { ModelBreaker } from "./backoff.ts";
 import type { Doorbell } from "./doorbell.ts";
 import type { Heartbeat } from "./heartbeat.ts";
-import { type QueueLease, UNLEASED } from "./lease.ts";
+import { type QueueLease, type ReleaseNote, unleased } from "./lease.ts";
 import {
   appendExchange,
   type Exchange,
@@ -87,7 +87,7 @@ export interface LoopOptions {
   log: Logger;
   /** Fallback poll interval, also the heartbeat interval and the backoff base. */
   pollMs: number;
-  /** Wakes the loop early; without one it polls on its timer. */
+  /** Wakes the loop early (without one it polls on its timer); rings the host when no lease release can. */
   doorbell?: Doorbell;
   /** The host's queue lease around every queue transaction; without one queue calls run at once. */
   lease?: QueueLease;
@@ -156,12 +156,12 @@ export class AgentLoop {
   #firstPoll = true;
   /** Set while an engagement's model turn has failed and must be retried. */
   #retry = false;
-  /** Outbound rows written since the host was last rung. */
+  /** Outbound rows written in this lease turn, for its release to announce. */
   #unannounced = false;
 
   constructor(options: LoopOptions) {
     this.#o = options;
-    this.#lease = options.lease ?? UNLEASED;
+    this.#lease = options.lease ?? unleased(options.doorbell);
     this.#store = new StateStore(options.outbound, options.log);
     this.#breaker = options.breaker ?? new ModelBreaker({ baseMs: options.pollMs });
   }
@@ -244,48 +244,43 @@ export class AgentLoop {
 
   async #poll(): Promise<PollOutcome> {
     const first = this.#firstPoll;
-    try {
-      // One lease turn reads inbound and, when the batch engages, opens the engagement too (marks it
-      // processing, reads the routing, answers slash commands): a lease round trip fewer per turn. The
-      // first poll's turn also restores the saved state, so a start takes no turn of its own for it. Its
-      // inbound reads are one read transaction: one lock and one check for the host's writes, not one per read.
-      const begun = await this.#lease.run(async () => {
-        const opened = this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
-          const pending = this.#o.inbound.pendingMessages();
-          this.#restore(pending);
-          // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
-          const pendingIds = new Set<string>(pending.map((m) => m.id));
-          for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
-          const buffered = new Set(this.#buffer.map((m) => m.id));
-          const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
-          if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
-          const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
-          // Buffered, not engaged messages stay queued in inbound, so a restarted agent reads them again:
-          // nothing to write until the batch engages.
-          this.#buffer.push(...fresh);
-          return engage ? this.#open() : "accumulating";
-        });
-        if (opened === "idle" || opened === "accumulating") return opened;
-        // The model request goes out first; the engage commit's fsyncs then overlap the host's and the model's work.
-        const asking = opened.reset || opened.prompts.length === 0 ? undefined : this.#ask(opened);
-        await asking?.sent;
-        try {
-          this.#atomically(() => this.#begin(opened));
-        } catch (err) {
-          await asking?.abandon();
-          throw err;
-        }
-        asking?.acknowledged();
-        return { ...opened, asking };
+    // One lease turn reads inbound and, when the batch engages, opens the engagement too (marks it
+    // processing, reads the routing, answers slash commands): a lease round trip fewer per turn. The
+    // first poll's turn also restores the saved state, so a start takes no turn of its own for it. Its
+    // inbound reads are one read transaction: one lock and one check for the host's writes, not one per read.
+    const begun = await this.#lease.run(async () => {
+      const opened = this.#o.inbound.read((): "idle" | "accumulating" | Engagement => {
+        const pending = this.#o.inbound.pendingMessages();
+        this.#restore(pending);
+        // Done ids no longer pending can never return (the host only adds rows); forgetting them bounds the set.
+        const pendingIds = new Set<string>(pending.map((m) => m.id));
+        for (const id of this.#done) if (!pendingIds.has(id)) this.#done.delete(id);
+        const buffered = new Set(this.#buffer.map((m) => m.id));
+        const fresh = pending.filter((m) => !this.#done.has(m.id) && !buffered.has(m.id));
+        if (fresh.length === 0 && this.#buffer.length === 0) return "idle";
+        const engage = first || this.#retry || this.#buffer.some(engages) || fresh.some(engages);
+        // Buffered, not engaged messages stay queued in inbound, so a restarted agent reads them again:
+        // nothing to write until the batch engages.
+        this.#buffer.push(...fresh);
+        return engage ? this.#open() : "accumulating";
       });
-      this.#firstPoll = false;
-      if (begun === "idle" || begun === "accumulating") return begun;
-      await this.#engage(begun);
-      return "engaged";
-    } finally {
-      // Rings only when rows were written (slash-command answers, replies), whatever happened after.
-      await this.#announce();
-    }
+      if (opened === "idle" || opened === "accumulating") return opened;
+      // The model request goes out first; the engage commit's fsyncs then overlap the host's and the model's work.
+      const asking = opened.reset || opened.prompts.length === 0 ? undefined : this.#ask(opened);
+      await asking?.sent;
+      try {
+        this.#atomically(() => this.#begin(opened));
+      } catch (err) {
+        await asking?.abandon();
+        throw err;
+      }
+      asking?.acknowledged();
+      return { ...opened, asking };
+    }, (begun) => this.#note(typeof begun === "string" || begun.prompts.length === 0));
+    this.#firstPoll = false;
+    if (begun === "idle" || begun === "accumulating") return begun;
+    await this.#engage(begun);
+    return "engaged";
   }
 
   /** Opens an engagement of the whole buffer, in the poll's inbound read. */
@@ -382,10 +377,9 @@ export class AgentLoop {
             this.#store.saveHistory(this.#history);
           }
           this.#complete(prompts);
-        })
-      );
+        }), () => this.#note(true));
     } else if (prompts.length > 0) {
-      await this.#lease.run(() => this.#atomically(() => this.#complete(prompts)));
+      await this.#lease.run(() => this.#atomically(() => this.#complete(prompts)), () => this.#note(true));
     }
     this.#retry = false;
   }
@@ -433,8 +427,7 @@ export class AgentLoop {
           this.#o.log.info("tool", { tool: call.name, ok: result.ok, bytes: byteLength(content) });
           if (result.ok && result.output.message) {
             const message = result.output.message;
-            await this.#lease.run(() => this.#writeToolMessage(message));
-            await this.#announce();
+            await this.#lease.run(() => this.#writeToolMessage(message), () => this.#note(false));
           }
           if (result.ok && result.output.action) actions.push(result.output.action);
           results.push({
@@ -538,11 +531,16 @@ export class AgentLoop {
     this.#unannounced = true;
   }
 
-  /** Rings the host's doorbell once for the rows written since the last ring. */
-  async #announce(): Promise<void> {
-    if (!this.#unannounced) return;
+  /**
+   * What a lease turn's release tells the host: the rows it wrote (the ring,
+   * so the release is the outbound ring), and whether the loop waits for the
+   * bell next (`idle`: no model or tool call before its next poll), so the
+   * host's next ring may grant the lease with it.
+   */
+  #note(idle: boolean): ReleaseNote {
+    const outbound = this.#unannounced;
     this.#unannounced = false;
-    await this.#o.doorbell?.ring();
+    return { outbound, idle };
   }
 
   /** Waits `ms` (or until the bell, when `bellWakes`), beating the heartbeat at the poll interval. */

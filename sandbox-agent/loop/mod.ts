@@ -11,7 +11,15 @@ export type { BreakerOptions } from "./backoff.ts";
 export { Doorbell } from "./doorbell.ts";
 export type { DoorbellOptions } from "./doorbell.ts";
 export { Heartbeat } from "./heartbeat.ts";
-export { LeaseClient, type LeaseClientOptions, leased, type QueueLease, UNLEASED } from "./lease.ts";
+export {
+  type LeaseBell,
+  LeaseClient,
+  type LeaseClientOptions,
+  leased,
+  type QueueLease,
+  type ReleaseNote,
+  unleased,
+} from "./lease.ts";
 export * from "./history.ts";
 export { BASE_SYSTEM_PROMPT, formatPrompt, systemPrompt } from "./prompt.ts";
 export { isSlashCommand, runSlashCommand, SLASH_COMMANDS } from "./slash.ts";

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { DOORBELL } from "../../contract/sockets.ts";
+import { DOORBELL, LEASE, LEASE_SOCKET_NAME } from "../../contract/sockets.ts";
 import { tempDir } from "../../tests/support/mod.ts";
+import { QueueLease } from "../session/mod.ts";
 import { Doorbell } from "./mod.ts";
 
 /** A started doorbell whose outbound rings resolve `nextOutbound()`. */
-async function startBell(path: string) {
+async function startBell(path: string, lease?: QueueLease) {
   let calls = 0;
   let wake = () => {};
   const bell = new Doorbell(path, {
@@ -12,6 +13,7 @@ async function startBell(path: string) {
       calls++;
       wake();
     },
+    lease,
   });
   await bell.start();
   return {
@@ -94,4 +96,40 @@ Deno.test("close hangs up on agents and removes the socket; a new doorbell can t
   assert.equal(await readByte(agentAgain), DOORBELL.inbound);
   agentAgain.close();
   await again.bell.close();
+});
+
+Deno.test("an agent waiting for the bell on the lease socket is rung there with the lease; one that never says so, on the doorbell", async () => {
+  using dir = tempDir();
+  const path = `${dir.path}/doorbell.sock`;
+  const lease = new QueueLease();
+  const { bell, calls, nextOutbound } = await startBell(path, lease);
+  const doorbell = await connectAgent(path, nextOutbound());
+  const leaseConn = await Deno.connect({ transport: "unix", path: `${dir.path}/${LEASE_SOCKET_NAME}` });
+  await leaseConn.write(Uint8Array.of(LEASE.acquire));
+  assert.equal(await readByte(leaseConn), LEASE.granted);
+
+  // Today's agent (an older one, or one busy in a model call): the doorbell rings.
+  await leaseConn.write(Uint8Array.of(LEASE.release));
+  await lease.hold();
+  bell.ring();
+  assert.equal(await readByte(doorbell), DOORBELL.inbound);
+
+  // Its release rings the host too, and says it waits for the bell.
+  await leaseConn.write(Uint8Array.of(LEASE.acquire));
+  assert.equal(await readByte(leaseConn), LEASE.granted);
+  const heard = nextOutbound();
+  await leaseConn.write(Uint8Array.of(LEASE.release, LEASE.outbound, LEASE.idle));
+  await heard;
+  assert.equal(calls(), 2, "the release's outbound note is an outbound ring");
+  bell.ring();
+  assert.equal(await readByte(leaseConn), LEASE.bell);
+  assert.equal(lease.agentHolding, true);
+  await leaseConn.write(Uint8Array.of(LEASE.release));
+  // Nothing reached the doorbell for that ring: the next byte there is the next plain ring's.
+  bell.ring();
+  assert.equal(await readByte(doorbell), DOORBELL.inbound);
+  leaseConn.close();
+  doorbell.close();
+  await bell.close();
+  lease.dispose();
 });

@@ -279,7 +279,10 @@ export interface Breakdown {
  * Per warm turn, host-side: route → ring → agent lease requests → outbound
  * ring → delivered. An engaged poll takes two leases (read inbound and mark
  * the batch processing; write the reply; before 2026-11-26 these were three,
- * the first split in two); the model call lies between the last two.
+ * the first split in two); the model call lies between the last two. Since
+ * 2026-12-08 an idle agent's lease comes with the ring itself (`LEASE.bell`),
+ * so the host no longer sees the agent wake: "agent wake" is then ~0, and the
+ * agent's turn and the model-call span start at the ring (they include the wake).
  */
 function breakdown(rec: Recorder): Breakdown {
   const out: Breakdown = { wake: [], agentWake: [], agentTurn: [], modelCall: [], delivery: [] };

@@ -21,6 +21,7 @@ import {
   Heartbeat,
   type HistoryLimits,
   ModelBreaker,
+  type QueueLease,
   STATE_KEYS,
   systemPrompt,
 } from "../../sandbox-agent/loop/mod.ts";
@@ -44,6 +45,8 @@ export interface HarnessOptions {
   breaker?: ModelBreaker;
   pollMs?: number;
   doorbell?: Doorbell;
+  /** The queue lease the loop's turns run in (default: none, every call at once). */
+  lease?: QueueLease;
   /** The MCP broker's side the loop asks for granted tools. */
   mcp?: Pick<McpTools, "list">;
 }
@@ -121,6 +124,7 @@ export class LoopHarness implements AsyncDisposable {
       log,
       pollMs: this.options.pollMs ?? 1000,
       doorbell: this.options.doorbell,
+      lease: this.options.lease,
       mcp: this.options.mcp,
       maxModelTurns: this.options.maxModelTurns,
       breaker: this.options.breaker,
