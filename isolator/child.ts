@@ -7,6 +7,7 @@
 import { LaunchError } from "./errors.ts";
 import { rootRequired } from "./host_dirs.ts";
 import { agentRunner } from "./plan.ts";
+import { withTimerSlack } from "./timer_slack.ts";
 import type { AgentRunner, CheckResult, ExitStatus, SandboxHandle } from "./types.ts";
 
 /** How to start a supervised child. */
@@ -16,6 +17,12 @@ export interface SpawnOptions {
   env?: Record<string, string>;
   /** Bytes written to the child's stdin, which is then closed. */
   stdin?: Uint8Array;
+  /**
+   * The timer slack (ns) the child and everything it starts inherit
+   * (`timer_slack.ts`); default this process's. Where it cannot be set the
+   * child starts anyway, with a line saying so in its log.
+   */
+  timerSlackNs?: number;
 }
 
 /** A running child whose stdout and stderr append to a log file. */
@@ -41,14 +48,26 @@ export async function appendTo(stream: ReadableStream<Uint8Array>, logPath: stri
 /** Starts `command` with a cleared environment; its output goes to `logPath` (0600). */
 export async function spawnLogged(command: string, opts: SpawnOptions): Promise<LoggedChild> {
   await Deno.writeTextFile(opts.logPath, "", { append: true, mode: 0o600 });
-  const child = new Deno.Command(command, {
-    args: opts.args,
-    clearEnv: true,
-    env: opts.env ?? {},
-    stdin: opts.stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const spawn = () =>
+    new Deno.Command(command, {
+      args: opts.args,
+      clearEnv: true,
+      env: opts.env ?? {},
+      stdin: opts.stdin ? "piped" : "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  const slack = opts.timerSlackNs === undefined ? undefined : withTimerSlack(opts.timerSlackNs, spawn);
+  const child = slack?.value ?? spawn();
+  if (slack && !slack.applied) {
+    await Deno.writeTextFile(
+      opts.logPath,
+      "ironclaw: the timer slack could not be set; the default applies\n",
+      {
+        append: true,
+      },
+    );
+  }
   if (opts.stdin) {
     const writer = child.stdin.getWriter();
     await writer.write(opts.stdin);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { bundledProgram, probeSession } from "../tests/support/isolator_harness.ts";
+import { idleProgram, probeSession } from "../tests/support/isolator_harness.ts";
 import { tempDir } from "../tests/support/mod.ts";
 import { applyCpuLimit, CPU_PERIOD_US, cpuQuotaControl, startCpus } from "./cpu_quota.ts";
 import { ociConfig } from "./oci.ts";
@@ -64,13 +64,6 @@ Deno.test("oci: the quota is the start quota when it is more than the limit, els
   assert.deepEqual(quota({ startCpus: 2 }), { quota: 2 * CPU_PERIOD_US, period: CPU_PERIOD_US });
   assert.deepEqual(quota({ startCpus: 0.5 }), { quota: CPU_PERIOD_US, period: CPU_PERIOD_US });
 });
-
-/** A program that only waits, bundled the way the isolator runs programs. */
-async function idleProgram(): Promise<string> {
-  const dir = Deno.makeTempDirSync({ prefix: "ironclaw-idle-" });
-  Deno.writeTextFileSync(`${dir}/idle.ts`, "setTimeout(() => {}, 120_000);\n");
-  return await bundledProgram(`${dir}/idle.ts`);
-}
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

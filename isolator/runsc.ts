@@ -2,6 +2,7 @@
  * The gVisor backend: each session is an OCI bundle run by `runsc` with no
  * network, the OCI seccomp allowlist enforced inside the sandbox, cgroup
  * limits, and host unix sockets reachable only by connecting to those bound in.
+ * Its host processes run with a 1 ms timer slack (`timer_slack.ts`).
  *
  * @module
  */
@@ -28,6 +29,7 @@ import {
   systemLayout,
 } from "./plan.ts";
 import { ociSeccompProfile } from "./seccomp.ts";
+import { SANDBOX_TIMER_SLACK_NS } from "./timer_slack.ts";
 import type { ResolvedSpec } from "./spec.ts";
 import {
   type AgentProgramKind,
@@ -242,7 +244,12 @@ export class RunscIsolator implements Isolator {
           ? await stageDenoDir(s.program, denoDir, { uid: SANDBOX_UID, gid: SANDBOX_GID })
           : undefined;
         writeBundle(bundle, runscSessionInput(s, keyCopy, agent.kind, cache, burst));
-        return spawnLogged(this.#binary, { args: [...global, "run", "--bundle", bundle, id], logPath });
+        // Every host thread of the sandbox inherits the slack (timer_slack.ts: the Sentry's Go monitor thread).
+        return spawnLogged(this.#binary, {
+          args: [...global, "run", "--bundle", bundle, id],
+          logPath,
+          timerSlackNs: SANDBOX_TIMER_SLACK_NS,
+        });
       },
       alive: async () => {
         const status = await this.#status(dirs.runtime, id);

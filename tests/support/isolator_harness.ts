@@ -55,6 +55,13 @@ export function probeProgram(): Promise<string> {
   return bundledProgram(PROBE_SOURCE);
 }
 
+/** A program that only waits (two minutes), bundled the way the isolator runs programs. */
+export async function idleProgram(): Promise<string> {
+  const dir = Deno.makeTempDirSync({ prefix: "ironclaw-idle-" });
+  Deno.writeTextFileSync(`${dir}/idle.ts`, "setTimeout(() => {}, 120_000);\n");
+  return await bundledProgram(`${dir}/idle.ts`);
+}
+
 /** A provisioned session in a temporary directory, removed on dispose. */
 export interface ProbeSession extends AsyncDisposable {
   root: string;
