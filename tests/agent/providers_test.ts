@@ -185,20 +185,32 @@ Deno.test("both SDKs pass a call's onSent to the socket: it is called once the r
     await gate.promise;
     return undefined;
   });
-  for (const provider of ["anthropic", "openai"] as const) {
-    using client = createModelClient({ provider, socketPath: `${dir.path}/model.sock` });
-    const sent = Promise.withResolvers<void>();
-    let calls = 0;
-    const turn = client.converse(request("hello"), {
-      onSent: () => {
-        calls++;
-        sent.resolve();
-      },
-    });
-    await Promise.race([sent.promise, turn.then(() => assert.fail(`${provider}: answered before onSent`))]);
+  try {
+    for (const provider of ["anthropic", "openai"] as const) {
+      using client = createModelClient({ provider, socketPath: `${dir.path}/model.sock` });
+      const sent = Promise.withResolvers<void>();
+      let calls = 0;
+      const turn = client.converse(request("hello"), {
+        onSent: () => {
+          calls++;
+          sent.resolve();
+        },
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        sent.promise,
+        turn.then(() => assert.fail(`${provider}: answered before onSent`)),
+        new Promise((_, reject) =>
+          timer = setTimeout(() => reject(new Error(`${provider}: no onSent`)), 5000)
+        ),
+      ]).finally(() => clearTimeout(timer));
+      gate.resolve();
+      assert.equal(textOf((await turn).content), "mock-agent received: hello", provider);
+      assert.equal(calls, 1, provider);
+      gate = Promise.withResolvers<void>();
+    }
+  } finally {
+    // The fake's shutdown waits for its answers: none may be left waiting on the gate.
     gate.resolve();
-    assert.equal(textOf((await turn).content), "mock-agent received: hello", provider);
-    assert.equal(calls, 1, provider);
-    gate = Promise.withResolvers<void>();
   }
 });
