@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { deadline } from "../tests/support/mod.ts";
 import { Http1Client } from "./http1_client.ts";
 
 /** What a {@link rawServer} connection does with each request it reads. */
@@ -175,14 +176,10 @@ Deno.test("onSent is called once the request is written, before its answer; a re
         sent.resolve();
       },
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      sent.promise,
-      response.then(() => assert.fail("answered before onSent")),
-      new Promise((_, reject) =>
-        timer = setTimeout(() => reject(new Error("onSent was never called")), 5000)
-      ),
-    ]).finally(() => clearTimeout(timer));
+    await deadline(
+      Promise.race([sent.promise, response.then(() => assert.fail("answered before onSent"))]),
+      { what: "onSent", ms: 5000 },
+    );
     answer.resolve();
     assert.equal(await (await response).text(), "answered");
     assert.equal(calls, 1);

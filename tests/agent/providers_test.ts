@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { MOCK_MODEL_HOST } from "../../contract/sockets.ts";
 import { anthropicError, serveFakeModel } from "../support/agent_model_server.ts";
-import { tempDir } from "../support/mod.ts";
+import { deadline, tempDir } from "../support/mod.ts";
 import {
   type ConverseRequest,
   createModelClient,
@@ -196,14 +196,10 @@ Deno.test("both SDKs pass a call's onSent to the socket: it is called once the r
           sent.resolve();
         },
       });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        sent.promise,
-        turn.then(() => assert.fail(`${provider}: answered before onSent`)),
-        new Promise((_, reject) =>
-          timer = setTimeout(() => reject(new Error(`${provider}: no onSent`)), 5000)
-        ),
-      ]).finally(() => clearTimeout(timer));
+      await deadline(
+        Promise.race([sent.promise, turn.then(() => assert.fail(`${provider}: answered before onSent`))]),
+        { what: `${provider}: onSent`, ms: 5000 },
+      );
       gate.resolve();
       assert.equal(textOf((await turn).content), "mock-agent received: hello", provider);
       assert.equal(calls, 1, provider);
