@@ -392,7 +392,7 @@ export class AgentLoop {
   async #respond(
     prompt: string,
     routing: SessionRouting | undefined,
-    call: Required<ConverseOptions> & { acknowledged: Promise<void> },
+    callOptions: Required<ConverseOptions> & { acknowledged: Promise<void> },
   ): Promise<Answer> {
     const ask = userText(prompt);
     const exchange: Message[] = [ask];
@@ -411,8 +411,8 @@ export class AgentLoop {
           system: this.#o.systemPrompt,
           messages: [...messages],
           tools,
-        }, turn === 1 ? call : { signal: call.signal });
-        await call.acknowledged;
+        }, turn === 1 ? callOptions : { signal: callOptions.signal });
+        await callOptions.acknowledged;
         const assistant: Message = { role: "assistant", content: reply.content };
         exchange.push(assistant);
         messages.push(assistant);
